@@ -1,0 +1,42 @@
+# Customer analytics workbench. `make help` lists the targets.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install report test lint format bench lab clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,spark]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the package, test tools and the Spark extra
+
+report: $(STAMP) ## full report on the bundled CDNOW sample -> reports/latest/index.html
+	$(PY) -m analysis run --input data/raw/CDNOW_master.txt --as-of 1998-06-30
+
+test: $(STAMP) ## run the test suite
+	$(PY) -m pytest
+
+lint: $(STAMP) ## ruff lint
+	$(VENV)/bin/ruff check src tests benchmarks
+
+format: $(STAMP) ## ruff format
+	$(VENV)/bin/ruff format src tests benchmarks
+
+bench: $(STAMP) ## benchmarks on 1M simulated customers (times and peak memory)
+	$(PY) benchmarks/bench_data.py
+	$(PY) benchmarks/bench_clv.py
+
+lab: $(STAMP) ## JupyterLab on the project environment, with the kernel "Python (analysis)"
+	$(PY) -m ipykernel install --sys-prefix --name analysis --display-name "Python (analysis)"
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean: ## remove the virtual environment and report runs
+	rm -rf $(VENV) reports/*/ reports/latest

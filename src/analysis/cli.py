@@ -1,0 +1,98 @@
+"""Command line: ``python -m analysis run|check --input PATH [options]``.
+
+A user's mistake ends with one line ``error: ...`` and exit status 2, never a traceback. A failed
+report step ends with ``error: step NAME failed: cause`` and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from analysis.errors import UserError
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input", required=True, help="transactions: CSV, XLSX, Parquet, CDNOW text, "
+                        "a DuckDB file, or a database URL (with --table)")
+    parser.add_argument("--as-of", default=None, help="end of the observation window, YYYY-MM-DD "
+                        "(default: the last purchase date)")
+    parser.add_argument("--config", default=None, help="YAML file overriding the defaults")
+    parser.add_argument("--column", action="append", default=[], metavar="ROLE=HEADER",
+                        help="map a column role to a header, e.g. customer_id=客户ID (repeatable)")
+    parser.add_argument("--customers", default=None, metavar="PATH",
+                        help="customer list (ids, names, attributes), including customers who never bought")
+    parser.add_argument("--encoding", default=None, help="force the CSV text encoding (e.g. gb18030)")
+    parser.add_argument("--sheet", default=None, help="Excel sheet name")
+    parser.add_argument("--table", default=None, help="table name in a database input")
+    parser.add_argument("--date-format", default=None, help="strftime format of the date column")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="full report run: data quality, segments, CLV")
+    _common(run)
+    run.add_argument("--out", default="reports", help="folder for run directories (default reports/)")
+    run.add_argument("--notebooks", default=None, help=argparse.SUPPRESS)
+    check = sub.add_parser("check", help="data-quality summary without a report run")
+    _common(check)
+    check.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    """Command-line data options as a config override (``--column`` goes to ``data.columns``)."""
+    from analysis.pipeline import parse_column_options
+
+    data = {k: v for k, v in {"encoding": args.encoding, "sheet": args.sheet, "table": args.table,
+                              "date_format": args.date_format}.items() if v is not None}
+    columns = parse_column_options(args.column)
+    if columns:
+        data["columns"] = columns
+    return {"data": data} if data else {}
+
+
+def _check(args: argparse.Namespace) -> int:
+    from analysis.config import load_config
+    from analysis.pipeline import prepare
+    from analysis.quality import summary_lines
+
+    config = load_config(args.config, _overrides(args))
+    prepared = prepare(args.input, config, args.as_of, args.customers)
+    if args.json:
+        print(json.dumps(prepared.quality, ensure_ascii=False, default=str))
+    else:
+        print("\n".join(summary_lines(prepared.quality)))
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from analysis.runner import RunFailed, run_report
+
+    try:
+        run_dir = run_report(args.input, as_of=args.as_of, config_path=args.config,
+                             overrides=_overrides(args), customers_path=args.customers,
+                             out_dir=args.out, notebooks_dir=args.notebooks)
+    except RunFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"report: {run_dir / 'index.html'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _check(args) if args.command == "check" else _run(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

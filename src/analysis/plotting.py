@@ -1,0 +1,34 @@
+"""Shared chart set-up: a font that renders Chinese labels, and a consistent business-report look."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import matplotlib
+from matplotlib import font_manager
+
+_CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
+
+
+@cache
+def use_cjk_font() -> str | None:
+    """Register Noto Sans CJK (shipped by ``mplfonts``) and put it first in the sans-serif list.
+
+    Returns the font's family name, or ``None`` when no CJK font is available (charts still draw;
+    Chinese glyphs then show as boxes). Idempotent and cheap after the first call.
+    """
+    try:
+        import mplfonts
+    except ImportError:
+        return None
+    path = Path(mplfonts.__file__).parent / "fonts" / _CJK_FONT_FILE
+    if not path.is_file():
+        return None
+    font_manager.fontManager.addfont(str(path))
+    family = font_manager.FontProperties(fname=str(path)).get_name()
+    sans = [f for f in matplotlib.rcParams["font.sans-serif"] if f != family]
+    matplotlib.rcParams["font.sans-serif"] = [family, *sans]
+    matplotlib.rcParams["font.family"] = "sans-serif"
+    matplotlib.rcParams["axes.unicode_minus"] = False
+    return family

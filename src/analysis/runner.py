@@ -1,0 +1,167 @@
+"""A report run: prepare the data once, execute each notebook with papermill, render HTML.
+
+The one module that drives papermill and nbconvert. A run writes ``OUT/<run-id>/`` with the pages
+(``NN_name.html``, code hidden), the executed notebooks, the prepared data and ``run.json``; on
+success ``OUT/latest`` points to it. A failed run keeps its failing notebook, never replaces
+``latest``, and raises :class:`RunFailed` naming the step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from analysis.stage import prepare_run, settings_for, versions, write_json
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class RunFailed(Exception):
+    """A step of the run failed; ``step`` names it and ``run_dir`` keeps what it wrote."""
+
+    def __init__(self, step: str, cause: str, run_dir: Path):
+        super().__init__(f"step {step} failed: {cause} (see {run_dir})")
+        self.step, self.cause, self.run_dir = step, cause, run_dir
+
+
+def notebooks_in(folder: Path) -> list[Path]:
+    """The report notebooks in run order (file name order: ``01_...``, ``02_...``)."""
+    return sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("_"))
+
+
+def render_html(notebook: Path, target: Path) -> None:
+    """Render an executed notebook to HTML with the code hidden, for stakeholders."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    target.write_text(body, encoding="utf-8")
+
+
+def execute_notebook(source: Path, target: Path, parameters: dict[str, Any]) -> None:
+    """Run ``source`` with papermill, writing the executed copy to ``target``."""
+    import papermill
+
+    papermill.execute_notebook(
+        str(source), str(target), parameters=parameters, kernel_name="python3",
+        cwd=str(source.parent), progress_bar=False, log_output=False,
+    )
+
+
+def _new_run_dir(out_dir: Path, fingerprint: str) -> Path:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    base = f"{stamp}-{fingerprint[:8]}"
+    run_dir, n = out_dir / base, 1
+    while run_dir.exists():
+        n += 1
+        run_dir = out_dir / f"{base}-{n}"
+    return run_dir
+
+
+def _point_latest(out_dir: Path, run_dir: Path) -> None:
+    link, tmp = out_dir / "latest", out_dir / f".latest-{os.getpid()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(run_dir.name, target_is_directory=True)
+    tmp.replace(link)
+
+
+def _first_error_line(exc: BaseException) -> str:
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    text = f"{ename}: {evalue}" if ename else f"{type(exc).__name__}: {exc}"
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def run_report(
+    input_path: str,
+    *,
+    as_of: str | None = None,
+    config_path: str | None = None,
+    overrides: dict | None = None,
+    customers_path: str | None = None,
+    out_dir: str | Path = "reports",
+    notebooks_dir: str | Path | None = None,
+    log=print,
+) -> Path:
+    """Run every report notebook on ``input_path``; returns the run directory."""
+    started = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    settings = settings_for(input_path, as_of, config_path, overrides, customers_path)
+    steps: dict[str, float] = {}
+    record: dict[str, Any] = {
+        "started_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "parameters": {k: v for k, v in settings.items() if k != "config"},
+        "config": settings["config"],
+        "versions": versions(),
+        "seconds": steps,
+    }
+    # Prepare into a temporary folder first, so the run id can carry the input fingerprint.
+    staging = out / f".staging-{os.getpid()}-{time.time_ns()}"
+    t0 = time.perf_counter()
+    try:
+        prepared = prepare_run(staging, settings)
+    except BaseException:
+        _remove_tree(staging)
+        raise
+    steps["prepare"] = round(time.perf_counter() - t0, 3)
+    record["input_fingerprint"] = prepared.quality["fingerprint"]
+    record["parameters"]["as_of"] = prepared.quality["as_of"]
+    run_dir = _new_run_dir(out, prepared.quality["fingerprint"])
+    staging.rename(run_dir)
+    log(f"prepared {prepared.quality['rows_kept']:,} purchases of {len(prepared.customers):,} "
+        f"customers in {steps['prepare']:.1f}s -> {run_dir}")
+
+    folder = Path(notebooks_dir) if notebooks_dir else PROJECT_ROOT / "notebooks"
+    parameters = {
+        "run_dir": str(run_dir.resolve()),
+        "input_path": settings["input_path"],
+        "as_of": prepared.quality["as_of"],
+        "config_path": settings["config_path"] or "",
+    }
+    pages = []
+    for notebook in notebooks_in(folder):
+        step = notebook.stem
+        t0 = time.perf_counter()
+        try:
+            execute_notebook(notebook, run_dir / notebook.name, parameters)
+            render_html(run_dir / notebook.name, run_dir / f"{step}.html")
+        except Exception as exc:  # a failing notebook ends the run, named, with its cause
+            steps[step] = round(time.perf_counter() - t0, 3)
+            record.update(status="failed", failed_step=step, error=_first_error_line(exc))
+            write_json(run_dir / "run.json", record)
+            raise RunFailed(step, _first_error_line(exc), run_dir) from exc
+        steps[step] = round(time.perf_counter() - t0, 3)
+        pages.append(f"{step}.html")
+        log(f"{step}: {steps[step]:.1f}s")
+    steps["total"] = round(time.perf_counter() - started, 3)
+    record.update(status="ok", pages=pages,
+                  finished_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    write_json(run_dir / "run.json", record)
+    _write_index(run_dir, pages, prepared.quality)
+    _point_latest(out, run_dir)
+    return run_dir
+
+
+def _write_index(run_dir: Path, pages: list[str], quality: dict[str, Any]) -> None:
+    items = "\n".join(f'<li><a href="{p}">{p.removesuffix(".html")}</a></li>' for p in pages)
+    html = (
+        "<!doctype html><meta charset='utf-8'><title>Customer analytics report</title>"
+        "<body style='font-family:sans-serif;max-width:50em;margin:2em auto'>"
+        f"<h1>Customer analytics report</h1><p>Input {quality.get('input')} as of {quality['as_of']}: "
+        f"{quality['customers']:,} customers, {quality['rows_kept']:,} purchases kept of "
+        f"{quality['rows_in']:,} rows.</p><ol>{items}</ol>"
+        "<p>Data: <a href='customers.csv'>customers.csv</a> · <a href='quarantine.csv'>quarantine.csv</a>"
+        " · <a href='quality.json'>quality.json</a> · <a href='run.json'>run.json</a></p></body>"
+    )
+    (run_dir / "index.html").write_text(html, encoding="utf-8")
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,202 @@
+"""The run directory that notebooks share, and the handle a notebook opens on it.
+
+A run directory holds what the data spine prepared once (``transactions.parquet``,
+``quarantine.csv``, ``quality.json``, ``customers.parquet`` + ``customers.csv``) and the settings
+it was prepared with (``settings.json``). Each stage reads from it and adds its own columns to the
+customer table with :meth:`Stage.add_columns`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import platform
+import tempfile
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.config import load_config
+from analysis.errors import UserError
+from analysis.pipeline import Prepared, prepare
+
+SETTINGS = "settings.json"
+VERSIONED = ("analysis", "pandas", "numpy", "scipy", "lifetimes", "ibis-framework", "duckdb",
+             "scikit-learn", "matplotlib", "papermill", "nbconvert")
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and of the libraries that shape the results."""
+    out = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Write ``obj`` as UTF-8 JSON (Chinese kept readable), via a temporary file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    tmp.replace(path)
+
+
+def write_customers(run_dir: Path, customers: pd.DataFrame) -> None:
+    """The typed working copy (parquet) and the CSV people import (UTF-8 with BOM for Excel)."""
+    customers.to_parquet(run_dir / "customers.parquet", index=False)
+    customers.to_csv(run_dir / "customers.csv", index=False, encoding="utf-8-sig")
+
+
+def write_prepared(run_dir: Path, prepared: Prepared, settings: dict[str, Any]) -> None:
+    """Write what :func:`analysis.pipeline.prepare` produced into ``run_dir``."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    prepared.transactions.to_parquet(run_dir / "transactions.parquet", index=False)
+    prepared.quarantine.to_csv(run_dir / "quarantine.csv", index=False, encoding="utf-8-sig")
+    write_json(run_dir / "quality.json", prepared.quality)
+    write_customers(run_dir, prepared.customers)
+    write_json(run_dir / SETTINGS, settings)
+
+
+def settings_for(
+    input_path: str,
+    as_of: str | None,
+    config_path: str | None,
+    overrides: dict | None = None,
+    customers_path: str | None = None,
+) -> dict[str, Any]:
+    """The resolved settings of a run: absolute paths and the fully merged config."""
+    config = load_config(config_path or None, overrides)
+    return {
+        "input_path": str(Path(input_path).resolve()) if Path(input_path).exists() else input_path,
+        "as_of": as_of or None,
+        "config_path": str(Path(config_path).resolve()) if config_path else None,
+        "customers_path": str(Path(customers_path).resolve()) if customers_path else None,
+        "config": config,
+    }
+
+
+def prepare_run(run_dir: Path, settings: dict[str, Any]) -> Prepared:
+    """Prepare the data for ``settings`` and write it into ``run_dir``."""
+    prepared = prepare(
+        settings["input_path"], settings["config"], settings["as_of"], settings["customers_path"]
+    )
+    settings = {**settings, "as_of": prepared.quality["as_of"]}
+    write_prepared(run_dir, prepared, settings)
+    return prepared
+
+
+@dataclass
+class Stage:
+    """A notebook's handle on a prepared run directory."""
+
+    run_dir: Path
+
+    @cached_property
+    def settings(self) -> dict[str, Any]:
+        return json.loads((self.run_dir / SETTINGS).read_text(encoding="utf-8"))
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.settings["config"]
+
+    @property
+    def as_of(self) -> pd.Timestamp:
+        return pd.Timestamp(self.settings["as_of"])
+
+    @cached_property
+    def quality(self) -> dict[str, Any]:
+        return json.loads((self.run_dir / "quality.json").read_text(encoding="utf-8"))
+
+    @cached_property
+    def transactions(self) -> pd.DataFrame:
+        return pd.read_parquet(self.run_dir / "transactions.parquet")
+
+    @cached_property
+    def quarantine(self) -> pd.DataFrame:
+        return pd.read_csv(self.run_dir / "quarantine.csv", dtype=str, keep_default_na=False)
+
+    @property
+    def customers(self) -> pd.DataFrame:
+        """The customer table as it stands now (with every column earlier stages added)."""
+        return pd.read_parquet(self.run_dir / "customers.parquet")
+
+    def add_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Merge ``frame`` (``customer_id`` + new columns) into the customer table, by customer id.
+
+        Columns of the same name are replaced (re-running a stage is idempotent). Every
+        customer id in ``frame`` must be in the table. Returns the updated table.
+        """
+        if "customer_id" not in frame:
+            raise ValueError("add_columns needs a customer_id column")
+        new = frame.copy()
+        new["customer_id"] = new["customer_id"].astype(str)
+        if new["customer_id"].duplicated().any():
+            raise ValueError("add_columns got duplicate customer ids")
+        table = self.customers
+        unknown = set(new["customer_id"]) - set(table["customer_id"])
+        if unknown:
+            raise ValueError(f"add_columns got {len(unknown)} customer ids not in the customer table")
+        added = [c for c in new.columns if c != "customer_id"]
+        table = table.drop(columns=[c for c in added if c in table.columns])
+        table = table.merge(new, on="customer_id", how="left", validate="one_to_one")
+        write_customers(self.run_dir, table)
+        return table
+
+    def provenance(self) -> pd.DataFrame:
+        """When, on what input (its fingerprint), as of when and with which versions this ran."""
+        rows = {
+            "generated (UTC)": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "input": self.quality.get("input"),
+            "input fingerprint (sha256)": self.quality.get("fingerprint"),
+            "as of": self.settings["as_of"],
+            "run directory": str(self.run_dir),
+            **{f"version {k}": v for k, v in versions().items()},
+        }
+        return pd.DataFrame({"value": rows}).rename_axis("item")
+
+    def write_json(self, name: str, obj: Any) -> Path:
+        """Write ``obj`` as ``name`` in the run directory; returns the path."""
+        path = self.run_dir / name
+        write_json(path, obj)
+        return path
+
+
+def _scratch_dir(settings: dict[str, Any]) -> Path:
+    key = json.dumps(settings, sort_keys=True, default=str).encode()
+    source = Path(settings["input_path"])
+    if source.is_file():
+        stat = source.stat()
+        key += f"{stat.st_size}:{stat.st_mtime_ns}".encode()
+    digest = hashlib.sha256(key).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / "analysis-scratch" / digest
+
+
+def open_stage(
+    run_dir: str = "",
+    input_path: str = "",
+    as_of: str = "",
+    config_path: str = "",
+    customers_path: str = "",
+) -> Stage:
+    """Open the run directory a runner prepared; with ``run_dir=""``, prepare one from
+    ``input_path`` in a scratch folder (reused while the input and settings are unchanged), so a
+    notebook also runs alone in JupyterLab."""
+    if run_dir:
+        path = Path(run_dir)
+        if not (path / SETTINGS).is_file():
+            raise UserError(f"{path} is not a prepared run directory (no {SETTINGS})")
+        return Stage(path)
+    if not input_path:
+        raise UserError("give either run_dir or input_path")
+    settings = settings_for(input_path, as_of or None, config_path or None, None, customers_path or None)
+    path = _scratch_dir(settings)
+    if not (path / SETTINGS).is_file():
+        prepare_run(path, settings)
+    return Stage(path)

@@ -1,0 +1,27 @@
+"""Shared fixtures: paths to the bundled and reference data, the default config."""
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+UCI = SHARED_DATA / "online_retail_2010-12_2011-06.parquet"
+CDNOW_MASTER = ROOT / "data" / "raw" / "CDNOW_master.txt"
+
+
+@pytest.fixture(scope="session")
+def lifetimes_datasets() -> Path:
+    """The folder of CDNOW files shipped inside the lifetimes package (read directly: its
+    ``lifetimes.datasets`` module needs pkg_resources)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("lifetimes")
+    return Path(spec.origin).parent / "datasets"
+
+
+@pytest.fixture
+def config():
+    from analysis.config import load_config
+
+    return load_config()

@@ -1,0 +1,136 @@
+"""Per-customer features: an exact tiny case, lifetimes equality on CDNOW, the calibration split,
+and the same Ibis expressions on PySpark."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.errors import UserError
+from analysis.features import calibration_holdout, customer_features, lifetimes_summary
+
+
+def tiny_tx() -> pd.DataFrame:
+    rows = [
+        # customer, order, timestamp, amount
+        ("a", "1", "2024-01-01 09:00", 10.0),
+        ("a", "1", "2024-01-01 09:00", 5.0),   # second line of order 1
+        ("a", "2", "2024-01-01 18:00", 20.0),  # same day, another order
+        ("a", "3", "2024-01-08 12:00", 30.0),
+        ("a", "4", "2024-01-15 12:00", 40.0),
+        ("b", "5", "2024-01-10 08:00", 7.0),
+        ("b", "6", "2024-02-01 08:00", 99.0),  # after the as-of date: ignored
+    ]
+    tx = pd.DataFrame(rows, columns=["customer_id", "order_id", "timestamp", "amount"])
+    tx["timestamp"] = pd.to_datetime(tx["timestamp"])
+    tx["country"] = ["UK", "UK", None, "FR", None, "DE", "DE"]
+    return tx
+
+
+def test_exact_features_on_a_tiny_case():
+    f = customer_features(tiny_tx(), "2024-01-29", time_unit="weeks").set_index("customer_id")
+    a, b = f.loc["a"], f.loc["b"]
+    assert (a["orders"], a["purchase_days"], a["frequency"]) == (4, 3, 4)
+    assert a["total_spend"] == a["monetary"] == 105.0
+    assert a["avg_order_value"] == pytest.approx(105.0 / 4)
+    assert (a["tenure_days"], a["recency_days"]) == (28, 14)
+    assert a["mean_gap_days"] == pytest.approx(7.0)
+    assert a["first_purchase"] == pd.Timestamp("2024-01-01 09:00")
+    assert a["last_purchase"] == pd.Timestamp("2024-01-15 12:00")
+    # lifetimes-style: 3 purchase days -> 2 repeats; recency 14 days, T 28 days, in weeks
+    assert (a["lt_frequency"], a["lt_recency"], a["lt_T"]) == (2.0, 2.0, 4.0)
+    assert a["lt_monetary_value"] == pytest.approx((30 + 40) / 2)
+    assert a["country"] == "FR"  # the most recent non-null value
+    assert (b["orders"], b["lt_frequency"], b["lt_monetary_value"], b["recency_days"]) == (1, 0, 0, 19)
+    assert np.isnan(b["mean_gap_days"])
+    assert b["country"] == "DE"
+    assert list(f.index) == ["a", "b"]
+
+
+def test_days_as_time_unit():
+    s = lifetimes_summary(tiny_tx(), "2024-01-29", time_unit="days")
+    assert s.loc["a"].tolist() == [2.0, 14.0, 28.0, 35.0]
+
+
+def test_unknown_time_unit_and_bad_dates_are_clear_errors():
+    with pytest.raises(UserError, match="unknown time unit"):
+        lifetimes_summary(tiny_tx(), "2024-01-29", time_unit="fortnights")
+    with pytest.raises(UserError, match="must be before"):
+        calibration_holdout(tiny_tx(), "2024-02-01", "2024-01-01")
+
+
+def test_calibration_holdout_does_not_leak():
+    ch = calibration_holdout(tiny_tx(), "2024-01-08", "2024-01-29", time_unit="days")
+    a = ch.loc["a"]
+    assert (a["frequency_cal"], a["recency_cal"], a["T_cal"]) == (1.0, 7.0, 7.0)
+    assert a["monetary_value_cal"] == 30.0  # holdout purchases do not enter calibration
+    assert (a["frequency_holdout"], a["spend_holdout"], a["monetary_value_holdout"]) == (1.0, 40.0, 40.0)
+    assert a["duration_holdout"] == 21.0
+    assert list(ch.index) == ["a"]  # b's first purchase is after the calibration end
+
+
+def read_cdnow_sample(folder) -> pd.DataFrame:
+    from analysis.config import load_config
+    from analysis.pipeline import prepare
+
+    return prepare(str(folder / "CDNOW_sample.txt"), load_config(), "1998-06-30").transactions
+
+
+def test_cdnow_master_equals_lifetimes_summary(config):
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    from analysis.pipeline import prepare
+    from tests.conftest import CDNOW_MASTER
+
+    prepared = prepare(str(CDNOW_MASTER), config, "1998-06-30")
+    tx = prepared.transactions
+    assert prepared.quality["rows_in"] == 69_659 and prepared.quality["customers"] == 23_570
+    ours = lifetimes_summary(tx, "1998-06-30")
+    ref = summary_data_from_transaction_data(
+        tx, "customer_id", "timestamp", monetary_value_col="amount",
+        observation_period_end="1998-06-30", freq="D", freq_multiplier=7,
+    )
+    ref.index = ref.index.astype(str)
+    ref = ref.loc[ours.index]
+    for col in ("frequency", "recency", "T", "monetary_value"):
+        np.testing.assert_allclose(ours[col], ref[col], rtol=1e-9, atol=1e-9, err_msg=col)
+    table = prepared.customers.set_index("customer_id")
+    np.testing.assert_allclose(table.loc[ours.index, "lt_T"], ours["T"])
+
+
+def test_cdnow_sample_calibration_equals_published_summary(lifetimes_datasets):
+    tx = read_cdnow_sample(lifetimes_datasets)
+    published = pd.read_csv(lifetimes_datasets / "cdnow_customers_summary.csv")
+    ids = tx.drop_duplicates("customer_id").set_index("customer_id")["sample_id"].astype(int)
+    ch = calibration_holdout(tx, "1997-09-30", "1998-06-30")
+    ch = ch.set_index(ids.loc[ch.index].to_numpy()).sort_index()
+    published = published.set_index("ID").sort_index()
+    assert len(ch) == len(published) == 2357
+    assert (ch.index == published.index).all()
+    np.testing.assert_array_equal(ch["frequency_cal"], published["frequency"])
+    # the published file rounds to two decimals
+    np.testing.assert_allclose(ch["recency_cal"], published["recency"], atol=0.005)
+    np.testing.assert_allclose(ch["T_cal"], published["T"], atol=0.005)
+
+
+@pytest.mark.spark
+def test_same_expressions_on_pyspark_equal_duckdb():
+    pyspark = pytest.importorskip("pyspark")
+    import ibis
+    from pyspark.sql import SparkSession
+
+    del pyspark
+    spark = (SparkSession.builder.master("local[1]").appName("analysis-test")
+             .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
+             .getOrCreate())
+    try:
+        con = ibis.pyspark.connect(spark)
+        tx = tiny_tx()
+        table = con.create_table("tx", tx, overwrite=True)
+        on_spark = customer_features(table, "2024-01-29", backend=con)
+        on_duckdb = customer_features(tx, "2024-01-29")
+        pd.testing.assert_frame_equal(on_spark, on_duckdb, check_dtype=False)
+        hold_spark = calibration_holdout(table, "2024-01-08", "2024-01-29", backend=con)
+        pd.testing.assert_frame_equal(hold_spark, calibration_holdout(tx, "2024-01-08", "2024-01-29"),
+                                      check_dtype=False)
+    finally:
+        spark.stop()
