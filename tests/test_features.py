@@ -113,7 +113,7 @@ def test_cdnow_sample_calibration_equals_published_summary(lifetimes_datasets):
 
 
 @pytest.mark.spark
-def test_same_expressions_on_pyspark_equal_duckdb():
+def test_same_expressions_on_pyspark_equal_duckdb(tmp_path):
     pyspark = pytest.importorskip("pyspark")
     import ibis
     from pyspark.sql import SparkSession
@@ -121,11 +121,17 @@ def test_same_expressions_on_pyspark_equal_duckdb():
     del pyspark
     spark = (SparkSession.builder.master("local[1]").appName("analysis-test")
              .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
+             .config("spark.sql.warehouse.dir", str(tmp_path / "warehouse"))
+             .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={tmp_path}")
              .getOrCreate())
     try:
         con = ibis.pyspark.connect(spark)
         tx = tiny_tx()
-        table = con.create_table("tx", tx, overwrite=True)
+        # hand Spark real nulls (pandas' NaN in a str column would arrive as the text "NaN")
+        frame = tx.copy()
+        frame["country"] = tx["country"].astype(object).where(tx["country"].notna(), None)
+        spark.createDataFrame(frame).createOrReplaceTempView("tx")
+        table = con.table("tx")
         on_spark = customer_features(table, "2024-01-29", backend=con)
         on_duckdb = customer_features(tx, "2024-01-29")
         pd.testing.assert_frame_equal(on_spark, on_duckdb, check_dtype=False)

@@ -100,10 +100,14 @@ def customer_features_expr(
     columns = tx.schema().names
     if "margin" in columns:
         aggs["margin_total"] = _.margin.sum()
-    for col in ATTRIBUTES:
-        if col in columns:
-            aggs[col] = tx[col].argmax(tx.timestamp, where=tx[col].notnull())
     base = tx.group_by("customer_id").aggregate(**aggs)
+    attributes = [c for c in ATTRIBUTES if c in columns]
+    for col in attributes:
+        # the value on the customer's latest row that has one (filtered first: Spark's max_by
+        # does not skip null keys)
+        known = tx.filter(tx[col].notnull())
+        latest = known.group_by("customer_id").aggregate(**{col: known[col].argmax(known.timestamp)})
+        base = base.left_join(latest, "customer_id").select(base, latest[col])
     j = base.join(lt, "customer_id")
     out = j.mutate(
         purchase_days=j.n_days,
@@ -127,7 +131,7 @@ def customer_features_expr(
         "total_spend", "avg_order_value", "tenure_days", "recency_days", "mean_gap_days",
         "frequency", "monetary", "lt_frequency", "lt_recency", "lt_T", "lt_monetary_value",
     ]
-    extra = [c for c in aggs if c not in order]
+    extra = [c for c in aggs if c not in order] + attributes
     return out.select(*order, *extra).order_by("customer_id")
 
 

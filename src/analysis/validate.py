@@ -63,7 +63,12 @@ class Validated:
 
 
 def _text(values: pd.Series) -> pd.Series:
-    """Strip text; empty strings become missing."""
+    """Strip text; empty strings become missing. Whole numbers stored as floats (ids read from
+    Parquet or Excel, e.g. 17850.0) become "17850"."""
+    if pd.api.types.is_float_dtype(values):
+        finite = values.dropna()
+        if (finite == np.floor(finite)).all():
+            values = values.astype("Int64")
     s = values.astype("string").str.strip()
     return s.mask(s == "")
 
@@ -270,11 +275,13 @@ def _no_rows_message(reason: pd.Series) -> str:
 
 
 def _transactions(std: pd.DataFrame, outlier: pd.Series) -> pd.DataFrame:
+    order = std["order_raw"]
+    if order.isna().any():  # no order id: an order is a customer's purchase at one moment
+        derived = std["customer_id"] + "@" + std["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S")
+        order = order.fillna(derived)
     tx = pd.DataFrame({
         "customer_id": std["customer_id"].astype(str),
-        "order_id": std["order_raw"].fillna(
-            std["customer_id"] + "@" + std["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S")
-        ).astype(str),
+        "order_id": order.astype(str),
         "timestamp": std["timestamp"].astype("datetime64[ns]"),
         "amount": std["amount"].astype("float64"),
         "outlier": outlier.astype(bool),

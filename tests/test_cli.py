@@ -1,0 +1,78 @@
+"""The command line as a user meets it: summaries, JSON, and one-line errors without tracebacks."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from analysis.cli import main
+
+SALES = "客户ID,订单号,下单时间,实付金额\nc1,o1,2024-01-05 10:00,¥100.00\nc1,o2,2024-02-05 10:00,¥50.50\n" \
+        "c2,o3,2024-01-20 09:00,\"¥1,000\"\n,o4,2024-01-21 09:00,¥5\n"
+
+
+@pytest.fixture
+def sales_csv(tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_text(SALES, encoding="utf-8")
+    return path
+
+
+def test_check_json_has_the_documented_keys(sales_csv, capsys):
+    assert main(["check", "--input", str(sales_csv), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("rows_in", "rows_kept", "quarantined", "amount_in", "amount_kept", "customers",
+                "date_min", "date_max", "encoding", "date_format", "mapping"):
+        assert key in out, key
+    assert (out["rows_in"], out["rows_kept"], out["quarantined"]) == (4, 3, {"missing_customer_id": 1})
+    assert out["amount_in"] == pytest.approx(1155.5)
+    assert out["amount_kept"] == pytest.approx(1150.5)
+    assert out["mapping"] == {"customer_id": "客户ID", "order_id": "订单号", "timestamp": "下单时间",
+                              "amount": "实付金额"}
+    assert (out["date_min"], out["date_max"], out["customers"]) == ("2024-01-05", "2024-02-05", 2)
+
+
+def test_check_text_summary(sales_csv, capsys):
+    assert main(["check", "--input", str(sales_csv), "--as-of", "2024-01-31"]) == 0
+    out = capsys.readouterr().out
+    assert "Rows in: 4; kept: 2 (50.0%); quarantined: 2" in out
+    assert "after_as_of: 1 rows" in out
+    assert "Reconciliation: exact" in out
+
+
+def test_explicit_column_wins(tmp_path, capsys):
+    path = tmp_path / "s.csv"
+    path.write_text("buyer,when,paid,other\nb1,2024-01-05,10,x\n", encoding="utf-8")
+    code = main(["check", "--input", str(path), "--json", "--column", "customer_id=buyer",
+                 "--column", "timestamp=when", "--column", "amount=paid"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["rows_kept"] == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--input", "/nonexistent/sales.csv"], "error: .*not found"),
+    (["--input", "{sales}", "--column", "customer_id"], "error: --column takes ROLE=HEADER"),
+    (["--input", "{sales}", "--column", "colour=x"], "error: unknown column role 'colour'"),
+    (["--input", "{sales}", "--config", "/nonexistent.yaml"], "error: config file not found"),
+    (["--input", "{sales}", "--as-of", "soon"], "error: as-of date 'soon' is not a date"),
+    (["--input", "{empty}"], "error: "),
+    (["--input", "{header_only}"], "error: "),
+    (["--input", "{no_customer}"], "error: .*customer_id"),
+])
+def test_user_mistakes_end_with_one_error_line(tmp_path, sales_csv, args, message):
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "header_only.csv").write_text("客户ID,下单时间,实付金额\n", encoding="utf-8")
+    (tmp_path / "no_customer.csv").write_text("date,amount\n2024-01-01,5\n")
+    args = [a.format(sales=sales_csv, empty=tmp_path / "empty.csv",
+                     header_only=tmp_path / "header_only.csv",
+                     no_customer=tmp_path / "no_customer.csv") for a in args]
+    proc = subprocess.run([sys.executable, "-m", "analysis", "check", *args],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    import re
+
+    assert re.match(message, lines[0]), lines[0]

@@ -1,0 +1,43 @@
+"""The CLV notebook, run the way the scheduler runs it: papermill with small parameters."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "03_clv.ipynb"
+
+
+def test_the_notebook_is_thin():
+    nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            lines = [line for line in "".join(cell["source"]).splitlines()
+                     if line.strip() and not line.strip().startswith("#")]
+            assert len(lines) <= 15, lines
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.slow
+def test_notebook_runs_on_the_cdnow_sample_and_writes_its_outputs(tmp_path, lifetimes_datasets):
+    pytest.importorskip("analysis.load", reason="the loader (analysis.load) is not there yet")
+    papermill = pytest.importorskip("papermill")
+    from analysis.stage import open_stage
+
+    config = tmp_path / "config.yaml"
+    config.write_text("clv:\n  bootstrap:\n    n: 3\n", encoding="utf-8")
+    sample = str(lifetimes_datasets / "CDNOW_sample.txt")
+    st = open_stage(input_path=sample, as_of="1998-06-30", config_path=str(config))
+    papermill.execute_notebook(str(NOTEBOOK), str(tmp_path / "out.ipynb"), kernel_name="python3",
+                               cwd=str(NOTEBOOK.parent), progress_bar=False,
+                               parameters={"run_dir": str(st.run_dir)})
+    customers = pd.read_csv(st.run_dir / "customers.csv", dtype={"customer_id": str},
+                            encoding="utf-8-sig")
+    for column in ("expected_purchases", "p_alive", "expected_spend", "clv", "clv_low",
+                   "clv_high"):
+        assert customers[column].notna().all(), column
+    report = json.loads((st.run_dir / "clv_models.json").read_text(encoding="utf-8"))
+    assert report["chosen_model"] in report["models"]
+    assert report["clv"]["bootstrap_resamples"] == 3

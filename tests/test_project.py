@@ -1,0 +1,59 @@
+"""Project hygiene: the promises the repository makes about itself."""
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _names(requirements: list[str]) -> dict[str, str]:
+    out = {}
+    for req in requirements:
+        name = re.split(r"[<>=!~\[ ;]", req, maxsplit=1)[0].lower()
+        out[name] = req
+    return out
+
+
+def test_environment_yml_lists_the_same_dependencies_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = _names(project["dependencies"] + project["optional-dependencies"]["test"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    listed = _names([p for p in pip if not p.startswith("-e")])
+    assert listed == wanted
+
+
+def test_notebooks_have_no_outputs_and_one_parameters_cell():
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert notebooks, "no report notebooks"
+    for path in notebooks:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), path.name
+        tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(tagged) == 1, path.name
+        assert "run_dir: str = " in "".join(tagged[0]["source"]), path.name
+
+
+def test_lifetimes_is_imported_by_one_module_only():
+    importers = [p.name for p in (ROOT / "src" / "analysis").glob("*.py")
+                 if re.search(r"^\s*(import lifetimes|from lifetimes)", p.read_text(), re.M)]
+    assert importers == ["clv.py"]
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    commands = [line.strip() for line in ci.splitlines()
+                if line.strip() and not line.startswith(("#", "set "))]
+    assert commands == ["make test"]
+    assert "make test" in readme and "make report" in readme
+
+
+def test_bundled_sample_is_the_unmodified_cdnow_master(lifetimes_datasets):
+    bundled = (ROOT / "data" / "raw" / "CDNOW_master.txt").read_bytes()
+    assert bundled == (lifetimes_datasets / "CDNOW_master.txt").read_bytes()
