@@ -72,7 +72,9 @@ def read_cdnow_sample(folder) -> pd.DataFrame:
     from analysis.config import load_config
     from analysis.pipeline import prepare
 
-    return prepare(str(folder / "CDNOW_sample.txt"), load_config(), "1998-06-30").transactions
+    config = load_config()
+    config["validation"]["zero_amount"] = "keep"  # the published analyses count free CDs as purchases
+    return prepare(str(folder / "CDNOW_sample.txt"), config, "1998-06-30").transactions
 
 
 def test_cdnow_master_equals_lifetimes_summary(config):
@@ -81,6 +83,7 @@ def test_cdnow_master_equals_lifetimes_summary(config):
     from analysis.pipeline import prepare
     from tests.conftest import CDNOW_MASTER
 
+    config["validation"]["zero_amount"] = "keep"
     prepared = prepare(str(CDNOW_MASTER), config, "1998-06-30")
     tx = prepared.transactions
     assert prepared.quality["rows_in"] == 69_659 and prepared.quality["customers"] == 23_570
@@ -100,7 +103,8 @@ def test_cdnow_master_equals_lifetimes_summary(config):
 def test_cdnow_sample_calibration_equals_published_summary(lifetimes_datasets):
     tx = read_cdnow_sample(lifetimes_datasets)
     published = pd.read_csv(lifetimes_datasets / "cdnow_customers_summary.csv")
-    ids = tx.drop_duplicates("customer_id").set_index("customer_id")["sample_id"].astype(int)
+    raw = pd.read_csv(lifetimes_datasets / "CDNOW_sample.txt", sep=r"\s+", header=None, dtype=str)
+    ids = raw.drop_duplicates(0).set_index(0)[1].astype(int)  # master id -> sample id
     ch = calibration_holdout(tx, "1997-09-30", "1998-06-30")
     ch = ch.set_index(ids.loc[ch.index].to_numpy()).sort_index()
     published = published.set_index("ID").sort_index()

@@ -39,7 +39,10 @@ def test_full_run_on_the_cdnow_sample(tmp_path, lifetimes_datasets):
     quality = json.loads((run_dir / "quality.json").read_text(encoding="utf-8"))
     assert quality["rows_in"] == 6919 and quality["reconciled"]
     customers = pd.read_csv(run_dir / "customers.csv", dtype={"customer_id": str}, encoding="utf-8-sig")
-    assert len(customers) == 2357 and customers["customer_id"].is_unique
+    records = pd.read_csv(lifetimes_datasets / "CDNOW_sample.txt", sep=r"\s+", header=None, dtype=str)
+    buyers = records.loc[records[4].astype(float) > 0, 0].nunique()  # zero-dollar lines are quarantined
+    assert quality["quarantined"] == {"zero_amount": int((records[4].astype(float) == 0).sum())}
+    assert len(customers) == buyers == 2349 and customers["customer_id"].is_unique
     stage_columns = {"r_score", "rfm_segment", "rfm_segment_zh", "abc_class", "lifecycle_stage",
                      "tier", "recommended_action", "expected_purchases", "p_alive", "clv",
                      "clv_low", "clv_high"}

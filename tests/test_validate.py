@@ -137,8 +137,8 @@ def test_returns_by_amount_and_order_without_product(config):
 
 
 def test_status_column_marks_refunds(config):
-    frame = raw([["a", "2024-01-01", "50", "已完成"], ["a", "2024-01-02", "50", "退款"]],
-                columns=("cid", "date", "amount", "status"))
+    frame = raw([["a", "2024-01-01", "50", "已完成"], ["a", "2024-01-02", "50", "退款"],
+                 ["b", "2024-01-02", "20", "已完成"]], columns=("cid", "date", "amount", "status"))
     result = validate(frame, {**MAP, "status": "status"}, config)
     # a refund row with a positive amount still nets (units are absolute amounts)
     assert reasons(result) == {1: "refunded_purchase", 2: "return_netted"}
@@ -188,7 +188,7 @@ def test_no_row_is_lost_on_random_input(config):
     rng = np.random.default_rng(7)
     n = 400
     frame = raw({
-        "cid": rng.choice(["a", "b", "c", ""], n),
+        "cid": rng.choice([*(f"c{i}" for i in range(60)), ""], n),
         "date": rng.choice(["2024-01-01", "2024-01-02", "2024-02-01", "junk"], n),
         "amount": rng.choice(["5", "-5", "0", "", "x", "12.5", "-12.5"], n),
     })
@@ -198,3 +198,14 @@ def test_no_row_is_lost_on_random_input(config):
     assert len(result.quarantine) == q["rows_quarantined"]
     assert sorted(result.quarantine["row"]) == sorted(set(result.quarantine["row"]))
     assert q["reconciled"]
+
+
+def test_zero_amount_can_be_kept_as_a_purchase_event(config):
+    frame = raw([["a", "2024-01-05", "10"], ["a", "2024-01-06", "0"]])
+    config["validation"]["zero_amount"] = "keep"
+    result = validate(frame, MAP, config)
+    assert result.quarantine.empty
+    assert result.transactions["amount"].tolist() == [10.0, 0.0]
+    config["validation"]["zero_amount"] = "drop"
+    with pytest.raises(UserError, match="use quarantine or keep"):
+        validate(frame, MAP, config)

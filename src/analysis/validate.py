@@ -4,7 +4,8 @@ Rules are applied in a fixed order and a row leaves under the first rule it fail
 
 1. ``missing_customer_id`` 2. ``unparsable_date`` 3. ``missing_amount`` 4. ``unparsable_amount``
 5. ``duplicate_row`` (an exact copy of an earlier row; the first copy is kept)
-6. ``after_as_of`` 7. ``non_product`` 8. ``zero_amount``
+6. ``after_as_of`` 7. ``non_product`` 8. ``zero_amount`` (unless ``zero_amount: keep``: a free item
+   that is still a purchase event, as in CDNOW)
 9. Returns and cancellations (negative quantity or amount, a cancellation order id, a return
    status): each is netted against earlier purchases of the same customer and product (or the
    same order when there is no product column), most recent first, in units (quantity when
@@ -243,7 +244,11 @@ def validate(
         descs = {str(c).strip().lower() for c in cfg.get("non_product_descriptions") or []}
         non_product |= std["description"].str.lower().isin(descs).fillna(False).astype(bool)
     _first_reason(reason, non_product, "non_product")
-    _first_reason(reason, std["amount"] == 0, "zero_amount")
+    zero = cfg.get("zero_amount", "quarantine")
+    if zero not in ("quarantine", "keep"):
+        raise UserError(f"validation.zero_amount is {zero!r}: use quarantine or keep")
+    if zero == "quarantine":
+        _first_reason(reason, std["amount"] == 0, "zero_amount")
 
     amount_raw = std["amount"].copy()
     is_return = _is_return(std, cfg)
