@@ -42,21 +42,35 @@ def parse_dates(values: pd.Series, fmt: str | None = None, timezone: str = "UTC"
         return _naive(values, timezone), "stored as timestamps"
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.astype("datetime64[ns]"), "stored as timestamps"
-    text = values.astype("string").str.strip()
-    text = text.str.replace(r"\.0$", "", regex=True) if pd.api.types.is_float_dtype(values) else text
+    codes, distinct = _distinct(values)
+    text = distinct.astype("string").str.strip()
+    if pd.api.types.is_float_dtype(values):
+        text = text.str.replace(r"\.0$", "", regex=True)
     text = text.mask(text == "")
-    distinct = pd.Series(text.dropna().unique(), dtype=object)
-    if distinct.empty:
+    readable = text.dropna().astype(object)
+    if readable.empty:
         return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]"), fmt or "none"
     if fmt:
-        parsed = _parse(distinct, fmt)
+        parsed = _parse(readable, fmt)
         if parsed.isna().all():
-            raise UserError(f"no date matches the format {fmt!r} (e.g. {distinct.iloc[0]!r}): check --date-format")
+            raise UserError(f"no date matches the format {fmt!r} (e.g. {readable.iloc[0]!r}): check --date-format")
     else:
-        fmt, parsed = _detect(distinct)
-    lookup = pd.Series(_naive(parsed, timezone).to_numpy(), index=distinct.to_numpy())
-    result = text.map(lookup)
-    return pd.Series(result.to_numpy(dtype="datetime64[ns]", copy=True), index=values.index), fmt
+        fmt, parsed = _detect(readable)
+    per_distinct = _naive(parsed, timezone).reindex(text.index).to_numpy(dtype="datetime64[ns]")
+    return pd.Series(_expand(codes, per_distinct), index=values.index), fmt
+
+
+def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(code per value, the distinct values): parse each distinct value once. Missing → code -1."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes, pd.Series(uniques)
+
+
+def _expand(codes: np.ndarray, per_distinct: np.ndarray) -> np.ndarray:
+    """The parsed value of each original value (missing where the code is -1)."""
+    missing = np.array(np.nan if per_distinct.dtype.kind == "f" else "NaT", dtype=per_distinct.dtype)
+    out = np.append(per_distinct, missing)
+    return out[codes]  # code -1 picks the appended missing value
 
 
 def _parse(values: pd.Series, fmt: str) -> pd.Series:
@@ -114,10 +128,9 @@ def parse_amounts(values: pd.Series) -> pd.Series:
         return pd.Series(np.nan, index=values.index)
     if pd.api.types.is_numeric_dtype(values):
         return values.astype("float64", copy=True)
-    text = values.astype("string")
-    distinct = pd.Series(text.dropna().unique(), dtype="string")
-    lookup = pd.Series(_read_numbers(distinct).to_numpy(), index=distinct.to_numpy())
-    return pd.Series(text.map(lookup).to_numpy(dtype="float64", copy=True), index=values.index)
+    codes, distinct = _distinct(values)
+    per_distinct = _read_numbers(distinct.astype("string")).to_numpy(dtype="float64", na_value=np.nan)
+    return pd.Series(_expand(codes, per_distinct), index=values.index)
 
 
 def _read_numbers(text: pd.Series) -> pd.Series:
