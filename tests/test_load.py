@@ -2,12 +2,12 @@
 
 import pandas as pd
 import pytest
+from tests.conftest import CDNOW_MASTER, UCI
 
 from analysis.config import load_config
 from analysis.errors import UserError
 from analysis.load import find_roles, read_customer_list, read_transactions
 from analysis.pipeline import prepare
-from tests.conftest import CDNOW_MASTER, UCI
 
 ROWS = [["c1", "2024-01-05", "10.5"], ["c2", "2024-01-06", "20"]]
 
@@ -18,9 +18,15 @@ def write_csv(path, header, rows=ROWS, encoding="utf-8", sep=","):
     return str(path)
 
 
-@pytest.mark.parametrize(("encoding", "reported"), [
-    ("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gbk", "gb18030"), ("gb18030", "gb18030"),
-])
+@pytest.mark.parametrize(
+    ("encoding", "reported"),
+    [
+        ("utf-8", "utf-8"),
+        ("utf-8-sig", "utf-8-sig"),
+        ("gbk", "gb18030"),
+        ("gb18030", "gb18030"),
+    ],
+)
 def test_encodings_are_detected(tmp_path, encoding, reported):
     rows = [["客户甲", "2024-01-05", "￥10.50"], ["客户乙", "2024-01-06", "￥20"]]
     path = write_csv(tmp_path / "sales.csv", ["客户编号", "下单时间", "实付金额"], rows, encoding=encoding)
@@ -31,8 +37,11 @@ def test_encodings_are_detected(tmp_path, encoding, reported):
 
 
 def test_gbk_file_with_chinese_headers_runs_through_validation(tmp_path):
-    rows = [["会员01", "2024/01/05", "￥1200.00", "华东"], ["会员02", "2024/01/13", "88", "华南"],
-            ["会员01", "2024/02/01", "300", "华东"]]
+    rows = [
+        ["会员01", "2024/01/05", "￥1200.00", "华东"],
+        ["会员02", "2024/01/13", "88", "华南"],
+        ["会员01", "2024/02/01", "300", "华东"],
+    ]
     path = write_csv(tmp_path / "订单.csv", ["会员ID", "订单日期", "销售额", "地区"], rows, encoding="gbk")
     prepared = prepare(path, load_config(), "2024-02-29")
     assert prepared.quality["encoding"] == "gb18030" and prepared.quality["rows_kept"] == 3
@@ -59,7 +68,9 @@ def test_excel_sheets(tmp_path):
     path = tmp_path / "book.xlsx"
     with pd.ExcelWriter(path) as writer:
         pd.DataFrame({"notes": ["read me"]}).to_excel(writer, sheet_name="About", index=False)
-        pd.DataFrame(ROWS, columns=["Customer ID", "Order Date", "Sales"]).to_excel(writer, sheet_name="Orders", index=False)
+        pd.DataFrame(ROWS, columns=["Customer ID", "Order Date", "Sales"]).to_excel(
+            writer, sheet_name="Orders", index=False
+        )
     raw = read_transactions(str(path), sheet="Orders")
     assert raw.mapping == {"customer_id": "Customer ID", "timestamp": "Order Date", "amount": "Sales"}
     assert read_transactions(str(path), sheet="1").frame.shape == (2, 3)  # a position given as text
@@ -91,8 +102,13 @@ def test_parquet_and_duckdb_tables(tmp_path):
 def test_cdnow_master_and_sample_layouts(lifetimes_datasets):
     master = read_transactions(str(CDNOW_MASTER))
     assert master.source_format == "cdnow" and len(master.frame) == 69_659  # header line skipped
-    assert master.mapping == {"order_id": "record", "customer_id": "customer_id", "timestamp": "date",
-                              "amount": "dollar_value", "quantity": "number_of_cds"}
+    assert master.mapping == {
+        "order_id": "record",
+        "customer_id": "customer_id",
+        "timestamp": "date",
+        "amount": "dollar_value",
+        "quantity": "number_of_cds",
+    }
     sample = read_transactions(str(lifetimes_datasets / "CDNOW_sample.txt"))
     assert len(sample.frame) == 6_919
     assert sample.frame.loc[0, ["customer_id", "sample_id", "date"]].tolist() == ["00004", "0001", "19970101"]
@@ -105,18 +121,50 @@ def test_cdnow_zero_dollar_records_are_quarantined_by_default(config):
     assert prepared.quality["date_format"] == "%Y%m%d" and prepared.quality["reconciled"]
 
 
-@pytest.mark.parametrize(("headers", "expected"), [
-    (["CustomerID", "InvoiceNo", "InvoiceDate", "Quantity", "UnitPrice", "StockCode", "Description", "Country"],
-     {"customer_id": "CustomerID", "order_id": "InvoiceNo", "timestamp": "InvoiceDate", "quantity": "Quantity",
-      "unit_price": "UnitPrice", "product_id": "StockCode", "description": "Description", "country": "Country"}),
-    (["客户ID", "订单号", "交易时间", "数量", "单价", "毛利", "客户名称", "行业", "客户类型", "规模", "城市"],
-     {"customer_id": "客户ID", "order_id": "订单号", "timestamp": "交易时间", "quantity": "数量",
-      "unit_price": "单价", "margin": "毛利", "customer_name": "客户名称", "industry": "行业",
-      "customer_type": "客户类型", "size": "规模", "city": "城市"}),
-    (["Customer_No", "Order Date", "Total Amount", "Status", "Region"],
-     {"customer_id": "Customer_No", "timestamp": "Order Date", "amount": "Total Amount", "status": "Status",
-      "region": "Region"}),
-])
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        (
+            ["CustomerID", "InvoiceNo", "InvoiceDate", "Quantity", "UnitPrice", "StockCode", "Description", "Country"],
+            {
+                "customer_id": "CustomerID",
+                "order_id": "InvoiceNo",
+                "timestamp": "InvoiceDate",
+                "quantity": "Quantity",
+                "unit_price": "UnitPrice",
+                "product_id": "StockCode",
+                "description": "Description",
+                "country": "Country",
+            },
+        ),
+        (
+            ["客户ID", "订单号", "交易时间", "数量", "单价", "毛利", "客户名称", "行业", "客户类型", "规模", "城市"],
+            {
+                "customer_id": "客户ID",
+                "order_id": "订单号",
+                "timestamp": "交易时间",
+                "quantity": "数量",
+                "unit_price": "单价",
+                "margin": "毛利",
+                "customer_name": "客户名称",
+                "industry": "行业",
+                "customer_type": "客户类型",
+                "size": "规模",
+                "city": "城市",
+            },
+        ),
+        (
+            ["Customer_No", "Order Date", "Total Amount", "Status", "Region"],
+            {
+                "customer_id": "Customer_No",
+                "timestamp": "Order Date",
+                "amount": "Total Amount",
+                "status": "Status",
+                "region": "Region",
+            },
+        ),
+    ],
+)
 def test_common_headers_are_recognised(headers, expected):
     assert find_roles(headers) == expected
 
@@ -124,30 +172,39 @@ def test_common_headers_are_recognised(headers, expected):
 def test_explicit_mapping_wins_and_is_checked():
     headers = ["buyer", "customer", "date", "amount"]
     assert find_roles(headers, {"customer_id": "buyer"})["customer_id"] == "buyer"
-    with pytest.raises(UserError, match="column 'client' \\(given for customer_id\\) is not in the input; "
-                                        "its headers are buyer, customer, date, amount"):
+    with pytest.raises(
+        UserError,
+        match="column 'client' \\(given for customer_id\\) is not in the input; "
+        "its headers are buyer, customer, date, amount",
+    ):
         find_roles(headers, {"customer_id": "client"})
 
 
 def test_a_missing_role_is_named_with_the_headers_seen(tmp_path):
     path = write_csv(tmp_path / "sales.csv", ["who", "date", "amount"])
-    with pytest.raises(UserError, match="no customer_id column found among the headers who, date, amount: "
-                                        "name it with --column customer_id=HEADER"):
+    with pytest.raises(
+        UserError,
+        match="no customer_id column found among the headers who, date, amount: "
+        "name it with --column customer_id=HEADER",
+    ):
         read_transactions(path)
     path = write_csv(tmp_path / "sales2.csv", ["customer", "date", "quantity"])
     with pytest.raises(UserError, match=r"no amount column \(or quantity and unit_price\)"):
         read_transactions(path)
 
 
-@pytest.mark.parametrize(("name", "content", "message"), [
-    ("missing.csv", None, "input file not found"),
-    ("empty.csv", b"", "is empty"),
-    ("blank.csv", b"\n\n  \n", "is empty"),
-    ("sales.json", b"{}", "unsupported input type .json"),
-    ("old.xls", b"\xd0\xcf", "old .xls workbook"),
-    ("broken.parquet", b"not parquet", "could not read"),
-    ("broken.xlsx", b"not a zip", "could not open the workbook"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.csv", None, "input file not found"),
+        ("empty.csv", b"", "is empty"),
+        ("blank.csv", b"\n\n  \n", "is empty"),
+        ("sales.json", b"{}", "unsupported input type .json"),
+        ("old.xls", b"\xd0\xcf", "old .xls workbook"),
+        ("broken.parquet", b"not parquet", "could not read"),
+        ("broken.xlsx", b"not a zip", "could not open the workbook"),
+    ],
+)
 def test_unusable_files_are_one_line_errors(tmp_path, name, content, message):
     path = tmp_path / name
     if content is not None:
@@ -177,8 +234,10 @@ def test_uci_online_retail_counts_per_reason_and_reconciles(config):
     left = ~no_customer & ~copy
     codes = {c.upper() for c in config["validation"]["non_product_codes"]}
     descriptions = {d.lower() for d in config["validation"]["non_product_descriptions"]}
-    non_product = left & (raw["StockCode"].str.strip().str.upper().isin(codes)
-                          | raw["Description"].str.strip().str.lower().isin(descriptions))
+    non_product = left & (
+        raw["StockCode"].str.strip().str.upper().isin(codes)
+        | raw["Description"].str.strip().str.lower().isin(descriptions)
+    )
     zero = left & ~non_product & (amount == 0)
     returns = left & ~non_product & ~zero & ((raw["Quantity"] < 0) | raw["InvoiceNo"].str.startswith("C"))
     got = q["quarantined"]
@@ -188,8 +247,15 @@ def test_uci_online_retail_counts_per_reason_and_reconciles(config):
     assert got["non_product"] == non_product.sum()
     assert got["zero_amount"] == zero.sum()
     assert got["return_netted"] + got["unmatched_return"] == returns.sum()
-    assert set(got) == {"missing_customer_id", "duplicate_row", "non_product", "zero_amount", "return_netted",
-                        "unmatched_return", "refunded_purchase"}
+    assert set(got) == {
+        "missing_customer_id",
+        "duplicate_row",
+        "non_product",
+        "zero_amount",
+        "return_netted",
+        "unmatched_return",
+        "refunded_purchase",
+    }
     assert q["rows_kept"] + q["rows_quarantined"] == len(raw) and q["reconciled"]
     assert q["amount_in"] == pytest.approx(amount.sum(), abs=1e-6)
     kept_amount = q["amount_kept"] + sum(q["amount_quarantined"].values()) + q["amount_netted"]

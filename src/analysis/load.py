@@ -34,6 +34,7 @@ import pandas as pd
 from analysis.errors import UserError
 
 # Known headers per role, in order of preference (compared after ``_normalise``).
+# fmt: off
 HEADERS: dict[str, tuple[str, ...]] = {
     "customer_id": ("customerid", "customerno", "customernumber", "customercode", "custid", "clientid",
                     "memberid", "buyerid", "userid", "accountid", "customer", "client",
@@ -67,6 +68,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "customer_type": ("customertype", "clienttype", "customersegment", "客户类型", "客户类别", "客户性质"),
     "size": ("size", "companysize", "employees", "规模", "企业规模", "公司规模"),
 }
+# fmt: on
 ROLES = tuple(HEADERS)
 REQUIRED = ("customer_id", "timestamp")
 
@@ -134,7 +136,9 @@ def find_roles(headers: list[str], explicit: dict[str, str] | None = None) -> di
         if role not in HEADERS:
             raise UserError(f"unknown column role {role!r}: use one of {', '.join(ROLES)}")
         if header not in headers:
-            raise UserError(f"column {header!r} (given for {role}) is not in the input; its headers are {_listing(headers)}")
+            raise UserError(
+                f"column {header!r} (given for {role}) is not in the input; its headers are {_listing(headers)}"
+            )
         mapping[role] = header
     taken = set(mapping.values())
     by_name: dict[str, str] = {}
@@ -190,7 +194,9 @@ def read_table(
     if suffix == ".xls":
         raise UserError(f"{path} is an old .xls workbook: save it as .xlsx or .csv and try again")
     if suffix not in TEXT_SUFFIXES:
-        raise UserError(f"unsupported input type {suffix or '(no extension)'}: use .csv, .txt, .xlsx, .parquet or .duckdb")
+        raise UserError(
+            f"unsupported input type {suffix or '(no extension)'}: use .csv, .txt, .xlsx, .parquet or .duckdb"
+        )
     text, enc = _decode(file.read_bytes(), encoding, path)
     frame, fmt = _read_text(text, path)
     return frame, enc, fmt, fingerprint
@@ -222,7 +228,9 @@ def _decode(data: bytes, encoding: str | None, path: str) -> tuple[str, str]:
         except LookupError:
             raise UserError(f"unknown encoding {encoding!r}: use utf-8, utf-8-sig, gbk or gb18030") from None
         except UnicodeDecodeError as exc:
-            raise UserError(f"{path} is not valid {encoding} (byte {exc.start}): leave the encoding out to detect it") from None
+            raise UserError(
+                f"{path} is not valid {encoding} (byte {exc.start}): leave the encoding out to detect it"
+            ) from None
     for enc in ENCODINGS:
         if enc == "utf-8-sig" and not data.startswith(b"\xef\xbb\xbf"):
             continue
@@ -266,8 +274,7 @@ def _cdnow_layout(lines: list[str]) -> tuple[str, ...] | None:
 
 
 def _read_cdnow(text: str, layout: tuple[str, ...]) -> pd.DataFrame:
-    frame = pd.read_csv(io.StringIO(text), sep=r"\s+", header=None, names=list(layout), dtype=str,
-                        comment=None)
+    frame = pd.read_csv(io.StringIO(text), sep=r"\s+", header=None, names=list(layout), dtype=str, comment=None)
     frame = frame[frame["customer_id"] != "customer_id"].reset_index(drop=True)
     # Each record is one purchase, and the file has no order number: number the records, so two
     # identical purchases on one day stay two purchases (as in the published analyses).
@@ -297,10 +304,8 @@ def _read_database(url: str, table: str | None) -> tuple[pd.DataFrame, None, str
 
     backend = url.split("://", 1)[0]
     try:
-        if backend == "duckdb":
-            con = ibis.duckdb.connect(url.split("://", 1)[1], read_only=True)
-        else:
-            con = ibis.connect(url)
+        # a DuckDB file opens read-only: raw data is never modified
+        con = ibis.duckdb.connect(url[len("duckdb://") :], read_only=True) if backend == "duckdb" else ibis.connect(url)
     except Exception as exc:  # drivers raise their own types
         raise UserError(f"could not connect to {backend} database: {_first_line(exc)}") from None
     tables = _tables(con)

@@ -30,7 +30,12 @@ CANDIDATES = (
     *(d + t for d in _YEAR_FIRST for t in _TIMES),
     ISO,
     *(d + t for d in (*_DAY_FIRST, *_MONTH_FIRST) for t in _TIMES),
-    "%d %b %Y", "%b %d %Y", "%d %B %Y", "%B %d %Y", "%b %d, %Y", "%B %d, %Y",
+    "%d %b %Y",
+    "%b %d %Y",
+    "%d %B %Y",
+    "%B %d %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
 )
 _SCREEN = 5_000  # candidates are first screened on this many distinct values
 
