@@ -79,9 +79,9 @@ def read_cdnow_sample(folder) -> pd.DataFrame:
 
 def test_cdnow_master_equals_lifetimes_summary(config):
     from lifetimes.utils import summary_data_from_transaction_data
+    from tests.conftest import CDNOW_MASTER
 
     from analysis.pipeline import prepare
-    from tests.conftest import CDNOW_MASTER
 
     config["validation"]["zero_amount"] = "keep"
     prepared = prepare(str(CDNOW_MASTER), config, "1998-06-30")
