@@ -13,6 +13,7 @@ from sklearn.base import clone
 from analysis import clv, features
 from analysis.config import load_config
 from analysis.errors import UserError
+from analysis.pipeline import prepare
 
 BGNBD = (0.243, 4.414, 0.793, 2.426)
 GG = (6.25, 3.74, 15.44)
@@ -25,9 +26,11 @@ def _matches_published(value: float, published: float, decimals: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def cdnow_calibration() -> pd.DataFrame:
-    """The 2,357-customer CDNOW sample through our own feature code: 39-week calibration."""
-    tx = clv.read_cdnow(clv.lifetimes_datasets() / "CDNOW_sample.txt")
+def cdnow_calibration(lifetimes_datasets) -> pd.DataFrame:
+    """The 2,357-customer CDNOW sample through our own loader and feature code: 39-week calibration."""
+    config = load_config()
+    config["validation"]["zero_amount"] = "keep"  # the published analyses count free CDs as purchases
+    tx = prepare(str(lifetimes_datasets / "CDNOW_sample.txt"), config, "1998-06-30").transactions
     cal = features.calibration_holdout(tx, "1997-09-30", "1998-06-30", time_unit="weeks")
     return clv._cal_frame(cal)
 

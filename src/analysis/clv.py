@@ -42,7 +42,6 @@ import io
 import math
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -80,7 +79,6 @@ def _restore_pandas_options(saved: dict[str, Any]) -> None:
 _saved_options = _pandas_options()
 with warnings.catch_warnings():  # lifetimes adds a global "ignore FutureWarning" filter at import
     warnings.simplefilter("ignore")  # and pandas 3 warns that the option it sets is deprecated
-    import lifetimes
     from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
     from lifetimes.utils import ConvergenceError
 _restore_pandas_options(_saved_options)  # lifetimes sets pd.options.mode.chained_assignment
@@ -100,28 +98,6 @@ OUTPUT_COLUMNS = ("expected_purchases", "p_alive", "expected_spend", "clv", "clv
 SUMMARY_COLUMNS = ("frequency", "recency", "T")
 _LN2 = math.log(2.0)
 PENALIZED_MEAN_TOLERANCE = 0.2  # see SpendModel._try_fit
-
-
-def lifetimes_datasets() -> Path:
-    """The folder of datasets shipped inside lifetimes (CDNOW files). Read the files directly:
-    ``lifetimes.datasets`` needs pkg_resources."""
-    return Path(lifetimes.__file__).parent / "datasets"
-
-
-def read_cdnow(path: str | Path) -> pd.DataFrame:
-    """CDNOW raw transactions (master: id date cds dollars; sample: id sample_id date cds dollars)
-    as a transactions frame: ``customer_id``, ``order_id``, ``timestamp``, ``amount``."""
-    raw = pd.read_csv(path, sep=r"\s+", header=None, dtype=str)
-    if raw.shape[1] == 5:
-        raw = raw.drop(columns=1)
-    raw.columns = ["customer_id", "date", "cds", "dollars"]
-    raw = raw[raw["date"].str.fullmatch(r"\d{8}")]  # the master file has a header line
-    return pd.DataFrame({
-        "customer_id": raw["customer_id"],
-        "order_id": np.arange(len(raw)).astype(str),
-        "timestamp": pd.to_datetime(raw["date"], format="%Y%m%d"),
-        "amount": raw["dollars"].astype(float),
-    })
 
 
 # ---------------------------------------------------------------------------------------------
