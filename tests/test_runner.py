@@ -46,9 +46,9 @@ def test_full_run_on_the_cdnow_sample(tmp_path, lifetimes_datasets):
     stage_columns = {"r_score", "rfm_segment", "rfm_segment_zh", "abc_class", "lifecycle_stage",
                      "tier", "recommended_action", "expected_purchases", "p_alive", "clv",
                      "clv_low", "clv_high"}
-    present = {nb.split("_", 1)[1] for nb in record["pages"]}
-    if {"segments.html", "clv.html"} <= present:
-        assert stage_columns <= set(customers.columns)
+    assert [p.split("_", 1)[1] for p in record["pages"]] == ["data_quality.html", "segments.html", "clv.html"]
+    assert stage_columns <= set(customers.columns)
+    assert customers["tier"].notna().all() and customers["clv"].notna().all()
 
 
 def test_a_failed_step_is_named_and_never_replaces_latest(tmp_path, lifetimes_datasets):

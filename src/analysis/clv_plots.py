@@ -3,25 +3,16 @@ figure and returns the Axes. Titles and labels say what the chart means to a bus
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import PercentFormatter
+
+from analysis.plotting import new_axes as _axes
+from analysis.plotting import thousands as _thousands
 
 MODEL_LABELS = {"bgnbd": "BG/NBD", "pareto": "Pareto/NBD", "mbgnbd": "MBG/NBD"}
 MODEL_STYLES = {"bgnbd": "--", "pareto": "-.", "mbgnbd": ":"}
-
-
-def _axes(ax: Axes | None, size=(8, 4.5)) -> Axes:
-    if ax is None:
-        _, ax = plt.subplots(figsize=size)
-    return ax
-
-
-def _thousands(ax: Axes, axis: str = "y") -> None:
-    fmt = FuncFormatter(lambda v, _: f"{v:,.0f}")
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
 
 def plot_repeat_histogram(hist: pd.DataFrame, model_label: str = "model",

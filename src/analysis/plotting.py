@@ -32,3 +32,20 @@ def use_cjk_font() -> str | None:
     matplotlib.rcParams["font.family"] = "sans-serif"
     matplotlib.rcParams["axes.unicode_minus"] = False
     return family
+
+
+def new_axes(ax=None, size: tuple[float, float] = (8, 4.5)):
+    """The given Axes, or a new figure's Axes of ``size`` inches."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=size)
+    return ax
+
+
+def thousands(ax, axis: str = "y") -> None:
+    """Tick labels with thousands separators on one axis."""
+    from matplotlib.ticker import FuncFormatter
+
+    fmt = FuncFormatter(lambda v, _: f"{v:,.0f}")
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
