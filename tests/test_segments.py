@@ -301,3 +301,20 @@ def test_cdnow_every_customer_has_one_label_in_each_scheme(config):
     assert share[n_a - 2] < 0.8 <= share[n_a - 1]  # A is the fewest top customers that reach 80 % of value
     # the CDNOW cohort all first bought in Jan-Mar 1997: nobody is new at mid-1998
     assert run.report["counts"]["lifecycle_stage"].get("new", 0) == 0
+
+
+def test_customer_list_adds_prospects_and_attributes(tmp_path, config):
+    from analysis.pipeline import prepare
+
+    sales = tmp_path / "sales.csv"
+    sales.write_text("客户编号,订单日期,实付金额\nk1,2024-03-01,100\nk1,2024-06-01,80\nk2,2024-11-20,30\n",
+                     encoding="utf-8")
+    crm = tmp_path / "crm.csv"
+    crm.write_text("客户编号,客户名称,行业\nk1,甲公司,制造\nk2,乙公司,零售\nk3,丙公司,制造\n", encoding="utf-8")
+    prepared = prepare(str(sales), config, AS_OF, customers_path=str(crm))
+    assert prepared.quality["customer_list"]["never_bought"] == 1
+    run = segments.run_segments(prepared.customers, config)
+    out = run.customers.set_index("customer_id")
+    assert out.loc["k3", ["lifecycle_stage_zh", "tier_zh"]].tolist() == ["潜在", "潜在客户"]
+    industry = run.tables["by_industry"]
+    assert industry.loc["制造", "customers"] == 2 and industry.loc["制造", "value"] == 180.0
