@@ -56,6 +56,7 @@ def test_explicit_column_wins(tmp_path, capsys):
     (["--input", "{sales}", "--column", "colour=x"], "error: unknown column role 'colour'"),
     (["--input", "{sales}", "--config", "/nonexistent.yaml"], "error: config file not found"),
     (["--input", "{sales}", "--as-of", "soon"], "error: as-of date 'soon' is not a date"),
+    (["--input", "{sales}", "--as-of", "1990-01-01"], "error: no valid rows left .*check --as-of"),
     (["--input", "{empty}"], "error: "),
     (["--input", "{header_only}"], "error: "),
     (["--input", "{no_customer}"], "error: .*customer_id"),
@@ -76,3 +77,16 @@ def test_user_mistakes_end_with_one_error_line(tmp_path, sales_csv, args, messag
     import re
 
     assert re.match(message, lines[0]), lines[0]
+
+
+def test_an_unexpected_failure_is_still_one_line(monkeypatch, sales_csv, capsys):
+    import analysis.pipeline
+
+    def broken(*args, **kwargs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(analysis.pipeline, "prepare", broken)
+    monkeypatch.delenv("ANALYSIS_DEBUG", raising=False)
+    assert main(["check", "--input", str(sales_csv)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: unexpected KeyError: 'boom'") and err.count("\n") == 1

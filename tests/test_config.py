@@ -37,3 +37,25 @@ def test_bad_config_files(tmp_path, text, message):
 def test_missing_config_file(tmp_path):
     with pytest.raises(UserError, match="config file not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("data: 5\n", "setting 'data' in .* must be a mapping, not 5"),
+    ("validation:\n  outlier_mad_k: lots\n", "'validation.outlier_mad_k' .* must be a number, not 'lots'"),
+    ("validation:\n  drop_outliers: 1\n", "'validation.drop_outliers' .* must be true or false"),
+    ("rfm:\n  segments: Champions\n", "'rfm.segments' .* must be a list"),
+    ("dta:\n  encoding: gbk\n", "unknown setting 'dta' .* known settings here are"),
+    ("data:\n  encodng: gbk\n", "unknown setting 'data.encodng'"),
+])
+def test_misspelt_or_mistyped_settings_are_one_line_errors(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(UserError, match=message):
+        load_config(path)
+
+
+def test_open_tables_accept_new_entries(tmp_path):
+    path = tmp_path / "ok.yaml"
+    path.write_text("data:\n  columns: {customer_id: 会员ID}\n  encoding: gbk\nclv:\n  horizon_months: 6\n",
+                    encoding="utf-8")
+    assert load_config(path)["data"]["columns"] == {"customer_id": "会员ID"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from analysis.errors import UserError
@@ -92,6 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not the user's mistake: still one line, the traceback on request
+        if os.environ.get("ANALYSIS_DEBUG"):
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc} (please report it; ANALYSIS_DEBUG=1 shows the "
+              "traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -29,6 +29,29 @@ def deep_merge(base: dict, override: dict) -> dict:
     return out
 
 
+def check_settings(user: dict, defaults: dict, source: str, prefix: str = "", depth: int = 0) -> None:
+    """Stop with a clear error on a misspelt section or setting (top two levels, which are fixed) or a
+    value of the wrong kind (a mapping, list, yes/no or number where the default has one)."""
+    for key, value in user.items():
+        name = f"{prefix}{key}"
+        if key not in defaults:
+            if depth < 2:
+                known = ", ".join(map(str, defaults))
+                raise UserError(f"unknown setting {name!r} in {source}: known settings here are {known}")
+            continue
+        default = defaults[key]
+        if default is None or value is None:
+            continue
+        for kind, word in ((dict, "a mapping"), (list, "a list"), (bool, "true or false")):
+            if isinstance(default, kind) and not isinstance(value, kind):
+                raise UserError(f"setting {name!r} in {source} must be {word}, not {value!r}")
+        number = isinstance(default, int | float) and not isinstance(default, bool)
+        if number and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise UserError(f"setting {name!r} in {source} must be a number, not {value!r}")
+        if isinstance(default, dict):
+            check_settings(value, default, source, f"{name}.", depth + 1)
+
+
 def default_config() -> dict[str, Any]:
     """The merged defaults of every ``defaults/*.yaml`` shipped with the package."""
     config: dict[str, Any] = {}
@@ -53,6 +76,7 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
             raise UserError(f"config file {p} is not valid YAML: {first}") from None
         if not isinstance(user, dict):
             raise UserError(f"config file {p} must hold a mapping of settings, not {type(user).__name__}")
+        check_settings(user, config, source=str(p))
         config = deep_merge(config, user)
     if overrides:
         config = deep_merge(config, overrides)

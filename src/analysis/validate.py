@@ -276,7 +276,12 @@ def validate(
 def _no_rows_message(reason: pd.Series) -> str:
     counts = reason.value_counts()
     detail = ", ".join(f"{code} {n}" for code, n in counts.items())
-    return f"no valid rows left after validation ({detail}): check the column mapping and date format"
+    hints = {"after_as_of": "every purchase is after the as-of date: check --as-of",
+             "unparsable_date": "check the date column and --date-format",
+             "missing_customer_id": "check which column holds the customer id (--column customer_id=HEADER)"}
+    top = str(counts.index[0]) if len(counts) else ""
+    hint = hints.get(top, "check the column mapping and date format")
+    return f"no valid rows left after validation ({detail}): {hint}"
 
 
 def _transactions(std: pd.DataFrame, outlier: pd.Series) -> pd.DataFrame:
