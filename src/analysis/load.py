@@ -37,7 +37,8 @@ from analysis.errors import UserError
 # fmt: off
 HEADERS: dict[str, tuple[str, ...]] = {
     "customer_id": ("customerid", "customerno", "customernumber", "customercode", "custid", "clientid",
-                    "memberid", "buyerid", "userid", "accountid", "cid", "custno", "customer", "client", "cust", "buyer",
+                    "memberid", "buyerid", "userid", "accountid", "cid", "custno", "customer", "client",
+                    "cust", "buyer",
                     "客户id", "客户编号", "客户号", "客户编码", "客户代码", "会员id", "会员编号", "会员号",
                     "会员卡号", "用户id", "买家id", "顾客id", "顾客编号", "客户"),
     "order_id": ("orderid", "orderno", "ordernumber", "invoiceno", "invoice", "invoicenumber", "invoiceid",
