@@ -318,3 +318,10 @@ def test_customer_list_adds_prospects_and_attributes(tmp_path, config):
     assert out.loc["k3", ["lifecycle_stage_zh", "tier_zh"]].tolist() == ["潜在", "潜在客户"]
     industry = run.tables["by_industry"]
     assert industry.loc["制造", "customers"] == 2 and industry.loc["制造", "value"] == 180.0
+
+
+def test_a_tier_rule_naming_an_unknown_tier_is_a_clear_error(config):
+    config["tiers"]["rules"] = [{"tier": "gold"}]
+    customers = customer_features(tx_from({"a": [("2024-05-01", 10.0)]}), AS_OF)
+    with pytest.raises(UserError, match="names tier 'gold'"):
+        segments.run_segments(customers, config)

@@ -259,6 +259,11 @@ def segment_playbook_table(cfg: dict, lang: str = "en") -> pd.DataFrame:
 def run_segments(customers: pd.DataFrame, config: dict) -> SegmentRun:
     """Score, name, classify and tier every customer of the customer table."""
     cfg = {k: config[k] for k in ("rfm", "abc", "lifecycle", "tiers", "playbook")}
+    known = set(cfg["tiers"]["labels"])
+    for rule in cfg["tiers"]["rules"]:
+        if rule.get("tier") not in known or rule["tier"] not in cfg["playbook"]["tiers"]:
+            raise UserError(f"tier rule {rule} names tier {rule.get('tier')!r}: use one of {', '.join(known)} "
+                            "(each needs a label in tiers.labels and an entry in playbook.tiers)")
     c = customers.reset_index(drop=True)
     scores = rfm_scores(c, int(cfg["rfm"]["bins"]))
     out = pd.concat([c[["customer_id", "recency_days", "frequency", "monetary"]], scores], axis=1)
