@@ -209,3 +209,4 @@ def test_zero_amount_can_be_kept_as_a_purchase_event(config):
     config["validation"]["zero_amount"] = "drop"
     with pytest.raises(UserError, match="use quarantine or keep"):
         validate(frame, MAP, config)
+

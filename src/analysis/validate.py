@@ -77,6 +77,8 @@ def _text(values: pd.Series) -> pd.Series:
 def _numbers(raw: pd.DataFrame, mapping: dict[str, str], role: str) -> tuple[pd.Series, pd.Series]:
     """(parsed numbers, raw-is-missing mask) for a role."""
     values = raw[mapping[role]]
+    if pd.api.types.is_numeric_dtype(values):
+        return parse_amounts(values), values.isna()
     missing = values.isna() | (values.astype("string").str.strip() == "")
     return parse_amounts(values), missing.fillna(True).astype(bool)
 
