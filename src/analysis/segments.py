@@ -219,17 +219,33 @@ def lifecycle_rule_text(cfg: dict, population_gap: float) -> dict[str, str]:
 # tiers and playbook
 
 
-def match_rules(frame: pd.DataFrame, rules: list[dict], key: str) -> pd.Series:
-    """For each row, ``rule[key]`` of the first rule whose ``when``/``unless`` conditions hold."""
-    out = pd.Series(pd.NA, index=frame.index, dtype="object")
-    for rule in rules:
-        hit = out.isna()
+def first_match(frame: pd.DataFrame, rules: list[dict]) -> np.ndarray:
+    """Index of the first rule whose ``when``/``unless`` conditions hold for each row (-1: none)."""
+    out = np.full(len(frame), -1)
+    for i, rule in enumerate(rules):
+        hit = out == -1
         for col, allowed in (rule.get("when") or {}).items():
-            hit &= frame[col].isin(allowed)
+            hit &= frame[col].isin(allowed).to_numpy()
         for col, barred in (rule.get("unless") or {}).items():
-            hit &= ~frame[col].isin(barred)
-        out[hit] = pd.Series([rule[key]] * int(hit.sum()), index=out.index[hit], dtype="object")
+            hit &= ~frame[col].isin(barred).to_numpy()
+        out[hit] = i
     return out
+
+
+def match_rules(frame: pd.DataFrame, rules: list[dict], key: str) -> pd.Series:
+    """``rule[key]`` of the first matching rule for each row; missing where no rule matches."""
+    values = np.empty(len(rules) + 1, dtype=object)
+    values[:-1] = [rule[key] for rule in rules]
+    values[-1] = None
+    return pd.Series(values[first_match(frame, rules)], index=frame.index, dtype=object)
+
+
+def _labels(keys, table: dict, lang: int) -> np.ndarray:
+    """``table[key][lang]`` for each key (every key must be in ``table``)."""
+    codes = pd.Categorical(np.asarray(keys, dtype=object), categories=list(table)).codes
+    if (codes < 0).any():
+        raise UserError(f"a label is missing for one of {sorted(set(np.asarray(keys, dtype=object)))}")
+    return np.array([table[k][lang] for k in table], dtype=object)[codes]
 
 
 def playbook_table(cfg: dict, lang: str = "en") -> pd.DataFrame:
@@ -280,19 +296,21 @@ def run_segments(customers: pd.DataFrame, config: dict) -> SegmentRun:
     out["abc_class"] = abc["abc_class"].where(~never)
     stage, population_gap = lifecycle(c, cfg["lifecycle"])
     labels = cfg["lifecycle"]["labels"]
-    out["lifecycle_stage"] = stage.map(lambda s: labels[s][0])
-    out["lifecycle_stage_zh"] = stage.map(lambda s: labels[s][1])
+    out["lifecycle_stage"] = _labels(stage, labels, 0)
+    out["lifecycle_stage_zh"] = _labels(stage, labels, 1)
 
     keyed = pd.DataFrame({"abc_class": out["abc_class"], "lifecycle_stage": stage, "rfm_segment": out["rfm_segment"]})
     keyed["tier"] = match_rules(keyed, cfg["tiers"]["rules"], "tier").fillna("ordinary")
-    tier_labels = cfg["tiers"]["labels"]
-    out["tier"] = keyed["tier"].map(lambda t: tier_labels[t][0])
-    out["tier_zh"] = keyed["tier"].map(lambda t: tier_labels[t][1])
-    situation = match_rules(keyed, cfg["playbook"]["situations"], "action")
-    default = keyed["tier"].map(lambda t: cfg["playbook"]["tiers"][t]["action"])
-    action = situation.where(situation.notna(), default)
-    out["recommended_action"] = action.map(lambda a: a[0])
-    out["recommended_action_zh"] = action.map(lambda a: a[1])
+    out["tier"] = _labels(keyed["tier"], cfg["tiers"]["labels"], 0)
+    out["tier_zh"] = _labels(keyed["tier"], cfg["tiers"]["labels"], 1)
+    # the action: the first matching situation's, else the tier's (situations are listed first)
+    actions = [s["action"] for s in cfg["playbook"]["situations"]]
+    by_tier = {t: len(actions) + i for i, t in enumerate(cfg["playbook"]["tiers"])}
+    actions += [entry["action"] for entry in cfg["playbook"]["tiers"].values()]
+    choice = first_match(keyed, cfg["playbook"]["situations"])
+    choice = np.where(choice >= 0, choice, keyed["tier"].map(by_tier).to_numpy())
+    out["recommended_action"] = np.array([a[0] for a in actions], dtype=object)[choice]
+    out["recommended_action_zh"] = np.array([a[1] for a in actions], dtype=object)[choice]
 
     tables = summary_tables(c, out, value)
     report = {
