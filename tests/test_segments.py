@@ -325,3 +325,12 @@ def test_a_tier_rule_naming_an_unknown_tier_is_a_clear_error(config):
     customers = customer_features(tx_from({"a": [("2024-05-01", 10.0)]}), AS_OF)
     with pytest.raises(UserError, match="names tier 'gold'"):
         segments.run_segments(customers, config)
+
+
+def test_manager_summary_in_both_languages(config):
+    histories = {"big": [("2024-12-01", 900.0), ("2024-12-20", 900.0)], "small": [("2023-01-05", 10.0)]}
+    run = segments.run_segments(customer_features(tx_from(histories), AS_OF), config)
+    en, zh = segments.manager_summary(run), segments.manager_summary(run, "zh")
+    assert "**50%** of customers (class A) bring **99%** of the value" in en
+    assert "1 are new" in en and "0 customers are dormant and 1 churned" in en
+    assert "**50%** 的客户（A类）贡献了 **99%** 的价值" in zh

@@ -373,13 +373,13 @@ def manager_summary(run: SegmentRun, lang: str = "en") -> str:
         lines = [f"- **{a['customer_share']:.0%}** 的客户（A类）贡献了 **{a['value_share']:.0%}** 的价值。"]
         if vip is not None:
             lines.append(f"- VIP客户 {int(vip['customers']):,} 位，占价值的 **{vip['value_share']:.0%}**。")
-        lines.append(f"- 沉睡客户 {life.get('dormant', 0):,} 位，流失客户 {life.get('churned', 0):,} 位，"
-                     f"新客户 {life.get('new', 0):,} 位。")
+        new = f"，新客户 {life['new']:,} 位" if life.get("new") else ""
+        lines.append(f"- 沉睡客户 {life.get('dormant', 0):,} 位，流失客户 {life.get('churned', 0):,} 位{new}。")
         return "\n".join(lines)
     lines = [f"- **{a['customer_share']:.0%}** of customers (class A) bring **{a['value_share']:.0%}** of the value."]
     if vip is not None:
         lines.append(f"- {int(vip['customers']):,} VIP customers hold **{vip['value_share']:.0%}** of the value: "
                      "keep them close with a dedicated account manager.")
-    lines.append(f"- {life.get('dormant', 0):,} customers are dormant and {life.get('churned', 0):,} churned; "
-                 f"{life.get('new', 0):,} are new and need onboarding.")
+    new = f"; {life['new']:,} are new and need onboarding" if life.get("new") else ""
+    lines.append(f"- {life.get('dormant', 0):,} customers are dormant and {life.get('churned', 0):,} churned{new}.")
     return "\n".join(lines)
