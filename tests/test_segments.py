@@ -275,6 +275,10 @@ def test_breakdown_by_region_and_determinism(config):
     by_region = run.tables["by_region"]
     assert set(by_region.index) == {"华东", "华南"} and by_region["value_share"].sum() == pytest.approx(1.0)
     assert by_region["customers"].sum() == 200
+    mix = run.tables["segments_by_region"].filter(like="segment: ")
+    assert mix.sum(axis=1).to_numpy() == pytest.approx([1.0, 1.0])
+    east = run.customers[customers["region"].to_numpy() == "华东"]
+    assert mix.loc["华东", "segment: Lost"] == pytest.approx((east["rfm_segment"] == "Lost").mean())
     assert by_region.filter(like="tier: ").sum(axis=1).to_numpy() == pytest.approx([1.0, 1.0])
     shuffled = customers.sample(frac=1.0, random_state=1)
     again = segments.run_segments(shuffled, config).customers.set_index("customer_id").sort_index()

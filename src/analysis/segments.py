@@ -344,11 +344,13 @@ def summary_tables(customers: pd.DataFrame, seg: pd.DataFrame, value: pd.Series)
     for attr in ATTRIBUTES:
         if attr in customers and customers[attr].notna().any():
             tables[f"by_{attr}"] = breakdown(customers[attr], frame)
+            tables[f"segments_by_{attr}"] = breakdown(customers[attr], frame, mix="rfm_segment")
     return tables
 
 
-def breakdown(attribute: pd.Series, frame: pd.DataFrame, top: int = 10) -> pd.DataFrame:
-    """Customers, value and tier mix per attribute value (the ``top`` largest by value, then Other)."""
+def breakdown(attribute: pd.Series, frame: pd.DataFrame, top: int = 10, mix: str = "tier") -> pd.DataFrame:
+    """Customers, value and the mix of ``mix`` (tier or segment) per attribute value (the ``top``
+    largest by value, then Other)."""
     key = attribute.fillna("(unknown)").astype(str).to_numpy()
     by_value = pd.Series(frame["value"].to_numpy(), index=key).groupby(level=0).sum().sort_values(ascending=False)
     keep = set(by_value.index[:top])
@@ -356,8 +358,8 @@ def breakdown(attribute: pd.Series, frame: pd.DataFrame, top: int = 10) -> pd.Da
     grouped = frame.assign(group=key).groupby("group")
     table = grouped.agg(customers=("customer_id", "size"), value=("value", "sum"))
     table["value_share"] = table["value"] / (table["value"].sum() or 1.0)
-    mix = pd.crosstab(key, frame["tier"].to_numpy(), normalize="index")
-    table = table.join(mix.add_prefix("tier: "))
+    shares = pd.crosstab(key, frame[mix].to_numpy(), normalize="index")
+    table = table.join(shares.add_prefix("tier: " if mix == "tier" else "segment: "))
     return table.sort_values("value", ascending=False)
 
 
