@@ -1,4 +1,4 @@
-"""Benchmark: load + validate + per-customer features on 1M simulated customers (~3M lines).
+"""Benchmark: load + validate + per-customer features (+ segments) on 1M simulated customers (~3M lines).
 
 Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench_data.py [--customers N]``). The
 simulated export is written once to a temporary folder as Parquet and as CSV; each measurement
@@ -40,7 +40,7 @@ def measure(path: str) -> dict:
     """Load, validate and summarise ``path`` in this process; seconds per step and peak memory."""
     import resource
 
-    from analysis import features, load
+    from analysis import features, load, segments
     from analysis.config import load_config
     from analysis.validate import validate
 
@@ -56,6 +56,9 @@ def measure(path: str) -> dict:
     table = features.customer_features(checked.transactions, "2023-12-31")
     out["features_s"] = time.perf_counter() - t0
     out["total_s"] = out["load_s"] + out["validate_s"] + out["features_s"]
+    t0 = time.perf_counter()
+    segments.run_segments(table, config)
+    out["segments_s"] = time.perf_counter() - t0
     out["rows"] = checked.quality["rows_in"]
     out["customers"] = len(table)
     out["reconciled"] = checked.quality["reconciled"]
@@ -85,6 +88,7 @@ def main() -> None:
             assert r["reconciled"] and r["customers"] == args.customers, r
             print(f"{kind:8s} load {r['load_s']:6.2f}s  validate {r['validate_s']:6.2f}s  "
                   f"features {r['features_s']:6.2f}s  total {r['total_s']:6.2f}s  "
+                  f"(then segments {r['segments_s']:.2f}s)  "
                   f"peak memory {r['peak_rss_mb']:,.0f} MB")
 
 
