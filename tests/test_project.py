@@ -5,6 +5,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +38,28 @@ def test_notebooks_have_no_outputs_and_one_parameters_cell():
         tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
         assert len(tagged) == 1, path.name
         assert "run_dir: str = " in "".join(tagged[0]["source"]), path.name
+        for cell in code:  # thin: logic lives in the package
+            lines = [line for line in "".join(cell["source"]).splitlines()
+                     if line.strip() and not line.strip().startswith("#")]
+            assert len(lines) <= 15, (path.name, lines)
+        assert nb["metadata"]["kernelspec"]["name"] == "python3", path.name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["01_data_quality", "02_segments"])
+def test_a_notebook_runs_alone_as_in_jupyterlab(tmp_path, lifetimes_datasets, name):
+    """No runner: the notebook prepares the data itself (``run_dir`` empty) from its parameters."""
+    import papermill
+
+    sample = str(lifetimes_datasets / "CDNOW_sample.txt")
+    out = tmp_path / f"{name}.ipynb"
+    papermill.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(out), kernel_name="python3",
+                               cwd=str(ROOT / "notebooks"), progress_bar=False,
+                               parameters={"input_path": sample, "as_of": "1998-06-30"})
+    executed = json.loads(out.read_text(encoding="utf-8"))
+    errors = [o for c in executed["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+    assert any("image/png" in o.get("data", {}) for c in executed["cells"] for o in c.get("outputs", []))
 
 
 def test_lifetimes_is_imported_by_one_module_only():
