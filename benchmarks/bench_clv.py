@@ -8,7 +8,7 @@ in memory to CLV per customer:
 
 - plain lifetimes: ``summary_data_from_transaction_data`` + ``BetaGeoFitter.fit`` +
   ``GammaGammaFitter.fit`` + ``customer_lifetime_value`` (12 months, 1 % a month, weeks);
-- ours: ``analysis.features.lifetimes_summary`` (DuckDB) + ``analysis.clv.CLVModel`` fit and
+- ours: ``analysis.data.features.lifetimes_summary`` (DuckDB) + ``analysis.clv.CLVModel`` fit and
   predict with the same settings (no bootstrap; ``--bootstrap N`` also times N resamples).
 
 Each side first runs once untimed on 2,000 customers (imports, engine start), then ``--repeat``
@@ -90,7 +90,8 @@ def _plain_once(tx: pd.DataFrame):
 
 
 def _ours_once(tx: pd.DataFrame):
-    from analysis import clv, features
+    from analysis import clv
+    from analysis.data import features
 
     t0 = time.perf_counter()
     summary = features.lifetimes_summary(tx[["customer_id", "timestamp", "amount"]], AS_OF)
@@ -107,7 +108,8 @@ def _ours_once(tx: pd.DataFrame):
 
 
 def _bootstrap_seconds(tx: pd.DataFrame, n_bootstrap: int) -> float:
-    from analysis import clv, features
+    from analysis import clv
+    from analysis.data import features
 
     t0 = time.perf_counter()
     summary = features.lifetimes_summary(tx[["customer_id", "timestamp", "amount"]], AS_OF)

@@ -40,9 +40,10 @@ def measure(path: str) -> dict:
     """Load, validate and summarise ``path`` in this process; seconds per step and peak memory."""
     import resource
 
-    from analysis import features, load, segments
+    from analysis import segments
     from analysis.config import load_config
-    from analysis.validate import validate
+    from analysis.data import features, load
+    from analysis.data.validate import validate
 
     config = load_config()
     out: dict = {}

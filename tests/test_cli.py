@@ -80,12 +80,12 @@ def test_user_mistakes_end_with_one_error_line(tmp_path, sales_csv, args, messag
 
 
 def test_an_unexpected_failure_is_still_one_line(monkeypatch, sales_csv, capsys):
-    import analysis.pipeline
+    import analysis.data.pipeline
 
     def broken(*args, **kwargs):
         raise KeyError("boom")
 
-    monkeypatch.setattr(analysis.pipeline, "prepare", broken)
+    monkeypatch.setattr(analysis.data.pipeline, "prepare", broken)
     monkeypatch.delenv("ANALYSIS_DEBUG", raising=False)
     assert main(["check", "--input", str(sales_csv)]) == 1
     err = capsys.readouterr().err

@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _overrides(args: argparse.Namespace) -> dict:
     """Command-line data options as a config override (``--column`` goes to ``data.columns``)."""
-    from analysis.pipeline import parse_column_options
+    from analysis.data.pipeline import parse_column_options
 
     data = {k: v for k, v in {"encoding": args.encoding, "sheet": args.sheet, "table": args.table,
                               "date_format": args.date_format}.items() if v is not None}
@@ -57,8 +57,8 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 def _check(args: argparse.Namespace) -> int:
     from analysis.config import load_config
-    from analysis.pipeline import prepare
-    from analysis.quality import summary_lines
+    from analysis.data.pipeline import prepare
+    from analysis.data.quality import summary_lines
 
     config = load_config(args.config, _overrides(args))
     prepared = prepare(args.input, config, args.as_of, args.customers)
@@ -70,7 +70,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from analysis.runner import RunFailed, run_report
+    from analysis.report.runner import RunFailed, run_report
 
     try:
         run_dir = run_report(args.input, as_of=args.as_of, config_path=args.config,

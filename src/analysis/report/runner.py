@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from analysis.stage import prepare_run, settings_for, versions, write_json
+from analysis.report.rundir import prepare_run, settings_for, versions, write_json
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
 class RunFailed(Exception):

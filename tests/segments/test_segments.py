@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from analysis import segments
+from analysis.data.features import customer_features
 from analysis.errors import UserError
-from analysis.features import customer_features
 
 AS_OF = "2024-12-31"
 
@@ -349,9 +349,8 @@ def test_breakdown_by_region_and_determinism(config):
 
 
 def test_cdnow_every_customer_has_one_label_in_each_scheme(config):
+    from analysis.data.pipeline import prepare
     from tests.conftest import CDNOW_MASTER
-
-    from analysis.pipeline import prepare
 
     prepared = prepare(str(CDNOW_MASTER), config, "1998-06-30")
     run = segments.run_segments(prepared.customers, config)
@@ -371,7 +370,7 @@ def test_cdnow_every_customer_has_one_label_in_each_scheme(config):
 
 
 def test_customer_list_adds_prospects_and_attributes(tmp_path, config):
-    from analysis.pipeline import prepare
+    from analysis.data.pipeline import prepare
 
     sales = tmp_path / "sales.csv"
     sales.write_text(

@@ -2,12 +2,12 @@
 
 import pandas as pd
 import pytest
-from tests.conftest import CDNOW_MASTER, UCI
 
 from analysis.config import load_config
+from analysis.data.load import find_roles, read_customer_list, read_transactions
+from analysis.data.pipeline import prepare
 from analysis.errors import UserError
-from analysis.load import find_roles, read_customer_list, read_transactions
-from analysis.pipeline import prepare
+from tests.conftest import CDNOW_MASTER, UCI
 
 ROWS = [["c1", "2024-01-05", "10.5"], ["c2", "2024-01-06", "20"]]
 

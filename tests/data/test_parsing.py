@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.data.parsing import parse_amounts, parse_dates
 from analysis.errors import UserError
-from analysis.parsing import parse_amounts, parse_dates
 
 
 def dates(values, **kwargs):

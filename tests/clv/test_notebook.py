@@ -6,14 +6,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "notebooks" / "03_clv.ipynb"
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "notebooks" / "04_clv.ipynb"
 
 
 @pytest.mark.slow
 def test_notebook_runs_on_the_cdnow_sample_and_writes_its_outputs(tmp_path, lifetimes_datasets):
     papermill = pytest.importorskip("papermill")
-    from analysis.stage import open_stage
+    from analysis.report import open_stage
 
     config = tmp_path / "config.yaml"
     config.write_text("clv:\n  bootstrap:\n    n: 3\n", encoding="utf-8")

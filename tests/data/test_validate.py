@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.data.validate import flag_outliers, validate
 from analysis.errors import UserError
-from analysis.validate import flag_outliers, validate
 
 MAP = {"customer_id": "cid", "timestamp": "date", "amount": "amount"}
 MAP_LINES = {"customer_id": "cid", "order_id": "invoice", "timestamp": "date", "quantity": "qty",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "02_segments.ipynb"
 COLUMNS = (
     "recency_days",
@@ -33,7 +33,7 @@ COLUMNS = (
 @pytest.mark.slow
 def test_notebook_adds_the_segment_columns_and_writes_segments_json(tmp_path, lifetimes_datasets):
     papermill = pytest.importorskip("papermill")
-    from analysis.stage import open_stage
+    from analysis.report import open_stage
 
     sample = str(lifetimes_datasets / "CDNOW_sample.txt")
     prepared = open_stage(input_path=sample, as_of="1998-06-30").run_dir

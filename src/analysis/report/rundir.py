@@ -22,8 +22,8 @@ from typing import Any
 import pandas as pd
 
 from analysis.config import load_config
+from analysis.data.pipeline import Prepared, prepare
 from analysis.errors import UserError
-from analysis.pipeline import Prepared, prepare
 
 SETTINGS = "settings.json"
 VERSIONED = ("analysis", "pandas", "numpy", "scipy", "lifetimes", "ibis-framework", "duckdb",
@@ -55,7 +55,7 @@ def write_customers(run_dir: Path, customers: pd.DataFrame) -> None:
 
 
 def write_prepared(run_dir: Path, prepared: Prepared, settings: dict[str, Any]) -> None:
-    """Write what :func:`analysis.pipeline.prepare` produced into ``run_dir``."""
+    """Write what :func:`analysis.data.pipeline.prepare` produced into ``run_dir``."""
     run_dir.mkdir(parents=True, exist_ok=True)
     prepared.transactions.to_parquet(run_dir / "transactions.parquet", index=False)
     prepared.quarantine.to_csv(run_dir / "quarantine.csv", index=False, encoding="utf-8-sig")

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import features, load
+from analysis.data import features, load
+from analysis.data.validate import ATTRIBUTE_ROLES, validate
 from analysis.errors import UserError
-from analysis.validate import ATTRIBUTE_ROLES, validate
 
 
 @dataclass

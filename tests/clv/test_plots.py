@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from analysis import clv, clv_plots  # noqa: E402
+from analysis import clv  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +38,13 @@ def test_each_chart_returns_the_axes_it_was_given(fitted):
     conditional = pd.DataFrame({"customers": [5, 3], "actual": [0.2, 1.5], "bgnbd": [0.3, 1.4]},
                                index=["0", "1+"])
     charts = [
-        lambda ax: clv_plots.plot_repeat_histogram(clv.repeat_purchase_histogram(pm, X), ax=ax),
-        lambda ax: clv_plots.plot_matrix(clv.frequency_recency_matrix(pm, 78.0, 52.0), "P(alive)",
+        lambda ax: clv.plots.plot_repeat_histogram(clv.repeat_purchase_histogram(pm, X), ax=ax),
+        lambda ax: clv.plots.plot_matrix(clv.frequency_recency_matrix(pm, 78.0, 52.0), "P(alive)",
                                          "P(alive)", ax=ax, percent=True),
-        lambda ax: clv_plots.plot_tracking(tracking, ax=ax),
-        lambda ax: clv_plots.plot_conditional_expectation(conditional, ax=ax),
-        lambda ax: clv_plots.plot_clv_distribution(scores["clv"], ax=ax),
-        lambda ax: clv_plots.plot_top_customers(scores, n=5, ax=ax),
+        lambda ax: clv.plots.plot_tracking(tracking, ax=ax),
+        lambda ax: clv.plots.plot_conditional_expectation(conditional, ax=ax),
+        lambda ax: clv.plots.plot_clv_distribution(scores["clv"], ax=ax),
+        lambda ax: clv.plots.plot_top_customers(scores, n=5, ax=ax),
     ]
     for draw in charts:
         _, ax = plt.subplots()
@@ -54,7 +54,7 @@ def test_each_chart_returns_the_axes_it_was_given(fitted):
 
 def test_charts_make_their_own_axes_and_top_customers_are_the_highest(fitted):
     _, _, scores = fitted
-    ax = clv_plots.plot_top_customers(scores, n=3)
+    ax = clv.plots.plot_top_customers(scores, n=3)
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[::-1] == scores.nlargest(3, "clv")["customer_id"].tolist()
     assert ax.get_title() == "The 3 most valuable customers"

@@ -6,7 +6,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from analysis.runner import RunFailed, run_report
+from analysis.report.runner import RunFailed, run_report
 
 
 def _notebook(path, body: str) -> None:
@@ -55,7 +55,7 @@ def test_a_failed_step_is_named_and_never_replaces_latest(tmp_path, lifetimes_da
     good, bad, out = tmp_path / "good", tmp_path / "bad", tmp_path / "reports"
     good.mkdir()
     bad.mkdir()
-    _notebook(good / "01_ok.ipynb", "from analysis.stage import open_stage\nst = open_stage(run_dir)")
+    _notebook(good / "01_ok.ipynb", "from analysis.report import open_stage\nst = open_stage(run_dir)")
     _notebook(bad / "01_ok.ipynb", "x = 1")
     _notebook(bad / "02_broken.ipynb", "raise ValueError('the model did not converge')")
     source = str(lifetimes_datasets / "CDNOW_sample.txt")

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.data.features import calibration_holdout, customer_features, lifetimes_summary
 from analysis.errors import UserError
-from analysis.features import calibration_holdout, customer_features, lifetimes_summary
 
 
 def tiny_tx() -> pd.DataFrame:
@@ -70,7 +70,7 @@ def test_calibration_holdout_does_not_leak():
 
 def read_cdnow_sample(folder) -> pd.DataFrame:
     from analysis.config import load_config
-    from analysis.pipeline import prepare
+    from analysis.data.pipeline import prepare
 
     config = load_config()
     config["validation"]["zero_amount"] = "keep"  # the published analyses count free CDs as purchases
@@ -79,9 +79,9 @@ def read_cdnow_sample(folder) -> pd.DataFrame:
 
 def test_cdnow_master_equals_lifetimes_summary(config):
     from lifetimes.utils import summary_data_from_transaction_data
-    from tests.conftest import CDNOW_MASTER
 
-    from analysis.pipeline import prepare
+    from analysis.data.pipeline import prepare
+    from tests.conftest import CDNOW_MASTER
 
     config["validation"]["zero_amount"] = "keep"
     prepared = prepare(str(CDNOW_MASTER), config, "1998-06-30")

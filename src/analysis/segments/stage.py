@@ -2,7 +2,7 @@
 management tiers and the playbook that says how to treat each of them.
 
 Every rule table is data in ``defaults/segments.yaml`` (English and Chinese labels); this module
-only applies it. The input is the customer table of :func:`analysis.features.customer_features`.
+only applies it. The input is the customer table of :func:`analysis.data.features.customer_features`.
 
 RFM scores (1..bins). A value's position runs from 0 (the lowest) to 1 (the highest) as
 ``(min rank - 1) / (n - 1)``, and its score is ``min(bins, 1 + floor(bins x position))``: about

@@ -4,7 +4,7 @@ This is the only module of the package that imports ``lifetimes``. Its import-ti
 (a global pandas option and a global warnings filter) are undone right after the import.
 
 Inputs are lifetimes-style customer summaries indexed by ``customer_id`` (see
-:func:`analysis.features.lifetimes_summary`): ``frequency`` (repeat purchase days), ``recency``
+:func:`analysis.data.features.lifetimes_summary`): ``frequency`` (repeat purchase days), ``recency``
 (first to last purchase), ``T`` (first purchase to the as-of date), in the model time unit
 (weeks = days / 7 by default), and ``monetary_value`` (mean spend of the repeat purchase days).
 
@@ -384,7 +384,7 @@ def _check_columns(X: pd.DataFrame, columns) -> None:
     if missing:
         raise ValueError(
             f"the customer summary lacks {', '.join(missing)}: pass a frame from "
-            "analysis.features.lifetimes_summary (frequency, recency, T, monetary_value)"
+            "analysis.data.features.lifetimes_summary (frequency, recency, T, monetary_value)"
         )
 
 
@@ -1174,9 +1174,9 @@ def backtest(tx: pd.DataFrame, calibration_end: Any, observation_end: Any,
     """Fit each purchase model on the calibration period and predict each customer's holdout
     purchases (repeat purchase days after ``calibration_end`` up to ``observation_end``).
 
-    Uses :func:`analysis.features.calibration_holdout`; a model whose fit fails is reported in
+    Uses :func:`analysis.data.features.calibration_holdout`; a model whose fit fails is reported in
     ``errors`` and left out."""
-    from analysis import features
+    from analysis.data import features
 
     cal_hold = features.calibration_holdout(tx, calibration_end, observation_end, time_unit)
     X = _cal_frame(cal_hold)
@@ -1397,7 +1397,7 @@ def run_clv(tx: pd.DataFrame, customers: pd.DataFrame | None, as_of: Any,
     ``tx``: validated transactions; ``customers``: the customer table (its ``customer_id`` decide
     the rows of the result; customers without a purchase get NaN model outputs and CLV 0);
     ``config``: the merged config (``clv`` section)."""
-    from analysis import features
+    from analysis.data import features
 
     cfg = clv_settings(config)
     unit = cfg.get("time_unit", "weeks")

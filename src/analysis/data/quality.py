@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
 
-from analysis.validate import REASONS
+from analysis.data.validate import REASONS
 
 
 def reason_table(quality: dict[str, Any]) -> pd.DataFrame:

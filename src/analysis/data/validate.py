@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.data.parsing import parse_amounts, parse_dates
 from analysis.errors import UserError
-from analysis.parsing import parse_amounts, parse_dates
 
 REASONS: dict[str, tuple[str, str]] = {
     "missing_customer_id": ("No customer id: the purchase cannot be attributed to a customer.",

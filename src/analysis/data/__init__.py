@@ -1,0 +1,15 @@
+"""The data spine: read raw transactions (``load``, ``parsing``), keep or quarantine every row
+(``validate``), build the per-customer table (``features``, Ibis) and report on it (``quality``).
+``pipeline.prepare`` runs the whole spine once for a report run."""
+
+from analysis.data.features import calibration_holdout, customer_features, lifetimes_summary
+from analysis.data.pipeline import Prepared, parse_column_options, prepare
+
+__all__ = [
+    "Prepared",
+    "calibration_holdout",
+    "customer_features",
+    "lifetimes_summary",
+    "parse_column_options",
+    "prepare",
+]
