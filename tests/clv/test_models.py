@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from analysis.clv import models as clv
+from analysis import clv
+from analysis.clv import likelihoods, models
+from analysis.clv.backtest import _cal_frame
 from analysis.config import load_config
 from analysis.data import features
 from analysis.data.pipeline import prepare
@@ -33,7 +35,7 @@ def cdnow_calibration(lifetimes_datasets) -> pd.DataFrame:
     config["validation"]["zero_amount"] = "keep"  # the published analyses count free CDs as purchases
     tx = prepare(str(lifetimes_datasets / "CDNOW_sample.txt"), config, "1998-06-30").transactions
     cal = features.calibration_holdout(tx, "1997-09-30", "1998-06-30", time_unit="weeks")
-    return clv._cal_frame(cal)
+    return _cal_frame(cal)
 
 
 @pytest.fixture(scope="module")
@@ -59,19 +61,19 @@ def test_importing_clv_leaves_pandas_options_and_warning_filters_unchanged():
     code = (
         "import warnings, pandas as pd\n"
         "import scipy.special, scipy.stats, sklearn.base  # clv's other imports add filters too\n"
-        "from analysis.clv.models import _pandas_options\n"
+        "from analysis.clv.fitters import _pandas_options\n"
         "before, filters = _pandas_options(), list(warnings.filters)\n"
         "import sys; assert 'lifetimes' not in sys.modules\n"
-        "import analysis.clv.models\n"
+        "import analysis.clv\n"
         "assert 'lifetimes' in sys.modules\n"
         "after = _pandas_options()\n"
         "changed = {k: (before[k], after.get(k)) for k in before if before[k] != after.get(k)}\n"
         "assert not changed, changed\n"
         "assert list(warnings.filters) == filters, 'warnings filters changed'\n"
     )
-    # _pandas_options lives in analysis.clv; importing it imports lifetimes, so snapshot via a
+    # _pandas_options lives in analysis.clv.fitters; importing it imports lifetimes, so snapshot via a
     # copy of the function's logic before the import instead
-    code = code.replace("from analysis.clv.models import _pandas_options\n", (
+    code = code.replace("from analysis.clv.fitters import _pandas_options\n", (
         "from pandas._config import config as c\n"
         "def _pandas_options():\n"
         "    out = {}\n"
@@ -485,14 +487,14 @@ def test_unknown_model_in_the_config_is_a_user_error():
 def test_condense_gives_unique_rows_counts_and_each_customers_row():
     X = pd.DataFrame({"frequency": [1.0, 0, 1, 2, 0, 1], "recency": [3.0, 0, 3, 5, 0, 2],
                       "T": [10.0, 10, 10, 10, 8, 10]}, index=list("abcdef"))
-    unique, counts, inverse = clv._condense(X, clv.SUMMARY_COLUMNS)
+    unique, counts, inverse = models._condense(X, clv.SUMMARY_COLUMNS)
     expected = pd.DataFrame({"frequency": [1.0, 0, 2, 0, 1], "recency": [3.0, 0, 5, 0, 2],
                              "T": [10.0, 10, 10, 8, 10]})
     pd.testing.assert_frame_equal(unique, expected)
     assert counts.tolist() == [2, 1, 1, 1, 1]
     assert inverse.tolist() == [0, 1, 0, 2, 3, 4]
     with pytest.raises(ValueError, match="missing values"):
-        clv._condense(X.assign(T=[np.nan, 1, 1, 1, 1, 1]), clv.SUMMARY_COLUMNS)
+        models._condense(X.assign(T=[np.nan, 1, 1, 1, 1, 1]), clv.SUMMARY_COLUMNS)
 
 
 @pytest.mark.parametrize("model", ["bgnbd", "mbgnbd"])
@@ -523,8 +525,8 @@ def test_fast_objectives_have_the_gradient_of_lifetimes_likelihood(lifetimes):
     args = (X["frequency"].to_numpy().astype(int), X["recency"].to_numpy() / 78,
             X["T"].to_numpy() / 78, rng.integers(1, 4, 500).astype(float), 0.01)
     x0 = np.log([0.3, 0.05, 0.8, 2.0])
-    for objective, fitter in [(clv._BGNBDObjective, lifetimes.BetaGeoFitter),
-                              (clv._MBGNBDObjective, lifetimes.ModifiedBetaGeoFitter)]:
+    for objective, fitter in [(likelihoods._BGNBDObjective, lifetimes.BetaGeoFitter),
+                              (likelihoods._MBGNBDObjective, lifetimes.ModifiedBetaGeoFitter)]:
         value, grad = objective(*args)(x0)
         ref_value, ref_grad = value_and_grad(fitter._negative_log_likelihood)(x0, *args)
         assert value == pytest.approx(ref_value, rel=1e-12)
@@ -532,7 +534,7 @@ def test_fast_objectives_have_the_gradient_of_lifetimes_likelihood(lifetimes):
     f = rng.integers(1, 9, 300).astype(float)
     m = clv.simulate_spend(f, GG, rng)
     y0 = np.log([5.0, 3.0, 12.0])
-    value, grad = clv._GammaGammaObjective(f, m, np.ones(300), 0.01)(y0)
+    value, grad = likelihoods._GammaGammaObjective(f, m, np.ones(300), 0.01)(y0)
     ref_value, ref_grad = value_and_grad(lifetimes.GammaGammaFitter._negative_log_likelihood)(
         y0, f, m, np.ones(300), 0.01)
     assert value == pytest.approx(ref_value, rel=1e-12)

@@ -1,75 +1,92 @@
-"""Customer lifetime value: BG/NBD, Pareto/NBD and MBG/NBD purchase models, Gamma-Gamma spend,
-discounted CLV with bootstrap intervals, the backtest that chooses a model. ``run_clv`` is the stage;
-``plots`` holds its charts."""
+"""Customer lifetime value: BG/NBD, Pareto/NBD and MBG/NBD purchase models, Gamma-Gamma spend, discounted
+CLV with bootstrap intervals, and the backtest that chooses a model.
+
+Modules, in the order of the computation: ``likelihoods`` (the models' mathematics in numpy), ``fitters``
+(the one module that imports lifetimes), ``models`` (:class:`PurchaseModel`, :class:`SpendModel`),
+``value`` (:class:`CLVModel`), ``simulate``, ``backtest``, ``diagnostics`` (the data behind the charts),
+``plots`` and ``stage`` (:func:`run_clv`, the one call the notebook makes, and the managers' summary).
+"""
 
 from analysis.clv import plots
-from analysis.clv.models import (
+from analysis.clv.backtest import (
+    Backtest,
+    backtest,
+    backtest_metrics,
+    choose_model,
+    holdout_period,
+)
+from analysis.clv.diagnostics import (
+    conditional_expectation_data,
+    frequency_recency_matrix,
+    repeat_purchase_histogram,
+    tracking_data,
+)
+from analysis.clv.likelihoods import (
     MODEL_LABELS,
     MODELS,
-    OUTPUT_COLUMNS,
     PARAM_NAMES,
+    pareto_expected_purchases,
+    pareto_log_likelihood,
+    pareto_p_alive,
+    spend_gamma_gamma,
+)
+from analysis.clv.models import (
+    OUTPUT_COLUMNS,
     PENALIZED_MEAN_TOLERANCE,
     SUMMARY_COLUMNS,
     UNIT_DAYS,
     UNITS_PER_MONTH,
-    Backtest,
-    CLVModel,
-    ClvRun,
     PurchaseModel,
     SpendModel,
-    backtest,
-    backtest_metrics,
-    choose_model,
-    clv_settings,
-    conditional_expectation_data,
-    discount_weights,
-    frequency_recency_matrix,
-    holdout_period,
-    manager_summary,
-    pareto_expected_purchases,
-    pareto_log_likelihood,
-    pareto_p_alive,
-    repeat_purchase_histogram,
-    run_clv,
+)
+from analysis.clv.simulate import (
     simulate_spend,
     simulate_summary,
     simulate_transactions,
-    spend_gamma_gamma,
-    tracking_data,
+)
+from analysis.clv.stage import (
+    ClvRun,
+    clv_settings,
+    manager_summary,
+    run_clv,
+)
+from analysis.clv.value import (
+    CLVModel,
+    discount_weights,
 )
 
 __all__ = [
-    "plots",
+    "Backtest",
+    "CLVModel",
+    "ClvRun",
     "MODELS",
     "MODEL_LABELS",
+    "OUTPUT_COLUMNS",
     "PARAM_NAMES",
+    "PENALIZED_MEAN_TOLERANCE",
+    "PurchaseModel",
+    "SUMMARY_COLUMNS",
+    "SpendModel",
     "UNITS_PER_MONTH",
     "UNIT_DAYS",
-    "OUTPUT_COLUMNS",
-    "SUMMARY_COLUMNS",
-    "PENALIZED_MEAN_TOLERANCE",
+    "backtest",
+    "backtest_metrics",
+    "choose_model",
+    "clv_settings",
+    "conditional_expectation_data",
+    "discount_weights",
+    "frequency_recency_matrix",
+    "holdout_period",
+    "manager_summary",
+    "pareto_expected_purchases",
     "pareto_log_likelihood",
     "pareto_p_alive",
-    "pareto_expected_purchases",
-    "PurchaseModel",
-    "SpendModel",
-    "spend_gamma_gamma",
-    "discount_weights",
-    "CLVModel",
-    "simulate_summary",
-    "simulate_spend",
-    "simulate_transactions",
-    "holdout_period",
-    "backtest_metrics",
-    "Backtest",
-    "backtest",
-    "choose_model",
-    "tracking_data",
-    "conditional_expectation_data",
+    "plots",
     "repeat_purchase_histogram",
-    "frequency_recency_matrix",
-    "clv_settings",
-    "ClvRun",
     "run_clv",
-    "manager_summary",
+    "simulate_spend",
+    "simulate_summary",
+    "simulate_transactions",
+    "spend_gamma_gamma",
+    "tracking_data",
 ]

@@ -1,59 +1,71 @@
-"""Rule-based segmentation: RFM scores, the English 11-segment and Chinese 8-segment schemes, ABC
-value classes, lifecycle stages, management tiers and the playbook. ``run_segments`` is the stage;
-``plots`` holds its charts."""
+"""Rule-based segmentation: RFM scores and the English 11-segment and Chinese 8-segment schemes (``rfm``),
+ABC value classes (``abc``), lifecycle stages (``lifecycle``), management tiers and the playbook (``tiers``),
+every rule in words (``describe``), charts (``plots``) and the stage (``stage``: :func:`run_segments`, the one
+call the notebook makes, and the managers' summary). Every rule table is data in ``defaults/segments.yaml``.
+"""
 
 from analysis.segments import plots
-from analysis.segments.stage import (
-    ATTRIBUTES,
-    PLAYBOOK_FIELDS,
-    SegmentRun,
+from analysis.segments.abc import (
     abc_classes,
     abc_summary,
     abc_value,
-    breakdown,
+    pareto_curve,
+)
+from analysis.segments.describe import (
+    rule_texts,
+    rules_markdown,
+)
+from analysis.segments.lifecycle import (
+    lifecycle,
+    lifecycle_rule_text,
+)
+from analysis.segments.rfm import (
     chinese_segments,
     chinese_thresholds,
     english_segments,
-    first_match,
-    lifecycle,
-    lifecycle_rule_text,
-    manager_summary,
-    match_rules,
-    pareto_curve,
-    playbook_table,
     rfm_scores,
-    rule_texts,
-    rules_markdown,
-    run_segments,
     score,
-    segment_playbook_table,
+)
+from analysis.segments.stage import (
+    ATTRIBUTES,
+    SegmentRun,
+    breakdown,
+    manager_summary,
+    run_segments,
     summary_tables,
+)
+from analysis.segments.tiers import (
+    PLAYBOOK_FIELDS,
+    first_match,
+    match_rules,
+    playbook_table,
+    segment_playbook_table,
 )
 
 __all__ = [
-    "plots",
     "ATTRIBUTES",
     "PLAYBOOK_FIELDS",
     "SegmentRun",
-    "score",
-    "rfm_scores",
-    "english_segments",
-    "chinese_thresholds",
-    "chinese_segments",
     "abc_classes",
-    "abc_value",
     "abc_summary",
-    "pareto_curve",
+    "abc_value",
+    "breakdown",
+    "chinese_segments",
+    "chinese_thresholds",
+    "english_segments",
+    "first_match",
     "lifecycle",
     "lifecycle_rule_text",
-    "first_match",
+    "manager_summary",
     "match_rules",
+    "pareto_curve",
     "playbook_table",
-    "segment_playbook_table",
+    "plots",
+    "rfm_scores",
     "rule_texts",
     "rules_markdown",
     "run_segments",
+    "score",
+    "segment_playbook_table",
     "summary_tables",
-    "breakdown",
-    "manager_summary",
 ]

@@ -1,0 +1,98 @@
+"""The data behind the CLV charts: tracking of cumulative repeat purchases, conditional expectations,
+the repeat-purchase histogram and the frequency x recency matrices of a fitted model.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.clv.likelihoods import MODELS
+from analysis.clv.models import UNIT_DAYS, PurchaseModel
+
+
+def tracking_data(tx: pd.DataFrame, models: dict[str, PurchaseModel], calibration_end: Any,
+                  observation_end: Any, time_unit: str = "weeks") -> pd.DataFrame:
+    """Cumulative repeat purchases week by week, actual and expected by each model, for the
+    customers whose first purchase is on or before ``calibration_end``.
+
+    A model's curve adds, over customers, the expected repeat purchases of a new customer
+    from the first purchase to the end of each week (lifetimes' expected_cumulative_transactions).
+    Columns: ``week_end``, ``actual``, one per model."""
+    cal_end = pd.Timestamp(calibration_end).normalize()
+    obs_end = pd.Timestamp(observation_end).normalize()
+    days = pd.DataFrame({"customer_id": tx["customer_id"].to_numpy(),
+                         "day": pd.to_datetime(tx["timestamp"]).dt.normalize().to_numpy()})
+    days = days[days["day"] <= obs_end].drop_duplicates()
+    first = days.groupby("customer_id")["day"].transform("min")
+    days = days[first <= cal_end]
+    first = first[first <= cal_end]
+    start = first.min() if len(first) else cal_end
+    n_weeks = max(1, int(math.ceil(((obs_end - start).days + 1) / 7)))
+    ends = (start + pd.to_timedelta(7 * np.arange(1, n_weeks + 1) - 1, unit="D")).to_numpy()
+    week_end = pd.DatetimeIndex(np.minimum(ends, obs_end.to_datetime64()))
+    repeat_days = days.loc[days["day"] > first, "day"]
+    idx = np.searchsorted(week_end.to_numpy(), repeat_days.to_numpy())
+    actual = np.cumsum(np.bincount(idx, minlength=n_weeks)[:n_weeks])
+    out = pd.DataFrame({"week_end": week_end, "actual": actual.astype(float)})
+    birth_counts = days.groupby("customer_id")["day"].min().value_counts()
+    unit = UNIT_DAYS[time_unit]
+    for name, pm in models.items():
+        age = ((week_end.to_numpy()[None, :] - birth_counts.index.to_numpy()[:, None])
+               / np.timedelta64(1, "D")) / unit
+        expected = pm.population_expected_purchases(np.maximum(age, 0.0).ravel())
+        out[name] = birth_counts.to_numpy() @ expected.reshape(age.shape)
+    out["calibration"] = out["week_end"] <= cal_end
+    return out
+
+
+def conditional_expectation_data(predictions: pd.DataFrame, max_frequency: int = 7
+                                 ) -> pd.DataFrame:
+    """Mean holdout purchases by calibration frequency (0, 1, ..., ``max_frequency``+): actual
+    and predicted by each model, with the number of customers."""
+    models = [c for c in predictions.columns if c in MODELS]
+    group = np.minimum(predictions["frequency"].to_numpy(), max_frequency).astype(int)
+    out = predictions[["actual", *models]].groupby(group).mean()
+    out.insert(0, "customers", predictions.groupby(group).size())
+    out.index = [f"{i}+" if i == max_frequency else str(i) for i in out.index]
+    out.index.name = "calibration_frequency"
+    return out
+
+
+def repeat_purchase_histogram(model: PurchaseModel, X: pd.DataFrame, max_count: int = 7,
+                              n_sim: int = 10, random_state=0) -> pd.DataFrame:
+    """Customers by number of repeat purchases (0, 1, ..., ``max_count``+): actual, and expected
+    by the model (mean of ``n_sim`` simulations of the same customers' observation times)."""
+    rng = np.random.default_rng(random_state)
+    bins = np.arange(max_count + 1)
+
+    def hist(freq) -> np.ndarray:
+        return np.bincount(np.minimum(np.asarray(freq, int), max_count), minlength=max_count + 1)
+
+    T = X["T"].to_numpy(float)
+    sims = [hist(model.simulate(T, rng)["frequency"]) for _ in range(n_sim)]
+    labels = [f"{b}+" if b == max_count else str(b) for b in bins]
+    return pd.DataFrame({"actual": hist(X["frequency"]), "model": np.mean(sims, axis=0)},
+                        index=pd.Index(labels, name="repeat_purchases"))
+
+
+def frequency_recency_matrix(model: PurchaseModel, T: float, t: float, what: str = "p_alive",
+                             max_frequency: int = 30, n_recency: int = 30) -> pd.DataFrame:
+    """``p_alive`` or ``expected_purchases`` (next ``t`` units) of a customer observed for ``T``
+    units, by frequency (columns) and recency (rows, most recent first)."""
+    freq = np.arange(max_frequency + 1, dtype=float)
+    rec = np.linspace(T, 0.0, n_recency)
+    f, r = np.meshgrid(freq, rec)
+    grid = pd.DataFrame({"frequency": f.ravel(), "recency": np.where(f.ravel() > 0, r.ravel(), 0),
+                         "T": float(T)})
+    if what == "p_alive":
+        values = model.p_alive(grid)
+    elif what == "expected_purchases":
+        values = model.expected_purchases(grid, t)
+    else:
+        raise ValueError("what must be 'p_alive' or 'expected_purchases'")
+    return pd.DataFrame(values.to_numpy().reshape(f.shape), index=pd.Index(rec, name="recency"),
+                        columns=pd.Index(freq.astype(int), name="frequency"))

@@ -1,0 +1,147 @@
+"""The one module that imports ``lifetimes``; its import-time side effects (a global pandas option and
+a global warnings filter) are undone right after the import.
+
+lifetimes' fitters are used as they are, with two changes: Pareto/NBD evaluated in log space (lifetimes'
+formulas return NaN on SciPy >= 1.16 for heavy buyers), and BG/NBD, MBG/NBD and Gamma-Gamma fitted by
+lifetimes' own BFGS call on the numpy likelihoods of :mod:`analysis.clv.likelihoods` with their exact
+gradients instead of autograd (``engine="fast"``, the default).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+from analysis.clv.likelihoods import (
+    _BGNBDObjective,
+    _GammaGammaObjective,
+    _MBGNBDObjective,
+    pareto_expected_purchases,
+    pareto_log_likelihood,
+    pareto_p_alive,
+)
+from analysis.errors import UserError
+
+
+def _pandas_options() -> dict[str, Any]:
+    """Every registered pandas option and its current value (deprecated ones included, quietly)."""
+    from pandas._config import config as _pd_config
+
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for key in _pd_config._registered_options:
+            with contextlib.suppress(Exception):
+                out[key] = pd.get_option(key)
+    return out
+
+
+def _restore_pandas_options(saved: dict[str, Any]) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for key, value in saved.items():
+            with contextlib.suppress(Exception):
+                if pd.get_option(key) != value:
+                    pd.set_option(key, value)
+
+
+_saved_options = _pandas_options()
+
+
+with warnings.catch_warnings():  # lifetimes adds a global "ignore FutureWarning" filter at import
+    warnings.simplefilter("ignore")  # and pandas 3 warns that the option it sets is deprecated
+    from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
+    from lifetimes.utils import ConvergenceError
+
+
+_restore_pandas_options(_saved_options)  # lifetimes sets pd.options.mode.chained_assignment
+
+
+del _saved_options
+
+
+class _ParetoNBDFitter(ParetoNBDFitter):
+    """lifetimes' Pareto/NBD fitter with the likelihood, P(alive) and conditional expectation
+    evaluated in log space (finite for any frequency; equal to lifetimes wherever it is finite)."""
+
+    @staticmethod
+    def _conditional_log_likelihood(params, freq, rec, T):
+        return pareto_log_likelihood(params, freq, rec, T)
+
+    @staticmethod
+    def _negative_log_likelihood(params, freq, rec, T, weights, penalizer_coef):
+        if np.any(np.asarray(params) <= 0.0):
+            return np.inf
+        ll = pareto_log_likelihood(params, freq, rec, T)
+        penalty = penalizer_coef * np.sum(np.asarray(params) ** 2)
+        return -(weights * ll).sum() / weights.mean() + penalty
+
+    def conditional_probability_alive(self, frequency, recency, T):
+        return pareto_p_alive(self._unload_params("r", "alpha", "s", "beta"), frequency, recency, T)
+
+    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T):
+        params = self._unload_params("r", "alpha", "s", "beta")
+        return pareto_expected_purchases(params, t, frequency, recency, T)
+
+    def expected_number_of_purchases_up_to_time(self, t):
+        r, alpha, s, beta = self._unload_params("r", "alpha", "s", "beta")
+        return r * beta / alpha / (s - 1) * (1 - (beta / (beta + np.asarray(t, float))) ** (s - 1))
+
+
+class _FastFit:
+    """Mixin: lifetimes' ``BaseFitter._fit`` (same BFGS call, tolerance and start) with the
+    objective of ``_objective`` instead of autograd."""
+
+    _objective: type
+
+    def _fit(self, minimizing_function_args, initial_params, params_size, disp, tol=1e-7,
+             bounds=None, **kwargs):
+        objective = self._objective(*minimizing_function_args)
+        x0 = 0.1 * np.ones(params_size) if initial_params is None else initial_params
+        output = minimize(objective, jac=True, method=None, tol=tol, x0=x0,
+                          options={"disp": disp, **kwargs}, bounds=bounds)
+        if output.success:
+            return output.x, output.fun, objective.hessian(output.x, output.jac)
+        raise ConvergenceError(
+            "The model did not converge. Try adding a larger penalizer to see if that helps "
+            "convergence.")
+
+
+class _FastBetaGeoFitter(_FastFit, BetaGeoFitter):
+    _objective = _BGNBDObjective
+
+
+class _FastModifiedBetaGeoFitter(_FastFit, ModifiedBetaGeoFitter):
+    _objective = _MBGNBDObjective
+
+
+class _FastGammaGammaFitter(_FastFit, GammaGammaFitter):
+    _objective = _GammaGammaObjective
+
+
+_FITTERS = {"bgnbd": BetaGeoFitter, "pareto": _ParetoNBDFitter, "mbgnbd": ModifiedBetaGeoFitter}
+
+
+_FAST_FITTERS = {"bgnbd": _FastBetaGeoFitter, "mbgnbd": _FastModifiedBetaGeoFitter}
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence lifetimes while it runs: its warnings filters and its print() on failure."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _fitter_class(model: str, engine: str = "fast") -> type:
+    if engine not in ("fast", "lifetimes"):
+        raise UserError(f"unknown CLV engine {engine!r}: use 'fast' or 'lifetimes'")
+    if engine == "fast":
+        return _FAST_FITTERS.get(model, _FITTERS[model])
+    return _FITTERS[model]

@@ -1,0 +1,263 @@
+"""Likelihoods and closed forms of the purchase and spend models, in numpy.
+
+Pareto/NBD in log space (the hypergeometric terms through Euler's transformation, ``2F1(1, b; c; z)``,
+which never overflows); the BG/NBD, MBG/NBD and Gamma-Gamma negative log-likelihoods of lifetimes with their
+exact gradients, the special functions evaluated once per distinct frequency, recency and T; the BG/NBD and
+MBG/NBD conditional expectation terms; the Gamma-Gamma expected spend.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import digamma, expit, gammaln, hyp2f1
+
+from analysis.errors import UserError
+
+_LN2 = math.log(2.0)
+
+MODELS = ("bgnbd", "pareto", "mbgnbd")
+
+
+MODEL_LABELS = {"bgnbd": "BG/NBD", "pareto": "Pareto/NBD", "mbgnbd": "MBG/NBD"}
+
+
+PARAM_NAMES = {
+    "bgnbd": ("r", "alpha", "a", "b"),
+    "pareto": ("r", "alpha", "s", "beta"),
+    "mbgnbd": ("r", "alpha", "a", "b"),
+}
+
+
+def _check_model(model: str) -> str:
+    if model not in MODELS:
+        raise UserError(f"unknown CLV model {model!r}: use one of {', '.join(MODELS)}")
+    return model
+
+
+
+def _log1mexp(d: np.ndarray) -> np.ndarray:
+    """log(1 - exp(d)) for d <= 0, accurate near 0 and for very negative d; -inf at d = 0."""
+    d = np.minimum(d, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.where(d > -_LN2, np.log(-np.expm1(d)), np.log1p(-np.exp(d)))
+
+
+def _pareto_log_term(params, x, y):
+    """log of the hypergeometric term of A_0 at time y (Fader & Hardie note 009, eq. 19-20),
+    rewritten with Euler's transformation so the 2F1 factor is 2F1(1, b; c; z), between 1 and
+    1 / (1 - z): no overflow at any frequency."""
+    r, alpha, s, beta = params
+    rx, rsx = r + x, r + s + x
+    if alpha >= beta:
+        z = (alpha - beta) / (alpha + y)
+        return (
+            -s * np.log(beta + y) - rx * np.log(alpha + y) + np.log(hyp2f1(1.0, rx, rsx + 1.0, z))
+        )
+    z = (beta - alpha) / (beta + y)
+    return (
+        (1.0 - rx) * np.log(alpha + y)
+        - (s + 1.0) * np.log(beta + y)
+        + np.log(hyp2f1(1.0, s + 1.0, rsx + 1.0, z))
+    )
+
+
+def _pareto_log_parts(params, x, t_x, T):
+    """The two log terms of the Pareto/NBD likelihood (without the common factor A_1): alive
+    through T, and died between the last purchase and T."""
+    r, alpha, s, beta = params
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    log_a0 = _pareto_log_term(params, x, t_x)
+    log_a0 = log_a0 + _log1mexp(_pareto_log_term(params, x, T) - log_a0)
+    alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+    died = np.log(s) + log_a0 - np.log(r + s + x)
+    return alive, died
+
+
+def pareto_log_likelihood(params, x, t_x, T) -> np.ndarray:
+    """Per-customer Pareto/NBD log-likelihood (Fader & Hardie note 009, eq. 18), in log space."""
+    r, alpha, s, beta = params
+    x = np.asarray(x, dtype=float)
+    alive, died = _pareto_log_parts(params, x, t_x, T)
+    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    return a1 + np.logaddexp(alive, died)
+
+
+def pareto_p_alive(params, x, t_x, T) -> np.ndarray:
+    """P(alive at T | x, t_x, T) under Pareto/NBD; exactly 1 when t_x == T."""
+    alive, died = _pareto_log_parts(params, x, t_x, T)
+    return expit(alive - died)
+
+
+def pareto_expected_purchases(params, t, x, t_x, T) -> np.ndarray:
+    """E[purchases in (T, T + t] | x, t_x, T] under Pareto/NBD (note 009, eq. 41), in log space."""
+    r, alpha, s, beta = params
+    x, T, t = (np.asarray(v, dtype=float) for v in (x, T, t))
+    ratio = np.log(beta + T) - np.log(beta + T + t)  # log((beta+T)/(beta+T+t)) <= 0
+    horizon = -ratio if abs(s - 1.0) < 1e-12 else -np.expm1((s - 1.0) * ratio) / (s - 1.0)
+    rate = (r + x) * (beta + T) / (alpha + T)
+    return pareto_p_alive(params, x, t_x, T) * rate * horizon
+
+
+def _hessian_from_gradient(objective, x: np.ndarray, grad: np.ndarray | None = None,
+                           step: float = 1e-6) -> np.ndarray:
+    """Hessian of ``objective`` (returning value, gradient) at ``x`` by forward differences of
+    the exact gradient (only lifetimes' standard errors use it)."""
+    n = len(x)
+    g0 = objective(x)[1] if grad is None else grad
+    h = np.empty((n, n))
+    for i in range(n):
+        e = np.zeros(n)
+        e[i] = step
+        h[i] = (objective(x + e)[1] - g0) / step
+    return (h + h.T) / 2
+
+
+class _BGNBDObjective:
+    """lifetimes' ``BetaGeoFitter._negative_log_likelihood`` (BG/NBD, Fader, Hardie & Lee 2005,
+    section 7) and its gradient in the log parameters (r, alpha, a, b).
+
+    Per customer, ll = A1 + A2 + log(exp(A3) + [x > 0] exp(A4)), with A1 and A2 functions of
+    the frequency only. Customers with a repeat purchase contribute -(r + x) log(alpha + T) +
+    softplus(A4 - A3); the others -r log(alpha + T), summed per distinct T."""
+
+    modified = False
+
+    def __init__(self, freq, rec, T, weights, penalizer_coef):
+        x = np.asarray(freq, float)
+        w = np.asarray(weights, float)
+        self.xu, ix = np.unique(x, return_inverse=True)
+        self.tu, it = np.unique(np.asarray(rec, float), return_inverse=True)
+        self.Tu, iT = np.unique(np.asarray(T, float), return_inverse=True)
+        self.W = w.sum()
+        self.Wx = np.bincount(ix, weights=w, minlength=len(self.xu))
+        # MBG/NBD has the softplus term for every customer, BG/NBD only after a repeat purchase
+        active = np.ones(len(x), bool) if self.modified else x > 0
+        self.W0 = np.bincount(iT[~active], weights=w[~active], minlength=len(self.Tu))
+        self.xa, self.wa = x[active], w[active]
+        self.ixa, self.ita, self.iTa = ix[active], it[active], iT[active]
+        # A4 = log a - log(b + offset(x)) - (r + x) log(alpha + recency)
+        self.offset = self.xu if self.modified else np.maximum(self.xu, 1) - 1
+        self.penalizer = penalizer_coef
+
+    def __call__(self, log_params):
+        params = np.exp(np.asarray(log_params, float))
+        r, alpha, a, b = params
+        xu, wa = self.xu, self.wa
+        log_aT_u, inv_aT_u = np.log(alpha + self.Tu), 1.0 / (alpha + self.Tu)
+        log_at_u, inv_at_u = np.log(alpha + self.tu), 1.0 / (alpha + self.tu)
+        log_aT, log_at = log_aT_u[self.iTa], log_at_u[self.ita]
+        rx = r + self.xa
+        gap = log_aT - log_at
+        d = (np.log(a) - np.log(b + self.offset))[self.ixa] + rx * gap
+        soft = np.maximum(d, 0.0) + np.log1p(np.exp(-np.abs(d)))  # log(1 + e^d), faster than
+        wpi = wa * np.exp(d - soft)  # np.logaddexp; wpi = weight x P(the A4 branch)
+        ab = a + b
+        bx, abx = (b + xu + 1, ab + xu + 1) if self.modified else (b + xu, ab + xu)
+        per_x = (gammaln(r + xu) - gammaln(r) + r * np.log(alpha)
+                 + gammaln(ab) + gammaln(bx) - gammaln(b) - gammaln(abx))
+        ll = (self.Wx @ per_x + wa @ (soft - rx * log_aT) - r * (self.W0 @ log_aT_u))
+        inv_aT = inv_aT_u[self.iTa]
+        grad = np.array([
+            self.Wx @ (digamma(r + xu) - digamma(r) + np.log(alpha)) - wa @ log_aT
+            + wpi @ gap - self.W0 @ log_aT_u,
+            self.W * r / alpha - (wa * rx) @ inv_aT + (wpi * rx) @ (inv_aT - inv_at_u[self.ita])
+            - r * (self.W0 @ inv_aT_u),
+            self.Wx @ (digamma(ab) - digamma(abx)) + wpi.sum() / a,
+            self.Wx @ (digamma(ab) + digamma(bx) - digamma(b) - digamma(abx))
+            - wpi @ (1.0 / (b + self.offset))[self.ixa],
+        ])
+        value = -ll / self.W + self.penalizer * np.sum(params ** 2)
+        return value, -params * grad / self.W + 2 * self.penalizer * params ** 2
+
+    def hessian(self, log_params, grad=None):
+        return _hessian_from_gradient(self, np.asarray(log_params, float), grad)
+
+
+class _MBGNBDObjective(_BGNBDObjective):
+    """lifetimes' ``ModifiedBetaGeoFitter._negative_log_likelihood`` and its gradient: every
+    customer has the softplus term, with A4 = log a - log(b + x) + (r + x) log((alpha + T) /
+    (alpha + recency))."""
+
+    modified = True
+
+
+class _GammaGammaObjective:
+    """lifetimes' ``GammaGammaFitter._negative_log_likelihood`` (Fader & Hardie note 025) and
+    its gradient in the log parameters (p, q, v).
+
+    Per customer, q log v + (px - 1) log m + px log x - (px + q) log(xm + v) is rewritten as
+    -px log1p(v / xm) - q log1p(xm / v) - log m, which avoids cancelling large sums."""
+
+    def __init__(self, frequency, monetary_value, weights, penalizer_coef):
+        x = np.asarray(frequency, float)
+        m = np.asarray(monetary_value, float)
+        self.w = np.asarray(weights, float)
+        self.W = self.w.sum()
+        self.xu, self.ix = np.unique(x, return_inverse=True)
+        self.Wx = np.bincount(self.ix, weights=self.w, minlength=len(self.xu))
+        self.xm = x * m
+        self.log_xm = np.log(self.xm)
+        self.wx = self.w * x
+        self.s_log_m = self.w @ np.log(m)
+        self.penalizer = penalizer_coef
+
+    def __call__(self, log_params):
+        params = np.exp(np.asarray(log_params, float))
+        p, q, v = params
+        xu = self.xu
+        l_v = np.log1p(v / self.xm)  # log((xm + v) / xm)
+        l_m = l_v + (self.log_xm - np.log(v))  # log((xm + v) / v)
+        pxq = p * xu + q
+        ll = (self.Wx @ (gammaln(pxq) - gammaln(p * xu)) - self.W * gammaln(q)
+              - p * (self.wx @ l_v) - q * (self.w @ l_m) - self.s_log_m)
+        z = self.xm + v
+        grad = np.array([
+            self.Wx @ (xu * (digamma(pxq) - digamma(p * xu))) - self.wx @ l_v,
+            self.Wx @ digamma(pxq) - self.W * digamma(q) - self.w @ l_m,
+            self.W * q / v - (p * self.wx + q * self.w) @ (1.0 / z),
+        ])
+        value = -ll / self.W + self.penalizer * np.sum(params ** 2)
+        return value, -params * grad / self.W + 2 * self.penalizer * params ** 2
+
+    def hessian(self, log_params, grad=None):
+        return _hessian_from_gradient(self, np.asarray(log_params, float), grad)
+
+
+def _bg_numerator(model: str, params, t, x, T) -> np.ndarray:
+    """Numerator of lifetimes' conditional expectation (BG/NBD: Fader, Hardie & Lee 2005, eq. 10;
+    MBG/NBD: Batislam et al. 2007), which depends on frequency and T only; 0 at t = 0."""
+    r, alpha, a, b = params
+    if t == 0:
+        return np.zeros(len(x))
+    z = t / (alpha + T + t)
+    if model == "mbgnbd":
+        hyp = hyp2f1(r + x, b + x + 1, a + b + x, z)
+        return (a + b + x) / (a - 1) * (1 - hyp * ((alpha + T) / (alpha + t + T)) ** (r + x))
+    _a, _b, _c = r + x, b + x, a + b + x - 1
+    ln_hyp = np.log(hyp2f1(_a, _b, _c, z))
+    bad = np.isinf(ln_hyp)
+    if bad.any():  # lifetimes' equivalent form where the first overflows
+        ln_hyp[bad] = (np.log(hyp2f1(_c[bad] - _a[bad], _c[bad] - _b[bad], _c[bad], z[bad]))
+                       + (_c[bad] - _a[bad] - _b[bad]) * np.log(1 - z[bad]))
+    return _c / (a - 1) * (1 - np.exp(ln_hyp + (r + x) * np.log((alpha + T) / (alpha + t + T))))
+
+
+def _bg_denominator(model: str, params, x, t_x, T) -> np.ndarray:
+    r, alpha, a, b = params
+    ratio = ((alpha + T) / (alpha + t_x)) ** (r + x)
+    if model == "mbgnbd":
+        return 1 + (a / (b + x)) * ratio
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 1 + np.where(x > 0, (a / (b + x - 1)) * ratio, 0.0)
+
+
+def spend_gamma_gamma(params, f, m) -> np.ndarray:
+    """Gamma-Gamma E[spend per purchase | x, m] (Fader & Hardie note 025, eq. 5), elementwise;
+    customers with x = 0 get the population mean."""
+    p, q, v = params
+    f = np.asarray(f, float)
+    m = np.where(f > 0, np.asarray(m, float), 0.0)
+    weight = p * f / (p * f + q - 1)
+    return (1 - weight) * (v * p / (q - 1)) + weight * m

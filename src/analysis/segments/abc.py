@@ -1,0 +1,61 @@
+"""ABC: buyers ranked by value (revenue, or margin), highest first, ties by customer id. A customer
+is A while the value ranked before them is under the A cut (80 % by default), B under the B cut
+(95 %), else C; so A holds the first 80 % of value. Customers with no value are C.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import UserError
+
+
+def abc_classes(value: pd.Series, customer_id: pd.Series, cuts: dict) -> pd.DataFrame:
+    """``abc_class`` and ``value_share_before`` (share of value ranked above the customer)."""
+    a, b = float(cuts["A"]), float(cuts["B"])
+    if not 0 < a <= b <= 1:
+        raise UserError(f"abc.cuts must satisfy 0 < A <= B <= 1, got A={a}, B={b}")
+    order = pd.DataFrame({"value": value.fillna(0).clip(lower=0), "id": customer_id})
+    order = order.sort_values(["value", "id"], ascending=[False, True], kind="stable")
+    total = order["value"].sum()
+    before = (order["value"].cumsum() - order["value"]) / total if total > 0 else order["value"] * 0 + 1
+    cls = np.where(before < a, "A", np.where(before < b, "B", "C"))
+    cls = np.where(order["value"] > 0, cls, "C")
+    out = pd.DataFrame({"abc_class": cls, "value_share_before": before.to_numpy()}, index=order.index)
+    return out.loc[value.index]
+
+
+def abc_value(customers: pd.DataFrame, cfg: dict) -> pd.Series:
+    """The value ABC ranks by: revenue (``monetary``) or, when asked, ``margin_total``."""
+    basis = cfg.get("value", "revenue")
+    if basis == "revenue":
+        return customers["monetary"]
+    if basis == "margin":
+        if "margin_total" not in customers:
+            raise UserError("abc.value is margin but there is no margin column: map one with --column margin=HEADER")
+        return customers["margin_total"]
+    raise UserError(f"abc.value is {basis!r}: use revenue or margin")
+
+
+def abc_summary(classes: pd.Series, value: pd.Series) -> pd.DataFrame:
+    """Customers and value per class, with their shares."""
+    frame = pd.DataFrame({"abc_class": classes, "value": value.fillna(0)})
+    table = frame.groupby("abc_class").agg(customers=("value", "size"), value=("value", "sum"))
+    table = table.reindex(["A", "B", "C"], fill_value=0)
+    table["customer_share"] = table["customers"] / max(1, table["customers"].sum())
+    table["value_share"] = table["value"] / table["value"].sum() if table["value"].sum() > 0 else 0.0
+    return table
+
+
+def pareto_curve(value: pd.Series) -> pd.DataFrame:
+    """Cumulative share of customers (highest value first) against cumulative share of value."""
+    v = np.sort(value.fillna(0).clip(lower=0).to_numpy())[::-1]
+    total = v.sum() or 1.0
+    n = len(v)
+    return pd.DataFrame(
+        {
+            "customer_share": np.concatenate([[0.0], np.arange(1, n + 1) / n]),
+            "value_share": np.concatenate([[0.0], np.cumsum(v) / total]),
+        }
+    )

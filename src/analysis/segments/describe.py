@@ -1,0 +1,132 @@
+"""Every segmentation rule stated in words, English and Chinese, from the same settings that were applied
+(the rules shown on the page and kept in ``segments.json``).
+"""
+
+from __future__ import annotations
+
+from analysis.segments.lifecycle import lifecycle_rule_text
+
+_COLUMN_WORDS = {
+    "abc_class": ("ABC class", "ABC分类"),
+    "lifecycle_stage": ("lifecycle stage", "生命周期"),
+    "rfm_segment": ("RFM segment", "RFM分群"),
+    "tier": ("tier", "客户等级"),
+}
+
+
+def _value_words(cfg: dict, column: str, value: str, i: int) -> str:
+    """A rule value in language ``i`` (0 English, 1 Chinese): stage, segment and tier keys get their labels."""
+    if column == "lifecycle_stage":
+        return cfg["lifecycle"]["labels"].get(value, [value, value])[i]
+    if column == "tier":
+        return cfg["tiers"]["labels"].get(value, [value, value])[i]
+    if column == "rfm_segment":
+        names = {r["name"][0]: r["name"][i] for r in cfg["rfm"]["segments"]}
+        return names.get(value, value)
+    return str(value)
+
+
+def _condition_words(cfg: dict, rule: dict, i: int) -> str:
+    """``when``/``unless`` of a tier or playbook rule in words (``i``: 0 English, 1 Chinese)."""
+    verbs = {False: (" is ", "为"), True: (" is not ", "不是")}
+    parts = []
+    for key, negate in (("when", False), ("unless", True)):
+        for col, values in (rule.get(key) or {}).items():
+            words = (" or ", "或")[i].join(_value_words(cfg, col, v, i) for v in values)
+            parts.append(f"{_COLUMN_WORDS.get(col, (col, col))[i]}{verbs[negate][i]}{words}")
+    return (" and ", "，且")[i].join(parts) or ("everyone else", "其余所有客户")[i]
+
+
+def _ranges(rule: dict, i: int) -> str:
+    parts = [
+        f"{letter.upper()} {lo}-{hi}" if lo != hi else f"{letter.upper()} {lo}"
+        for letter in "rfm"
+        if rule.get(letter)
+        for lo, hi in [rule[letter]]
+    ]
+    return ", ".join(parts) if parts else ("any scores" if i == 0 else "任意得分")
+
+
+def rule_texts(cfg: dict, thresholds: dict[str, float], population_gap: float) -> dict[str, dict[str, str]]:
+    """Every rule the stage applied, in words: ``{rule: {"en": ..., "zh": ...}}`` for the RFM scores,
+    both segment schemes (with the thresholds actually used), ABC, lifecycle, tiers and actions."""
+    rfm, abc = cfg["rfm"], cfg["abc"]
+    bins = int(rfm["bins"])
+    how = rfm.get("threshold", "mean")
+    how_zh = {"mean": "均值", "median": "中位数"}.get(how, how)
+    r, f, m = (thresholds[c] for c in ("recency_days", "frequency", "monetary"))
+    basis = abc.get("value", "revenue")
+    basis_zh = {"revenue": "收入", "margin": "毛利"}.get(basis, basis)
+    a, b = (float(abc["cuts"][k]) for k in ("A", "B"))
+    level = {"high": ("high", "高"), "low": ("low", "低")}
+    zh_rows = [
+        (
+            row["name"],
+            "，".join(f"{x.upper()}{level[row[x]][1]}" for x in "rfm"),
+            ", ".join(f"{x.upper()} {level[row[x]][0]}" for x in "rfm"),
+        )
+        for row in rfm["segments_zh"]
+    ]
+    tiers = cfg["tiers"]["labels"]
+    tier_rules = cfg["tiers"]["rules"]
+    situations = cfg["playbook"]["situations"]
+    return {
+        "rfm_scores": {
+            "en": (f"R, F and M scores run from 1 to {bins}. Customers who bought are ranked by days since their last "
+                   f"purchase (fewest days = highest R), number of orders (F) and total spend (M) and cut into {bins} "
+                   "equal-sized groups by rank; equal values share a score, set by the share of customers below "
+                   f"them. With no spread at all everyone gets the middle score ({(bins + 1) // 2}), except that "
+                   "when everyone bought once F is 1. Customers who never bought have no scores."),
+            "zh": (f"R、F、M 得分为1到{bins}。按距上次购买的天数（天数越少R越高）、订单数（F）和消费总额（M）对已购买"
+                   f"客户排序，按排名等分为{bins}组；数值相同的客户得分相同，由低于该数值的客户占比决定。若所有客户数值"
+                   f"相同，则均为中间分（{(bins + 1) // 2}），但所有客户都只购买一次时F为1。尚未购买的客户没有得分。"),
+        },
+        "rfm_segments": {
+            "en": ("English named segments: the first matching rule wins. "
+                   + "; ".join(f"{row['name'][0]}: {_ranges(row, 0)}" for row in rfm["segments"])
+                   + f"; otherwise {rfm['others'][0]}."),
+            "zh": ("英文命名分群：按顺序匹配，第一条满足的规则生效。"
+                   + "；".join(f"{row['name'][1]}：{_ranges(row, 1)}" for row in rfm["segments"])
+                   + f"；都不满足则为{rfm['others'][1]}。"),
+        },
+        "rfm_segments_zh": {
+            "en": (f"Chinese 8-segment scheme: R is high when the days since the last purchase are below the buyers' "
+                   f"{how} ({r:,.1f} days: a recent purchase), F high above the {how} ({f:,.2f} orders), M high "
+                   f"above the {how} ({m:,.2f}); a value equal to the {how} counts as low. "
+                   + "; ".join(f"{name[1]} ({name[0]}): {words}" for name, _, words in zh_rows) + "."),
+            "zh": (f"中国八类客户：距上次购买天数低于已购买客户的{how_zh}（{r:,.1f}天）为R高（最近购买过），"
+                   f"订单数高于{how_zh}（{f:,.2f}）为F高，消费总额高于{how_zh}（{m:,.2f}）为M高；等于该值算作低。"
+                   + "；".join(f"{name[1]}：{words}" for name, words, _ in zh_rows) + "。"),
+        },
+        "abc": {
+            "en": (f"ABC classes: customers who bought are ranked by {basis}, highest first (ties by customer id). "
+                   f"A customer is A while the {basis} ranked before them is under {a:.0%} of the total (so A holds "
+                   f"the first {a:.0%}), B while under {b:.0%}, else C; customers with no {basis} are C. Customers "
+                   "who never bought have no class."),
+            "zh": (f"ABC分类：按{basis_zh}从高到低对已购买客户排序（相同时按客户编号）。"
+                   f"排在其前面的累计价值低于总额的{a:.0%}时为A类（A类占前{a:.0%}的价值），低于{b:.0%}为B类，"
+                   "其余为C类；没有价值的客户为C类。尚未购买的客户不分类。"),
+        },
+        "lifecycle": lifecycle_rule_text(cfg["lifecycle"], population_gap),
+        "tiers": {
+            "en": ("Tiers: the first matching rule wins. "
+                   + "; ".join(f"{tiers[t['tier']][0]}: {_condition_words(cfg, t, 0)}" for t in tier_rules)
+                   + "."),
+            "zh": ("客户分级：按顺序匹配，第一条满足的规则生效。"
+                   + "；".join(f"{_condition_words(cfg, t, 1)}：{tiers[t['tier']][1]}" for t in tier_rules) + "。"),
+        },
+        "actions": {
+            "en": ("Recommended action: the first matching situation's ("
+                   + "; ".join(f"{_condition_words(cfg, s, 0)}: {s['action'][0]}" for s in situations)
+                   + "), else the tier's action from the playbook."),
+            "zh": ("建议行动：按顺序匹配以下情形（"
+                   + "；".join(f"{_condition_words(cfg, s, 1)}：{s['action'][1]}" for s in situations)
+                   + "），都不满足则采用所属等级的策略。"),
+        },
+    }  # fmt: skip
+
+
+def rules_markdown(report: dict, *names: str) -> str:
+    """The named rules of a run's report as Markdown paragraphs, English then Chinese."""
+    rules = report["rules"]
+    return "\n\n".join([*(rules[n]["en"] for n in names), *(rules[n]["zh"] for n in names)])

@@ -1,0 +1,63 @@
+"""Tiers: ordered rules over ``abc_class``, ``lifecycle_stage`` and ``rfm_segment``, first match wins.
+The recommended action is the tier's, unless a playbook situation (e.g. a dormant VIP) applies.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import UserError
+
+PLAYBOOK_FIELDS = ("service_level", "contact_cadence", "channel", "offer", "owner")
+
+
+def first_match(frame: pd.DataFrame, rules: list[dict]) -> np.ndarray:
+    """Index of the first rule whose ``when``/``unless`` conditions hold for each row (-1: none)."""
+    out = np.full(len(frame), -1)
+    for i, rule in enumerate(rules):
+        hit = out == -1
+        for col, allowed in (rule.get("when") or {}).items():
+            hit &= frame[col].isin(allowed).to_numpy()
+        for col, barred in (rule.get("unless") or {}).items():
+            hit &= ~frame[col].isin(barred).to_numpy()
+        out[hit] = i
+    return out
+
+
+def match_rules(frame: pd.DataFrame, rules: list[dict], key: str) -> pd.Series:
+    """``rule[key]`` of the first matching rule for each row; missing where no rule matches."""
+    values = np.empty(len(rules) + 1, dtype=object)
+    values[:-1] = [rule[key] for rule in rules]
+    values[-1] = None
+    return pd.Series(values[first_match(frame, rules)], index=frame.index, dtype=object)
+
+
+def _labels(keys, table: dict, lang: int) -> np.ndarray:
+    """``table[key][lang]`` for each key (every key must be in ``table``)."""
+    codes = pd.Categorical(np.asarray(keys, dtype=object), categories=list(table)).codes
+    if (codes < 0).any():
+        raise UserError(f"a label is missing for one of {sorted(set(np.asarray(keys, dtype=object)))}")
+    return np.array([table[k][lang] for k in table], dtype=object)[codes]
+
+
+def playbook_table(cfg: dict, lang: str = "en") -> pd.DataFrame:
+    """The treatment of each tier: label, service level, cadence, channel, offer, owner, action."""
+    i = 0 if lang == "en" else 1
+    labels = cfg["tiers"]["labels"]
+    rows = []
+    for key, entry in cfg["playbook"]["tiers"].items():
+        rows.append({"tier": labels[key][i], **{f: entry[f][i] for f in (*PLAYBOOK_FIELDS, "action")}})
+    return pd.DataFrame(rows).set_index("tier")
+
+
+def segment_playbook_table(cfg: dict, lang: str = "en") -> pd.DataFrame:
+    """The treatment of each named RFM segment."""
+    i = 0 if lang == "en" else 1
+    names = {rule["name"][0]: rule["name"][i] for rule in cfg["rfm"]["segments"]}
+    names[cfg["rfm"]["others"][0]] = cfg["rfm"]["others"][i]
+    rows = [
+        {"segment": names.get(seg, seg), **{f: v[i] for f, v in zip(PLAYBOOK_FIELDS, values, strict=True)}}
+        for seg, values in cfg["playbook"]["segments"].items()
+    ]
+    return pd.DataFrame(rows).set_index("segment")
