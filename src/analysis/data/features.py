@@ -5,7 +5,7 @@ other Ibis backend, such as Spark for data that outgrows one machine: pass ``bac
 connection) and a table that lives there.
 
 Input: validated transactions with columns ``customer_id``, ``order_id``, ``timestamp``, ``amount``
-(see ``CONTRACT.md``); optional ``margin`` and customer attribute columns.
+(see ARCHITECTURE.md); optional ``margin`` and customer attribute columns.
 
 Definitions (purchases are merged per calendar day, as in the BG/NBD and Pareto/NBD papers):
 
@@ -141,7 +141,7 @@ def customer_features(
     time_unit: str = "weeks",
     backend: Any = None,
 ) -> pd.DataFrame:
-    """One row per customer who bought on or before ``as_of``, columns as in ``CONTRACT.md``.
+    """One row per customer who bought on or before ``as_of``, columns as in ARCHITECTURE.md.
 
     ``tx`` is a pandas frame (run on an embedded DuckDB) or an Ibis table on ``backend``.
     """
