@@ -1,0 +1,125 @@
+"""How well churn scores work on the evaluation cut-off: ROC-AUC with a bootstrap interval, PR-AUC, Brier
+score, log loss, calibration (reliability curve, expected calibration error), lift and cumulative gains by
+decile.
+
+The ROC-AUC bootstrap resamples customers with Poisson(1) weights (the usual large-sample stand-in for
+drawing with replacement): scores are sorted once and each resample only re-weights the sorted groups of
+equal scores, so a million customers and 200 resamples take seconds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+
+EPS = 1e-6
+
+
+def _tied_groups(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sort by score; group equal scores: (start of each group, positive flags and order)."""
+    order = np.argsort(p, kind="stable")
+    ps = p[order]
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(ps)) + 1])
+    return order, starts, y[order].astype(bool)
+
+
+def _weighted_auc(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    """AUC from positive and negative weights per tied group (rows: resamples)."""
+    below = np.cumsum(neg, axis=-1) - neg
+    num = (pos * (below + 0.5 * neg)).sum(axis=-1)
+    den = pos.sum(axis=-1) * neg.sum(axis=-1)
+    return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+
+def auc_interval(y, p, n_boot: int = 200, interval: float = 0.9, seed: int = 0) -> tuple[float, float]:
+    """Bootstrap interval of the ROC-AUC (customers resampled, Poisson weights, seeded)."""
+    y, p = np.asarray(y, int), np.asarray(p, float)
+    if n_boot <= 0 or len(np.unique(y)) < 2:
+        return math.nan, math.nan
+    order, starts, pos_sorted = _tied_groups(y, p)
+    rng = np.random.default_rng(seed)
+    aucs = np.empty(n_boot)
+    chunk = max(1, int(2e7 // max(len(y), 1)))
+    for lo in range(0, n_boot, chunk):
+        k = min(chunk, n_boot - lo)
+        w = rng.poisson(1.0, size=(k, len(y))).astype(np.float32)
+        pos = np.add.reduceat(np.where(pos_sorted, w, 0), starts, axis=1)
+        neg = np.add.reduceat(np.where(pos_sorted, 0, w), starts, axis=1)
+        aucs[lo:lo + k] = _weighted_auc(pos.astype(float), neg.astype(float))
+    tail = (1 - interval) / 2
+    return float(np.nanquantile(aucs, tail)), float(np.nanquantile(aucs, 1 - tail))
+
+
+def expected_calibration_error(y, p, bins: int = 10) -> float:
+    """Mean |observed churn rate - mean prediction| over equal-width probability bins, weighted by size."""
+    table = reliability_table(y, p, bins)
+    if table.empty:
+        return math.nan
+    gap = (table["observed"] - table["predicted"]).abs()
+    return float((gap * table["customers"]).sum() / table["customers"].sum())
+
+
+def metrics(y, p, n_boot: int = 200, interval: float = 0.9, seed: int = 0, bins: int = 10) -> dict[str, float]:
+    """ROC-AUC (with interval), PR-AUC, Brier, log loss, calibration and rates of probabilities ``p``."""
+    y, p = np.asarray(y, int), np.clip(np.asarray(p, float), EPS, 1 - EPS)
+    both = len(np.unique(y)) == 2
+    low, high = auc_interval(y, p, n_boot, interval, seed)
+    return {
+        "roc_auc": float(roc_auc_score(y, p)) if both else math.nan,
+        "roc_auc_low": low,
+        "roc_auc_high": high,
+        "pr_auc": float(average_precision_score(y, p)) if both else math.nan,
+        "brier": float(brier_score_loss(y, p)),
+        "log_loss": float(log_loss(y, p, labels=[0, 1])),
+        "expected_calibration_error": expected_calibration_error(y, p, bins),
+        "churn_rate": float(y.mean()),
+        "mean_predicted": float(p.mean()),
+        "customers": int(len(y)),
+    }
+
+
+def reliability_table(y, p, bins: int = 10) -> pd.DataFrame:
+    """Customers, mean prediction and observed churn rate per equal-width bin of predicted probability."""
+    y, p = np.asarray(y, float), np.asarray(p, float)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    frame = pd.DataFrame({"bin": which, "y": y, "p": p})
+    table = frame.groupby("bin").agg(customers=("y", "size"), predicted=("p", "mean"), observed=("y", "mean"))
+    table["bin_low"], table["bin_high"] = edges[table.index], edges[table.index + 1]
+    return table.reset_index(drop=True)[["bin_low", "bin_high", "customers", "predicted", "observed"]]
+
+
+def gains_table(y, p, groups: int = 10) -> pd.DataFrame:
+    """Customers ranked by score, highest first, cut into ``groups`` (deciles): churners, churn rate,
+    lift (rate / overall rate) and cumulative share of all churners caught."""
+    y, p = np.asarray(y, float), np.asarray(p, float)
+    order = np.argsort(-p, kind="stable")
+    decile = np.minimum((np.arange(len(y)) * groups) // max(len(y), 1), groups - 1) + 1
+    frame = pd.DataFrame({"decile": decile, "y": y[order], "p": p[order]})
+    table = frame.groupby("decile").agg(customers=("y", "size"), churners=("y", "sum"), mean_score=("p", "mean"))
+    total, rate = table["churners"].sum(), y.mean() if len(y) else math.nan
+    table["churn_rate"] = table["churners"] / table["customers"]
+    table["lift"] = table["churn_rate"] / rate if rate else math.nan
+    table["cumulative_customers"] = table["customers"].cumsum() / table["customers"].sum()
+    table["cumulative_gain"] = table["churners"].cumsum() / total if total else math.nan
+    return table.reset_index()
+
+
+def compare(y, scores: dict[str, np.ndarray], n_boot: int, interval: float, seed: int, bins: int) -> pd.DataFrame:
+    """One row of :func:`metrics` per scorer, same bootstrap seed for all (paired resamples)."""
+    rows = {name: metrics(y, p, n_boot, interval, seed, bins) for name, p in scores.items()}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("scorer")
+
+
+def choose(table: pd.DataFrame, by: str = "roc_auc") -> str:
+    """The scorer with the best ``by`` (roc_auc, pr_auc: highest; brier, log_loss: lowest)."""
+    if by in ("roc_auc", "pr_auc"):
+        return str(table[by].idxmax())
+    if by in ("brier", "log_loss"):
+        return str(table[by].idxmin())
+    from analysis.errors import UserError
+
+    raise UserError(f"unknown churn.choose_by {by!r}: use roc_auc, pr_auc, brier or log_loss")

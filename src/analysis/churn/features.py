@@ -1,0 +1,223 @@
+"""Leak-free churn features at a cut-off date, from the purchases on or before it and nothing later.
+
+The transactions are condensed once into purchase days (:class:`DailyPurchases`: one row per customer and
+calendar day, with the day's spend and orders); the features at any cut-off are computed from the rows up
+to that day with numpy, so a million customers take seconds. Definitions (days are calendar days; the
+cut-off day belongs to the past):
+
+- ``recency_days``, ``tenure_days``: days from the last / first purchase day to the cut-off.
+- ``purchase_days``, ``orders``, ``total_spend``, ``avg_order_value``, ``avg_day_spend``.
+- Gaps between consecutive purchase days: ``mean_gap_days`` (= (last - first) / (purchase days - 1), as in
+  the customer table), ``gap_std_days``, ``max_gap_days``, ``last_gap_days``; NaN with one purchase day.
+- ``recency_gap_ratio``: days since the last purchase / own mean gap; ``recency_max_gap_ratio``: / own
+  longest gap (above 1: a silence longer than any before).
+- Trend over a window of ``trend_days``: purchase days and spend in ``(c - w, c]`` (``*_last``) and
+  ``(c - 2w, c - w]`` (``*_prev``); ``purchases_trend`` and ``spend_trend`` = (last - prev) / (last + prev),
+  from -1 (stopped) to +1 (started), 0 when both are 0.
+- ``p_alive`` and ``expected_purchases`` (over the horizon) from a BG/NBD :class:`analysis.clv.PurchaseModel`
+  fitted on the lifetimes summary at the cut-off (the same numbers as
+  ``analysis.data.lifetimes_summary(tx up to c, c)``, computed here from the purchase days).
+- ``return_share``: returned / (kept + returned) spend up to the cut-off, when returns are given.
+- Customer attributes (country, region, industry, customer_type, size) as indicator columns
+  ``attr_<column>=<value>`` for the most frequent values (attributes are treated as fixed over time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ATTRIBUTES = ("country", "region", "industry", "customer_type", "size")
+TOP_VALUES = 10
+NS_PER_DAY = 86_400_000_000_000
+
+
+@dataclass
+class DailyPurchases:
+    """Purchase days sorted by customer then day: ``customer`` (code into ``ids``), ``day`` (days since
+    1970-01-01), ``spend`` and ``orders`` of that day. ``ids``: customer ids (str), sorted."""
+
+    customer: np.ndarray
+    day: np.ndarray
+    spend: np.ndarray
+    orders: np.ndarray
+    ids: np.ndarray
+
+    @property
+    def n_customers(self) -> int:
+        return len(self.ids)
+
+    @property
+    def first_day(self) -> int:
+        return int(self.day.min())
+
+
+def to_day(value: Any) -> int:
+    """Days since 1970-01-01 of a date (time of day dropped)."""
+    return int(pd.Timestamp(value).normalize().value // NS_PER_DAY)
+
+
+def daily_purchases(tx: pd.DataFrame) -> DailyPurchases:
+    """Condense validated transactions (``customer_id``, ``order_id``, ``timestamp``, ``amount``) into
+    purchase days."""
+    cust, ids = pd.factorize(tx["customer_id"].astype(str), sort=True)
+    day = tx["timestamp"].to_numpy("datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+    amount = tx["amount"].to_numpy(float)
+    key = pd.DataFrame({"c": cust, "d": day})
+    group = key.groupby(["c", "d"], sort=True).ngroup().to_numpy()
+    n = int(group.max()) + 1 if len(group) else 0
+    spend = np.bincount(group, weights=amount, minlength=n)
+    if "order_id" in tx:
+        order = pd.factorize(tx["order_id"].astype(str))[0]
+        pairs = pd.DataFrame({"g": group, "o": order}).drop_duplicates()
+        orders = np.bincount(pairs["g"].to_numpy(), minlength=n)
+    else:
+        orders = np.ones(n, np.int64)
+    first = np.full(n, -1, np.int64)
+    first[group[::-1]] = np.arange(len(group) - 1, -1, -1)
+    return DailyPurchases(cust[first].astype(np.int64), day[first], spend, orders.astype(np.int64),
+                          np.asarray(ids, dtype=object))
+
+
+def _segments(customer: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Customers present in a sorted code array, the start of their rows and their row counts."""
+    if len(customer) == 0:
+        return customer, np.zeros(0, np.int64), np.zeros(0, np.int64)
+    change = np.flatnonzero(np.diff(customer)) + 1
+    starts = np.concatenate([[0], change])
+    counts = np.diff(np.concatenate([starts, [len(customer)]]))
+    return customer[starts], starts, counts
+
+
+def _window_sums(values, mask, starts) -> np.ndarray:
+    return np.add.reduceat(np.where(mask, values, 0), starts) if len(starts) else np.zeros(0)
+
+
+def _trend(last: np.ndarray, prev: np.ndarray) -> np.ndarray:
+    total = last + prev
+    return np.divide(last - prev, total, out=np.zeros(len(total)), where=total > 0)
+
+
+def base_features(daily: DailyPurchases, cutoff: Any, trend_days: int) -> pd.DataFrame:
+    """Every purchase-history feature at ``cutoff`` except the model ones (see the module docstring),
+    indexed by ``customer_id`` for customers with a purchase on or before it."""
+    c = to_day(cutoff)
+    keep = daily.day <= c
+    cust, day = daily.customer[keep], daily.day[keep]
+    spend, orders = daily.spend[keep], daily.orders[keep]
+    who, starts, counts = _segments(cust)
+    ends = starts + counts - 1
+    first, last = day[starts], day[ends]
+    n_days = counts.astype(float)
+    gap = np.empty(len(day))
+    if len(day):
+        gap[1:] = np.diff(day)
+        gap[starts] = np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_gap = np.where(counts > 1, (last - first) / np.maximum(n_days - 1, 1), np.nan)
+        sq = np.add.reduceat(np.nan_to_num(gap) ** 2, starts) if len(starts) else np.zeros(0)
+        var = sq / np.maximum(n_days - 1, 1) - mean_gap**2
+        gap_std = np.where(counts > 2, np.sqrt(np.maximum(var, 0) * (n_days - 1) / np.maximum(n_days - 2, 1)), np.nan)
+        max_gap = np.fmax.reduceat(gap, starts) if len(starts) else np.zeros(0)
+        total_spend = np.add.reduceat(spend, starts) if len(starts) else np.zeros(0)
+        n_orders = np.add.reduceat(orders, starts).astype(float) if len(starts) else np.zeros(0)
+        recency = (c - last).astype(float)
+        w = int(trend_days)
+        in_last, in_prev = day > c - w, (day > c - 2 * w) & (day <= c - w)
+        frame = {
+            "recency_days": recency,
+            "tenure_days": (c - first).astype(float),
+            "purchase_days": n_days,
+            "orders": n_orders,
+            "total_spend": total_spend,
+            "avg_order_value": total_spend / np.maximum(n_orders, 1),
+            "avg_day_spend": total_spend / n_days,
+            "mean_gap_days": mean_gap,
+            "gap_std_days": gap_std,
+            "max_gap_days": max_gap,
+            "last_gap_days": gap[ends] if len(ends) else np.zeros(0),
+            "recency_gap_ratio": recency / mean_gap,
+            "recency_max_gap_ratio": recency / max_gap,
+            "purchases_last": _window_sums(np.ones(len(day)), in_last, starts),
+            "purchases_prev": _window_sums(np.ones(len(day)), in_prev, starts),
+            "spend_last": _window_sums(spend, in_last, starts),
+            "spend_prev": _window_sums(spend, in_prev, starts),
+        }
+    out = pd.DataFrame(frame, index=pd.Index(daily.ids[who], name="customer_id"))
+    out["purchases_trend"] = _trend(out["purchases_last"].to_numpy(), out["purchases_prev"].to_numpy())
+    out["spend_trend"] = _trend(out["spend_last"].to_numpy(), out["spend_prev"].to_numpy())
+    return out
+
+
+def lifetimes_frame(base: pd.DataFrame) -> pd.DataFrame:
+    """The lifetimes summary in weeks (``frequency``, ``recency``, ``T``) from :func:`base_features`:
+    repeat purchase days, first to last purchase day, first purchase day to the cut-off."""
+    return pd.DataFrame({
+        "frequency": base["purchase_days"] - 1.0,
+        "recency": (base["tenure_days"] - base["recency_days"]) / 7.0,
+        "T": base["tenure_days"] / 7.0,
+    }, index=base.index)
+
+
+def model_features(base: pd.DataFrame, horizon_days: int, penalizer: float = 0.0) -> tuple[pd.DataFrame, str]:
+    """``p_alive`` and ``expected_purchases`` over the horizon from a BG/NBD model fitted on the customers
+    at the cut-off; NaN and a warning when it cannot be fitted."""
+    from analysis.clv import PurchaseModel
+
+    summary = lifetimes_frame(base)
+    out = pd.DataFrame(index=base.index)
+    try:
+        model = PurchaseModel("bgnbd", penalizer=penalizer).fit(summary)
+        out["p_alive"] = model.p_alive(summary).to_numpy()
+        out["expected_purchases"] = model.expected_purchases(summary, horizon_days / 7.0).to_numpy()
+    except Exception as exc:  # noqa: BLE001 - any failed fit leaves the features empty, stated in the report
+        out["p_alive"] = out["expected_purchases"] = np.nan
+        return out, f"the BG/NBD model could not be fitted ({type(exc).__name__}: {exc}); P(alive) left empty"
+    return out, ""
+
+
+def attribute_indicators(customers: pd.DataFrame | None, index: pd.Index) -> pd.DataFrame:
+    """Indicator columns ``attr_<column>=<value>`` for the most frequent values of each attribute."""
+    out = pd.DataFrame(index=index)
+    if customers is None:
+        return out
+    table = customers.drop_duplicates("customer_id").set_index(customers["customer_id"].drop_duplicates().astype(str))
+    for col in ATTRIBUTES:
+        if col not in table:
+            continue
+        values = table[col].reindex(index).astype(object)
+        for value in values.value_counts().index[:TOP_VALUES]:
+            out[f"attr_{col}={value}"] = (values == value).to_numpy(float)
+    return out
+
+
+def return_shares(returns: pd.DataFrame | None, base: pd.DataFrame, cutoff: Any) -> pd.Series | None:
+    """Returned / (kept + returned) spend up to ``cutoff`` per customer, or None without returns."""
+    if returns is None or len(returns) == 0:
+        return None
+    r = returns[returns["timestamp"] <= pd.Timestamp(cutoff).normalize() + pd.Timedelta(days=1, microseconds=-1)]
+    returned = r.groupby(r["customer_id"].astype(str))["amount"].sum().abs().reindex(base.index).fillna(0.0)
+    total = base["total_spend"] + returned
+    return (returned / total.where(total > 0)).fillna(0.0)
+
+
+def cutoff_features(daily: DailyPurchases, cutoff: Any, horizon_days: int, trend_days: int | None = None,
+                    customers: pd.DataFrame | None = None, returns: pd.DataFrame | None = None,
+                    penalizer: float = 0.0) -> tuple[pd.DataFrame, list[str]]:
+    """All features at ``cutoff`` (module docstring) and any warnings, indexed by ``customer_id``."""
+    base = base_features(daily, cutoff, int(trend_days or horizon_days))
+    warnings: list[str] = []
+    if len(base) == 0:
+        return base, ["no customer has a purchase on or before the cut-off"]
+    model, warning = model_features(base, horizon_days, penalizer)
+    if warning:
+        warnings.append(warning)
+    parts = [base, model]
+    share = return_shares(returns, base, cutoff)
+    if share is not None:
+        parts.append(share.rename("return_share").to_frame())
+    parts.append(attribute_indicators(customers, base.index))
+    return pd.concat(parts, axis=1), warnings

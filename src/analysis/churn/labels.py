@@ -1,0 +1,103 @@
+"""Cut-off dates, the horizon and the churn label.
+
+A customer counts as churned at a cut-off when they make no purchase within ``horizon`` days after it
+(purchases are non-contractual: nobody cancels, they stop buying). Only customers whose first purchase is
+on or before the cut-off are labelled. Days are whole calendar days: the cut-off day belongs to the past.
+
+Two cut-offs are used: the evaluation cut-off ``as_of - horizon`` (its horizon ends at the as-of date) and
+the training cut-off ``evaluation - horizon`` (its horizon ends at the evaluation cut-off, so nothing the
+model learns from comes from the period it is judged on).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.churn.features import DailyPurchases
+from analysis.errors import UserError
+
+
+@dataclass(frozen=True)
+class CutoffPlan:
+    """The training and evaluation cut-offs and the horizon (days); ``None`` cut-offs mean too little
+    history (``reason`` says why)."""
+
+    horizon_days: int
+    train: pd.Timestamp | None
+    evaluation: pd.Timestamp | None
+    as_of: pd.Timestamp
+    reason: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.train is not None
+
+
+def default_horizon(first_purchase: Any, as_of: Any, config: dict[str, Any]) -> tuple[int, str]:
+    """The horizon in days: ``churn.horizon_days`` or, when null, the CLV holdout length
+    (:func:`analysis.clv.holdout_period` on ``clv.holdout``); and where it came from."""
+    cfg = config.get("churn") or {}
+    if cfg.get("horizon_days"):
+        days = int(cfg["horizon_days"])
+        if days < 1:
+            raise UserError(f"churn.horizon_days must be a positive number of days, got {days}")
+        return days, "churn.horizon_days"
+    from analysis.clv import holdout_period
+
+    hold = (config.get("clv") or {}).get("holdout") or {}
+    try:
+        cal, end = holdout_period(first_purchase, as_of, hold.get("fraction", 0.5), hold.get("max_days", 365),
+                                  hold.get("calibration_end"))
+    except UserError:
+        return 0, "the CLV holdout (none possible on this history)"
+    return int((end - cal).days), "the CLV holdout length"
+
+
+def plan_cutoffs(first_purchase: Any, as_of: Any, config: dict[str, Any]) -> CutoffPlan:
+    """Training and evaluation cut-offs for the configured horizon, shortened when the history is too short
+    for two cut-offs with ``min_history_days`` of purchases before the first one."""
+    cfg = config.get("churn") or {}
+    first, end = pd.Timestamp(first_purchase).normalize(), pd.Timestamp(as_of).normalize()
+    horizon, source = default_horizon(first, end, config)
+    min_history, min_horizon = int(cfg.get("min_history_days", 90)), int(cfg.get("min_horizon_days", 28))
+    span = int((end - first).days)
+    fits = (span - min_history) // 2
+    notes: list[str] = []
+    if horizon > fits and not cfg.get("horizon_days"):
+        if fits >= min_horizon:
+            notes.append(f"the horizon was shortened from {horizon} days ({source}) to {fits} days so that two "
+                         f"cut-offs fit in {span} days of history with {min_history} days before the first")
+            horizon, source = fits, "the longest horizon that fits"
+    if horizon > fits or horizon < min_horizon:
+        reason = (f"too little history for two cut-offs: {span} days of purchases, a {horizon}-day horizon needs "
+                  f"{2 * horizon + min_history} (two horizons plus {min_history} days of history) and at least "
+                  f"{min_horizon} days of horizon")
+        return CutoffPlan(max(horizon, 1), None, None, end, reason, tuple(notes))
+    evaluation = end - pd.Timedelta(days=horizon)
+    train = evaluation - pd.Timedelta(days=horizon)
+    return CutoffPlan(horizon, train, evaluation, end, "", tuple(notes))
+
+
+def churn_labels(daily: DailyPurchases, cutoff: Any, horizon_days: int) -> pd.Series:
+    """1 = churned (no purchase day in ``(cutoff, cutoff + horizon]``), 0 = bought again; indexed by
+    ``customer_id`` for the customers whose first purchase is on or before ``cutoff`` (sorted by id)."""
+    c = _day(cutoff)
+    before = daily.day <= c
+    known = np.zeros(daily.n_customers, bool)
+    known[daily.customer[before]] = True
+    later = (daily.day > c) & (daily.day <= c + int(horizon_days))
+    bought = np.zeros(daily.n_customers, bool)
+    bought[daily.customer[later]] = True
+    idx = np.flatnonzero(known)
+    out = pd.Series((~bought[idx]).astype(np.int8), index=pd.Index(daily.ids[idx], name="customer_id"),
+                    name="churned")
+    return out.sort_index()
+
+
+def _day(value: Any) -> int:
+    return int(pd.Timestamp(value).normalize().value // 86_400_000_000_000)

@@ -1,0 +1,149 @@
+"""The churn scorers: logistic regression (imputed and scaled in a ``Pipeline``), gradient-boosted trees
+(``HistGradientBoostingClassifier``), and the baselines turned into probabilities.
+
+Every scorer is a scikit-learn classifier on the feature frame of :mod:`analysis.churn.features` whose
+``predict_proba(X)[:, 1]`` is the probability of churning (no purchase within the horizon). A baseline
+ranks customers by one number (days since the last purchase; those days over the customer's own typical
+gap; 1 - P(alive)); :class:`BaselineScorer` maps that number to a probability with a one-variable logistic
+regression fitted on the training cut-off, which keeps its ranking (and so its ROC-AUC) unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
+
+from analysis.errors import UserError
+
+MODEL_LABELS = {
+    "logistic": "Logistic regression",
+    "gradient_boosting": "Gradient-boosted trees",
+    "recency": "Baseline: days since last purchase",
+    "recency_gap": "Baseline: days since last purchase / own typical gap",
+    "p_alive": "Baseline: 1 - P(alive)",
+}
+MODEL_LABELS_ZH = {
+    "logistic": "逻辑回归",
+    "gradient_boosting": "梯度提升树",
+    "recency": "基准：距上次购买天数",
+    "recency_gap": "基准：距上次购买天数 / 自身平均间隔",
+    "p_alive": "基准：1 - 仍活跃概率",
+}
+MODELS = ("logistic", "gradient_boosting")
+BASELINES = ("recency", "recency_gap", "p_alive")
+
+
+class BaselineScorer(ClassifierMixin, BaseEstimator):
+    """A one-number rule as a classifier: ``feature`` (a column of X) transformed by ``transform``
+    (``"log1p"``: log(1 + x); ``"logit_complement"``: logit(1 - x), for P(alive)), missing values set to
+    the training median, then a one-variable logistic regression. Learned: ``median_``, ``model_``."""
+
+    def __init__(self, feature: str = "recency_days", transform: str = "log1p"):
+        self.feature = feature
+        self.transform = transform
+
+    def _signal(self, X: pd.DataFrame) -> np.ndarray:
+        if self.feature not in X:
+            raise ValueError(f"the feature frame has no {self.feature!r} column")
+        x = X[self.feature].to_numpy(float)
+        if self.transform == "log1p":
+            return np.log1p(np.maximum(x, 0))
+        if self.transform == "logit_complement":
+            q = np.clip(1.0 - x, 1e-6, 1 - 1e-6)
+            return np.log(q / (1 - q))
+        raise ValueError(f"unknown baseline transform {self.transform!r}")
+
+    def score_raw(self, X: pd.DataFrame) -> np.ndarray:
+        """The rule's own number, transformed (higher = more at risk); NaN where it is missing."""
+        return self._signal(X)
+
+    def fit(self, X: pd.DataFrame, y, sample_weight=None):
+        s = self._signal(X)
+        finite = np.isfinite(s)
+        self.median_ = float(np.median(s[finite])) if finite.any() else 0.0
+        s = np.where(finite, s, self.median_)
+        self.model_ = LogisticRegression().fit(s[:, None], np.asarray(y), sample_weight=sample_weight)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        s = self._signal(X)
+        s = np.where(np.isfinite(s), s, self.median_)
+        return self.model_.predict_proba(s[:, None])
+
+
+def baseline(name: str) -> BaselineScorer:
+    """The baseline scorer called ``name`` (recency, recency_gap, p_alive)."""
+    spec = {"recency": ("recency_days", "log1p"), "recency_gap": ("recency_gap_ratio", "log1p"),
+            "p_alive": ("p_alive", "logit_complement")}
+    if name not in spec:
+        raise UserError(f"unknown churn baseline {name!r}: use {', '.join(spec)}")
+    return BaselineScorer(*spec[name])
+
+
+def make_model(name: str, cfg: dict[str, Any], seed: int) -> Any:
+    """An unfitted model: ``logistic`` (median imputation with missing-value indicators, standard
+    scaling, L2 logistic regression) or ``gradient_boosting``."""
+    if name == "logistic":
+        c = float((cfg.get("logistic") or {}).get("C", 1.0))
+        return Pipeline([
+            ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+            ("scale", StandardScaler()),
+            ("model", LogisticRegression(C=c, max_iter=1000)),
+        ])
+    if name == "gradient_boosting":
+        g = cfg.get("gradient_boosting") or {}
+        return HistGradientBoostingClassifier(
+            max_iter=int(g.get("max_iter", 200)), learning_rate=float(g.get("learning_rate", 0.1)),
+            max_leaf_nodes=int(g.get("max_leaf_nodes", 31)), random_state=seed)
+    if name in BASELINES:
+        return baseline(name)
+    raise UserError(f"unknown churn model {name!r}: use {', '.join(MODELS)}")
+
+
+def training_sample(y: pd.Series, max_rows: int, seed: int) -> np.ndarray:
+    """Positions of a stratified, seeded sample of at most ``max_rows`` customers (all when fewer)."""
+    n = len(y)
+    if n <= max_rows:
+        return np.arange(n)
+    rng = check_random_state(seed)
+    values = np.asarray(y)
+    picked = []
+    for cls in np.unique(values):
+        where = np.flatnonzero(values == cls)
+        k = int(round(max_rows * len(where) / n))
+        picked.append(rng.choice(where, size=k, replace=False))
+    return np.sort(np.concatenate(picked))
+
+
+def fit_scorers(X: pd.DataFrame, y: pd.Series, names, cfg: dict[str, Any], seed: int
+                ) -> tuple[dict[str, Any], dict[str, str]]:
+    """Fit each scorer in ``names`` on (``X``, ``y``); a scorer that fails is reported, not raised."""
+    rows = training_sample(y, int(cfg.get("max_train_customers", 200_000)), seed)
+    Xs, ys = X.iloc[rows], np.asarray(y)[rows]
+    fitted, errors = {}, {}
+    for name in names:
+        if name == "p_alive" and X["p_alive"].isna().all():
+            errors[name] = "P(alive) is not available (the BG/NBD model could not be fitted)"
+            continue
+        try:
+            fitted[name] = make_model(name, cfg, seed).fit(Xs, ys)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            errors[name] = f"{type(exc).__name__}: {exc}"
+    return fitted, errors
+
+
+def churn_probability(model: Any, X: pd.DataFrame, columns) -> np.ndarray:
+    """P(churn) for the rows of ``X``, with its columns aligned to the training ``columns`` (indicator
+    columns missing at this cut-off are 0)."""
+    aligned = X.reindex(columns=list(columns), fill_value=0.0)
+    return model.predict_proba(aligned)[:, 1]

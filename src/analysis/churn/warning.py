@@ -1,0 +1,115 @@
+"""Early warning: risk bands, value at risk, the list a retention team calls first, and how the risk bands
+agree with the lifecycle stages of the segments page.
+
+- Risk bands (``churn.bands``): by probability (``churn_risk >= high`` is high, ``>= medium`` medium) or by
+  top share (the riskiest ``high`` share of buyers is high, the riskiest ``medium`` share (cumulative)
+  medium). Customers without a purchase get the band "no purchase yet" and no risk.
+- Value at risk = churn probability x CLV (the CLV stage's 12-month value) or, where CLV is missing,
+  x the spend of the last 365 days up to the as-of date.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import UserError
+
+BAND_ORDER = ("high", "medium", "low", "no_purchase")
+
+
+def risk_bands(risk: pd.Series, cfg: dict[str, Any]) -> pd.Series:
+    """Band key per customer (high, medium, low; no_purchase where ``risk`` is NaN)."""
+    method = cfg.get("method", "probability")
+    high, medium = float(cfg.get("high", 0.7)), float(cfg.get("medium", 0.4))
+    p = risk.to_numpy(float)
+    has = np.isfinite(p)
+    if method == "probability":
+        if not 0 <= medium <= high <= 1:
+            raise UserError("churn.bands with method probability need 0 <= medium <= high <= 1")
+        key = np.where(p >= high, "high", np.where(p >= medium, "medium", "low"))
+    elif method == "top_share":
+        if not 0 <= high <= medium <= 1:
+            raise UserError("churn.bands with method top_share need 0 <= high <= medium <= 1 (shares of buyers)")
+        rank = pd.Series(p).where(has).rank(ascending=False, method="first").to_numpy()
+        n = max(int(has.sum()), 1)
+        key = np.where(rank <= round(high * n), "high", np.where(rank <= round(medium * n), "medium", "low"))
+    else:
+        raise UserError(f"unknown churn.bands.method {method!r}: use probability or top_share")
+    return pd.Series(np.where(has, key, "no_purchase"), index=risk.index)
+
+
+def band_labels(keys: pd.Series, cfg: dict[str, Any]) -> tuple[pd.Series, pd.Series]:
+    """English and Chinese labels of band keys (``churn.bands.labels``)."""
+    labels = cfg.get("labels") or {}
+    en = {k: (labels.get(k) or [k, k])[0] for k in BAND_ORDER}
+    zh = {k: (labels.get(k) or [k, k])[1] for k in BAND_ORDER}
+    return keys.map(en), keys.map(zh)
+
+
+def yearly_spend(daily, as_of: Any) -> pd.Series:
+    """Each customer's spend in the 365 days up to ``as_of`` (indexed by customer id)."""
+    from analysis.churn.features import to_day
+
+    end = to_day(as_of)
+    keep = (daily.day <= end) & (daily.day > end - 365)
+    spend = np.bincount(daily.customer[keep], weights=daily.spend[keep], minlength=daily.n_customers)
+    return pd.Series(spend, index=pd.Index(daily.ids, name="customer_id"))
+
+
+def value_at_risk(risk: pd.Series, clv: pd.Series | None, spend: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """churn risk x CLV, or x past yearly spend where CLV is missing; and which value was used."""
+    base = spend.reindex(risk.index).fillna(0.0)
+    source = pd.Series("yearly spend", index=risk.index)
+    if clv is not None:
+        c = clv.reindex(risk.index)
+        use = c.notna()
+        base = base.where(~use, c)
+        source = source.where(~use, "clv")
+    return risk * base, source
+
+
+def warning_list(table: pd.DataFrame, size: int = 30) -> pd.DataFrame:
+    """The high-risk customers ranked by value at risk, with reasons and (when present) tier, lifecycle
+    stage and the playbook's recommended action."""
+    cols = ["customer_id", "churn_risk", "value_at_risk", "churn_reasons", "churn_reasons_zh", "tier", "tier_zh",
+            "lifecycle_stage", "lifecycle_stage_zh", "recommended_action", "recommended_action_zh"]
+    high = table[table["risk_band_key"] == "high"]
+    ranked = high.sort_values(["value_at_risk", "customer_id"], ascending=[False, True])
+    return ranked[[c for c in cols if c in ranked]].head(size).reset_index(drop=True)
+
+
+def list_coverage(table: pd.DataFrame, size: int) -> dict[str, float]:
+    """How much value at risk the first ``size`` high-risk customers, and all high-risk customers, hold."""
+    total = float(table["value_at_risk"].sum())
+    high = table.loc[table["risk_band_key"] == "high", "value_at_risk"].sort_values(ascending=False)
+    top = float(high.head(size).sum())
+    return {"list_size": int(min(size, len(high))), "list_value_at_risk": top,
+            "high_risk_customers": int(len(high)), "high_value_at_risk": float(high.sum()),
+            "total_value_at_risk": total,
+            "list_share_of_total": top / total if total > 0 else float("nan"),
+            "high_share_of_total": float(high.sum()) / total if total > 0 else float("nan")}
+
+
+DISAGREEMENTS = {  # (lifecycle stage, risk band): what it means
+    ("churned", "low"): ("lifecycle says churned but the model sees low risk: they bought rarely before and "
+                         "may still be on their usual rhythm; believe the model, check before writing them off"),
+    ("dormant", "low"): "lifecycle says dormant but risk is low: a pause the model considers normal for them",
+    ("active", "high"): ("lifecycle says active but the model sees high risk: recent buyers whose history (one "
+                         "purchase, falling spend) says they rarely come back; act now"),
+    ("new", "high"): "new customers at high risk: most first-time buyers never return; onboard them now",
+}
+
+
+def lifecycle_crosstab(stage: pd.Series, band: pd.Series) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Customers by lifecycle stage (rows) x risk band (columns), and the disagreements that occur."""
+    table = pd.crosstab(stage.rename("lifecycle_stage"), band.rename("risk_band"))
+    table = table.reindex(columns=[b for b in BAND_ORDER if b in table.columns])
+    found = []
+    for (s, b), text in DISAGREEMENTS.items():
+        n = int(table.loc[s, b]) if s in table.index and b in table.columns else 0
+        if n:
+            found.append({"lifecycle_stage": s, "risk_band": b, "customers": n, "meaning": text})
+    return table, found
