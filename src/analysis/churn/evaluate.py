@@ -48,7 +48,7 @@ def auc_interval(y, p, n_boot: int = 200, interval: float = 0.9, seed: int = 0) 
         w = rng.poisson(1.0, size=(k, len(y))).astype(np.float32)
         pos = np.add.reduceat(np.where(pos_sorted, w, 0), starts, axis=1)
         neg = np.add.reduceat(np.where(pos_sorted, 0, w), starts, axis=1)
-        aucs[lo:lo + k] = _weighted_auc(pos.astype(float), neg.astype(float))
+        aucs[lo : lo + k] = _weighted_auc(pos.astype(float), neg.astype(float))
     tail = (1 - interval) / 2
     return float(np.nanquantile(aucs, tail)), float(np.nanquantile(aucs, 1 - tail))
 

@@ -78,8 +78,9 @@ def daily_purchases(tx: pd.DataFrame) -> DailyPurchases:
         orders = np.ones(n, np.int64)
     first = np.full(n, -1, np.int64)
     first[group[::-1]] = np.arange(len(group) - 1, -1, -1)
-    return DailyPurchases(cust[first].astype(np.int64), day[first], spend, orders.astype(np.int64),
-                          np.asarray(ids, dtype=object))
+    return DailyPurchases(
+        cust[first].astype(np.int64), day[first], spend, orders.astype(np.int64), np.asarray(ids, dtype=object)
+    )
 
 
 def _segments(customer: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -155,11 +156,14 @@ def base_features(daily: DailyPurchases, cutoff: Any, trend_days: int) -> pd.Dat
 def lifetimes_frame(base: pd.DataFrame) -> pd.DataFrame:
     """The lifetimes summary in weeks (``frequency``, ``recency``, ``T``) from :func:`base_features`:
     repeat purchase days, first to last purchase day, first purchase day to the cut-off."""
-    return pd.DataFrame({
-        "frequency": base["purchase_days"] - 1.0,
-        "recency": (base["tenure_days"] - base["recency_days"]) / 7.0,
-        "T": base["tenure_days"] / 7.0,
-    }, index=base.index)
+    return pd.DataFrame(
+        {
+            "frequency": base["purchase_days"] - 1.0,
+            "recency": (base["tenure_days"] - base["recency_days"]) / 7.0,
+            "T": base["tenure_days"] / 7.0,
+        },
+        index=base.index,
+    )
 
 
 def model_features(base: pd.DataFrame, horizon_days: int, penalizer: float = 0.0) -> tuple[pd.DataFrame, str]:
@@ -204,9 +208,15 @@ def return_shares(returns: pd.DataFrame | None, base: pd.DataFrame, cutoff: Any)
     return (returned / total.where(total > 0)).fillna(0.0)
 
 
-def cutoff_features(daily: DailyPurchases, cutoff: Any, horizon_days: int, trend_days: int | None = None,
-                    customers: pd.DataFrame | None = None, returns: pd.DataFrame | None = None,
-                    penalizer: float = 0.0) -> tuple[pd.DataFrame, list[str]]:
+def cutoff_features(
+    daily: DailyPurchases,
+    cutoff: Any,
+    horizon_days: int,
+    trend_days: int | None = None,
+    customers: pd.DataFrame | None = None,
+    returns: pd.DataFrame | None = None,
+    penalizer: float = 0.0,
+) -> tuple[pd.DataFrame, list[str]]:
     """All features at ``cutoff`` (module docstring) and any warnings, indexed by ``customer_id``."""
     base = base_features(daily, cutoff, int(trend_days or horizon_days))
     warnings: list[str] = []

@@ -51,8 +51,9 @@ def default_horizon(first_purchase: Any, as_of: Any, config: dict[str, Any]) -> 
 
     hold = (config.get("clv") or {}).get("holdout") or {}
     try:
-        cal, end = holdout_period(first_purchase, as_of, hold.get("fraction", 0.5), hold.get("max_days", 365),
-                                  hold.get("calibration_end"))
+        cal, end = holdout_period(
+            first_purchase, as_of, hold.get("fraction", 0.5), hold.get("max_days", 365), hold.get("calibration_end")
+        )
     except UserError:
         return 0, "the CLV holdout (none possible on this history)"
     return int((end - cal).days), "the CLV holdout length"
@@ -68,15 +69,18 @@ def plan_cutoffs(first_purchase: Any, as_of: Any, config: dict[str, Any]) -> Cut
     span = int((end - first).days)
     fits = (span - min_history) // 2
     notes: list[str] = []
-    if horizon > fits and not cfg.get("horizon_days"):
-        if fits >= min_horizon:
-            notes.append(f"the horizon was shortened from {horizon} days ({source}) to {fits} days so that two "
-                         f"cut-offs fit in {span} days of history with {min_history} days before the first")
-            horizon, source = fits, "the longest horizon that fits"
+    if horizon > fits and not cfg.get("horizon_days") and fits >= min_horizon:
+        notes.append(
+            f"the horizon was shortened from {horizon} days ({source}) to {fits} days so that two "
+            f"cut-offs fit in {span} days of history with {min_history} days before the first"
+        )
+        horizon, source = fits, "the longest horizon that fits"
     if horizon > fits or horizon < min_horizon:
-        reason = (f"too little history for two cut-offs: {span} days of purchases, a {horizon}-day horizon needs "
-                  f"{2 * horizon + min_history} (two horizons plus {min_history} days of history) and at least "
-                  f"{min_horizon} days of horizon")
+        reason = (
+            f"too little history for two cut-offs: {span} days of purchases, a {horizon}-day horizon needs "
+            f"{2 * horizon + min_history} (two horizons plus {min_history} days of history) and at least "
+            f"{min_horizon} days of horizon"
+        )
         return CutoffPlan(max(horizon, 1), None, None, end, reason, tuple(notes))
     evaluation = end - pd.Timedelta(days=horizon)
     train = evaluation - pd.Timedelta(days=horizon)
@@ -94,8 +98,7 @@ def churn_labels(daily: DailyPurchases, cutoff: Any, horizon_days: int) -> pd.Se
     bought = np.zeros(daily.n_customers, bool)
     bought[daily.customer[later]] = True
     idx = np.flatnonzero(known)
-    out = pd.Series((~bought[idx]).astype(np.int8), index=pd.Index(daily.ids[idx], name="customer_id"),
-                    name="churned")
+    out = pd.Series((~bought[idx]).astype(np.int8), index=pd.Index(daily.ids[idx], name="customer_id"), name="churned")
     return out.sort_index()
 
 

@@ -83,8 +83,11 @@ class BaselineScorer(ClassifierMixin, BaseEstimator):
 
 def baseline(name: str) -> BaselineScorer:
     """The baseline scorer called ``name`` (recency, recency_gap, p_alive)."""
-    spec = {"recency": ("recency_days", "log1p"), "recency_gap": ("recency_gap_ratio", "log1p"),
-            "p_alive": ("p_alive", "logit_complement")}
+    spec = {
+        "recency": ("recency_days", "log1p"),
+        "recency_gap": ("recency_gap_ratio", "log1p"),
+        "p_alive": ("p_alive", "logit_complement"),
+    }
     if name not in spec:
         raise UserError(f"unknown churn baseline {name!r}: use {', '.join(spec)}")
     return BaselineScorer(*spec[name])
@@ -95,16 +98,21 @@ def make_model(name: str, cfg: dict[str, Any], seed: int) -> Any:
     scaling, L2 logistic regression) or ``gradient_boosting``."""
     if name == "logistic":
         c = float((cfg.get("logistic") or {}).get("C", 1.0))
-        return Pipeline([
-            ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
-            ("scale", StandardScaler()),
-            ("model", LogisticRegression(C=c, max_iter=1000)),
-        ])
+        return Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+                ("scale", StandardScaler()),
+                ("model", LogisticRegression(C=c, max_iter=1000)),
+            ]
+        )
     if name == "gradient_boosting":
         g = cfg.get("gradient_boosting") or {}
         return HistGradientBoostingClassifier(
-            max_iter=int(g.get("max_iter", 200)), learning_rate=float(g.get("learning_rate", 0.1)),
-            max_leaf_nodes=int(g.get("max_leaf_nodes", 31)), random_state=seed)
+            max_iter=int(g.get("max_iter", 200)),
+            learning_rate=float(g.get("learning_rate", 0.1)),
+            max_leaf_nodes=int(g.get("max_leaf_nodes", 31)),
+            random_state=seed,
+        )
     if name in BASELINES:
         return baseline(name)
     raise UserError(f"unknown churn model {name!r}: use {', '.join(MODELS)}")
@@ -125,8 +133,9 @@ def training_sample(y: pd.Series, max_rows: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate(picked))
 
 
-def fit_scorers(X: pd.DataFrame, y: pd.Series, names, cfg: dict[str, Any], seed: int
-                ) -> tuple[dict[str, Any], dict[str, str]]:
+def fit_scorers(
+    X: pd.DataFrame, y: pd.Series, names, cfg: dict[str, Any], seed: int
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Fit each scorer in ``names`` on (``X``, ``y``); a scorer that fails is reported, not raised."""
     rows = training_sample(y, int(cfg.get("max_train_customers", 200_000)), seed)
     Xs, ys = X.iloc[rows], np.asarray(y)[rows]

@@ -29,13 +29,20 @@ from sklearn.inspection import permutation_importance
 
 from analysis.churn.models import churn_probability
 
-FEATURE_OF = {"overdue": "recency_gap_ratio", "one_purchase": "purchase_days", "silent": "recency_days",
-              "purchases_down": "purchases_trend", "spend_down": "spend_trend", "p_alive": "p_alive",
-              "returns": "return_share"}
+FEATURE_OF = {
+    "overdue": "recency_gap_ratio",
+    "one_purchase": "purchase_days",
+    "silent": "recency_days",
+    "purchases_down": "purchases_trend",
+    "spend_down": "spend_trend",
+    "p_alive": "p_alive",
+    "returns": "return_share",
+}
 
 
-def importance_table(model: Any, X: pd.DataFrame, y, columns, repeats: int = 3, max_rows: int = 20_000,
-                     seed: int = 0) -> pd.DataFrame:
+def importance_table(
+    model: Any, X: pd.DataFrame, y, columns, repeats: int = 3, max_rows: int = 20_000, seed: int = 0
+) -> pd.DataFrame:
     """Permutation importance (drop in ROC-AUC when a feature is shuffled) on a seeded sample of at most
     ``max_rows`` customers of the evaluation cut-off; sorted, largest first."""
     rng = np.random.default_rng(seed)
@@ -60,10 +67,13 @@ def importance_table(model: Any, X: pd.DataFrame, y, columns, repeats: int = 3, 
 
         return roc_auc_score(t, est.predict_proba(Z)[:, 1])
 
-    result = permutation_importance(_Aligned(model), Xs, ys, scoring=auc, n_repeats=repeats,
-                                    random_state=int(seed), n_jobs=1)
-    table = pd.DataFrame({"importance": result.importances_mean, "std": result.importances_std},
-                         index=pd.Index(Xs.columns, name="feature"))
+    result = permutation_importance(
+        _Aligned(model), Xs, ys, scoring=auc, n_repeats=repeats, random_state=int(seed), n_jobs=1
+    )
+    table = pd.DataFrame(
+        {"importance": result.importances_mean, "std": result.importances_std},
+        index=pd.Index(Xs.columns, name="feature"),
+    )
     return table.sort_values("importance", ascending=False)
 
 
@@ -80,8 +90,10 @@ def _severities(f: pd.DataFrame, cfg: dict[str, Any], horizon: int) -> dict[str,
         "one_purchase": np.where(days == 1, np.minimum(rec / 365, 1), 0),
         "silent": np.where((days >= 2) & ~overdue & (rec > horizon), np.minimum(rec / 365, 1), 0),
     }
-    for key, last, prev in (("purchases_down", "purchases_last", "purchases_prev"),
-                            ("spend_down", "spend_last", "spend_prev")):
+    for key, last, prev in (
+        ("purchases_down", "purchases_last", "purchases_prev"),
+        ("spend_down", "spend_last", "spend_prev"),
+    ):
         a, b = col(last, 0), col(prev, 0)
         share = np.divide(b - a, b, out=np.zeros(len(f)), where=b > 0)
         out[key] = np.where(share >= drop, share, 0)
@@ -104,6 +116,7 @@ def _whole(x: np.ndarray) -> np.ndarray:
 
 def _values(f: pd.DataFrame, window: int) -> dict[str, np.ndarray]:
     """The numbers the templates can name, as text, one entry per customer."""
+
     def col(name, default=np.nan):
         return f[name].to_numpy(float) if name in f else np.full(len(f), default)
 
@@ -111,11 +124,15 @@ def _values(f: pd.DataFrame, window: int) -> dict[str, np.ndarray]:
     s_last, s_prev = col("spend_last", 0), col("spend_prev", 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
-            "recency": _whole(col("recency_days")), "gap": _whole(col("mean_gap_days")),
-            "window": _whole(np.full(len(f), window)), "last": _whole(last), "prev": _whole(prev),
+            "recency": _whole(col("recency_days")),
+            "gap": _whole(col("mean_gap_days")),
+            "window": _whole(np.full(len(f), window)),
+            "last": _whole(last),
+            "prev": _whole(prev),
             "drop": _whole(np.where(prev > 0, 100 * (prev - last) / prev, 0)),
             "spend_drop": _whole(np.where(s_prev > 0, 100 * (s_prev - s_last) / s_prev, 0)),
-            "p": _whole(100 * col("p_alive")), "share": _whole(100 * col("return_share", 0)),
+            "p": _whole(100 * col("p_alive")),
+            "share": _whole(100 * col("return_share", 0)),
         }
 
 
@@ -129,8 +146,14 @@ def _fill(template: str, values: dict[str, np.ndarray], n: int, spend: bool) -> 
     return out
 
 
-def customer_reasons(features: pd.DataFrame, cfg: dict[str, Any], horizon: int, window: int,
-                     importance: pd.DataFrame | None = None, who=None) -> tuple[pd.Series, pd.Series]:
+def customer_reasons(
+    features: pd.DataFrame,
+    cfg: dict[str, Any],
+    horizon: int,
+    window: int,
+    importance: pd.DataFrame | None = None,
+    who=None,
+) -> tuple[pd.Series, pd.Series]:
     """The top ``cfg['count']`` reasons per customer in English and Chinese ("; " / "；" separated),
     for the customers where ``who`` (a boolean array; default all) is true, "" for the others."""
     texts = cfg.get("texts") or {}

@@ -44,8 +44,10 @@ def churn_settings(config: dict[str, Any]) -> dict[str, Any]:
 
 def definition(horizon: int) -> dict[str, str]:
     """The churn definition in one sentence, English and Chinese."""
-    return {"en": f"A customer counts as churned when they make no purchase in the {horizon} days after a date.",
-            "zh": f"客户在某日期之后 {horizon} 天内没有任何购买，即视为流失。"}
+    return {
+        "en": f"A customer counts as churned when they make no purchase in the {horizon} days after a date.",
+        "zh": f"客户在某日期之后 {horizon} 天内没有任何购买，即视为流失。",
+    }
 
 
 @dataclass
@@ -92,8 +94,10 @@ def _evaluate(daily, plan: CutoffPlan, trend, customers, returns, cfg, report) -
     for name, y in (("training", y_tr), ("evaluation", y_ev)):
         churners, stayers = int(y.sum()), int(len(y) - y.sum())
         if min(churners, stayers) < need:
-            report["fallback_reason"] = (f"the {name} cut-off has {churners:,} churners and {stayers:,} stayers; "
-                                         f"each needs at least {need} (churn.min_class_customers)")
+            report["fallback_reason"] = (
+                f"the {name} cut-off has {churners:,} churners and {stayers:,} stayers; "
+                f"each needs at least {need} (churn.min_class_customers)"
+            )
             return None
     fitted, errors = fit_scorers(X_tr, y_tr, [*cfg["models"], *BASELINES], cfg, seed)
     report["warnings"] += [f"{MODEL_LABELS[n]} failed: {e}" for n, e in errors.items()]
@@ -112,15 +116,34 @@ def _evaluate(daily, plan: CutoffPlan, trend, customers, returns, cfg, report) -
     by = cfg.get("choose_by", "roc_auc")
     chosen = evaluate.choose(table, by)
     models_fitted = [n for n in cfg["models"] if n in fitted]
-    explainer = chosen if chosen in MODELS else (
-        evaluate.choose(table.loc[models_fitted], by) if models_fitted else chosen)
+    explainer = (
+        chosen if chosen in MODELS else (evaluate.choose(table.loc[models_fitted], by) if models_fitted else chosen)
+    )
     importance = reasons.importance_table(
-        fitted[explainer], X_ev, y_ev, X_tr.columns, int(ev.get("importance_repeats", 3)),
-        int(ev.get("importance_max_customers", 20_000)), seed)
+        fitted[explainer],
+        X_ev,
+        y_ev,
+        X_tr.columns,
+        int(ev.get("importance_repeats", 3)),
+        int(ev.get("importance_max_customers", 20_000)),
+        seed,
+    )
     final = fit_scorers(X_ev, y_ev, [chosen], cfg, seed)[0].get(chosen, fitted[chosen])
-    return {"table": table, "chosen": chosen, "by": by, "n_boot": n_boot, "final": final, "columns": X_ev.columns,
-            "y_ev": y_ev, "p_ev": scores[chosen], "importance": importance, "explainer": explainer,
-            "bins": bins, "train_rate": float(y_tr.mean()), "n_train": len(y_tr)}
+    return {
+        "table": table,
+        "chosen": chosen,
+        "by": by,
+        "n_boot": n_boot,
+        "final": final,
+        "columns": X_ev.columns,
+        "y_ev": y_ev,
+        "p_ev": scores[chosen],
+        "importance": importance,
+        "explainer": explainer,
+        "bins": bins,
+        "train_rate": float(y_tr.mean()),
+        "n_train": len(y_tr),
+    }
 
 
 def _choice_sentence(table: pd.DataFrame, chosen: str, by: str) -> dict[str, str]:
@@ -131,16 +154,24 @@ def _choice_sentence(table: pd.DataFrame, chosen: str, by: str) -> dict[str, str
     best_base, best_model = evaluate.choose(base, by), evaluate.choose(models, by)
     diff = float(models.loc[best_model, by] - base.loc[best_base, by])
     if table.loc[chosen, "kind"] == "model":
-        en = (f"The {MODEL_LABELS[best_model].lower()} beats the best baseline ({MODEL_LABELS[best_base]}) on the "
-              f"later cut-off: {by} {models.loc[best_model, by]:.3f} against {base.loc[best_base, by]:.3f} "
-              f"({diff:+.3f}); it scores customers.")
-        zh = (f"{MODEL_LABELS_ZH[best_model]}在较晚的评估日期上优于最好的基准（{MODEL_LABELS_ZH[best_base]}）："
-              f"{by} {models.loc[best_model, by]:.3f} 对 {base.loc[best_base, by]:.3f}（{diff:+.3f}），由它为客户评分。")
+        en = (
+            f"The {MODEL_LABELS[best_model].lower()} beats the best baseline ({MODEL_LABELS[best_base]}) on the "
+            f"later cut-off: {by} {models.loc[best_model, by]:.3f} against {base.loc[best_base, by]:.3f} "
+            f"({diff:+.3f}); it scores customers."
+        )
+        zh = (
+            f"{MODEL_LABELS_ZH[best_model]}在较晚的评估日期上优于最好的基准（{MODEL_LABELS_ZH[best_base]}）："
+            f"{by} {models.loc[best_model, by]:.3f} 对 {base.loc[best_base, by]:.3f}（{diff:+.3f}），由它为客户评分。"
+        )
     else:
-        en = (f"No model beats the best baseline ({MODEL_LABELS[best_base]}, {by} {base.loc[best_base, by]:.3f}; "
-              f"best model {models.loc[best_model, by]:.3f}, {diff:+.3f}): the baseline scores customers.")
-        zh = (f"没有模型优于最好的基准（{MODEL_LABELS_ZH[best_base]}，{by} {base.loc[best_base, by]:.3f}；"
-              f"最好的模型 {models.loc[best_model, by]:.3f}，{diff:+.3f}）：由该基准为客户评分。")
+        en = (
+            f"No model beats the best baseline ({MODEL_LABELS[best_base]}, {by} {base.loc[best_base, by]:.3f}; "
+            f"best model {models.loc[best_model, by]:.3f}, {diff:+.3f}): the baseline scores customers."
+        )
+        zh = (
+            f"没有模型优于最好的基准（{MODEL_LABELS_ZH[best_base]}，{by} {base.loc[best_base, by]:.3f}；"
+            f"最好的模型 {models.loc[best_model, by]:.3f}，{diff:+.3f}）：由该基准为客户评分。"
+        )
     return {"en": en, "zh": zh}
 
 
@@ -150,15 +181,27 @@ def _lifecycle(customers: pd.DataFrame | None, X_now: pd.DataFrame, ids: pd.Inde
     from analysis.segments.lifecycle import lifecycle
 
     f = X_now.reindex(ids)
-    frame = pd.DataFrame({"purchase_days": f["purchase_days"].fillna(0), "mean_gap_days": f["mean_gap_days"],
-                          "recency_days": f["recency_days"], "frequency": f["orders"].fillna(0),
-                          "tenure_days": f["tenure_days"]}, index=ids)
+    frame = pd.DataFrame(
+        {
+            "purchase_days": f["purchase_days"].fillna(0),
+            "mean_gap_days": f["mean_gap_days"],
+            "recency_days": f["recency_days"],
+            "frequency": f["orders"].fillna(0),
+            "tenure_days": f["tenure_days"],
+        },
+        index=ids,
+    )
     labels = {k: v[0] for k, v in config["lifecycle"]["labels"].items()}
     return lifecycle(frame, config["lifecycle"])[0].map(labels)
 
 
-def run_churn(transactions: pd.DataFrame, customers: pd.DataFrame | None, as_of: Any, config: dict[str, Any],
-              returns: pd.DataFrame | None = None) -> ChurnRun:
+def run_churn(
+    transactions: pd.DataFrame,
+    customers: pd.DataFrame | None,
+    as_of: Any,
+    config: dict[str, Any],
+    returns: pd.DataFrame | None = None,
+) -> ChurnRun:
     """The churn stage (module docstring). ``transactions``: validated purchases; ``customers``: the customer
     table (its ids decide the rows; earlier stages' ``clv``, ``tier``, ``lifecycle_stage``, ... are used when
     present); ``returns``: optional returned lines (``customer_id``, ``timestamp``, ``amount``)."""
@@ -171,10 +214,16 @@ def run_churn(transactions: pd.DataFrame, customers: pd.DataFrame | None, as_of:
     plan = plan_cutoffs(tx["timestamp"].min(), as_of, config)
     horizon = plan.horizon_days
     trend = int(cfg.get("trend_window_days") or horizon)
-    report: dict[str, Any] = {"as_of": as_of, "horizon_days": horizon, "definition": definition(horizon),
-                              "trend_window_days": trend, "cutoffs": {"train": plan.train, "evaluation": plan.evaluation,
-                                                                      "score": as_of},
-                              "warnings": list(plan.notes), "fallback": False, "seed": int(cfg.get("seed", 42))}
+    report: dict[str, Any] = {
+        "as_of": as_of,
+        "horizon_days": horizon,
+        "definition": definition(horizon),
+        "trend_window_days": trend,
+        "cutoffs": {"train": plan.train, "evaluation": plan.evaluation, "score": as_of},
+        "warnings": list(plan.notes),
+        "fallback": False,
+        "seed": int(cfg.get("seed", 42)),
+    }
     X_now, warns = cutoff_features(daily, as_of, horizon, trend, customers, returns, cfg.get("penalizer", 0.0))
     report["warnings"] += [f"as-of date: {w}" for w in warns]
     result = _evaluate(daily, plan, trend, customers, returns, cfg, report) if plan.ok else None
@@ -186,9 +235,10 @@ def run_churn(transactions: pd.DataFrame, customers: pd.DataFrame | None, as_of:
         report["chosen_scorer"] = "p_alive"
         report["choice"] = {
             "en": f"No model was trained: {report['fallback_reason']}. Customers are scored by 1 - P(alive) of a "
-                  "BG/NBD purchase model fitted on all purchases up to the as-of date (not checked on a later date).",
-            "zh": f"未训练模型：{report['fallback_reason']}。客户按购买模型（BG/NBD，基于截至分析日期的全部购买）估计的 "
-                  "1 - 仍活跃概率评分（未在较晚日期上检验）。"}
+            "BG/NBD purchase model fitted on all purchases up to the as-of date (not checked on a later date).",
+            "zh": f"未训练模型：{report['fallback_reason']}。"
+            "客户按购买模型（BG/NBD，基于截至分析日期的全部购买）估计的 1 - 仍活跃概率评分（未在较晚日期上检验）。",
+        }
         risk_now = 1.0 - X_now["p_alive"]
         if risk_now.isna().all():
             risk_now = X_now["recency_days"].rank(pct=True)
@@ -198,8 +248,10 @@ def run_churn(transactions: pd.DataFrame, customers: pd.DataFrame | None, as_of:
         table, chosen = result["table"], result["chosen"]
         report["chosen_scorer"], report["choose_by"] = chosen, result["by"]
         report["choice"] = _choice_sentence(table, chosen, result["by"])
-        report["scorers"] = {n: {"label": MODEL_LABELS[n], "label_zh": MODEL_LABELS_ZH[n], **row}
-                             for n, row in table.to_dict(orient="index").items()}
+        report["scorers"] = {
+            n: {"label": MODEL_LABELS[n], "label_zh": MODEL_LABELS_ZH[n], **row}
+            for n, row in table.to_dict(orient="index").items()
+        }
         report["customers_train"], report["customers_evaluation"] = result["n_train"], len(result["y_ev"])
         report["churn_rate_train"] = result["train_rate"]
         report["bootstrap_resamples"] = result["n_boot"]
@@ -216,16 +268,17 @@ def run_churn(transactions: pd.DataFrame, customers: pd.DataFrame | None, as_of:
         ece = table.loc[chosen, "expected_calibration_error"]
         limit = float((cfg.get("evaluation") or {}).get("calibration_warning", 0.05))
         if ece > limit:
-            report["warnings"].append(f"the chosen scorer's probabilities are off by {ece:.3f} on average on the "
-                                      f"evaluation cut-off (expected calibration error above {limit})")
+            report["warnings"].append(
+                f"the chosen scorer's probabilities are off by {ece:.3f} on average on the "
+                f"evaluation cut-off (expected calibration error above {limit})"
+            )
         risk_now = pd.Series(churn_probability(result["final"], X_now, result["columns"]), index=X_now.index)
     return _finish(daily, X_now, risk_now, importance, customers, cfg, config, report, tables, horizon, trend, as_of)
 
 
 def _finish(daily, X_now, risk_now, importance, customers, cfg, config, report, tables, horizon, trend, as_of):
     """Bands, reasons, value at risk, the warning list and the lifecycle cross-tab for every customer."""
-    ids = (pd.Index(customers["customer_id"].astype(str), name="customer_id") if customers is not None
-           else X_now.index)
+    ids = pd.Index(customers["customer_id"].astype(str), name="customer_id") if customers is not None else X_now.index
     risk = risk_now.reindex(ids)
     bands_cfg = cfg.get("bands") or {}
     key = warning.risk_bands(risk, bands_cfg)
@@ -233,27 +286,54 @@ def _finish(daily, X_now, risk_now, importance, customers, cfg, config, report, 
     at_risk = key.isin(["high", "medium"]).to_numpy()
     feats = X_now.reindex(ids)
     why_en, why_zh = reasons.customer_reasons(feats, cfg.get("reasons") or {}, horizon, trend, importance, at_risk)
-    clv = (customers.set_index(customers["customer_id"].astype(str))["clv"]
-           if customers is not None and "clv" in customers else None)
+    clv = (
+        customers.set_index(customers["customer_id"].astype(str))["clv"]
+        if customers is not None and "clv" in customers
+        else None
+    )
     var, source = warning.value_at_risk(risk, clv, warning.yearly_spend(daily, as_of))
-    out = pd.DataFrame({"churn_risk": risk, "risk_band": band_en, "risk_band_zh": band_zh,
-                        "churn_reasons": why_en, "churn_reasons_zh": why_zh, "value_at_risk": var}, index=ids)
+    out = pd.DataFrame(
+        {
+            "churn_risk": risk,
+            "risk_band": band_en,
+            "risk_band_zh": band_zh,
+            "churn_reasons": why_en,
+            "churn_reasons_zh": why_zh,
+            "value_at_risk": var,
+        },
+        index=ids,
+    )
     work = out.assign(risk_band_key=key)
     if customers is not None:
-        extra = [c for c in ("tier", "tier_zh", "lifecycle_stage", "lifecycle_stage_zh", "recommended_action",
-                             "recommended_action_zh") if c in customers]
+        extra = [
+            c
+            for c in (
+                "tier",
+                "tier_zh",
+                "lifecycle_stage",
+                "lifecycle_stage_zh",
+                "recommended_action",
+                "recommended_action_zh",
+            )
+            if c in customers
+        ]
         work = work.join(customers.set_index(customers["customer_id"].astype(str))[extra])
     size = int((cfg.get("warning_list") or {}).get("size", 30))
     tables["warning_list"] = warning.warning_list(work.reset_index(), size)
     report["warning_list"] = warning.list_coverage(work, size)
     report["value_at_risk_basis"] = source[risk.notna()].value_counts().to_dict()
-    bands = work.groupby("risk_band_key").agg(customers=("churn_risk", "size"), mean_risk=("churn_risk", "mean"),
-                                              value_at_risk=("value_at_risk", "sum"))
+    bands = work.groupby("risk_band_key").agg(
+        customers=("churn_risk", "size"), mean_risk=("churn_risk", "mean"), value_at_risk=("value_at_risk", "sum")
+    )
     bands = bands.reindex([b for b in warning.BAND_ORDER if b in bands.index])
     bands.insert(0, "band_zh", warning.band_labels(pd.Series(bands.index, index=bands.index), bands_cfg)[1])
     tables["bands"] = bands
-    report["bands"] = {"method": bands_cfg.get("method"), "high": bands_cfg.get("high"),
-                       "medium": bands_cfg.get("medium"), "counts": bands.drop(columns="band_zh").to_dict(orient="index")}
+    report["bands"] = {
+        "method": bands_cfg.get("method"),
+        "high": bands_cfg.get("high"),
+        "medium": bands_cfg.get("medium"),
+        "counts": bands.drop(columns="band_zh").to_dict(orient="index"),
+    }
     stage = _lifecycle(customers, X_now, ids, config)
     tables["lifecycle"], report["disagreements"] = warning.lifecycle_crosstab(stage, key)
     report["lifecycle_crosstab"] = tables["lifecycle"].to_dict(orient="index")
@@ -277,18 +357,28 @@ def manager_summary(run: ChurnRun, lang: str = "en") -> str:
         s = r["scorers"][r["chosen_scorer"]]
         lo, hi = s.get("roc_auc_low"), s.get("roc_auc_high")
         ci = f" ({lo:.3f}–{hi:.3f})" if lo is not None and hi is not None else ""
-        lines.append(f"- 在 {r['cutoffs']['evaluation']} 的检验中，ROC-AUC 为 **{s['roc_auc']:.3f}**{ci}。" if zh else
-                     f"- Checked on {r['cutoffs']['evaluation']}: ROC-AUC **{s['roc_auc']:.3f}**{ci} "
-                     "(0.5 = guessing, 1 = perfect ranking).")
+        lines.append(
+            f"- 在 {r['cutoffs']['evaluation']} 的检验中，ROC-AUC 为 **{s['roc_auc']:.3f}**{ci}。"
+            if zh
+            else f"- Checked on {r['cutoffs']['evaluation']}: ROC-AUC **{s['roc_auc']:.3f}**{ci} "
+            "(0.5 = guessing, 1 = perfect ranking)."
+        )
     if zh:
-        lines.append(f"- 高风险客户 **{high:,}** 位，风险价值合计 **{w['high_value_at_risk']:,.0f}**；"
-                     f"优先联系的 {w['list_size']} 位客户覆盖其中 {w['list_value_at_risk']:,.0f}。")
+        lines.append(
+            f"- 高风险客户 **{high:,}** 位，风险价值合计 **{w['high_value_at_risk']:,.0f}**；"
+            f"优先联系的 {w['list_size']} 位客户覆盖其中 {w['list_value_at_risk']:,.0f}。"
+        )
     else:
-        lines.append(f"- **{high:,}** customers are at high risk, with **{w['high_value_at_risk']:,.0f}** of value "
-                     f"at risk; the {w['list_size']} to call first hold {w['list_value_at_risk']:,.0f} of it.")
+        lines.append(
+            f"- **{high:,}** customers are at high risk, with **{w['high_value_at_risk']:,.0f}** of value "
+            f"at risk; the {w['list_size']} to call first hold {w['list_value_at_risk']:,.0f} of it."
+        )
     if r.get("customers_without_purchase"):
         n = r["customers_without_purchase"]
-        lines.append(f"- {n:,} 位客户尚未购买，不评估流失风险。" if zh else
-                     f"- {n:,} listed customers have not bought yet and get no churn risk.")
+        lines.append(
+            f"- {n:,} 位客户尚未购买，不评估流失风险。"
+            if zh
+            else f"- {n:,} listed customers have not bought yet and get no churn risk."
+        )
     lines += [f"- {'注意' if zh else 'Caution'}: {x}" for x in r.get("warnings", [])]
     return "\n".join(lines)

@@ -74,8 +74,19 @@ def value_at_risk(risk: pd.Series, clv: pd.Series | None, spend: pd.Series) -> t
 def warning_list(table: pd.DataFrame, size: int = 30) -> pd.DataFrame:
     """The high-risk customers ranked by value at risk, with reasons and (when present) tier, lifecycle
     stage and the playbook's recommended action."""
-    cols = ["customer_id", "churn_risk", "value_at_risk", "churn_reasons", "churn_reasons_zh", "tier", "tier_zh",
-            "lifecycle_stage", "lifecycle_stage_zh", "recommended_action", "recommended_action_zh"]
+    cols = [
+        "customer_id",
+        "churn_risk",
+        "value_at_risk",
+        "churn_reasons",
+        "churn_reasons_zh",
+        "tier",
+        "tier_zh",
+        "lifecycle_stage",
+        "lifecycle_stage_zh",
+        "recommended_action",
+        "recommended_action_zh",
+    ]
     high = table[table["risk_band_key"] == "high"]
     ranked = high.sort_values(["value_at_risk", "customer_id"], ascending=[False, True])
     return ranked[[c for c in cols if c in ranked]].head(size).reset_index(drop=True)
@@ -86,19 +97,27 @@ def list_coverage(table: pd.DataFrame, size: int) -> dict[str, float]:
     total = float(table["value_at_risk"].sum())
     high = table.loc[table["risk_band_key"] == "high", "value_at_risk"].sort_values(ascending=False)
     top = float(high.head(size).sum())
-    return {"list_size": int(min(size, len(high))), "list_value_at_risk": top,
-            "high_risk_customers": int(len(high)), "high_value_at_risk": float(high.sum()),
-            "total_value_at_risk": total,
-            "list_share_of_total": top / total if total > 0 else float("nan"),
-            "high_share_of_total": float(high.sum()) / total if total > 0 else float("nan")}
+    return {
+        "list_size": int(min(size, len(high))),
+        "list_value_at_risk": top,
+        "high_risk_customers": int(len(high)),
+        "high_value_at_risk": float(high.sum()),
+        "total_value_at_risk": total,
+        "list_share_of_total": top / total if total > 0 else float("nan"),
+        "high_share_of_total": float(high.sum()) / total if total > 0 else float("nan"),
+    }
 
 
 DISAGREEMENTS = {  # (lifecycle stage, risk band): what it means
-    ("churned", "low"): ("lifecycle says churned but the model sees low risk: they bought rarely before and "
-                         "may still be on their usual rhythm; believe the model, check before writing them off"),
+    ("churned", "low"): (
+        "lifecycle says churned but the model sees low risk: they bought rarely before and "
+        "may still be on their usual rhythm; believe the model, check before writing them off"
+    ),
     ("dormant", "low"): "lifecycle says dormant but risk is low: a pause the model considers normal for them",
-    ("active", "high"): ("lifecycle says active but the model sees high risk: recent buyers whose history (one "
-                         "purchase, falling spend) says they rarely come back; act now"),
+    ("active", "high"): (
+        "lifecycle says active but the model sees high risk: recent buyers whose history (one "
+        "purchase, falling spend) says they rarely come back; act now"
+    ),
     ("new", "high"): "new customers at high risk: most first-time buyers never return; onboard them now",
 }
 
