@@ -22,8 +22,9 @@ def plot_auc_comparison(metrics: pd.DataFrame, ax: Axes | None = None) -> Axes:
     err = np.vstack([auc - table["roc_auc_low"].to_numpy(float), table["roc_auc_high"].to_numpy(float) - auc])
     colors = ["#4c72b0" if k == "model" else "#999999" for k in table["kind"]]
     ax.barh(y, auc, color=colors, xerr=None if np.isnan(err).all() else np.nan_to_num(err), capsize=3)
-    for i, v in enumerate(auc):
-        ax.text(v + 0.01, i, f"{v:.3f}", va="center")
+    right = np.fmax(auc, table["roc_auc_high"].to_numpy(float))
+    for i, (v, r) in enumerate(zip(auc, right, strict=True)):
+        ax.text(r + 0.008, i, f"{v:.3f}", va="center")
     ax.set_yticks(y, [MODEL_LABELS.get(n, n) for n in table.index])
     ax.set_xlim(0.5, 1.0)
     ax.set_xlabel("ROC-AUC on the later cut-off (0.5 = guessing, 1 = perfect); blue = model, grey = baseline")
