@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from analysis.cli import main
+from tests.conftest import write_notebook
 
 SALES = "客户ID,订单号,下单时间,实付金额\nc1,o1,2024-01-05 10:00,¥100.00\nc1,o2,2024-02-05 10:00,¥50.50\n" \
         "c2,o3,2024-01-20 09:00,\"¥1,000\"\n,o4,2024-01-21 09:00,¥5\n"
@@ -90,3 +91,28 @@ def test_an_unexpected_failure_is_still_one_line(monkeypatch, sales_csv, capsys)
     assert main(["check", "--input", str(sales_csv)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: unexpected KeyError: 'boom'") and err.count("\n") == 1
+
+
+def test_a_bad_setting_stops_the_run_before_any_work(tmp_path, sales_csv):
+    config = tmp_path / "config.yaml"
+    config.write_text("clv:\n  bootstrap:\n    nn: 5\n", encoding="utf-8")
+    out = tmp_path / "reports"
+    proc = subprocess.run([sys.executable, "-m", "analysis", "run", "--input", str(sales_csv), "--config",
+                           str(config), "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"error: unknown setting 'clv.bootstrap.nn' in {config}: known settings here are n, seed, interval"]
+    assert not out.exists() or not any(out.iterdir())  # no run directory left behind
+
+
+def test_a_users_mistake_inside_a_notebook_exits_2_with_one_line(tmp_path, sales_csv):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    mistake = "raise UserError('abc.value is margin but the data has no margin')"
+    write_notebook(folder / "01_stage.ipynb", f"from analysis.errors import UserError\n{mistake}")
+    proc = subprocess.run([sys.executable, "-m", "analysis", "run", "--input", str(sales_csv), "--notebooks",
+                           str(folder), "--out", str(tmp_path / "reports")], capture_output=True, text=True)
+    assert proc.returncode == 2
+    errors = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("error: step 01_stage failed: UserError: abc.value is margin")
+    assert "Kernel is running over TCP" not in proc.stderr + proc.stdout

@@ -76,9 +76,9 @@ def _run(args: argparse.Namespace) -> int:
         run_dir = run_report(args.input, as_of=args.as_of, config_path=args.config,
                              overrides=_overrides(args), customers_path=args.customers,
                              out_dir=args.out, notebooks_dir=args.notebooks)
-    except RunFailed as exc:
+    except RunFailed as exc:  # 2: the user's data or settings; 1: an internal failure
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2 if exc.user_error else 1
     print(f"report: {run_dir / 'index.html'}")
     return 0
 

@@ -29,27 +29,56 @@ def deep_merge(base: dict, override: dict) -> dict:
     return out
 
 
-def check_settings(user: dict, defaults: dict, source: str, prefix: str = "", depth: int = 0) -> None:
-    """Stop with a clear error on a misspelt section or setting (top two levels, which are fixed) or a
-    value of the wrong kind (a mapping, list, yes/no or number where the default has one)."""
+# Mappings whose keys are the user's to choose (a header per role, a label or playbook entry per tier or
+# segment); every other mapping in the defaults has a fixed set of keys, at every level.
+OPEN_MAPPINGS = frozenset({"data.columns", "tiers.labels", "playbook.tiers", "playbook.segments"})
+
+# Settings that take one of a few words (for a list, each item does).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "validation.zero_amount": ("keep", "quarantine"),
+    "features.time_unit": ("weeks", "days"),
+    "rfm.threshold": ("mean", "median"),
+    "abc.value": ("revenue", "margin"),
+    "clv.models": ("bgnbd", "pareto", "mbgnbd"),
+    "clv.time_unit": ("weeks", "days"),
+    "clv.choose_by": ("rmse", "mae", "spearman", "total_error"),
+}
+
+
+def _check_value(name: str, value: Any, default: Any, source: str) -> None:
+    """Stop when ``value`` is not of the kind of ``default`` (a mapping, list, yes/no or number) or not one of
+    the words ``CHOICES`` allows for ``name``."""
+    for kind, word in ((dict, "a mapping"), (list, "a list"), (bool, "true or false")):
+        if isinstance(default, kind) and not isinstance(value, kind):
+            raise UserError(f"setting {name!r} in {source} must be {word}, not {value!r}")
+    number = isinstance(default, int | float) and not isinstance(default, bool)
+    if number and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise UserError(f"setting {name!r} in {source} must be a number, not {value!r}")
+    allowed = CHOICES.get(name)
+    if allowed:
+        for item in value if isinstance(value, list) else [value]:
+            if item not in allowed:
+                raise UserError(f"setting {name!r} in {source} is {item!r}: use one of {', '.join(allowed)}")
+
+
+def check_settings(user: dict, defaults: dict, source: str, prefix: str = "") -> None:
+    """Stop with a clear one-line error on a misspelt section or setting at any level (except in the
+    ``OPEN_MAPPINGS``, whose keys are the user's), a value of the wrong kind, or a word a setting does not
+    take (``CHOICES``)."""
     for key, value in user.items():
         name = f"{prefix}{key}"
         if key not in defaults:
-            if depth < 2:
-                known = ", ".join(map(str, defaults))
-                raise UserError(f"unknown setting {name!r} in {source}: known settings here are {known}")
-            continue
+            known = ", ".join(map(str, defaults))
+            raise UserError(f"unknown setting {name!r} in {source}: known settings here are {known}")
         default = defaults[key]
-        if default is None or value is None:
+        if value is None:
             continue
-        for kind, word in ((dict, "a mapping"), (list, "a list"), (bool, "true or false")):
-            if isinstance(default, kind) and not isinstance(value, kind):
-                raise UserError(f"setting {name!r} in {source} must be {word}, not {value!r}")
-        number = isinstance(default, int | float) and not isinstance(default, bool)
-        if number and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise UserError(f"setting {name!r} in {source} must be a number, not {value!r}")
-        if isinstance(default, dict):
-            check_settings(value, default, source, f"{name}.", depth + 1)
+        if default is not None:
+            _check_value(name, value, default, source)
+        elif name in CHOICES:
+            _check_value(name, value, value, source)
+        if isinstance(default, dict) and name not in OPEN_MAPPINGS:
+            check_settings(value, default, source, f"{name}.")
 
 
 def default_config() -> dict[str, Any]:

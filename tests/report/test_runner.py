@@ -2,21 +2,11 @@
 
 import json
 
-import nbformat
 import pandas as pd
 import pytest
 
 from analysis.report.runner import RunFailed, run_report
-
-
-def _notebook(path, body: str) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = nbformat.v4.new_code_cell('run_dir: str = ""\ninput_path: str = ""\nas_of: str = ""\n'
-                                       'config_path: str = ""')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(body)]
-    nbformat.write(nb, path)
+from tests.conftest import write_notebook
 
 
 @pytest.mark.slow
@@ -55,9 +45,9 @@ def test_a_failed_step_is_named_and_never_replaces_latest(tmp_path, lifetimes_da
     good, bad, out = tmp_path / "good", tmp_path / "bad", tmp_path / "reports"
     good.mkdir()
     bad.mkdir()
-    _notebook(good / "01_ok.ipynb", "from analysis.report import open_stage\nst = open_stage(run_dir)")
-    _notebook(bad / "01_ok.ipynb", "x = 1")
-    _notebook(bad / "02_broken.ipynb", "raise ValueError('the model did not converge')")
+    write_notebook(good / "01_ok.ipynb", "from analysis.report import open_stage\nst = open_stage(run_dir)")
+    write_notebook(bad / "01_ok.ipynb", "x = 1")
+    write_notebook(bad / "02_broken.ipynb", "raise ValueError('the model did not converge')")
     source = str(lifetimes_datasets / "CDNOW_sample.txt")
     first = run_report(source, out_dir=out, notebooks_dir=good, log=lambda _: None)
     with pytest.raises(RunFailed, match="step 02_broken failed: ValueError: the model did not converge") as err:

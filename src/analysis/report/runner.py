@@ -19,12 +19,19 @@ from analysis.report.rundir import prepare_run, settings_for, versions, write_js
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
-class RunFailed(Exception):
-    """A step of the run failed; ``step`` names it and ``run_dir`` keeps what it wrote."""
+# The kernels' own log (a warning about TCP transport at start, a KeyboardInterrupt line at shutdown) is
+# noise in a scheduled run's output; errors in the notebook itself still reach the runner as exceptions.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 
-    def __init__(self, step: str, cause: str, run_dir: Path):
+
+class RunFailed(Exception):
+    """A step of the run failed; ``step`` names it and ``run_dir`` keeps what it wrote.
+    ``user_error`` is true when the cause is the user's data or settings (a ``UserError`` raised inside the
+    notebook), so the command can exit 2 instead of 1."""
+
+    def __init__(self, step: str, cause: str, run_dir: Path, user_error: bool = False):
         super().__init__(f"step {step} failed: {cause} (see {run_dir})")
-        self.step, self.cause, self.run_dir = step, cause, run_dir
+        self.step, self.cause, self.run_dir, self.user_error = step, cause, run_dir, user_error
 
 
 def notebooks_in(folder: Path) -> list[Path]:
@@ -48,7 +55,7 @@ def execute_notebook(source: Path, target: Path, parameters: dict[str, Any]) -> 
 
     papermill.execute_notebook(
         str(source), str(target), parameters=parameters, kernel_name="python3",
-        cwd=str(source.parent), progress_bar=False, log_output=False,
+        cwd=str(source.parent), progress_bar=False, log_output=False, extra_arguments=KERNEL_ARGUMENTS,
     )
 
 
@@ -134,7 +141,8 @@ def run_report(
             steps[step] = round(time.perf_counter() - t0, 3)
             record.update(status="failed", failed_step=step, error=_first_error_line(exc))
             write_json(run_dir / "run.json", record)
-            raise RunFailed(step, _first_error_line(exc), run_dir) from exc
+            user_error = getattr(exc, "ename", None) == "UserError"
+            raise RunFailed(step, _first_error_line(exc), run_dir, user_error) from exc
         steps[step] = round(time.perf_counter() - t0, 3)
         pages.append(f"{step}.html")
         log(f"{step}: {steps[step]:.1f}s")
