@@ -1,0 +1,114 @@
+"""The clustering page's words: the managers' summary, a reading of each cluster, the rules and the warnings, in
+English or Chinese (Markdown), all from a :class:`~analysis.clusters.stage.ClusterRun`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from analysis.clusters.stage import ClusterRun
+
+
+def warnings_markdown(run: ClusterRun, lang: str = "en") -> str:
+    """The report's warnings as a bullet list (a reassuring line when there are none)."""
+    items = run.report["warnings"]
+    if not items:
+        return "_No warnings: the grouping is stable and every cluster has a rule._" if lang == "en" else "_无警告。_"
+    sign = "⚠️ "
+    return "\n".join(f"- {sign}{w[lang]}" for w in items)
+
+
+def _stability_line(report: dict, lang: str) -> str:
+    s = report.get("stability")
+    if not s:
+        return ""
+    if lang == "zh":
+        verdict = "稳定" if s["stable"] else "**不稳定**，名称仅供参考"
+        return (f"- 稳定性：{s['resamples']} 次重抽样重新拟合，与原分组的平均一致度（调整兰德指数）"
+                f"{s['mean_ari']:.2f}：{verdict}。")  # fmt: skip
+    verdict = "stable" if s["stable"] else "**not stable**: read the names as a rough sketch"
+    return (f"- Stability: refitted on {s['resamples']} resamples of the customers, the groups agree with these "
+            f"{s['mean_ari']:.2f} on the adjusted Rand index (1 = identical, 0 = chance): {verdict}.")  # fmt: skip
+
+
+def manager_summary(run: ClusterRun, lang: str = "en") -> str:
+    """A few plain sentences (Markdown): how many groups and why, how stable, the biggest and most valuable."""
+    r = run.report
+    prof = run.tables.get("profiles")
+    if prof is None or not len(prof):
+        return warnings_markdown(run, lang)
+    top = prof.sort_values("value_share", ascending=False).iloc[0]
+    big = prof.sort_values("customers", ascending=False).iloc[0]
+    if lang == "zh":
+        lines = [f"- 数据将 {r['clustered']:,} 位购买客户分为 **{r['k']} 组**。"]
+        lines.append(_stability_line(r, "zh"))
+        lines.append(f"- 价值最高的是 **{top['name_zh']}**：占客户 {top['customer_share']:.0%}，占价值 "
+                     f"**{top['value_share']:.0%}**。")  # fmt: skip
+        lines.append(f"- 人数最多的是 **{big['name_zh']}**：占客户 {big['customer_share']:.0%}，占价值 "
+                     f"{big['value_share']:.0%}。")  # fmt: skip
+        if r["customers"] > r["clustered"]:
+            lines.append(f"- {r['customers'] - r['clustered']:,} 位客户未参与聚类（尚未购买或单独成组）。")
+    else:
+        lines = [f"- The data splits the {r['clustered']:,} buyers into **{r['k']} groups**: {r['k_reason']}."]
+        lines.append(_stability_line(r, "en"))
+        lines.append(f"- The most valuable group is **{top['name']}**: {top['customer_share']:.0%} of customers, "
+                     f"**{top['value_share']:.0%}** of the value.")  # fmt: skip
+        lines.append(f"- The largest group is **{big['name']}**: {big['customer_share']:.0%} of customers, "
+                     f"{big['value_share']:.0%} of the value.")  # fmt: skip
+        if r["customers"] > r["clustered"]:
+            lines.append(f"- {r['customers'] - r['clustered']:,} customers are not clustered (no purchase yet, "
+                         "or one-time buyers kept apart by the settings).")  # fmt: skip
+    lines += [f"- ⚠️ {w[lang]}" for w in r["warnings"]]
+    return "\n".join(line for line in lines if line)
+
+
+def _typical(row, lang: str) -> str:
+    days, orders, spend = row["median_recency_days"], row["median_frequency"], row["median_monetary"]
+    tenure, aov = row["median_tenure_days"], row["median_avg_order_value"]
+    if lang == "zh":
+        return (f"典型客户 {days:,.0f} 天前最后一次购买，共 {orders:,.0f} 笔订单，累计消费 {spend:,.2f}，"
+                f"平均每单 {aov:,.2f}，首次购买在 {tenure:,.0f} 天前")  # fmt: skip
+    return (
+        f"the typical customer last bought {days:,.0f} days ago, placed {orders:,.0f} orders, spent "
+        f"{spend:,.2f} in total ({aov:,.2f} per order) and first bought {tenure:,.0f} days ago"
+    )
+
+
+def cluster_readings(run: ClusterRun, lang: str = "en") -> str:
+    """One paragraph per cluster: size and value, the typical customer, and the main rule."""
+    prof = run.tables.get("profiles")
+    if prof is None:
+        return ""
+    rules = {}
+    for rule in run.report["rules"]:
+        rules.setdefault(rule["cluster"], rule)
+    out = []
+    for i, row in prof.iterrows():
+        rule = rules.get(i)
+        if lang == "zh":
+            text = (f"**第 {i} 组 · {row['name_zh']}**：{int(row['customers']):,} 位客户"
+                    f"（{row['customer_share']:.1%}），价值占比 {row['value_share']:.1%}。"
+                    f"{_typical(row, 'zh')}。")  # fmt: skip
+            text += f" 主要规则：{rule['text_zh']}。" if rule else ""
+        else:
+            text = (
+                f"**Cluster {i} · {row['name']}**: {int(row['customers']):,} customers "
+                f"({row['customer_share']:.1%}), {row['value_share']:.1%} of the value; {_typical(row, 'en')}."
+            )
+            text += f" Main rule: {rule['text']}." if rule else ""
+        out.append(text)
+    return "\n\n".join(out)
+
+
+def rules_markdown(run: ClusterRun, lang: str = "en") -> str:
+    """The rules as a Markdown table (cluster, rule, precision, coverage, customers matched)."""
+    rules = run.report["rules"]
+    if not rules:
+        return "_No rules (fewer than two clusters)._" if lang == "en" else "_无规则（少于两组）。_"
+    key = "text" if lang == "en" else "text_zh"
+    head = ("| cluster | rule | precision | coverage of cluster | customers matched |" if lang == "en"
+            else "| 组 | 规则 | 准确率 | 覆盖本组比例 | 匹配客户数 |")  # fmt: skip
+    lines = [head, "|---|---|---:|---:|---:|"]
+    for r in rules:
+        lines.append(f"| {r['cluster']} | {r[key]} | {r['precision']:.1%} | {r['coverage']:.1%} | {r['customers']:,} |")
+    return "\n".join(lines)

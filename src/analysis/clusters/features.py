@@ -1,0 +1,166 @@
+"""The feature matrix the clusters are found in, and the scikit-learn ``Pipeline`` that scales it.
+
+Features, one row per buyer, in their original units (``FEATURES``):
+
+- ``recency_days``, ``frequency`` (orders), ``monetary`` (total spend), ``tenure_days``, ``avg_order_value``:
+  from the customer table (:func:`analysis.data.customer_features`).
+- ``regularity``: the spread of the gaps between a customer's purchase days relative to their mean (standard
+  deviation / mean, the coefficient of variation; 0 = clockwork). It needs at least two gaps, so three purchase
+  days; it comes from the transactions (:func:`regularity`) or a ``regularity`` column already in the table.
+- ``return_share``: returned value / (returned value + kept spend), when returns exist (from the quarantine of
+  the data spine, rows ``return_netted``: :func:`return_share`), or a ``return_share`` column in the table.
+
+Customers with fewer than three purchase days have no regularity. This is not filled silently: they get the
+median regularity of the customers who have one, so that feature is neutral for them (neither regular nor
+irregular) and their frequency, recency and tenure place them; ``cadence`` in the frame says who has a real one,
+and the report counts them. With ``single_purchase: separate`` one-time buyers are kept out of the clustering.
+Customers without a purchase (prospects from a customer list) are never clustered (see :func:`buyers`).
+
+Scaling (:func:`scaling_pipeline`): log1p (or Box-Cox on value + 1), robust scaling (median 0, interquartile
+range 1) and a cap at +/- ``clip`` robust units, so a handful of extreme customers (wholesalers) join the nearest
+group instead of forming one by accident; :func:`extremes` counts who was capped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, PowerTransformer, RobustScaler
+
+from analysis.errors import UserError
+
+BASE = ("recency_days", "frequency", "monetary", "tenure_days", "avg_order_value")
+OPTIONAL = ("regularity", "return_share")
+FEATURES = BASE + OPTIONAL
+UNITS = {
+    "recency_days": ("days since the last purchase", "距上次购买天数"),
+    "frequency": ("orders", "订单数"),
+    "purchase_days": ("purchase days", "购买天数"),
+    "monetary": ("total spend", "累计消费"),
+    "tenure_days": ("days since the first purchase", "距首次购买天数"),
+    "avg_order_value": ("average order value", "平均订单金额"),
+    "regularity": ("irregularity of purchase gaps (0 = clockwork)", "购买间隔不规律度（0 = 非常规律）"),
+    "return_share": ("share of value returned", "退货金额占比"),
+}
+
+
+def regularity(transactions: pd.DataFrame, as_of: object = None) -> pd.Series:
+    """Coefficient of variation of the gaps (in days) between each customer's distinct purchase days, indexed
+    by ``customer_id``; NaN for customers with fewer than three purchase days (fewer than two gaps). Only
+    purchases on or before ``as_of`` count (all when ``None``)."""
+    tx = transactions
+    if as_of is not None:
+        tx = tx[tx["timestamp"] <= pd.Timestamp(as_of) + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")]
+    days = pd.DataFrame(
+        {"customer_id": tx["customer_id"].astype(str).to_numpy(), "day": tx["timestamp"].dt.floor("D").to_numpy()}
+    ).drop_duplicates()
+    days = days.sort_values(["customer_id", "day"], kind="stable")
+    gap = days["day"].diff().dt.days.to_numpy(dtype=float)
+    first = days["customer_id"].ne(days["customer_id"].shift()).to_numpy()
+    gaps = pd.DataFrame({"customer_id": days["customer_id"].to_numpy()[~first], "gap": gap[~first]})
+    stats = gaps.groupby("customer_id")["gap"].agg(["mean", "std", "size"])
+    # population standard deviation of the gaps (ddof=0) over their mean
+    sd = stats["std"] * np.sqrt((stats["size"] - 1) / stats["size"])
+    cv = (sd / stats["mean"]).where(stats["size"] >= 2)
+    return cv.rename("regularity")
+
+
+def return_share(quarantine: pd.DataFrame | None, customers: pd.DataFrame) -> pd.Series | None:
+    """Returned value / (returned value + kept spend) per customer, from the quarantine rows the data spine
+    netted against earlier purchases (reason ``return_netted``); ``None`` when there are no returns."""
+    if quarantine is None or not len(quarantine) or "reason" not in quarantine or "customer_id" not in quarantine:
+        return None
+    rows = quarantine[quarantine["reason"] == "return_netted"]
+    if rows.empty:
+        return None
+    amount = pd.to_numeric(rows["amount_parsed"], errors="coerce").abs().fillna(0.0)
+    returned = amount.groupby(rows["customer_id"].astype(str).to_numpy()).sum()
+    ids = customers["customer_id"].astype(str)
+    back = returned.reindex(ids).fillna(0.0).to_numpy()
+    spend = customers["monetary"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(back + spend > 0, back / (back + spend), 0.0)
+    return pd.Series(share, index=ids.to_numpy(), name="return_share")
+
+
+def buyers(customers: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of the customers with at least one purchase (the ones that are clustered)."""
+    return customers["frequency"].fillna(0).to_numpy() > 0
+
+
+def feature_frame(
+    customers: pd.DataFrame,
+    transactions: pd.DataFrame | None = None,
+    quarantine: pd.DataFrame | None = None,
+    as_of: object = None,
+) -> pd.DataFrame:
+    """The features of every customer in original units (columns ``FEATURES`` that exist, plus
+    ``purchase_days`` and ``cadence``), in the order of ``customers``.
+
+    ``regularity`` is taken from a column of that name, else computed from ``transactions``, else left out;
+    it is NaN for customers with fewer than three purchase days (``cadence`` False). ``return_share`` from a
+    column, else from ``quarantine``, else left out.
+    """
+    missing = [c for c in BASE if c not in customers]
+    if missing:
+        raise UserError(f"the customer table lacks {', '.join(missing)}: build it with analysis.data.prepare")
+    c = customers.reset_index(drop=True)
+    out = c[list(BASE)].astype(float)
+    out["purchase_days"] = c["purchase_days"].astype(float) if "purchase_days" in c else c["frequency"].astype(float)
+    ids = c["customer_id"].astype(str).to_numpy()
+    if "regularity" in c:
+        out["regularity"] = c["regularity"].astype(float).to_numpy()
+    elif transactions is not None:
+        out["regularity"] = regularity(transactions, as_of).reindex(ids).to_numpy()
+    if "return_share" in c:
+        out["return_share"] = c["return_share"].astype(float).fillna(0.0).to_numpy()
+    else:
+        share = return_share(quarantine, c)
+        if share is not None:
+            out["return_share"] = share.to_numpy()
+    out["cadence"] = out["regularity"].notna() if "regularity" in out else out["purchase_days"] >= 3
+    return out
+
+
+def model_matrix(frame: pd.DataFrame) -> tuple[pd.DataFrame, float | None]:
+    """The columns the algorithm sees, with the documented treatment of customers without a cadence: their
+    regularity is the median of the customers with one (neutral). Returns the matrix and that median."""
+    cols = [c for c in FEATURES if c in frame]
+    x = frame[cols].copy()
+    fill = None
+    if "regularity" in x:
+        known = x["regularity"].dropna()
+        fill = float(known.median()) if len(known) else 0.0
+        x["regularity"] = x["regularity"].fillna(fill)
+    return x, fill
+
+
+def _shift_one(x):
+    return np.asarray(x, dtype=float) + 1.0
+
+
+def scaling_pipeline(transform: str = "log", clip: float | None = 4.0) -> Pipeline:
+    """log1p (or Box-Cox on value + 1) -> robust scaling -> cap at +/- ``clip`` (no cap when ``None``)."""
+    if transform == "log":
+        steps = [("log", FunctionTransformer(np.log1p, feature_names_out="one-to-one"))]
+    elif transform in ("box-cox", "boxcox"):
+        steps = [
+            ("shift", FunctionTransformer(_shift_one, feature_names_out="one-to-one")),
+            ("boxcox", PowerTransformer(method="box-cox", standardize=False)),
+        ]
+    else:
+        raise UserError(f"clusters.features.transform is {transform!r}: use log or box-cox")
+    steps.append(("scale", RobustScaler()))
+    if clip:
+        c = float(clip)
+        steps.append(("clip", FunctionTransformer(np.clip, kw_args={"a_min": -c, "a_max": c})))
+    return Pipeline(steps)
+
+
+def extremes(pipeline: Pipeline, x: pd.DataFrame, clip: float | None) -> np.ndarray:
+    """Boolean mask of the customers with at least one feature beyond the cap (before capping)."""
+    if not clip:
+        return np.zeros(len(x), dtype=bool)
+    raw = pipeline[:-1].transform(x) if "clip" in pipeline.named_steps else pipeline.transform(x)
+    return (np.abs(raw) > float(clip)).any(axis=1)

@@ -1,0 +1,159 @@
+"""Clustering estimators, the search for k and the stability check.
+
+- :func:`make_model`: k-means (``MiniBatchKMeans`` above ``minibatch_threshold`` customers) or a Gaussian
+  mixture, seeded from the config's ``random_state``.
+- :func:`k_table`: for each k of the range, the within-cluster spread (for the elbow), the silhouette (on a fixed
+  sample), Calinski-Harabasz and Davies-Bouldin, all on the same rows.
+- :func:`knee`: the elbow's knee by the Kneedle rule (k and spread scaled to 0..1; the knee is the k farthest
+  below the straight line from the first to the last point).
+- :func:`choose_k`: the choice and a sentence saying why.
+- :func:`stability`: the adjusted Rand index between the reference fit and fits on bootstrap resamples, all
+  compared on the same rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score, pairwise_distances
+from sklearn.mixture import GaussianMixture
+
+from analysis.errors import UserError
+
+CRITERIA = ("silhouette", "calinski_harabasz", "davies_bouldin", "elbow")
+CRITERION_WORDS = {
+    "silhouette": "the silhouette (how well each customer sits in its own group) is highest",
+    "calinski_harabasz": "the Calinski-Harabasz ratio (spread between groups / within groups) is highest",
+    "davies_bouldin": "the Davies-Bouldin index (overlap of neighbouring groups) is lowest",
+    "elbow": "the elbow of the within-group spread (adding groups stops paying off)",
+}
+
+
+def make_model(k: int, n: int, cfg: dict, seed: int | np.random.Generator | None = None) -> Any:
+    """An unfitted estimator with ``k`` clusters for ``n`` customers, as set in ``cfg`` (the ``clusters`` section)."""
+    rs = int(cfg.get("random_state", 0)) if seed is None else seed
+    if isinstance(rs, np.random.Generator):
+        rs = int(rs.integers(2**31 - 1))
+    algorithm = cfg.get("algorithm", "kmeans")
+    if algorithm == "gmm":
+        return GaussianMixture(k, covariance_type=cfg.get("gmm_covariance", "full"), n_init=1, random_state=rs)
+    if algorithm != "kmeans":
+        raise UserError(f"clusters.algorithm is {algorithm!r}: use kmeans or gmm")
+    n_init = int(cfg.get("n_init", 4))
+    if n > int(cfg.get("minibatch_threshold", 200_000)):
+        return MiniBatchKMeans(k, n_init=n_init, random_state=rs, batch_size=4096, max_no_improvement=10)
+    return KMeans(k, n_init=n_init, random_state=rs)
+
+
+def spread(x: np.ndarray, labels: np.ndarray) -> float:
+    """Within-cluster sum of squared distances to the cluster means (the k-means 'inertia')."""
+    total = 0.0
+    for lab in np.unique(labels):
+        part = x[labels == lab]
+        total += float(((part - part.mean(axis=0)) ** 2).sum())
+    return total
+
+
+def sample_rows(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of a random sample of ``size`` of ``n`` rows (all rows when ``n <= size``)."""
+    if n <= size:
+        return np.arange(n)
+    return np.sort(rng.choice(n, size=size, replace=False))
+
+
+def silhouette(distances: np.ndarray, labels: np.ndarray) -> float:
+    """The mean silhouette of points with pairwise ``distances`` and ``labels`` (as scikit-learn's
+    ``silhouette_score``, 0 for a point alone in its cluster), by one matrix product: the distance matrix is
+    computed once per sample and reused for every k."""
+    _, codes = np.unique(labels, return_inverse=True)
+    onehot = np.zeros((len(codes), codes.max() + 1), dtype=distances.dtype)
+    onehot[np.arange(len(codes)), codes] = 1
+    sums = distances @ onehot  # each point's summed distance to every cluster
+    sizes = onehot.sum(axis=0)
+    own = sizes[codes]
+    a = sums[np.arange(len(codes)), codes] / np.maximum(own - 1, 1)
+    other = sums / sizes
+    other[np.arange(len(codes)), codes] = np.inf
+    b = other.min(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where(own > 1, (b - a) / np.maximum(a, b), 0.0)
+    return float(np.nan_to_num(s).mean())
+
+
+def k_table(x: np.ndarray, ks: list[int], cfg: dict, silhouette_rows: np.ndarray) -> pd.DataFrame:
+    """One row per k: ``spread``, ``silhouette`` (on ``silhouette_rows``), ``calinski_harabasz``,
+    ``davies_bouldin``, ``smallest_share`` (the smallest cluster's share of customers)."""
+    rows = []
+    distances = pairwise_distances(x[silhouette_rows].astype(np.float32))
+    for k in ks:
+        labels = make_model(k, len(x), cfg).fit(x).predict(x)
+        found = len(np.unique(labels))
+        row = {"k": k, "clusters_found": found, "spread": spread(x, labels)}
+        sil_labels = labels[silhouette_rows]
+        if found >= 2 and len(np.unique(sil_labels)) >= 2:
+            row["silhouette"] = silhouette(distances, sil_labels)
+            row["calinski_harabasz"] = float(calinski_harabasz_score(x, labels))
+            row["davies_bouldin"] = float(davies_bouldin_score(x, labels))
+        else:
+            row.update(silhouette=np.nan, calinski_harabasz=np.nan, davies_bouldin=np.nan)
+        row["smallest_share"] = float(np.bincount(labels).min() / len(labels)) if found == k else 0.0
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("k")
+
+
+def knee(ks: np.ndarray, values: np.ndarray) -> int:
+    """The knee of a decreasing curve (Kneedle): after scaling k and ``values`` to 0..1, the k whose point lies
+    farthest below the chord from the first to the last point. The first k when the curve is flat."""
+    ks = np.asarray(ks, dtype=float)
+    v = np.asarray(values, dtype=float)
+    if len(ks) < 3 or not np.isfinite(v).all() or v.max() == v.min():
+        return int(ks[0])
+    xs = (ks - ks[0]) / (ks[-1] - ks[0])
+    ys = (v - v.min()) / (v.max() - v.min())
+    chord = ys[0] + (ys[-1] - ys[0]) * xs
+    return int(ks[int(np.argmax(chord - ys))])
+
+
+def choose_k(table: pd.DataFrame, criterion: str = "votes") -> tuple[int, str, dict[str, int]]:
+    """The chosen k, a sentence saying why, and each criterion's preferred k."""
+    ok = table.dropna(subset=["silhouette"])
+    if ok.empty:
+        raise ValueError("no k in the range gave two or more groups")
+    picks = {
+        "silhouette": int(ok["silhouette"].idxmax()),
+        "calinski_harabasz": int(ok["calinski_harabasz"].idxmax()),
+        "davies_bouldin": int(ok["davies_bouldin"].idxmin()),
+        "elbow": knee(ok.index.to_numpy(), ok["spread"].to_numpy()),
+    }
+    if criterion in picks:
+        k = picks[criterion]
+        return k, f"k = {k} because {CRITERION_WORDS[criterion]} there (the setting clusters.criterion)", picks
+    if criterion != "votes":
+        raise UserError(f"clusters.criterion is {criterion!r}: use votes or one of {', '.join(CRITERIA)}")
+    votes = pd.Series(list(picks.values())).value_counts()
+    best = votes[votes == votes.max()].index
+    k = int(max(best, key=lambda b: ok.loc[b, "silhouette"]))
+    agree = [name.replace("_", "-") for name, v in picks.items() if v == k]
+    others = ", ".join(f"{name.replace('_', '-')} {v}" for name, v in picks.items() if v != k)
+    why = f"k = {k}: {len(agree)} of 4 criteria point to it ({', '.join(agree)})"
+    if len(best) > 1:
+        why += "; a tie, broken by the higher silhouette"
+    if others:
+        why += f"; the others prefer {others}"
+    return k, why, picks
+
+
+def stability(
+    x: np.ndarray, k: int, cfg: dict, reference: np.ndarray, resamples: int, rng: np.random.Generator
+) -> list[float]:
+    """Adjusted Rand index between ``reference`` labels of ``x`` and the labels of ``x`` from fits (each with its
+    own seed) on ``resamples`` bootstrap resamples of ``x``."""
+    out = []
+    for _ in range(resamples):
+        rows = rng.integers(0, len(x), size=len(x))
+        model = make_model(k, len(x), cfg, seed=rng).fit(x[rows])
+        out.append(float(adjusted_rand_score(reference, model.predict(x))))
+    return out

@@ -1,0 +1,293 @@
+"""The clustering stage: :func:`run_clusters`, the one call the notebook makes.
+
+Buyers are clustered on their scaled features (:mod:`analysis.clusters.features`); k is chosen over a range
+(:mod:`analysis.clusters.models`) unless ``clusters.k`` fixes it; the stability is measured at the chosen k; the
+clusters are numbered 1..k from the most to the least valuable (total spend), named (:mod:`.naming`) and given
+rules a CRM can apply (:mod:`.rules`). Customers without a purchase get no cluster number and the label
+``labels.no_purchase``; with ``features.single_purchase: separate`` one-time buyers get ``labels.one_time``.
+
+Sampling for large populations (the final clusters are always fitted and assigned on every buyer): the k search
+and the stability check use at most ``search_sample`` buyers, silhouettes ``silhouette_sample`` of those, rule
+trees ``rule_sample`` buyers (rules are scored on all), the 2-D picture ``projection_sample``.
+
+Degenerate data (no buyers, fewer buyers than k, all buyers alike) never raises: the buyers get one group or the
+k that the data allows, and ``report["warnings"]`` says what happened, in English and Chinese.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.decomposition import PCA
+from threadpoolctl import threadpool_limits
+
+from analysis.clusters import features as F
+from analysis.clusters.describe import manager_summary
+from analysis.clusters.models import choose_k, k_table, make_model, sample_rows, stability
+from analysis.clusters.naming import cluster_names, levels, typical_gap
+from analysis.clusters.rules import cluster_rules, rule_text
+from analysis.errors import UserError
+
+__all__ = ["ClusterRun", "manager_summary", "run_clusters"]
+
+OVERLAP = ("rfm_segment", "rfm_segment_zh", "abc_class", "tier", "lifecycle_stage")
+
+
+@dataclass
+class ClusterRun:
+    """The stage's products: ``customers`` (``customer_id``, ``cluster``, ``cluster_name``, ``cluster_name_zh``),
+    ``report`` (JSON-able) and the tables the notebook shows (``k_table``, ``profiles``, ``scaled_medians``,
+    ``snake``, ``projection``, ``rules``, ``overlap_<column>``)."""
+
+    customers: pd.DataFrame
+    report: dict[str, Any]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def _settings(config: dict) -> dict:
+    if "clusters" not in config:
+        raise UserError("the config has no 'clusters' section: load it with analysis.config.load_config")
+    cfg = config["clusters"]
+    lo, hi = (int(v) for v in cfg.get("k_range", [2, 10]))
+    if lo < 2 or hi < lo:
+        raise UserError(f"clusters.k_range is {cfg.get('k_range')}: give [low, high] with 2 <= low <= high")
+    if cfg.get("k") is not None and int(cfg["k"]) < 1:
+        raise UserError(f"clusters.k is {cfg['k']}: give a whole number of clusters (2 or more), or null")
+    return cfg
+
+
+def _warn(report: dict, en: str, zh: str) -> None:
+    report["warnings"].append({"en": en, "zh": zh})
+
+
+def run_clusters(
+    customers: pd.DataFrame,
+    config: dict,
+    transactions: pd.DataFrame | None = None,
+    quarantine: pd.DataFrame | None = None,
+    as_of: Any = None,
+) -> ClusterRun:
+    """Cluster the buyers of the customer table. ``transactions`` (purchases up to ``as_of``) give the regularity
+    feature, ``quarantine`` (the data spine's) the return share; without them those features are left out."""
+    cfg = _settings(config)
+    labels_cfg = cfg["labels"]
+    seed = int(cfg.get("random_state", 0))
+    rng = np.random.default_rng(seed)
+    c = customers.reset_index(drop=True)
+    frame = F.feature_frame(c, transactions, quarantine, as_of)
+    clustered = F.buyers(c)
+    separate = cfg["features"].get("single_purchase", "together") == "separate"
+    if separate:
+        clustered &= frame["purchase_days"].to_numpy() > 1
+    settings = {k: cfg[k] for k in ("algorithm", "k", "k_range", "criterion", "random_state")}
+    report: dict[str, Any] = {"customers": len(c), "clustered": int(clustered.sum()), "warnings": [],
+                              "settings": settings, "features": [f for f in F.FEATURES if f in frame]}  # fmt: skip
+    sub = frame[clustered].reset_index(drop=True)
+    x_frame, fill = F.model_matrix(sub)
+    report["single_purchase"] = {
+        "treatment": "separate" if separate else "together",
+        "without_cadence": int((~sub["cadence"]).sum()),
+        "regularity_given": fill,
+    }
+    threads = cfg.get("threads")
+    with threadpool_limits(int(threads) if threads else None):
+        labels, k, tables, x, capped = _cluster(x_frame, sub, cfg, rng, report)
+    out = _label_customers(c, frame, clustered, separate, labels, labels_cfg)
+    if k >= 1:
+        scaled = pd.DataFrame(x, columns=list(x_frame.columns)) if x is not None else None
+        _describe(sub, scaled, capped, labels, k, cfg, seed, report, tables, c[clustered].reset_index(drop=True))
+        names = report["names"]
+        ids = out["cluster"].to_numpy()
+        has = ~pd.isna(ids)
+        out.loc[has, "cluster_name"] = [names[int(i)]["en"] for i in ids[has]]
+        out.loc[has, "cluster_name_zh"] = [names[int(i)]["zh"] for i in ids[has]]
+    report["counts"] = {str(k_): int(v) for k_, v in out["cluster_name"].value_counts().items()}
+    return ClusterRun(out, report, tables)
+
+
+def _label_customers(c, frame, clustered, separate, labels, labels_cfg) -> pd.DataFrame:
+    out = pd.DataFrame({"customer_id": c["customer_id"].astype(str)})
+    cluster = pd.array([pd.NA] * len(c), dtype="Int64")
+    cluster[np.flatnonzero(clustered)] = labels
+    out["cluster"] = cluster
+    out["cluster_name"] = labels_cfg["no_purchase"][0]
+    out["cluster_name_zh"] = labels_cfg["no_purchase"][1]
+    if separate:
+        one = F.buyers(c) & (frame["purchase_days"].to_numpy() <= 1)
+        out.loc[one, ["cluster_name", "cluster_name_zh"]] = labels_cfg["one_time"]
+    return out
+
+
+def _cluster(x_frame, sub, cfg, rng, report) -> tuple[np.ndarray, int, dict, np.ndarray | None, np.ndarray]:
+    """Scale, choose k, fit on everyone, renumber by value; fills the k part of ``report``. Returns the labels
+    (1..k), k, tables, the scaled matrix and the mask of capped (extreme) customers."""
+    n = len(sub)
+    tables: dict[str, pd.DataFrame] = {}
+    report.update(k=0, k_reason="", k_table=[], stability=None, extremes=0)
+    if n == 0:
+        _warn(report, "No customer has a purchase yet: there is nothing to cluster.", "尚无客户有购买记录，无法聚类。")
+        return np.zeros(0, dtype=int), 0, tables, None, np.zeros(0, dtype=bool)
+    clip = cfg["features"].get("clip")
+    pipe = F.scaling_pipeline(cfg["features"].get("transform", "log"), clip)
+    x = pipe.fit_transform(x_frame)
+    capped = F.extremes(pipe, x_frame, clip)
+    report["extremes"] = int(capped.sum())
+    distinct = len(np.unique(np.round(x, 9), axis=0))
+    lo, hi = (int(v) for v in cfg["k_range"])
+    fixed = cfg.get("k")
+    top = min(distinct, n - 1) if fixed is None else min(distinct, n)
+    wanted = int(fixed) if fixed is not None else lo
+    if top < max(2, wanted if fixed is not None else 2):
+        if distinct < 2:
+            en = f"All {n:,} buyers have the same features: the data shows no groups, so they form one group."
+            zh = f"全部 {n:,} 位购买客户的特征完全相同：数据中没有可区分的群体，归为一组。"
+        else:
+            en = (
+                f"Only {n:,} buyers ({distinct:,} different profiles): too few to form {max(wanted, 2)} "
+                "groups, so they form one group. Use more data or a smaller clusters.k."
+            )
+            zh = f"仅 {n:,} 位购买客户（{distinct:,} 种不同特征），不足以分为 {max(wanted, 2)} 组，归为一组。"
+        _warn(report, en, zh)
+        report.update(k=1, k_reason=en)
+        return np.ones(n, dtype=int), 1, tables, x, capped
+    rows = sample_rows(n, int(cfg.get("search_sample", 100_000)), rng)
+    xs = x[rows]
+    sil = sample_rows(len(xs), int(cfg.get("silhouette_sample", 10_000)), rng)
+    report["samples"] = {"search": int(len(rows)), "silhouette": int(len(sil))}
+    if fixed is not None:
+        k = min(int(fixed), top)
+        ks = [k] if k >= 2 else []
+        reason = f"k = {k} is fixed by the setting clusters.k"
+        if k < int(fixed):
+            reason += f" (lowered from {int(fixed)}: only {distinct:,} different customer profiles)"
+            _warn(report, reason + ".", f"聚类数由设置的 {int(fixed)} 降为 {k}：不同的客户特征只有 {distinct:,} 种。")
+    else:
+        ks = list(range(lo, min(hi, top) + 1))
+        if min(hi, top) < hi:
+            _warn(report, f"Only {distinct:,} different customer profiles: k is searched up to {min(hi, top)}.",
+                  f"不同的客户特征只有 {distinct:,} 种：聚类数最多搜索到 {min(hi, top)}。")  # fmt: skip
+    table = k_table(xs, ks, cfg, sil) if ks else pd.DataFrame()
+    if fixed is None:
+        k, reason, picks = choose_k(table, cfg.get("criterion", "votes"))
+        report["k_votes"] = picks
+    tables["k_table"] = table
+    report["k_table"] = table.reset_index().replace({np.nan: None}).to_dict("records") if len(table) else []
+    model = make_model(k, n, cfg).fit(x)
+    raw = model.predict(x)
+    # number the clusters 1..k from the most to the least valuable (total spend), ties by size
+    value = pd.DataFrame({"raw": raw, "m": sub["monetary"].to_numpy()}).groupby("raw")["m"].agg(["sum", "size"])
+    order = value.sort_values(["sum", "size"], ascending=False, kind="stable").index
+    lookup = np.zeros(int(raw.max()) + 1, dtype=int)
+    lookup[order.to_numpy()] = np.arange(1, len(order) + 1)
+    labels = lookup[raw]
+    found = len(order)
+    if found < k:
+        _warn(report, f"The algorithm found only {found} non-empty groups for k = {k}.",
+              f"在 k = {k} 时算法只找到 {found} 个非空组。")  # fmt: skip
+    report.update(k=int(found), k_reason=reason, model=type(model).__name__)
+    resamples = int(cfg["stability"].get("resamples", 10))
+    if found >= 2 and resamples > 0:
+        ari = stability(xs, k, cfg, labels[rows], resamples, rng)
+        mean = float(np.mean(ari))
+        report["stability"] = {"mean_ari": mean, "min_ari": float(np.min(ari)), "resamples": resamples,
+                               "threshold": float(cfg["stability"]["threshold"]), "ari": ari,
+                               "stable": bool(mean >= float(cfg["stability"]["threshold"]))}  # fmt: skip
+        if mean < float(cfg["stability"]["threshold"]):
+            _warn(report,
+                  f"The grouping is not stable: refitted on resampled customers it agrees with itself only "
+                  f"{mean:.0%} of the way (adjusted Rand index; threshold {cfg['stability']['threshold']:.0%}). "
+                  "Treat the groups and their names as a rough sketch, not as settled segments.",
+                  f"分组不稳定：在重抽样客户上重新拟合，与原分组的一致度仅 {mean:.0%}（调整兰德指数，阈值 "
+                  f"{cfg['stability']['threshold']:.0%}）。分组及其名称仅供参考。")  # fmt: skip
+    return labels, found, tables, x, capped
+
+
+def _describe(sub, scaled, capped, labels, k, cfg, seed, report, tables, cust) -> None:
+    """Profiles, names, rules, overlaps and the 2-D projection of the clustered customers (``scaled``: their
+    scaled features; ``capped``: who had an extreme value)."""
+    n = len(sub)
+    ids = np.arange(1, k + 1)
+    group = pd.Series(labels, name="cluster")
+    med = sub[[f for f in F.FEATURES if f in sub] + ["purchase_days"]].groupby(group).median().reindex(ids)
+    size = group.value_counts().reindex(ids, fill_value=0)
+    value = sub["monetary"].groupby(group).sum().reindex(ids, fill_value=0.0)
+    naming = cfg["naming"]
+    lv = levels(med[[f for f in F.FEATURES if f in med]], sub, float(naming["low"]), float(naming["high"]),
+                naming.get("recency_by_gap"))  # fmt: skip
+    report["typical_gap_days"] = typical_gap(sub)
+    en, zh = cluster_names(lv, cfg["naming"], list(ids))
+    if k == 1:  # the data could not be split: one plainly named group
+        en, zh = {1: cfg["labels"]["single"][0]}, {1: cfg["labels"]["single"][1]}
+    report["names"] = {int(i): {"en": en[i], "zh": zh[i]} for i in ids}
+    prof = pd.DataFrame({"name": pd.Series(en), "name_zh": pd.Series(zh), "customers": size,
+                         "customer_share": size / max(n, 1), "value": value,
+                         "value_share": value / (value.sum() or 1.0)}).rename_axis("cluster")  # fmt: skip
+    prof = prof.join(med.add_prefix("median_"))
+    if scaled is not None:
+        by = scaled.groupby(group)
+        tables["scaled_medians"] = by.median().reindex(ids).set_axis([en[i] for i in ids])
+        tables["snake"] = by.mean().reindex(ids).set_axis([en[i] for i in ids])
+        prof["extreme_share"] = pd.Series(capped).groupby(group).mean().reindex(ids).to_numpy()
+        rows = sample_rows(n, int(cfg.get("projection_sample", 5000)), np.random.default_rng(seed + 1))
+        x = scaled.to_numpy()[rows]
+        if x.shape[1] >= 2 and len(rows) >= 2:
+            pca = PCA(2, random_state=seed).fit(x)
+            xy = pca.transform(x)
+            tables["projection"] = pd.DataFrame({"pc1": xy[:, 0], "pc2": xy[:, 1], "cluster": labels[rows],
+                                                 "name": [en[i] for i in labels[rows]]})  # fmt: skip
+            report["projection_explained"] = [float(v) for v in pca.explained_variance_ratio_]
+    tables["profiles"] = prof
+    report["profiles"] = [
+        {k_: (None if isinstance(v, float) and not np.isfinite(v) else v) for k_, v in row.items()}
+        for row in prof.reset_index().astype(object).to_dict("records")
+    ]
+    _small_clusters(prof, cfg, report)
+    rule_rows = sample_rows(n, int(cfg.get("rule_sample", 50_000)), np.random.default_rng(seed + 2))
+    found = cluster_rules(sub, labels, cfg["rules"], rule_rows, seed) if k >= 2 else {1: []}
+    rules = []
+    for i in ids:
+        for r in found.get(int(i), []):
+            rules.append({"cluster": int(i), "name": en[i], "name_zh": zh[i], **r,
+                          "text": rule_text(r["conditions"], en[i], r["precision"]),
+                          "text_zh": rule_text(r["conditions"], zh[i], r["precision"], "zh")})  # fmt: skip
+        if k >= 2 and not found.get(int(i)):
+            _warn(report, f"No simple rule describes cluster {i} ({en[i]}) with precision "
+                  f"{cfg['rules']['min_precision']:.0%} or better: assign it with the model.",
+                  f"第 {i} 组（{zh[i]}）没有准确率达到 {cfg['rules']['min_precision']:.0%} 的简单规则："
+                  "请用模型分配。")  # fmt: skip
+    report["rules"] = rules
+    tables["rules"] = pd.DataFrame(rules, columns=["cluster", "name", "text", "precision", "coverage", "customers"])
+    report["overlap"] = {}
+    for col in OVERLAP:
+        if col in cust and cust[col].notna().any():
+            t = pd.crosstab(pd.Series([en[i] for i in labels], name="cluster"), cust[col].fillna("-").to_numpy())
+            t = t.reindex([en[i] for i in ids]).fillna(0).astype(int)
+            tables[f"overlap_{col}"] = t
+            report["overlap"][col] = {str(r): {str(kk): int(v) for kk, v in t.loc[r].items()} for r in t.index}
+
+
+def _small_clusters(prof: pd.DataFrame, cfg: dict, report: dict) -> None:
+    """Warn about clusters under ``min_cluster_share``, and say when one is mostly extreme customers."""
+    floor = float(cfg.get("min_cluster_share", 0.01))
+    for i, row in prof.iterrows():
+        if row["customer_share"] >= floor:
+            continue
+        extreme = row.get("extreme_share", 0.0) or 0.0
+        if extreme >= 0.5:
+            en = (
+                f"Cluster {i} ({row['name']}) is a small group of extreme customers ({int(row['customers']):,}, "
+                f"{row['customer_share']:.1%}; {extreme:.0%} far outside everyone else even after capping): "
+                "the data really has such a group, such as wholesalers. Look at them one by one."
+            )
+            zh = (
+                f"第 {i} 组（{row['name_zh']}）是一小群极端客户（{int(row['customers']):,} 位，"
+                f"{row['customer_share']:.1%}）：数据中确有这样的群体（如批发客户），请逐一查看。"
+            )
+        else:
+            size, share = int(row["customers"]), row["customer_share"]
+            en = f"Cluster {i} ({row['name']}) is small: {size:,} customers ({share:.1%})."
+            zh = f"第 {i} 组（{row['name_zh']}）规模很小：{size:,} 位客户（{share:.1%}）。"
+        _warn(report, en, zh)
