@@ -92,6 +92,15 @@ def run_clusters(
         "without_cadence": int((~sub["cadence"]).sum()),
         "regularity_given": fill,
     }
+    if len(sub) and (sub["purchase_days"] <= 1).all():
+        _warn(report, "Every customer made a single purchase: there is no repeat behaviour or cadence to group by, "
+              "so the groups differ only by when they bought and how much they spent.",
+              "每位客户都只购买过一次：没有复购行为或购买节奏可供分组，各组只在购买时间和消费金额上不同。")  # fmt: skip
+    elif not len(sub) and separate and F.buyers(c).any():
+        _warn(report, "Every buyer bought once and one-time buyers are kept apart (single_purchase: separate): "
+              "there is nobody left to cluster.",
+              "所有购买客户都只购买过一次，且设置为单独成组（single_purchase: separate）："
+              "没有客户可聚类。")  # fmt: skip
     threads = cfg.get("threads")
     with threadpool_limits(int(threads) if threads else None):
         labels, k, tables, x, capped = _cluster(x_frame, sub, cfg, rng, report)
@@ -128,7 +137,8 @@ def _cluster(x_frame, sub, cfg, rng, report) -> tuple[np.ndarray, int, dict, np.
     tables: dict[str, pd.DataFrame] = {}
     report.update(k=0, k_reason="", k_table=[], stability=None, extremes=0)
     if n == 0:
-        _warn(report, "No customer has a purchase yet: there is nothing to cluster.", "尚无客户有购买记录，无法聚类。")
+        if not report["warnings"]:
+            _warn(report, "No customer has a purchase yet: there is nothing to cluster.", "尚无客户有购买记录。")
         return np.zeros(0, dtype=int), 0, tables, None, np.zeros(0, dtype=bool)
     clip = cfg["features"].get("clip")
     pipe = F.scaling_pipeline(cfg["features"].get("transform", "log"), clip)
@@ -233,7 +243,7 @@ def _describe(sub, scaled, capped, labels, k, cfg, seed, report, tables, cust) -
         prof["extreme_share"] = pd.Series(capped).groupby(group).mean().reindex(ids).to_numpy()
         rows = sample_rows(n, int(cfg.get("projection_sample", 5000)), np.random.default_rng(seed + 1))
         x = scaled.to_numpy()[rows]
-        if x.shape[1] >= 2 and len(rows) >= 2:
+        if x.shape[1] >= 2 and len(rows) >= 2 and np.ptp(x, axis=0).max() > 0:
             pca = PCA(2, random_state=seed).fit(x)
             xy = pca.transform(x)
             tables["projection"] = pd.DataFrame({"pc1": xy[:, 0], "pc2": xy[:, 1], "cluster": labels[rows],
