@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.config import load_config
@@ -48,10 +49,42 @@ def write_json(path: Path, obj: Any) -> None:
     tmp.replace(path)
 
 
+# What people read is rounded for people (full precision stays in customers.parquet and the JSON files):
+# money to cents, probabilities and shares to 4 decimals, every other number to 6 significant digits.
+MONEY_COLUMNS = frozenset({"total_spend", "monetary", "avg_order_value", "lt_monetary_value", "margin_total",
+                           "expected_spend", "clv", "clv_low", "clv_high", "value_at_risk"})
+PROBABILITY_COLUMNS = frozenset({"p_alive", "churn_risk"})
+
+
+def _significant(values: np.ndarray, digits: int) -> np.ndarray:
+    """``values`` rounded to ``digits`` significant digits (0, NaN and infinities unchanged)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        magnitude = np.floor(np.log10(np.abs(values)))
+        scale = np.power(10.0, np.where(np.isfinite(magnitude), digits - 1 - magnitude, 0))
+        return np.where(np.isfinite(magnitude), np.round(values * scale) / scale, values)
+
+
+def rounded_for_people(customers: pd.DataFrame) -> pd.DataFrame:
+    """The customer table with its float columns rounded as people read them (see ``MONEY_COLUMNS``)."""
+    out = customers.copy()
+    for column in out.columns:
+        if not pd.api.types.is_float_dtype(out[column]):
+            continue
+        if column in MONEY_COLUMNS:
+            out[column] = out[column].round(2)
+        elif column in PROBABILITY_COLUMNS:
+            out[column] = out[column].round(4)
+        else:
+            out[column] = _significant(out[column].to_numpy(float), 6)
+    return out
+
+
 def write_customers(run_dir: Path, customers: pd.DataFrame) -> None:
-    """The typed working copy (parquet) and the CSV people import (UTF-8 with BOM for Excel)."""
+    """The typed working copy at full precision (parquet) and the CSV people import (UTF-8 with BOM for
+    Excel), rounded for people."""
     customers.to_parquet(run_dir / "customers.parquet", index=False)
-    customers.to_csv(run_dir / "customers.csv", index=False, encoding="utf-8-sig")
+    rounded_for_people(customers).to_csv(run_dir / "customers.csv", index=False, encoding="utf-8-sig",
+                                         float_format="%.15g")
 
 
 def write_prepared(run_dir: Path, prepared: Prepared, settings: dict[str, Any]) -> None:
