@@ -1,0 +1,71 @@
+"""The clusters notebook, run the way the runner runs it (papermill on a prepared run directory, after the
+segments page) and alone as in JupyterLab, on the CDNOW sample shipped with lifetimes."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "notebooks" / "03_clusters.ipynb"
+SMALL = {"clusters": {"k_range": [2, 5], "stability": {"resamples": 3}, "silhouette_sample": 2000}}
+
+
+def _errors(path: Path) -> list:
+    executed = json.loads(path.read_text(encoding="utf-8"))
+    return [o for c in executed["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def _images(path: Path) -> int:
+    executed = json.loads(path.read_text(encoding="utf-8"))
+    return sum("image/png" in o.get("data", {}) for c in executed["cells"] for o in c.get("outputs", []))
+
+
+@pytest.mark.slow
+def test_notebook_adds_the_cluster_columns_and_writes_clusters_json(tmp_path, lifetimes_datasets):
+    papermill = pytest.importorskip("papermill")
+    import yaml
+
+    from analysis import segments
+    from analysis.report import open_stage
+
+    config_path = tmp_path / "small.yaml"
+    config_path.write_text(yaml.safe_dump(SMALL), encoding="utf-8")
+    sample = str(lifetimes_datasets / "CDNOW_sample.txt")
+    prepared = open_stage(input_path=sample, as_of="1998-06-30", config_path=str(config_path)).run_dir
+    st = open_stage(run_dir=str(shutil.copytree(prepared, tmp_path / "run")))  # a private copy to add columns to
+    st.add_columns(segments.run_segments(st.customers, st.config).customers)  # as the segments page would
+    before = st.customers
+    out = tmp_path / "out.ipynb"
+    papermill.execute_notebook(str(NOTEBOOK), str(out), kernel_name="python3", cwd=str(NOTEBOOK.parent),
+                               progress_bar=False, parameters={"run_dir": str(st.run_dir)})  # fmt: skip
+    assert not _errors(out)
+    assert _images(out) >= 5  # k choice, shares, heatmap, snake, projection (+ overlaps)
+    customers = pd.read_csv(st.run_dir / "customers.csv", dtype={"customer_id": str}, encoding="utf-8-sig")
+    assert len(customers) == len(before) and customers["customer_id"].is_unique
+    assert "tier" in customers and "rfm_segment" in customers  # earlier stages' columns are kept
+    for column in ("cluster", "cluster_name", "cluster_name_zh"):
+        assert customers[column].notna().all(), column  # every CDNOW customer has bought
+    report = json.loads((st.run_dir / "clusters.json").read_text(encoding="utf-8"))
+    assert 2 <= report["k"] <= 5 and customers["cluster"].nunique() == report["k"]
+    assert report["k_reason"] and len(report["k_table"]) == 4
+    assert report["stability"]["resamples"] == 3
+    names = [n["en"] for n in report["names"].values()]
+    assert len(set(names)) == len(names) == report["k"]
+    assert sum(p["customers"] for p in report["profiles"]) == len(customers)
+    assert {"tier", "rfm_segment", "abc_class"} <= set(report["overlap"])
+    assert report["rules"] and all(0 < r["precision"] <= 1 for r in report["rules"])
+
+
+@pytest.mark.slow
+def test_notebook_runs_alone_as_in_jupyterlab(tmp_path, lifetimes_datasets):
+    """No runner and no segments page before it: the notebook prepares the data itself."""
+    papermill = pytest.importorskip("papermill")
+    out = tmp_path / "alone.ipynb"
+    sample = str(lifetimes_datasets / "CDNOW_sample.txt")
+    papermill.execute_notebook(str(NOTEBOOK), str(out), kernel_name="python3", cwd=str(NOTEBOOK.parent),
+                               progress_bar=False, parameters={"input_path": sample, "as_of": "1998-06-30"})  # fmt: skip
+    assert not _errors(out)
+    assert _images(out) >= 5

@@ -1,0 +1,151 @@
+"""The clustering stage against truth: planted groups, determinism, rules, degenerate inputs."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from analysis import clusters
+from analysis.clusters.rules import assign_by_rules, matches
+
+from .conftest import planted_customers
+
+
+def _labels(run) -> np.ndarray:
+    return run.customers["cluster"].to_numpy(dtype=float)
+
+
+def _text(run) -> str:
+    return " ".join(w["en"] for w in run.report["warnings"])
+
+
+def test_planted_groups_are_recovered_and_k_is_chosen_right(fast):
+    customers, truth = planted_customers(3000, seed=1, sigma=0.3)
+    run = clusters.run_clusters(customers, fast)
+    assert run.report["k"] == 3
+    assert "k = 3" in run.report["k_reason"]
+    assert adjusted_rand_score(truth, _labels(run)) >= 0.9
+    assert run.report["stability"]["mean_ari"] >= 0.9 and run.report["stability"]["stable"]
+    json.dumps(run.report)  # JSON-able as it is
+
+
+def test_names_say_what_the_planted_groups_are(fast):
+    customers, truth = planted_customers(3000, seed=2)
+    run = clusters.run_clusters(customers, fast)
+    frame = pd.DataFrame({"truth": truth, "name": run.customers["cluster_name"]})
+    name = frame.groupby("truth")["name"].agg(lambda s: s.mode()[0])
+    assert "frequent" in name[0].lower() and "lapsed" not in name[0].lower()  # loyal
+    assert "lapsed" in name[1].lower() and "one-time" in name[1].lower()  # bought once, long ago
+    assert "lapsed" not in name[2].lower() and "cooling" not in name[2].lower()  # first bought a few weeks ago
+    assert run.customers["cluster_name"].nunique() == run.customers["cluster_name_zh"].nunique() == 3
+
+
+def test_wholesalers_do_not_form_a_cluster_by_accident(fast):
+    customers, truth = planted_customers(3000, seed=3)
+    big = customers.index[:5]  # five loyal customers become wholesalers: a thousand times the spend
+    customers.loc[big, ["total_spend", "monetary", "avg_order_value"]] *= 1000
+    run = clusters.run_clusters(customers, fast)
+    assert run.report["k"] == 3
+    assert adjusted_rand_score(truth, _labels(run)) >= 0.9
+    assert run.report["extremes"] >= 5
+
+
+def test_two_runs_give_the_same_clusters_and_names(fast):
+    customers, _ = planted_customers(2000, seed=4, sigma=0.5)
+    first = clusters.run_clusters(customers, fast)
+    second = clusters.run_clusters(customers, fast)
+    pd.testing.assert_frame_equal(first.customers, second.customers)
+    assert first.report["names"] == second.report["names"]
+
+
+def test_rules_reproduce_the_assignment_with_their_stated_precision(fast):
+    customers, _ = planted_customers(3000, seed=5, sigma=0.5)
+    run = clusters.run_clusters(customers, fast)
+    cluster = run.customers["cluster"].to_numpy(dtype=float)
+    assert run.report["rules"], "no rules"
+    for rule in run.report["rules"]:
+        hit = matches(customers, rule["conditions"])
+        assert hit.sum() == rule["customers"]
+        assert (cluster[hit] == rule["cluster"]).mean() == pytest.approx(rule["precision"], abs=1e-12)
+        assert (hit & (cluster == rule["cluster"])).sum() / (cluster == rule["cluster"]).sum() == pytest.approx(
+            rule["coverage"], abs=1e-12
+        )
+        assert rule["precision"] >= fast["clusters"]["rules"]["min_precision"]
+        assert 1 <= len({c["feature"] for c in rule["conditions"]}) <= fast["clusters"]["rules"]["depth"]
+    assigned = assign_by_rules(customers, run.report["rules"])
+    assert (assigned == cluster).mean() >= 0.9  # a CRM applying the rules gets (nearly) the model's clusters
+
+
+def test_a_fixed_k_is_used_and_said(fast):
+    fast["clusters"]["k"] = 4
+    customers, _ = planted_customers(2000, seed=6)
+    run = clusters.run_clusters(customers, fast)
+    assert run.report["k"] == 4 and "clusters.k" in run.report["k_reason"]
+    assert set(run.customers["cluster"].dropna().astype(int)) == {1, 2, 3, 4}
+
+
+def test_the_gaussian_mixture_option_recovers_the_planted_groups(fast):
+    fast["clusters"].update(algorithm="gmm", k=3)
+    customers, truth = planted_customers(2000, seed=7)
+    run = clusters.run_clusters(customers, fast)
+    assert adjusted_rand_score(truth, _labels(run)) >= 0.9
+
+
+def test_an_unstable_grouping_is_flagged(fast):
+    fast["clusters"]["stability"]["threshold"] = 1.01  # no grouping reaches it
+    customers, _ = planted_customers(1000, seed=8)
+    run = clusters.run_clusters(customers, fast)
+    assert run.report["stability"]["stable"] is False
+    assert "not stable" in _text(run)
+
+
+def test_prospects_get_no_cluster_and_a_clear_label(fast):
+    customers, _ = planted_customers(1000, seed=9)
+    prospects = pd.DataFrame({"customer_id": ["p1", "p2"], "orders": 0, "purchase_days": 0, "total_spend": 0.0,
+                              "frequency": 0, "monetary": 0.0})  # fmt: skip
+    run = clusters.run_clusters(pd.concat([customers, prospects], ignore_index=True), fast)
+    out = run.customers.set_index("customer_id")
+    assert out.loc[["p1", "p2"], "cluster"].isna().all()
+    label = fast["clusters"]["labels"]["no_purchase"]
+    assert (out.loc[["p1", "p2"], "cluster_name"] == label[0]).all()
+    assert (out.loc[["p1", "p2"], "cluster_name_zh"] == label[1]).all()
+    assert out["cluster"].notna().sum() == 1000 and run.report["clustered"] == 1000
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_fewer_customers_than_k_is_a_message_not_a_crash(fast, n):
+    fast["clusters"]["k"] = 5
+    customers, _ = planted_customers(50, seed=10)
+    run = clusters.run_clusters(customers.head(n), fast)
+    assert len(run.customers) == n
+    assert run.report["warnings"] and all(w["en"] and w["zh"] for w in run.report["warnings"])
+    assert run.customers["cluster_name"].notna().all()
+    json.dumps(run.report)
+    assert clusters.manager_summary(run) and clusters.manager_summary(run, "zh")
+
+
+def test_identical_customers_form_one_group_with_a_message(fast):
+    customers, _ = planted_customers(200, seed=11)
+    same = pd.concat([customers.head(1)] * 200, ignore_index=True).assign(customer_id=[f"s{i}" for i in range(200)])
+    run = clusters.run_clusters(same, fast)
+    assert run.report["k"] == 1
+    assert run.customers["cluster"].nunique() == 1
+    assert (run.customers["cluster_name"] == fast["clusters"]["labels"]["single"][0]).all()
+    assert "same features" in _text(run)
+    json.dumps(run.report)
+
+
+def test_a_single_purchase_each_is_said_and_still_clustered(fast):
+    customers, _ = planted_customers(1000, seed=12)
+    once = customers.assign(orders=1, purchase_days=1, frequency=1, tenure_days=customers["recency_days"])
+    once["total_spend"] = once["monetary"] = once["avg_order_value"]
+    tx = pd.DataFrame({"customer_id": once["customer_id"], "order_id": once["customer_id"],
+                       "timestamp": pd.Timestamp("2020-12-31") - pd.to_timedelta(once["recency_days"], "D"),
+                       "amount": once["monetary"], "outlier": False})  # fmt: skip
+    run = clusters.run_clusters(once, fast, transactions=tx, as_of="2020-12-31")
+    assert "single purchase" in _text(run)
+    assert run.report["single_purchase"]["without_cadence"] == 1000
+    assert run.customers["cluster"].notna().all()
+    json.dumps(run.report)
