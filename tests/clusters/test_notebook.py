@@ -65,7 +65,8 @@ def test_notebook_runs_alone_as_in_jupyterlab(tmp_path, lifetimes_datasets):
     papermill = pytest.importorskip("papermill")
     out = tmp_path / "alone.ipynb"
     sample = str(lifetimes_datasets / "CDNOW_sample.txt")
+    parameters = {"input_path": sample, "as_of": "1998-06-30"}
     papermill.execute_notebook(str(NOTEBOOK), str(out), kernel_name="python3", cwd=str(NOTEBOOK.parent),
-                               progress_bar=False, parameters={"input_path": sample, "as_of": "1998-06-30"})  # fmt: skip
+                               progress_bar=False, parameters=parameters)  # fmt: skip
     assert not _errors(out)
     assert _images(out) >= 5
