@@ -64,7 +64,8 @@ def expected_calibration_error(y, p, bins: int = 10) -> float:
 
 def metrics(y, p, n_boot: int = 200, interval: float = 0.9, seed: int = 0, bins: int = 10) -> dict[str, float]:
     """ROC-AUC (with interval), PR-AUC, Brier, log loss, calibration and rates of probabilities ``p``."""
-    y, p = np.asarray(y, int), np.clip(np.asarray(p, float), EPS, 1 - EPS)
+    y, p = np.asarray(y, int), np.asarray(p, float)
+    clipped = np.clip(p, EPS, 1 - EPS)  # for the log loss only: clipping would tie the ranking
     both = len(np.unique(y)) == 2
     low, high = auc_interval(y, p, n_boot, interval, seed)
     return {
@@ -73,7 +74,7 @@ def metrics(y, p, n_boot: int = 200, interval: float = 0.9, seed: int = 0, bins:
         "roc_auc_high": high,
         "pr_auc": float(average_precision_score(y, p)) if both else math.nan,
         "brier": float(brier_score_loss(y, p)),
-        "log_loss": float(log_loss(y, p, labels=[0, 1])),
+        "log_loss": float(log_loss(y, clipped, labels=[0, 1])),
         "expected_calibration_error": expected_calibration_error(y, p, bins),
         "churn_rate": float(y.mean()),
         "mean_predicted": float(p.mean()),

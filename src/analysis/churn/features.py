@@ -33,6 +33,7 @@ import pandas as pd
 ATTRIBUTES = ("country", "region", "industry", "customer_type", "size")
 TOP_VALUES = 10
 NS_PER_DAY = 86_400_000_000_000
+RETRY_PENALIZER = 0.01  # L2 penalty of the BG/NBD retry when the plain fit does not converge
 
 
 @dataclass
@@ -173,14 +174,24 @@ def model_features(base: pd.DataFrame, horizon_days: int, penalizer: float = 0.0
 
     summary = lifetimes_frame(base)
     out = pd.DataFrame(index=base.index)
-    try:
-        model = PurchaseModel("bgnbd", penalizer=penalizer).fit(summary)
-        out["p_alive"] = model.p_alive(summary).to_numpy()
-        out["expected_purchases"] = model.expected_purchases(summary, horizon_days / 7.0).to_numpy()
-    except Exception as exc:  # noqa: BLE001 - any failed fit leaves the features empty, stated in the report
-        out["p_alive"] = out["expected_purchases"] = np.nan
-        return out, f"the BG/NBD model could not be fitted ({type(exc).__name__}: {exc}); P(alive) left empty"
-    return out, ""
+    errors = []
+    for pen in dict.fromkeys([penalizer, max(penalizer, RETRY_PENALIZER)]):  # a plain fit, then a penalised retry
+        try:
+            model = PurchaseModel("bgnbd", penalizer=pen).fit(summary)
+            out["p_alive"] = model.p_alive(summary).to_numpy()
+            out["expected_purchases"] = model.expected_purchases(summary, horizon_days / 7.0).to_numpy()
+        except Exception as exc:  # noqa: BLE001 - a failed fit leaves the features empty, stated in the report
+            errors.append(f"{type(exc).__name__}: {exc}".strip())
+            continue
+        notes = [f"the BG/NBD model needed penalizer {pen} to converge"] if errors else []
+        if out["p_alive"].std() < 1e-3:
+            notes.append(
+                "P(alive) is the same for nearly every customer (the BG/NBD fit sees no drop-out in this "
+                "history), so it cannot rank customers here"
+            )
+        return out, "; ".join(notes)
+    out["p_alive"] = out["expected_purchases"] = np.nan
+    return out, f"the BG/NBD model could not be fitted ({'; '.join(errors)}); P(alive) left empty"
 
 
 def attribute_indicators(customers: pd.DataFrame | None, index: pd.Index) -> pd.DataFrame:

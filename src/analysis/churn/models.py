@@ -19,7 +19,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils import check_random_state
 
 from analysis.errors import UserError
@@ -40,6 +40,7 @@ MODEL_LABELS_ZH = {
 }
 MODELS = ("logistic", "gradient_boosting")
 BASELINES = ("recency", "recency_gap", "p_alive")
+CLIP_SD = 5.0
 
 
 class BaselineScorer(ClassifierMixin, BaseEstimator):
@@ -93,15 +94,28 @@ def baseline(name: str) -> BaselineScorer:
     return BaselineScorer(*spec[name])
 
 
+def signed_log1p(x: np.ndarray) -> np.ndarray:
+    """sign(x) log(1 + |x|): tames heavy tails (spend, days) before scaling."""
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def clip_scaled(x: np.ndarray, limit: float = CLIP_SD) -> np.ndarray:
+    """Standardised features clipped to +-``limit`` standard deviations, so a customer far outside what
+    the training cut-off showed (e.g. a tenure no one had then) does not get an extreme probability."""
+    return np.clip(x, -limit, limit)
+
+
 def make_model(name: str, cfg: dict[str, Any], seed: int) -> Any:
-    """An unfitted model: ``logistic`` (median imputation with missing-value indicators, standard
-    scaling, L2 logistic regression) or ``gradient_boosting``."""
+    """An unfitted model: ``logistic`` (median imputation with missing-value indicators, signed log,
+    standard scaling clipped to +-5 SD, L2 logistic regression) or ``gradient_boosting``."""
     if name == "logistic":
         c = float((cfg.get("logistic") or {}).get("C", 1.0))
         return Pipeline(
             [
                 ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+                ("log", FunctionTransformer(signed_log1p)),
                 ("scale", StandardScaler()),
+                ("clip", FunctionTransformer(clip_scaled)),
                 ("model", LogisticRegression(C=c, max_iter=1000)),
             ]
         )
@@ -141,7 +155,7 @@ def fit_scorers(
     Xs, ys = X.iloc[rows], np.asarray(y)[rows]
     fitted, errors = {}, {}
     for name in names:
-        if name == "p_alive" and X["p_alive"].isna().all():
+        if name == "p_alive" and ("p_alive" not in X or X["p_alive"].isna().all()):
             errors[name] = "P(alive) is not available (the BG/NBD model could not be fitted)"
             continue
         try:

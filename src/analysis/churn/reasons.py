@@ -8,7 +8,7 @@ it), so what the model relies on comes first among reasons of similar strength.
 ========================  ============================================================  ======================
 reason                    applies when                                                  severity
 ========================  ============================================================  ======================
-overdue                   >= 2 purchase days and recency > overdue_ratio x mean gap      recency / gap / 4
+overdue                   >= 2 purchase days and recency > overdue_ratio x mean gap      ratio / (2 x overdue_ratio)
 one_purchase              a single purchase day                                         recency / 365
 silent                    >= 2 purchase days, not overdue, recency > horizon            recency / 365
 purchases_down            purchase days in the last window <= (1 - drop_share) x before  drop share
@@ -83,10 +83,11 @@ def _severities(f: pd.DataFrame, cfg: dict[str, Any], horizon: int) -> dict[str,
 
     rec, gap, days = col("recency_days"), col("mean_gap_days"), col("purchase_days", 1)
     ratio = rec / gap
-    overdue = (days >= 2) & (ratio > float(cfg.get("overdue_ratio", 1.5)))
+    limit = float(cfg.get("overdue_ratio", 1.5))
+    overdue = (days >= 2) & (ratio > limit)
     drop = float(cfg.get("drop_share", 0.3))
     out = {
-        "overdue": np.where(overdue, np.minimum(ratio / 4, 1), 0),
+        "overdue": np.where(overdue, np.minimum(ratio / (2 * limit), 1), 0),
         "one_purchase": np.where(days == 1, np.minimum(rec / 365, 1), 0),
         "silent": np.where((days >= 2) & ~overdue & (rec > horizon), np.minimum(rec / 365, 1), 0),
     }

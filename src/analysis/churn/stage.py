@@ -9,12 +9,14 @@ as-of date, and the report says so.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from analysis.churn import evaluate, reasons, warning
 from analysis.churn.features import cutoff_features, daily_purchases
@@ -37,7 +39,7 @@ def churn_settings(config: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise UserError(f"unknown churn.models {unknown}: use {', '.join(MODELS)}")
     cfg["models"] = models
-    if cfg.get("choose_by", "roc_auc") not in ("roc_auc", "pr_auc", "brier", "log_loss"):
+    if cfg.get("choose_by", "brier") not in ("roc_auc", "pr_auc", "brier", "log_loss"):
         raise UserError(f"unknown churn.choose_by {cfg['choose_by']!r}: use roc_auc, pr_auc, brier or log_loss")
     return cfg
 
@@ -99,6 +101,7 @@ def _evaluate(daily, plan: CutoffPlan, trend, customers, returns, cfg, report) -
                 f"each needs at least {need} (churn.min_class_customers)"
             )
             return None
+    X_tr = X_tr.loc[:, X_tr.notna().any()]  # a feature empty at the training cut-off (e.g. P(alive)) is left out
     fitted, errors = fit_scorers(X_tr, y_tr, [*cfg["models"], *BASELINES], cfg, seed)
     report["warnings"] += [f"{MODEL_LABELS[n]} failed: {e}" for n, e in errors.items()]
     if not fitted:
@@ -113,7 +116,7 @@ def _evaluate(daily, plan: CutoffPlan, trend, customers, returns, cfg, report) -
     bins = int(ev.get("reliability_bins", 10))
     table = evaluate.compare(y_ev.to_numpy(), scores, n_boot, float(ev.get("interval", 0.9)), seed, bins)
     table.insert(0, "kind", ["model" if n in MODELS else "baseline" for n in table.index])
-    by = cfg.get("choose_by", "roc_auc")
+    by = cfg.get("choose_by", "brier")
     chosen = evaluate.choose(table, by)
     models_fitted = [n for n in cfg["models"] if n in fitted]
     explainer = (
@@ -128,14 +131,21 @@ def _evaluate(daily, plan: CutoffPlan, trend, customers, returns, cfg, report) -
         int(ev.get("importance_max_customers", 20_000)),
         seed,
     )
-    final = fit_scorers(X_ev, y_ev, [chosen], cfg, seed)[0].get(chosen, fitted[chosen])
+    X_last = X_ev.loc[:, X_ev.notna().any()]
+    refit, refit_errors = fit_scorers(X_last, y_ev, [chosen], cfg, seed)
+    final, columns = (refit[chosen], X_last.columns) if chosen in refit else (fitted[chosen], X_tr.columns)
+    if chosen not in refit:
+        report["warnings"].append(
+            f"the refit on the later cut-off failed ({refit_errors.get(chosen)}): "
+            "customers are scored by the model trained on the earlier cut-off"
+        )
     return {
         "table": table,
         "chosen": chosen,
         "by": by,
         "n_boot": n_boot,
         "final": final,
-        "columns": X_ev.columns,
+        "columns": columns,
         "y_ev": y_ev,
         "p_ev": scores[chosen],
         "importance": importance,
@@ -146,31 +156,46 @@ def _evaluate(daily, plan: CutoffPlan, trend, customers, returns, cfg, report) -
     }
 
 
+METRIC_NAMES = {"roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "brier": "Brier score", "log_loss": "log loss"}
+BETTER = {
+    "roc_auc": ("higher is better", "越高越好"),
+    "pr_auc": ("higher is better", "越高越好"),
+    "brier": ("lower is better", "越低越好"),
+    "log_loss": ("lower is better", "越低越好"),
+}
+
+
 def _choice_sentence(table: pd.DataFrame, chosen: str, by: str) -> dict[str, str]:
+    """Which scorer is used and how it compares with the best baseline, in words (EN, ZH)."""
     base = table[table["kind"] == "baseline"]
     models = table[table["kind"] == "model"]
     if base.empty or models.empty:
         return {"en": f"{MODEL_LABELS[chosen]} scores customers.", "zh": f"由{MODEL_LABELS_ZH[chosen]}为客户评分。"}
     best_base, best_model = evaluate.choose(base, by), evaluate.choose(models, by)
-    diff = float(models.loc[best_model, by] - base.loc[best_base, by])
+    name, (better, better_zh) = METRIC_NAMES[by], BETTER[by]
+    m, b = models.loc[best_model], base.loc[best_base]
+    auc = f"ROC-AUC {m['roc_auc']:.3f} against {b['roc_auc']:.3f}"
+    auc_zh = f"ROC-AUC {m['roc_auc']:.3f} 对 {b['roc_auc']:.3f}"
     if table.loc[chosen, "kind"] == "model":
         en = (
-            f"The {MODEL_LABELS[best_model].lower()} beats the best baseline ({MODEL_LABELS[best_base]}) on the "
-            f"later cut-off: {by} {models.loc[best_model, by]:.3f} against {base.loc[best_base, by]:.3f} "
-            f"({diff:+.3f}); it scores customers."
+            f"{MODEL_LABELS[best_model]} beat the best baseline ({MODEL_LABELS[best_base].lower()}) on the later "
+            f"cut-off: {name} {m[by]:.3f} against {b[by]:.3f} ({better}; the choice is made on it), {auc}. "
+            "It scores customers."
         )
         zh = (
-            f"{MODEL_LABELS_ZH[best_model]}在较晚的评估日期上优于最好的基准（{MODEL_LABELS_ZH[best_base]}）："
-            f"{by} {models.loc[best_model, by]:.3f} 对 {base.loc[best_base, by]:.3f}（{diff:+.3f}），由它为客户评分。"
+            f"{MODEL_LABELS_ZH[best_model]}在较晚的检验日期上优于最好的基准（{MODEL_LABELS_ZH[best_base]}）："
+            f"{name} {m[by]:.3f} 对 {b[by]:.3f}（{better_zh}，据此选择），{auc_zh}。由它为客户评分。"
         )
     else:
         en = (
-            f"No model beats the best baseline ({MODEL_LABELS[best_base]}, {by} {base.loc[best_base, by]:.3f}; "
-            f"best model {models.loc[best_model, by]:.3f}, {diff:+.3f}): the baseline scores customers."
+            f"No model beat the best baseline ({MODEL_LABELS[best_base].lower()}) on the later cut-off: {name} "
+            f"{b[by]:.3f} against {m[by]:.3f} for the best model ({better}); ROC-AUC {b['roc_auc']:.3f} against "
+            f"{m['roc_auc']:.3f}. "
+            "The baseline scores customers."
         )
         zh = (
-            f"没有模型优于最好的基准（{MODEL_LABELS_ZH[best_base]}，{by} {base.loc[best_base, by]:.3f}；"
-            f"最好的模型 {models.loc[best_model, by]:.3f}，{diff:+.3f}）：由该基准为客户评分。"
+            f"没有模型优于最好的基准（{MODEL_LABELS_ZH[best_base]}）：{name} 基准 {b[by]:.3f}，最好的模型 {m[by]:.3f}"
+            f"（{better_zh}）。由该基准为客户评分。"
         )
     return {"en": en, "zh": zh}
 
@@ -205,6 +230,12 @@ def run_churn(
     """The churn stage (module docstring). ``transactions``: validated purchases; ``customers``: the customer
     table (its ids decide the rows; earlier stages' ``clv``, ``tier``, ``lifecycle_stage``, ... are used when
     present); ``returns``: optional returned lines (``customer_id``, ``timestamp``, ``amount``)."""
+    threads = (config.get("churn") or {}).get("threads", 1)
+    with threadpool_limits(limits=threads, user_api="openmp") if threads else contextlib.nullcontext():
+        return _run(transactions, customers, as_of, config, returns)
+
+
+def _run(transactions, customers, as_of, config, returns) -> ChurnRun:
     cfg = churn_settings(config)
     as_of = pd.Timestamp(as_of).normalize()
     tx = transactions[transactions["timestamp"] < as_of + pd.Timedelta(days=1)]

@@ -1,0 +1,55 @@
+"""On CDNOW and the UCI Online Retail extract: every model and both kinds of baseline are judged on a later
+cut-off than the one they were trained on, in one table (the model is not required to win)."""
+
+import pandas as pd
+import pytest
+
+from analysis import churn
+from analysis.config import deep_merge
+from analysis.data import prepare
+from tests.conftest import CDNOW_MASTER, UCI
+
+FAST = {
+    "churn": {
+        "evaluation": {"bootstrap": 30, "importance_repeats": 1, "importance_max_customers": 3000},
+        "gradient_boosting": {"max_iter": 60},
+    }
+}
+
+
+def _check(run, tx):
+    r = run.report
+    assert not r["fallback"], r.get("fallback_reason")
+    train, evaluation = pd.Timestamp(r["cutoffs"]["train"]), pd.Timestamp(r["cutoffs"]["evaluation"])
+    assert train + pd.Timedelta(days=r["horizon_days"]) <= evaluation  # training labels end before evaluation
+    assert evaluation + pd.Timedelta(days=r["horizon_days"]) == pd.Timestamp(r["as_of"])
+    table = run.tables["metrics"]
+    assert {"logistic", "gradient_boosting", "recency", "recency_gap", "p_alive"} <= set(table.index)
+    known = tx.loc[tx["timestamp"] < evaluation + pd.Timedelta(days=1), "customer_id"].nunique()
+    assert (table["customers"] == known).all()  # computed on the evaluation cut-off's customers
+    assert (table["roc_auc_low"] <= table["roc_auc"]).all() and (table["roc_auc"] <= table["roc_auc_high"]).all()
+    assert table[["roc_auc", "pr_auc", "brier", "log_loss"]].notna().all().all()
+    assert r["chosen_scorer"] in table.index
+    print("\n" + table[["roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc", "brier"]].round(3).to_string())
+    print("chosen:", r["chosen_scorer"], "| horizon", r["horizon_days"], "| cut-offs", r["cutoffs"])
+
+
+@pytest.mark.slow
+def test_cdnow_models_and_baselines_on_the_later_cutoff(config):
+    cfg = deep_merge(config, FAST)
+    p = prepare(str(CDNOW_MASTER), cfg, "1998-06-30", None)
+    run = churn.run_churn(p.transactions, p.customers, "1998-06-30", cfg)
+    _check(run, p.transactions)
+    assert run.customers["churn_risk"].notna().all() and len(run.customers) == len(p.customers)
+
+
+@pytest.mark.slow
+def test_uci_models_and_baselines_on_the_later_cutoff(config):
+    if not UCI.is_file():
+        pytest.skip(f"{UCI} not available")
+    cfg = deep_merge(config, FAST)
+    p = prepare(str(UCI), cfg, None, None)
+    as_of = p.quality["as_of"]
+    run = churn.run_churn(p.transactions, p.customers, as_of, cfg)
+    _check(run, p.transactions)
+    assert any(c.startswith("attr_country=") for c in run.features.columns)  # customer attributes used

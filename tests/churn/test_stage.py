@@ -1,0 +1,117 @@
+"""The churn stage on simulated data: determinism, reasons from the customer's own numbers, the fallback, and
+the evaluation helpers against scikit-learn."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from analysis import churn, clv
+from analysis.config import deep_merge
+from analysis.errors import UserError
+
+FAST = {
+    "churn": {
+        "evaluation": {"bootstrap": 20, "importance_repeats": 1, "importance_max_customers": 2000},
+        "gradient_boosting": {"max_iter": 30},
+    }
+}
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    return clv.simulate_transactions(3000, seed=11)
+
+
+def _cfg(config, extra=None):
+    return deep_merge(deep_merge(config, FAST), extra or {})
+
+
+def test_same_seed_same_scores_and_the_evaluation_is_on_the_later_cutoff(config, simulated):
+    cfg = _cfg(config)
+    one = churn.run_churn(simulated, None, "2023-12-31", cfg)
+    two = churn.run_churn(simulated, None, "2023-12-31", cfg)
+    pd.testing.assert_frame_equal(one.customers, two.customers)
+    assert one.report == two.report
+    r = one.report
+    assert not r["fallback"] and r["cutoffs"]["train"] < r["cutoffs"]["evaluation"] < r["cutoffs"]["score"]
+    assert set(r["scorers"]) == {"logistic", "gradient_boosting", "recency", "recency_gap", "p_alive"}
+    assert r["chosen_scorer"] in r["scorers"]
+    assert list(one.customers.columns) == ["customer_id", *churn.OUTPUT_COLUMNS]
+    assert one.customers["churn_risk"].between(0, 1).all()
+    assert set(one.customers["risk_band"]) <= {"high", "medium", "low"}
+
+
+def test_prospects_get_no_risk_and_their_own_band(config, simulated):
+    customers = pd.DataFrame({"customer_id": [*simulated["customer_id"].unique(), "prospect-1"]})
+    run = churn.run_churn(simulated, customers, "2023-12-31", _cfg(config))
+    row = run.customers.set_index("customer_id").loc["prospect-1"]
+    assert np.isnan(row["churn_risk"]) and row["risk_band"] == "no purchase yet" and row["risk_band_zh"] == "尚未购买"
+    assert run.report["customers_without_purchase"] == 1
+
+
+def test_too_little_history_falls_back_to_p_alive_with_a_message(config):
+    tx = clv.simulate_transactions(400, start="2024-01-01", end="2024-03-31", acquisition_days=30, seed=2)
+    run = churn.run_churn(tx, None, "2024-03-31", _cfg(config))
+    r = run.report
+    assert r["fallback"] and "too little history" in r["fallback_reason"] and r["chosen_scorer"] == "p_alive"
+    assert "No model was trained" in r["choice"]["en"]
+    feats = run.features.reindex(run.customers["customer_id"])
+    np.testing.assert_allclose(run.customers["churn_risk"], 1 - feats["p_alive"].to_numpy())
+    assert "No model was trained" in churn.manager_summary(run)
+
+
+def test_reasons_are_the_customers_own_numbers(config):
+    rows = [("loyal", d, 20.0) for d in pd.date_range("2024-01-01", periods=5, freq="30D")]  # every 30 days
+    rows += [("once", "2024-02-10", 50.0)]
+    tx = pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount"])
+    tx["timestamp"] = pd.to_datetime(tx["timestamp"])
+    tx["order_id"] = [str(i) for i in range(len(tx))]
+    as_of = pd.Timestamp("2024-04-30") + pd.Timedelta(days=95)  # last purchase Apr 30
+    feats = churn.base_features(churn.daily_purchases(tx), as_of, trend_days=60)
+    en, zh = churn.customer_reasons(feats, config["churn"]["reasons"], horizon=60, window=60)
+    assert en["loyal"].startswith("no purchase for 95 days; usually buys every 30")
+    assert zh["loyal"].startswith("95 天未购买，平时每 30 天购买一次")
+    assert "purchases in the last 60 days down 100 % (0 vs 1)" in en["loyal"]  # Apr 30 is in the window before
+    assert en["once"] == f"bought once, {(as_of - pd.Timestamp('2024-02-10')).days} days ago, never again"
+
+
+def test_bands_by_probability_and_by_top_share():
+    risk = pd.Series([0.9, 0.5, 0.1, np.nan, 0.8])
+    by_p = churn.risk_bands(risk, {"method": "probability", "high": 0.7, "medium": 0.4})
+    assert list(by_p) == ["high", "medium", "low", "no_purchase", "high"]
+    by_share = churn.risk_bands(risk, {"method": "top_share", "high": 0.25, "medium": 0.5})
+    assert list(by_share) == ["high", "low", "low", "no_purchase", "medium"]  # ranks 1, 3, 4, -, 2 of 4
+    with pytest.raises(UserError, match="bands"):
+        churn.risk_bands(risk, {"method": "guess"})
+
+
+def test_value_at_risk_uses_clv_and_falls_back_to_yearly_spend():
+    risk = pd.Series([0.5, 0.2], index=["a", "b"])
+    var, source = churn.value_at_risk(risk, pd.Series({"a": 100.0, "b": np.nan}), pd.Series({"a": 1.0, "b": 50.0}))
+    assert var.to_dict() == {"a": 50.0, "b": 10.0} and source.to_dict() == {"a": "clv", "b": "yearly spend"}
+
+
+def test_bootstrap_auc_matches_sklearn_and_brackets_it():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 3000)
+    p = np.round(np.clip(0.3 * y + rng.uniform(0, 0.7, 3000), 0, 1), 2)  # ties on purpose
+    from analysis.churn.evaluate import _tied_groups, _weighted_auc
+
+    _order, starts, pos = _tied_groups(y, p)
+    ones = np.ones(len(y))
+    auc = _weighted_auc(
+        np.add.reduceat(np.where(pos, ones, 0), starts), np.add.reduceat(np.where(pos, 0, ones), starts)
+    )
+    assert auc == pytest.approx(roc_auc_score(y, p), abs=1e-12)
+    low, high = churn.auc_interval(y, p, n_boot=100, seed=1)
+    assert low < roc_auc_score(y, p) < high and high - low < 0.06
+
+
+def test_gains_table_is_exact_on_a_tiny_case():
+    y = np.array([1, 1, 0, 0, 1, 0, 0, 0, 0, 0])
+    p = np.linspace(1, 0.1, 10)
+    g = churn.gains_table(y, p, groups=5)
+    assert list(g["churners"]) == [2, 0, 1, 0, 0]
+    assert list(g["cumulative_gain"].round(4)) == [0.6667, 0.6667, 1.0, 1.0, 1.0]
+    assert g.loc[0, "lift"] == pytest.approx(1.0 / 0.3)
