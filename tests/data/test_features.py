@@ -13,7 +13,7 @@ def tiny_tx() -> pd.DataFrame:
     rows = [
         # customer, order, timestamp, amount
         ("a", "1", "2024-01-01 09:00", 10.0),
-        ("a", "1", "2024-01-01 09:00", 5.0),   # second line of order 1
+        ("a", "1", "2024-01-01 09:00", 5.0),  # second line of order 1
         ("a", "2", "2024-01-01 18:00", 20.0),  # same day, another order
         ("a", "3", "2024-01-08 12:00", 30.0),
         ("a", "4", "2024-01-15 12:00", 40.0),
@@ -72,8 +72,7 @@ def read_cdnow_sample(folder) -> pd.DataFrame:
     from analysis.config import load_config
     from analysis.data.pipeline import prepare
 
-    config = load_config()
-    config["validation"]["zero_amount"] = "keep"  # the published analyses count free CDs as purchases
+    config = load_config()  # zero-dollar records are kept: the published analyses count free CDs
     return prepare(str(folder / "CDNOW_sample.txt"), config, "1998-06-30").transactions
 
 
@@ -83,14 +82,18 @@ def test_cdnow_master_equals_lifetimes_summary(config):
     from analysis.data.pipeline import prepare
     from tests.conftest import CDNOW_MASTER
 
-    config["validation"]["zero_amount"] = "keep"
-    prepared = prepare(str(CDNOW_MASTER), config, "1998-06-30")
+    prepared = prepare(str(CDNOW_MASTER), config, "1998-06-30")  # default settings
     tx = prepared.transactions
     assert prepared.quality["rows_in"] == 69_659 and prepared.quality["customers"] == 23_570
     ours = lifetimes_summary(tx, "1998-06-30")
     ref = summary_data_from_transaction_data(
-        tx, "customer_id", "timestamp", monetary_value_col="amount",
-        observation_period_end="1998-06-30", freq="D", freq_multiplier=7,
+        tx,
+        "customer_id",
+        "timestamp",
+        monetary_value_col="amount",
+        observation_period_end="1998-06-30",
+        freq="D",
+        freq_multiplier=7,
     )
     ref.index = ref.index.astype(str)
     ref = ref.loc[ours.index]
@@ -116,6 +119,33 @@ def test_cdnow_sample_calibration_equals_published_summary(lifetimes_datasets):
     np.testing.assert_allclose(ch["T_cal"], published["T"], atol=0.005)
 
 
+def test_an_event_log_without_amounts_gives_the_same_counts_and_no_money(lifetimes_datasets, tmp_path):
+    from analysis.config import load_config
+    from analysis.data.pipeline import prepare
+
+    tx = read_cdnow_sample(lifetimes_datasets)
+    with_amounts = customer_features(tx, "1998-06-30").set_index("customer_id")
+    log = tmp_path / "events.csv"  # the BTYD event-log layout without its sales column
+    tx.assign(cust=tx["customer_id"], date=tx["timestamp"].dt.strftime("%Y-%m-%d"))[["cust", "date"]].to_csv(
+        log, index=False
+    )
+    prepared = prepare(str(log), load_config(), "1998-06-30")
+    assert prepared.quality["has_amounts"] is False and prepared.quality["reconciled"]
+    assert prepared.transactions["amount"].isna().all()
+    table = prepared.customers.set_index("customer_id")
+    assert table.index.equals(with_amounts.index) and len(table) == 2357
+    for col in ("purchase_days", "recency_days", "tenure_days", "lt_frequency", "lt_recency", "lt_T"):
+        np.testing.assert_array_equal(table[col], with_amounts[col], err_msg=col)
+    # orders: same-day purchases merge into one derived order when there is no order id
+    assert (table["orders"] == table["purchase_days"]).all()
+    for col in ("total_spend", "monetary", "avg_order_value", "lt_monetary_value"):
+        assert table[col].isna().all(), col
+    ch = calibration_holdout(prepared.transactions, "1997-09-30", "1998-06-30")
+    bought = ch["frequency_holdout"] > 0
+    assert ch.loc[bought, ["spend_holdout", "monetary_value_holdout", "monetary_value_cal"]].isna().all().all()
+    assert (ch.loc[~bought, "spend_holdout"] == 0).all()
+
+
 @pytest.mark.spark
 def test_same_expressions_on_pyspark_equal_duckdb(tmp_path):
     pyspark = pytest.importorskip("pyspark")
@@ -123,11 +153,15 @@ def test_same_expressions_on_pyspark_equal_duckdb(tmp_path):
     from pyspark.sql import SparkSession
 
     del pyspark
-    spark = (SparkSession.builder.master("local[1]").appName("analysis-test")
-             .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
-             .config("spark.sql.warehouse.dir", str(tmp_path / "warehouse"))
-             .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={tmp_path}")
-             .getOrCreate())
+    spark = (
+        SparkSession.builder.master("local[1]")
+        .appName("analysis-test")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.warehouse.dir", str(tmp_path / "warehouse"))
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={tmp_path}")
+        .getOrCreate()
+    )
     try:
         con = ibis.pyspark.connect(spark)
         tx = tiny_tx()
@@ -140,7 +174,8 @@ def test_same_expressions_on_pyspark_equal_duckdb(tmp_path):
         on_duckdb = customer_features(tx, "2024-01-29")
         pd.testing.assert_frame_equal(on_spark, on_duckdb, check_dtype=False)
         hold_spark = calibration_holdout(table, "2024-01-08", "2024-01-29", backend=con)
-        pd.testing.assert_frame_equal(hold_spark, calibration_holdout(tx, "2024-01-08", "2024-01-29"),
-                                      check_dtype=False)
+        pd.testing.assert_frame_equal(
+            hold_spark, calibration_holdout(tx, "2024-01-08", "2024-01-29"), check_dtype=False
+        )
     finally:
         spark.stop()

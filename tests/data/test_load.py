@@ -114,11 +114,17 @@ def test_cdnow_master_and_sample_layouts(lifetimes_datasets):
     assert sample.frame.loc[0, ["customer_id", "sample_id", "date"]].tolist() == ["00004", "0001", "19970101"]
 
 
-def test_cdnow_zero_dollar_records_are_quarantined_by_default(config):
-    prepared = prepare(str(CDNOW_MASTER), config, "1998-06-30")
+def test_cdnow_zero_dollar_records_are_kept_by_default_and_quarantined_on_request(config):
     records = pd.read_csv(CDNOW_MASTER, sep=r"\s+", skiprows=1, header=None)
-    assert prepared.quality["quarantined"] == {"zero_amount": int((records[3] == 0).sum())}
-    assert prepared.quality["date_format"] == "%Y%m%d" and prepared.quality["reconciled"]
+    zero = int((records[3] == 0).sum())
+    prepared = prepare(str(CDNOW_MASTER), config, "1998-06-30")
+    q = prepared.quality
+    assert q["quarantined"] == {} and q["zero_amount_kept"] == zero == 80
+    assert q["customers"] == len(prepared.customers) == 23_570  # the published cohort size
+    assert q["date_format"] == "%Y%m%d" and q["reconciled"] and q["has_amounts"]
+    config["validation"]["zero_amount"] = "quarantine"
+    quarantined = prepare(str(CDNOW_MASTER), config, "1998-06-30").quality
+    assert quarantined["quarantined"] == {"zero_amount": zero} and quarantined["zero_amount_kept"] == 0
 
 
 @pytest.mark.parametrize(
@@ -188,8 +194,8 @@ def test_a_missing_role_is_named_with_the_headers_seen(tmp_path):
         "name it with --column customer_id=HEADER",
     ):
         read_transactions(path)
-    path = write_csv(tmp_path / "sales2.csv", ["customer", "date", "quantity"])
-    with pytest.raises(UserError, match=r"no amount column \(or quantity and unit_price\)"):
+    path = write_csv(tmp_path / "sales2.csv", ["customer", "when", "amount"])
+    with pytest.raises(UserError, match="no timestamp column found among the headers customer, when, amount"):
         read_transactions(path)
 
 
@@ -222,6 +228,30 @@ def test_customer_list(tmp_path):
         read_customer_list(write_csv(tmp_path / "bad.csv", ["who"], [["x"]]))
 
 
+def test_customer_list_ids_are_cleaned_like_transaction_ids(tmp_path, config):
+    sales = write_csv(
+        tmp_path / "sales.csv",
+        ["CustomerID", "InvoiceDate", "Amount"],
+        [["17850", "2011-01-05", "10"], ["13047", "2011-01-06", "20"]],
+    )
+    listed = tmp_path / "crm.parquet"  # ids stored as floats, as Parquet and Excel exports often do
+    pd.DataFrame(
+        {"CustomerID": [17850.0, 99999.0, None, 17850.0], "Country": [" United Kingdom ", "France", "Spain", "UK"]}
+    ).to_parquet(listed)
+    prepared = prepare(sales, config, "2011-01-31", customers_path=str(listed))
+    table = prepared.customers.set_index("customer_id")
+    assert list(table.index) == ["13047", "17850", "99999"]
+    assert table.loc["17850", "orders"] == 1 and table.loc["17850", "country"] == "United Kingdom"
+    assert table.loc["99999", "orders"] == 0
+    cl = prepared.quality["customer_list"]
+    assert (cl["customers_listed"], cl["never_bought"], cl["missing_customer_id"], cl["duplicate_customer_id"]) == (
+        2,
+        1,
+        1,
+        1,
+    )
+
+
 @pytest.mark.skipif(not UCI.exists(), reason="the shared UCI extract is not beside the project")
 def test_uci_online_retail_counts_per_reason_and_reconciles(config):
     prepared = prepare(str(UCI), config)
@@ -238,20 +268,20 @@ def test_uci_online_retail_counts_per_reason_and_reconciles(config):
         raw["StockCode"].str.strip().str.upper().isin(codes)
         | raw["Description"].str.strip().str.lower().isin(descriptions)
     )
-    zero = left & ~non_product & (amount == 0)
-    returns = left & ~non_product & ~zero & ((raw["Quantity"] < 0) | raw["InvoiceNo"].str.startswith("C"))
+    zero = left & ~non_product & (amount == 0)  # free items: kept as purchase events
+    returns = left & ~non_product & ((raw["Quantity"] < 0) | raw["InvoiceNo"].str.startswith("C"))
     got = q["quarantined"]
     assert q["rows_in"] == len(raw) == 240_007
     assert got["missing_customer_id"] == no_customer.sum() == 67_225
     assert got["duplicate_row"] == copy.sum()
     assert got["non_product"] == non_product.sum()
-    assert got["zero_amount"] == zero.sum()
+    consumed = prepared.quarantine.query("reason == 'refunded_purchase' and amount_parsed == 0")
+    assert q["zero_amount_kept"] + len(consumed) == zero.sum() == 13  # kept unless a later return took them
     assert got["return_netted"] + got["unmatched_return"] == returns.sum()
     assert set(got) == {
         "missing_customer_id",
         "duplicate_row",
         "non_product",
-        "zero_amount",
         "return_netted",
         "unmatched_return",
         "refunded_purchase",
@@ -265,4 +295,4 @@ def test_uci_online_retail_counts_per_reason_and_reconciles(config):
     kept_ids = set(prepared.transactions["customer_id"])
     assert kept_ids <= set(raw["CustomerID"].dropna().astype(int).astype(str))  # ids read as 17850, not 17850.0
     assert q["customers"] == len(kept_ids) == len(prepared.customers)
-    assert (prepared.transactions["amount"] > 0).all()
+    assert (prepared.transactions["amount"] >= 0).all() and q["has_amounts"]

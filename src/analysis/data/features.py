@@ -15,6 +15,10 @@ Definitions (purchases are merged per calendar day, as in the BG/NBD and Pareto/
 - ``lt_frequency``: repeat purchase days (purchase days - 1); ``lt_recency``: first to last purchase
   day; ``lt_T``: first purchase day to the as-of date; ``lt_monetary_value``: mean spend of the
   repeat purchase days (0 without one). Times in the chosen unit, weeks = days / 7.
+
+An event log without amounts (``amount`` all NaN, read as NULL by the engine) gives NaN
+``total_spend``, ``monetary``, ``avg_order_value``, ``lt_monetary_value`` (and holdout spend of
+customers who bought in the holdout), while the counts and times are computed as usual.
 """
 
 from __future__ import annotations
@@ -74,19 +78,22 @@ def repeat_purchase_summary(tx: ibis.Table, as_of: dt.date, unit_days: float) ->
         first_day=_.day.min(),
         last_day=_.day.max(),
         n_days=_.day.count(),
+        spend_days=_.spend.count(),  # days with a known spend: 0 in an event log without amounts
         repeat_spend=ibis.ifelse(_.is_first, 0.0, _.spend).sum(),
     )
     return per.mutate(
         frequency=(per.n_days - 1).cast("float64"),
         recency=per.last_day.delta(per.first_day, unit="day").cast("float64") / unit_days,
         T=end.delta(per.first_day, unit="day").cast("float64") / unit_days,
-        monetary_value=ibis.ifelse(_.n_days > 1, _.repeat_spend / (_.n_days - 1), 0.0),
+        monetary_value=ibis.cases(
+            (_.spend_days == 0, ibis.null("float64")),
+            (_.n_days > 1, _.repeat_spend / (_.n_days - 1)),
+            else_=0.0,
+        ),
     )
 
 
-def customer_features_expr(
-    tx: ibis.Table, as_of: dt.date, unit_days: float = 7.0
-) -> ibis.Table:
+def customer_features_expr(tx: ibis.Table, as_of: dt.date, unit_days: float = 7.0) -> ibis.Table:
     """The customer table as an Ibis expression: one row per customer who bought by ``as_of``."""
     end = ibis.date(as_of)
     tx = tx.filter(_.timestamp.date() <= end)
@@ -127,9 +134,22 @@ def customer_features_expr(
         lt_monetary_value=_.monetary_value,
     )
     order = [
-        "customer_id", "first_purchase", "last_purchase", "orders", "purchase_days",
-        "total_spend", "avg_order_value", "tenure_days", "recency_days", "mean_gap_days",
-        "frequency", "monetary", "lt_frequency", "lt_recency", "lt_T", "lt_monetary_value",
+        "customer_id",
+        "first_purchase",
+        "last_purchase",
+        "orders",
+        "purchase_days",
+        "total_spend",
+        "avg_order_value",
+        "tenure_days",
+        "recency_days",
+        "mean_gap_days",
+        "frequency",
+        "monetary",
+        "lt_frequency",
+        "lt_recency",
+        "lt_T",
+        "lt_monetary_value",
     ]
     extra = [c for c in aggs if c not in order] + attributes
     return out.select(*order, *extra).order_by("customer_id")
@@ -186,9 +206,7 @@ def calibration_holdout(
     """
     cal_end, obs_end = _as_date(calibration_end), _as_date(observation_end)
     if not cal_end < obs_end:
-        raise UserError(
-            f"calibration end {cal_end} must be before the observation end {obs_end}"
-        )
+        raise UserError(f"calibration end {cal_end} must be before the observation end {obs_end}")
     unit = time_unit_days(time_unit)
     table = _table(tx)
     cal = repeat_purchase_summary(table, cal_end, unit).select(
@@ -204,14 +222,17 @@ def calibration_holdout(
         frequency_holdout=_.day.count().cast("float64"),
         spend_holdout=_.spend.sum(),
     )
+    bought = hold.frequency_holdout.notnull()
     joined = cal.left_join(hold, "customer_id").select(
         cal,
         frequency_holdout=hold.frequency_holdout.fill_null(0.0),
-        spend_holdout=hold.spend_holdout.fill_null(0.0),
+        spend_holdout=ibis.ifelse(bought, hold.spend_holdout, 0.0),  # NULL: bought, amount unknown
     )
     out = _execute(joined, backend)
     out["customer_id"] = out["customer_id"].astype(str)
     out = out.set_index("customer_id").sort_index()
-    out["monetary_value_holdout"] = (out["spend_holdout"] / out["frequency_holdout"]).fillna(0.0)
+    bought = out["frequency_holdout"] > 0
+    holdout_days = out["frequency_holdout"].where(bought)
+    out["monetary_value_holdout"] = (out["spend_holdout"] / holdout_days).where(bought, 0.0)
     out["duration_holdout"] = (obs_end - cal_end).days / unit
     return out

@@ -105,15 +105,14 @@ def read_transactions(
     if fmt == "cdnow":
         columns = {"order_id": "record", **(columns or {})}
     mapping = find_roles(list(frame.columns), columns)
+    if "amount" not in mapping and "unit_price" in mapping and "quantity" not in mapping:
+        # a price without a quantity is the price of the purchase (CLVTools: Id, Date, Price)
+        mapping["amount"] = mapping.pop("unit_price")
     missing = [r for r in REQUIRED if r not in mapping]
-    if "amount" not in mapping and not {"quantity", "unit_price"} <= mapping.keys():
-        missing.append("amount")
     if missing:
-        role = missing[0]
-        extra = " (or quantity and unit_price)" if role == "amount" else ""
         raise UserError(
-            f"no {role} column{extra} found among the headers {_listing(frame.columns)}: "
-            f"name it with --column {role}=HEADER or data.columns in the config"
+            f"no {missing[0]} column found among the headers {_listing(frame.columns)}: "
+            f"name it with --column {missing[0]}=HEADER or data.columns in the config"
         )
     return RawTable(frame, mapping, enc, fmt, fingerprint)
 

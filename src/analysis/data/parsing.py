@@ -7,6 +7,10 @@ column is ambiguous: parsing stops and asks for the format instead of guessing. 
 anywhere in the column settles it. Timezone-aware values are converted to the configured zone
 and stored without a zone.
 
+Text (ids, names, attributes): stripped, empty becomes missing, and whole numbers stored as
+floats (ids read from Parquet or Excel, ``17850.0``) become ``17850``; transactions and customer
+lists are cleaned alike, so their ids match.
+
 Amounts: numbers pass through. Text is normalised (full-width digits and signs, currency symbols
 and codes such as ``¥ $ £ € 元 RMB``, thousands separators, a decimal comma, ``(12.50)`` as a
 negative) and read; anything still unreadable becomes missing, so validation can quarantine it.
@@ -119,6 +123,16 @@ def _detect(distinct: pd.Series) -> tuple[str, pd.Series]:
                 f"settles it: set the format, e.g. --date-format '{_DAY_FIRST[0]}' or '{_MONTH_FIRST[0]}'"
             )
     return chosen, parsed[chosen]
+
+
+def parse_text(values: pd.Series) -> pd.Series:
+    """Text as a pandas string column: stripped, empty strings missing, ``17850.0`` read as ``17850``."""
+    if pd.api.types.is_float_dtype(values):
+        known = values.dropna()
+        if np.isfinite(known).all() and (known == np.floor(known)).all():
+            values = values.astype("Int64")
+    s = values.astype("string").str.strip()
+    return s.mask(s == "")
 
 
 # ---------------------------------------------------------------------------------------------

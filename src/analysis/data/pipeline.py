@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data import features, load
+from analysis.data.parsing import parse_text
 from analysis.data.validate import ATTRIBUTE_ROLES, validate
 from analysis.errors import UserError
 
@@ -68,22 +69,19 @@ def prepare(
     return Prepared(checked.transactions, checked.quarantine, quality, customers)
 
 
-def add_customer_list(
-    customers: pd.DataFrame, path: str, data_cfg: dict
-) -> tuple[pd.DataFrame, dict[str, int]]:
+def add_customer_list(customers: pd.DataFrame, path: str, data_cfg: dict) -> tuple[pd.DataFrame, dict[str, int]]:
     """Merge a maintained customer list: its names and attributes win; listed customers with no
     purchase are added with ``orders = 0`` (the potential customers)."""
     listed = load.read_customer_list(str(path), encoding=data_cfg.get("encoding"))
     frame, mapping = listed.frame, listed.mapping
-    ids = frame[mapping["customer_id"]].astype("string").str.strip()
-    missing = ids.isna() | (ids == "")
+    ids = parse_text(frame[mapping["customer_id"]])  # cleaned as transaction ids are: 17850.0 is 17850
+    missing = ids.isna()
     duplicate = ids.duplicated(keep="first") & ~missing
     keep = ~missing & ~duplicate
     table = pd.DataFrame({"customer_id": ids[keep].astype(str)})
     for role in ATTRIBUTE_ROLES:
         if role in mapping:
-            values = frame.loc[keep, mapping[role]].astype("string").str.strip()
-            table[role] = values.mask(values == "").astype(object).to_numpy()
+            table[role] = parse_text(frame.loc[keep, mapping[role]]).astype(object).to_numpy()
     merged = customers.merge(table, on="customer_id", how="outer", suffixes=("", "_list"))
     for role in ATTRIBUTE_ROLES:
         if f"{role}_list" in merged:

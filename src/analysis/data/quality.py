@@ -16,14 +16,16 @@ def reason_table(quality: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for code, n in sorted(quality["quarantined"].items(), key=lambda kv: -kv[1]):
         en, zh = REASONS.get(code, (code, code))
-        rows.append({
-            "reason": code,
-            "meaning": en,
-            "说明": zh,
-            "rows": n,
-            "share_of_rows": n / quality["rows_in"],
-            "amount": quality["amount_quarantined"].get(code, 0.0),
-        })
+        rows.append(
+            {
+                "reason": code,
+                "meaning": en,
+                "说明": zh,
+                "rows": n,
+                "share_of_rows": n / quality["rows_in"],
+                "amount": quality["amount_quarantined"].get(code, 0.0),
+            }
+        )
     return pd.DataFrame(rows, columns=["reason", "meaning", "说明", "rows", "share_of_rows", "amount"])
 
 
@@ -43,8 +45,7 @@ def summary_lines(quality: dict[str, Any]) -> list[str]:
         lines.append(f"  {code}: {n:,} rows, amount {amount:,.2f} - {REASONS.get(code, (code,))[0]}")
     lines += [
         "Reconciliation: " + ("exact (rows and amounts add up)" if q["reconciled"] else "FAILED"),
-        f"Customers: {q['customers']:,}; purchases from {q['date_min']} to {q['date_max']}; "
-        f"as of {q['as_of']}",
+        f"Customers: {q['customers']:,}; purchases from {q['date_min']} to {q['date_max']}; as of {q['as_of']}",
         f"Outliers flagged (kept): {q.get('outliers_flagged', 0):,}",
         f"Date format: {q['date_format']}",
         "Column mapping: " + ", ".join(f"{role} <- {header}" for role, header in q["mapping"].items()),
@@ -74,9 +75,7 @@ def plot_quarantine(quality: dict[str, Any], ax: Axes | None = None) -> Axes:
 
 def plot_monthly_revenue(transactions: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Kept revenue and active customers per month."""
-    monthly = transactions.set_index("timestamp").resample("MS").agg(
-        {"amount": "sum", "customer_id": "nunique"}
-    )
+    monthly = transactions.set_index("timestamp").resample("MS").agg({"amount": "sum", "customer_id": "nunique"})
     ax = ax or plt.subplots(figsize=(8, 3.5))[1]
     ax.bar(monthly.index, monthly["amount"], width=20, color="#4c72b0", label="revenue")
     ax.set_ylabel("revenue (kept purchases)")
@@ -99,6 +98,9 @@ def headline(quality: dict[str, Any]) -> str:
     )
     if q["rows_quarantined"]:
         text += f"{q['rows_quarantined']:,} rows were set aside with a reason; the main ones: {why}. "
-    text += ("Every row and every unit of amount is accounted for." if q["reconciled"]
-             else "**The reconciliation does not add up: please report this.**")
+    text += (
+        "Every row and every unit of amount is accounted for."
+        if q["reconciled"]
+        else "**The reconciliation does not add up: please report this.**"
+    )
     return text

@@ -2,51 +2,76 @@
 
 Rules are applied in a fixed order and a row leaves under the first rule it fails:
 
-1. ``missing_customer_id`` 2. ``unparsable_date`` 3. ``missing_amount`` 4. ``unparsable_amount``
-5. ``duplicate_row`` (an exact copy of an earlier row; the first copy is kept)
-6. ``after_as_of`` 7. ``non_product`` 8. ``zero_amount`` (unless ``zero_amount: keep``: a free item
-   that is still a purchase event, as in CDNOW)
-9. Returns and cancellations (negative quantity or amount, a cancellation order id, a return
-   status): each is netted against earlier purchases of the same customer and product (or the
-   same order when there is no product column), most recent first, in units (quantity when
-   there is one, else amount). A return that earlier purchases cover in full leaves as
+1. ``missing_customer_id``
+2. The order's own status (see :mod:`analysis.data.status`): ``cancelled_order`` (closed,
+   cancelled or refunded: never netted against other purchases), ``unpaid_order``, and in CRM
+   deal exports ``not_won`` (open and lost deals)
+3. ``unparsable_date`` 4. ``missing_amount`` 5. ``unparsable_amount``
+6. ``duplicate_row`` (an exact copy of an earlier row; the first copy is kept)
+7. ``after_as_of`` 8. ``non_product``
+9. ``refunded_order``: a refund-amount column (退款金额, Refunded Amount) refunds the whole paid
+   amount; a partial refund stays, its amount reduced by the refund (``amount_refunded``)
+10. ``zero_amount``, only with ``zero_amount: quarantine``; by default a zero-amount line is a
+    purchase event with no spend (a free item or promotion, as in CDNOW), kept and counted
+    (``zero_amount_kept``)
+11. Returns and cancellations (negative quantity or amount, a cancellation order id such as UCI
+   ``C536379``): each is netted against earlier purchases of the same customer and product (or
+   the same order when there is no product column), most recent first, in units (quantity when
+   there is one, else amount, else rows). A return that earlier purchases cover in full leaves as
    ``return_netted``; a purchase it consumes completely leaves as ``refunded_purchase``; a
    purchase it consumes in part stays, with its amount reduced in proportion. A return that
    earlier purchases cannot cover in full nets nothing and leaves as ``unmatched_return``.
-10. ``outlier``: flagged (column ``outlier``) and kept unless ``drop_outliers`` is set.
+12. ``outlier``: flagged (column ``outlier``) and kept unless ``drop_outliers`` is set.
+
+An event log without any amount column (customer and date only) is valid input: every kept row
+has ``amount`` NaN and ``quality["has_amounts"]`` is false; rules 4, 5, 9, 10 and 12 do not apply.
 
 Reconciliation is exact: rows in = rows kept + rows quarantined, and amount in = amount kept +
-amount quarantined + the amount by which returns reduced purchases that stayed (``amount_netted``).
+amount quarantined + the amount by which returns reduced purchases that stayed (``amount_netted``)
++ the partial refunds of purchases that stayed (``amount_refunded``). Without amounts every
+amount is 0.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from analysis.data.parsing import parse_amounts, parse_dates
+from analysis.data.parsing import parse_amounts, parse_dates, parse_text
+from analysis.data.status import status_reasons
 from analysis.errors import UserError
 
 REASONS: dict[str, tuple[str, str]] = {
-    "missing_customer_id": ("No customer id: the purchase cannot be attributed to a customer.",
-                            "缺少客户ID"),
-    "unparsable_date": ("The date is missing or cannot be read in the detected format.",
-                        "日期缺失或无法解析"),
+    "missing_customer_id": ("No customer id: the purchase cannot be attributed to a customer.", "缺少客户ID"),
+    "cancelled_order": (
+        "The order's status says it was closed, cancelled or refunded; not a purchase.",
+        "订单状态为关闭/取消/退款, 不计为购买",
+    ),
+    "unpaid_order": ("The order's status says it was never paid.", "订单未付款"),
+    "not_won": (
+        "A CRM deal that is open or lost; only won deals are purchases.",
+        "未赢单的商机(进行中或已输单), 只有赢单计为购买",
+    ),
+    "unparsable_date": ("The date is missing or cannot be read in the detected format.", "日期缺失或无法解析"),
     "missing_amount": ("No amount (or no quantity / unit price to compute it).", "缺少金额"),
     "unparsable_amount": ("The amount (or quantity / unit price) is not a number.", "金额无法解析"),
     "duplicate_row": ("An exact copy of an earlier row; the first copy is kept.", "重复行"),
     "after_as_of": ("Dated after the as-of date of the analysis.", "晚于分析截止日"),
     "non_product": ("A non-product line (postage, fee or manual adjustment).", "非商品行(运费/手续费/调整)"),
+    "refunded_order": ("An order refunded in full (the refund amount equals the paid amount).", "已全额退款的订单"),
     "zero_amount": ("The amount is zero.", "金额为零"),
-    "return_netted": ("A return or cancellation, netted against the customer's earlier purchase.",
-                      "退货/取消, 已与原购买冲抵"),
+    "return_netted": (
+        "A return or cancellation, netted against the customer's earlier purchase.",
+        "退货/取消, 已与原购买冲抵",
+    ),
     "refunded_purchase": ("A purchase cancelled in full by a later return.", "已被全额退货的购买"),
-    "unmatched_return": ("A return or cancellation with no earlier purchase that covers it.",
-                         "无法匹配原购买的退货/取消"),
+    "unmatched_return": (
+        "A return or cancellation with no earlier purchase that covers it.",
+        "无法匹配原购买的退货/取消",
+    ),
     "outlier": ("An extreme amount, dropped because drop_outliers is set.", "极端金额(已剔除)"),
 }
 
@@ -61,17 +86,6 @@ class Validated:
     transactions: pd.DataFrame
     quarantine: pd.DataFrame
     quality: dict[str, Any] = field(default_factory=dict)
-
-
-def _text(values: pd.Series) -> pd.Series:
-    """Strip text; empty strings become missing. Whole numbers stored as floats (ids read from
-    Parquet or Excel, e.g. 17850.0) become "17850"."""
-    if pd.api.types.is_float_dtype(values):
-        finite = values.dropna()
-        if (finite == np.floor(finite)).all():
-            values = values.astype("Int64")
-    s = values.astype("string").str.strip()
-    return s.mask(s == "")
 
 
 def _numbers(raw: pd.DataFrame, mapping: dict[str, str], role: str) -> tuple[pd.Series, pd.Series]:
@@ -96,11 +110,6 @@ def _is_return(std: pd.DataFrame, cfg: dict) -> pd.Series:
         pattern = cfg.get("cancellation_pattern")
         if pattern:
             ret |= std["order_raw"].str.match(pattern).fillna(False).astype(bool)
-    if "status" in std:
-        markers = [re.escape(m.lower()) for m in cfg.get("return_markers") or []]
-        if markers:
-            hit = std["status"].str.lower().str.contains("|".join(markers), regex=True)
-            ret |= hit.fillna(False).astype(bool)
     return ret.fillna(False).astype(bool)
 
 
@@ -119,7 +128,12 @@ def _net_returns(std: pd.DataFrame, reason: pd.Series, is_return: pd.Series, cfg
         cancel = order.str.match(cfg.get("cancellation_pattern") or r"(?!)").fillna(False)
         order = order.where(~cancel, order.str.replace(r"^[A-Za-z]+", "", regex=True))
         key = std["customer_id"].fillna("") + "\x1f" + order
-    units = (std["quantity"] if "quantity" in std else std["amount"]).abs()
+    if "quantity" in std:
+        units = std["quantity"].abs()
+    elif std["amount"].notna().any():
+        units = std["amount"].abs()
+    else:  # an event log without amounts: each row is one unit
+        units = pd.Series(1.0, index=std.index)
     return_keys = set(key[returns])
     purchases = std.index[open_rows & ~is_return.to_numpy() & key.isin(return_keys).to_numpy()]
     ts = std["timestamp"]
@@ -150,7 +164,8 @@ def _net_returns(std: pd.DataFrame, reason: pd.Series, is_return: pd.Series, cfg
         else:
             before = std.at[i, "amount"]
             std.at[i, "amount"] = before * left / original[i]
-            netted += before - std.at[i, "amount"]
+            if not np.isnan(before):
+                netted += before - std.at[i, "amount"]
     return netted
 
 
@@ -175,29 +190,32 @@ def flag_outliers(amount: pd.Series, k: float) -> pd.Series:
 def standardise(raw: pd.DataFrame, mapping: dict[str, str], data_cfg: dict) -> tuple[pd.DataFrame, str, dict]:
     """Typed canonical columns for each mapped role; also the date format used and missing masks."""
     std = pd.DataFrame(index=raw.index)
-    std["customer_id"] = _text(raw[mapping["customer_id"]])
-    std["order_raw"] = _text(raw[mapping["order_id"]]) if "order_id" in mapping else pd.Series(
-        pd.NA, index=raw.index, dtype="string")
+    std["customer_id"] = parse_text(raw[mapping["customer_id"]])
+    std["order_raw"] = (
+        parse_text(raw[mapping["order_id"]])
+        if "order_id" in mapping
+        else pd.Series(pd.NA, index=raw.index, dtype="string")
+    )
     ts_raw = raw[mapping["timestamp"]]
     std["timestamp"], date_format = parse_dates(
-        ts_raw, fmt=data_cfg.get("date_format"), timezone=data_cfg.get("timezone") or "UTC")
+        ts_raw, fmt=data_cfg.get("date_format"), timezone=data_cfg.get("timezone") or "UTC"
+    )
     masks = {}
+    for role in ("quantity", "unit_price", "margin"):
+        if role in mapping:
+            std[role], masks[f"{role}_missing"] = _numbers(raw, mapping, role)
     if "amount" in mapping:
         std["amount"], masks["amount_missing"] = _numbers(raw, mapping, "amount")
-        if "quantity" in mapping:
-            std["quantity"], _ = _numbers(raw, mapping, "quantity")
-        if "unit_price" in mapping:
-            std["unit_price"], _ = _numbers(raw, mapping, "unit_price")
-    else:
-        std["quantity"], q_missing = _numbers(raw, mapping, "quantity")
-        std["unit_price"], p_missing = _numbers(raw, mapping, "unit_price")
+    elif {"quantity", "unit_price"} <= mapping.keys():
         std["amount"] = std["quantity"] * std["unit_price"]
-        masks["amount_missing"] = q_missing | p_missing
-    if "margin" in mapping:
-        std["margin"], _ = _numbers(raw, mapping, "margin")
-    for role in (*TEXT_ROLES, "status"):
+        masks["amount_missing"] = masks["quantity_missing"] | masks["unit_price_missing"]
+    else:  # an event log without amounts
+        std["amount"] = np.nan
+    if "refund" in mapping:
+        std["refund"] = _numbers(raw, mapping, "refund")[0].abs().fillna(0.0)
+    for role in (*TEXT_ROLES, "status", "deal_stage"):
         if role in mapping:
-            std[role] = _text(raw[mapping[role]])
+            std[role] = parse_text(raw[mapping[role]])
     return std, date_format, masks
 
 
@@ -218,12 +236,17 @@ def validate(
     cfg = config.get("validation", {})
     raw = raw.reset_index(drop=True)
     std, date_format, masks = standardise(raw, mapping, data_cfg)
+    has_amounts = "amount_missing" in masks
     reason = pd.Series(pd.NA, index=raw.index, dtype="object")
 
     _first_reason(reason, std["customer_id"].isna(), "missing_customer_id")
+    by_status = status_reasons(std, cfg)
+    for code in ("cancelled_order", "unpaid_order", "not_won"):
+        _first_reason(reason, by_status == code, code)
     _first_reason(reason, std["timestamp"].isna(), "unparsable_date")
-    _first_reason(reason, masks["amount_missing"], "missing_amount")
-    _first_reason(reason, std["amount"].isna(), "unparsable_amount")
+    if has_amounts:
+        _first_reason(reason, masks["amount_missing"], "missing_amount")
+        _first_reason(reason, std["amount"].isna(), "unparsable_amount")
     _first_reason(reason, raw.duplicated(keep="first"), "duplicate_row")
 
     if as_of is None:
@@ -246,13 +269,15 @@ def validate(
         descs = {str(c).strip().lower() for c in cfg.get("non_product_descriptions") or []}
         non_product |= std["description"].str.lower().isin(descs).fillna(False).astype(bool)
     _first_reason(reason, non_product, "non_product")
-    zero = cfg.get("zero_amount", "quarantine")
+
+    amount_raw = std["amount"].copy()
+    refund = _apply_refunds(std, reason)
+    zero = cfg.get("zero_amount", "keep")
     if zero not in ("quarantine", "keep"):
-        raise UserError(f"validation.zero_amount is {zero!r}: use quarantine or keep")
+        raise UserError(f"validation.zero_amount is {zero!r}: use keep or quarantine")
     if zero == "quarantine":
         _first_reason(reason, std["amount"] == 0, "zero_amount")
 
-    amount_raw = std["amount"].copy()
     is_return = _is_return(std, cfg)
     netted = _net_returns(std, reason, is_return, cfg)
 
@@ -266,8 +291,11 @@ def validate(
 
     transactions = _transactions(std[kept], outlier[kept])
     quarantine = _quarantine(raw, reason, amount_raw)
-    quality = _reconcile(raw, reason, amount_raw, transactions, netted, outlier[kept])
+    quality = _reconcile(raw, reason, amount_raw, transactions, netted, float(refund[kept].sum()))
     quality.update(
+        has_amounts=has_amounts,
+        outliers_flagged=int(outlier[kept].sum()),
+        zero_amount_kept=int((transactions["amount"] == 0).sum()),
         as_of=str(as_of_ts.date()),
         date_format=date_format,
         mapping=dict(mapping),
@@ -275,12 +303,30 @@ def validate(
     return Validated(transactions, quarantine, quality)
 
 
+def _apply_refunds(std: pd.DataFrame, reason: pd.Series) -> pd.Series:
+    """Subtract the refund column from the paid amount of rows still open: a row refunded in full
+    (and paid something) leaves as ``refunded_order``; a partial refund reduces the amount in place.
+    Returns the refund subtracted per row (0 where none)."""
+    if "refund" not in std:
+        return pd.Series(0.0, index=std.index)
+    open_rows = reason.isna()
+    paid = std["amount"]
+    full = open_rows & (paid > 0) & (std["refund"] >= paid - 1e-9)
+    _first_reason(reason, full, "refunded_order")
+    partial = open_rows & ~full & (std["refund"] > 0)
+    applied = std["refund"].where(partial, 0.0)
+    std["amount"] = paid - applied
+    return applied
+
+
 def _no_rows_message(reason: pd.Series) -> str:
     counts = reason.value_counts()
     detail = ", ".join(f"{code} {n}" for code, n in counts.items())
-    hints = {"after_as_of": "every purchase is after the as-of date: check --as-of",
-             "unparsable_date": "check the date column and --date-format",
-             "missing_customer_id": "check which column holds the customer id (--column customer_id=HEADER)"}
+    hints = {
+        "after_as_of": "every purchase is after the as-of date: check --as-of",
+        "unparsable_date": "check the date column and --date-format",
+        "missing_customer_id": "check which column holds the customer id (--column customer_id=HEADER)",
+    }
     top = str(counts.index[0]) if len(counts) else ""
     hint = hints.get(top, "check the column mapping and date format")
     return f"no valid rows left after validation ({detail}): {hint}"
@@ -291,13 +337,15 @@ def _transactions(std: pd.DataFrame, outlier: pd.Series) -> pd.DataFrame:
     if order.isna().any():  # no order id: an order is a customer's purchase at one moment
         derived = std["customer_id"] + "@" + std["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S")
         order = order.fillna(derived)
-    tx = pd.DataFrame({
-        "customer_id": std["customer_id"].astype(str),
-        "order_id": order.astype(str),
-        "timestamp": std["timestamp"].astype("datetime64[ns]"),
-        "amount": std["amount"].astype("float64"),
-        "outlier": outlier.astype(bool),
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": std["customer_id"].astype(str),
+            "order_id": order.astype(str),
+            "timestamp": std["timestamp"].astype("datetime64[ns]"),
+            "amount": std["amount"].astype("float64"),
+            "outlier": outlier.astype(bool),
+        }
+    )
     for col in ("quantity", "unit_price", "margin"):
         if col in std:
             tx[col] = std[col].astype("float64")
@@ -317,14 +365,14 @@ def _quarantine(raw: pd.DataFrame, reason: pd.Series, amount: pd.Series) -> pd.D
     return out.reset_index(drop=True)
 
 
-def _reconcile(raw, reason, amount_raw, transactions, netted, outlier) -> dict[str, Any]:
+def _reconcile(raw, reason, amount_raw, transactions, netted, refunded) -> dict[str, Any]:
     amounts = amount_raw.fillna(0.0)
     q = reason.dropna().astype(str)
     quarantined = {c: int(n) for c, n in q.value_counts().sort_index().items()}
     amount_q = {c: float(amounts[q.index][q == c].sum()) for c in quarantined}
     amount_in = float(amounts.sum())
     amount_kept = float(transactions["amount"].sum())
-    gap = amount_in - amount_kept - sum(amount_q.values()) - netted
+    gap = amount_in - amount_kept - sum(amount_q.values()) - netted - refunded
     scale = max(1.0, float(amounts.abs().sum()))
     rows_kept = len(transactions)
     ts = transactions["timestamp"]
@@ -337,8 +385,8 @@ def _reconcile(raw, reason, amount_raw, transactions, netted, outlier) -> dict[s
         "amount_kept": round(amount_kept, 6),
         "amount_quarantined": {c: round(v, 6) for c, v in amount_q.items()},
         "amount_netted": round(netted, 6),
+        "amount_refunded": round(refunded, 6),
         "reconciled": bool(rows_kept + len(q) == len(raw) and abs(gap) <= 1e-9 * scale),
-        "outliers_flagged": int(outlier.sum()),
         "customers": int(transactions["customer_id"].nunique()),
         "date_min": str(ts.min().date()),
         "date_max": str(ts.max().date()),
