@@ -48,13 +48,30 @@ def make_model(k: int, n: int, cfg: dict, seed: int | np.random.Generator | None
     return KMeans(k, n_init=n_init, random_state=rs)
 
 
+def fit_final(x: np.ndarray, rows: np.ndarray, k: int, cfg: dict) -> Any:
+    """The final model for all of ``x``, consistent with the k search and the stability check on ``x[rows]``:
+    fitted on the sample, then (k-means) refined on everyone from the sample's centres, as ``MiniBatchKMeans``
+    above ``minibatch_threshold`` customers. Started from the same centres, the big fit lands on the same
+    grouping the search and the resamples judged; a Gaussian mixture keeps the sample fit (it assigns everyone
+    by ``predict``)."""
+    model = make_model(k, len(rows), cfg).fit(x[rows])
+    if len(rows) == len(x) or cfg.get("algorithm", "kmeans") != "kmeans":
+        return model
+    rs = int(cfg.get("random_state", 0))
+    centres = model.cluster_centers_
+    if len(x) > int(cfg.get("minibatch_threshold", 200_000)):
+        # started at the sample's optimum the mini-batch updates only wobble: stop after 3 batches without gain
+        return MiniBatchKMeans(k, init=centres, n_init=1, random_state=rs, batch_size=4096,
+                               max_no_improvement=3).fit(x)  # fmt: skip
+    return KMeans(k, init=centres, n_init=1, random_state=rs).fit(x)
+
+
 def spread(x: np.ndarray, labels: np.ndarray) -> float:
     """Within-cluster sum of squared distances to the cluster means (the k-means 'inertia')."""
-    total = 0.0
-    for lab in np.unique(labels):
-        part = x[labels == lab]
-        total += float(((part - part.mean(axis=0)) ** 2).sum())
-    return total
+    _, codes = np.unique(labels, return_inverse=True)
+    sizes = np.bincount(codes).astype(float)
+    means = np.stack([np.bincount(codes, weights=x[:, j]) for j in range(x.shape[1])], axis=1) / sizes[:, None]
+    return float(((x - means[codes]) ** 2).sum())
 
 
 def sample_rows(n: int, size: int, rng: np.random.Generator) -> np.ndarray:

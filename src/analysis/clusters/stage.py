@@ -6,8 +6,9 @@ clusters are numbered 1..k from the most to the least valuable (total spend), na
 rules a CRM can apply (:mod:`.rules`). Customers without a purchase get no cluster number and the label
 ``labels.no_purchase``; with ``features.single_purchase: separate`` one-time buyers get ``labels.one_time``.
 
-Sampling for large populations (the final clusters are always fitted and assigned on every buyer): the k search
-and the stability check use at most ``search_sample`` buyers, silhouettes ``silhouette_sample`` of those, rule
+Sampling for large populations: the k search and the stability check use at most ``search_sample`` buyers; the
+final model starts from the sample's fit and is refined on every buyer (``models.fit_final``), so all three judge
+the same grouping; silhouettes ``silhouette_sample`` of those, rule
 trees ``rule_sample`` buyers (rules are scored on all), the 2-D picture ``projection_sample``.
 
 Degenerate data (no buyers, fewer buyers than k, all buyers alike) never raises: the buyers get one group or the
@@ -26,7 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from analysis.clusters import features as F
 from analysis.clusters.describe import manager_summary
-from analysis.clusters.models import choose_k, k_table, make_model, sample_rows, stability
+from analysis.clusters.models import choose_k, fit_final, k_table, sample_rows, stability
 from analysis.clusters.naming import cluster_names, levels, typical_gap
 from analysis.clusters.rules import cluster_rules, rule_text
 from analysis.errors import UserError
@@ -104,30 +105,30 @@ def run_clusters(
     threads = cfg.get("threads")
     with threadpool_limits(int(threads) if threads else None):
         labels, k, tables, x, capped = _cluster(x_frame, sub, cfg, rng, report)
-    out = _label_customers(c, frame, clustered, separate, labels, labels_cfg)
     if k >= 1:
         scaled = pd.DataFrame(x, columns=list(x_frame.columns)) if x is not None else None
         _describe(sub, scaled, capped, labels, k, cfg, seed, report, tables, c[clustered].reset_index(drop=True))
-        names = report["names"]
-        ids = out["cluster"].to_numpy()
-        has = ~pd.isna(ids)
-        out.loc[has, "cluster_name"] = [names[int(i)]["en"] for i in ids[has]]
-        out.loc[has, "cluster_name_zh"] = [names[int(i)]["zh"] for i in ids[has]]
+    out = _label_customers(c, frame, clustered, separate, labels, labels_cfg, report.get("names", {}))
     report["counts"] = {str(k_): int(v) for k_, v in out["cluster_name"].value_counts().items()}
     return ClusterRun(out, report, tables)
 
 
-def _label_customers(c, frame, clustered, separate, labels, labels_cfg) -> pd.DataFrame:
-    out = pd.DataFrame({"customer_id": c["customer_id"].astype(str)})
-    cluster = pd.array([pd.NA] * len(c), dtype="Int64")
-    cluster[np.flatnonzero(clustered)] = labels
-    out["cluster"] = cluster
-    out["cluster_name"] = labels_cfg["no_purchase"][0]
-    out["cluster_name_zh"] = labels_cfg["no_purchase"][1]
+def _label_customers(c, frame, clustered, separate, labels, labels_cfg, names) -> pd.DataFrame:
+    """``customer_id``, ``cluster`` (1..k, empty when not clustered) and the names in both languages."""
+    cluster = pd.array(np.zeros(len(c), dtype="int64"), dtype="Int64")
+    cluster[~clustered] = pd.NA
+    cluster[clustered] = labels
+    en = np.full(len(c), labels_cfg["no_purchase"][0], dtype=object)
+    zh = np.full(len(c), labels_cfg["no_purchase"][1], dtype=object)
     if separate:
         one = F.buyers(c) & (frame["purchase_days"].to_numpy() <= 1)
-        out.loc[one, ["cluster_name", "cluster_name_zh"]] = labels_cfg["one_time"]
-    return out
+        en[one], zh[one] = labels_cfg["one_time"]
+    if names and len(labels):
+        top = max(names)
+        en[clustered] = np.array([names.get(i, {}).get("en") for i in range(top + 1)], dtype=object)[labels]
+        zh[clustered] = np.array([names.get(i, {}).get("zh") for i in range(top + 1)], dtype=object)[labels]
+    return pd.DataFrame({"customer_id": c["customer_id"].astype(str), "cluster": cluster, "cluster_name": en,
+                         "cluster_name_zh": zh})  # fmt: skip
 
 
 def _cluster(x_frame, sub, cfg, rng, report) -> tuple[np.ndarray, int, dict, np.ndarray | None, np.ndarray]:
@@ -145,7 +146,7 @@ def _cluster(x_frame, sub, cfg, rng, report) -> tuple[np.ndarray, int, dict, np.
     x = pipe.fit_transform(x_frame)
     capped = F.extremes(pipe, x_frame, clip)
     report["extremes"] = int(capped.sum())
-    distinct = len(np.unique(np.round(x, 9), axis=0))
+    distinct = _distinct(x, int(cfg["k_range"][1]) + 1)
     lo, hi = (int(v) for v in cfg["k_range"])
     fixed = cfg.get("k")
     top = min(distinct, n - 1) if fixed is None else min(distinct, n)
@@ -185,7 +186,7 @@ def _cluster(x_frame, sub, cfg, rng, report) -> tuple[np.ndarray, int, dict, np.
         report["k_votes"] = picks
     tables["k_table"] = table
     report["k_table"] = table.reset_index().replace({np.nan: None}).to_dict("records") if len(table) else []
-    model = make_model(k, n, cfg).fit(x)
+    model = fit_final(x, rows, k, cfg)
     raw = model.predict(x)
     # number the clusters 1..k from the most to the least valuable (total spend), ties by size
     value = pd.DataFrame({"raw": raw, "m": sub["monetary"].to_numpy()}).groupby("raw")["m"].agg(["sum", "size"])
@@ -213,6 +214,15 @@ def _cluster(x_frame, sub, cfg, rng, report) -> tuple[np.ndarray, int, dict, np.
                   f"分组不稳定：在重抽样客户上重新拟合，与原分组的一致度仅 {mean:.0%}（调整兰德指数，阈值 "
                   f"{cfg['stability']['threshold']:.0%}）。分组及其名称仅供参考。")  # fmt: skip
     return labels, found, tables, x, capped
+
+
+def _distinct(x: np.ndarray, enough: int) -> int:
+    """The number of distinct rows of ``x``, or any number >= ``enough`` when a sample already has that many
+    (counting all distinct rows of a million customers costs seconds)."""
+    head = np.unique(np.round(x[:20_000], 9), axis=0).shape[0]
+    if head >= enough or len(x) <= 20_000:
+        return head
+    return np.unique(np.round(x, 9), axis=0).shape[0]
 
 
 def _describe(sub, scaled, capped, labels, k, cfg, seed, report, tables, cust) -> None:
