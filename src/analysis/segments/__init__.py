@@ -20,9 +20,13 @@ from analysis.segments.lifecycle import (
     lifecycle_rule_text,
 )
 from analysis.segments.rfm import (
+    METRICS,
     chinese_segments,
     chinese_thresholds,
+    edge_score,
     english_segments,
+    has_amounts,
+    rfm_metrics,
     rfm_scores,
     score,
 )
@@ -43,6 +47,10 @@ from analysis.segments.tiers import (
 )
 
 __all__ = [
+    "METRICS",
+    "edge_score",
+    "has_amounts",
+    "rfm_metrics",
     "ATTRIBUTES",
     "PLAYBOOK_FIELDS",
     "SegmentRun",

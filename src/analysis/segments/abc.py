@@ -1,6 +1,7 @@
-"""ABC: buyers ranked by value (revenue, or margin), highest first, ties by customer id. A customer
-is A while the value ranked before them is under the A cut (80 % by default), B under the B cut
-(95 %), else C; so A holds the first 80 % of value. Customers with no value are C.
+"""ABC: buyers ranked by value (revenue, margin, or orders when the data has no amounts), highest
+first, ties by customer id. A customer is A while the value ranked before them is under the A cut
+(80 % by default), B under the B cut (95 %), else C; so A holds the first 80 % of value. Customers
+with no value are C.
 """
 
 from __future__ import annotations
@@ -27,15 +28,20 @@ def abc_classes(value: pd.Series, customer_id: pd.Series, cuts: dict) -> pd.Data
 
 
 def abc_value(customers: pd.DataFrame, cfg: dict) -> pd.Series:
-    """The value ABC ranks by: revenue (``monetary``) or, when asked, ``margin_total``."""
+    """The value ABC ranks by: revenue (``monetary``), ``margin_total``, or the number of orders. Data without
+    amounts ranks by orders (the series' ``name`` says which: ``revenue``, ``margin`` or ``orders``)."""
     basis = cfg.get("value", "revenue")
+    if basis == "revenue" and not customers.loc[customers["frequency"] > 0, "monetary"].notna().any():
+        basis = "orders"
     if basis == "revenue":
-        return customers["monetary"]
+        return customers["monetary"].rename("revenue")
+    if basis == "orders":
+        return customers["frequency"].astype(float).rename("orders")
     if basis == "margin":
         if "margin_total" not in customers:
             raise UserError("abc.value is margin but there is no margin column: map one with --column margin=HEADER")
-        return customers["margin_total"]
-    raise UserError(f"abc.value is {basis!r}: use revenue or margin")
+        return customers["margin_total"].rename("margin")
+    raise UserError(f"abc.value is {basis!r}: use revenue, margin or orders")
 
 
 def abc_summary(classes: pd.Series, value: pd.Series) -> pd.DataFrame:

@@ -1,16 +1,27 @@
-"""RFM scores (1..bins). A value's position runs from 0 (the lowest) to 1 (the highest) as
-``(min rank - 1) / (n - 1)``, and its score is ``min(bins, 1 + floor(bins x position))``: about
-equal-sized quantile bins for distinct values, the lowest value scores 1 and the highest scores
-``bins`` however few customers there are, and tied values share one score (a value shared by
-many customers scores by the customers below it, so the many one-time buyers get F = 1). A
-population with one value (a single customer, or everyone spent the same) gets the middle
-score, except that when everyone bought once F is 1. Recency is scored on the negated days, so
-the most recent purchase scores highest. Customers without a purchase (from a customer list)
-get no scores and the segment "No purchase yet".
+"""RFM scores and the two named schemes, with the common variants as settings (``rfm`` in
+``defaults/segments.yaml``).
+
+What is measured: R is the days since the last purchase; F the number of orders, or of distinct
+purchase days (``rfm.frequency``); M the total spend, or the spend per purchase day (``rfm.monetary``).
+An input without amounts has no M: M scores are empty and both schemes fall back to R and F.
+
+Scores (1..bins), by quantiles (``rfm.scoring: quantiles``, the default): a value's position runs from 0
+(the lowest) to 1 (the highest) as ``(min rank - 1) / (n - 1)``, and its score is
+``min(bins, 1 + floor(bins x position))``: about equal-sized quantile bins for distinct values, the lowest
+value scores 1 and the highest scores ``bins`` however few customers there are, and tied values share one
+score (a value shared by many customers scores by the customers below it, so the many one-time buyers get
+F = 1). A population with one value gets the middle score, except that when everyone bought once F is 1.
+Recency is scored on the negated days, so the most recent purchase scores highest. Or by fixed edges
+(``rfm.scoring: edges``): ``bins - 1`` increasing edges per metric; F and M move one score up at each edge
+they reach, R moves one score down at each edge the days exceed (edges [30, 60, 90, 120]: within 30 days
+scores 5, more than 120 days scores 1). Customers without a purchase get no scores and the segment
+"No purchase yet".
 
 English segments: an ordered rule table on the scores, first match wins, "Others" if none.
-Chinese segments: R, F and M each high or low against the buyers' mean (or median); high R
-means a recent purchase (recency below the threshold); a value equal to it counts as low.
+Chinese segments: R, F and M each high or low against a threshold (``rfm.threshold``: the buyers' mean,
+median, or a fixed value) on the values or on the scores (``rfm.threshold_on``). On values high R means a
+recent purchase (days below the threshold); on scores high means a score above it. A value equal to the
+threshold counts as low.
 """
 
 from __future__ import annotations
@@ -19,6 +30,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import UserError
+
+METRICS = ("recency_days", "frequency", "monetary")
 
 
 def score(values: pd.Series, bins: int) -> pd.Series:
@@ -35,20 +48,53 @@ def score(values: pd.Series, bins: int) -> pd.Series:
     return out
 
 
-def rfm_scores(customers: pd.DataFrame, bins: int = 5) -> pd.DataFrame:
-    """``r_score``, ``f_score``, ``m_score`` (nullable ints) for buyers; missing for the others."""
+def edge_score(values: pd.Series, edges, bins: int, descending: bool = False) -> pd.Series:
+    """Scores 1..bins by fixed ``edges`` (``bins - 1`` increasing values): one up at every edge a value
+    reaches, or with ``descending`` (recency) one down at every edge it exceeds. NaN stays NaN."""
+    e = np.asarray(edges, dtype=float)
+    if len(e) != bins - 1 or np.any(np.diff(e) <= 0):
+        raise UserError(f"rfm.edges needs {bins - 1} increasing values per metric for {bins} scores, got {list(edges)}")
+    v = values.to_numpy(float)
+    scores = bins - np.searchsorted(e, v, side="left") if descending else 1 + np.searchsorted(e, v, side="right")
+    return pd.Series(np.where(np.isnan(v), np.nan, scores), index=values.index)
+
+
+def rfm_metrics(customers: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+    """``recency_days``, ``frequency`` and ``monetary`` as the RFM scheme measures them: F as orders or
+    purchase days (``rfm.frequency``), M as total spend or spend per purchase day (``rfm.monetary``)."""
+    freq = cfg.get("frequency", "orders")
+    money = cfg.get("monetary", "total_spend")
+    days = customers["purchase_days"].where(customers["purchase_days"] > 0)
+    return pd.DataFrame({
+        "recency_days": customers["recency_days"],
+        "frequency": customers["purchase_days"] if freq == "purchase_days" else customers["frequency"],
+        "monetary": customers["monetary"] / days if money == "per_purchase_day" else customers["monetary"],
+    }, index=customers.index)  # fmt: skip
+
+
+def has_amounts(customers: pd.DataFrame) -> bool:
+    """Whether the buyers have amounts (an event log of customer and date only has none)."""
+    buyers = customers["frequency"] > 0
+    return bool(customers.loc[buyers, "monetary"].notna().any()) or not buyers.any()
+
+
+def rfm_scores(customers: pd.DataFrame, bins: int = 5, edges: dict | None = None) -> pd.DataFrame:
+    """``r_score``, ``f_score``, ``m_score`` (nullable ints) for buyers; missing for the others (and M
+    missing for everyone when there are no amounts). By quantiles, or by fixed ``edges`` per metric."""
     if bins < 2:
         raise UserError(f"rfm.bins is {bins}: use 2 or more")
     buyer = customers["frequency"] > 0
     scores = pd.DataFrame(index=customers.index)
-    for name, values in (
-        ("r", -customers["recency_days"]),
-        ("f", customers["frequency"]),
-        ("m", customers["monetary"]),
-    ):
-        scores[f"{name}_score"] = score(values.where(buyer), bins).astype("Int64")
+    for name, column in zip("rfm", METRICS, strict=True):
+        values = customers[column].where(buyer)
+        if edges is not None:
+            if column not in edges:
+                raise UserError(f"rfm.scoring is edges but rfm.edges has no {column} edges")
+            scores[f"{name}_score"] = edge_score(values, edges[column], bins, descending=name == "r").astype("Int64")
+        else:
+            scores[f"{name}_score"] = score(-values if name == "r" else values, bins).astype("Int64")
     once = buyer & (customers["frequency"] == 1)
-    if once.sum() == buyer.sum() > 0:  # everyone bought once: that is the lowest frequency there is
+    if edges is None and once.sum() == buyer.sum() > 0:  # everyone bought once: the lowest frequency there is
         scores.loc[once, "f_score"] = 1
     return scores
 
@@ -61,26 +107,46 @@ def _in_range(values: pd.Series, bounds) -> pd.Series:
 
 
 def english_segments(scores: pd.DataFrame, cfg: dict) -> tuple[pd.Series, pd.Series]:
-    """(English, Chinese) name of the first rule each customer matches, "Others" when none."""
+    """(English, Chinese) name of the first rule each customer matches, "Others" when none. Without M
+    scores (no amounts) the rules' M conditions are left out: the scheme falls back to R and F."""
     en = pd.Series(pd.NA, index=scores.index, dtype="object")
     zh = en.copy()
+    letters = "rfm" if scores["m_score"].notna().any() else "rf"
     for rule in cfg["segments"]:
         hit = en.isna()
-        for letter in "rfm":
+        for letter in letters:
             hit &= _in_range(scores[f"{letter}_score"], rule.get(letter))
         en[hit], zh[hit] = rule["name"]
     en[en.isna()], zh[zh.isna()] = cfg["others"]
     return en, zh
 
 
-def chinese_thresholds(customers: pd.DataFrame, cfg: dict) -> dict[str, float]:
-    """The buyers' mean (or median, ``rfm.threshold``) of ``recency_days``, ``frequency`` and
-    ``monetary``: the high/low lines of the Chinese scheme (NaN when nobody bought)."""
+def _threshold_source(metrics: pd.DataFrame, scores: pd.DataFrame | None, on: str) -> pd.DataFrame:
+    if on == "values":
+        return metrics[list(METRICS)]
+    if on != "scores":
+        raise UserError(f"rfm.threshold_on is {on!r}: use values or scores")
+    if scores is None:
+        raise ValueError("rfm.threshold_on: scores needs the scores")
+    return pd.DataFrame({c: scores[f"{x}_score"].astype(float) for x, c in zip("rfm", METRICS, strict=True)})
+
+
+def chinese_thresholds(metrics: pd.DataFrame, cfg: dict, scores: pd.DataFrame | None = None) -> dict[str, float]:
+    """The high/low lines of the Chinese scheme for ``recency_days``, ``frequency`` and ``monetary``: the
+    buyers' mean or median, or the fixed values (``rfm.threshold``), of the values or of the scores
+    (``rfm.threshold_on``); NaN when nobody bought (or no amounts, for M)."""
     how = cfg.get("threshold", "mean")
+    if how == "fixed":
+        fixed = cfg.get("threshold_fixed") or {}
+        missing = [c for c in METRICS if fixed.get(c) is None]
+        if missing:
+            raise UserError(f"rfm.threshold is fixed: set rfm.threshold_fixed for {', '.join(missing)}")
+        return {c: float(fixed[c]) for c in METRICS}
     if how not in ("mean", "median"):
-        raise UserError(f"rfm.threshold is {how!r}: use mean or median")
-    buyers = customers[customers["frequency"] > 0]
-    return {col: float(getattr(buyers[col], how)()) for col in ("recency_days", "frequency", "monetary")}
+        raise UserError(f"rfm.threshold is {how!r}: use mean, median or fixed")
+    source = _threshold_source(metrics, scores, cfg.get("threshold_on", "values"))
+    buyers = source[metrics["frequency"] > 0]
+    return {col: float(getattr(buyers[col], how)()) for col in METRICS}
 
 
 def _finite(value: float) -> float | None:
@@ -88,17 +154,25 @@ def _finite(value: float) -> float | None:
     return None if pd.isna(value) else float(value)
 
 
-def chinese_segments(customers: pd.DataFrame, cfg: dict) -> tuple[pd.Series, pd.Series]:
-    """(Chinese, English) name from R, F, M high/low against the buyers' mean or median."""
-    thresholds = chinese_thresholds(customers, cfg)
+def chinese_segments(
+    metrics: pd.DataFrame, cfg: dict, scores: pd.DataFrame | None = None
+) -> tuple[pd.Series, pd.Series]:
+    """(Chinese, English) name from R, F, M high/low against the thresholds of :func:`chinese_thresholds`;
+    without amounts, from R and F alone by the ``segments_zh_rf`` table."""
+    on = cfg.get("threshold_on", "values")
+    thresholds = chinese_thresholds(metrics, cfg, scores)
+    source = _threshold_source(metrics, scores, on)
     level = {}
-    for letter, col in (("r", "recency_days"), ("f", "frequency"), ("m", "monetary")):
+    for letter, col in zip("rfm", METRICS, strict=True):
         threshold = thresholds[col]
-        high = customers[col] < threshold if letter == "r" else customers[col] > threshold
+        recent = letter == "r" and on == "values"  # fewer days is better; a higher R score is better
+        high = source[col] < threshold if recent else source[col] > threshold
         level[letter] = np.where(high, "high", "low")
-    zh = pd.Series(pd.NA, index=customers.index, dtype="object")
+    zh = pd.Series(pd.NA, index=metrics.index, dtype="object")
     en = zh.copy()
-    for rule in cfg["segments_zh"]:
-        hit = (level["r"] == rule["r"]) & (level["f"] == rule["f"]) & (level["m"] == rule["m"])
+    amounts = has_amounts(metrics.assign(frequency=metrics["frequency"].fillna(0)))
+    table, letters = (cfg["segments_zh"], "rfm") if amounts else (cfg["segments_zh_rf"], "rf")
+    for rule in table:
+        hit = np.logical_and.reduce([level[x] == rule[x] for x in letters])
         en[hit], zh[hit] = rule["name"]
     return zh, en

@@ -25,7 +25,15 @@ from analysis.errors import UserError
 from analysis.segments.abc import abc_classes, abc_summary, abc_value, pareto_curve
 from analysis.segments.describe import rule_texts
 from analysis.segments.lifecycle import lifecycle
-from analysis.segments.rfm import _finite, chinese_segments, chinese_thresholds, english_segments, rfm_scores
+from analysis.segments.rfm import (
+    _finite,
+    chinese_segments,
+    chinese_thresholds,
+    english_segments,
+    has_amounts,
+    rfm_metrics,
+    rfm_scores,
+)
 from analysis.segments.tiers import _labels, first_match, match_rules
 
 ATTRIBUTES = ("country", "region", "city", "industry", "customer_type", "size")
@@ -52,12 +60,14 @@ def run_segments(customers: pd.DataFrame, config: dict) -> SegmentRun:
                 "(each needs a label in tiers.labels and an entry in playbook.tiers)"
             )
     c = customers.reset_index(drop=True)
-    scores = rfm_scores(c, int(cfg["rfm"]["bins"]))
+    metrics = rfm_metrics(c, cfg["rfm"])
+    edges = cfg["rfm"]["edges"] if cfg["rfm"].get("scoring", "quantiles") == "edges" else None
+    scores = rfm_scores(metrics, int(cfg["rfm"]["bins"]), edges)
     out = pd.concat([c[["customer_id", "recency_days", "frequency", "monetary"]], scores], axis=1)
     # rfm_segment: the English 11-segment scheme; rfm_segment_zh: the Chinese 8-segment scheme;
     # each with its label in the other language
     out["rfm_segment"], out["rfm_segment_label_zh"] = english_segments(scores, cfg["rfm"])
-    out["rfm_segment_zh"], out["rfm_segment_zh_label_en"] = chinese_segments(c, cfg["rfm"])
+    out["rfm_segment_zh"], out["rfm_segment_zh_label_en"] = chinese_segments(metrics, cfg["rfm"], scores)
     never = c["frequency"] <= 0
     out.loc[never, ["rfm_segment", "rfm_segment_label_zh"]] = cfg["rfm"]["no_purchase"]
     out.loc[never, ["rfm_segment_zh", "rfm_segment_zh_label_en"]] = cfg["rfm"]["no_purchase"][::-1]
@@ -85,12 +95,16 @@ def run_segments(customers: pd.DataFrame, config: dict) -> SegmentRun:
 
     tables = summary_tables(c, out, value, cfg)
     tables["pareto"] = pareto_curve(value[~never])
-    thresholds = chinese_thresholds(c, cfg["rfm"])
+    thresholds = chinese_thresholds(metrics, cfg["rfm"], scores)
+    amounts = has_amounts(c)
     slipping = keyed["tier"].isin(["vip", "important"]) & pd.Series(stage).isin(["dormant", "churned"])
     report = {
-        "rules": rule_texts(cfg, thresholds, population_gap),
-        "settings": {"bins": int(cfg["rfm"]["bins"]), "threshold_zh": cfg["rfm"].get("threshold", "mean"),
-                     "abc_value": cfg["abc"].get("value", "revenue"), "abc_cuts": cfg["abc"]["cuts"],
+        "rules": rule_texts(cfg, thresholds, population_gap, amounts=amounts, abc_basis=str(value.name)),
+        "has_amounts": amounts,
+        "settings": {"bins": int(cfg["rfm"]["bins"]),
+                     **{k: cfg["rfm"].get(k) for k in ("scoring", "frequency", "monetary", "threshold",
+                                                         "threshold_on")},
+                     "abc_value": str(value.name), "abc_cuts": cfg["abc"]["cuts"],
                      "lifecycle": {k: v for k, v in cfg["lifecycle"].items() if k != "labels"}},
         "thresholds_zh": {k: _finite(v) for k, v in thresholds.items()},
         "population_gap_days": population_gap,
@@ -100,9 +114,19 @@ def run_segments(customers: pd.DataFrame, config: dict) -> SegmentRun:
         "counts": {col: {str(k): int(v) for k, v in out[col].value_counts().items()}
                    for col in ("rfm_segment", "rfm_segment_zh", "abc_class", "lifecycle_stage", "tier",
                                "recommended_action")},
+        # by key (potential, new, ...; vip, important, ...), whatever the configured labels say
+        "lifecycle_by_key": {k: int((stage == k).sum()) for k in cfg["lifecycle"]["labels"]},
+        "tiers_by_key": {k: _tier_numbers(keyed["tier"] == k, value, never) for k in cfg["tiers"]["labels"]},
         **{name: _records(tables[name]) for name in ("abc", "segments", "segments_zh", "lifecycle", "tiers")},
     }  # fmt: skip
     return SegmentRun(out, report, tables)
+
+
+def _tier_numbers(member: pd.Series, value: pd.Series, never: pd.Series) -> dict[str, float]:
+    """Customers and share of value of one tier (value of buyers only)."""
+    v = value.where(~never).fillna(0)
+    total = float(v.sum()) or 1.0
+    return {"customers": int(member.sum()), "value_share": float(v[member.to_numpy()].sum()) / total}
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -173,17 +197,19 @@ def breakdown(attribute: pd.Series, frame: pd.DataFrame, top: int = 10, mix: str
 
 
 def manager_summary(run: SegmentRun, lang: str = "en") -> str:
-    """A few plain sentences (Markdown) on value concentration, tiers and who is slipping away."""
-    abc = run.tables["abc"]
-    counts = run.report["counts"]
-    life = counts["lifecycle_stage"]
-    tiers = run.tables["tiers"]
-    vip = tiers.loc["VIP"] if "VIP" in tiers.index else None
-    a = abc.loc["A"]
+    """A few plain sentences (Markdown) on value concentration, tiers and who is slipping away. Stages and
+    tiers are looked up by their key, so renaming a label in the config changes no number."""
+    a = run.tables["abc"].loc["A"]
+    life = run.report["lifecycle_by_key"]
+    vip = run.report["tiers_by_key"].get("vip")
+    basis = run.report["settings"]["abc_value"]
     if lang == "zh":
-        lines = [f"- **{a['customer_share']:.0%}** 的客户（A类）贡献了 **{a['value_share']:.0%}** 的价值。"]
-        if vip is not None:
-            lines.append(f"- VIP客户 {int(vip['customers']):,} 位，占价值的 **{vip['value_share']:.0%}**。")
+        what = {"revenue": "价值", "margin": "毛利", "orders": "订单"}.get(basis, basis)
+        lines = [f"- **{a['customer_share']:.0%}** 的客户（A类）贡献了 **{a['value_share']:.0%}** 的{what}。"]
+        if not run.report["has_amounts"]:
+            lines.append("- 数据没有金额：M 得分、消费金额不可用，ABC 按订单数划分，分群只看 R 和 F。")
+        if vip and vip["customers"]:
+            lines.append(f"- VIP客户 {vip['customers']:,} 位，占{what}的 **{vip['value_share']:.0%}**。")
         new = f"，新客户 {life['new']:,} 位" if life.get("new") else ""
         lines.append(f"- 沉睡客户 {life.get('dormant', 0):,} 位，流失客户 {life.get('churned', 0):,} 位{new}。")
         if run.report.get("valuable_slipping"):
@@ -194,10 +220,16 @@ def manager_summary(run: SegmentRun, lang: str = "en") -> str:
         if life.get("potential"):
             lines.append(f"- 客户名单中 {life['potential']:,} 位潜在客户尚未购买：安排首单激励。")
         return "\n".join(lines)
-    lines = [f"- **{a['customer_share']:.0%}** of customers (class A) bring **{a['value_share']:.0%}** of the value."]
-    if vip is not None:
+    what = {"revenue": "value", "margin": "margin", "orders": "orders"}.get(basis, basis)
+    lines = [f"- **{a['customer_share']:.0%}** of customers (class A) bring **{a['value_share']:.0%}** of the {what}."]
+    if not run.report["has_amounts"]:
         lines.append(
-            f"- {int(vip['customers']):,} VIP customers hold **{vip['value_share']:.0%}** of the value: "
+            "- The data has no amounts: there is no M score or spend; ABC ranks customers by orders and "
+            "the segments use R and F only."
+        )
+    if vip and vip["customers"]:
+        lines.append(
+            f"- {vip['customers']:,} VIP customers hold **{vip['value_share']:.0%}** of the {what}: "
             "keep them close with a dedicated account manager."
         )
     new = f"; {life['new']:,} are new and need onboarding" if life.get("new") else ""
