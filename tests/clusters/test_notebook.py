@@ -63,9 +63,13 @@ def test_notebook_adds_the_cluster_columns_and_writes_clusters_json(tmp_path, li
 def test_notebook_runs_alone_as_in_jupyterlab(tmp_path, lifetimes_datasets):
     """No runner and no segments page before it: the notebook prepares the data itself."""
     papermill = pytest.importorskip("papermill")
+    import yaml
+
+    config_path = tmp_path / "small.yaml"
+    config_path.write_text(yaml.safe_dump(SMALL), encoding="utf-8")
     out = tmp_path / "alone.ipynb"
     sample = str(lifetimes_datasets / "CDNOW_sample.txt")
-    parameters = {"input_path": sample, "as_of": "1998-06-30"}
+    parameters = {"input_path": sample, "as_of": "1998-06-30", "config_path": str(config_path)}
     papermill.execute_notebook(str(NOTEBOOK), str(out), kernel_name="python3", cwd=str(NOTEBOOK.parent),
                                progress_bar=False, parameters=parameters)  # fmt: skip
     assert not _errors(out)
