@@ -1,7 +1,8 @@
 """Command line: ``python -m analysis run|check --input PATH [options]``.
 
 A user's mistake ends with one line ``error: ...`` and exit status 2, never a traceback. A failed
-report step ends with ``error: step NAME failed: cause`` and exit status 1.
+report step ends with ``error: step NAME failed: cause`` and exit status 2 when the cause is the user's
+data or settings, 1 for an internal failure. Progress goes to standard output, errors to standard error.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(run)
     run.add_argument("--out", default="reports", help="folder for run directories (default reports/)")
     run.add_argument("--notebooks", default=None, help=argparse.SUPPRESS)
+    run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    run.add_argument("--log-format", choices=("text", "json"), default="text",
+                     help="progress as text lines (default) or one JSON object per line, for schedulers")
     check = sub.add_parser("check", help="data-quality summary without a report run")
     _common(check)
     check.add_argument("--json", action="store_true", help="print the summary as one JSON object")
@@ -70,16 +74,16 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from analysis.report.progress import reporter
     from analysis.report.runner import RunFailed, run_report
 
     try:
-        run_dir = run_report(args.input, as_of=args.as_of, config_path=args.config,
-                             overrides=_overrides(args), customers_path=args.customers,
-                             out_dir=args.out, notebooks_dir=args.notebooks)
+        run_report(args.input, as_of=args.as_of, config_path=args.config, overrides=_overrides(args),
+                   customers_path=args.customers, out_dir=args.out, notebooks_dir=args.notebooks,
+                   log=reporter(args.log_format, args.quiet))
     except RunFailed as exc:  # 2: the user's data or settings; 1: an internal failure
         print(f"error: {exc}", file=sys.stderr)
         return 2 if exc.user_error else 1
-    print(f"report: {run_dir / 'index.html'}")
     return 0
 
 

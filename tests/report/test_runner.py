@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.report.progress import text_line
 from analysis.report.rundir import rounded_for_people
 from analysis.report.runner import RunFailed, run_report
 from tests.conftest import write_notebook
@@ -78,3 +79,24 @@ def test_a_failed_step_is_named_and_never_replaces_latest(tmp_path, lifetimes_da
     assert (failed / "02_broken.ipynb").is_file()  # the failing notebook is kept
     record = json.loads((failed / "run.json").read_text())
     assert (record["status"], record["failed_step"]) == ("failed", "02_broken")
+
+
+def test_progress_events_and_a_misspelt_parameter(tmp_path, lifetimes_datasets):
+    good, bad, out = tmp_path / "good", tmp_path / "bad", tmp_path / "reports"
+    good.mkdir()
+    bad.mkdir()
+    write_notebook(good / "01_a.ipynb", "x = 1")
+    write_notebook(good / "02_b.ipynb", "y = 2")
+    events = []
+    source = str(lifetimes_datasets / "CDNOW_sample.txt")
+    run_dir = run_report(source, out_dir=out, notebooks_dir=good, log=events.append)
+    kinds = [(e["event"], e.get("step")) for e in events]
+    assert kinds == [("prepared", None), ("step_started", "01_a"), ("step_done", "01_a"), ("step_started", "02_b"),
+                     ("step_done", "02_b"), ("done", None)]
+    assert events[2]["index"] == 1 and events[2]["total"] == 2 and events[2]["eta"] > 0 and events[4]["eta"] == 0
+    assert events[-1]["index_html"] == str(run_dir / "index.html")
+    assert text_line(events[2]).startswith("[1/2] 01_a done in ")
+    assert text_line(events[-1]).startswith(f"report: {run_dir / 'index.html'} (")
+    (bad / "01_a.ipynb").write_text((good / "01_a.ipynb").read_text().replace("as_of", "as_off"))
+    with pytest.raises(RunFailed, match="01_a.ipynb declares no parameter as_of"):
+        run_report(source, out_dir=out, notebooks_dir=bad, log=events.append)

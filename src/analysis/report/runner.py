@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from analysis.report.progress import reporter
 from analysis.report.rundir import prepare_run, settings_for, versions, write_json
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -50,8 +51,13 @@ def render_html(notebook: Path, target: Path) -> None:
 
 
 def execute_notebook(source: Path, target: Path, parameters: dict[str, Any]) -> None:
-    """Run ``source`` with papermill, writing the executed copy to ``target``."""
+    """Run ``source`` with papermill, writing the executed copy to ``target``. A parameter the notebook does
+    not declare is an error (papermill itself would only warn and run with the default)."""
     import papermill
+
+    unknown = sorted(set(parameters) - set(papermill.inspect_notebook(str(source))))
+    if unknown:
+        raise ValueError(f"{source.name} declares no parameter {', '.join(unknown)} in its parameters cell")
 
     papermill.execute_notebook(
         str(source), str(target), parameters=parameters, kernel_name="python3",
@@ -92,9 +98,11 @@ def run_report(
     customers_path: str | None = None,
     out_dir: str | Path = "reports",
     notebooks_dir: str | Path | None = None,
-    log=print,
+    log=None,
 ) -> Path:
-    """Run every report notebook on ``input_path``; returns the run directory."""
+    """Run every report notebook on ``input_path``; returns the run directory. ``log`` receives the
+    progress events (:mod:`analysis.report.progress`; default: text lines on standard output)."""
+    log = log or reporter()
     started = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -120,8 +128,8 @@ def run_report(
     record["parameters"]["as_of"] = prepared.quality["as_of"]
     run_dir = _new_run_dir(out, prepared.quality["fingerprint"])
     staging.rename(run_dir)
-    log(f"prepared {prepared.quality['rows_kept']:,} purchases of {len(prepared.customers):,} "
-        f"customers in {steps['prepare']:.1f}s -> {run_dir}")
+    log({"event": "prepared", "rows_kept": prepared.quality["rows_kept"], "customers": len(prepared.customers),
+         "seconds": steps["prepare"], "run_dir": str(run_dir)})
 
     folder = Path(notebooks_dir) if notebooks_dir else PROJECT_ROOT / "notebooks"
     parameters = {
@@ -131,9 +139,12 @@ def run_report(
         "config_path": settings["config_path"] or "",
     }
     pages = []
-    for notebook in notebooks_in(folder):
+    notebooks = notebooks_in(folder)
+    for index, notebook in enumerate(notebooks, start=1):
         step = notebook.stem
         t0 = time.perf_counter()
+        where = {"step": step, "index": index, "total": len(notebooks)}
+        log({"event": "step_started", **where, "elapsed": round(t0 - started, 3)})
         try:
             execute_notebook(notebook, run_dir / notebook.name, parameters)
             render_html(run_dir / notebook.name, run_dir / f"{step}.html")
@@ -145,13 +156,17 @@ def run_report(
             raise RunFailed(step, _first_error_line(exc), run_dir, user_error) from exc
         steps[step] = round(time.perf_counter() - t0, 3)
         pages.append(f"{step}.html")
-        log(f"{step}: {steps[step]:.1f}s")
+        page_seconds = [steps[Path(p).stem] for p in pages]
+        eta = sum(page_seconds) / len(page_seconds) * (len(notebooks) - index)
+        log({"event": "step_done", **where, "seconds": steps[step], "eta": round(eta, 1),
+             "elapsed": round(time.perf_counter() - started, 3)})
     steps["total"] = round(time.perf_counter() - started, 3)
     record.update(status="ok", pages=pages,
                   finished_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     write_json(run_dir / "run.json", record)
     _write_index(run_dir, pages, prepared.quality)
     _point_latest(out, run_dir)
+    log({"event": "done", "index_html": str(run_dir / "index.html"), "elapsed": steps["total"]})
     return run_dir
 
 
