@@ -1,0 +1,327 @@
+"""The run history (定期更新): one customer snapshot per as-of date, and the tier migration between two.
+
+The store is a Parquet dataset partitioned by as-of date, beside the runs::
+
+    history/as_of=1998-03-31/part-0.parquet
+    history/as_of=1998-06-30/part-0.parquet
+
+Every snapshot has the same columns (``SNAPSHOT_SCHEMA``; a stage that did not run leaves its columns
+empty), so snapshots from runs with different stages read together. A rerun for the same as-of date
+replaces that snapshot: it is written to a temporary folder first and renamed into place. The store is
+read with DuckDB through Ibis.
+
+:func:`migration` compares two snapshots: the tier transition matrix in customers and in value, who
+moved up or down, who is new and who is lost, and per tier of the previous review the share of its
+customers who bought again since (评估效果: does the treatment of each tier work).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from analysis.errors import UserError
+
+PARTITION = "as_of"
+PART_FILE = "part-0.parquet"
+NEW, LOST = "new", "lost"
+
+# The columns of a snapshot, in order; the as-of date is the partition, not a column of the file.
+SNAPSHOT_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("tier", pa.string()),
+        ("tier_key", pa.string()),
+        ("rfm_segment", pa.string()),
+        ("cluster_name", pa.string()),
+        ("lifecycle_stage", pa.string()),
+        ("monetary", pa.float64()),
+        ("clv", pa.float64()),
+        ("churn_risk", pa.float64()),
+        ("risk_band", pa.string()),
+        ("last_purchase", pa.timestamp("us")),
+    ]
+)
+
+
+def _date(as_of: Any) -> dt.date:
+    """``as_of`` (a date, a timestamp or 'YYYY-MM-DD') as a date."""
+    try:
+        stamp = pd.Timestamp(as_of)
+    except (ValueError, TypeError):
+        raise UserError(f"as-of date {as_of!r} is not a date (use YYYY-MM-DD)") from None
+    if pd.isna(stamp):
+        raise UserError("an as-of date is needed for a history snapshot")
+    return stamp.date()
+
+
+def tier_keys(tiers: pd.Series, labels: dict[str, list[str]] | None) -> pd.Series:
+    """The tier key (vip, important, ...) of each tier label, by ``config["tiers"]["labels"]`` ({key: [en, zh]});
+    a value that already is a key stays. Missing where a label is unknown or the tier is missing."""
+    lookup: dict[str, str] = {}
+    for key, names in (labels or {}).items():
+        lookup.update({str(name): key for name in names})
+        lookup[str(key)] = key
+    return tiers.astype(object).map(lambda v: lookup.get(str(v)) if pd.notna(v) else None)
+
+
+def snapshot(customers: pd.DataFrame, labels: dict[str, list[str]] | None = None) -> pd.DataFrame:
+    """The columns of ``customers`` the history keeps (``SNAPSHOT_SCHEMA``), missing ones empty; ``tier_key``
+    from ``labels`` when given."""
+    if "customer_id" not in customers:
+        raise UserError("the customer table has no customer_id column")
+    ids = customers["customer_id"].astype(str)
+    if ids.duplicated().any():
+        raise UserError(f"the customer table repeats {int(ids.duplicated().sum())} customer ids")
+    out = pd.DataFrame({"customer_id": ids.to_numpy()})
+    for name in SNAPSHOT_SCHEMA.names[1:]:
+        if name == "tier_key":
+            continue
+        if name in customers:
+            out[name] = customers[name].to_numpy()
+        else:
+            out[name] = None
+    tiers = out["tier"]
+    out.insert(2, "tier_key", tier_keys(tiers, labels) if labels else None)
+    for name in ("monetary", "clv", "churn_risk"):
+        out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
+    out["last_purchase"] = pd.to_datetime(out["last_purchase"]).astype("datetime64[us]")
+    for name in ("tier", "tier_key", "rfm_segment", "cluster_name", "lifecycle_stage", "risk_band"):
+        out[name] = out[name].astype(object).where(out[name].notna(), None)
+        out[name] = out[name].map(lambda v: None if v is None else str(v))
+    return out
+
+
+def append_snapshot(
+    history_dir: str | Path,
+    customers: pd.DataFrame,
+    as_of: Any,
+    tier_labels: dict[str, list[str]] | None = None,
+) -> Path:
+    """Write the run's customer snapshot for ``as_of`` into the history store at ``history_dir``, replacing
+    the snapshot of the same date if there is one. ``tier_labels`` (``config["tiers"]["labels"]``) adds the
+    tier key, so a later rename of a tier label does not break the migration. Returns the partition folder."""
+    root = Path(history_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    day = _date(as_of)
+    table = pa.Table.from_pandas(snapshot(customers, tier_labels), schema=SNAPSHOT_SCHEMA, preserve_index=False)
+    target = root / f"{PARTITION}={day.isoformat()}"
+    tmp = root / f".tmp-{target.name}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        pq.write_table(table, tmp / PART_FILE)
+        if target.exists():
+            old = root / f".old-{target.name}-{uuid.uuid4().hex[:8]}"
+            target.rename(old)
+            tmp.rename(target)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return target
+
+
+def as_of_dates(history_dir: str | Path) -> list[dt.date]:
+    """The as-of dates of the snapshots in the store, oldest first (none when the store does not exist)."""
+    root = Path(history_dir)
+    if not root.is_dir():
+        return []
+    found = []
+    for path in root.glob(f"{PARTITION}=*"):
+        if (path / PART_FILE).is_file():
+            found.append(_date(path.name.split("=", 1)[1]))
+    return sorted(found)
+
+
+def previous_as_of(history_dir: str | Path, as_of: Any) -> dt.date | None:
+    """The latest as-of date in the store before ``as_of``; ``None`` when there is none."""
+    day = _date(as_of)
+    earlier = [d for d in as_of_dates(history_dir) if d < day]
+    return earlier[-1] if earlier else None
+
+
+def read_history(history_dir: str | Path, as_of: Any = None) -> pd.DataFrame:
+    """Every snapshot in the store (or only the one of ``as_of``), with its ``as_of`` date (datetime64),
+    read with DuckDB through Ibis. Empty (with the snapshot's columns) when there is nothing to read."""
+    import ibis
+
+    dates = as_of_dates(history_dir)
+    if as_of is not None:
+        dates = [d for d in dates if d == _date(as_of)]
+    if not dates:
+        empty = SNAPSHOT_SCHEMA.empty_table().to_pandas()
+        return empty.assign(as_of=pd.Series(dtype="datetime64[s]"))
+    pattern = str(Path(history_dir) / f"{PARTITION}=*" / PART_FILE)
+    con = ibis.duckdb.connect()
+    try:
+        t = con.read_parquet(pattern, hive_partitioning=True, union_by_name=True)
+        if as_of is not None:
+            t = t.filter(t[PARTITION] == ibis.date(dates[0].isoformat()))
+        frame = con.execute(t.order_by([PARTITION, "customer_id"]))
+    finally:
+        con.disconnect()
+    frame[PARTITION] = pd.to_datetime(frame[PARTITION])
+    return frame
+
+
+@dataclass
+class Migration:
+    """Tier migration between two snapshots.
+
+    ``counts`` and ``value``: the transition matrix (rows: tier at the previous review, and "new"; columns:
+    tier now, and "lost"), in customers and in value. ``moves``: one row per customer in either snapshot
+    (``customer_id``, ``tier_before``, ``tier_after``, ``move``: up, down, same, new or lost, ``value``,
+    ``bought_again``). ``bought_again``: per tier of the previous review, its customers, how many bought
+    again after the previous as-of date, and the share. ``report``: the same, JSON-able.
+    """
+
+    counts: pd.DataFrame
+    value: pd.DataFrame
+    moves: pd.DataFrame
+    bought_again: pd.DataFrame
+    report: dict[str, Any] = field(default_factory=dict)
+    tier_order: list[str] = field(default_factory=list)
+
+
+def _keys(frame: pd.DataFrame, labels: dict | None, tier_order: list[str], which: str) -> pd.Series:
+    """Each customer's tier key: the snapshot's ``tier_key`` where present, else its label mapped by ``labels``."""
+    by_label = tier_keys(frame["tier"], labels or {k: [] for k in tier_order}) if "tier" in frame else None
+    if "tier_key" in frame and by_label is not None:
+        keys = frame["tier_key"].astype(object).where(frame["tier_key"].notna(), by_label)
+    elif "tier_key" in frame:
+        keys = frame["tier_key"].astype(object)
+    elif by_label is not None:
+        keys = by_label
+    else:
+        raise UserError(f"the {which} snapshot has no tier column")
+    unknown = keys.isna() | ~keys.isin(tier_order)
+    if unknown.any():
+        shown = frame["tier"][unknown] if "tier" in frame else keys[unknown]
+        names = sorted({str(v) for v in shown})[:5]
+        raise UserError(
+            f"the {which} snapshot has tiers that are not in tiers.labels: {', '.join(names)} "
+            f"(known: {', '.join(tier_order)})"
+        )
+    return pd.Series(keys.to_numpy(), index=frame["customer_id"].astype(str).to_numpy())
+
+
+def _previous_date(previous: pd.DataFrame, previous_as_of: Any) -> pd.Timestamp:
+    if previous_as_of is not None:
+        return pd.Timestamp(_date(previous_as_of))
+    if PARTITION in previous and previous[PARTITION].notna().any():
+        return pd.Timestamp(previous[PARTITION].max())
+    raise UserError("the previous snapshot has no as-of date: pass previous_as_of")
+
+
+def migration(
+    previous: pd.DataFrame,
+    current: pd.DataFrame,
+    tier_order: list[str],
+    labels: dict[str, list[str]] | None = None,
+    previous_as_of: Any = None,
+    as_of: Any = None,
+    value: str = "monetary",
+) -> Migration:
+    """Compare two snapshots (frames with ``customer_id``, ``tier`` and/or ``tier_key``, ``last_purchase``
+    and the ``value`` column).
+
+    ``tier_order``: tier keys, best first (vip, important, ordinary, potential); moving to an earlier key is an
+    upgrade. ``labels`` (``config["tiers"]["labels"]``) maps the tier labels to keys where a snapshot has no
+    ``tier_key``. A customer's value is this period's (``current[value]``), or the previous one's for a lost
+    customer. Bought again: the customer's current ``last_purchase`` is after ``previous_as_of`` (default:
+    the previous snapshot's ``as_of``); a lost customer did not buy again.
+    """
+    order = list(tier_order)
+    if len(set(order)) != len(order) or not order:
+        raise UserError(f"tier order {order} must list each tier once")
+    before = _keys(previous, labels, order, "previous")
+    after = _keys(current, labels, order, "current")
+    for name, keys in (("previous", before), ("current", after)):
+        if keys.index.duplicated().any():
+            raise UserError(f"the {name} snapshot repeats customer ids")
+    since = _previous_date(previous, previous_as_of)
+    ids = before.index.union(after.index, sort=False)
+    rank = {k: i for i, k in enumerate(order)}
+    tier_before = before.reindex(ids)
+    tier_after = after.reindex(ids)
+    cur = current.assign(customer_id=current["customer_id"].astype(str)).set_index("customer_id")
+    prev = previous.assign(customer_id=previous["customer_id"].astype(str)).set_index("customer_id")
+    worth = cur[value].reindex(ids).astype(float) if value in cur else pd.Series(np.nan, index=ids)
+    if value in prev:
+        worth = worth.where(tier_after.notna(), prev[value].reindex(ids).astype(float))
+    last = pd.to_datetime(cur["last_purchase"]).reindex(ids) if "last_purchase" in cur else pd.Series(pd.NaT, index=ids)
+    r0, r1 = tier_before.map(rank), tier_after.map(rank)
+    move = np.select(
+        [tier_before.isna(), tier_after.isna(), r1 < r0, r1 > r0], ["new", "lost", "up", "down"], default="same"
+    )
+    moves = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "tier_before": tier_before.fillna(NEW).to_numpy(),
+            "tier_after": tier_after.fillna(LOST).to_numpy(),
+            "move": move,
+            "value": worth.fillna(0.0).to_numpy(),
+            "bought_again": (tier_before.notna() & (last > since)).to_numpy(),
+        }
+    )
+    rows, cols = [NEW, *order], [*order, LOST]
+    counts = pd.crosstab(moves["tier_before"], moves["tier_after"]).reindex(index=rows, columns=cols, fill_value=0)
+    val = moves.pivot_table(index="tier_before", columns="tier_after", values="value", aggfunc="sum", fill_value=0.0)
+    val = val.reindex(index=rows, columns=cols, fill_value=0.0).astype(float)
+    for t in (counts, val):
+        t.index.name, t.columns.name = "tier_before", "tier_after"
+    counts = counts.astype(int)
+    old = moves[moves["move"] != "new"].groupby("tier_before", sort=False)
+    again = pd.DataFrame({"customers": old.size(), "bought_again": old["bought_again"].sum()}).reindex(order)
+    again = again.fillna(0).astype(int)
+    again["share"] = again["bought_again"] / again["customers"].where(again["customers"] > 0)
+    again.index.name = "tier_before"
+    n = moves["move"].value_counts()
+    report = {
+        "previous_as_of": since.date().isoformat(),
+        "as_of": _date(as_of).isoformat() if as_of is not None else _latest(current),
+        "tier_order": order,
+        "customers_previous": int(len(before)),
+        "customers_current": int(len(after)),
+        **{k: int(n.get(k, 0)) for k in ("up", "down", "same", "new", "lost")},
+        "counts": {r: {c: int(counts.at[r, c]) for c in cols} for r in rows},
+        "value": {r: {c: float(val.at[r, c]) for c in cols} for r in rows},
+        "bought_again": {
+            k: {"customers": int(again.at[k, "customers"]), "bought_again": int(again.at[k, "bought_again"]),
+                "share": None if pd.isna(again.at[k, "share"]) else float(again.at[k, "share"])}
+            for k in order
+        },
+    }  # fmt: skip
+    return Migration(counts, val, moves, again, report, order)
+
+
+def _latest(frame: pd.DataFrame) -> str | None:
+    if PARTITION in frame and frame[PARTITION].notna().any():
+        return pd.Timestamp(frame[PARTITION].max()).date().isoformat()
+    return None
+
+
+def migration_since_previous(
+    history_dir: str | Path, as_of: Any, tier_order: list[str], labels: dict[str, list[str]] | None = None
+) -> Migration | None:
+    """The migration from the snapshot before ``as_of`` to the one of ``as_of``; ``None`` when the store has
+    no earlier snapshot (or none for ``as_of``)."""
+    before = previous_as_of(history_dir, as_of)
+    if before is None:
+        return None
+    current = read_history(history_dir, as_of)
+    if current.empty:
+        return None
+    previous = read_history(history_dir, before)
+    return migration(previous, current, tier_order, labels, previous_as_of=before, as_of=as_of)
