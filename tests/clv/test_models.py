@@ -182,8 +182,16 @@ def test_fast_path_equals_plain_lifetimes(model, fitter, simulated_customers, li
     assert pm.n_patterns_ < 0.6 * len(X)  # the condensed fit really is smaller
     kwargs = {"initial_params": np.ones(4)} if model == "pareto" else {}
     plain = getattr(lifetimes, fitter)().fit(X["frequency"], X["recency"], X["T"], **kwargs)
-    np.testing.assert_allclose(pm.params_.to_numpy(), plain.params_.to_numpy(), rtol=RTOL)
     f, r, T = (X[c].to_numpy() for c in ("frequency", "recency", "T"))
+    if model == "pareto":
+        # lifetimes' Nelder-Mead stops at tol 1e-4; ours runs L-BFGS-B to the maximum: at least
+        # as likely, the same estimates to 1e-4, and the same scores at the same parameters
+        theirs = clv.PurchaseModel.from_params("pareto", plain.params_.to_numpy())
+        assert pm.log_likelihood_ >= theirs.log_likelihood(f, r, T).sum() - 1e-9
+        np.testing.assert_allclose(pm.params_.to_numpy(), plain.params_.to_numpy(), rtol=1e-4)
+        plain.params_ = pm.params_.copy()
+    else:
+        np.testing.assert_allclose(pm.params_.to_numpy(), plain.params_.to_numpy(), rtol=RTOL)
     ours = pm.expected_purchases(X, 26.0)
     assert ours.index.equals(X.index)
     np.testing.assert_allclose(ours.to_numpy(), plain.predict(26.0, f, r, T), rtol=RTOL)

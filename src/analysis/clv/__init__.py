@@ -3,7 +3,8 @@ CLV with bootstrap intervals, and the backtest that chooses a model.
 
 Modules, in the order of the computation: ``likelihoods`` (the models' mathematics in numpy), ``fitters``
 (the one module that imports lifetimes), ``models`` (:class:`PurchaseModel`, :class:`SpendModel`),
-``value`` (:class:`CLVModel`), ``simulate``, ``backtest``, ``diagnostics`` (the data behind the charts),
+``optimize`` (bounded fits, starts, the degenerate-fit checks and retry), ``value``
+(:class:`CLVModel`), ``simulate``, ``backtest``, ``diagnostics`` (the data behind the charts),
 ``plots`` and ``stage`` (:func:`run_clv`, the one call the notebook makes, and the managers' summary).
 """
 
@@ -39,6 +40,7 @@ from analysis.clv.models import (
     PurchaseModel,
     SpendModel,
 )
+from analysis.clv.optimize import DegenerateFit
 from analysis.clv.simulate import (
     simulate_spend,
     simulate_summary,
@@ -59,6 +61,7 @@ __all__ = [
     "Backtest",
     "CLVModel",
     "ClvRun",
+    "DegenerateFit",
     "MODELS",
     "MODEL_LABELS",
     "OUTPUT_COLUMNS",

@@ -5,7 +5,7 @@ scored on the holdout, the error metrics, and the choice of model.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,7 +15,8 @@ from scipy.stats import spearmanr
 from analysis.clv.diagnostics import conditional_expectation_data, tracking_data
 from analysis.clv.fitters import ConvergenceError
 from analysis.clv.likelihoods import MODEL_LABELS, MODELS, _check_model
-from analysis.clv.models import PurchaseModel
+from analysis.clv.models import PurchaseModel, SpendModel
+from analysis.clv.optimize import DegenerateFit
 from analysis.errors import UserError
 
 
@@ -40,6 +41,30 @@ def holdout_period(first_purchase: Any, as_of: Any, fraction: float = 0.5,
     return cal, end
 
 
+# Money enters the engine's sums in whole units of this: sums of whole numbers are exact in
+# floating point, so they do not depend on the order a parallel engine adds them in (DuckDB's
+# parallel SUM otherwise changes the last digits of spend between runs).
+MONEY_QUANTUM = 1e-4
+
+
+def exact_money(tx: pd.DataFrame) -> pd.DataFrame:
+    """``customer_id``, ``timestamp`` and ``amount`` in whole units of ``MONEY_QUANTUM`` (NaN
+    stays NaN), for the engine's per-customer sums; :func:`money_back` converts its results."""
+    amount = np.round(tx["amount"].to_numpy(float) / MONEY_QUANTUM)
+    return pd.DataFrame({"customer_id": tx["customer_id"].to_numpy(),
+                         "timestamp": tx["timestamp"].to_numpy(), "amount": amount},
+                        index=tx.index)
+
+
+def money_back(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """``frame`` with the money ``columns`` from units of ``MONEY_QUANTUM`` back to currency."""
+    out = frame.copy()
+    for c in columns:
+        if c in out:
+            out[c] = out[c] * MONEY_QUANTUM
+    return out
+
+
 def _cal_frame(cal_hold: pd.DataFrame) -> pd.DataFrame:
     return cal_hold.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency",
                                     "T_cal": "T", "monetary_value_cal": "monetary_value"})
@@ -48,6 +73,9 @@ def _cal_frame(cal_hold: pd.DataFrame) -> pd.DataFrame:
 def backtest_metrics(actual, predicted) -> dict[str, float]:
     """Per-customer MAE and RMSE, Spearman correlation, and the error of the total."""
     a, p = np.asarray(actual, float), np.asarray(predicted, float)
+    if not len(a) or np.isnan(p).all():
+        return dict.fromkeys(("mae", "rmse", "spearman", "total_actual", "total_predicted",
+                              "total_error_pct"), math.nan)
     err = p - a
     total_a, total_p = float(a.sum()), float(p.sum())
     rho = spearmanr(a, p)[0] if len(a) > 2 and np.ptp(a) > 0 and np.ptp(p) > 0 else math.nan
@@ -68,42 +96,66 @@ class Backtest:
     calibration_end: pd.Timestamp
     observation_end: pd.Timestamp
     holdout_length: float  # in model time units
-    metrics: pd.DataFrame  # one row per model
+    metrics: pd.DataFrame  # one row per model: purchases, then spend (``spend_*``)
     predictions: pd.DataFrame  # per customer: calibration columns, actual, one column per model
     models: dict[str, PurchaseModel]
     errors: dict[str, str]
     tracking: pd.DataFrame
     conditional: pd.DataFrame
+    spend_model: SpendModel | None = None  # Gamma-Gamma fitted on the calibration period
+    left_out: dict[str, PurchaseModel] = field(default_factory=dict)  # degenerate fits
 
 
 def backtest(tx: pd.DataFrame, calibration_end: Any, observation_end: Any,
-             models=MODELS, time_unit: str = "weeks", penalizer: float = 0.0) -> Backtest:
+             models=MODELS, time_unit: str = "weeks", penalizer: float = 0.0,
+             fit_options: dict[str, Any] | None = None,
+             spend_options: dict[str, Any] | None = None) -> Backtest:
     """Fit each purchase model on the calibration period and predict each customer's holdout
-    purchases (repeat purchase days after ``calibration_end`` up to ``observation_end``).
+    purchases (repeat purchase days after ``calibration_end`` up to ``observation_end``); fit
+    Gamma-Gamma on the calibration period too and predict each customer's holdout spend as
+    expected spend per purchase x expected purchases (the ``spend_*`` metrics; NaN without
+    amounts).
 
-    Uses :func:`analysis.data.features.calibration_holdout`; a model whose fit fails is reported in
-    ``errors`` and left out."""
+    Uses :func:`analysis.data.features.calibration_holdout`. A model whose fit fails is reported
+    in ``errors`` and left out; a degenerate fit (see :mod:`analysis.clv.optimize`) also goes to
+    ``left_out``, with its parameters, and is never scored or chosen. ``fit_options``:
+    ``max_shape``, ``max_iterations`` of :class:`PurchaseModel`; ``spend_options``: keywords
+    of :class:`SpendModel`."""
     from analysis.data import features
 
-    cal_hold = features.calibration_holdout(tx, calibration_end, observation_end, time_unit)
+    cal_hold = features.calibration_holdout(exact_money(tx), calibration_end, observation_end,
+                                            time_unit)
+    cal_hold = money_back(cal_hold, ("monetary_value_cal", "spend_holdout",
+                                     "monetary_value_holdout"))
     X = _cal_frame(cal_hold)
     length = float(cal_hold["duration_holdout"].iloc[0]) if len(cal_hold) else math.nan
     preds = X[["frequency", "recency", "T"]].copy()
     preds["actual"] = cal_hold["frequency_holdout"]
-    fitted, errors, rows = {}, {}, []
+    preds["actual_spend"] = cal_hold["spend_holdout"]
+    sm = SpendModel(**(spend_options or {})).fit(X) if len(X) else None
+    spend = sm.predict(X) if sm is not None else pd.Series(math.nan, index=X.index)
+    fitted, errors, left_out, rows = {}, {}, {}, []
     for name in models:
         try:
-            pm = PurchaseModel(_check_model(name), penalizer).fit(X)
+            pm = PurchaseModel(_check_model(name), penalizer, **(fit_options or {})).fit(X)
+        except DegenerateFit as exc:
+            left_out[name] = exc.model
+            errors[name] = f"{exc.reason}; {MODEL_LABELS[name]} left out of the choice"
+            continue
         except (ConvergenceError, FloatingPointError, ValueError, np.linalg.LinAlgError) as exc:
             errors[name] = f"{type(exc).__name__}: {str(exc).strip()}"
             continue
         fitted[name] = pm
         preds[name] = pm.expected_purchases(X, length)
-        rows.append({"model": name, **backtest_metrics(preds["actual"], preds[name])})
+        preds[f"{name}_spend"] = preds[name] * spend
+        spend_metrics = backtest_metrics(preds["actual_spend"], preds[f"{name}_spend"])
+        rows.append({"model": name, **backtest_metrics(preds["actual"], preds[name]),
+                     **{f"spend_{k}": v for k, v in spend_metrics.items() if k != "spearman"}})
     metrics = pd.DataFrame(rows).set_index("model") if rows else pd.DataFrame()
     tracking = tracking_data(tx, fitted, calibration_end, observation_end, time_unit)
     return Backtest(pd.Timestamp(calibration_end), pd.Timestamp(observation_end), length,
-                    metrics, preds, fitted, errors, tracking, conditional_expectation_data(preds))
+                    metrics, preds, fitted, errors, tracking, conditional_expectation_data(preds),
+                    sm, left_out)
 
 
 def choose_model(metrics: pd.DataFrame, by: str = "rmse") -> tuple[str, str]:

@@ -29,7 +29,6 @@ from analysis.clv.fitters import (
     _quiet,
 )
 from analysis.clv.likelihoods import (
-    MODEL_LABELS,
     PARAM_NAMES,
     _bg_denominator,
     _bg_numerator,
@@ -39,6 +38,7 @@ from analysis.clv.likelihoods import (
     pareto_p_alive,
     spend_gamma_gamma,
 )
+from analysis.clv.optimize import DegenerateFit, FitResult, fit_pareto, judge, pareto_start
 from analysis.clv.simulate import simulate_summary
 from analysis.errors import UserError
 
@@ -98,8 +98,8 @@ def _condense(X: pd.DataFrame, columns) -> tuple[pd.DataFrame, np.ndarray, np.nd
 
 
 def _scaled_init(model: str, params: np.ndarray, scale: float) -> np.ndarray:
-    """Starting values in the space lifetimes' optimiser works in (time scaled to max T = 1;
-    BG/NBD and MBG/NBD on log parameters, Pareto/NBD on the parameters)."""
+    """Starting values in the space the optimiser works in (time scaled to max T = 1; BG/NBD
+    and MBG/NBD on lifetimes' log parameters, Pareto/NBD on the parameters)."""
     p = np.array(params, dtype=float)
     p[1] *= scale
     if model == "pareto":
@@ -133,18 +133,23 @@ class PurchaseModel(BaseEstimator):
     """
 
     def __init__(self, model: str = "bgnbd", penalizer: float = 0.0, tol: float | None = None,
-                 engine: str = "fast"):
+                 engine: str = "fast", max_shape: float = 1000.0, max_iterations: int = 500):
         self.model = model
         self.penalizer = penalizer
         self.tol = tol
         self.engine = engine
+        self.max_shape = max_shape
+        self.max_iterations = max_iterations
 
     # fitting -------------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y=None, sample_weight=None, initial_params=None,
             condensed=None):
         """Fit on ``X`` (``frequency``, ``recency``, ``T``). ``sample_weight``: customers per row
         (used by the bootstrap); ``initial_params``: a warm start in natural units;
-        ``condensed``: ``_condense(X, SUMMARY_COLUMNS)`` when the caller already has it."""
+        ``condensed``: ``_condense(X, SUMMARY_COLUMNS)`` when the caller already has it.
+
+        Raises :class:`~analysis.clv.optimize.DegenerateFit` (a ``ConvergenceError``) when the
+        fit stays degenerate after the retry (see :mod:`analysis.clv.optimize`)."""
         _check_model(self.model)
         _check_columns(X, SUMMARY_COLUMNS)
         if len(X) == 0:
@@ -155,34 +160,76 @@ class PurchaseModel(BaseEstimator):
                                  minlength=len(unique))
             keep = counts > 0
             unique, counts = unique[keep].reset_index(drop=True), counts[keep]
-        self._fit_patterns(unique["frequency"].to_numpy(), unique["recency"].to_numpy(),
-                           unique["T"].to_numpy(), counts, initial_params)
         self.n_customers_ = int(round(counts.sum()))
         self.n_patterns_ = len(unique)
+        self._fit_patterns(unique["frequency"].to_numpy(), unique["recency"].to_numpy(),
+                           unique["T"].to_numpy(), counts, initial_params)
+        if self.problem_ is not None:
+            raise DegenerateFit(self.problem_, self)
         return self
 
     def _fit_patterns(self, f, r, T, w, initial_params=None) -> None:
+        """Fit from the first start (``initial_params`` or the default start); if that fit is
+        degenerate, once more from a second start (r = 1, alpha matching the mean purchase rate,
+        the other parameters 1); keep the best sound fit, else the last one with its problem."""
         model = self.model
-        fitter = _fitter_class(model, self.engine)(penalizer_coef=self.penalizer)
-        kwargs: dict[str, Any] = {}
-        if self.tol is not None:
-            kwargs["tol"] = self.tol
         scale = 1.0 / float(np.max(T))
-        if initial_params is not None:
-            kwargs["initial_params"] = _scaled_init(model, initial_params, scale)
-        elif model == "pareto":  # lifetimes would draw a start from numpy's global generator
-            kwargs["initial_params"] = np.ones(4)
-        with _quiet():
-            fitter.fit(f, r, T, weights=w, **kwargs)
-        params = fitter.params_.reindex(list(PARAM_NAMES[model])).astype(float)
-        if not _finite_params(params):
-            raise ConvergenceError(f"{MODEL_LABELS[model]} gave invalid parameters {dict(params)}")
+        first = None if initial_params is None else _scaled_init(model, initial_params, scale)
+        second = pareto_start(f, T, w, scale)
+        if model != "pareto":
+            second = np.log(second)
+        best, fitter = None, None
+        for start in (first, second):
+            try:
+                result, candidate = self._fit_once(f, r, T, w, start, scale)
+            except (ConvergenceError, FloatingPointError, ValueError,
+                    np.linalg.LinAlgError) as exc:
+                result, candidate = FitResult(np.full(4, np.nan), np.inf, 0, str(exc).strip()), None
+            if result.problem is None:
+                ll = float(np.sum(w * self._log_likelihood_at(result.params, f, r, T)))
+                result.problem = judge(model, result.params, ll, scale, self.max_shape)
+            if best is None or (result.problem is None and (best.problem is not None
+                                                          or result.objective < best.objective)):
+                best, fitter = result, candidate
+            if best.problem is None:
+                break
+        self.params_ = pd.Series(best.params, index=list(PARAM_NAMES[model]), dtype=float)
+        self.n_iterations_ = best.iterations
+        self.problem_ = best.problem
+        if fitter is None:
+            fitter = _FITTERS[model]()
         # the fitter keeps the data it saw; drop it (the estimator keeps no copy of the data)
         for attr in ("data", "generate_new_data"):
             fitter.__dict__.pop(attr, None)
+        fitter.params_ = self.params_.copy()
         self.fitter_ = fitter
-        self.params_ = params
-        self.log_likelihood_ = float(np.sum(w * self.log_likelihood(f, r, T)))
+        with np.errstate(all="ignore"):
+            self.log_likelihood_ = float(np.sum(w * self._log_likelihood_at(best.params, f, r, T)))
+
+    def _fit_once(self, f, r, T, w, start, scale) -> tuple[FitResult, Any]:
+        """One fit from ``start`` (optimiser units; None = the model's default start)."""
+        model = self.model
+        if model == "pareto":
+            start = pareto_start(f, T, w, scale) if start is None else start
+            result = fit_pareto(f, r, T, w, self.penalizer, start, self.max_shape,
+                                self.max_iterations, self.tol)
+            return result, _FITTERS["pareto"]()
+        fitter = _fitter_class(model, self.engine)(penalizer_coef=self.penalizer)
+        kwargs: dict[str, Any] = {"maxiter": int(self.max_iterations)}
+        if self.tol is not None:
+            kwargs["tol"] = self.tol
+        if start is not None:
+            kwargs["initial_params"] = start
+        with _quiet():
+            fitter.fit(f, r, T, weights=w, **kwargs)
+        params = fitter.params_.reindex(list(PARAM_NAMES[model])).to_numpy(float)
+        objective = float(getattr(fitter, "_negative_log_likelihood_", np.nan))
+        return FitResult(params, objective, getattr(fitter, "n_iterations_", -1)), fitter
+
+    def _log_likelihood_at(self, params, f, r, T) -> np.ndarray:
+        if self.model == "pareto":
+            return pareto_log_likelihood(params, f, r, T)
+        return self._ll_vector(params, f, r, T)
 
     @classmethod
     def from_params(cls, model: str, params) -> PurchaseModel:
@@ -201,11 +248,8 @@ class PurchaseModel(BaseEstimator):
 
     def log_likelihood(self, frequency, recency, T) -> np.ndarray:
         """Each customer's log-likelihood in the data's time unit (not lifetimes' scaled one)."""
-        p = self._params()
         x, t_x, T = (np.asarray(v, float) for v in (frequency, recency, T))
-        if self.model == "pareto":
-            return pareto_log_likelihood(p, x, t_x, T)
-        return self._ll_vector(p, x, t_x, T)
+        return self._log_likelihood_at(self._params(), x, t_x, T)
 
     def _ll_vector(self, p, x, t_x, T) -> np.ndarray:
         """BG/NBD and MBG/NBD log-likelihood, the formulas of lifetimes' fitters."""
@@ -302,6 +346,14 @@ class PurchaseModel(BaseEstimator):
         return simulate_summary(self.model, self.params_.to_numpy(), np.asarray(T, float), rng)
 
 
+def _no_amounts(frequency: np.ndarray, monetary_value: np.ndarray) -> bool:
+    """True when the summary carries no spend: every repeat buyer's mean spend is NaN (an
+    event log without amounts), or every customer's."""
+    repeat = monetary_value[frequency > 0]
+    return bool(len(monetary_value)) and bool(np.isnan(repeat if len(repeat)
+                                                       else monetary_value).all())
+
+
 class SpendModel(BaseEstimator):
     """Gamma-Gamma expected spend per purchase, with a penalised retry and a fallback.
 
@@ -315,9 +367,11 @@ class SpendModel(BaseEstimator):
         ``"lifetimes"`` (lifetimes' autograd likelihood); same parameters.
 
     ``fit(X)`` uses the repeat buyers of ``X`` (``frequency`` > 0, ``monetary_value`` > 0) and
-    learns ``method_`` (``"gamma-gamma"``, ``"gamma-gamma (penalized)"`` or ``"mean"``),
-    ``params_`` (p, q, v; NaN for the fallback), ``population_mean_``, ``correlation_``,
-    ``n_repeat_buyers_`` and ``warnings_`` (plain-language strings for the report).
+    learns ``method_`` (``"gamma-gamma"``, ``"gamma-gamma (penalized)"``, ``"mean"``, or
+    ``"none"`` when the input has no amounts: every ``monetary_value`` NaN), ``params_`` (p, q,
+    v; NaN for the fallback), ``population_mean_``, ``correlation_``, ``n_repeat_buyers_``,
+    ``n_free_repeat_buyers_`` (repeat buyers with zero mean spend, left out of the fit),
+    ``warnings_`` and ``notes_`` (plain-language strings for the report).
 
     A penalised fit is kept only when its implied population mean spend is within 20 % of the
     observed mean of the repeat buyers' mean spend (a penalty can pull the estimates far off).
@@ -335,14 +389,28 @@ class SpendModel(BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y=None, sample_weight=None, initial_params=None):
         _check_columns(X, ("frequency", "monetary_value"))
-        rep = (X["frequency"].to_numpy() > 0) & (X["monetary_value"].to_numpy() > 0)
-        f = X["frequency"].to_numpy(float)[rep]
-        m = X["monetary_value"].to_numpy(float)[rep]
-        w = np.ones(len(f)) if sample_weight is None else np.asarray(sample_weight, float)[rep]
-        keep = w > 0
-        f, m, w = f[keep], m[keep], w[keep]
+        freq, money = X["frequency"].to_numpy(float), X["monetary_value"].to_numpy(float)
+        weight = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
+        rep = (freq > 0) & (money > 0) & (weight > 0)
+        f, m, w = freq[rep], money[rep], weight[rep]
         self.n_repeat_buyers_ = int(round(w.sum()))
         self.warnings_: list[str] = []
+        self.notes_: list[str] = []
+        self.params_ = pd.Series(np.nan, index=["p", "q", "v"])
+        self.population_mean_ = self.correlation_ = math.nan
+        self.n_free_repeat_buyers_ = 0
+        if _no_amounts(freq, money):
+            self.method_ = "none"
+            self.notes_.append("the input has no amounts: spend per purchase and CLV in "
+                               "currency are not computed")
+            return self
+        free = int(round(weight[(freq > 0) & (money <= 0)].sum()))
+        if free:
+            self.notes_.append(
+                f"{free:,} repeat buyers whose repeat purchases were all free (zero amounts) are "
+                "left out of the spend fit (Gamma-Gamma needs a positive mean spend); their "
+                "expected spend per purchase still comes from the fitted model")
+        self.n_free_repeat_buyers_ = free
         self.population_mean_ = float(np.sum(w * f * m) / np.sum(w * f)) if len(f) else math.nan
         self.correlation_ = self._correlation(f, m, w)
         if np.isfinite(self.correlation_) and abs(self.correlation_) > self.correlation_warning:
@@ -420,6 +488,8 @@ class SpendModel(BaseEstimator):
                                      X["monetary_value"].to_numpy(float)), index=X.index)
 
     def _spend(self, f, m) -> np.ndarray:
+        if self.method_ == "none":
+            return np.full(len(f), np.nan)
         if self.method_ == "mean":
             return np.full(len(f), self.population_mean_)
         return spend_gamma_gamma(self.params_.to_numpy(), f, m)
@@ -427,7 +497,7 @@ class SpendModel(BaseEstimator):
     @property
     def population_mean_spend_(self) -> float:
         """Expected spend per purchase of a customer without a repeat purchase."""
-        if self.method_ == "mean":
+        if self.method_ in ("mean", "none"):
             return self.population_mean_
         p, q, v = self.params_.to_numpy()
         return float(v * p / (q - 1))

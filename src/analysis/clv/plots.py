@@ -92,6 +92,11 @@ def plot_conditional_expectation(conditional: pd.DataFrame, ax: Axes | None = No
     return ax
 
 
+def _no_amounts(ax: Axes) -> None:
+    ax.text(0.5, 0.5, "No CLV in currency: the input has no amounts", ha="center",
+            va="center", transform=ax.transAxes)
+
+
 def plot_clv_distribution(clv: pd.Series, ax: Axes | None = None, bins: int = 50) -> Axes:
     """How customer lifetime value is spread across customers (log scale: most customers are
     worth little, a few a lot)."""
@@ -105,6 +110,8 @@ def plot_clv_distribution(clv: pd.Series, ax: Axes | None = None, bins: int = 50
         median = values.median()
         ax.axvline(median, color="black", lw=1)
         ax.annotate(f" median {median:,.2f}", (median, ax.get_ylim()[1] * 0.9))
+    elif clv.isna().all():
+        _no_amounts(ax)
     ax.set_xlabel("customer lifetime value (log scale)")
     ax.set_ylabel("customers")
     ax.set_title("Most customers are worth little; a few are worth a lot")
@@ -117,6 +124,9 @@ def plot_top_customers(customers: pd.DataFrame, n: int = 20, ax: Axes | None = N
     ``clv_low``, ``clv_high``)."""
     top = customers.nlargest(n, "clv").iloc[::-1]
     ax = _axes(ax, (8, max(3.0, 0.3 * len(top) + 1)))
+    if top.empty:
+        _no_amounts(ax)
+        return ax
     y = np.arange(len(top))
     ax.barh(y, top["clv"], color="#4c72b0", label="CLV")
     if top[["clv_low", "clv_high"]].notna().all().all():

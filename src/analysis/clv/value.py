@@ -12,7 +12,14 @@ from sklearn.base import BaseEstimator
 
 from analysis.clv.fitters import ConvergenceError
 from analysis.clv.likelihoods import PARAM_NAMES, _check_model, spend_gamma_gamma
-from analysis.clv.models import SUMMARY_COLUMNS, UNITS_PER_MONTH, PurchaseModel, SpendModel, _check_columns, _condense
+from analysis.clv.models import (
+    SUMMARY_COLUMNS,
+    UNITS_PER_MONTH,
+    PurchaseModel,
+    SpendModel,
+    _check_columns,
+    _condense,
+)
 from analysis.errors import UserError
 
 
@@ -32,7 +39,10 @@ class CLVModel(BaseEstimator):
     margin : profit margin applied to spend (e.g. 0.3); ``None`` = revenue CLV.
     time_unit : "weeks" or "days", the unit of the summary (a month = 4.345 weeks or 30 days,
         as in lifetimes).
-    penalizer, tol, engine : passed to :class:`PurchaseModel` (engine also to SpendModel).
+    penalizer, tol, engine, max_shape, max_iterations : passed to :class:`PurchaseModel`
+        (engine also to SpendModel); a degenerate purchase fit raises
+        :class:`~analysis.clv.optimize.DegenerateFit`, a degenerate bootstrap refit is a failed
+        draw (left out of the intervals).
     gg_penalizer, gg_retry_penalizer, correlation_warning : passed to :class:`SpendModel`.
     n_bootstrap : customer-resampling refits for intervals (0 = none). More resamples: raise it
         (e.g. ``clv.bootstrap.n: 500`` in the config); time grows linearly. The intervals
@@ -52,7 +62,8 @@ class CLVModel(BaseEstimator):
                  time_unit: str = "weeks", penalizer: float = 0.0, tol: float | None = None,
                  gg_penalizer: float = 0.0, gg_retry_penalizer: float = 0.01,
                  correlation_warning: float = 0.3, n_bootstrap: int = 0, interval: float = 0.9,
-                 random_state=None, engine: str = "fast"):
+                 random_state=None, engine: str = "fast", max_shape: float = 1000.0,
+                 max_iterations: int = 500):
         self.model = model
         self.horizon_months = horizon_months
         self.discount_rate = discount_rate
@@ -67,9 +78,12 @@ class CLVModel(BaseEstimator):
         self.interval = interval
         self.random_state = random_state
         self.engine = engine
+        self.max_shape = max_shape
+        self.max_iterations = max_iterations
 
     def _purchase(self) -> PurchaseModel:
-        return PurchaseModel(self.model, self.penalizer, self.tol, self.engine)
+        return PurchaseModel(self.model, self.penalizer, self.tol, self.engine, self.max_shape,
+                             self.max_iterations)
 
     def _spend(self) -> SpendModel:
         return SpendModel(self.gg_penalizer, self.gg_retry_penalizer, self.correlation_warning,
@@ -177,6 +191,8 @@ class CLVModel(BaseEstimator):
         """Per-customer CLV quantiles over the bootstrap refits (computed in chunks of
         customers to bound memory)."""
         names = list(PARAM_NAMES[self.model])
+        if self.spend_model_.method_ == "none":  # no amounts: no CLV in currency
+            return np.full(len(X), np.nan), np.full(len(X), np.nan)
         f = X["frequency"].to_numpy(float)
         m = X["monetary_value"].to_numpy(float)
         draws = []
