@@ -16,61 +16,50 @@ Every value of a text file is read as text; parsing is validation's job, so an u
 value is quarantined with a reason instead of failing the whole load.
 
 Column roles come from the explicit mapping first (config ``data.columns`` or ``--column``),
-then from known headers in English and Chinese (see ``HEADERS``), compared without case,
-spaces or punctuation.
+then from the known headers of real exports in English and Chinese (``data.headers``, shipped in
+``defaults/headers.yaml``: marketplaces, shops, ERP/POS, CRM deals, research data sets), compared
+without case, spaces or punctuation. Within a role the table is in order of preference (a payment
+time before a creation time, a paid amount before a list amount); the other headers seen for a
+role are reported (``RawTable.also_seen``). A price without a quantity is the amount (CLVTools'
+``Id, Date, Price``). Without any amount column the input is an event log without amounts.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from analysis.errors import UserError
 
-# Known headers per role, in order of preference (compared after ``_normalise``).
-# fmt: off
-HEADERS: dict[str, tuple[str, ...]] = {
-    "customer_id": ("customerid", "customerno", "customernumber", "customercode", "custid", "clientid",
-                    "memberid", "buyerid", "userid", "accountid", "cid", "custno", "customer", "client",
-                    "cust", "buyer",
-                    "客户id", "客户编号", "客户号", "客户编码", "客户代码", "会员id", "会员编号", "会员号",
-                    "会员卡号", "用户id", "买家id", "顾客id", "顾客编号", "客户"),
-    "order_id": ("orderid", "orderno", "ordernumber", "invoiceno", "invoice", "invoicenumber", "invoiceid",
-                 "transactionid", "receiptno", "订单号", "订单编号", "订单id", "单号", "发票号", "交易号",
-                 "交易编号", "流水号", "小票号"),
-    "timestamp": ("invoicedate", "orderdate", "transactiondate", "purchasedate", "saledate", "date",
-                  "datetime", "timestamp", "orderdatetime", "createdat", "time",
-                  "日期", "订单日期", "下单时间", "下单日期", "交易时间", "交易日期", "购买日期", "购买时间",
-                  "付款时间", "支付时间", "销售日期", "成交时间", "时间"),
-    "amount": ("amount", "sales", "revenue", "totalamount", "total", "totalprice", "ordervalue",
-               "netamount", "paid", "spend", "value", "dollars", "dollarvalue",
-               "金额", "销售额", "实付金额", "订单金额", "交易金额", "支付金额", "消费金额", "实收金额",
-               "销售金额", "总金额", "应付金额", "成交金额"),
-    "quantity": ("quantity", "qty", "units", "numberofcds", "cds", "数量", "购买数量", "销量", "件数"),
-    "unit_price": ("unitprice", "price", "单价", "商品单价", "价格", "售价"),
-    "margin": ("margin", "profit", "grossprofit", "grossmargin", "毛利", "毛利润", "利润"),
-    "product_id": ("stockcode", "sku", "productid", "productcode", "itemid", "itemcode", "product",
-                   "商品编码", "商品编号", "商品id", "产品编码", "产品编号", "产品id", "货号"),
-    "description": ("description", "productname", "itemname", "商品名称", "产品名称", "品名", "商品"),
-    "status": ("status", "orderstatus", "transactiontype", "状态", "订单状态", "交易类型", "交易状态",
-               "退款状态"),
-    "customer_name": ("customername", "clientname", "name", "客户名称", "客户姓名", "客户名", "姓名",
-                      "会员名称", "公司名称"),
-    "country": ("country", "国家"),
-    "region": ("region", "province", "state", "area", "地区", "区域", "省份", "大区", "省"),
-    "city": ("city", "城市", "市"),
-    "industry": ("industry", "sector", "行业", "所属行业"),
-    "customer_type": ("customertype", "clienttype", "customersegment", "客户类型", "客户类别", "客户性质"),
-    "size": ("size", "companysize", "employees", "规模", "企业规模", "公司规模"),
-}
-# fmt: on
-ROLES = tuple(HEADERS)
+# The roles a column can play; the headers known for each are data (``defaults/headers.yaml``).
+ROLES = (
+    "customer_id",
+    "order_id",
+    "timestamp",
+    "amount",
+    "refund",
+    "quantity",
+    "unit_price",
+    "margin",
+    "product_id",
+    "description",
+    "status",
+    "deal_stage",
+    "customer_name",
+    "country",
+    "region",
+    "city",
+    "industry",
+    "customer_type",
+    "size",
+)
 REQUIRED = ("customer_id", "timestamp")
 
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt"}
@@ -84,13 +73,15 @@ CDNOW_SAMPLE = ("customer_id", "sample_id", "date", "number_of_cds", "dollar_val
 
 @dataclass
 class RawTable:
-    """Rows as read (no parsing yet), the role → header mapping, and where they came from."""
+    """Rows as read (no parsing yet), the role → header mapping, and where they came from;
+    ``also_seen``: role → the other headers that could have played it, not taken."""
 
     frame: pd.DataFrame
     mapping: dict[str, str]
     encoding: str | None
     source_format: str
     fingerprint: str
+    also_seen: dict[str, list[str]] = field(default_factory=dict)
 
 
 def read_transactions(
@@ -99,28 +90,40 @@ def read_transactions(
     sheet: str | int | None = None,
     table: str | None = None,
     columns: dict[str, str] | None = None,
+    headers: dict[str, list[str]] | None = None,
 ) -> RawTable:
-    """Read a transactions file or table and map its columns to roles (see module docstring)."""
+    """Read a transactions file or table and map its columns to roles (see module docstring).
+
+    ``headers`` is the table of known headers per role (config ``data.headers``; None = the defaults).
+    """
     frame, enc, fmt, fingerprint = read_table(path, encoding=encoding, sheet=sheet, table=table)
     if fmt == "cdnow":
         columns = {"order_id": "record", **(columns or {})}
-    mapping = find_roles(list(frame.columns), columns)
+    mapping = find_roles(list(frame.columns), columns, headers)
+    also_seen = seen_alternatives(list(frame.columns), mapping, headers)
     if "amount" not in mapping and "unit_price" in mapping and "quantity" not in mapping:
         # a price without a quantity is the price of the purchase (CLVTools: Id, Date, Price)
         mapping["amount"] = mapping.pop("unit_price")
+        if "unit_price" in also_seen:
+            also_seen["amount"] = also_seen.pop("unit_price")
     missing = [r for r in REQUIRED if r not in mapping]
     if missing:
         raise UserError(
             f"no {missing[0]} column found among the headers {_listing(frame.columns)}: "
             f"name it with --column {missing[0]}=HEADER or data.columns in the config"
         )
-    return RawTable(frame, mapping, enc, fmt, fingerprint)
+    return RawTable(frame, mapping, enc, fmt, fingerprint, also_seen)
 
 
-def read_customer_list(path: str, encoding: str | None = None, columns: dict[str, str] | None = None) -> RawTable:
+def read_customer_list(
+    path: str,
+    encoding: str | None = None,
+    columns: dict[str, str] | None = None,
+    headers: dict[str, list[str]] | None = None,
+) -> RawTable:
     """A maintained customer list: a customer id column, optionally names and attributes."""
     frame, enc, fmt, fingerprint = read_table(path, encoding=encoding)
-    mapping = find_roles(list(frame.columns), columns)
+    mapping = find_roles(list(frame.columns), columns, headers)
     if "customer_id" not in mapping:
         raise UserError(
             f"no customer_id column found in the customer list {path} among the headers "
@@ -129,11 +132,29 @@ def read_customer_list(path: str, encoding: str | None = None, columns: dict[str
     return RawTable(frame, mapping, enc, fmt, fingerprint)
 
 
-def find_roles(headers: list[str], explicit: dict[str, str] | None = None) -> dict[str, str]:
-    """role → header: the explicit mapping wins, known headers fill in the other roles."""
+def known_headers(table: dict[str, list[str]] | None = None) -> dict[str, tuple[str, ...]]:
+    """role → its known headers, normalised, in order of preference: from ``table`` (config
+    ``data.headers``) or, when None, the shipped ``defaults/headers.yaml``."""
+    if table is None:
+        table = _default_headers()
+    return {role: tuple(_normalise(h) for h in table.get(role) or ()) for role in ROLES}
+
+
+@functools.cache
+def _default_headers() -> dict[str, list[str]]:
+    from analysis.config import default_config
+
+    return default_config()["data"]["headers"]
+
+
+def find_roles(
+    headers: list[str], explicit: dict[str, str] | None = None, table: dict[str, list[str]] | None = None
+) -> dict[str, str]:
+    """role → header: the explicit mapping wins, known headers (``table``, see
+    :func:`known_headers`) fill in the other roles, the most preferred header first."""
     mapping: dict[str, str] = {}
     for role, header in (explicit or {}).items():
-        if role not in HEADERS:
+        if role not in ROLES:
             raise UserError(f"unknown column role {role!r}: use one of {', '.join(ROLES)}")
         if header not in headers:
             raise UserError(
@@ -144,7 +165,7 @@ def find_roles(headers: list[str], explicit: dict[str, str] | None = None) -> di
     by_name: dict[str, str] = {}
     for header in headers:
         by_name.setdefault(_normalise(header), header)
-    for role, names in HEADERS.items():
+    for role, names in known_headers(table).items():
         if role in mapping:
             continue
         for name in names:
@@ -154,6 +175,22 @@ def find_roles(headers: list[str], explicit: dict[str, str] | None = None) -> di
                 taken.add(header)
                 break
     return mapping
+
+
+def seen_alternatives(
+    headers: list[str], mapping: dict[str, str], table: dict[str, list[str]] | None = None
+) -> dict[str, list[str]]:
+    """role → the other known headers of a mapped role present in the input and used by no role
+    (say 订单创建时间 beside the 订单付款时间 taken), in the input's column order."""
+    used = set(mapping.values())
+    known = known_headers(table)
+    seen = {}
+    for role, taken in mapping.items():
+        names = set(known.get(role, ()))
+        others = [h for h in headers if h != taken and h not in used and _normalise(h) in names]
+        if others:
+            seen[role] = others
+    return seen
 
 
 def _normalise(header: object) -> str:

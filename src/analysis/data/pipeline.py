@@ -52,10 +52,12 @@ def prepare(
         sheet=data_cfg.get("sheet"),
         table=data_cfg.get("table"),
         columns=data_cfg.get("columns") or None,
+        headers=data_cfg.get("headers"),
     )
     checked = validate(raw.frame, raw.mapping, config, as_of)
     quality = {
         **checked.quality,
+        "columns_also_seen": raw.also_seen,
         "input": str(input_path),
         "source_format": raw.source_format,
         "encoding": raw.encoding,
@@ -72,7 +74,7 @@ def prepare(
 def add_customer_list(customers: pd.DataFrame, path: str, data_cfg: dict) -> tuple[pd.DataFrame, dict[str, int]]:
     """Merge a maintained customer list: its names and attributes win; listed customers with no
     purchase are added with ``orders = 0`` (the potential customers)."""
-    listed = load.read_customer_list(str(path), encoding=data_cfg.get("encoding"))
+    listed = load.read_customer_list(str(path), encoding=data_cfg.get("encoding"), headers=data_cfg.get("headers"))
     frame, mapping = listed.frame, listed.mapping
     ids = parse_text(frame[mapping["customer_id"]])  # cleaned as transaction ids are: 17850.0 is 17850
     missing = ids.isna()

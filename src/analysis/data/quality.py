@@ -37,8 +37,7 @@ def summary_lines(quality: dict[str, Any]) -> list[str]:
         f"Input: {q.get('input', '?')} ({q.get('source_format', '?')}, encoding {q.get('encoding') or 'n/a'})",
         f"Rows in: {q['rows_in']:,}; kept: {q['rows_kept']:,} ({kept_share:.1%}); "
         f"quarantined: {q['rows_quarantined']:,}",
-        f"Amount in: {q['amount_in']:,.2f}; kept: {q['amount_kept']:,.2f}; "
-        f"netted against kept purchases: {q.get('amount_netted', 0.0):,.2f}",
+        _amount_line(q),
     ]
     for code, n in sorted(q["quarantined"].items(), key=lambda kv: -kv[1]):
         amount = q["amount_quarantined"].get(code, 0.0)
@@ -46,10 +45,16 @@ def summary_lines(quality: dict[str, Any]) -> list[str]:
     lines += [
         "Reconciliation: " + ("exact (rows and amounts add up)" if q["reconciled"] else "FAILED"),
         f"Customers: {q['customers']:,}; purchases from {q['date_min']} to {q['date_max']}; as of {q['as_of']}",
-        f"Outliers flagged (kept): {q.get('outliers_flagged', 0):,}",
+        f"Outliers flagged (kept): {q.get('outliers_flagged', 0):,}; "
+        f"zero-amount purchases kept: {q.get('zero_amount_kept', 0):,}",
         f"Date format: {q['date_format']}",
         "Column mapping: " + ", ".join(f"{role} <- {header}" for role, header in q["mapping"].items()),
     ]
+    for role, others in (q.get("columns_also_seen") or {}).items():
+        lines.append(
+            f"  {role}: took {q['mapping'][role]!r}, also seen {', '.join(map(repr, others))} "
+            f"(the header nearest a completed purchase is preferred; choose with --column {role}=HEADER)"
+        )
     if "customer_list" in q:
         cl = q["customer_list"]
         lines.append(
@@ -58,6 +63,21 @@ def summary_lines(quality: dict[str, Any]) -> list[str]:
             f"{cl['duplicate_customer_id']:,} repeated ids"
         )
     return lines
+
+
+def _amount_line(q: dict[str, Any]) -> str:
+    if not q.get("has_amounts", True):
+        return (
+            "Amounts: none (an event log without an amount column): counts and dates are analysed, "
+            "spend is unknown; if there is an amount column, name it with --column amount=HEADER"
+        )
+    line = (
+        f"Amount in: {q['amount_in']:,.2f}; kept: {q['amount_kept']:,.2f}; "
+        f"netted against kept purchases: {q.get('amount_netted', 0.0):,.2f}"
+    )
+    if q.get("amount_refunded"):
+        line += f"; partial refunds taken off kept purchases: {q['amount_refunded']:,.2f}"
+    return line
 
 
 def plot_quarantine(quality: dict[str, Any], ax: Axes | None = None) -> Axes:
@@ -75,7 +95,11 @@ def plot_quarantine(quality: dict[str, Any], ax: Axes | None = None) -> Axes:
 
 def plot_monthly_revenue(transactions: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Kept revenue and active customers per month."""
-    monthly = transactions.set_index("timestamp").resample("MS").agg({"amount": "sum", "customer_id": "nunique"})
+    by_month = transactions.set_index("timestamp").resample("MS")
+    # min_count=1: a month of an event log without amounts has no revenue (NaN), not a revenue of 0
+    monthly = pd.DataFrame(
+        {"amount": by_month["amount"].sum(min_count=1), "customer_id": by_month["customer_id"].nunique()}
+    )
     ax = ax or plt.subplots(figsize=(8, 3.5))[1]
     ax.bar(monthly.index, monthly["amount"], width=20, color="#4c72b0", label="revenue")
     ax.set_ylabel("revenue (kept purchases)")

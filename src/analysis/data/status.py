@@ -54,12 +54,13 @@ def classify(values: pd.Series, vocabularies: dict[str, list[str]]) -> pd.Series
 def status_reasons(std: pd.DataFrame, cfg: dict) -> pd.Series:
     """The quarantine reason each row's status or deal stage gives (``cancelled_order``,
     ``unpaid_order``, ``not_won``), missing for purchases."""
-    reason = pd.Series(None, index=std.index, dtype=object)
+    reason = np.full(len(std), None, dtype=object)
     if "status" in std:
         vocab = cfg.get("order_status") or {}
-        kind = classify(std["status"], {k: vocab.get(k) or [] for k in ("cancelled", "unpaid", "paid")})
-        reason = kind.map(ORDER_REASONS).astype(object).where(kind.notna(), None)
+        kind = classify(std["status"], {k: vocab.get(k) or [] for k in ("cancelled", "unpaid", "paid")}).to_numpy()
+        for name, code in ORDER_REASONS.items():
+            reason[kind == name] = code
     if "deal_stage" in std:
-        won = classify(std["deal_stage"], {"won": cfg.get("deal_won") or []}).notna()
-        reason = reason.where(reason.notna() | won, "not_won")
-    return reason
+        won = classify(std["deal_stage"], {"won": cfg.get("deal_won") or []}).to_numpy() == "won"
+        reason[~won & (reason == None)] = "not_won"  # noqa: E711 (element-wise on an object array)
+    return pd.Series(reason, index=std.index, dtype=object)
