@@ -149,3 +149,14 @@ def test_a_single_purchase_each_is_said_and_still_clustered(fast):
     assert run.report["single_purchase"]["without_cadence"] == 1000
     assert run.customers["cluster"].notna().all()
     json.dumps(run.report)
+
+
+def test_the_large_population_path_recovers_the_planted_groups_too(fast):
+    """Sampled k search and stability, MiniBatchKMeans for the final fit: the path 1M customers take."""
+    fast["clusters"].update(minibatch_threshold=1000, search_sample=1500, silhouette_sample=500, rule_sample=1000)
+    customers, truth = planted_customers(4000, seed=13, sigma=0.3)
+    run = clusters.run_clusters(customers, fast)
+    assert run.report["model"] == "MiniBatchKMeans" and run.report["samples"]["search"] == 1500
+    assert run.report["k"] == 3
+    assert adjusted_rand_score(truth, _labels(run)) >= 0.9
+    assert run.report["stability"]["mean_ari"] >= 0.9
