@@ -8,6 +8,7 @@ from analysis.config import load_config
 from analysis.data.load import read_transactions
 from analysis.data.pipeline import prepare
 from analysis.data.quality import summary_lines
+from analysis.errors import UserError
 
 
 def write_export(path, header, rows, encoding="utf-8"):
@@ -445,3 +446,19 @@ def test_research_layouts(tmp_path, header, rows, expected):
     assert prepared.transactions["amount"].sum() == pytest.approx(
         sum(float(r[header.index(expected["amount"])]) for r in rows)
     )
+
+
+def test_headers_table_can_be_extended_in_the_config(tmp_path, config):
+    path = write_export(
+        tmp_path / "kunden.csv", ["Kundennummer", "Datum", "Umsatz", "Stage"], [["K1", "2024-01-02", "5", "x"]]
+    )
+    config["data"]["headers"]["customer_id"] = ["Kundennummer"]
+    config["data"]["headers"]["amount"] = ["Umsatz"]
+    config["data"]["headers"]["timestamp"] = ["Datum"]
+    config["data"]["headers"]["deal_stage"] = []  # this Stage column is no deal stage
+    prepared = prepare(path, config)
+    assert prepared.quality["mapping"] == {"customer_id": "Kundennummer", "timestamp": "Datum", "amount": "Umsatz"}
+    assert prepared.quality["rows_kept"] == 1
+    config["data"]["headers"]["deal_stage"] = ["Stage"]
+    with pytest.raises(UserError, match="not_won 1.*set data.headers.deal_stage to"):
+        prepare(path, config)

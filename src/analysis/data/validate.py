@@ -326,6 +326,9 @@ def _no_rows_message(reason: pd.Series) -> str:
         "after_as_of": "every purchase is after the as-of date: check --as-of",
         "unparsable_date": "check the date column and --date-format",
         "missing_customer_id": "check which column holds the customer id (--column customer_id=HEADER)",
+        "not_won": "only won deals are purchases (validation.deal_won); if that column is no deal stage, "
+        "set data.headers.deal_stage to [] in your config",
+        "cancelled_order": "every order's status says closed, cancelled or refunded (validation.order_status)",
     }
     top = str(counts.index[0]) if len(counts) else ""
     hint = hints.get(top, "check the column mapping and date format")
