@@ -48,6 +48,9 @@ def manager_summary(run: ClusterRun, lang: str = "en") -> str:
                      f"{big['value_share']:.0%}。")  # fmt: skip
         if r["customers"] > r["clustered"]:
             lines.append(f"- {r['customers'] - r['clustered']:,} 位客户未参与聚类（尚未购买或单独成组）。")
+        if r.get("extremes"):
+            lines.append(f"- {r['extremes']:,} 位客户的某项特征远超其他客户（如批发客户）：已封顶处理，归入最接近的组，"
+                         "建议逐一查看。")  # fmt: skip
     else:
         lines = [f"- The data splits the {r['clustered']:,} buyers into **{r['k']} groups**: {r['k_reason']}."]
         lines.append(_stability_line(r, "en"))
@@ -58,6 +61,10 @@ def manager_summary(run: ClusterRun, lang: str = "en") -> str:
         if r["customers"] > r["clustered"]:
             lines.append(f"- {r['customers'] - r['clustered']:,} customers are not clustered (no purchase yet, "
                          "or one-time buyers kept apart by the settings).")  # fmt: skip
+        if r.get("extremes"):
+            lines.append(f"- {r['extremes']:,} customers lie far beyond everyone else on some feature (wholesalers, "
+                         "for example): their values were capped so they join the nearest group; look at them one "
+                         "by one.")  # fmt: skip
     lines += [f"- ⚠️ {w[lang]}" for w in r["warnings"]]
     return "\n".join(line for line in lines if line)
 

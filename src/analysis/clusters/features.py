@@ -16,17 +16,18 @@ irregular) and their frequency, recency and tenure place them; ``cadence`` in th
 and the report counts them. With ``single_purchase: separate`` one-time buyers are kept out of the clustering.
 Customers without a purchase (prospects from a customer list) are never clustered (see :func:`buyers`).
 
-Scaling (:func:`scaling_pipeline`): log1p (or Box-Cox on value + 1), robust scaling (median 0, interquartile
-range 1) and a cap at +/- ``clip`` robust units, so a handful of extreme customers (wholesalers) join the nearest
-group instead of forming one by accident; :func:`extremes` counts who was capped.
+Scaling (:func:`scaling_pipeline`): log1p (or Box-Cox on value + 1), robust scaling (median 0, robust standard
+deviation 1: :class:`RobustScale`) and a cap at +/- ``clip`` robust units, so a handful of extreme customers
+(wholesalers) join the nearest group instead of forming one by accident; :func:`extremes` counts who was capped.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, PowerTransformer, RobustScaler
+from sklearn.preprocessing import FunctionTransformer, PowerTransformer
 
 from analysis.errors import UserError
 
@@ -66,16 +67,27 @@ def regularity(transactions: pd.DataFrame, as_of: object = None) -> pd.Series:
     return cv.rename("regularity")
 
 
-def return_share(quarantine: pd.DataFrame | None, customers: pd.DataFrame) -> pd.Series | None:
+def _ids(values: pd.Series) -> np.ndarray:
+    """Customer ids as the data spine writes them: stripped text, ``17850.0`` read as ``17850``."""
+    text = values.astype(str).str.strip()
+    return text.str.replace(r"^(\d+)\.0+$", r"\1", regex=True).to_numpy()
+
+
+def return_share(
+    quarantine: pd.DataFrame | None, customers: pd.DataFrame, id_column: str = "customer_id"
+) -> pd.Series | None:
     """Returned value / (returned value + kept spend) per customer, from the quarantine rows the data spine
-    netted against earlier purchases (reason ``return_netted``); ``None`` when there are no returns."""
-    if quarantine is None or not len(quarantine) or "reason" not in quarantine or "customer_id" not in quarantine:
+    netted against earlier purchases (reason ``return_netted``); ``None`` when there are no returns.
+
+    The quarantine keeps the input's own headers: ``id_column`` is the input's customer id column
+    (``st.quality["mapping"]["customer_id"]`` in a run)."""
+    if quarantine is None or not len(quarantine) or "reason" not in quarantine or id_column not in quarantine:
         return None
     rows = quarantine[quarantine["reason"] == "return_netted"]
     if rows.empty:
         return None
     amount = pd.to_numeric(rows["amount_parsed"], errors="coerce").abs().fillna(0.0)
-    returned = amount.groupby(rows["customer_id"].astype(str).to_numpy()).sum()
+    returned = amount.groupby(_ids(rows[id_column])).sum()
     ids = customers["customer_id"].astype(str)
     back = returned.reindex(ids).fillna(0.0).to_numpy()
     spend = customers["monetary"].to_numpy(dtype=float)
@@ -94,13 +106,14 @@ def feature_frame(
     transactions: pd.DataFrame | None = None,
     quarantine: pd.DataFrame | None = None,
     as_of: object = None,
+    quarantine_id: str = "customer_id",
 ) -> pd.DataFrame:
     """The features of every customer in original units (columns ``FEATURES`` that exist, plus
     ``purchase_days`` and ``cadence``), in the order of ``customers``.
 
     ``regularity`` is taken from a column of that name, else computed from ``transactions``, else left out;
     it is NaN for customers with fewer than three purchase days (``cadence`` False). ``return_share`` from a
-    column, else from ``quarantine``, else left out.
+    column, else from ``quarantine`` (whose customer id column is ``quarantine_id``), else left out.
     """
     missing = [c for c in BASE if c not in customers]
     if missing:
@@ -116,7 +129,7 @@ def feature_frame(
     if "return_share" in c:
         out["return_share"] = c["return_share"].astype(float).fillna(0.0).to_numpy()
     else:
-        share = return_share(quarantine, c)
+        share = return_share(quarantine, c, quarantine_id)
         if share is not None:
             out["return_share"] = share.to_numpy()
     out["cadence"] = out["regularity"].notna() if "regularity" in out else out["purchase_days"] >= 3
@@ -136,12 +149,35 @@ def model_matrix(frame: pd.DataFrame) -> tuple[pd.DataFrame, float | None]:
     return x, fill
 
 
+class RobustScale(TransformerMixin, BaseEstimator):
+    """Centre on the median and divide by a robust standard deviation: the larger of IQR / 1.349 and
+    (95th - 5th percentile) / 3.29 (both equal the standard deviation for normal data). The second guards
+    features whose middle half is nearly constant, such as the return share when most customers return nothing:
+    divided by their tiny interquartile range alone, every returner would look extreme. 1 when both are 0."""
+
+    def fit(self, X, y=None):
+        x = np.asarray(X, dtype=float)
+        q05, q25, q50, q75, q95 = np.nanpercentile(x, [5, 25, 50, 75, 95], axis=0)
+        scale = np.maximum((q75 - q25) / 1.349, (q95 - q05) / 3.29)
+        self.center_ = q50
+        self.scale_ = np.where(scale > 1e-12, scale, 1.0)
+        self.n_features_in_ = x.shape[1]
+        return self
+
+    def transform(self, X):
+        return (np.asarray(X, dtype=float) - self.center_) / self.scale_
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(input_features if input_features is not None else [], dtype=object)
+
+
 def _shift_one(x):
     return np.asarray(x, dtype=float) + 1.0
 
 
 def scaling_pipeline(transform: str = "log", clip: float | None = 4.0) -> Pipeline:
-    """log1p (or Box-Cox on value + 1) -> robust scaling -> cap at +/- ``clip`` (no cap when ``None``)."""
+    """log1p (or Box-Cox on value + 1) -> robust scaling (:class:`RobustScale`) -> cap at +/- ``clip`` robust
+    standard deviations (no cap when ``None``)."""
     if transform == "log":
         steps = [("log", FunctionTransformer(np.log1p, feature_names_out="one-to-one"))]
     elif transform in ("box-cox", "boxcox"):
@@ -151,7 +187,7 @@ def scaling_pipeline(transform: str = "log", clip: float | None = 4.0) -> Pipeli
         ]
     else:
         raise UserError(f"clusters.features.transform is {transform!r}: use log or box-cox")
-    steps.append(("scale", RobustScaler()))
+    steps.append(("scale", RobustScale()))
     if clip:
         c = float(clip)
         steps.append(("clip", FunctionTransformer(np.clip, kw_args={"a_min": -c, "a_max": c})))

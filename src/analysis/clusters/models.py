@@ -134,11 +134,21 @@ def knee(ks: np.ndarray, values: np.ndarray) -> int:
     return int(ks[int(np.argmax(chord - ys))])
 
 
-def choose_k(table: pd.DataFrame, criterion: str = "votes") -> tuple[int, str, dict[str, int]]:
-    """The chosen k, a sentence saying why, and each criterion's preferred k."""
+def choose_k(table: pd.DataFrame, criterion: str = "votes", min_share: float = 0.0) -> tuple[int, str, dict[str, int]]:
+    """The chosen k, a sentence saying why, and each criterion's preferred k.
+
+    A k whose smallest group holds fewer than ``min_share`` of the customers is not eligible (unless no k is): a
+    handful of extreme customers would otherwise win the silhouette as a "group" of their own."""
     ok = table.dropna(subset=["silhouette"])
     if ok.empty:
         raise ValueError("no k in the range gave two or more groups")
+    big = ok[ok["smallest_share"] >= min_share] if "smallest_share" in ok else ok
+    dropped = [int(k) for k in ok.index if k not in big.index]
+    note = ""
+    if len(big) and dropped:
+        ok = big
+        note = (f"; k = {', '.join(map(str, dropped))} left out: a group smaller than {min_share:.0%} of the "
+                "customers, too small to act on")  # fmt: skip
     picks = {
         "silhouette": int(ok["silhouette"].idxmax()),
         "calinski_harabasz": int(ok["calinski_harabasz"].idxmax()),
@@ -147,7 +157,7 @@ def choose_k(table: pd.DataFrame, criterion: str = "votes") -> tuple[int, str, d
     }
     if criterion in picks:
         k = picks[criterion]
-        return k, f"k = {k} because {CRITERION_WORDS[criterion]} there (the setting clusters.criterion)", picks
+        return k, f"k = {k} because {CRITERION_WORDS[criterion]} there (the setting clusters.criterion){note}", picks
     if criterion != "votes":
         raise UserError(f"clusters.criterion is {criterion!r}: use votes or one of {', '.join(CRITERIA)}")
     votes = pd.Series(list(picks.values())).value_counts()
@@ -160,7 +170,7 @@ def choose_k(table: pd.DataFrame, criterion: str = "votes") -> tuple[int, str, d
         why += "; a tie, broken by the higher silhouette"
     if others:
         why += f"; the others prefer {others}"
-    return k, why, picks
+    return k, why + note, picks
 
 
 def stability(

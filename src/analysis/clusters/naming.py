@@ -3,7 +3,9 @@
 A cluster's level on a feature is where its median sits among all clustered customers: ``low`` below the
 ``naming.low`` quantile, ``high`` above ``naming.high``, else ``mid`` (frequency ``one`` when the median is a single
 order). The name is the recency, frequency and monetary words (``defaults/clusters.yaml``: ``naming``), e.g.
-"recent frequent big spenders" / 近期高频高消费客户. Two clusters with the same name get the word of the other
+"recent frequent big spenders" / 近期高频高消费客户. A cluster far from everyone on another feature (tenure,
+basket size, regularity, returns; ``naming.standout`` robust units) gets that word first ("high-return ..."). Two
+clusters with the same name get the word of the other
 feature (tenure, basket size, regularity, returns) on which they differ most; if that is not enough, a number in
 order of value. The names depend only on the profiles, so they are as deterministic as the clusters.
 """
@@ -64,35 +66,58 @@ def _join(words: list[str], lang: int) -> str:
     return (" " if lang == 0 else "").join(words)
 
 
-def _phrase(level_row: pd.Series, naming: dict, lang: int, extra: str | None = None) -> str:
-    words = []
-    if extra is not None:
-        words.append(naming[extra][level_row[extra]][lang])
-    for col in CORE:
-        words.append(naming[col][level_row[col]][lang])
+def _phrase(level_row: pd.Series, naming: dict, lang: int, extras: list[str]) -> str:
+    words = [naming[e][level_row[e]][lang] for e in extras]
+    words += [naming[col][level_row[col]][lang] for col in CORE]
     text = _join(words, lang)
     return text[:1].upper() + text[1:] if lang == 0 else text
 
 
-def cluster_names(lv: pd.DataFrame, naming: dict, value_order: list) -> tuple[dict, dict]:
+def standouts(lv: pd.DataFrame, naming: dict, scaled: pd.DataFrame | None, threshold: float) -> dict:
+    """Per cluster, the other feature (tenure, basket, regularity, returns) on which its median stands out most,
+    if by at least ``threshold`` robust units and its level has a word ([] otherwise)."""
+    out = {c: [] for c in lv.index}
+    extras = [e for e in EXTRA if e in lv.columns and e in naming]
+    if scaled is None or not extras:
+        return out
+    for c in lv.index:
+        size = scaled.loc[c, extras].abs().sort_values(ascending=False, kind="stable")
+        for feature, value in size.items():
+            if value >= threshold and naming[feature][lv.loc[c, feature]][0]:
+                out[c] = [feature]
+                break
+    return out
+
+
+def cluster_names(
+    lv: pd.DataFrame,
+    naming: dict,
+    value_order: list,
+    scaled: pd.DataFrame | None = None,
+    threshold: float = 1.5,
+) -> tuple[dict, dict]:
     """English and Chinese names per cluster (index of ``lv``), unique within each language.
 
-    ``value_order`` lists the clusters from most to least valuable; it numbers names that stay equal."""
-    en = {c: _phrase(lv.loc[c], naming, 0) for c in lv.index}
-    zh = {c: _phrase(lv.loc[c], naming, 1) for c in lv.index}
+    A cluster that stands out on another feature (``scaled``: its medians in robust units, rows as ``lv``) gets
+    that word first (:func:`standouts`). ``value_order`` lists the clusters from most to least valuable; it
+    numbers names that stay equal."""
+    extra = standouts(lv, naming, scaled, threshold)
+    en = {c: _phrase(lv.loc[c], naming, 0, extra[c]) for c in lv.index}
+    zh = {c: _phrase(lv.loc[c], naming, 1, extra[c]) for c in lv.index}
     extras = [e for e in EXTRA if e in lv.columns and e in naming]
     groups = pd.Series(en).groupby(pd.Series(en)).groups
     for members in groups.values():
-        if len(members) < 2:
+        if len(members) < 2 or not extras:
             continue
         ranks = lv.loc[list(members), extras].apply(lambda s: s.map(LEVEL_RANK)).astype(float)
-        spread = (ranks.max() - ranks.min()) if len(extras) else pd.Series(dtype=float)
-        if spread.empty or spread.max() == 0:
+        spread = ranks.max() - ranks.min()
+        if spread.max() == 0:
             continue
         feature = spread.idxmax()
         for c in members:
-            en[c] = _phrase(lv.loc[c], naming, 0, feature)
-            zh[c] = _phrase(lv.loc[c], naming, 1, feature)
+            words = [feature, *[e for e in extra[c] if e != feature]]
+            en[c] = _phrase(lv.loc[c], naming, 0, words)
+            zh[c] = _phrase(lv.loc[c], naming, 1, words)
     for names in (en, zh):
         counts = pd.Series(names).value_counts()
         for name in counts[counts > 1].index:

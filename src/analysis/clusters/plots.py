@@ -45,8 +45,8 @@ def plot_k_selection(table: pd.DataFrame, chosen: int, ax: Axes | None = None) -
 
 
 def plot_profile_heatmap(scaled_medians: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Each cluster's median on each feature in robust units (0 = the median customer, +-1 = an interquartile
-    range away); red = above the typical customer, blue = below."""
+    """Each cluster's median on each feature in robust units (0 = the median customer, +-1 = one robust standard
+    deviation away, after the log); red = above the typical customer, blue = below."""
     ax = new_axes(ax, (1.4 * scaled_medians.shape[1] + 3.5, 0.55 * len(scaled_medians) + 2))
     values = scaled_medians.to_numpy(dtype=float)
     lim = max(1.0, float(np.nanmax(np.abs(values))))

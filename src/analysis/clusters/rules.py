@@ -1,11 +1,11 @@
 """If-then rules a CRM or a spreadsheet can apply without the model, on the features' original units.
 
 For each cluster a shallow decision tree (``rules.depth``) learns "this cluster or not" from the rule features
-(:data:`RULE_FEATURES`: days, orders, purchase days, money; no transformed or filled values, so a rule reads the
-way a CRM stores a customer). Every leaf where the cluster is the majority is a candidate rule: the conditions on
-its path, merged per feature (``recency_days <= 100`` and ``<= 45`` is ``<= 45``), thresholds rounded for people
-(whole days and orders, money to cents). Each rule is then scored by applying it, as written, to every clustered
-customer:
+(:data:`RULE_FEATURES`: days, orders, purchase days, money, the share returned; no transformed or filled values,
+so a rule reads the way a CRM stores a customer). Every leaf where the cluster is the majority is a candidate rule:
+the conditions on its path, merged per feature (``recency_days <= 100`` and ``<= 45`` is ``<= 45``), thresholds
+rounded for people (whole days and orders, money to cents). Each rule is then scored by applying it, as written,
+to every clustered customer:
 
 - ``precision``: share of the customers it matches that are in its cluster;
 - ``coverage``: share of the cluster's customers it matches.
@@ -25,7 +25,8 @@ from sklearn.tree import DecisionTreeClassifier
 
 from analysis.clusters.features import UNITS
 
-RULE_FEATURES = ("recency_days", "frequency", "purchase_days", "monetary", "tenure_days", "avg_order_value")
+RULE_FEATURES = ("recency_days", "frequency", "purchase_days", "monetary", "tenure_days", "avg_order_value",
+                 "return_share")  # fmt: skip
 WHOLE = ("recency_days", "frequency", "purchase_days", "tenure_days")  # counted in whole days or orders
 
 

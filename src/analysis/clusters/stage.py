@@ -70,15 +70,17 @@ def run_clusters(
     transactions: pd.DataFrame | None = None,
     quarantine: pd.DataFrame | None = None,
     as_of: Any = None,
+    quarantine_id: str = "customer_id",
 ) -> ClusterRun:
     """Cluster the buyers of the customer table. ``transactions`` (purchases up to ``as_of``) give the regularity
-    feature, ``quarantine`` (the data spine's) the return share; without them those features are left out."""
+    feature, ``quarantine`` (the data spine's; its customer id column is the input's, ``quarantine_id``: in a run
+    ``st.quality["mapping"]["customer_id"]``) the return share; without them those features are left out."""
     cfg = _settings(config)
     labels_cfg = cfg["labels"]
     seed = int(cfg.get("random_state", 0))
     rng = np.random.default_rng(seed)
     c = customers.reset_index(drop=True)
-    frame = F.feature_frame(c, transactions, quarantine, as_of)
+    frame = F.feature_frame(c, transactions, quarantine, as_of, quarantine_id)
     clustered = F.buyers(c)
     separate = cfg["features"].get("single_purchase", "together") == "separate"
     if separate:
@@ -182,7 +184,7 @@ def _cluster(x_frame, sub, cfg, rng, report) -> tuple[np.ndarray, int, dict, np.
                   f"不同的客户特征只有 {distinct:,} 种：聚类数最多搜索到 {min(hi, top)}。")  # fmt: skip
     table = k_table(xs, ks, cfg, sil) if ks else pd.DataFrame()
     if fixed is None:
-        k, reason, picks = choose_k(table, cfg.get("criterion", "votes"))
+        k, reason, picks = choose_k(table, cfg.get("criterion", "votes"), float(cfg.get("min_cluster_share", 0.0)))
         report["k_votes"] = picks
     tables["k_table"] = table
     report["k_table"] = table.reset_index().replace({np.nan: None}).to_dict("records") if len(table) else []
@@ -238,7 +240,8 @@ def _describe(sub, scaled, capped, labels, k, cfg, seed, report, tables, cust) -
     lv = levels(med[[f for f in F.FEATURES if f in med]], sub, float(naming["low"]), float(naming["high"]),
                 naming.get("recency_by_gap"))  # fmt: skip
     report["typical_gap_days"] = typical_gap(sub)
-    en, zh = cluster_names(lv, cfg["naming"], list(ids))
+    smed = scaled.groupby(group).median().reindex(ids) if scaled is not None else None
+    en, zh = cluster_names(lv, naming, list(ids), smed, float(naming.get("standout", 1.5)))
     if k == 1:  # the data could not be split: one plainly named group
         en, zh = {1: cfg["labels"]["single"][0]}, {1: cfg["labels"]["single"][1]}
     report["names"] = {int(i): {"en": en[i], "zh": zh[i]} for i in ids}
@@ -248,7 +251,7 @@ def _describe(sub, scaled, capped, labels, k, cfg, seed, report, tables, cust) -
     prof = prof.join(med.add_prefix("median_"))
     if scaled is not None:
         by = scaled.groupby(group)
-        tables["scaled_medians"] = by.median().reindex(ids).set_axis([en[i] for i in ids])
+        tables["scaled_medians"] = smed.set_axis([en[i] for i in ids])
         tables["snake"] = by.mean().reindex(ids).set_axis([en[i] for i in ids])
         prof["extreme_share"] = pd.Series(capped).groupby(group).mean().reindex(ids).to_numpy()
         rows = sample_rows(n, int(cfg.get("projection_sample", 5000)), np.random.default_rng(seed + 1))
