@@ -86,6 +86,20 @@ class ClvRun:
         """Customers by repeat purchases, actual and expected by the chosen model."""
         return repeat_purchase_histogram(self.model.purchase_model_, self.summary)
 
+    def choice_markdown(self) -> str:
+        """The chosen model and why, each model left out and why, and a missing-amounts note."""
+        lines = [f"**Chosen:** {self.report['choice_reason']}."]
+        for entry in self.report["models"].values():
+            if entry.get("status") == "left out":
+                lines.append(f"- **{entry['label']} left out:** {entry['reason']}.")
+        if not self.report.get("amounts", True):
+            lines.append(f"- {self.report['amounts_note']}.")
+        return "\n".join(lines)
+
+    def spend_markdown(self) -> str:
+        """How spend per purchase was modelled (method, parameters, buyers, notes), as a list."""
+        return "\n".join(f"- {k}: {v}" for k, v in self.report["spend_model"].items())
+
     def top_customers(self, n: int = 20) -> pd.DataFrame:
         """The ``n`` customers with the highest CLV, with their forecasts and intervals."""
         return self.customers.nlargest(n, "clv").reset_index(drop=True)
