@@ -71,16 +71,29 @@ def _plain_once(tx: pd.DataFrame):
 
     t0 = time.perf_counter()
     summary = summary_data_from_transaction_data(
-        tx, "customer_id", "timestamp", monetary_value_col="amount",
-        observation_period_end=AS_OF, freq="D", freq_multiplier=7)
+        tx,
+        "customer_id",
+        "timestamp",
+        monetary_value_col="amount",
+        observation_period_end=AS_OF,
+        freq="D",
+        freq_multiplier=7,
+    )
     t1 = time.perf_counter()
     bgf = BetaGeoFitter().fit(summary["frequency"], summary["recency"], summary["T"])
     repeat = summary[summary["frequency"] > 0]
     ggf = GammaGammaFitter().fit(repeat["frequency"], repeat["monetary_value"])
     t2 = time.perf_counter()
     clv = ggf.customer_lifetime_value(
-        bgf, summary["frequency"], summary["recency"], summary["T"], summary["monetary_value"],
-        time=HORIZON, discount_rate=DISCOUNT, freq="W")
+        bgf,
+        summary["frequency"],
+        summary["recency"],
+        summary["T"],
+        summary["monetary_value"],
+        time=HORIZON,
+        discount_rate=DISCOUNT,
+        freq="W",
+    )
     t3 = time.perf_counter()
     times = {"summary": t1 - t0, "fit": t2 - t1, "clv": t3 - t2, "total": t3 - t0}
     # lifetimes' values follow the order of its input rows: attach the customer ids by position
@@ -96,14 +109,12 @@ def _ours_once(tx: pd.DataFrame):
     t0 = time.perf_counter()
     summary = features.lifetimes_summary(tx[["customer_id", "timestamp", "amount"]], AS_OF)
     t1 = time.perf_counter()
-    model = clv.CLVModel("bgnbd", horizon_months=HORIZON, discount_rate=DISCOUNT,
-                         time_unit="weeks").fit(summary)
+    model = clv.CLVModel("bgnbd", horizon_months=HORIZON, discount_rate=DISCOUNT, time_unit="weeks").fit(summary)
     t2 = time.perf_counter()
     scores = model.predict(summary)
     t3 = time.perf_counter()
     times = {"summary": t1 - t0, "fit": t2 - t1, "clv": t3 - t2, "total": t3 - t0}
-    params = {**model.purchase_model_.params_.to_dict(),
-              **model.spend_model_.params_.add_prefix("gg_").to_dict()}
+    params = {**model.purchase_model_.params_.to_dict(), **model.spend_model_.params_.add_prefix("gg_").to_dict()}
     return times, scores[["clv"]], params, {"patterns": model.purchase_model_.n_patterns_}
 
 
@@ -113,8 +124,9 @@ def _bootstrap_seconds(tx: pd.DataFrame, n_bootstrap: int) -> float:
 
     t0 = time.perf_counter()
     summary = features.lifetimes_summary(tx[["customer_id", "timestamp", "amount"]], AS_OF)
-    clv.CLVModel("bgnbd", horizon_months=HORIZON, discount_rate=DISCOUNT,
-                 n_bootstrap=n_bootstrap, random_state=0).fit_predict(summary)
+    clv.CLVModel(
+        "bgnbd", horizon_months=HORIZON, discount_rate=DISCOUNT, n_bootstrap=n_bootstrap, random_state=0
+    ).fit_predict(summary)
     return time.perf_counter() - t0
 
 
@@ -130,16 +142,32 @@ def measure(side: str, path: str, out: str, repeat: int, n_bootstrap: int) -> di
     times, result, params, extra = min(runs, key=lambda run: run[0]["total"])
     peak_mb = _peak_memory_mb()
     result.to_parquet(out)
-    out_dict = {"seconds": times, "all_totals": [run[0]["total"] for run in runs],
-                "params": params, "data_rss_mb": data_mb, "peak_rss_mb": peak_mb, **extra}
+    out_dict = {
+        "seconds": times,
+        "all_totals": [run[0]["total"] for run in runs],
+        "params": params,
+        "data_rss_mb": data_mb,
+        "peak_rss_mb": peak_mb,
+        **extra,
+    }
     if side == "ours" and n_bootstrap:
         out_dict["bootstrap_s"] = _bootstrap_seconds(tx, n_bootstrap)
     return out_dict
 
 
 def _run(side: str, data: Path, out: Path, repeat: int, n_bootstrap: int) -> dict:
-    cmd = [sys.executable, __file__, "--measure", side, str(data), str(out),
-           "--repeat", str(repeat), "--bootstrap", str(n_bootstrap)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--measure",
+        side,
+        str(data),
+        str(out),
+        "--repeat",
+        str(repeat),
+        "--bootstrap",
+        str(n_bootstrap),
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -147,10 +175,10 @@ def _run(side: str, data: Path, out: Path, repeat: int, n_bootstrap: int) -> dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--bootstrap", type=int, default=0,
-                        help="also time our stage with this many bootstrap resamples")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="timed runs per side (the fastest is reported)")
+    parser.add_argument(
+        "--bootstrap", type=int, default=0, help="also time our stage with this many bootstrap resamples"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per side (the fastest is reported)")
     parser.add_argument("--measure", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -164,20 +192,22 @@ def main() -> None:
         data = Path(tmp) / "transactions.parquet"
         tx = simulate_transactions(args.customers, seed=0, start="2022-01-01", end=AS_OF)
         tx.to_parquet(data, index=False)
-        print(f"simulated {args.customers:,} customers, {len(tx):,} transactions "
-              f"(BG/NBD + Gamma-Gamma, 2022-01-01 to {AS_OF})")
+        print(
+            f"simulated {args.customers:,} customers, {len(tx):,} transactions "
+            f"(BG/NBD + Gamma-Gamma, 2022-01-01 to {AS_OF})"
+        )
         del tx
         results = {}
         for side in ("plain", "ours"):
-            results[side] = _run(side, data, Path(tmp) / f"{side}.parquet", args.repeat,
-                                 args.bootstrap)
+            results[side] = _run(side, data, Path(tmp) / f"{side}.parquet", args.repeat, args.bootstrap)
             s = results[side]["seconds"]
-            print(f"{side:6s} summary {s['summary']:6.2f}s  fit {s['fit']:6.2f}s  "
-                  f"clv {s['clv']:6.2f}s  total {s['total']:6.2f}s  "
-                  f"peak memory {results[side]['peak_rss_mb']:,.0f} MB "
-                  f"({results[side]['data_rss_mb']:,.0f} MB with the transactions loaded); "
-                  f"totals of the {args.repeat} runs: "
-                  + ", ".join(f"{t:.2f}s" for t in results[side]["all_totals"]))
+            print(
+                f"{side:6s} summary {s['summary']:6.2f}s  fit {s['fit']:6.2f}s  "
+                f"clv {s['clv']:6.2f}s  total {s['total']:6.2f}s  "
+                f"peak memory {results[side]['peak_rss_mb']:,.0f} MB "
+                f"({results[side]['data_rss_mb']:,.0f} MB with the transactions loaded); "
+                f"totals of the {args.repeat} runs: " + ", ".join(f"{t:.2f}s" for t in results[side]["all_totals"])
+            )
         a = pd.read_parquet(Path(tmp) / "plain.parquet")["clv"]
         b = pd.read_parquet(Path(tmp) / "ours.parquet")["clv"]
 
@@ -189,13 +219,17 @@ def main() -> None:
     assert param_diff <= RTOL, f"parameters differ by {param_diff:.2e}"
     assert clv_diff <= RTOL, f"CLV differs by {clv_diff:.2e}"
     ratio = results["plain"]["seconds"]["total"] / results["ours"]["seconds"]["total"]
-    print(f"equal outputs: parameters within {param_diff:.1e}, CLV of {len(a):,} customers "
-          f"within {clv_diff:.1e} (relative)")
+    print(
+        f"equal outputs: parameters within {param_diff:.1e}, CLV of {len(a):,} customers "
+        f"within {clv_diff:.1e} (relative)"
+    )
     print(f"fitted on {results['ours']['patterns']:,} unique (frequency, recency, T) rows")
     print(f"speed-up: {ratio:.1f}x")
     if "bootstrap_s" in results["ours"]:
-        print(f"ours with {args.bootstrap} bootstrap resamples (summary, fit, refits, "
-              f"intervals): {results['ours']['bootstrap_s']:.2f}s")
+        print(
+            f"ours with {args.bootstrap} bootstrap resamples (summary, fit, refits, "
+            f"intervals): {results['ours']['bootstrap_s']:.2f}s"
+        )
 
 
 if __name__ == "__main__":

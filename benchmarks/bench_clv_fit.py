@@ -50,8 +50,7 @@ def _child(folder: Path, bootstrap: int) -> None:
             status = "sound"
         except Exception as exc:  # noqa: BLE001 - a benchmark reports every outcome
             status = f"{type(exc).__name__}: {exc}"[:120]
-        out["fits"][name] = {"wall_s": time.perf_counter() - w0,
-                             "cpu_s": time.process_time() - c0, "status": status}
+        out["fits"][name] = {"wall_s": time.perf_counter() - w0, "cpu_s": time.process_time() - c0, "status": status}
     w0, c0 = time.perf_counter(), time.process_time()
     run = clv.run_clv(tx, customers, AS_OF, config)
     out["stage"] = {"wall_s": time.perf_counter() - w0, "cpu_s": time.process_time() - c0}
@@ -84,15 +83,13 @@ def _print(label: str, result: dict) -> None:
     stage = result["stage"]
     print(f"\n== {label}: run_clv {stage['wall_s']:.1f} s wall, {stage['cpu_s']:.1f} s CPU")
     for name, fit in result["fits"].items():
-        print(f"   calibration fit {name:7s} {fit['wall_s']:7.2f} s wall {fit['cpu_s']:7.2f} s CPU"
-              f"  {fit['status']}")
+        print(f"   calibration fit {name:7s} {fit['wall_s']:7.2f} s wall {fit['cpu_s']:7.2f} s CPU  {fit['status']}")
     for entry in result["models"].values():
         for part in ("calibration", "full"):
             if part in entry:
                 params = ", ".join(f"{k}={v:.4g}" for k, v in entry[part]["params"].items())
                 ll = entry[part]["log_likelihood"]
-                print(f"   {entry['label']:10s} {part:11s} {params}  LL={ll}"
-                      f"  {entry.get('status', '')}")
+                print(f"   {entry['label']:10s} {part:11s} {params}  LL={ll}  {entry.get('status', '')}")
         if entry.get("reason"):
             print(f"   {'':10s} {entry['reason']}")
     print(f"   Gamma-Gamma {result['spend_model']}")
@@ -114,8 +111,7 @@ def main() -> None:
         runs = [("after (this tree)", ROOT / "src")]
         if args.before:
             archive = folder / "before.tar"
-            subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), args.before,
-                            "src"], check=True)
+            subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), args.before, "src"], check=True)
             with tarfile.open(archive) as tar:
                 tar.extractall(folder / "before", filter="data")
             runs.insert(0, (f"before ({args.before})", folder / "before" / "src"))

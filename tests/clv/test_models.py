@@ -25,7 +25,7 @@ RTOL = 1e-6
 
 def _matches_published(value: float, published: float, decimals: int) -> bool:
     """``value`` rounds to the published figure (printed with ``decimals`` decimals)."""
-    return abs(value - published) <= 0.5 * 10 ** -decimals + 1e-12
+    return abs(value - published) <= 0.5 * 10**-decimals + 1e-12
 
 
 @pytest.fixture(scope="module")
@@ -73,24 +73,30 @@ def test_importing_clv_leaves_pandas_options_and_warning_filters_unchanged():
     )
     # _pandas_options lives in analysis.clv.fitters; importing it imports lifetimes, so snapshot via a
     # copy of the function's logic before the import instead
-    code = code.replace("from analysis.clv.fitters import _pandas_options\n", (
-        "from pandas._config import config as c\n"
-        "def _pandas_options():\n"
-        "    out = {}\n"
-        "    with warnings.catch_warnings():\n"
-        "        warnings.simplefilter('ignore')\n"
-        "        for k in c._registered_options:\n"
-        "            try: out[k] = pd.get_option(k)\n"
-        "            except Exception: pass\n"
-        "    return out\n"))
+    code = code.replace(
+        "from analysis.clv.fitters import _pandas_options\n",
+        (
+            "from pandas._config import config as c\n"
+            "def _pandas_options():\n"
+            "    out = {}\n"
+            "    with warnings.catch_warnings():\n"
+            "        warnings.simplefilter('ignore')\n"
+            "        for k in c._registered_options:\n"
+            "            try: out[k] = pd.get_option(k)\n"
+            "            except Exception: pass\n"
+            "    return out\n"
+        ),
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 
 def test_lifetimes_really_sets_the_option_we_contain():
-    code = ("import warnings; warnings.simplefilter('ignore')\nimport pandas as pd\n"
-            "before = pd.get_option('mode.chained_assignment')\n"
-            "import lifetimes\nprint(before, pd.get_option('mode.chained_assignment'))")
+    code = (
+        "import warnings; warnings.simplefilter('ignore')\nimport pandas as pd\n"
+        "before = pd.get_option('mode.chained_assignment')\n"
+        "import lifetimes\nprint(before, pd.get_option('mode.chained_assignment'))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     before, after = out.stdout.split()
     assert before != after  # if lifetimes stops doing this, the containment can go
@@ -142,8 +148,7 @@ def test_bgnbd_parameters_are_recovered_from_simulated_customers():
 def test_gamma_gamma_parameters_are_recovered_from_simulated_spend():
     rng = np.random.default_rng(12)
     frequency = rng.integers(1, 8, 20_000)
-    X = pd.DataFrame({"frequency": frequency.astype(float),
-                      "monetary_value": clv.simulate_spend(frequency, GG, rng)})
+    X = pd.DataFrame({"frequency": frequency.astype(float), "monetary_value": clv.simulate_spend(frequency, GG, rng)})
     sm = clv.SpendModel().fit(X)
     rel = np.abs(sm.params_.to_numpy() / np.array(GG) - 1)
     assert sm.method_ == "gamma-gamma" and rel.max() < 0.1, sm.params_
@@ -151,8 +156,9 @@ def test_gamma_gamma_parameters_are_recovered_from_simulated_spend():
     assert abs(sm.population_mean_spend_ / (GG[2] * GG[0] / (GG[1] - 1)) - 1) < 0.05
 
 
-@pytest.mark.parametrize("model, params", [("pareto", (0.553, 10.58, 0.606, 11.67)),
-                                           ("mbgnbd", (0.525, 6.18, 0.891, 1.614))])
+@pytest.mark.parametrize(
+    "model, params", [("pareto", (0.553, 10.58, 0.606, 11.67)), ("mbgnbd", (0.525, 6.18, 0.891, 1.614))]
+)
 def test_other_purchase_models_recover_their_parameters(model, params):
     rng = np.random.default_rng(13)
     X = clv.simulate_summary(model, params, rng.uniform(26.0, 78.0, 30_000), rng)
@@ -173,9 +179,9 @@ def simulated_customers() -> pd.DataFrame:
     return _shuffled_with_ids(summary, seed=4)
 
 
-@pytest.mark.parametrize("model, fitter", [("bgnbd", "BetaGeoFitter"),
-                                           ("mbgnbd", "ModifiedBetaGeoFitter"),
-                                           ("pareto", "ParetoNBDFitter")])
+@pytest.mark.parametrize(
+    "model, fitter", [("bgnbd", "BetaGeoFitter"), ("mbgnbd", "ModifiedBetaGeoFitter"), ("pareto", "ParetoNBDFitter")]
+)
 def test_fast_path_equals_plain_lifetimes(model, fitter, simulated_customers, lifetimes):
     X = simulated_customers
     pm = clv.PurchaseModel(model).fit(X)
@@ -195,12 +201,10 @@ def test_fast_path_equals_plain_lifetimes(model, fitter, simulated_customers, li
     ours = pm.expected_purchases(X, 26.0)
     assert ours.index.equals(X.index)
     np.testing.assert_allclose(ours.to_numpy(), plain.predict(26.0, f, r, T), rtol=RTOL)
-    np.testing.assert_allclose(pm.p_alive(X).to_numpy(),
-                               plain.conditional_probability_alive(f, r, T), rtol=RTOL)
+    np.testing.assert_allclose(pm.p_alive(X).to_numpy(), plain.conditional_probability_alive(f, r, T), rtol=RTOL)
 
 
-def test_clv_equals_lifetimes_customer_lifetime_value_by_customer(simulated_customers,
-                                                                  lifetimes):
+def test_clv_equals_lifetimes_customer_lifetime_value_by_customer(simulated_customers, lifetimes):
     X = simulated_customers
     model = clv.CLVModel("bgnbd", horizon_months=12, discount_rate=0.01).fit(X)
     ours = model.predict(X)
@@ -208,11 +212,10 @@ def test_clv_equals_lifetimes_customer_lifetime_value_by_customer(simulated_cust
     bg = lifetimes.BetaGeoFitter().fit(X["frequency"], X["recency"], X["T"])
     rep = X[X["frequency"] > 0]
     gg = lifetimes.GammaGammaFitter().fit(rep["frequency"], rep["monetary_value"])
-    np.testing.assert_allclose(model.spend_model_.params_.to_numpy(), gg.params_.to_numpy(),
-                               rtol=RTOL)
-    plain = gg.customer_lifetime_value(bg, X["frequency"], X["recency"], X["T"],
-                                       X["monetary_value"], time=12, discount_rate=0.01,
-                                       freq="W")
+    np.testing.assert_allclose(model.spend_model_.params_.to_numpy(), gg.params_.to_numpy(), rtol=RTOL)
+    plain = gg.customer_lifetime_value(
+        bg, X["frequency"], X["recency"], X["T"], X["monetary_value"], time=12, discount_rate=0.01, freq="W"
+    )
     # compared by position: lifetimes' values follow the input order, ours carry the ids
     np.testing.assert_allclose(ours["clv"].to_numpy(), plain.to_numpy(), rtol=RTOL)
     spend = gg.conditional_expected_average_profit(X["frequency"], X["monetary_value"])
@@ -252,8 +255,7 @@ def test_pareto_is_finite_and_exact_for_heavy_buyers_at_the_end_of_the_window(fr
     # a purchase at T means alive at T: P(alive) = 1 and E = E[lambda | x, T] E[purchases | alive]
     assert pm.p_alive(X)["heavy"] == 1.0
     t = 52.0
-    closed = (r + frequency) / (alpha + 78) * (beta + 78) / (s - 1) * (
-        1 - ((beta + 78) / (beta + 78 + t)) ** (s - 1))
+    closed = (r + frequency) / (alpha + 78) * (beta + 78) / (s - 1) * (1 - ((beta + 78) / (beta + 78 + t)) ** (s - 1))
     np.testing.assert_allclose(pm.expected_purchases(X, t)["heavy"], closed, rtol=1e-12)
     assert np.isfinite(clv.pareto_log_likelihood(PNBD, frequency, 78.0, 78.0))
 
@@ -271,9 +273,15 @@ def test_lifetimes_pareto_is_nan_where_ours_is_finite(lifetimes):
 def test_pareto_equals_lifetimes_wherever_lifetimes_is_finite(lifetimes):
     plain = lifetimes.ParetoNBDFitter()
     plain.params_ = pd.Series(PNBD, index=["r", "alpha", "s", "beta"])
-    grid = np.array([(x, tx, T) for x in (0, 1, 3, 10, 50, 100, 200, 500)
-                     for T in (5.0, 39.0, 78.0) for tx in (0.0, 0.3 * T, T - 0.1, T)
-                     if x > 0 or tx == 0.0])
+    grid = np.array(
+        [
+            (x, tx, T)
+            for x in (0, 1, 3, 10, 50, 100, 200, 500)
+            for T in (5.0, 39.0, 78.0)
+            for tx in (0.0, 0.3 * T, T - 0.1, T)
+            if x > 0 or tx == 0.0
+        ]
+    )
     x, tx, T = grid.T
     with np.errstate(all="ignore"):
         lt_alive = plain.conditional_probability_alive(x, tx, T)
@@ -282,10 +290,10 @@ def test_pareto_equals_lifetimes_wherever_lifetimes_is_finite(lifetimes):
     ok = np.isfinite(lt_alive) & np.isfinite(lt_pred) & np.isfinite(lt_ll)
     assert ok.sum() > 0.8 * len(ok)
     np.testing.assert_allclose(clv.pareto_p_alive(PNBD, x, tx, T)[ok], lt_alive[ok], rtol=RTOL)
-    np.testing.assert_allclose(clv.pareto_expected_purchases(PNBD, 39.0, x, tx, T)[ok],
-                               lt_pred[ok], rtol=RTOL, atol=1e-300)
-    np.testing.assert_allclose(clv.pareto_log_likelihood(PNBD, x, tx, T)[ok], lt_ll[ok],
-                               rtol=RTOL)
+    np.testing.assert_allclose(
+        clv.pareto_expected_purchases(PNBD, 39.0, x, tx, T)[ok], lt_pred[ok], rtol=RTOL, atol=1e-300
+    )
+    np.testing.assert_allclose(clv.pareto_log_likelihood(PNBD, x, tx, T)[ok], lt_ll[ok], rtol=RTOL)
 
 
 def test_pareto_alpha_below_beta_branch_matches_lifetimes(lifetimes):
@@ -293,11 +301,14 @@ def test_pareto_alpha_below_beta_branch_matches_lifetimes(lifetimes):
     plain = lifetimes.ParetoNBDFitter()
     plain.params_ = pd.Series(params, index=["r", "alpha", "s", "beta"])
     x, tx, T = np.array([1.0, 4.0, 20.0]), np.array([5.0, 30.0, 70.0]), np.array([78.0] * 3)
-    np.testing.assert_allclose(clv.pareto_p_alive(params, x, tx, T),
-                               plain.conditional_probability_alive(x, tx, T), rtol=RTOL)
-    np.testing.assert_allclose(clv.pareto_expected_purchases(params, 10.0, x, tx, T),
-                               plain.conditional_expected_number_of_purchases_up_to_time(
-                                   10.0, x, tx, T), rtol=RTOL)
+    np.testing.assert_allclose(
+        clv.pareto_p_alive(params, x, tx, T), plain.conditional_probability_alive(x, tx, T), rtol=RTOL
+    )
+    np.testing.assert_allclose(
+        clv.pareto_expected_purchases(params, 10.0, x, tx, T),
+        plain.conditional_expected_number_of_purchases_up_to_time(10.0, x, tx, T),
+        rtol=RTOL,
+    )
 
 
 def test_pareto_fits_data_with_heavy_buyers_at_the_end_of_the_window():
@@ -315,8 +326,7 @@ def test_pareto_fits_data_with_heavy_buyers_at_the_end_of_the_window():
 
 
 def test_spend_without_heterogeneity_falls_back_to_the_population_mean():
-    X = pd.DataFrame({"frequency": [0.0, 1, 2, 3, 4, 5] * 20,
-                      "monetary_value": [0.0, 20, 20, 20, 20, 20] * 20})
+    X = pd.DataFrame({"frequency": [0.0, 1, 2, 3, 4, 5] * 20, "monetary_value": [0.0, 20, 20, 20, 20, 20] * 20})
     sm = clv.SpendModel().fit(X)
     assert sm.method_ == "mean"
     assert any("population mean" in w for w in sm.warnings_)
@@ -331,8 +341,7 @@ def test_spend_without_heterogeneity_falls_back_to_the_population_mean():
     assert np.isfinite(out["clv"]).all() and (out["expected_spend"] == 20.0).all()
 
 
-def test_a_failed_first_gamma_gamma_fit_is_retried_with_the_penalty(monkeypatch,
-                                                                    cdnow_calibration):
+def test_a_failed_first_gamma_gamma_fit_is_retried_with_the_penalty(monkeypatch, cdnow_calibration):
     real = clv.SpendModel._try_fit
 
     def first_fails(f, m, w, penalizer, initial_params, engine="fast"):
@@ -422,20 +431,32 @@ def test_backtest_metrics_on_a_tiny_example():
 
 
 def test_choose_model_picks_the_lowest_error_and_says_why():
-    metrics = pd.DataFrame({"rmse": [1.2, 1.1], "mae": [0.5, 0.6], "spearman": [0.4, 0.5],
-                            "total_error_pct": [-3.0, 8.0]}, index=["bgnbd", "pareto"])
+    metrics = pd.DataFrame(
+        {"rmse": [1.2, 1.1], "mae": [0.5, 0.6], "spearman": [0.4, 0.5], "total_error_pct": [-3.0, 8.0]},
+        index=["bgnbd", "pareto"],
+    )
     assert clv.choose_model(metrics, "rmse")[0] == "pareto"
     best, reason = clv.choose_model(metrics, "total_error")
     assert best == "bgnbd" and "error of the total" in reason and "Pareto/NBD" in reason
 
 
 def test_tracking_counts_repeat_purchase_days_week_by_week():
-    tx = pd.DataFrame({
-        "customer_id": ["a", "a", "a", "a", "b", "b", "c"],
-        "timestamp": pd.to_datetime(["2024-01-01 09:00", "2024-01-01 18:00", "2024-01-03 10:00",
-                                     "2024-01-10 10:00", "2024-01-02 10:00", "2024-01-16 10:00",
-                                     "2024-01-20 10:00"]),
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "a", "b", "b", "c"],
+            "timestamp": pd.to_datetime(
+                [
+                    "2024-01-01 09:00",
+                    "2024-01-01 18:00",
+                    "2024-01-03 10:00",
+                    "2024-01-10 10:00",
+                    "2024-01-02 10:00",
+                    "2024-01-16 10:00",
+                    "2024-01-20 10:00",
+                ]
+            ),
+        }
+    )
     pm = clv.PurchaseModel.from_params("bgnbd", BGNBD)
     out = clv.tracking_data(tx, {"bgnbd": pm}, "2024-01-09", "2024-01-21")
     # c is first seen after the calibration end: left out; a's two purchases on day 1 are one
@@ -446,8 +467,7 @@ def test_tracking_counts_repeat_purchase_days_week_by_week():
 
 
 def test_conditional_expectation_groups_by_calibration_frequency():
-    preds = pd.DataFrame({"frequency": [0, 0, 1, 9, 12], "actual": [0, 1, 2, 5, 7],
-                          "bgnbd": [0.1, 0.1, 1.0, 4.0, 6.0]})
+    preds = pd.DataFrame({"frequency": [0, 0, 1, 9, 12], "actual": [0, 1, 2, 5, 7], "bgnbd": [0.1, 0.1, 1.0, 4.0, 6.0]})
     out = clv.conditional_expectation_data(preds, max_frequency=7)
     assert out.index.tolist() == ["0", "1", "7+"]
     assert out["customers"].tolist() == [2, 1, 2]
@@ -493,11 +513,12 @@ def test_unknown_model_in_the_config_is_a_user_error():
 
 
 def test_condense_gives_unique_rows_counts_and_each_customers_row():
-    X = pd.DataFrame({"frequency": [1.0, 0, 1, 2, 0, 1], "recency": [3.0, 0, 3, 5, 0, 2],
-                      "T": [10.0, 10, 10, 10, 8, 10]}, index=list("abcdef"))
+    X = pd.DataFrame(
+        {"frequency": [1.0, 0, 1, 2, 0, 1], "recency": [3.0, 0, 3, 5, 0, 2], "T": [10.0, 10, 10, 10, 8, 10]},
+        index=list("abcdef"),
+    )
     unique, counts, inverse = models._condense(X, clv.SUMMARY_COLUMNS)
-    expected = pd.DataFrame({"frequency": [1.0, 0, 2, 0, 1], "recency": [3.0, 0, 5, 0, 2],
-                             "T": [10.0, 10, 10, 8, 10]})
+    expected = pd.DataFrame({"frequency": [1.0, 0, 2, 0, 1], "recency": [3.0, 0, 5, 0, 2], "T": [10.0, 10, 10, 8, 10]})
     pd.testing.assert_frame_equal(unique, expected)
     assert counts.tolist() == [2, 1, 1, 1, 1]
     assert inverse.tolist() == [0, 1, 0, 2, 3, 4]
@@ -513,8 +534,7 @@ def test_fast_engine_equals_the_lifetimes_engine(model, penalizer, cdnow_calibra
     np.testing.assert_allclose(fast.params_, slow.params_, rtol=RTOL)
     np.testing.assert_allclose(fast.log_likelihood_, slow.log_likelihood_, rtol=1e-9)
     # standard errors come from a finite-difference Hessian instead of autograd's
-    np.testing.assert_allclose(fast.fitter_.standard_errors_, slow.fitter_.standard_errors_,
-                               rtol=1e-4)
+    np.testing.assert_allclose(fast.fitter_.standard_errors_, slow.fitter_.standard_errors_, rtol=1e-4)
 
 
 @pytest.mark.parametrize("penalizer", [0.0, 0.05])
@@ -530,11 +550,18 @@ def test_fast_objectives_have_the_gradient_of_lifetimes_likelihood(lifetimes):
     rng = np.random.default_rng(9)
     X = clv.simulate_summary("bgnbd", BGNBD, rng.uniform(10, 78, 500), rng)
     # lifetimes fits on time scaled to max T = 1, with integer frequencies and weights
-    args = (X["frequency"].to_numpy().astype(int), X["recency"].to_numpy() / 78,
-            X["T"].to_numpy() / 78, rng.integers(1, 4, 500).astype(float), 0.01)
+    args = (
+        X["frequency"].to_numpy().astype(int),
+        X["recency"].to_numpy() / 78,
+        X["T"].to_numpy() / 78,
+        rng.integers(1, 4, 500).astype(float),
+        0.01,
+    )
     x0 = np.log([0.3, 0.05, 0.8, 2.0])
-    for objective, fitter in [(likelihoods._BGNBDObjective, lifetimes.BetaGeoFitter),
-                              (likelihoods._MBGNBDObjective, lifetimes.ModifiedBetaGeoFitter)]:
+    for objective, fitter in [
+        (likelihoods._BGNBDObjective, lifetimes.BetaGeoFitter),
+        (likelihoods._MBGNBDObjective, lifetimes.ModifiedBetaGeoFitter),
+    ]:
         value, grad = objective(*args)(x0)
         ref_value, ref_grad = value_and_grad(fitter._negative_log_likelihood)(x0, *args)
         assert value == pytest.approx(ref_value, rel=1e-12)
@@ -544,7 +571,8 @@ def test_fast_objectives_have_the_gradient_of_lifetimes_likelihood(lifetimes):
     y0 = np.log([5.0, 3.0, 12.0])
     value, grad = likelihoods._GammaGammaObjective(f, m, np.ones(300), 0.01)(y0)
     ref_value, ref_grad = value_and_grad(lifetimes.GammaGammaFitter._negative_log_likelihood)(
-        y0, f, m, np.ones(300), 0.01)
+        y0, f, m, np.ones(300), 0.01
+    )
     assert value == pytest.approx(ref_value, rel=1e-12)
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-9)
 

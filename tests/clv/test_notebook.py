@@ -19,13 +19,16 @@ def test_notebook_runs_on_the_cdnow_sample_and_writes_its_outputs(tmp_path, life
     config.write_text("clv:\n  bootstrap:\n    n: 3\n", encoding="utf-8")
     sample = str(lifetimes_datasets / "CDNOW_sample.txt")
     st = open_stage(input_path=sample, as_of="1998-06-30", config_path=str(config))
-    papermill.execute_notebook(str(NOTEBOOK), str(tmp_path / "out.ipynb"), kernel_name="python3",
-                               cwd=str(NOTEBOOK.parent), progress_bar=False,
-                               parameters={"run_dir": str(st.run_dir)})
-    customers = pd.read_csv(st.run_dir / "customers.csv", dtype={"customer_id": str},
-                            encoding="utf-8-sig")
-    for column in ("expected_purchases", "p_alive", "expected_spend", "clv", "clv_low",
-                   "clv_high"):
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(tmp_path / "out.ipynb"),
+        kernel_name="python3",
+        cwd=str(NOTEBOOK.parent),
+        progress_bar=False,
+        parameters={"run_dir": str(st.run_dir)},
+    )
+    customers = pd.read_csv(st.run_dir / "customers.csv", dtype={"customer_id": str}, encoding="utf-8-sig")
+    for column in ("expected_purchases", "p_alive", "expected_spend", "clv", "clv_low", "clv_high"):
         assert customers[column].notna().all(), column
     report = json.loads((st.run_dir / "clv_models.json").read_text(encoding="utf-8"))
     assert report["chosen_model"] in report["models"]

@@ -32,15 +32,20 @@ def _close():
 def test_each_chart_returns_the_axes_it_was_given(fitted):
     X, model, scores = fitted
     pm = model.purchase_model_
-    tracking = pd.DataFrame({"week_end": pd.date_range("2024-01-07", periods=4, freq="7D"),
-                             "actual": [1.0, 3, 6, 8], "bgnbd": [1.2, 3.1, 5.5, 7.9],
-                             "calibration": [True, True, False, False]})
-    conditional = pd.DataFrame({"customers": [5, 3], "actual": [0.2, 1.5], "bgnbd": [0.3, 1.4]},
-                               index=["0", "1+"])
+    tracking = pd.DataFrame(
+        {
+            "week_end": pd.date_range("2024-01-07", periods=4, freq="7D"),
+            "actual": [1.0, 3, 6, 8],
+            "bgnbd": [1.2, 3.1, 5.5, 7.9],
+            "calibration": [True, True, False, False],
+        }
+    )
+    conditional = pd.DataFrame({"customers": [5, 3], "actual": [0.2, 1.5], "bgnbd": [0.3, 1.4]}, index=["0", "1+"])
     charts = [
         lambda ax: clv.plots.plot_repeat_histogram(clv.repeat_purchase_histogram(pm, X), ax=ax),
-        lambda ax: clv.plots.plot_matrix(clv.frequency_recency_matrix(pm, 78.0, 52.0), "P(alive)",
-                                         "P(alive)", ax=ax, percent=True),
+        lambda ax: clv.plots.plot_matrix(
+            clv.frequency_recency_matrix(pm, 78.0, 52.0), "P(alive)", "P(alive)", ax=ax, percent=True
+        ),
         lambda ax: clv.plots.plot_tracking(tracking, ax=ax),
         lambda ax: clv.plots.plot_conditional_expectation(conditional, ax=ax),
         lambda ax: clv.plots.plot_clv_distribution(scores["clv"], ax=ax),

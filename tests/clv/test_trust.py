@@ -39,8 +39,7 @@ def _run_config(**clv_settings):
 # dropout heterogeneity is not identified
 
 
-def test_sample_window_fits_are_finite_or_flagged_and_a_flagged_model_is_never_chosen(
-        lifetimes_datasets):
+def test_sample_window_fits_are_finite_or_flagged_and_a_flagged_model_is_never_chosen(lifetimes_datasets):
     tx, customers = _cdnow(lifetimes_datasets, "1997-09-30")
     run = clv.run_clv(tx, customers, "1997-09-30", _run_config())
     report = json.loads(json.dumps(run.report, allow_nan=False))  # no NaN anywhere
@@ -59,8 +58,7 @@ def test_sample_window_fits_are_finite_or_flagged_and_a_flagged_model_is_never_c
     assert math.isfinite(report["models"][report["chosen_model"]]["full"]["log_likelihood"])
 
 
-def test_pareto_on_the_sample_window_is_finite_or_says_what_the_data_cannot_tell(
-        lifetimes_datasets):
+def test_pareto_on_the_sample_window_is_finite_or_says_what_the_data_cannot_tell(lifetimes_datasets):
     tx, _ = _cdnow(lifetimes_datasets, "1997-09-30")
     X = _cal_frame(features.calibration_holdout(tx, "1997-05-17", "1997-09-30"))
     try:
@@ -77,8 +75,7 @@ def test_degenerate_fits_are_described_in_words():
     reason = optimize.judge("pareto", [0.49, 7.78, 1000.0, 16716.5], -4937.0, 1 / 19.43, 1000.0)
     assert reason.startswith("the data cannot tell apart customers' dropout rates")
     assert optimize.judge("pareto", PNBD, -9595.0, 1 / 39.0, 1000.0) is None
-    assert "no finite" in optimize.judge("bgnbd", [0.243, 4.414, 0.793, 2.426], np.nan, 1 / 39,
-                                         1000.0)
+    assert "no finite" in optimize.judge("bgnbd", [0.243, 4.414, 0.793, 2.426], np.nan, 1 / 39, 1000.0)
     assert "r = " not in optimize.judge("bgnbd", [2000.0, 4.4, 0.8, 2.4], -1.0, 1 / 39, 1000.0)
 
 
@@ -91,10 +88,8 @@ def test_the_published_cdnow_fits_can_be_checked_from_the_report(lifetimes_datas
     config = _run_config(holdout={"calibration_end": "1997-09-30"})
     report = json.loads(json.dumps(clv.run_clv(tx, customers, "1998-06-30", config).report))
     published = {
-        "bgnbd": ({"r": (0.243, 3), "alpha": (4.414, 3), "a": (0.793, 3), "b": (2.426, 3)},
-                  -9582.4),
-        "pareto": ({"r": (0.553, 3), "alpha": (10.58, 2), "s": (0.606, 3), "beta": (11.67, 2)},
-                   -9595.0),
+        "bgnbd": ({"r": (0.243, 3), "alpha": (4.414, 3), "a": (0.793, 3), "b": (2.426, 3)}, -9582.4),
+        "pareto": ({"r": (0.553, 3), "alpha": (10.58, 2), "s": (0.606, 3), "beta": (11.67, 2)}, -9595.0),
     }
     for name, (params, ll) in published.items():
         fit = report["models"][name]["calibration"]
@@ -119,12 +114,10 @@ def cdnow_calibration(lifetimes_datasets) -> pd.DataFrame:
     return _cal_frame(features.calibration_holdout(tx, "1997-09-30", "1998-06-30"))
 
 
-def test_the_pareto_penalty_is_the_same_on_condensed_patterns_and_on_customers(
-        cdnow_calibration):
+def test_the_pareto_penalty_is_the_same_on_condensed_patterns_and_on_customers(cdnow_calibration):
     X = cdnow_calibration
     n = len(X)
-    one_row_each = (X[list(clv.SUMMARY_COLUMNS)].reset_index(drop=True), np.ones(n),
-                    np.arange(n))
+    one_row_each = (X[list(clv.SUMMARY_COLUMNS)].reset_index(drop=True), np.ones(n), np.arange(n))
     condensed = clv.PurchaseModel("pareto", penalizer=0.01).fit(X)
     by_customer = clv.PurchaseModel("pareto", penalizer=0.01).fit(X, condensed=one_row_each)
     assert condensed.n_patterns_ < n / 2 and by_customer.n_patterns_ == n
@@ -146,8 +139,8 @@ def test_the_backtest_checks_holdout_spend_against_expected_spend_times_purchase
     by_hand = by_hand.reindex(bt.predictions.index, fill_value=0.0)
     np.testing.assert_allclose(bt.predictions["actual_spend"], by_hand, rtol=1e-12)
     X = bt.predictions[list(clv.SUMMARY_COLUMNS)].assign(
-        monetary_value=_cal_frame(features.calibration_holdout(
-            tx, "2023-10-01", "2024-06-30"))["monetary_value"])
+        monetary_value=_cal_frame(features.calibration_holdout(tx, "2023-10-01", "2024-06-30"))["monetary_value"]
+    )
     predicted = bt.predictions["bgnbd"] * bt.spend_model.predict(X)
     m = bt.metrics.loc["bgnbd"]
     assert m["spend_total_actual"] == pytest.approx(by_hand.sum(), rel=1e-12)
@@ -168,8 +161,9 @@ def test_repeat_buyers_with_only_free_purchases_are_left_out_of_the_spend_fit(cd
     X.loc[free, "monetary_value"] = 0.0
     sm = clv.SpendModel().fit(X)
     reference = clv.SpendModel().fit(X.drop(index=free))
-    assert sm.n_free_repeat_buyers_ == 25 + int(((cdnow_calibration["frequency"] > 0)
-                                                  & (cdnow_calibration["monetary_value"] <= 0)).sum())
+    assert sm.n_free_repeat_buyers_ == 25 + int(
+        ((cdnow_calibration["frequency"] > 0) & (cdnow_calibration["monetary_value"] <= 0)).sum()
+    )
     assert sm.n_repeat_buyers_ == len(paying) - 25
     pd.testing.assert_series_equal(sm.params_, reference.params_)
     assert any("were all free (zero amounts)" in note for note in sm.notes_)

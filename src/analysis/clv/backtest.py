@@ -20,9 +20,9 @@ from analysis.clv.optimize import DegenerateFit
 from analysis.errors import UserError
 
 
-def holdout_period(first_purchase: Any, as_of: Any, fraction: float = 0.5,
-                   max_days: int = 365, calibration_end: Any = None) -> tuple[pd.Timestamp,
-                                                                          pd.Timestamp]:
+def holdout_period(
+    first_purchase: Any, as_of: Any, fraction: float = 0.5, max_days: int = 365, calibration_end: Any = None
+) -> tuple[pd.Timestamp, pd.Timestamp]:
     """(calibration end, observation end) of the backtest. The holdout is ``fraction`` of the
     observation window (first purchase to as-of), at most ``max_days`` days; an explicit
     ``calibration_end`` wins."""
@@ -37,7 +37,8 @@ def holdout_period(first_purchase: Any, as_of: Any, fraction: float = 0.5,
     if not first < cal < end:
         raise UserError(
             f"the calibration period must end after the first purchase ({first.date()}) and "
-            f"before the as-of date ({end.date()}); got {cal.date()}: set clv.holdout")
+            f"before the as-of date ({end.date()}); got {cal.date()}: set clv.holdout"
+        )
     return cal, end
 
 
@@ -51,9 +52,10 @@ def exact_money(tx: pd.DataFrame) -> pd.DataFrame:
     """``customer_id``, ``timestamp`` and ``amount`` in whole units of ``MONEY_QUANTUM`` (NaN
     stays NaN), for the engine's per-customer sums; :func:`money_back` converts its results."""
     amount = np.round(tx["amount"].to_numpy(float) / MONEY_QUANTUM)
-    return pd.DataFrame({"customer_id": tx["customer_id"].to_numpy(),
-                         "timestamp": tx["timestamp"].to_numpy(), "amount": amount},
-                        index=tx.index)
+    return pd.DataFrame(
+        {"customer_id": tx["customer_id"].to_numpy(), "timestamp": tx["timestamp"].to_numpy(), "amount": amount},
+        index=tx.index,
+    )
 
 
 def money_back(frame: pd.DataFrame, columns) -> pd.DataFrame:
@@ -66,22 +68,29 @@ def money_back(frame: pd.DataFrame, columns) -> pd.DataFrame:
 
 
 def _cal_frame(cal_hold: pd.DataFrame) -> pd.DataFrame:
-    return cal_hold.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency",
-                                    "T_cal": "T", "monetary_value_cal": "monetary_value"})
+    return cal_hold.rename(
+        columns={
+            "frequency_cal": "frequency",
+            "recency_cal": "recency",
+            "T_cal": "T",
+            "monetary_value_cal": "monetary_value",
+        }
+    )
 
 
 def backtest_metrics(actual, predicted) -> dict[str, float]:
     """Per-customer MAE and RMSE, Spearman correlation, and the error of the total."""
     a, p = np.asarray(actual, float), np.asarray(predicted, float)
     if not len(a) or np.isnan(p).all():
-        return dict.fromkeys(("mae", "rmse", "spearman", "total_actual", "total_predicted",
-                              "total_error_pct"), math.nan)
+        return dict.fromkeys(
+            ("mae", "rmse", "spearman", "total_actual", "total_predicted", "total_error_pct"), math.nan
+        )
     err = p - a
     total_a, total_p = float(a.sum()), float(p.sum())
     rho = spearmanr(a, p)[0] if len(a) > 2 and np.ptp(a) > 0 and np.ptp(p) > 0 else math.nan
     return {
         "mae": float(np.mean(np.abs(err))),
-        "rmse": float(np.sqrt(np.mean(err ** 2))),
+        "rmse": float(np.sqrt(np.mean(err**2))),
         "spearman": float(rho),
         "total_actual": total_a,
         "total_predicted": total_p,
@@ -106,10 +115,16 @@ class Backtest:
     left_out: dict[str, PurchaseModel] = field(default_factory=dict)  # degenerate fits
 
 
-def backtest(tx: pd.DataFrame, calibration_end: Any, observation_end: Any,
-             models=MODELS, time_unit: str = "weeks", penalizer: float = 0.0,
-             fit_options: dict[str, Any] | None = None,
-             spend_options: dict[str, Any] | None = None) -> Backtest:
+def backtest(
+    tx: pd.DataFrame,
+    calibration_end: Any,
+    observation_end: Any,
+    models=MODELS,
+    time_unit: str = "weeks",
+    penalizer: float = 0.0,
+    fit_options: dict[str, Any] | None = None,
+    spend_options: dict[str, Any] | None = None,
+) -> Backtest:
     """Fit each purchase model on the calibration period and predict each customer's holdout
     purchases (repeat purchase days after ``calibration_end`` up to ``observation_end``); fit
     Gamma-Gamma on the calibration period too and predict each customer's holdout spend as
@@ -123,10 +138,8 @@ def backtest(tx: pd.DataFrame, calibration_end: Any, observation_end: Any,
     of :class:`SpendModel`."""
     from analysis.data import features
 
-    cal_hold = features.calibration_holdout(exact_money(tx), calibration_end, observation_end,
-                                            time_unit)
-    cal_hold = money_back(cal_hold, ("monetary_value_cal", "spend_holdout",
-                                     "monetary_value_holdout"))
+    cal_hold = features.calibration_holdout(exact_money(tx), calibration_end, observation_end, time_unit)
+    cal_hold = money_back(cal_hold, ("monetary_value_cal", "spend_holdout", "monetary_value_holdout"))
     X = _cal_frame(cal_hold)
     length = float(cal_hold["duration_holdout"].iloc[0]) if len(cal_hold) else math.nan
     preds = X[["frequency", "recency", "T"]].copy()
@@ -149,13 +162,28 @@ def backtest(tx: pd.DataFrame, calibration_end: Any, observation_end: Any,
         preds[name] = pm.expected_purchases(X, length)
         preds[f"{name}_spend"] = preds[name] * spend
         spend_metrics = backtest_metrics(preds["actual_spend"], preds[f"{name}_spend"])
-        rows.append({"model": name, **backtest_metrics(preds["actual"], preds[name]),
-                     **{f"spend_{k}": v for k, v in spend_metrics.items() if k != "spearman"}})
+        rows.append(
+            {
+                "model": name,
+                **backtest_metrics(preds["actual"], preds[name]),
+                **{f"spend_{k}": v for k, v in spend_metrics.items() if k != "spearman"},
+            }
+        )
     metrics = pd.DataFrame(rows).set_index("model") if rows else pd.DataFrame()
     tracking = tracking_data(tx, fitted, calibration_end, observation_end, time_unit)
-    return Backtest(pd.Timestamp(calibration_end), pd.Timestamp(observation_end), length,
-                    metrics, preds, fitted, errors, tracking, conditional_expectation_data(preds),
-                    sm, left_out)
+    return Backtest(
+        pd.Timestamp(calibration_end),
+        pd.Timestamp(observation_end),
+        length,
+        metrics,
+        preds,
+        fitted,
+        errors,
+        tracking,
+        conditional_expectation_data(preds),
+        sm,
+        left_out,
+    )
 
 
 def choose_model(metrics: pd.DataFrame, by: str = "rmse") -> tuple[str, str]:
@@ -172,12 +200,16 @@ def choose_model(metrics: pd.DataFrame, by: str = "rmse") -> tuple[str, str]:
     else:
         raise UserError(f"unknown clv choose_by {by!r}: use rmse, mae, spearman or total_error")
     best = str(score.idxmin())
-    what = {"rmse": "per-customer RMSE", "mae": "per-customer MAE",
-            "spearman": "Spearman rank correlation", "total_error": "error of the total"}[by]
-    others = ", ".join(f"{MODEL_LABELS[m]} {metrics.loc[m, _metric_col(by)]:.4g}"
-                       for m in metrics.index if m != best)
-    reason = (f"{MODEL_LABELS[best]} has the best holdout {what} "
-              f"({metrics.loc[best, _metric_col(by)]:.4g}" + (f"; {others})" if others else ")"))
+    what = {
+        "rmse": "per-customer RMSE",
+        "mae": "per-customer MAE",
+        "spearman": "Spearman rank correlation",
+        "total_error": "error of the total",
+    }[by]
+    others = ", ".join(f"{MODEL_LABELS[m]} {metrics.loc[m, _metric_col(by)]:.4g}" for m in metrics.index if m != best)
+    reason = f"{MODEL_LABELS[best]} has the best holdout {what} ({metrics.loc[best, _metric_col(by)]:.4g}" + (
+        f"; {others})" if others else ")"
+    )
     return best, reason
 
 

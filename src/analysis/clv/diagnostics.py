@@ -14,8 +14,13 @@ from analysis.clv.likelihoods import MODELS
 from analysis.clv.models import UNIT_DAYS, PurchaseModel
 
 
-def tracking_data(tx: pd.DataFrame, models: dict[str, PurchaseModel], calibration_end: Any,
-                  observation_end: Any, time_unit: str = "weeks") -> pd.DataFrame:
+def tracking_data(
+    tx: pd.DataFrame,
+    models: dict[str, PurchaseModel],
+    calibration_end: Any,
+    observation_end: Any,
+    time_unit: str = "weeks",
+) -> pd.DataFrame:
     """Cumulative repeat purchases week by week, actual and expected by each model, for the
     customers whose first purchase is on or before ``calibration_end``.
 
@@ -24,8 +29,9 @@ def tracking_data(tx: pd.DataFrame, models: dict[str, PurchaseModel], calibratio
     Columns: ``week_end``, ``actual``, one per model."""
     cal_end = pd.Timestamp(calibration_end).normalize()
     obs_end = pd.Timestamp(observation_end).normalize()
-    days = pd.DataFrame({"customer_id": tx["customer_id"].to_numpy(),
-                         "day": pd.to_datetime(tx["timestamp"]).dt.normalize().to_numpy()})
+    days = pd.DataFrame(
+        {"customer_id": tx["customer_id"].to_numpy(), "day": pd.to_datetime(tx["timestamp"]).dt.normalize().to_numpy()}
+    )
     days = days[days["day"] <= obs_end].drop_duplicates()
     first = days.groupby("customer_id")["day"].transform("min")
     days = days[first <= cal_end]
@@ -41,16 +47,14 @@ def tracking_data(tx: pd.DataFrame, models: dict[str, PurchaseModel], calibratio
     birth_counts = days.groupby("customer_id")["day"].min().value_counts()
     unit = UNIT_DAYS[time_unit]
     for name, pm in models.items():
-        age = ((week_end.to_numpy()[None, :] - birth_counts.index.to_numpy()[:, None])
-               / np.timedelta64(1, "D")) / unit
+        age = ((week_end.to_numpy()[None, :] - birth_counts.index.to_numpy()[:, None]) / np.timedelta64(1, "D")) / unit
         expected = pm.population_expected_purchases(np.maximum(age, 0.0).ravel())
         out[name] = birth_counts.to_numpy() @ expected.reshape(age.shape)
     out["calibration"] = out["week_end"] <= cal_end
     return out
 
 
-def conditional_expectation_data(predictions: pd.DataFrame, max_frequency: int = 7
-                                 ) -> pd.DataFrame:
+def conditional_expectation_data(predictions: pd.DataFrame, max_frequency: int = 7) -> pd.DataFrame:
     """Mean holdout purchases by calibration frequency (0, 1, ..., ``max_frequency``+): actual
     and predicted by each model, with the number of customers."""
     models = [c for c in predictions.columns if c in MODELS]
@@ -62,8 +66,9 @@ def conditional_expectation_data(predictions: pd.DataFrame, max_frequency: int =
     return out
 
 
-def repeat_purchase_histogram(model: PurchaseModel, X: pd.DataFrame, max_count: int = 7,
-                              n_sim: int = 10, random_state=0) -> pd.DataFrame:
+def repeat_purchase_histogram(
+    model: PurchaseModel, X: pd.DataFrame, max_count: int = 7, n_sim: int = 10, random_state=0
+) -> pd.DataFrame:
     """Customers by number of repeat purchases (0, 1, ..., ``max_count``+): actual, and expected
     by the model (mean of ``n_sim`` simulations of the same customers' observation times)."""
     rng = np.random.default_rng(random_state)
@@ -75,24 +80,29 @@ def repeat_purchase_histogram(model: PurchaseModel, X: pd.DataFrame, max_count: 
     T = X["T"].to_numpy(float)
     sims = [hist(model.simulate(T, rng)["frequency"]) for _ in range(n_sim)]
     labels = [f"{b}+" if b == max_count else str(b) for b in bins]
-    return pd.DataFrame({"actual": hist(X["frequency"]), "model": np.mean(sims, axis=0)},
-                        index=pd.Index(labels, name="repeat_purchases"))
+    return pd.DataFrame(
+        {"actual": hist(X["frequency"]), "model": np.mean(sims, axis=0)},
+        index=pd.Index(labels, name="repeat_purchases"),
+    )
 
 
-def frequency_recency_matrix(model: PurchaseModel, T: float, t: float, what: str = "p_alive",
-                             max_frequency: int = 30, n_recency: int = 30) -> pd.DataFrame:
+def frequency_recency_matrix(
+    model: PurchaseModel, T: float, t: float, what: str = "p_alive", max_frequency: int = 30, n_recency: int = 30
+) -> pd.DataFrame:
     """``p_alive`` or ``expected_purchases`` (next ``t`` units) of a customer observed for ``T``
     units, by frequency (columns) and recency (rows, most recent first)."""
     freq = np.arange(max_frequency + 1, dtype=float)
     rec = np.linspace(T, 0.0, n_recency)
     f, r = np.meshgrid(freq, rec)
-    grid = pd.DataFrame({"frequency": f.ravel(), "recency": np.where(f.ravel() > 0, r.ravel(), 0),
-                         "T": float(T)})
+    grid = pd.DataFrame({"frequency": f.ravel(), "recency": np.where(f.ravel() > 0, r.ravel(), 0), "T": float(T)})
     if what == "p_alive":
         values = model.p_alive(grid)
     elif what == "expected_purchases":
         values = model.expected_purchases(grid, t)
     else:
         raise ValueError("what must be 'p_alive' or 'expected_purchases'")
-    return pd.DataFrame(values.to_numpy().reshape(f.shape), index=pd.Index(rec, name="recency"),
-                        columns=pd.Index(freq.astype(int), name="frequency"))
+    return pd.DataFrame(
+        values.to_numpy().reshape(f.shape),
+        index=pd.Index(rec, name="recency"),
+        columns=pd.Index(freq.astype(int), name="frequency"),
+    )

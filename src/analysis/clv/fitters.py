@@ -102,12 +102,12 @@ class _FastFit:
 
     _objective: type
 
-    def _fit(self, minimizing_function_args, initial_params, params_size, disp, tol=1e-7,
-             bounds=None, **kwargs):
+    def _fit(self, minimizing_function_args, initial_params, params_size, disp, tol=1e-7, bounds=None, **kwargs):
         objective = self._objective(*minimizing_function_args)
         x0 = 0.1 * np.ones(params_size) if initial_params is None else initial_params
-        output = minimize(objective, jac=True, method=None, tol=tol, x0=x0,
-                          options={"disp": disp, **kwargs}, bounds=bounds)
+        output = minimize(
+            objective, jac=True, method=None, tol=tol, x0=x0, options={"disp": disp, **kwargs}, bounds=bounds
+        )
         self.n_iterations_ = int(output.nit)
         small = np.all(np.isfinite(output.x)) and float(np.max(np.abs(output.jac))) < 1e-5
         if output.success or (small and output.status == 2):

@@ -36,7 +36,6 @@ def _check_model(model: str) -> str:
     return model
 
 
-
 def _log1mexp(d: np.ndarray) -> np.ndarray:
     """log(1 - exp(d)) for d <= 0, accurate near 0 and for very negative d; -inf at d = 0."""
     d = np.minimum(d, 0.0)
@@ -143,8 +142,7 @@ def pareto_expected_purchases(params, t, x, t_x, T) -> np.ndarray:
     return pareto_p_alive(params, x, t_x, T) * rate * horizon
 
 
-def _hessian_from_gradient(objective, x: np.ndarray, grad: np.ndarray | None = None,
-                           step: float = 1e-6) -> np.ndarray:
+def _hessian_from_gradient(objective, x: np.ndarray, grad: np.ndarray | None = None, step: float = 1e-6) -> np.ndarray:
     """Hessian of ``objective`` (returning value, gradient) at ``x`` by forward differences of
     the exact gradient (only lifetimes' standard errors use it)."""
     n = len(x)
@@ -198,21 +196,23 @@ class _BGNBDObjective:
         wpi = wa * np.exp(d - soft)  # np.logaddexp; wpi = weight x P(the A4 branch)
         ab = a + b
         bx, abx = (b + xu + 1, ab + xu + 1) if self.modified else (b + xu, ab + xu)
-        per_x = (gammaln(r + xu) - gammaln(r) + r * np.log(alpha)
-                 + gammaln(ab) + gammaln(bx) - gammaln(b) - gammaln(abx))
-        ll = (self.Wx @ per_x + wa @ (soft - rx * log_aT) - r * (self.W0 @ log_aT_u))
+        per_x = gammaln(r + xu) - gammaln(r) + r * np.log(alpha) + gammaln(ab) + gammaln(bx) - gammaln(b) - gammaln(abx)
+        ll = self.Wx @ per_x + wa @ (soft - rx * log_aT) - r * (self.W0 @ log_aT_u)
         inv_aT = inv_aT_u[self.iTa]
-        grad = np.array([
-            self.Wx @ (digamma(r + xu) - digamma(r) + np.log(alpha)) - wa @ log_aT
-            + wpi @ gap - self.W0 @ log_aT_u,
-            self.W * r / alpha - (wa * rx) @ inv_aT + (wpi * rx) @ (inv_aT - inv_at_u[self.ita])
-            - r * (self.W0 @ inv_aT_u),
-            self.Wx @ (digamma(ab) - digamma(abx)) + wpi.sum() / a,
-            self.Wx @ (digamma(ab) + digamma(bx) - digamma(b) - digamma(abx))
-            - wpi @ (1.0 / (b + self.offset))[self.ixa],
-        ])
-        value = -ll / self.W + self.penalizer * np.sum(params ** 2)
-        return value, -params * grad / self.W + 2 * self.penalizer * params ** 2
+        grad = np.array(
+            [
+                self.Wx @ (digamma(r + xu) - digamma(r) + np.log(alpha)) - wa @ log_aT + wpi @ gap - self.W0 @ log_aT_u,
+                self.W * r / alpha
+                - (wa * rx) @ inv_aT
+                + (wpi * rx) @ (inv_aT - inv_at_u[self.ita])
+                - r * (self.W0 @ inv_aT_u),
+                self.Wx @ (digamma(ab) - digamma(abx)) + wpi.sum() / a,
+                self.Wx @ (digamma(ab) + digamma(bx) - digamma(b) - digamma(abx))
+                - wpi @ (1.0 / (b + self.offset))[self.ixa],
+            ]
+        )
+        value = -ll / self.W + self.penalizer * np.sum(params**2)
+        return value, -params * grad / self.W + 2 * self.penalizer * params**2
 
     def hessian(self, log_params, grad=None):
         return _hessian_from_gradient(self, np.asarray(log_params, float), grad)
@@ -253,16 +253,23 @@ class _GammaGammaObjective:
         l_v = np.log1p(v / self.xm)  # log((xm + v) / xm)
         l_m = l_v + (self.log_xm - np.log(v))  # log((xm + v) / v)
         pxq = p * xu + q
-        ll = (self.Wx @ (gammaln(pxq) - gammaln(p * xu)) - self.W * gammaln(q)
-              - p * (self.wx @ l_v) - q * (self.w @ l_m) - self.s_log_m)
+        ll = (
+            self.Wx @ (gammaln(pxq) - gammaln(p * xu))
+            - self.W * gammaln(q)
+            - p * (self.wx @ l_v)
+            - q * (self.w @ l_m)
+            - self.s_log_m
+        )
         z = self.xm + v
-        grad = np.array([
-            self.Wx @ (xu * (digamma(pxq) - digamma(p * xu))) - self.wx @ l_v,
-            self.Wx @ digamma(pxq) - self.W * digamma(q) - self.w @ l_m,
-            self.W * q / v - (p * self.wx + q * self.w) @ (1.0 / z),
-        ])
-        value = -ll / self.W + self.penalizer * np.sum(params ** 2)
-        return value, -params * grad / self.W + 2 * self.penalizer * params ** 2
+        grad = np.array(
+            [
+                self.Wx @ (xu * (digamma(pxq) - digamma(p * xu))) - self.wx @ l_v,
+                self.Wx @ digamma(pxq) - self.W * digamma(q) - self.w @ l_m,
+                self.W * q / v - (p * self.wx + q * self.w) @ (1.0 / z),
+            ]
+        )
+        value = -ll / self.W + self.penalizer * np.sum(params**2)
+        return value, -params * grad / self.W + 2 * self.penalizer * params**2
 
     def hessian(self, log_params, grad=None):
         return _hessian_from_gradient(self, np.asarray(log_params, float), grad)
@@ -282,8 +289,9 @@ def _bg_numerator(model: str, params, t, x, T) -> np.ndarray:
     ln_hyp = np.log(hyp2f1(_a, _b, _c, z))
     bad = np.isinf(ln_hyp)
     if bad.any():  # lifetimes' equivalent form where the first overflows
-        ln_hyp[bad] = (np.log(hyp2f1(_c[bad] - _a[bad], _c[bad] - _b[bad], _c[bad], z[bad]))
-                       + (_c[bad] - _a[bad] - _b[bad]) * np.log(1 - z[bad]))
+        ln_hyp[bad] = np.log(hyp2f1(_c[bad] - _a[bad], _c[bad] - _b[bad], _c[bad], z[bad])) + (
+            _c[bad] - _a[bad] - _b[bad]
+        ) * np.log(1 - z[bad])
     return _c / (a - 1) * (1 - np.exp(ln_hyp + (r + x) * np.log((alpha + T) / (alpha + t + T))))
 
 
@@ -317,11 +325,10 @@ class _ParetoObjective:
         x, t, T = (np.asarray(v, float) for v in (freq, rec, T))
         self.w = np.asarray(weights, float)
         self.W = self.w.sum()
-        pairs, inverse = np.unique(np.column_stack([np.r_[x, x], np.r_[t, T]]), axis=0,
-                                   return_inverse=True)
+        pairs, inverse = np.unique(np.column_stack([np.r_[x, x], np.r_[t, T]]), axis=0, return_inverse=True)
         inverse = inverse.ravel()
         self.px, self.py = pairs[:, 0], pairs[:, 1]
-        self.i_t, self.i_T = inverse[: len(x)], inverse[len(x):]
+        self.i_t, self.i_T = inverse[: len(x)], inverse[len(x) :]
         self.x, self.T = x, T
         self.penalizer = penalizer_coef
         self.step = step
@@ -345,8 +352,8 @@ class _ParetoObjective:
         with np.errstate(all="ignore"):
             ll = self.log_likelihoods(points)
         params = points[0]
-        value = -ll[0] / self.W + self.penalizer * np.sum(params ** 2)
-        grad = -(ll[1:5] - ll[5:9]) / (2 * self.step * self.W) + 2 * self.penalizer * params ** 2
+        value = -ll[0] / self.W + self.penalizer * np.sum(params**2)
+        grad = -(ll[1:5] - ll[5:9]) / (2 * self.step * self.W) + 2 * self.penalizer * params**2
         if not np.isfinite(value) or not np.all(np.isfinite(grad)):
             return np.inf, np.zeros(4)
         return value, grad

@@ -58,7 +58,6 @@ SUMMARY_COLUMNS = ("frequency", "recency", "T")
 PENALIZED_MEAN_TOLERANCE = 0.2  # see SpendModel._try_fit
 
 
-
 def _check_columns(X: pd.DataFrame, columns) -> None:
     if not isinstance(X, pd.DataFrame):
         raise TypeError("expected a DataFrame indexed by customer_id")
@@ -76,8 +75,9 @@ def _condense(X: pd.DataFrame, columns) -> tuple[pd.DataFrame, np.ndarray, np.nd
     columns = list(columns)
     values = [X[c].to_numpy(float) for c in columns]
     if any(np.isnan(v).any() for v in values):
-        raise ValueError(f"the customer summary has missing values in {', '.join(columns)}: "
-                         "score customers with purchases only")
+        raise ValueError(
+            f"the customer summary has missing values in {', '.join(columns)}: score customers with purchases only"
+        )
     key = np.zeros(len(X), np.int64)
     span = 1
     for v in values:
@@ -132,8 +132,15 @@ class PurchaseModel(BaseEstimator):
     unique rows with counts as weights; no copy of the data is kept.
     """
 
-    def __init__(self, model: str = "bgnbd", penalizer: float = 0.0, tol: float | None = None,
-                 engine: str = "fast", max_shape: float = 1000.0, max_iterations: int = 500):
+    def __init__(
+        self,
+        model: str = "bgnbd",
+        penalizer: float = 0.0,
+        tol: float | None = None,
+        engine: str = "fast",
+        max_shape: float = 1000.0,
+        max_iterations: int = 500,
+    ):
         self.model = model
         self.penalizer = penalizer
         self.tol = tol
@@ -142,8 +149,7 @@ class PurchaseModel(BaseEstimator):
         self.max_iterations = max_iterations
 
     # fitting -------------------------------------------------------------------------------
-    def fit(self, X: pd.DataFrame, y=None, sample_weight=None, initial_params=None,
-            condensed=None):
+    def fit(self, X: pd.DataFrame, y=None, sample_weight=None, initial_params=None, condensed=None):
         """Fit on ``X`` (``frequency``, ``recency``, ``T``). ``sample_weight``: customers per row
         (used by the bootstrap); ``initial_params``: a warm start in natural units;
         ``condensed``: ``_condense(X, SUMMARY_COLUMNS)`` when the caller already has it.
@@ -156,14 +162,14 @@ class PurchaseModel(BaseEstimator):
             raise UserError("no customers with purchases to fit a CLV model on")
         unique, counts, inverse = condensed or _condense(X, SUMMARY_COLUMNS)
         if sample_weight is not None:
-            counts = np.bincount(inverse, weights=np.asarray(sample_weight, float),
-                                 minlength=len(unique))
+            counts = np.bincount(inverse, weights=np.asarray(sample_weight, float), minlength=len(unique))
             keep = counts > 0
             unique, counts = unique[keep].reset_index(drop=True), counts[keep]
         self.n_customers_ = int(round(counts.sum()))
         self.n_patterns_ = len(unique)
-        self._fit_patterns(unique["frequency"].to_numpy(), unique["recency"].to_numpy(),
-                           unique["T"].to_numpy(), counts, initial_params)
+        self._fit_patterns(
+            unique["frequency"].to_numpy(), unique["recency"].to_numpy(), unique["T"].to_numpy(), counts, initial_params
+        )
         if self.problem_ is not None:
             raise DegenerateFit(self.problem_, self)
         return self
@@ -182,14 +188,14 @@ class PurchaseModel(BaseEstimator):
         for start in (first, second):
             try:
                 result, candidate = self._fit_once(f, r, T, w, start, scale)
-            except (ConvergenceError, FloatingPointError, ValueError,
-                    np.linalg.LinAlgError) as exc:
+            except (ConvergenceError, FloatingPointError, ValueError, np.linalg.LinAlgError) as exc:
                 result, candidate = FitResult(np.full(4, np.nan), np.inf, 0, str(exc).strip()), None
             if result.problem is None:
                 ll = float(np.sum(w * self._log_likelihood_at(result.params, f, r, T)))
                 result.problem = judge(model, result.params, ll, scale, self.max_shape)
-            if best is None or (result.problem is None and (best.problem is not None
-                                                          or result.objective < best.objective)):
+            if best is None or (
+                result.problem is None and (best.problem is not None or result.objective < best.objective)
+            ):
                 best, fitter = result, candidate
             if best.problem is None:
                 break
@@ -211,8 +217,7 @@ class PurchaseModel(BaseEstimator):
         model = self.model
         if model == "pareto":
             start = pareto_start(f, T, w, scale) if start is None else start
-            result = fit_pareto(f, r, T, w, self.penalizer, start, self.max_shape,
-                                self.max_iterations, self.tol)
+            result = fit_pareto(f, r, T, w, self.penalizer, start, self.max_shape, self.max_iterations, self.tol)
             return result, _FITTERS["pareto"]()
         fitter = _fitter_class(model, self.engine)(penalizer_coef=self.penalizer)
         kwargs: dict[str, Any] = {"maxiter": int(self.max_iterations)}
@@ -288,8 +293,7 @@ class PurchaseModel(BaseEstimator):
             num = np.column_stack([_bg_numerator(self.model, p, t, pf, pT) for t in times])
         return num[pair] / _bg_denominator(self.model, p, f, r, T)[:, None]
 
-    def discounted_purchases(self, unique: pd.DataFrame, times, weights
-                             ) -> tuple[np.ndarray, np.ndarray]:
+    def discounted_purchases(self, unique: pd.DataFrame, times, weights) -> tuple[np.ndarray, np.ndarray]:
         """For each row of ``unique``: E[purchases up to the last of ``times``] and the sum over
         periods of (E[up to times[k]] - E[up to times[k - 1]]) x ``weights[k - 1]`` (the
         discounted purchases). ``times`` starts at 0.
@@ -350,8 +354,7 @@ def _no_amounts(frequency: np.ndarray, monetary_value: np.ndarray) -> bool:
     """True when the summary carries no spend: every repeat buyer's mean spend is NaN (an
     event log without amounts), or every customer's."""
     repeat = monetary_value[frequency > 0]
-    return bool(len(monetary_value)) and bool(np.isnan(repeat if len(repeat)
-                                                       else monetary_value).all())
+    return bool(len(monetary_value)) and bool(np.isnan(repeat if len(repeat) else monetary_value).all())
 
 
 class SpendModel(BaseEstimator):
@@ -380,8 +383,13 @@ class SpendModel(BaseEstimator):
     shows no heterogeneity, which is the usual cause of non-convergence).
     """
 
-    def __init__(self, penalizer: float = 0.0, retry_penalizer: float = 0.01,
-                 correlation_warning: float = 0.3, engine: str = "fast"):
+    def __init__(
+        self,
+        penalizer: float = 0.0,
+        retry_penalizer: float = 0.01,
+        correlation_warning: float = 0.3,
+        engine: str = "fast",
+    ):
         self.penalizer = penalizer
         self.retry_penalizer = retry_penalizer
         self.correlation_warning = correlation_warning
@@ -401,44 +409,45 @@ class SpendModel(BaseEstimator):
         self.n_free_repeat_buyers_ = 0
         if _no_amounts(freq, money):
             self.method_ = "none"
-            self.notes_.append("the input has no amounts: spend per purchase and CLV in "
-                               "currency are not computed")
+            self.notes_.append("the input has no amounts: spend per purchase and CLV in currency are not computed")
             return self
         free = int(round(weight[(freq > 0) & (money <= 0)].sum()))
         if free:
             self.notes_.append(
                 f"{free:,} repeat buyers whose repeat purchases were all free (zero amounts) are "
                 "left out of the spend fit (Gamma-Gamma needs a positive mean spend); their "
-                "expected spend per purchase still comes from the fitted model")
+                "expected spend per purchase still comes from the fitted model"
+            )
         self.n_free_repeat_buyers_ = free
         self.population_mean_ = float(np.sum(w * f * m) / np.sum(w * f)) if len(f) else math.nan
         self.correlation_ = self._correlation(f, m, w)
         if np.isfinite(self.correlation_) and abs(self.correlation_) > self.correlation_warning:
             self.warnings_.append(
                 f"frequency and spend per purchase are correlated (r = {self.correlation_:.2f}); "
-                "Gamma-Gamma assumes they are independent, so spend forecasts may be biased")
+                "Gamma-Gamma assumes they are independent, so spend forecasts may be biased"
+            )
         self.params_ = pd.Series(np.nan, index=["p", "q", "v"])
         self.method_ = "mean"
         if len(f) < 2:
-            self.warnings_.append("fewer than two repeat buyers: spend per purchase is the "
-                                  "observed mean, not a Gamma-Gamma model")
+            self.warnings_.append(
+                "fewer than two repeat buyers: spend per purchase is the observed mean, not a Gamma-Gamma model"
+            )
             if not len(f):
                 self.population_mean_ = math.nan
             return self
-        attempts = [("gamma-gamma", self.penalizer),
-                    ("gamma-gamma (penalized)", self.retry_penalizer)]
+        attempts = [("gamma-gamma", self.penalizer), ("gamma-gamma (penalized)", self.retry_penalizer)]
         for method, pen in attempts:
             params = self._try_fit(f, m, w, pen, initial_params, self.engine)
             if params is not None:
                 self.params_, self.method_, self.penalty_ = params, method, pen
                 if method != "gamma-gamma":
-                    self.warnings_.append(
-                        f"Gamma-Gamma did not converge; refitted with penalty {pen}")
+                    self.warnings_.append(f"Gamma-Gamma did not converge; refitted with penalty {pen}")
                 return self
         self.warnings_.append(
             "Gamma-Gamma could not be fitted (spend per purchase shows too little variation "
             "between customers); every customer's expected spend per purchase is the population "
-            f"mean {self.population_mean_:,.2f}")
+            f"mean {self.population_mean_:,.2f}"
+        )
         return self
 
     @staticmethod
@@ -449,8 +458,7 @@ class SpendModel(BaseEstimator):
             return float(pearsonr(f, m)[0])
         fm, mm = np.average(f, weights=w), np.average(m, weights=w)
         cov = np.average((f - fm) * (m - mm), weights=w)
-        return float(cov / math.sqrt(np.average((f - fm) ** 2, weights=w)
-                                     * np.average((m - mm) ** 2, weights=w)))
+        return float(cov / math.sqrt(np.average((f - fm) ** 2, weights=w) * np.average((m - mm) ** 2, weights=w)))
 
     @staticmethod
     def _try_fit(f, m, w, penalizer, initial_params, engine="fast") -> pd.Series | None:
@@ -484,8 +492,9 @@ class SpendModel(BaseEstimator):
         if not hasattr(self, "method_"):
             raise ValueError("this SpendModel is not fitted yet: call fit first")
         _check_columns(X, ("frequency", "monetary_value"))
-        return pd.Series(self._spend(X["frequency"].to_numpy(float),
-                                     X["monetary_value"].to_numpy(float)), index=X.index)
+        return pd.Series(
+            self._spend(X["frequency"].to_numpy(float), X["monetary_value"].to_numpy(float)), index=X.index
+        )
 
     def _spend(self, f, m) -> np.ndarray:
         if self.method_ == "none":

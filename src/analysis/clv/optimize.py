@@ -62,8 +62,9 @@ def pareto_start(f, T, w, scale: float) -> np.ndarray:
     return np.array([1.0, 1.0 / rate if rate > 0 else 1.0, 1.0, 1.0])
 
 
-def fit_pareto(f, r, T, w, penalizer: float, start: np.ndarray, max_shape: float,
-               max_iterations: int, tol: float | None = None) -> FitResult:
+def fit_pareto(
+    f, r, T, w, penalizer: float, start: np.ndarray, max_shape: float, max_iterations: int, tol: float | None = None
+) -> FitResult:
     """Pareto/NBD by L-BFGS-B on the log parameters, time scaled to max T = 1, within bounds
     (shapes in [MIN_PARAM, max_shape], scales in [MIN_PARAM, MAX_SCALE]); ``start`` in those
     units. Returns the parameters in natural units."""
@@ -71,11 +72,15 @@ def fit_pareto(f, r, T, w, penalizer: float, start: np.ndarray, max_shape: float
     objective = _ParetoObjective(f, r * scale, T * scale, w, penalizer)
     lo = np.log(MIN_PARAM)
     bounds = [(lo, np.log(max_shape)), (lo, np.log(MAX_SCALE))] * 2
-    x0 = np.clip(np.log(np.asarray(start, float)), [b[0] for b in bounds],
-                 [b[1] for b in bounds])
-    out = minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                   options={"maxiter": int(max_iterations), "ftol": tol or 1e-13,
-                            "gtol": 1e-9})
+    x0 = np.clip(np.log(np.asarray(start, float)), [b[0] for b in bounds], [b[1] for b in bounds])
+    out = minimize(
+        objective,
+        x0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"maxiter": int(max_iterations), "ftol": tol or 1e-13, "gtol": 1e-9},
+    )
     params = np.exp(out.x)
     params[[1, 3]] /= scale
     converged = bool(out.success) or float(np.max(np.abs(out.jac))) < 1e-6
@@ -83,8 +88,7 @@ def fit_pareto(f, r, T, w, penalizer: float, start: np.ndarray, max_shape: float
     return FitResult(params, float(out.fun), int(out.nit), problem)
 
 
-def judge(model: str, params: np.ndarray, log_likelihood: float, scale: float,
-          max_shape: float) -> str | None:
+def judge(model: str, params: np.ndarray, log_likelihood: float, scale: float, max_shape: float) -> str | None:
     """Why a fitted model is degenerate (a sentence), or None when it is sound. ``scale``: the
     optimiser's time scale (1 / max T), to judge the scale parameters where the bounds are."""
     p = np.asarray(params, float)
@@ -95,11 +99,11 @@ def judge(model: str, params: np.ndarray, log_likelihood: float, scale: float,
     scaled = p * np.array([scale if n in ("alpha", "beta") else 1.0 for n in names])
     for name, value in zip(names, scaled, strict=True):
         if name in _FLAT and value >= max_shape * (1 - 1e-6):
-            return (f"the data cannot tell apart {_FLAT[name]}: the {label} fit runs to the edge "
-                    f"of its parameter space ({name} grows without bound, as if all customers "
-                    "were alike in this)")
-        if value <= MIN_PARAM * (1 + 1e-6) or (name in ("alpha", "beta")
-                                               and value >= MAX_SCALE * (1 - 1e-6)):
-            return (f"the {label} fit runs to the edge of its parameter space ({name} = "
-                    f"{p[names.index(name)]:.3g})")
+            return (
+                f"the data cannot tell apart {_FLAT[name]}: the {label} fit runs to the edge "
+                f"of its parameter space ({name} grows without bound, as if all customers "
+                "were alike in this)"
+            )
+        if value <= MIN_PARAM * (1 + 1e-6) or (name in ("alpha", "beta") and value >= MAX_SCALE * (1 - 1e-6)):
+            return f"the {label} fit runs to the edge of its parameter space ({name} = {p[names.index(name)]:.3g})"
     return None

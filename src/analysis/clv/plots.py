@@ -15,8 +15,7 @@ MODEL_LABELS = {"bgnbd": "BG/NBD", "pareto": "Pareto/NBD", "mbgnbd": "MBG/NBD"}
 MODEL_STYLES = {"bgnbd": "--", "pareto": "-.", "mbgnbd": ":"}
 
 
-def plot_repeat_histogram(hist: pd.DataFrame, model_label: str = "model",
-                          ax: Axes | None = None) -> Axes:
+def plot_repeat_histogram(hist: pd.DataFrame, model_label: str = "model", ax: Axes | None = None) -> Axes:
     """Customers by number of repeat purchases, actual vs the model
     (:func:`analysis.clv.repeat_purchase_histogram`)."""
     ax = _axes(ax)
@@ -32,12 +31,14 @@ def plot_repeat_histogram(hist: pd.DataFrame, model_label: str = "model",
     return ax
 
 
-def plot_matrix(matrix: pd.DataFrame, title: str, colorbar_label: str,
-                ax: Axes | None = None, percent: bool = False) -> Axes:
+def plot_matrix(
+    matrix: pd.DataFrame, title: str, colorbar_label: str, ax: Axes | None = None, percent: bool = False
+) -> Axes:
     """A frequency x recency heat map (:func:`analysis.clv.frequency_recency_matrix`)."""
     ax = _axes(ax, (7, 5.5))
-    image = ax.imshow(matrix.to_numpy(), aspect="auto", cmap="viridis", origin="upper",
-                      vmin=0, vmax=1 if percent else None)
+    image = ax.imshow(
+        matrix.to_numpy(), aspect="auto", cmap="viridis", origin="upper", vmin=0, vmax=1 if percent else None
+    )
     cols, rows = matrix.columns.to_numpy(), matrix.index.to_numpy()
     xt = np.linspace(0, len(cols) - 1, min(len(cols), 7)).round().astype(int)
     yt = np.linspace(0, len(rows) - 1, min(len(rows), 6)).round().astype(int)
@@ -60,13 +61,11 @@ def plot_tracking(tracking: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.plot(tracking["week_end"], tracking["actual"], color="black", lw=2, label="actual")
     for name in MODEL_LABELS:
         if name in tracking:
-            ax.plot(tracking["week_end"], tracking[name], MODEL_STYLES[name],
-                    label=MODEL_LABELS[name])
+            ax.plot(tracking["week_end"], tracking[name], MODEL_STYLES[name], label=MODEL_LABELS[name])
     cal = tracking.loc[tracking["calibration"], "week_end"]
     if len(cal):
         ax.axvline(cal.max(), color="grey", lw=1)
-        ax.annotate(" holdout: forecast vs actual", (cal.max(), ax.get_ylim()[1] * 0.05),
-                    color="grey")
+        ax.annotate(" holdout: forecast vs actual", (cal.max(), ax.get_ylim()[1] * 0.05), color="grey")
     ax.set_ylabel("repeat purchases (cumulative)")
     ax.set_title("Tracking: forecast against what customers actually did")
     _thousands(ax)
@@ -82,8 +81,7 @@ def plot_conditional_expectation(conditional: pd.DataFrame, ax: Axes | None = No
     ax.plot(x, conditional["actual"], "o-", color="black", lw=2, label="actual")
     for name in MODEL_LABELS:
         if name in conditional:
-            ax.plot(x, conditional[name], MODEL_STYLES[name], marker=".",
-                    label=MODEL_LABELS[name])
+            ax.plot(x, conditional[name], MODEL_STYLES[name], marker=".", label=MODEL_LABELS[name])
     ax.set_xticks(x, conditional.index)
     ax.set_xlabel("repeat purchases in the calibration period")
     ax.set_ylabel("average purchases in the holdout period")
@@ -93,8 +91,7 @@ def plot_conditional_expectation(conditional: pd.DataFrame, ax: Axes | None = No
 
 
 def _no_amounts(ax: Axes) -> None:
-    ax.text(0.5, 0.5, "No CLV in currency: the input has no amounts", ha="center",
-            va="center", transform=ax.transAxes)
+    ax.text(0.5, 0.5, "No CLV in currency: the input has no amounts", ha="center", va="center", transform=ax.transAxes)
 
 
 def plot_clv_distribution(clv: pd.Series, ax: Axes | None = None, bins: int = 50) -> Axes:
@@ -130,10 +127,8 @@ def plot_top_customers(customers: pd.DataFrame, n: int = 20, ax: Axes | None = N
     y = np.arange(len(top))
     ax.barh(y, top["clv"], color="#4c72b0", label="CLV")
     if top[["clv_low", "clv_high"]].notna().all().all():
-        err = np.vstack([(top["clv"] - top["clv_low"]).clip(lower=0),
-                         (top["clv_high"] - top["clv"]).clip(lower=0)])
-        ax.errorbar(top["clv"], y, xerr=err, fmt="none", ecolor="black", capsize=3,
-                    label="interval")
+        err = np.vstack([(top["clv"] - top["clv_low"]).clip(lower=0), (top["clv_high"] - top["clv"]).clip(lower=0)])
+        ax.errorbar(top["clv"], y, xerr=err, fmt="none", ecolor="black", capsize=3, label="interval")
     ax.set_yticks(y, top["customer_id"].astype(str))
     ax.set_xlabel("customer lifetime value")
     ax.set_title(f"The {len(top)} most valuable customers")

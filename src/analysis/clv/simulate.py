@@ -19,8 +19,7 @@ def simulate_summary(model: str, params, T, rng: np.random.Generator) -> pd.Data
     recency = np.zeros(n)
     if len(times[0]):
         np.maximum.at(recency, times[0], times[1])
-    return pd.DataFrame({"frequency": counts.astype(float), "recency": recency,
-                         "T": np.asarray(T, float)})
+    return pd.DataFrame({"frequency": counts.astype(float), "recency": recency, "T": np.asarray(T, float)})
 
 
 def _simulate_times(model: str, params, T: np.ndarray, rng: np.random.Generator):
@@ -89,11 +88,12 @@ def simulate_transactions(
     amount = np.round(rng.gamma(p, 1.0 / nu[cust]) + 0.01, 2)
     order = np.lexsort((day, cust))
     seconds = rng.integers(8 * 3600, 22 * 3600, len(cust))
-    ts = (np.datetime64(start_ts.date(), "s") + day.astype("timedelta64[D]")
-          + seconds.astype("timedelta64[s]"))
-    return pd.DataFrame({
-        "customer_id": pd.Series(cust[order] + 1_000_000).astype(str),
-        "order_id": np.arange(len(cust)).astype(str),
-        "timestamp": ts[order].astype("datetime64[ns]"),
-        "amount": amount[order],
-    })
+    ts = np.datetime64(start_ts.date(), "s") + day.astype("timedelta64[D]") + seconds.astype("timedelta64[s]")
+    return pd.DataFrame(
+        {
+            "customer_id": pd.Series(cust[order] + 1_000_000).astype(str),
+            "order_id": np.arange(len(cust)).astype(str),
+            "timestamp": ts[order].astype("datetime64[ns]"),
+            "amount": amount[order],
+        }
+    )

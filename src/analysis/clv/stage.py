@@ -26,14 +26,17 @@ from analysis.clv.models import OUTPUT_COLUMNS, UNITS_PER_MONTH
 from analysis.clv.value import CLVModel
 from analysis.errors import UserError
 
-NO_AMOUNTS = ("the input has no amounts: purchases and P(alive) are forecast, but spend per "
-              "purchase (Gamma-Gamma) and CLV in currency are not computed")
+NO_AMOUNTS = (
+    "the input has no amounts: purchases and P(alive) are forecast, but spend per "
+    "purchase (Gamma-Gamma) and CLV in currency are not computed"
+)
 
 
 LOG_LIKELIHOOD_NOTE = (
     "log_likelihood: the sum over the customers a model was fitted on of the log-probability of "
     "their frequency, recency and T, time in {unit} (not lifetimes' mean per customer): "
-    "comparable across models fitted on the same customers and with published values")
+    "comparable across models fitted on the same customers and with published values"
+)
 
 
 def clv_settings(config: dict[str, Any]) -> dict[str, Any]:
@@ -79,8 +82,7 @@ class ClvRun:
         for a customer whose first purchase was at the start of the data."""
         T = float(self.summary["T"].max())
         max_f = int(min(30, max(5, self.summary["frequency"].quantile(0.99))))
-        return frequency_recency_matrix(self.model.purchase_model_, T, self.horizon_units,
-                                        what, max_frequency=max_f)
+        return frequency_recency_matrix(self.model.purchase_model_, T, self.horizon_units, what, max_frequency=max_f)
 
     def repeat_histogram(self) -> pd.DataFrame:
         """Customers by repeat purchases, actual and expected by the chosen model."""
@@ -120,8 +122,7 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def run_clv(tx: pd.DataFrame, customers: pd.DataFrame | None, as_of: Any,
-            config: dict[str, Any]) -> ClvRun:
+def run_clv(tx: pd.DataFrame, customers: pd.DataFrame | None, as_of: Any, config: dict[str, Any]) -> ClvRun:
     """The CLV stage: backtest every configured model on a calibration / holdout split, choose
     the best by holdout performance, refit it on all purchases up to ``as_of``, and score CLV
     with bootstrap intervals.
@@ -135,14 +136,15 @@ def run_clv(tx: pd.DataFrame, customers: pd.DataFrame | None, as_of: Any,
     unit = cfg.get("time_unit", "weeks")
     tx = tx[["customer_id", "timestamp", "amount"]]  # all the models need (less to copy)
     as_of = pd.Timestamp(as_of)
-    report: dict[str, Any] = {"as_of": as_of.date().isoformat(), "time_unit": unit,
-                              "warnings": []}
+    report: dict[str, Any] = {"as_of": as_of.date().isoformat(), "time_unit": unit, "warnings": []}
     hold = cfg.get("holdout") or {}
     gg = cfg.get("gamma_gamma") or {}
     fit_options = _fit_options(cfg)
-    spend_options = {"penalizer": float(gg.get("penalizer", 0.0)),
-                     "retry_penalizer": float(gg.get("retry_penalizer", 0.01)),
-                     "correlation_warning": float(gg.get("correlation_warning", 0.3))}
+    spend_options = {
+        "penalizer": float(gg.get("penalizer", 0.0)),
+        "retry_penalizer": float(gg.get("retry_penalizer", 0.01)),
+        "correlation_warning": float(gg.get("correlation_warning", 0.3)),
+    }
     amounts = not bool(tx["amount"].isna().all())
     report["amounts"] = amounts
     report["log_likelihood"] = LOG_LIKELIHOOD_NOTE.format(unit=unit)
@@ -151,15 +153,18 @@ def run_clv(tx: pd.DataFrame, customers: pd.DataFrame | None, as_of: Any,
     bt = None
     try:
         cal_end, obs_end = holdout_period(
-            tx["timestamp"].min(), as_of, hold.get("fraction", 0.5), hold.get("max_days", 365),
-            hold.get("calibration_end"))
+            tx["timestamp"].min(),
+            as_of,
+            hold.get("fraction", 0.5),
+            hold.get("max_days", 365),
+            hold.get("calibration_end"),
+        )
     except UserError as exc:
         if len(cfg["models"]) > 1:
             raise
         report["warnings"].append(f"no backtest: {exc}")
     else:
-        bt = backtest(tx, cal_end, obs_end, cfg["models"], unit, cfg.get("penalizer", 0.0),
-                      fit_options, spend_options)
+        bt = backtest(tx, cal_end, obs_end, cfg["models"], unit, cfg.get("penalizer", 0.0), fit_options, spend_options)
     models_report: dict[str, Any] = {}
     if bt is not None:
         chosen, reason = choose_model(bt.metrics, cfg.get("choose_by", "rmse"))
@@ -181,30 +186,34 @@ def run_clv(tx: pd.DataFrame, customers: pd.DataFrame | None, as_of: Any,
         models_report[chosen] = {"label": MODEL_LABELS[chosen]}
     report["chosen_model"], report["choice_reason"] = chosen, reason
 
-    summary = money_back(features.lifetimes_summary(exact_money(tx), as_of, unit),
-                         ["monetary_value"])
+    summary = money_back(features.lifetimes_summary(exact_money(tx), as_of, unit), ["monetary_value"])
     boot = cfg.get("bootstrap") or {}
     ranked = [chosen] + [m for m in (bt.metrics.index if bt is not None else []) if m != chosen]
     for name in ranked:
         model = CLVModel(
-            model=name, horizon_months=int(cfg.get("horizon_months", 12)),
-            discount_rate=float(cfg.get("discount_rate", 0.01)), margin=cfg.get("margin"),
-            time_unit=unit, penalizer=float(cfg.get("penalizer", 0.0)),
+            model=name,
+            horizon_months=int(cfg.get("horizon_months", 12)),
+            discount_rate=float(cfg.get("discount_rate", 0.01)),
+            margin=cfg.get("margin"),
+            time_unit=unit,
+            penalizer=float(cfg.get("penalizer", 0.0)),
             gg_penalizer=spend_options["penalizer"],
             gg_retry_penalizer=spend_options["retry_penalizer"],
             correlation_warning=spend_options["correlation_warning"],
-            n_bootstrap=int(boot.get("n", 0)), interval=float(boot.get("interval", 0.9)),
-            random_state=boot.get("seed"), **fit_options,
+            n_bootstrap=int(boot.get("n", 0)),
+            interval=float(boot.get("interval", 0.9)),
+            random_state=boot.get("seed"),
+            **fit_options,
         )
         try:
             model.fit(summary)
             break
         except ConvergenceError as exc:
-            report["warnings"].append(f"{MODEL_LABELS[name]} could not be refitted on all data "
-                                      f"up to {as_of.date()}: {str(exc).strip()}")
+            report["warnings"].append(
+                f"{MODEL_LABELS[name]} could not be refitted on all data up to {as_of.date()}: {str(exc).strip()}"
+            )
     else:
-        raise UserError("no CLV model could be fitted on the data up to the as-of date: "
-                        "try clv.penalizer: 0.001")
+        raise UserError("no CLV model could be fitted on the data up to the as-of date: try clv.penalizer: 0.001")
     if model.model != chosen:
         chosen = model.model
         reason = f"{MODEL_LABELS[chosen]} is the best model that could be refitted on all data"
@@ -218,8 +227,7 @@ def run_clv(tx: pd.DataFrame, customers: pd.DataFrame | None, as_of: Any,
     report["warnings"] += sm.warnings_
     report["parameters"] = model.parameter_intervals().to_dict(orient="index")
 
-    ids = (customers["customer_id"].astype(str) if customers is not None
-           else pd.Series(summary.index, dtype=str))
+    ids = customers["customer_id"].astype(str) if customers is not None else pd.Series(summary.index, dtype=str)
     out = scores.reindex(pd.Index(ids, name="customer_id"))
     if "clv_low" not in out:
         out["clv_low"] = out["clv_high"] = np.nan
@@ -227,33 +235,40 @@ def run_clv(tx: pd.DataFrame, customers: pd.DataFrame | None, as_of: Any,
     out.loc[no_purchase, ["clv", "clv_low", "clv_high"]] = 0.0 if amounts else np.nan
     out = out[list(OUTPUT_COLUMNS)].reset_index()
     report["clv"] = {
-        "horizon_months": model.horizon_months, "discount_rate_monthly": model.discount_rate,
-        "margin": model.margin, "value": "profit" if model.margin else "revenue",
-        "bootstrap_resamples": model.n_bootstrap, "interval": model.interval,
-        "seed": model.random_state, "customers_scored": int((~no_purchase).sum()),
+        "horizon_months": model.horizon_months,
+        "discount_rate_monthly": model.discount_rate,
+        "margin": model.margin,
+        "value": "profit" if model.margin else "revenue",
+        "bootstrap_resamples": model.n_bootstrap,
+        "interval": model.interval,
+        "seed": model.random_state,
+        "customers_scored": int((~no_purchase).sum()),
         "customers_without_purchase": int(no_purchase.sum()),
-        "total_clv": float(out["clv"].sum()) if amounts else math.nan, "mean_clv": float(scores["clv"].mean()),
+        "total_clv": float(out["clv"].sum()) if amounts else math.nan,
+        "mean_clv": float(scores["clv"].mean()),
         "median_clv": float(scores["clv"].median()),
         "total_expected_purchases": float(scores["expected_purchases"].sum()),
         "top_decile_share": _top_share(scores["clv"], 0.1),
     }
     missing = set(summary.index) - set(out["customer_id"])
     if missing:
-        report["warnings"].append(
-            f"{len(missing)} customers with purchases are not in the customer table")
+        report["warnings"].append(f"{len(missing)} customers with purchases are not in the customer table")
     return ClvRun(out, _clean(report), bt, model, summary)
 
 
 def _fit_options(cfg: dict[str, Any]) -> dict[str, Any]:
     fit = cfg.get("fit") or {}
-    return {"max_shape": float(fit.get("max_shape", 1000.0)),
-            "max_iterations": int(fit.get("max_iterations", 500))}
+    return {"max_shape": float(fit.get("max_shape", 1000.0)), "max_iterations": int(fit.get("max_iterations", 500))}
 
 
 def _fit_entry(pm) -> dict[str, Any]:
     """A purchase model's parameters, full-data log-likelihood and customers, for the report."""
-    return {"params": pm.params_.to_dict(), "log_likelihood": pm.log_likelihood_,
-            "customers": pm.n_customers_, "iterations": pm.n_iterations_}
+    return {
+        "params": pm.params_.to_dict(),
+        "log_likelihood": pm.log_likelihood_,
+        "customers": pm.n_customers_,
+        "iterations": pm.n_iterations_,
+    }
 
 
 def _model_entry(name: str, bt: Backtest) -> dict[str, Any]:
@@ -275,12 +290,16 @@ def _model_entry(name: str, bt: Backtest) -> dict[str, Any]:
 def _spend_report(sm) -> dict[str, Any] | None:
     if sm is None:
         return None
-    return {"method": sm.method_, "params": sm.params_.to_dict(),
-            "population_mean_spend": sm.population_mean_spend_,
-            "frequency_spend_correlation": sm.correlation_,
-            "repeat_buyers": sm.n_repeat_buyers_,
-            "free_repeat_buyers": sm.n_free_repeat_buyers_,
-            "warnings": list(sm.warnings_), "notes": list(sm.notes_)}
+    return {
+        "method": sm.method_,
+        "params": sm.params_.to_dict(),
+        "population_mean_spend": sm.population_mean_spend_,
+        "frequency_spend_correlation": sm.correlation_,
+        "repeat_buyers": sm.n_repeat_buyers_,
+        "free_repeat_buyers": sm.n_free_repeat_buyers_,
+        "warnings": list(sm.warnings_),
+        "notes": list(sm.notes_),
+    }
 
 
 def _top_share(values: pd.Series, top: float) -> float:
@@ -318,18 +337,24 @@ def manager_summary(report: dict[str, Any]) -> str:
             f"- The forecast model ({chosen}) was checked on the past: fitted on purchases up to "
             f"{bt['calibration_end']}, it predicted {m['total_predicted']:,.0f} repeat purchases "
             f"up to {bt['observation_end']} against {m['total_actual']:,.0f} that happened "
-            f"({m['total_error_pct']:+.1f}%). {report['choice_reason']}.")
+            f"({m['total_error_pct']:+.1f}%). {report['choice_reason']}."
+        )
         if m.get("spend_total_error_pct") is not None:
             lines.append(
                 f"- Spend, checked the same way: {m['spend_total_predicted']:,.0f} forecast "
                 f"against {m['spend_total_actual']:,.0f} spent in the holdout "
-                f"({m['spend_total_error_pct']:+.1f}%).")
+                f"({m['spend_total_error_pct']:+.1f}%)."
+            )
     if c.get("bootstrap_resamples") and report.get("amounts", True):
-        lines.append(f"- Ranges shown per customer are {c['interval']:.0%} intervals from "
-                     f"{c['bootstrap_resamples']} resamples of the customer base: they show how "
-                     "sure the model's estimates are, not each customer's chance variation.")
+        lines.append(
+            f"- Ranges shown per customer are {c['interval']:.0%} intervals from "
+            f"{c['bootstrap_resamples']} resamples of the customer base: they show how "
+            "sure the model's estimates are, not each customer's chance variation."
+        )
     if c.get("customers_without_purchase"):
-        lines.append(f"- {c['customers_without_purchase']:,} listed customers have not bought yet "
-                     "and get no forecast" + (" (CLV 0)." if report.get("amounts", True) else "."))
+        lines.append(
+            f"- {c['customers_without_purchase']:,} listed customers have not bought yet "
+            "and get no forecast" + (" (CLV 0)." if report.get("amounts", True) else ".")
+        )
     lines += [f"- Caution: {w}" for w in report.get("warnings", [])]
     return "\n".join(lines)

@@ -57,13 +57,25 @@ class CLVModel(BaseEstimator):
     ``clv``, and with a bootstrap ``clv_low``, ``clv_high``.
     """
 
-    def __init__(self, model: str = "bgnbd", horizon_months: int = 12,
-                 discount_rate: float = 0.01, margin: float | None = None,
-                 time_unit: str = "weeks", penalizer: float = 0.0, tol: float | None = None,
-                 gg_penalizer: float = 0.0, gg_retry_penalizer: float = 0.01,
-                 correlation_warning: float = 0.3, n_bootstrap: int = 0, interval: float = 0.9,
-                 random_state=None, engine: str = "fast", max_shape: float = 1000.0,
-                 max_iterations: int = 500):
+    def __init__(
+        self,
+        model: str = "bgnbd",
+        horizon_months: int = 12,
+        discount_rate: float = 0.01,
+        margin: float | None = None,
+        time_unit: str = "weeks",
+        penalizer: float = 0.0,
+        tol: float | None = None,
+        gg_penalizer: float = 0.0,
+        gg_retry_penalizer: float = 0.01,
+        correlation_warning: float = 0.3,
+        n_bootstrap: int = 0,
+        interval: float = 0.9,
+        random_state=None,
+        engine: str = "fast",
+        max_shape: float = 1000.0,
+        max_iterations: int = 500,
+    ):
         self.model = model
         self.horizon_months = horizon_months
         self.discount_rate = discount_rate
@@ -82,12 +94,10 @@ class CLVModel(BaseEstimator):
         self.max_iterations = max_iterations
 
     def _purchase(self) -> PurchaseModel:
-        return PurchaseModel(self.model, self.penalizer, self.tol, self.engine, self.max_shape,
-                             self.max_iterations)
+        return PurchaseModel(self.model, self.penalizer, self.tol, self.engine, self.max_shape, self.max_iterations)
 
     def _spend(self) -> SpendModel:
-        return SpendModel(self.gg_penalizer, self.gg_retry_penalizer, self.correlation_warning,
-                          self.engine)
+        return SpendModel(self.gg_penalizer, self.gg_retry_penalizer, self.correlation_warning, self.engine)
 
     def _check(self) -> None:
         _check_model(self.model)
@@ -137,8 +147,7 @@ class CLVModel(BaseEstimator):
             counts = rng.multinomial(n, np.full(n, 1.0 / n)).astype(float)
             row: dict[str, Any] = {"draw": b}
             try:
-                pm = self._purchase().fit(X, sample_weight=counts, initial_params=base_p,
-                                          condensed=condensed)
+                pm = self._purchase().fit(X, sample_weight=counts, initial_params=base_p, condensed=condensed)
                 row.update(pm.params_.to_dict())
             except ConvergenceError:
                 row.update(dict.fromkeys(PARAM_NAMES[self.model], np.nan))
@@ -158,8 +167,7 @@ class CLVModel(BaseEstimator):
         in lifetimes' customer_lifetime_value; here all months at once on unique rows."""
         per_month = UNITS_PER_MONTH[self.time_unit]
         h = int(self.horizon_months)
-        return pm.discounted_purchases(unique, np.arange(0, h + 1) * per_month,
-                                       discount_weights(h, self.discount_rate))
+        return pm.discounted_purchases(unique, np.arange(0, h + 1) * per_month, discount_weights(h, self.discount_rate))
 
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
         """``expected_purchases``, ``p_alive``, ``expected_spend``, ``clv`` (+ ``clv_low``,
@@ -175,19 +183,23 @@ class CLVModel(BaseEstimator):
         pm = self.purchase_model_
         total, discounted = self._discounted_purchases(pm, unique)
         spend = self.spend_model_.predict(X).to_numpy()
-        out = pd.DataFrame({
-            "expected_purchases": total[inverse],
-            "p_alive": pm.p_alive_unique(unique)[inverse],
-            "expected_spend": spend,
-            "clv": discounted[inverse] * spend * margin,
-        }, index=X.index)
+        out = pd.DataFrame(
+            {
+                "expected_purchases": total[inverse],
+                "p_alive": pm.p_alive_unique(unique)[inverse],
+                "expected_spend": spend,
+                "clv": discounted[inverse] * spend * margin,
+            },
+            index=X.index,
+        )
         if self.bootstrap_params_ is not None:
             low, high = self._intervals(X, unique, inverse, margin)
             out["clv_low"], out["clv_high"] = low, high
         return out
 
-    def _intervals(self, X: pd.DataFrame, unique: pd.DataFrame, inverse: np.ndarray,
-                   margin: float) -> tuple[np.ndarray, np.ndarray]:
+    def _intervals(
+        self, X: pd.DataFrame, unique: pd.DataFrame, inverse: np.ndarray, margin: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Per-customer CLV quantiles over the bootstrap refits (computed in chunks of
         customers to bound memory)."""
         names = list(PARAM_NAMES[self.model])
@@ -219,8 +231,7 @@ class CLVModel(BaseEstimator):
 
     def parameter_intervals(self) -> pd.DataFrame:
         """Point estimate and bootstrap interval of every parameter."""
-        point = {**self.purchase_model_.params_.to_dict(),
-                 **self.spend_model_.params_.add_prefix("gg_").to_dict()}
+        point = {**self.purchase_model_.params_.to_dict(), **self.spend_model_.params_.add_prefix("gg_").to_dict()}
         out = pd.DataFrame({"estimate": pd.Series(point)})
         if self.bootstrap_params_ is not None:
             q = [(1 - self.interval) / 2, 1 - (1 - self.interval) / 2]
