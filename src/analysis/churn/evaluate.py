@@ -3,8 +3,9 @@ score, log loss, calibration (reliability curve, expected calibration error), li
 decile.
 
 The ROC-AUC bootstrap resamples customers with Poisson(1) weights (the usual large-sample stand-in for
-drawing with replacement): scores are sorted once and each resample only re-weights the sorted groups of
-equal scores, so a million customers and 200 resamples take seconds.
+drawing with replacement). The AUC depends only on the churners and stayers per distinct score, so a
+resample draws those counts (scores rounded to 4 decimals): a million customers and 200 resamples take
+well under a second.
 """
 
 from __future__ import annotations
@@ -18,16 +19,17 @@ from sklearn.metrics import average_precision_score, brier_score_loss, log_loss,
 EPS = 1e-6
 
 
-def _tied_groups(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sort by score; group equal scores: (start of each group, positive flags and order)."""
-    order = np.argsort(p, kind="stable")
-    ps = p[order]
-    starts = np.concatenate([[0], np.flatnonzero(np.diff(ps)) + 1])
-    return order, starts, y[order].astype(bool)
+def _group_counts(y: np.ndarray, p: np.ndarray, decimals: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Positives and negatives per distinct score (rounded to ``decimals``), in increasing score order."""
+    _, group = np.unique(np.round(p, decimals), return_inverse=True)
+    pos = np.bincount(group, weights=(y == 1).astype(float))
+    neg = np.bincount(group, weights=(y != 1).astype(float))
+    return pos, neg
 
 
 def _weighted_auc(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
-    """AUC from positive and negative weights per tied group (rows: resamples)."""
+    """AUC from positive and negative counts per tied score group, in increasing score order (last axis;
+    leading axes: resamples); ties count one half."""
     below = np.cumsum(neg, axis=-1) - neg
     num = (pos * (below + 0.5 * neg)).sum(axis=-1)
     den = pos.sum(axis=-1) * neg.sum(axis=-1)
@@ -35,20 +37,15 @@ def _weighted_auc(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
 
 
 def auc_interval(y, p, n_boot: int = 200, interval: float = 0.9, seed: int = 0) -> tuple[float, float]:
-    """Bootstrap interval of the ROC-AUC (customers resampled, Poisson weights, seeded)."""
+    """Bootstrap interval of the ROC-AUC: customers resampled with Poisson(1) weights (seeded). The AUC only
+    depends on how many churners and stayers share each score, so each resample draws those counts per
+    distinct score (a sum of Poisson(1) weights is Poisson(count)); scores are rounded to 4 decimals."""
     y, p = np.asarray(y, int), np.asarray(p, float)
     if n_boot <= 0 or len(np.unique(y)) < 2:
         return math.nan, math.nan
-    order, starts, pos_sorted = _tied_groups(y, p)
+    pos, neg = _group_counts(y, p)
     rng = np.random.default_rng(seed)
-    aucs = np.empty(n_boot)
-    chunk = max(1, int(2e7 // max(len(y), 1)))
-    for lo in range(0, n_boot, chunk):
-        k = min(chunk, n_boot - lo)
-        w = rng.poisson(1.0, size=(k, len(y))).astype(np.float32)
-        pos = np.add.reduceat(np.where(pos_sorted, w, 0), starts, axis=1)
-        neg = np.add.reduceat(np.where(pos_sorted, 0, w), starts, axis=1)
-        aucs[lo : lo + k] = _weighted_auc(pos.astype(float), neg.astype(float))
+    aucs = _weighted_auc(rng.poisson(pos, size=(n_boot, len(pos))), rng.poisson(neg, size=(n_boot, len(neg))))
     tail = (1 - interval) / 2
     return float(np.nanquantile(aucs, tail)), float(np.nanquantile(aucs, 1 - tail))
 

@@ -67,18 +67,26 @@ def daily_purchases(tx: pd.DataFrame) -> DailyPurchases:
     cust, ids = pd.factorize(tx["customer_id"].astype(str), sort=True)
     day = tx["timestamp"].to_numpy("datetime64[ns]").astype("datetime64[D]").astype(np.int64)
     amount = tx["amount"].to_numpy(float)
-    key = pd.DataFrame({"c": cust, "d": day})
-    group = key.groupby(["c", "d"], sort=True).ngroup().to_numpy()
-    n = int(group.max()) + 1 if len(group) else 0
+    if len(day) == 0:
+        empty = np.zeros(0, np.int64)
+        return DailyPurchases(empty, empty, np.zeros(0), empty, np.asarray(ids, dtype=object))
+    first_day = int(day.min())
+    key = cust.astype(np.int64) * (int(day.max()) - first_day + 1) + (day - first_day)
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(sorted_key)) + 1])
+    group = np.empty(len(key), np.int64)
+    group[order] = np.cumsum(np.r_[True, np.diff(sorted_key) != 0]) - 1
+    n = len(starts)
     spend = np.bincount(group, weights=amount, minlength=n)
     if "order_id" in tx:
-        order = pd.factorize(tx["order_id"].astype(str))[0]
-        pairs = pd.DataFrame({"g": group, "o": order}).drop_duplicates()
-        orders = np.bincount(pairs["g"].to_numpy(), minlength=n)
+        codes, uniques = pd.factorize(tx["order_id"].astype(str))
+        pairs = np.sort(group * np.int64(len(uniques) + 1) + codes)  # (day, order) pairs; count distinct ones
+        distinct = pairs[np.r_[True, np.diff(pairs) != 0]]
+        orders = np.bincount(distinct // (len(uniques) + 1), minlength=n)
     else:
         orders = np.ones(n, np.int64)
-    first = np.full(n, -1, np.int64)
-    first[group[::-1]] = np.arange(len(group) - 1, -1, -1)
+    first = order[starts]
     return DailyPurchases(
         cust[first].astype(np.int64), day[first], spend, orders.astype(np.int64), np.asarray(ids, dtype=object)
     )

@@ -151,7 +151,7 @@ def fit_scorers(
     X: pd.DataFrame, y: pd.Series, names, cfg: dict[str, Any], seed: int
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Fit each scorer in ``names`` on (``X``, ``y``); a scorer that fails is reported, not raised."""
-    rows = training_sample(y, int(cfg.get("max_train_customers", 200_000)), seed)
+    rows = training_sample(y, int(cfg.get("max_train_customers", 50_000)), seed)
     Xs, ys = X.iloc[rows], np.asarray(y)[rows]
     fitted, errors = {}, {}
     for name in names:

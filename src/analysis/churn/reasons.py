@@ -115,8 +115,8 @@ def _whole(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _values(f: pd.DataFrame, window: int) -> dict[str, np.ndarray]:
-    """The numbers the templates can name, as text, one entry per customer."""
+def _numbers(f: pd.DataFrame, window: int) -> dict[str, np.ndarray]:
+    """The numbers the templates can name, one entry per customer."""
 
     def col(name, default=np.nan):
         return f[name].to_numpy(float) if name in f else np.full(len(f), default)
@@ -125,25 +125,25 @@ def _values(f: pd.DataFrame, window: int) -> dict[str, np.ndarray]:
     s_last, s_prev = col("spend_last", 0), col("spend_prev", 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
-            "recency": _whole(col("recency_days")),
-            "gap": _whole(col("mean_gap_days")),
-            "window": _whole(np.full(len(f), window)),
-            "last": _whole(last),
-            "prev": _whole(prev),
-            "drop": _whole(np.where(prev > 0, 100 * (prev - last) / prev, 0)),
-            "spend_drop": _whole(np.where(s_prev > 0, 100 * (s_prev - s_last) / s_prev, 0)),
-            "p": _whole(100 * col("p_alive")),
-            "share": _whole(100 * col("return_share", 0)),
+            "recency": col("recency_days"),
+            "gap": col("mean_gap_days"),
+            "window": np.full(len(f), float(window)),
+            "last": last,
+            "prev": prev,
+            "drop": np.where(prev > 0, 100 * (prev - last) / np.where(prev > 0, prev, 1), 0),
+            "spend_drop": np.where(s_prev > 0, 100 * (s_prev - s_last) / np.where(s_prev > 0, s_prev, 1), 0),
+            "p": 100 * col("p_alive"),
+            "share": 100 * col("return_share", 0),
         }
 
 
-def _fill(template: str, values: dict[str, np.ndarray], n: int, spend: bool) -> np.ndarray:
-    """``template`` filled per customer from ``values`` (vectorised string assembly)."""
-    out = np.full(n, "", dtype=object)
-    for literal, field, _spec, _conv in string.Formatter().parse(template):
+def _fill(template: str, numbers: dict[str, np.ndarray], rows: np.ndarray, spend: bool) -> np.ndarray:
+    """``template`` filled from ``numbers`` for the customers at positions ``rows`` (vectorised)."""
+    out = np.full(len(rows), "", dtype=object)
+    for literal, name, _spec, _conv in string.Formatter().parse(template):
         out = out + literal
-        if field:
-            out = out + values["spend_drop" if spend and field == "drop" else field]
+        if name:
+            out = out + _whole(numbers["spend_drop" if spend and name == "drop" else name][rows])
     return out
 
 
@@ -176,9 +176,8 @@ def customer_reasons(
                 weight[k] += float(imp[FEATURE_OF[k]] / total)
     scores = np.column_stack([sev[k] * weight[k] for k in keys])
     top = np.argsort(-scores, axis=1, kind="stable")[:, : int(cfg.get("count", 3))]
-    values = _values(sub, window)
+    numbers = _numbers(sub, window)
     m = len(idx)
-    filled = {k: [_fill(texts[k][lang], values, m, k == "spend_down") for lang in (0, 1)] for k in keys}
     rows = np.arange(m)
     parts_en, parts_zh = np.full(m, "", dtype=object), np.full(m, "", dtype=object)
     for rank in range(top.shape[1]):
@@ -186,11 +185,13 @@ def customer_reasons(
         applies = scores[rows, j] > 0
         text_en, text_zh = np.full(m, "", dtype=object), np.full(m, "", dtype=object)
         for pos, k in enumerate(keys):
-            pick = applies & (j == pos)
-            text_en[pick], text_zh[pick] = filled[k][0][pick], filled[k][1][pick]
-        sep_en = np.where((parts_en != "") & applies, "; ", "")
-        sep_zh = np.where((parts_zh != "") & applies, "；", "")
-        parts_en = parts_en + sep_en.astype(object) + text_en
-        parts_zh = parts_zh + sep_zh.astype(object) + text_zh
+            pick = np.flatnonzero(applies & (j == pos))
+            if len(pick):
+                text_en[pick] = _fill(texts[k][0], numbers, pick, k == "spend_down")
+                text_zh[pick] = _fill(texts[k][1], numbers, pick, k == "spend_down")
+        sep_en = np.where((parts_en != "") & applies, "; ", "").astype(object)
+        sep_zh = np.where((parts_zh != "") & applies, "；", "").astype(object)
+        parts_en = parts_en + sep_en + text_en
+        parts_zh = parts_zh + sep_zh + text_zh
     en[idx], zh[idx] = parts_en, parts_zh
     return pd.Series(en, index=features.index), pd.Series(zh, index=features.index)
