@@ -1,0 +1,373 @@
+"""The management deck (``summary.pptx``) for the meeting where tiers are reviewed (如何管理各级客户).
+
+Built from a finished run directory alone: ``settings.json`` (the config), ``quality.json``,
+``customers.parquet`` and the stages' JSON (``segments.json``, ``clusters.json``, ``clv_models.json``,
+``churn_metrics.json``). A stage that did not run leaves no trace in the deck. Slides, in order:
+
+1. title: as-of date and input;
+2. the headline numbers (:func:`headline`): customers, revenue, share of value in class A, customers by tier,
+   customers at high churn risk and their value at risk (churn), expected value of the next 12 months (CLV);
+3. value by tier (chart), 4. the playbook per tier (``config["playbook"]["tiers"]``);
+5. RFM segments, 6. clusters; 7. the early-warning list (high risk, by value at risk);
+8-9. tier migration since the previous snapshot in ``history_dir`` and the bought-again share per tier.
+
+Texts are ``config["deck"]`` (``defaults/deck.yaml``), in the run's language; names, phones, e-mails and
+ids are masked with ``mask_pii`` (:mod:`analysis.report.privacy`). Charts come from
+:mod:`analysis.report.plots`, as PNG images.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.errors import UserError
+from analysis.report import plots
+from analysis.report.privacy import mask_id, mask_name, mask_text
+
+DECK_FILE = "summary.pptx"
+WARNING_ROWS = 10
+SEGMENT_ROWS = 12
+
+
+def _read_json(run_dir: Path, name: str) -> dict[str, Any] | None:
+    path = run_dir / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _band_is_high(customers: pd.DataFrame, config: dict) -> pd.Series:
+    """Customers in the high churn-risk band (its label in either language)."""
+    labels = ((config.get("churn") or {}).get("bands") or {}).get("labels") or {}
+    names = set(labels.get("high") or ["high"]) | {"high"}
+    if "risk_band" not in customers:
+        return pd.Series(False, index=customers.index)
+    return customers["risk_band"].isin(names)
+
+
+def headline(run_dir: str | Path) -> dict[str, Any]:
+    """The headline numbers of a run, from its own files (a stage that did not run gives no number).
+
+    ``customers``, ``revenue`` (sum of ``monetary``), ``class_a_share`` and ``class_a_customers`` (segments),
+    ``tiers`` ({tier key: customers}), ``high_risk_customers`` and ``high_value_at_risk`` (churn), ``clv_12m``
+    and ``clv_horizon_months`` (CLV), ``as_of`` and ``input``."""
+    run = Path(run_dir)
+    settings = _read_json(run, "settings.json") or {}
+    quality = _read_json(run, "quality.json") or {}
+    customers = pd.read_parquet(run / "customers.parquet")
+    out: dict[str, Any] = {
+        "as_of": settings.get("as_of") or quality.get("as_of"),
+        "input": quality.get("input") or settings.get("input_path"),
+        "customers": int(len(customers)),
+        "revenue": float(pd.to_numeric(customers["monetary"], errors="coerce").fillna(0).sum()),
+    }
+    segments = _read_json(run, "segments.json")
+    if segments:
+        a = next((row for row in segments.get("abc", []) if row.get("abc_class") == "A"), None)
+        if a:
+            out["class_a_share"] = float(a["value_share"])
+            out["class_a_customers"] = int(a["customers"])
+            out["class_a_customer_share"] = float(a["customer_share"])
+        out["tiers"] = {k: int(v["customers"]) for k, v in (segments.get("tiers_by_key") or {}).items()}
+    churn = _read_json(run, "churn_metrics.json")
+    if churn and churn.get("warning_list"):
+        out["high_risk_customers"] = int(churn["warning_list"]["high_risk_customers"])
+        out["high_value_at_risk"] = float(churn["warning_list"]["high_value_at_risk"])
+    clv = _read_json(run, "clv_models.json")
+    if clv and (clv.get("clv") or {}).get("total_clv") is not None:
+        out["clv_12m"] = float(clv["clv"]["total_clv"])
+        out["clv_horizon_months"] = int(clv["clv"].get("horizon_months", 12))
+    return out
+
+
+class _Deck:
+    """A 16:9 presentation and the helpers that place text, tables and charts on it."""
+
+    def __init__(self, texts: dict, lang: str):
+        from pptx import Presentation
+        from pptx.util import Inches
+
+        self.texts, self.i = texts, (1 if lang == "zh" else 0)
+        self.prs = Presentation()
+        self.prs.slide_width, self.prs.slide_height = Inches(13.333), Inches(7.5)
+        self.Inches = Inches
+
+    def t(self, *path: str) -> str:
+        """The deck text at ``path`` in the deck's language."""
+        node = self.texts
+        for key in path:
+            node = node[key]
+        return node[self.i]
+
+    def slide(self, title: str):
+        from pptx.util import Pt
+
+        slide = self.prs.slides.add_slide(self.prs.slide_layouts[5])  # title only
+        shape = slide.shapes.title
+        shape.left, shape.top = self.Inches(0.5), self.Inches(0.3)
+        shape.width, shape.height = self.Inches(12.3), self.Inches(0.9)
+        shape.text = title
+        for p in shape.text_frame.paragraphs:
+            p.font.size, p.font.bold = Pt(30), True
+        return slide
+
+    def text(self, slide, lines: list[str], left, top, width, height, size: int = 16, bold_first: bool = False):
+        from pptx.util import Pt
+
+        box = slide.shapes.add_textbox(self.Inches(left), self.Inches(top), self.Inches(width), self.Inches(height))
+        frame = box.text_frame
+        frame.word_wrap = True
+        for n, line in enumerate(lines):
+            p = frame.paragraphs[0] if n == 0 else frame.add_paragraph()
+            p.text = line
+            p.font.size = Pt(size)
+            p.font.bold = bold_first and n == 0
+            p.space_after = Pt(6)
+        return box
+
+    def table(self, slide, frame: pd.DataFrame, left, top, width, widths: list[float] | None = None, size: int = 12):
+        from pptx.util import Pt
+
+        rows, cols = frame.shape[0] + 1, frame.shape[1]
+        height = self.Inches(0.4) * rows
+        shape = slide.shapes.add_table(rows, cols, self.Inches(left), self.Inches(top), self.Inches(width), height)
+        table = shape.table
+        if widths:
+            for c, w in enumerate(widths):
+                table.columns[c].width = self.Inches(w)
+        for c, name in enumerate(frame.columns):
+            table.cell(0, c).text = str(name)
+        for r, row in enumerate(frame.itertuples(index=False), start=1):
+            for c, value in enumerate(row):
+                table.cell(r, c).text = "" if value is None or value != value else str(value)
+        for r in range(rows):
+            for c in range(cols):
+                for p in table.cell(r, c).text_frame.paragraphs:
+                    p.font.size = Pt(size)
+                    p.font.bold = r == 0
+        return table
+
+    def chart(self, slide, ax, left, top, width=None, height=None):
+        import matplotlib.pyplot as plt
+
+        buffer = io.BytesIO()
+        ax.figure.savefig(buffer, format="png", dpi=150, bbox_inches="tight")
+        plt.close(ax.figure)
+        buffer.seek(0)
+        size = {}
+        if width is not None:
+            size["width"] = self.Inches(width)
+        if height is not None:
+            size["height"] = self.Inches(height)
+        return slide.shapes.add_picture(buffer, self.Inches(left), self.Inches(top), **size)
+
+    def number(self, slide, value: str, label: str, note: str, left, top):
+        """A big number with its label (and a note) in a box 4 x 1.6 inches."""
+        from pptx.util import Pt
+
+        box = slide.shapes.add_textbox(self.Inches(left), self.Inches(top), self.Inches(4), self.Inches(1.6))
+        frame = box.text_frame
+        frame.word_wrap = True
+        for n, (text, size, bold) in enumerate(((value, 32, True), (label, 14, False), (note, 11, False))):
+            if not text:
+                continue
+            p = frame.paragraphs[0] if n == 0 else frame.add_paragraph()
+            p.text, p.font.size, p.font.bold = text, Pt(size), bold
+
+
+def _money(v: float) -> str:
+    return f"{v:,.0f}"
+
+
+def _title_slide(d: _Deck, numbers: dict, mask_pii: bool) -> None:
+    slide = d.prs.slides.add_slide(d.prs.slide_layouts[6])  # blank
+    d.text(slide, [d.t("title")], 1.0, 2.2, 11.3, 1.2, size=44, bold_first=True)
+    lines = [d.t("subtitle"), f"{d.t('as_of')}: {numbers['as_of']}"]
+    if numbers.get("input"):
+        lines.append(f"{d.t('input')}: {Path(str(numbers['input'])).name}")
+    if mask_pii:
+        lines.append(d.t("masked"))
+    d.text(slide, lines, 1.0, 3.6, 11.3, 2.5, size=22)
+
+
+def _headline_slide(d: _Deck, n: dict, tier_names: dict[str, str]) -> None:
+    slide = d.slide(d.t("slides", "headline"))
+    cards = [(f"{n['customers']:,}", d.t("headline", "customers"), ""),
+             (_money(n["revenue"]), d.t("headline", "revenue"), "")]  # fmt: skip
+    if "class_a_share" in n:
+        note = d.texts["headline"]["class_a_customers"][d.i].format(
+            n=n["class_a_customers"], share=n["class_a_customer_share"]
+        )
+        cards.append((f"{n['class_a_share']:.0%}", d.t("headline", "class_a_share"), note))
+    if "high_risk_customers" in n:
+        cards.append((f"{n['high_risk_customers']:,}", d.t("headline", "high_risk"), ""))
+        cards.append((_money(n["high_value_at_risk"]), d.t("headline", "value_at_risk"), ""))
+    if "clv_12m" in n:
+        cards.append((_money(n["clv_12m"]), d.t("headline", "clv_12m"), ""))
+    for k, (value, label, note) in enumerate(cards):
+        d.number(slide, value, label, note, 0.6 + 4.2 * (k % 3), 1.4 + 1.9 * (k // 3))
+    if n.get("tiers"):
+        parts = [f"{tier_names.get(k, k)} {v:,}" for k, v in n["tiers"].items()]
+        d.text(slide, [d.t("headline", "by_tier"), " · ".join(parts)], 0.6, 5.4 + (len(cards) <= 3) * -1.9, 12, 1.2,
+               size=18, bold_first=True)  # fmt: skip
+
+
+def _tier_slides(d: _Deck, customers: pd.DataFrame, config: dict, lang: str) -> None:
+    slide = d.slide(d.t("slides", "value_by_tier"))
+    d.chart(slide, plots.plot_value_by_tier(customers, lang=lang, config=config), 1.4, 1.3, height=5.9)
+    slide = d.slide(d.t("slides", "playbook"))
+    table = plots.value_by_tier(customers, config)
+    names = plots.tier_names(config, lang)
+    fields = ("service_level", "contact_cadence", "channel", "offer", "owner", "action")
+    rows = []
+    for key, entry in config["playbook"]["tiers"].items():
+        counts = table.loc[key] if key in table.index else None
+        rows.append({
+            d.t("playbook_fields", "tier"): names.get(key, key),
+            d.t("playbook_fields", "customers"): f"{int(counts['customers']):,}" if counts is not None else "",
+            d.t("playbook_fields", "value_share"): f"{counts['value_share']:.0%}" if counts is not None else "",
+            **{d.t("playbook_fields", f): entry[f][d.i] for f in fields},
+        })  # fmt: skip
+    d.table(slide, pd.DataFrame(rows), 0.4, 1.3, 12.5, [1.2, 1.2, 1.1, 1.7, 1.5, 1.3, 1.5, 1.3, 1.7], size=11)
+
+
+def _share_table(d: _Deck, records: list[dict], name_en: str, name_zh: str, header: str) -> pd.DataFrame:
+    rows = [
+        {
+            header: str(r.get(name_zh if d.i else name_en) or r.get(name_en)),
+            d.t("segment_table", "customers"): f"{int(r['customers']):,}",
+            d.t("segment_table", "customer_share"): f"{r['customer_share']:.1%}",
+            d.t("segment_table", "value_share"): f"{r['value_share']:.1%}",
+        }
+        for r in records[:SEGMENT_ROWS]
+    ]
+    return pd.DataFrame(rows)
+
+
+def _segment_slides(d: _Deck, run: Path) -> None:
+    segments = _read_json(run, "segments.json")
+    if segments and segments.get("segments"):
+        slide = d.slide(d.t("slides", "segments"))
+        frame = _share_table(d, segments["segments"], "rfm_segment", "label_zh", d.t("segment_table", "segment"))
+        d.table(slide, frame, 1.5, 1.3, 10.3, [4.3, 2.0, 2.0, 2.0], size=13)
+    clusters = _read_json(run, "clusters.json")
+    if clusters and clusters.get("profiles"):
+        slide = d.slide(d.t("slides", "clusters"))
+        frame = _share_table(d, clusters["profiles"], "name", "name_zh", d.t("segment_table", "cluster"))
+        d.table(slide, frame, 1.5, 1.3, 10.3, [4.3, 2.0, 2.0, 2.0], size=13)
+
+
+def _customer_label(row: pd.Series, mask_pii: bool, salt: str) -> str:
+    name = row.get("customer_name")
+    cid = str(row["customer_id"])
+    shown_id = mask_id(cid, salt) if mask_pii else cid
+    if isinstance(name, str) and name.strip():
+        return f"{mask_name(name) if mask_pii else name} ({shown_id})"
+    return shown_id
+
+
+def _warning_slide(d: _Deck, customers: pd.DataFrame, config: dict, mask_pii: bool, salt: str) -> None:
+    if "value_at_risk" not in customers or "churn_risk" not in customers:
+        return
+    high = customers[_band_is_high(customers, config)]
+    top = high.sort_values(["value_at_risk", "customer_id"], ascending=[False, True]).head(WARNING_ROWS)
+    zh = "_zh" if d.i else ""
+    rows = []
+    for _, row in top.iterrows():
+        reasons = row.get(f"churn_reasons{zh}") or row.get("churn_reasons") or ""
+        reasons = re.split("[;；]", str(reasons))[0].strip() if reasons == reasons else ""  # the first reason
+        rows.append({
+            d.t("warning_table", "customer"): _customer_label(row, mask_pii, salt),
+            d.t("warning_table", "tier"): row.get(f"tier{zh}", row.get("tier", "")),
+            d.t("warning_table", "churn_risk"): f"{row['churn_risk']:.0%}",
+            d.t("warning_table", "value_at_risk"): f"{row['value_at_risk']:,.2f}",
+            d.t("warning_table", "reasons"): mask_text(reasons) if mask_pii else reasons,
+            d.t("warning_table", "action"): row.get(f"recommended_action{zh}", row.get("recommended_action", "")),
+        })  # fmt: skip
+    slide = d.slide(d.t("slides", "warning"))
+    note = d.texts["warning_note"][d.i].format(n=len(top), total=float(high["value_at_risk"].sum()))
+    d.text(slide, [note], 0.5, 1.15, 12.3, 0.5, size=14)
+    if rows:
+        d.table(slide, pd.DataFrame(rows), 0.4, 1.7, 12.5, [2.0, 1.2, 1.0, 1.3, 3.5, 3.5], size=10)
+
+
+def _migration_slides(d: _Deck, customers: pd.DataFrame, as_of: Any, history_dir: Path, config: dict, lang: str):
+    from analysis.report import history
+
+    labels = config["tiers"]["labels"]
+    before = history.previous_as_of(history_dir, as_of)
+    if before is None or "tier" not in customers:
+        return
+    previous = history.read_history(history_dir, before)
+    current = history.snapshot(customers, labels)
+    m = history.migration(previous, current, list(labels), labels, previous_as_of=before, as_of=as_of)
+    r, lines = m.report, d.texts["migration_lines"]
+    slide = d.slide(d.t("slides", "migration"))
+    d.chart(slide, plots.plot_transition_matrix(m, lang=lang, config=config), 0.4, 1.3, width=8.2)
+    summary = [lines["compared"][d.i].format(previous=r["previous_as_of"], current=r["as_of"])]
+    for key, field in (("upgraded", "up"), ("downgraded", "down"), ("unchanged", "same"), ("new", "new"),
+                       ("lost", "lost")):  # fmt: skip
+        summary.append(lines[key][d.i].format(n=r[field]))
+    d.text(slide, summary, 8.9, 1.5, 4.1, 3.6, size=16, bold_first=True)
+    d.text(slide, [lines["matrix_note"][d.i]], 8.9, 5.4, 4.1, 1.2, size=12)
+    slide = d.slide(d.t("slides", "migration_effect"))
+    d.chart(slide, plots.plot_transition_matrix(m, value=True, lang=lang, config=config), 0.4, 1.3, width=8.2)
+    names = plots.tier_names(config, lang)
+    again = [lines["bought_again_title"][d.i].format(previous=r["previous_as_of"])]
+    again += [
+        lines["bought_again"][d.i].format(tier=names.get(k, k), share=v["share"], n=v["customers"])
+        for k, v in r["bought_again"].items()
+        if v["customers"] > 0
+    ]
+    d.text(slide, again, 8.9, 1.5, 4.1, 3.6, size=16, bold_first=True)
+    d.text(slide, [lines["value_note"][d.i]], 8.9, 5.4, 4.1, 1.2, size=12)
+
+
+def build_deck(
+    path: str | Path,
+    run_dir: str | Path,
+    lang: str = "en",
+    mask_pii: bool = False,
+    history_dir: str | Path | None = None,
+    salt: str = "",
+) -> Path:
+    """Write the management deck of the run in ``run_dir`` to ``path`` (a ``.pptx`` file, or a folder to
+    hold ``summary.pptx``). ``lang`` en or zh; ``mask_pii`` masks names and ids (``salt`` keys the id
+    hash); ``history_dir`` adds the tier migration since the previous snapshot there. Returns the file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from analysis.config import deep_merge, default_config
+
+    if lang not in ("en", "zh"):
+        raise UserError(f"language {lang!r}: use en or zh")
+    run = Path(run_dir)
+    if not (run / "customers.parquet").is_file():
+        raise UserError(f"{run} is not a run directory (no customers.parquet)")
+    settings = _read_json(run, "settings.json") or {}
+    config = deep_merge(default_config(), settings.get("config") or {})
+    numbers = headline(run)
+    customers = pd.read_parquet(run / "customers.parquet")
+    d = _Deck(config["deck"], lang)
+    stamp = pd.Timestamp(numbers["as_of"]) if numbers.get("as_of") else pd.Timestamp("2000-01-01")
+    d.prs.core_properties.title = d.t("title")
+    d.prs.core_properties.created = d.prs.core_properties.modified = stamp.to_pydatetime().replace(tzinfo=dt.UTC)
+    _title_slide(d, numbers, mask_pii)
+    _headline_slide(d, numbers, plots.tier_names(config, lang))
+    if "tier" in customers:
+        _tier_slides(d, customers, config, lang)
+    _segment_slides(d, run)
+    _warning_slide(d, customers, config, mask_pii, salt)
+    if history_dir is not None and numbers.get("as_of"):
+        _migration_slides(d, customers, numbers["as_of"], Path(history_dir), config, lang)
+    out = Path(path)
+    if out.suffix.lower() != ".pptx":
+        out = out / DECK_FILE
+    out.parent.mkdir(parents=True, exist_ok=True)
+    d.prs.save(out)
+    return out

@@ -1,0 +1,180 @@
+"""The management deck, built from a run directory of the CDNOW sample (segments by the package; churn and CLV
+columns and customers' names, phones and e-mails made up here so the deck has every section to show)."""
+
+import json
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.errors import UserError
+from analysis.report.deck import build_deck, headline
+from analysis.report.history import append_snapshot
+from analysis.report.privacy import mask_id, mask_name
+from analysis.report.rundir import Stage, settings_for, write_prepared
+
+NAMES = ["张三", "李小明", "Alice Smith", "Bob Stone", "欧阳娜娜"]
+
+
+def _segmented(sample, config, as_of):
+    from analysis.data.pipeline import prepare
+    from analysis.segments import run_segments
+
+    prepared = prepare(sample, config, as_of)
+    return prepared, run_segments(prepared.customers, config)
+
+
+def _make_run(path, sample, config, churn=True):
+    """A run directory as the runner leaves it, with the segments stage and (``churn``) churn and CLV."""
+    prepared, seg = _segmented(sample, config, "1998-06-30")
+    write_prepared(path, prepared, settings_for(sample, "1998-06-30", None))
+    st = Stage(path)
+    table = st.add_columns(seg.customers.drop(columns=["recency_days", "frequency", "monetary"]))
+    st.write_json("segments.json", seg.report)
+    n = len(table)
+    people = pd.DataFrame({
+        "customer_id": table["customer_id"],
+        "customer_name": [f"{NAMES[i % len(NAMES)]}{'' if i < len(NAMES) else i}" for i in range(n)],
+        "phone": [f"139{i:08d}" for i in range(n)],
+        "email": [f"user{i}@example.com" for i in range(n)],
+    })  # fmt: skip
+    st.add_columns(people)
+    if churn:
+        rng = np.random.default_rng(7)
+        risk = rng.uniform(0, 1, n)
+        band = np.where(risk >= 0.7, "high", np.where(risk >= 0.4, "medium", "low"))
+        var = risk * table["monetary"].to_numpy()
+        st.add_columns(pd.DataFrame({
+            "customer_id": table["customer_id"], "clv": table["monetary"].to_numpy() / 2, "churn_risk": risk,
+            "risk_band": band, "risk_band_zh": pd.Series(band).map({"high": "高风险", "medium": "中", "low": "低"}),
+            "churn_reasons": "no purchase for 300 days; spend down", "churn_reasons_zh": "300 天未购买；消费下降",
+            "value_at_risk": var,
+        }))  # fmt: skip
+        high = band == "high"
+        st.write_json(
+            "churn_metrics.json",
+            {"warning_list": {"high_risk_customers": int(high.sum()), "high_value_at_risk": float(var[high].sum())}},
+        )
+        st.write_json("clv_models.json", {"clv": {"total_clv": float(table["monetary"].sum() / 2),
+                                                  "horizon_months": 12}})  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, lifetimes_datasets):
+    from analysis.config import load_config
+
+    config = load_config()
+    sample = str(lifetimes_datasets / "CDNOW_sample.txt")
+    base = tmp_path_factory.mktemp("deck")
+    full = _make_run(base / "run", sample, config)
+    plain = _make_run(base / "plain", sample, config, churn=False)
+    prepared_early, earlier = _segmented(sample, config, "1997-12-31")
+    snap = prepared_early.customers.merge(earlier.customers.drop(columns=["recency_days", "frequency", "monetary"]),
+                                          on="customer_id")  # fmt: skip
+    append_snapshot(base / "history", snap, "1997-12-31", config["tiers"]["labels"])
+    return {"full": full, "plain": plain, "history": base / "history", "base": base, "config": config}
+
+
+def _slides(path):
+    """Each slide's texts (text frames and table cells) in order, from the file as python-pptx opens it."""
+    from pptx import Presentation
+
+    out = []
+    for slide in Presentation(str(path)).slides:
+        texts = []
+        for shape in slide.shapes:
+            if shape.has_text_frame:
+                texts.append(shape.text_frame.text)
+            if shape.has_table:
+                texts += [cell.text for row in shape.table.rows for cell in row.cells]
+        out.append(texts)
+    return out
+
+
+def _xml(path):
+    with zipfile.ZipFile(path) as z:
+        return "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml"))
+
+
+def test_the_deck_has_the_slides_stated_and_the_run_s_numbers(run):
+    path = build_deck(run["base"] / "out", run["full"], history_dir=run["history"])
+    assert path.name == "summary.pptx"
+    slides = _slides(path)
+    deck = run["config"]["deck"]["slides"]
+    titles = [s[0] for s in slides[1:]]
+    assert titles == [deck[k][0] for k in ("headline", "value_by_tier", "playbook", "segments", "warning",
+                                           "migration", "migration_effect")]  # fmt: skip
+    assert "Customer tiers review" in slides[0] and any("1998-06-30" in t for t in slides[0])
+    customers = pd.read_parquet(run["full"] / "customers.parquet")
+    segments = json.loads((run["full"] / "segments.json").read_text())
+    n = headline(run["full"])
+    assert n["customers"] == len(customers) and n["revenue"] == pytest.approx(customers["monetary"].sum())
+    a = next(r for r in segments["abc"] if r["abc_class"] == "A")
+    assert n["class_a_share"] == a["value_share"]
+    assert n["high_risk_customers"] == int((customers["risk_band"] == "high").sum())
+    assert n["tiers"] == {
+        k: int((customers["tier"] == v[0]).sum()) for k, v in run["config"]["tiers"]["labels"].items()
+    }
+    text = " ".join(slides[1])
+    shown = [f"{len(customers):,}", f"{n['revenue']:,.0f}", f"{a['value_share']:.0%}",
+             f"{n['high_risk_customers']:,}", f"{n['high_value_at_risk']:,.0f}", f"{n['clv_12m']:,.0f}"]  # fmt: skip
+    assert [s for s in shown if s not in text] == []
+    # the playbook slide: every tier's action this month, from the config
+    playbook = " ".join(slides[3])
+    assert all(entry["action"][0] in playbook for entry in run["config"]["playbook"]["tiers"].values())
+    # the early-warning list: the high-risk customers with the most value at risk, first to last
+    high = customers[customers["risk_band"] == "high"].sort_values("value_at_risk", ascending=False)
+    warning = slides[5]
+    first = high.iloc[0]
+    assert f"{first['customer_name']} ({first['customer_id']})" in warning
+    assert f"{first['value_at_risk']:,.2f}" in warning
+    # migration since 1997-12-31, with the bought-again shares
+    assert any("1997-12-31 → 1998-06-30" in t for t in slides[6])
+    assert any("Bought again since 1997-12-31" in t for t in slides[7])
+
+
+def test_masked_deck_has_no_raw_name_phone_email_or_id(run):
+    customers = pd.read_parquet(run["full"] / "customers.parquet")
+    plain = _xml(build_deck(run["base"] / "raw.pptx", run["full"]))
+    masked = _xml(build_deck(run["base"] / "masked.pptx", run["full"], mask_pii=True))
+    top = customers[customers["risk_band"] == "high"].nlargest(10, "value_at_risk")
+    assert any(name in plain for name in top["customer_name"])  # the check can fail: unmasked, names show
+    for _, row in top.iterrows():
+        assert row["customer_name"] not in masked
+        assert f"({row['customer_id']})" not in masked
+        assert f"{mask_name(row['customer_name'])} ({mask_id(row['customer_id'])})" in masked
+    for value in (*customers["phone"], *customers["email"], *NAMES):
+        assert value not in masked
+    assert "masked" in masked
+
+
+def test_chinese_deck(run):
+    slides = _slides(build_deck(run["base"] / "zh.pptx", run["full"], lang="zh", history_dir=run["history"]))
+    deck = run["config"]["deck"]["slides"]
+    assert [s[0] for s in slides[1:]] == [deck[k][1] for k in ("headline", "value_by_tier", "playbook", "segments",
+                                                              "warning", "migration", "migration_effect")]  # fmt: skip
+    assert "客户分层管理回顾" in slides[0]
+    playbook = " ".join(slides[3])
+    labels = run["config"]["tiers"]["labels"]
+    assert all(v[1] in playbook for v in labels.values())
+    assert "Important" not in playbook and "Keep close" not in playbook
+    assert "300 天未购买" in " ".join(slides[5])
+
+
+def test_stages_that_did_not_run_are_absent(run):
+    slides = _slides(build_deck(run["base"] / "plain.pptx", run["plain"]))
+    deck = run["config"]["deck"]
+    titles = [s[0] for s in slides[1:]]
+    assert deck["slides"]["warning"][0] not in titles and deck["slides"]["migration"][0] not in titles
+    text = " ".join(slides[1])
+    assert deck["headline"]["high_risk"][0] not in text and deck["headline"]["clv_12m"][0] not in text
+    assert deck["headline"]["class_a_share"][0] in text
+
+
+def test_a_folder_that_is_no_run_and_an_unknown_language_are_one_line_errors(run, tmp_path):
+    with pytest.raises(UserError, match="not a run directory"):
+        build_deck(tmp_path / "x.pptx", tmp_path)
+    with pytest.raises(UserError, match="use en or zh"):
+        build_deck(tmp_path / "x.pptx", run["full"], lang="fr")
