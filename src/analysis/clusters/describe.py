@@ -31,6 +31,25 @@ def _stability_line(report: dict, lang: str) -> str:
             f"{s['mean_ari']:.2f} on the adjusted Rand index (1 = identical, 0 = chance): {verdict}.")  # fmt: skip
 
 
+ZH_CRITERIA = {
+    "silhouette": "轮廓系数",
+    "calinski_harabasz": "CH 指数",
+    "davies_bouldin": "DB 指数",
+    "elbow": "肘部法则",
+}
+
+
+def _reason_zh(report: dict) -> str:
+    """Why k, in Chinese: which of the four criteria point to it (or that the setting fixed it)."""
+    votes = report.get("k_votes")
+    if not votes:
+        return "（由设置 clusters.k 指定）" if report["settings"].get("k") else ""
+    agree = [ZH_CRITERIA[name] for name, k in votes.items() if k == report["k"]]
+    if not agree:
+        return ""
+    return f"：4 项指标中有 {len(agree)} 项（{'、'.join(agree)}）支持 {report['k']} 组"
+
+
 def manager_summary(run: ClusterRun, lang: str = "en") -> str:
     """A few plain sentences (Markdown): how many groups and why, how stable, the biggest and most valuable."""
     r = run.report
@@ -40,7 +59,7 @@ def manager_summary(run: ClusterRun, lang: str = "en") -> str:
     top = prof.sort_values("value_share", ascending=False).iloc[0]
     big = prof.sort_values("customers", ascending=False).iloc[0]
     if lang == "zh":
-        lines = [f"- 数据将 {r['clustered']:,} 位购买客户分为 **{r['k']} 组**。"]
+        lines = [f"- 数据将 {r['clustered']:,} 位购买客户分为 **{r['k']} 组**{_reason_zh(r)}。"]
         lines.append(_stability_line(r, "zh"))
         lines.append(f"- 价值最高的是 **{top['name_zh']}**：占客户 {top['customer_share']:.0%}，占价值 "
                      f"**{top['value_share']:.0%}**。")  # fmt: skip
@@ -71,12 +90,13 @@ def manager_summary(run: ClusterRun, lang: str = "en") -> str:
 
 def _typical(row, lang: str) -> str:
     days, orders, spend = row["median_recency_days"], row["median_frequency"], row["median_monetary"]
+    orders_text = "1 order" if round(orders) == 1 else f"{orders:,.0f} orders"
     tenure, aov = row["median_tenure_days"], row["median_avg_order_value"]
     if lang == "zh":
         return (f"典型客户 {days:,.0f} 天前最后一次购买，共 {orders:,.0f} 笔订单，累计消费 {spend:,.2f}，"
                 f"平均每单 {aov:,.2f}，首次购买在 {tenure:,.0f} 天前")  # fmt: skip
     return (
-        f"the typical customer last bought {days:,.0f} days ago, placed {orders:,.0f} orders, spent "
+        f"the typical customer last bought {days:,.0f} days ago, placed {orders_text}, spent "
         f"{spend:,.2f} in total ({aov:,.2f} per order) and first bought {tenure:,.0f} days ago"
     )
 

@@ -52,7 +52,8 @@ def plot_profile_heatmap(scaled_medians: pd.DataFrame, ax: Axes | None = None) -
     lim = max(1.0, float(np.nanmax(np.abs(values))))
     image = ax.imshow(values, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
     for (i, j), v in np.ndenumerate(values):
-        ax.text(j, i, f"{v:+.1f}", ha="center", va="center", fontsize=8)
+        dark = abs(v) > 0.6 * lim
+        ax.text(j, i, f"{v:+.1f}", ha="center", va="center", fontsize=8, color="white" if dark else "black")
     ax.set_xticks(range(values.shape[1]), [_label(c).replace(" (", "\n(") for c in scaled_medians.columns],
                   rotation=30, ha="right", fontsize=8)  # fmt: skip
     ax.set_yticks(range(values.shape[0]), list(scaled_medians.index))

@@ -87,12 +87,29 @@ def condition_text(c: dict[str, Any], lang: str = "en") -> str:
     return f"{name} {sign} {number}"
 
 
+def range_text(low: dict[str, Any], high: dict[str, Any], lang: str = "en") -> str:
+    """Both bounds of one feature as one range: "days since the last purchase 106–209" (whole numbers, both
+    ends included) or "642.46 < total spend ≤ 848.92"."""
+    name = UNITS.get(low["feature"], (low["feature"], low["feature"]))[0 if lang == "en" else 1]
+    if low["feature"] in WHOLE:
+        return f"{name} {low['value'] + 1:,.0f}–{high['value']:,.0f}"
+    return f"{low['value']:,.2f} < {name} ≤ {high['value']:,.2f}"
+
+
 def rule_text(conditions: list[dict[str, Any]], name: str, precision: float, lang: str = "en") -> str:
     """A rule in words: "days since the last purchase ≤ 45 and purchase days ≥ 4 → Recent frequent buyers
-    (precision 93%)"."""
+    (precision 93%)"; a feature bounded on both sides reads as one range (:func:`range_text`)."""
     joiner = " and " if lang == "en" else " 且 "
     everyone = "every customer" if lang == "en" else "所有客户"
-    conds = joiner.join(condition_text(c, lang) for c in conditions) or everyone
+    parts, seen = [], set()
+    for c in conditions:
+        if c["feature"] in seen:
+            continue
+        seen.add(c["feature"])
+        pair = {d["op"]: d for d in conditions if d["feature"] == c["feature"]}
+        both = "<=" in pair and ">" in pair
+        parts.append(range_text(pair[">"], pair["<="], lang) if both else condition_text(c, lang))
+    conds = joiner.join(parts) or everyone
     if lang == "en":
         return f"{conds} → {name} (precision {precision:.0%})"
     return f"{conds} → {name}（准确率 {precision:.0%}）"

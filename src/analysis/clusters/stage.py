@@ -286,8 +286,9 @@ def _describe(sub, scaled, capped, labels, k, cfg, seed, report, tables, cust) -
     report["overlap"] = {}
     for col in OVERLAP:
         if col in cust and cust[col].notna().any():
-            t = pd.crosstab(pd.Series([en[i] for i in labels], name="cluster"), cust[col].fillna("-").to_numpy())
-            t = t.reindex([en[i] for i in ids]).fillna(0).astype(int)
+            names = zh if col.endswith("_zh") else en  # a Chinese scheme gets the Chinese cluster names
+            t = pd.crosstab(pd.Series([names[i] for i in labels], name="cluster"), cust[col].fillna("-").to_numpy())
+            t = t.reindex([names[i] for i in ids]).fillna(0).astype(int)
             tables[f"overlap_{col}"] = t
             report["overlap"][col] = {str(r): {str(kk): int(v) for kk, v in t.loc[r].items()} for r in t.index}
 
