@@ -200,6 +200,9 @@ def test_shopify_orders_export(tmp_path):
         ["#1001", "ann@example.com", "paid", "2024-02-01 10:00:00 +0100", "fulfilled", "", "EUR", "40.00", "5.00",
          "0.00", "45.00", "", "2024-02-01 09:58:00 +0100", "1", "Mug", "40.00", "MUG-1", "Ann Lee", "Berlin", "BE",
          "DE", "", "0.00", "5001", ""],
+        # a second line item of #1001: order-level fields stand on the first line only
+        ["#1001", "ann@example.com", "", "", "", "", "", "", "", "", "", "", "", "2", "Spoon", "3.00", "SPN-1", "",
+         "", "", "", "", "", "", ""],
         ["#1002", "ann@example.com", "partially_refunded", "2024-02-03 10:00:00 +0100", "fulfilled", "", "EUR",
          "60.00", "0.00", "0.00", "60.00", "", "2024-02-03 09:00:00 +0100", "2", "Cup", "30.00", "CUP-1", "Ann Lee",
          "Berlin", "BE", "DE", "", "30.00", "5002", ""],
@@ -218,6 +221,7 @@ def test_shopify_orders_export(tmp_path):
     raw = read_transactions(path)
     assert raw.mapping == {
         "customer_id": "Email",
+        "order_id": "Name",  # the order number, as Shopify's export has a Financial Status
         "timestamp": "Paid at",
         "amount": "Total",
         "refund": "Refunded Amount",
@@ -234,10 +238,9 @@ def test_shopify_orders_export(tmp_path):
         "customer_id": ["Id"],
         "timestamp": ["Created at"],
         "amount": ["Subtotal"],
-        "customer_name": ["Name"],  # Shopify's Name is the order number: Billing Name is taken
     }
     prepared = prepare(path, load_config(), "2024-02-29")
-    assert reasons(prepared) == {3: "cancelled_order", 4: "unpaid_order", 5: "cancelled_order"}
+    assert reasons(prepared) == {2: "order_line", 4: "cancelled_order", 5: "unpaid_order", 6: "cancelled_order"}
     assert prepared.transactions["amount"].tolist() == [45.0, 30.0]  # #1002 less its partial refund
     assert prepared.transactions["timestamp"].tolist() == [
         pd.Timestamp("2024-02-01 09:00"),
@@ -462,3 +465,11 @@ def test_headers_table_can_be_extended_in_the_config(tmp_path, config):
     config["data"]["headers"]["deal_stage"] = ["Stage"]
     with pytest.raises(UserError, match="not_won 1.*set data.headers.deal_stage to"):
         prepare(path, config)
+
+
+def test_a_header_tied_to_its_system_counts_only_beside_its_companions():
+    from analysis.data.load import find_roles
+
+    elsewhere = find_roles(["Customer ID", "Name", "Date", "Amount"])
+    assert elsewhere["customer_name"] == "Name" and "order_id" not in elsewhere
+    assert find_roles(["Email", "Name", "Financial Status", "Paid at", "Total"])["order_id"] == "Name"

@@ -90,7 +90,7 @@ def read_transactions(
     sheet: str | int | None = None,
     table: str | None = None,
     columns: dict[str, str] | None = None,
-    headers: dict[str, list[str]] | None = None,
+    headers: dict[str, list] | None = None,
 ) -> RawTable:
     """Read a transactions file or table and map its columns to roles (see module docstring).
 
@@ -119,7 +119,7 @@ def read_customer_list(
     path: str,
     encoding: str | None = None,
     columns: dict[str, str] | None = None,
-    headers: dict[str, list[str]] | None = None,
+    headers: dict[str, list] | None = None,
 ) -> RawTable:
     """A maintained customer list: a customer id column, optionally names and attributes."""
     frame, enc, fmt, fingerprint = read_table(path, encoding=encoding)
@@ -132,23 +132,39 @@ def read_customer_list(
     return RawTable(frame, mapping, enc, fmt, fingerprint)
 
 
-def known_headers(table: dict[str, list[str]] | None = None) -> dict[str, tuple[str, ...]]:
+def known_headers(table: dict[str, list] | None = None, headers: list[str] | None = None) -> dict[str, tuple[str, ...]]:
     """role → its known headers, normalised, in order of preference: from ``table`` (config
-    ``data.headers``) or, when None, the shipped ``defaults/headers.yaml``."""
+    ``data.headers``) or, when None, the shipped ``defaults/headers.yaml``.
+
+    An entry is a header, or ``{header: H, with: [A, B]}``: H plays the role only in an input
+    that also has the headers A and B (Shopify's ``Name`` is the order number beside
+    ``Financial Status``; elsewhere a ``Name`` is a person). Such entries are left out unless
+    ``headers`` (the input's) hold their companions."""
     if table is None:
         table = _default_headers()
-    return {role: tuple(_normalise(h) for h in table.get(role) or ()) for role in ROLES}
+    present = {_normalise(h) for h in headers or ()}
+    known = {}
+    for role in ROLES:
+        names = []
+        for entry in table.get(role) or ():
+            if isinstance(entry, dict):
+                if not {_normalise(h) for h in entry.get("with") or ()} <= present:
+                    continue
+                entry = entry["header"]
+            names.append(_normalise(entry))
+        known[role] = tuple(names)
+    return known
 
 
 @functools.cache
-def _default_headers() -> dict[str, list[str]]:
+def _default_headers() -> dict[str, list]:
     from analysis.config import default_config
 
     return default_config()["data"]["headers"]
 
 
 def find_roles(
-    headers: list[str], explicit: dict[str, str] | None = None, table: dict[str, list[str]] | None = None
+    headers: list[str], explicit: dict[str, str] | None = None, table: dict[str, list] | None = None
 ) -> dict[str, str]:
     """role → header: the explicit mapping wins, known headers (``table``, see
     :func:`known_headers`) fill in the other roles, the most preferred header first."""
@@ -165,7 +181,7 @@ def find_roles(
     by_name: dict[str, str] = {}
     for header in headers:
         by_name.setdefault(_normalise(header), header)
-    for role, names in known_headers(table).items():
+    for role, names in known_headers(table, headers).items():
         if role in mapping:
             continue
         for name in names:
@@ -178,12 +194,12 @@ def find_roles(
 
 
 def seen_alternatives(
-    headers: list[str], mapping: dict[str, str], table: dict[str, list[str]] | None = None
+    headers: list[str], mapping: dict[str, str], table: dict[str, list] | None = None
 ) -> dict[str, list[str]]:
     """role → the other known headers of a mapped role present in the input and used by no role
     (say 订单创建时间 beside the 订单付款时间 taken), in the input's column order."""
     used = set(mapping.values())
-    known = known_headers(table)
+    known = known_headers(table, headers)
     seen = {}
     for role, taken in mapping.items():
         names = set(known.get(role, ()))

@@ -2,7 +2,9 @@
 
 Rules are applied in a fixed order and a row leaves under the first rule it fails:
 
-1. ``missing_customer_id``
+1. ``missing_customer_id``; ``order_line``: a further line of an order whose date and amount are
+   blank because the order's date, total and status stand on another of its lines (Shopify's
+   export: one row per line item, order-level fields on the first); its money is in that total
 2. The order's own status (see :mod:`analysis.data.status`): ``cancelled_order`` (closed,
    cancelled or refunded: never netted against other purchases), ``unpaid_order``, and in CRM
    deal exports ``not_won`` (open and lost deals)
@@ -46,6 +48,10 @@ from analysis.errors import UserError
 
 REASONS: dict[str, tuple[str, str]] = {
     "missing_customer_id": ("No customer id: the purchase cannot be attributed to a customer.", "缺少客户ID"),
+    "order_line": (
+        "A further line of an order whose date, total and status are on its first line; its amount is in that total.",
+        "同一订单的附加行: 日期、总额和状态在订单首行, 金额已含在总额中",
+    ),
     "cancelled_order": (
         "The order's status says it was closed, cancelled or refunded; not a purchase.",
         "订单状态为关闭/取消/退款, 不计为购买",
@@ -240,6 +246,8 @@ def validate(
     reason = pd.Series(pd.NA, index=raw.index, dtype="object")
 
     _first_reason(reason, std["customer_id"].isna(), "missing_customer_id")
+    if has_amounts:
+        _first_reason(reason, _order_lines(std, masks["amount_missing"]), "order_line")
     by_status = status_reasons(std, cfg)
     for code in ("cancelled_order", "unpaid_order", "not_won"):
         _first_reason(reason, by_status == code, code)
@@ -301,6 +309,17 @@ def validate(
         mapping=dict(mapping),
     )
     return Validated(transactions, quarantine, quality)
+
+
+def _order_lines(std: pd.DataFrame, amount_missing: pd.Series) -> pd.Series:
+    """Rows without date and amount whose order id also stands on a row that has a date or an
+    amount: the order's first line (see rule 1)."""
+    order = std["order_raw"]
+    blank = std["timestamp"].isna() & amount_missing & order.notna()
+    if not blank.any():
+        return blank
+    first_lines = order[~blank & order.notna()]
+    return blank & order.isin(first_lines.unique())
 
 
 def _apply_refunds(std: pd.DataFrame, reason: pd.Series) -> pd.Series:
