@@ -83,7 +83,7 @@ def condition_text(c: dict[str, Any], lang: str = "en") -> str:
         value, sign = c["value"], "≤"
     else:
         value, sign = (c["value"] + 1, "≥") if whole else (c["value"], ">")
-    number = f"{value:,.0f}" if whole else f"{value:,.2f}"
+    number = f"{value:,.0f}" if whole else f"{value:.0%}" if c["feature"] == "return_share" else f"{value:,.2f}"
     return f"{name} {sign} {number}"
 
 
@@ -93,6 +93,8 @@ def range_text(low: dict[str, Any], high: dict[str, Any], lang: str = "en") -> s
     name = UNITS.get(low["feature"], (low["feature"], low["feature"]))[0 if lang == "en" else 1]
     if low["feature"] in WHOLE:
         return f"{name} {low['value'] + 1:,.0f}–{high['value']:,.0f}"
+    if low["feature"] == "return_share":
+        return f"{low['value']:.0%} < {name} ≤ {high['value']:.0%}"
     return f"{low['value']:,.2f} < {name} ≤ {high['value']:,.2f}"
 
 
