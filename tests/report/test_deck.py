@@ -178,3 +178,25 @@ def test_a_folder_that_is_no_run_and_an_unknown_language_are_one_line_errors(run
         build_deck(tmp_path / "x.pptx", tmp_path)
     with pytest.raises(UserError, match="use en or zh"):
         build_deck(tmp_path / "x.pptx", run["full"], lang="fr")
+
+
+def test_the_same_run_gives_the_same_bytes(run):
+    first = build_deck(run["base"] / "a.pptx", run["full"], lang="zh", history_dir=run["history"]).read_bytes()
+    again = build_deck(run["base"] / "b.pptx", run["full"], lang="zh", history_dir=run["history"]).read_bytes()
+    assert first == again
+
+
+def test_value_by_tier_chart_has_one_bar_per_tier_with_its_value(run):
+    import matplotlib.pyplot as plt
+
+    from analysis.report.plots import plot_value_by_tier, value_by_tier
+
+    customers = pd.read_parquet(run["full"] / "customers.parquet")
+    labels = run["config"]["tiers"]["labels"]
+    ax = plot_value_by_tier(customers, lang="zh", config=run["config"])
+    widths = [p.get_width() for p in ax.patches]
+    expected = [customers.loc[customers["tier"] == v[0], "monetary"].sum() for v in labels.values()]
+    assert widths == pytest.approx(expected)
+    assert [t.get_text() for t in ax.get_yticklabels()] == [v[1] for v in labels.values()]
+    assert value_by_tier(customers, run["config"])["customers"].sum() == len(customers)
+    plt.close("all")

@@ -194,3 +194,23 @@ def test_cdnow_at_two_as_of_dates(tmp_path, lifetimes_datasets, config):
     # bought again: exactly the customers whose last purchase moved past the end of 1997
     later = tables["1998-06-30"].set_index("customer_id")["last_purchase"] > pd.Timestamp("1997-12-31")
     assert int(m.bought_again["bought_again"].sum()) == int(later.reindex(previous["customer_id"]).sum())
+
+
+def test_the_transition_chart_shows_every_cell_and_names_tiers_in_the_language(config):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.report.plots import plot_transition_matrix
+
+    m = migration(JAN, FEB, ORDER, config["tiers"]["labels"], previous_as_of="2024-01-31", as_of="2024-02-29")
+    ax = plot_transition_matrix(m, lang="zh", config=config)
+    cells = [t.get_text() for t in ax.texts]
+    assert cells == [f"{v:,.0f}" for v in m.counts.to_numpy().ravel()]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["新增", "VIP客户", "重要客户", "普通客户", "潜在客户"]
+    assert [t.get_text() for t in ax.get_xticklabels()][-1] == "流失"
+    assert "2024-01-31 → 2024-02-29" in ax.get_title()
+    value = plot_transition_matrix(m, value=True, config=config)
+    assert "510" in [t.get_text() for t in value.texts] and "(value)" in value.get_title()
+    plt.close("all")

@@ -22,6 +22,7 @@ import datetime as dt
 import io
 import json
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -233,7 +234,7 @@ def _tier_slides(d: _Deck, customers: pd.DataFrame, config: dict, lang: str) -> 
             d.t("playbook_fields", "value_share"): f"{counts['value_share']:.0%}" if counts is not None else "",
             **{d.t("playbook_fields", f): entry[f][d.i] for f in fields},
         })  # fmt: skip
-    d.table(slide, pd.DataFrame(rows), 0.4, 1.3, 12.5, [1.2, 1.2, 1.1, 1.7, 1.5, 1.3, 1.5, 1.3, 1.7], size=11)
+    d.table(slide, pd.DataFrame(rows), 0.4, 1.3, 12.5, [1.2, 1.2, 1.1, 1.7, 1.5, 1.3, 1.5, 1.3, 1.7], size=13)
 
 
 def _share_table(d: _Deck, records: list[dict], name_en: str, name_zh: str, header: str) -> pd.DataFrame:
@@ -259,7 +260,13 @@ def _segment_slides(d: _Deck, run: Path) -> None:
     if clusters and clusters.get("profiles"):
         slide = d.slide(d.t("slides", "clusters"))
         frame = _share_table(d, clusters["profiles"], "name", "name_zh", d.t("segment_table", "cluster"))
-        d.table(slide, frame, 1.5, 1.3, 10.3, [4.3, 2.0, 2.0, 2.0], size=13)
+        for field, fmt in (("median_recency_days", "{:,.0f}"), ("median_frequency", "{:,.1f}"),
+                           ("median_monetary", "{:,.2f}")):  # fmt: skip
+            values = [r.get(field) for r in clusters["profiles"][:SEGMENT_ROWS]]
+            if all(v is not None for v in values):
+                frame[d.t("segment_table", field)] = [fmt.format(v) for v in values]
+        widths = [3.7, 1.3, 1.4, 1.4, 1.6, 1.4, 1.5][: frame.shape[1]]
+        d.table(slide, frame, 0.4, 1.3, sum(widths), widths, size=13)
 
 
 def _customer_label(row: pd.Series, mask_pii: bool, salt: str) -> str:
@@ -369,5 +376,19 @@ def build_deck(
     if out.suffix.lower() != ".pptx":
         out = out / DECK_FILE
     out.parent.mkdir(parents=True, exist_ok=True)
-    d.prs.save(out)
+    _save(d.prs, out, stamp)
     return out
+
+
+def _save(prs, out: Path, stamp: pd.Timestamp) -> None:
+    """Save with every zip entry dated ``stamp`` (the as-of date), so the same run gives the same bytes."""
+    buffer = io.BytesIO()
+    prs.save(buffer)
+    when = (max(stamp.year, 1980), stamp.month, stamp.day, 0, 0, 0)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            info = zipfile.ZipInfo(item.filename, date_time=when)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, src.read(item.filename))
+    tmp.replace(out)
