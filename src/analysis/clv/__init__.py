@@ -2,7 +2,7 @@
 CLV with bootstrap intervals, and the backtest that chooses a model.
 
 Modules, in the order of the computation: ``likelihoods`` (the models' mathematics in numpy), ``fitters``
-(the one module that imports lifetimes), ``models`` (:class:`PurchaseModel`, :class:`SpendModel`),
+(the one module that imports lifetimes), ``models`` (:class:`PurchaseModel`), ``spend`` (:class:`SpendModel`),
 ``optimize`` (bounded fits, starts, the degenerate-fit checks and retry), ``value``
 (:class:`CLVModel`), ``simulate``, ``backtest``, ``diagnostics`` (the data behind the charts),
 ``plots`` and ``stage`` (:func:`run_clv`, the one call the notebook makes, and the managers' summary).
@@ -33,12 +33,10 @@ from analysis.clv.likelihoods import (
 )
 from analysis.clv.models import (
     OUTPUT_COLUMNS,
-    PENALIZED_MEAN_TOLERANCE,
     SUMMARY_COLUMNS,
     UNIT_DAYS,
     UNITS_PER_MONTH,
     PurchaseModel,
-    SpendModel,
 )
 from analysis.clv.optimize import DegenerateFit
 from analysis.clv.simulate import (
@@ -46,6 +44,7 @@ from analysis.clv.simulate import (
     simulate_summary,
     simulate_transactions,
 )
+from analysis.clv.spend import PENALIZED_MEAN_TOLERANCE, SpendModel
 from analysis.clv.stage import (
     ClvRun,
     clv_settings,

@@ -15,8 +15,9 @@ from scipy.stats import spearmanr
 from analysis.clv.diagnostics import conditional_expectation_data, tracking_data
 from analysis.clv.fitters import ConvergenceError
 from analysis.clv.likelihoods import MODEL_LABELS, MODELS, _check_model
-from analysis.clv.models import PurchaseModel, SpendModel
+from analysis.clv.models import PurchaseModel
 from analysis.clv.optimize import DegenerateFit
+from analysis.clv.spend import SpendModel
 from analysis.errors import UserError
 
 

@@ -1,5 +1,5 @@
-"""The purchase model (BG/NBD, Pareto/NBD, MBG/NBD) and the Gamma-Gamma spend model as scikit-learn
-estimators on lifetimes-style customer summaries.
+"""The purchase model (BG/NBD, Pareto/NBD, MBG/NBD) as a scikit-learn estimator on lifetimes-style
+customer summaries (the Gamma-Gamma spend model is in :mod:`analysis.clv.spend`).
 
 Inputs are summaries indexed by ``customer_id`` (see :func:`analysis.data.features.lifetimes_summary`):
 ``frequency`` (repeat purchase days), ``recency`` (first to last purchase), ``T`` (first purchase to the
@@ -11,23 +11,14 @@ the log-likelihood is a sum over customers. Every result is indexed by customer 
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.special import gammaln
-from scipy.stats import pearsonr
 from sklearn.base import BaseEstimator
 
-from analysis.clv.fitters import (
-    _FITTERS,
-    ConvergenceError,
-    GammaGammaFitter,
-    _FastGammaGammaFitter,
-    _fitter_class,
-    _quiet,
-)
+from analysis.clv.fitters import _FITTERS, ConvergenceError, _fitter_class, _quiet
 from analysis.clv.likelihoods import (
     PARAM_NAMES,
     _bg_denominator,
@@ -36,7 +27,6 @@ from analysis.clv.likelihoods import (
     pareto_expected_purchases,
     pareto_log_likelihood,
     pareto_p_alive,
-    spend_gamma_gamma,
 )
 from analysis.clv.optimize import DegenerateFit, FitResult, fit_pareto, judge, pareto_start
 from analysis.clv.simulate import simulate_summary
@@ -53,9 +43,6 @@ OUTPUT_COLUMNS = ("expected_purchases", "p_alive", "expected_spend", "clv", "clv
 
 
 SUMMARY_COLUMNS = ("frequency", "recency", "T")
-
-
-PENALIZED_MEAN_TOLERANCE = 0.2  # see SpendModel._try_fit
 
 
 def _check_columns(X: pd.DataFrame, columns) -> None:
@@ -348,165 +335,3 @@ class PurchaseModel(BaseEstimator):
         """Simulated ``frequency``, ``recency`` for customers observed for ``T`` units, from the
         fitted parameters (for the repeat-purchase histogram)."""
         return simulate_summary(self.model, self.params_.to_numpy(), np.asarray(T, float), rng)
-
-
-def _no_amounts(frequency: np.ndarray, monetary_value: np.ndarray) -> bool:
-    """True when the summary carries no spend: every repeat buyer's mean spend is NaN (an
-    event log without amounts), or every customer's."""
-    repeat = monetary_value[frequency > 0]
-    return bool(len(monetary_value)) and bool(np.isnan(repeat if len(repeat) else monetary_value).all())
-
-
-class SpendModel(BaseEstimator):
-    """Gamma-Gamma expected spend per purchase, with a penalised retry and a fallback.
-
-    Parameters
-    ----------
-    penalizer : L2 penalty of the first attempt (0 = plain MLE).
-    retry_penalizer : penalty of the second attempt when the first does not converge.
-    correlation_warning : warn when |Pearson correlation| between frequency and spend among
-        repeat buyers exceeds this (Gamma-Gamma assumes they are independent).
-    engine : ``"fast"`` (numpy likelihood with exact gradient, lifetimes' optimiser) or
-        ``"lifetimes"`` (lifetimes' autograd likelihood); same parameters.
-
-    ``fit(X)`` uses the repeat buyers of ``X`` (``frequency`` > 0, ``monetary_value`` > 0) and
-    learns ``method_`` (``"gamma-gamma"``, ``"gamma-gamma (penalized)"``, ``"mean"``, or
-    ``"none"`` when the input has no amounts: every ``monetary_value`` NaN), ``params_`` (p, q,
-    v; NaN for the fallback), ``population_mean_``, ``correlation_``, ``n_repeat_buyers_``,
-    ``n_free_repeat_buyers_`` (repeat buyers with zero mean spend, left out of the fit),
-    ``warnings_`` and ``notes_`` (plain-language strings for the report).
-
-    A penalised fit is kept only when its implied population mean spend is within 20 % of the
-    observed mean of the repeat buyers' mean spend (a penalty can pull the estimates far off).
-    The fallback ``"mean"`` model: every customer's expected spend per purchase is the mean
-    spend per repeat purchase day over all repeat buyers (the limit of Gamma-Gamma when spend
-    shows no heterogeneity, which is the usual cause of non-convergence).
-    """
-
-    def __init__(
-        self,
-        penalizer: float = 0.0,
-        retry_penalizer: float = 0.01,
-        correlation_warning: float = 0.3,
-        engine: str = "fast",
-    ):
-        self.penalizer = penalizer
-        self.retry_penalizer = retry_penalizer
-        self.correlation_warning = correlation_warning
-        self.engine = engine
-
-    def fit(self, X: pd.DataFrame, y=None, sample_weight=None, initial_params=None):
-        _check_columns(X, ("frequency", "monetary_value"))
-        freq, money = X["frequency"].to_numpy(float), X["monetary_value"].to_numpy(float)
-        weight = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
-        rep = (freq > 0) & (money > 0) & (weight > 0)
-        f, m, w = freq[rep], money[rep], weight[rep]
-        self.n_repeat_buyers_ = int(round(w.sum()))
-        self.warnings_: list[str] = []
-        self.notes_: list[str] = []
-        self.params_ = pd.Series(np.nan, index=["p", "q", "v"])
-        self.population_mean_ = self.correlation_ = math.nan
-        self.n_free_repeat_buyers_ = 0
-        if _no_amounts(freq, money):
-            self.method_ = "none"
-            self.notes_.append("the input has no amounts: spend per purchase and CLV in currency are not computed")
-            return self
-        free = int(round(weight[(freq > 0) & (money <= 0)].sum()))
-        if free:
-            self.notes_.append(
-                f"{free:,} repeat buyers whose repeat purchases were all free (zero amounts) are "
-                "left out of the spend fit (Gamma-Gamma needs a positive mean spend); their "
-                "expected spend per purchase still comes from the fitted model"
-            )
-        self.n_free_repeat_buyers_ = free
-        self.population_mean_ = float(np.sum(w * f * m) / np.sum(w * f)) if len(f) else math.nan
-        self.correlation_ = self._correlation(f, m, w)
-        if np.isfinite(self.correlation_) and abs(self.correlation_) > self.correlation_warning:
-            self.warnings_.append(
-                f"frequency and spend per purchase are correlated (r = {self.correlation_:.2f}); "
-                "Gamma-Gamma assumes they are independent, so spend forecasts may be biased"
-            )
-        self.params_ = pd.Series(np.nan, index=["p", "q", "v"])
-        self.method_ = "mean"
-        if len(f) < 2:
-            self.warnings_.append(
-                "fewer than two repeat buyers: spend per purchase is the observed mean, not a Gamma-Gamma model"
-            )
-            if not len(f):
-                self.population_mean_ = math.nan
-            return self
-        attempts = [("gamma-gamma", self.penalizer), ("gamma-gamma (penalized)", self.retry_penalizer)]
-        for method, pen in attempts:
-            params = self._try_fit(f, m, w, pen, initial_params, self.engine)
-            if params is not None:
-                self.params_, self.method_, self.penalty_ = params, method, pen
-                if method != "gamma-gamma":
-                    self.warnings_.append(f"Gamma-Gamma did not converge; refitted with penalty {pen}")
-                return self
-        self.warnings_.append(
-            "Gamma-Gamma could not be fitted (spend per purchase shows too little variation "
-            "between customers); every customer's expected spend per purchase is the population "
-            f"mean {self.population_mean_:,.2f}"
-        )
-        return self
-
-    @staticmethod
-    def _correlation(f, m, w) -> float:
-        if len(f) < 3 or np.all(f == f[0]) or np.all(m == m[0]):
-            return math.nan
-        if np.all(w == 1):
-            return float(pearsonr(f, m)[0])
-        fm, mm = np.average(f, weights=w), np.average(m, weights=w)
-        cov = np.average((f - fm) * (m - mm), weights=w)
-        return float(cov / math.sqrt(np.average((f - fm) ** 2, weights=w) * np.average((m - mm) ** 2, weights=w)))
-
-    @staticmethod
-    def _try_fit(f, m, w, penalizer, initial_params, engine="fast") -> pd.Series | None:
-        if engine not in ("fast", "lifetimes"):
-            raise UserError(f"unknown CLV engine {engine!r}: use 'fast' or 'lifetimes'")
-        fitter_class = _FastGammaGammaFitter if engine == "fast" else GammaGammaFitter
-        fitter = fitter_class(penalizer_coef=penalizer)
-        kwargs = {} if initial_params is None else {"initial_params": np.log(initial_params)}
-        try:
-            with _quiet():
-                fitter.fit(f, m, weights=w, **kwargs)
-        except (ConvergenceError, np.linalg.LinAlgError, ValueError, FloatingPointError):
-            return None
-        params = fitter.params_.astype(float)
-        # q <= 1 makes the population mean v p / (q - 1) undefined: treat it as a failure
-        if not _finite_params(params) or params["q"] <= 1.0:
-            return None
-        if penalizer > 0:
-            # a penalty can "converge" on a biased answer (it pulls q and v towards 0): accept
-            # it only if its population mean v p / (q - 1), which estimates the mean of the
-            # customers' mean spend, is within PENALIZED_MEAN_TOLERANCE of the observed one
-            observed = np.average(m, weights=w)
-            implied = params["v"] * params["p"] / (params["q"] - 1)
-            if abs(implied / observed - 1) > PENALIZED_MEAN_TOLERANCE:
-                return None
-        return params
-
-    def predict(self, X: pd.DataFrame) -> pd.Series:
-        """Expected spend per purchase for each customer (population mean without a repeat
-        purchase), indexed like ``X``."""
-        if not hasattr(self, "method_"):
-            raise ValueError("this SpendModel is not fitted yet: call fit first")
-        _check_columns(X, ("frequency", "monetary_value"))
-        return pd.Series(
-            self._spend(X["frequency"].to_numpy(float), X["monetary_value"].to_numpy(float)), index=X.index
-        )
-
-    def _spend(self, f, m) -> np.ndarray:
-        if self.method_ == "none":
-            return np.full(len(f), np.nan)
-        if self.method_ == "mean":
-            return np.full(len(f), self.population_mean_)
-        return spend_gamma_gamma(self.params_.to_numpy(), f, m)
-
-    @property
-    def population_mean_spend_(self) -> float:
-        """Expected spend per purchase of a customer without a repeat purchase."""
-        if self.method_ in ("mean", "none"):
-            return self.population_mean_
-        p, q, v = self.params_.to_numpy()
-        return float(v * p / (q - 1))

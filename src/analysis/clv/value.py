@@ -16,10 +16,10 @@ from analysis.clv.models import (
     SUMMARY_COLUMNS,
     UNITS_PER_MONTH,
     PurchaseModel,
-    SpendModel,
     _check_columns,
     _condense,
 )
+from analysis.clv.spend import SpendModel
 from analysis.errors import UserError
 
 
