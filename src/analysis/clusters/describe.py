@@ -50,40 +50,43 @@ def _reason_zh(report: dict) -> str:
     return f"：4 项指标中有 {len(agree)} 项（{'、'.join(agree)}）支持 {report['k']} 组"
 
 
+SUMMARY = {
+    "en": {
+        "k": "- The data splits the {clustered:,} buyers into **{k} groups**: {reason}.",
+        "top": "- The most valuable group is **{name}**: {customers:.0%} of customers, **{value:.0%}** of the value.",
+        "big": "- The largest group is **{name}**: {customers:.0%} of customers, {value:.0%} of the value.",
+        "left": "- {n:,} customers are not clustered (no purchase yet, or one-time buyers kept apart by the settings).",
+        "extremes": "- {n:,} customers ({share:.1%}) lie far beyond everyone else on some feature (wholesalers, for "
+        "example): their values were capped so they join the nearest group instead of forming one of their own.",
+    },
+    "zh": {
+        "k": "- 数据将 {clustered:,} 位购买客户分为 **{k} 组**{reason}。",
+        "top": "- 价值最高的是 **{name}**：占客户 {customers:.0%}，占价值 **{value:.0%}**。",
+        "big": "- 人数最多的是 **{name}**：占客户 {customers:.0%}，占价值 {value:.0%}。",
+        "left": "- {n:,} 位客户未参与聚类（尚未购买或单独成组）。",
+        "extremes": "- {n:,} 位客户（{share:.1%}）的某项特征远超其他客户（如批发客户）：已封顶处理，归入最接近的组，"
+        "不单独成组。",
+    },
+}
+
+
 def manager_summary(run: ClusterRun, lang: str = "en") -> str:
     """A few plain sentences (Markdown): how many groups and why, how stable, the biggest and most valuable."""
     r = run.report
     prof = run.tables.get("profiles")
     if prof is None or not len(prof):
         return warnings_markdown(run, lang)
-    top = prof.sort_values("value_share", ascending=False).iloc[0]
-    big = prof.sort_values("customers", ascending=False).iloc[0]
-    if lang == "zh":
-        lines = [f"- 数据将 {r['clustered']:,} 位购买客户分为 **{r['k']} 组**{_reason_zh(r)}。"]
-        lines.append(_stability_line(r, "zh"))
-        lines.append(f"- 价值最高的是 **{top['name_zh']}**：占客户 {top['customer_share']:.0%}，占价值 "
-                     f"**{top['value_share']:.0%}**。")  # fmt: skip
-        lines.append(f"- 人数最多的是 **{big['name_zh']}**：占客户 {big['customer_share']:.0%}，占价值 "
-                     f"{big['value_share']:.0%}。")  # fmt: skip
-        if r["customers"] > r["clustered"]:
-            lines.append(f"- {r['customers'] - r['clustered']:,} 位客户未参与聚类（尚未购买或单独成组）。")
-        if r.get("extremes"):
-            lines.append(f"- {r['extremes']:,} 位客户的某项特征远超其他客户（如批发客户）：已封顶处理，归入最接近的组，"
-                         "建议逐一查看。")  # fmt: skip
-    else:
-        lines = [f"- The data splits the {r['clustered']:,} buyers into **{r['k']} groups**: {r['k_reason']}."]
-        lines.append(_stability_line(r, "en"))
-        lines.append(f"- The most valuable group is **{top['name']}**: {top['customer_share']:.0%} of customers, "
-                     f"**{top['value_share']:.0%}** of the value.")  # fmt: skip
-        lines.append(f"- The largest group is **{big['name']}**: {big['customer_share']:.0%} of customers, "
-                     f"{big['value_share']:.0%} of the value.")  # fmt: skip
-        if r["customers"] > r["clustered"]:
-            lines.append(f"- {r['customers'] - r['clustered']:,} customers are not clustered (no purchase yet, "
-                         "or one-time buyers kept apart by the settings).")  # fmt: skip
-        if r.get("extremes"):
-            lines.append(f"- {r['extremes']:,} customers lie far beyond everyone else on some feature (wholesalers, "
-                         "for example): their values were capped so they join the nearest group; look at them one "
-                         "by one.")  # fmt: skip
+    t = SUMMARY[lang]
+    name = "name" if lang == "en" else "name_zh"
+    reason = r["k_reason"] if lang == "en" else _reason_zh(r)
+    lines = [t["k"].format(clustered=r["clustered"], k=r["k"], reason=reason), _stability_line(r, lang)]
+    for key, by in (("top", "value_share"), ("big", "customers")):
+        row = prof.sort_values(by, ascending=False).iloc[0]
+        lines.append(t[key].format(name=row[name], customers=row["customer_share"], value=row["value_share"]))
+    if r["customers"] > r["clustered"]:
+        lines.append(t["left"].format(n=r["customers"] - r["clustered"]))
+    if r.get("extremes"):
+        lines.append(t["extremes"].format(n=r["extremes"], share=r["extremes"] / max(r["clustered"], 1)))
     lines += [f"- ⚠️ {w[lang]}" for w in r["warnings"]]
     return "\n".join(line for line in lines if line)
 
