@@ -1,5 +1,5 @@
 """The data spine: read raw transactions (``load``, ``parsing``), keep or quarantine every row
-(``validate``), build the per-customer table (``features``, Ibis) and report on it (``quality``).
+(``validate``, with the order-status vocabularies of ``status``), build the per-customer table (``features``, Ibis) and report on it (``quality``).
 ``pipeline.prepare`` runs the whole spine once for a report run."""
 
 from analysis.data.features import calibration_holdout, customer_features, lifetimes_summary
