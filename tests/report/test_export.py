@@ -47,11 +47,12 @@ def table(lifetimes_datasets):
 def test_tier_table_keeps_the_documented_order_and_adds_the_as_of_date():
     customers = pd.DataFrame({
         "tier_zh": ["VIP客户"], "value_at_risk": [1.5], "orders": [3], "tier": ["VIP"], "customer_id": ["007"],
-        "city": ["Hangzhou"], "customer_name": ["张三"], "rfm_segment_label_zh": ["冠军客户"], "r_score": [5],
+        "city": ["Hangzhou"], "website": ["a.cn"], "customer_name": ["张三"], "rfm_segment_label_zh": ["冠军客户"],
+        "r_score": [5],
         "risk_band": ["low"], "risk_band_zh": ["低风险"], "lifecycle_stage_zh": ["活跃"], "recommended_action": ["x"],
     })  # fmt: skip
     table = tier_table(customers, "1998-06-30")
-    assert table.columns.tolist() == ["customer_id", "customer_name", "city", "r_score", "tier", "tier_zh",
+    assert table.columns.tolist() == ["customer_id", "customer_name", "city", "website", "r_score", "tier", "tier_zh",
                                       "risk_band", "risk_band_zh", "value_at_risk", "recommended_action",
                                       "assessed_on"]  # fmt: skip
     assert table["assessed_on"].iloc[0] == pd.Timestamp("1998-06-30")

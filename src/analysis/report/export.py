@@ -33,9 +33,11 @@ from analysis.report.rundir import MONEY_COLUMNS, PROBABILITY_COLUMNS, rounded_f
 EXCEL_MAX_ROWS = 1_048_576
 
 ATTRIBUTES = ("country", "region", "city", "industry", "customer_type", "size")
+# The company's web domain when the data has one: the key HubSpot matches companies on (see report/crm.py).
+DOMAINS = ("domain", "website")
 # The table's columns in reading order; a Chinese label column follows its English twin (see ZH_TWINS).
 TIER_COLUMNS = (
-    "customer_id", "customer_name", *ATTRIBUTES,
+    "customer_id", "customer_name", *ATTRIBUTES, *DOMAINS,
     "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_segment", "rfm_segment_zh",
     "abc_class", "lifecycle_stage", "tier", "cluster_name", "clv", "clv_low", "clv_high", "p_alive",
     "churn_risk", "risk_band", "value_at_risk", "recommended_action",
