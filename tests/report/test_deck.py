@@ -200,3 +200,23 @@ def test_value_by_tier_chart_has_one_bar_per_tier_with_its_value(run):
     assert [t.get_text() for t in ax.get_yticklabels()] == [v[1] for v in labels.values()]
     assert value_by_tier(customers, run["config"])["customers"].sum() == len(customers)
     plt.close("all")
+
+
+def test_without_amounts_no_revenue_nor_value_is_shown(run, tmp_path):
+    import shutil
+
+    path = shutil.copytree(run["plain"], tmp_path / "events")
+    customers = pd.read_parquet(path / "customers.parquet")
+    customers.assign(monetary=np.nan).to_parquet(path / "customers.parquet", index=False)
+    quality = json.loads((path / "quality.json").read_text())
+    (path / "quality.json").write_text(json.dumps({**quality, "has_amounts": False}))
+    segments = json.loads((path / "segments.json").read_text())
+    segments["settings"]["abc_value"] = "orders"
+    (path / "segments.json").write_text(json.dumps(segments))
+    assert {"revenue", "class_a_share"} & set(headline(path)) == set()
+    slides = _slides(build_deck(tmp_path / "events.pptx", path))
+    deck = run["config"]["deck"]
+    assert deck["slides"]["value_by_tier"][0] not in [s[0] for s in slides]
+    playbook = next(s for s in slides if s[0] == deck["slides"]["playbook"][0])
+    assert deck["playbook_fields"]["value_share"][0] not in playbook
+    assert deck["headline"]["revenue"][0] not in " ".join(slides[1])

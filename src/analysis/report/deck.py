@@ -54,7 +54,8 @@ def _band_is_high(customers: pd.DataFrame, config: dict) -> pd.Series:
 def headline(run_dir: str | Path) -> dict[str, Any]:
     """The headline numbers of a run, from its own files (a stage that did not run gives no number).
 
-    ``customers``, ``revenue`` (sum of ``monetary``), ``class_a_share`` and ``class_a_customers`` (segments),
+    ``customers``, ``revenue`` (sum of ``monetary``; data with amounts only), ``class_a_share`` and
+    ``class_a_customers`` (segments, when ABC ranks by revenue or margin),
     ``tiers`` ({tier key: customers}), ``high_risk_customers`` and ``high_value_at_risk`` (churn), ``clv_12m``
     and ``clv_horizon_months`` (CLV), ``as_of`` and ``input``."""
     run = Path(run_dir)
@@ -65,12 +66,14 @@ def headline(run_dir: str | Path) -> dict[str, Any]:
         "as_of": settings.get("as_of") or quality.get("as_of"),
         "input": quality.get("input") or settings.get("input_path"),
         "customers": int(len(customers)),
-        "revenue": float(pd.to_numeric(customers["monetary"], errors="coerce").fillna(0).sum()),
     }
+    money = pd.to_numeric(customers["monetary"], errors="coerce") if "monetary" in customers else None
+    if money is not None and quality.get("has_amounts", bool(money.notna().any())):
+        out["revenue"] = float(money.fillna(0).sum())
     segments = _read_json(run, "segments.json")
     if segments:
         a = next((row for row in segments.get("abc", []) if row.get("abc_class") == "A"), None)
-        if a:
+        if a and (segments.get("settings") or {}).get("abc_value", "revenue") in ("revenue", "margin"):
             out["class_a_share"] = float(a["value_share"])
             out["class_a_customers"] = int(a["customers"])
             out["class_a_customer_share"] = float(a["customer_share"])
@@ -198,8 +201,9 @@ def _title_slide(d: _Deck, numbers: dict, mask_pii: bool) -> None:
 
 def _headline_slide(d: _Deck, n: dict, tier_names: dict[str, str]) -> None:
     slide = d.slide(d.t("slides", "headline"))
-    cards = [(f"{n['customers']:,}", d.t("headline", "customers"), ""),
-             (_money(n["revenue"]), d.t("headline", "revenue"), "")]  # fmt: skip
+    cards = [(f"{n['customers']:,}", d.t("headline", "customers"), "")]
+    if "revenue" in n:
+        cards.append((_money(n["revenue"]), d.t("headline", "revenue"), ""))
     if "class_a_share" in n:
         note = d.texts["headline"]["class_a_customers"][d.i].format(
             n=n["class_a_customers"], share=n["class_a_customer_share"]
@@ -218,9 +222,11 @@ def _headline_slide(d: _Deck, n: dict, tier_names: dict[str, str]) -> None:
                size=18, bold_first=True)  # fmt: skip
 
 
-def _tier_slides(d: _Deck, customers: pd.DataFrame, config: dict, lang: str) -> None:
-    slide = d.slide(d.t("slides", "value_by_tier"))
-    d.chart(slide, plots.plot_value_by_tier(customers, lang=lang, config=config), 1.4, 1.3, height=5.9)
+def _tier_slides(d: _Deck, customers: pd.DataFrame, config: dict, lang: str, amounts: bool) -> None:
+    """Value by tier (data with amounts only) and the playbook per tier."""
+    if amounts:
+        slide = d.slide(d.t("slides", "value_by_tier"))
+        d.chart(slide, plots.plot_value_by_tier(customers, lang=lang, config=config), 1.4, 1.3, height=5.9)
     slide = d.slide(d.t("slides", "playbook"))
     table = plots.value_by_tier(customers, config)
     names = plots.tier_names(config, lang)
@@ -234,7 +240,10 @@ def _tier_slides(d: _Deck, customers: pd.DataFrame, config: dict, lang: str) -> 
             d.t("playbook_fields", "value_share"): f"{counts['value_share']:.0%}" if counts is not None else "",
             **{d.t("playbook_fields", f): entry[f][d.i] for f in fields},
         })  # fmt: skip
-    d.table(slide, pd.DataFrame(rows), 0.4, 1.3, 12.5, [1.2, 1.2, 1.1, 1.7, 1.5, 1.3, 1.5, 1.3, 1.7], size=13)
+    frame, widths = pd.DataFrame(rows), [1.2, 1.2, 1.1, 1.7, 1.5, 1.3, 1.5, 1.3, 1.7]
+    if not amounts:
+        frame, widths = frame.drop(columns=d.t("playbook_fields", "value_share")), [*widths[:2], *widths[3:-1], 2.8]
+    d.table(slide, frame, 0.4, 1.3, 12.5, widths, size=13)
 
 
 def _share_table(d: _Deck, records: list[dict], name_en: str, name_zh: str, header: str) -> pd.DataFrame:
@@ -367,7 +376,7 @@ def build_deck(
     _title_slide(d, numbers, mask_pii)
     _headline_slide(d, numbers, plots.tier_names(config, lang))
     if "tier" in customers:
-        _tier_slides(d, customers, config, lang)
+        _tier_slides(d, customers, config, lang, amounts="revenue" in numbers)
     _segment_slides(d, run)
     _warning_slide(d, customers, config, mask_pii, salt)
     if history_dir is not None and numbers.get("as_of"):
