@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from analysis import clusters
+from analysis.clusters.features import return_share
 from analysis.config import load_config
 from analysis.report import open_stage
 
@@ -17,8 +18,9 @@ SMALL = {"clusters": {"k_range": [2, 5], "stability": {"resamples": 3}, "silhoue
 def _run(path, as_of):
     st = open_stage(input_path=str(path), as_of=as_of)
     config = load_config(overrides=SMALL)
-    run = clusters.run_clusters(st.customers, config, transactions=st.transactions, quarantine=st.quarantine,
-                                as_of=st.as_of)  # fmt: skip
+    raw_id = st.quality["mapping"]["customer_id"]  # the quarantine keeps the input's own headers
+    run = clusters.run_clusters(st.customers, config, transactions=st.transactions, as_of=st.as_of,
+                                quarantine=st.quarantine, quarantine_id=raw_id)  # fmt: skip
     return st, run
 
 
@@ -58,6 +60,8 @@ def test_uci_online_retail_with_returns_and_wholesalers(config):
     st, run = _run(UCI, "")
     _check_accounts(st, run)
     assert "return_share" in run.report["features"]  # UCI has returns netted against purchases
+    share = return_share(st.quarantine, st.customers, st.quality["mapping"]["customer_id"])
+    assert share.between(0, 1).all() and (share > 0).sum() > 100  # hundreds of customers returned something
     assert run.report["extremes"] > 0  # and a few wholesalers far from everyone else
     shares = run.tables["profiles"]["customer_share"]
     small = shares[shares < config["clusters"]["min_cluster_share"]]
