@@ -72,9 +72,9 @@ def test_lifetimes_is_imported_by_one_module_only():
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
-    commands = [line.strip() for line in ci.splitlines()
-                if line.strip() and not line.startswith(("#", "set "))]
-    assert commands == ["make test"]
+    commands = [line.strip() for line in ci.splitlines() if line.strip() and not line.startswith(("#", "set ", " "))]
+    assert commands[-1] == "make test"  # after installing Chromium for the browser test, where it is missing
+    assert [c for c in commands if c.startswith("make")] == ["make test"]
     assert "make test" in readme and "make report" in readme
 
 

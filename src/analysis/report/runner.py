@@ -14,10 +14,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from analysis.report.index import write_index
 from analysis.report.progress import reporter
 from analysis.report.rundir import prepare_run, settings_for, versions, write_json
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 # The kernels' own log (a warning about TCP transport at start, a KeyboardInterrupt line at shutdown) is
@@ -41,12 +43,19 @@ def notebooks_in(folder: Path) -> list[Path]:
 
 
 def render_html(notebook: Path, target: Path) -> None:
-    """Render an executed notebook to HTML with the code hidden, for stakeholders."""
+    """Render an executed notebook to HTML with the code hidden, for stakeholders: titled by its first heading,
+    with no script loaded from the internet (the ``page`` template), so it opens offline without errors."""
     import nbformat
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    nb = nbformat.read(notebook, as_version=4)
+    heading = next((c.source.strip().splitlines()[0][2:] for c in nb.cells
+                    if c.cell_type == "markdown" and c.source.strip().startswith("# ")), None)
+    if heading:
+        nb.metadata["title"] = heading
+    exporter = HTMLExporter(template_name="page", extra_template_basedirs=[str(TEMPLATES)], exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nb)
     target.write_text(body, encoding="utf-8")
 
 
@@ -164,24 +173,10 @@ def run_report(
     record.update(status="ok", pages=pages,
                   finished_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     write_json(run_dir / "run.json", record)
-    _write_index(run_dir, pages, prepared.quality)
+    write_index(run_dir, pages, steps)
     _point_latest(out, run_dir)
     log({"event": "done", "index_html": str(run_dir / "index.html"), "elapsed": steps["total"]})
     return run_dir
-
-
-def _write_index(run_dir: Path, pages: list[str], quality: dict[str, Any]) -> None:
-    items = "\n".join(f'<li><a href="{p}">{p.removesuffix(".html")}</a></li>' for p in pages)
-    html = (
-        "<!doctype html><meta charset='utf-8'><title>Customer analytics report</title>"
-        "<body style='font-family:sans-serif;max-width:50em;margin:2em auto'>"
-        f"<h1>Customer analytics report</h1><p>Input {quality.get('input')} as of {quality['as_of']}: "
-        f"{quality['customers']:,} customers, {quality['rows_kept']:,} purchases kept of "
-        f"{quality['rows_in']:,} rows.</p><ol>{items}</ol>"
-        "<p>Data: <a href='customers.csv'>customers.csv</a> · <a href='quarantine.csv'>quarantine.csv</a>"
-        " · <a href='quality.json'>quality.json</a> · <a href='run.json'>run.json</a></p></body>"
-    )
-    (run_dir / "index.html").write_text(html, encoding="utf-8")
 
 
 def _remove_tree(path: Path) -> None:

@@ -1,0 +1,195 @@
+"""The landing page of a run (``index.html``): the headline numbers a manager asks for first, each linking to
+the page that explains it, then the pages in reading order, then the data files.
+
+Every number comes from the run's own files (``quality.json``, ``customers.parquet`` and each stage's JSON), so
+the page says exactly what the files say; a stage that did not run simply has no card. The page is rendered
+from a Jinja2 template (``templates/index.html.j2``), readable on a laptop and a phone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+TEXTS = {
+    "en": {
+        "title": "Customer analytics report", "as_of": "As of", "headline": "Headline numbers",
+        "pages": "The pages, in reading order", "files": "Data files",
+        "masked": "Personal data is masked on the stakeholder pages (names, phones, e-mails, ids); the analyst "
+                  "files (customer table, executed notebooks) keep the real values.",
+        "customers": "Customers", "buyers": "{n} bought in the period", "revenue": "Revenue in the period",
+        "revenue_detail": "{start} to {end}", "class_a": "Value from class A",
+        "class_a_detail": "{share} of customers bring it", "tiers": "Customers by tier",
+        "high_risk": "Customers at high churn risk", "high_risk_detail": "value at risk {value}",
+        "clv": "Expected value, next {months} months", "clv_detail": "from {n} customers",
+        "files_what": {"customers.csv": "the customer tier table (UTF-8 with BOM, opens in Excel)",
+                       "customers.xlsx": "the customer tier table in Excel, with column notes and the playbook",
+                       "summary.pptx": "the management deck", "quarantine.csv": "rows set aside, with the reason",
+                       "quality.json": "what came in, what was kept, reconciliation",
+                       "run.json": "parameters, input fingerprint, versions, time per step",
+                       "segments.json": "segment rules in words, counts and shares",
+                       "clusters.json": "clustering: choice of k, stability, profiles, names, rules",
+                       "clv_models.json": "CLV models: backtest, parameters, log-likelihoods, totals",
+                       "churn_metrics.json": "churn models and baselines on a later cut-off, risk bands"},
+    },
+    "zh": {
+        "title": "客户分析报告", "as_of": "截止日期", "headline": "关键指标", "pages": "报告页面（按阅读顺序）",
+        "files": "数据文件", "masked": "面向管理层的页面已隐去个人信息（姓名、电话、邮箱、编号）；分析用文件（客户表、"
+                                       "已执行的笔记本）保留原值。",
+        "customers": "客户数", "buyers": "其中 {n} 位在期内购买", "revenue": "期内收入",
+        "revenue_detail": "{start} 至 {end}", "class_a": "A 类客户贡献的价值", "class_a_detail": "A 类占客户的 {share}",
+        "tiers": "各等级客户数", "high_risk": "高流失风险客户", "high_risk_detail": "风险价值 {value}",
+        "clv": "未来 {months} 个月预期价值", "clv_detail": "来自 {n} 位客户",
+        "files_what": {"customers.csv": "客户分层管理表格（UTF-8 BOM，可用 Excel 打开）",
+                       "customers.xlsx": "客户分层管理表格（Excel，含字段说明与服务策略）",
+                       "summary.pptx": "管理层汇报幻灯片",
+                       "quarantine.csv": "被隔离的行及原因", "quality.json": "数据输入、保留与对账",
+                       "run.json": "参数、输入指纹、版本、各步骤耗时", "segments.json": "分群规则、数量与占比",
+                       "clusters.json": "聚类：k 的选择、稳定性、画像、名称与规则",
+                       "clv_models.json": "CLV 模型：回测、参数、对数似然、合计",
+                       "churn_metrics.json": "流失模型与基准（后一截止日评估）、风险等级"},
+    },
+}  # fmt: skip
+
+
+def _json(run_dir: Path, name: str) -> dict[str, Any] | None:
+    path = run_dir / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _page_for(pages: list[str], stem_suffix: str) -> str:
+    """The page whose name ends with ``stem_suffix`` (e.g. ``_segments``), or the landing page itself."""
+    return next((p for p in pages if Path(p).stem.endswith(stem_suffix)), "#")
+
+
+def headline(run_dir: Path, pages: list[str], lang: str = "en") -> list[dict[str, Any]]:
+    """The headline cards: ``key``, ``label``, ``value`` (formatted), ``raw`` (the number), ``href`` and an
+    optional ``detail`` line and ``rows`` (customers by tier)."""
+    t = TEXTS[lang]
+    quality = _json(run_dir, "quality.json") or {}
+    settings = _json(run_dir, "settings.json") or {}
+    customers = pd.read_parquet(run_dir / "customers.parquet")
+    buyers = int((customers["frequency"] > 0).sum())
+    cards = [
+        {
+            "key": "customers",
+            "label": t["customers"],
+            "raw": len(customers),
+            "value": f"{len(customers):,}",
+            "detail": t["buyers"].format(n=f"{buyers:,}"),
+            "href": _page_for(pages, "_data_quality"),
+        }
+    ]
+    revenue = customers["monetary"].sum(min_count=1)
+    if pd.notna(revenue):
+        cards.append(
+            {
+                "key": "revenue",
+                "label": t["revenue"],
+                "raw": round(float(revenue), 2),
+                "value": f"{revenue:,.0f}",
+                "href": _page_for(pages, "_data_quality"),
+                "detail": t["revenue_detail"].format(start=quality.get("date_min"), end=quality.get("as_of")),
+            }
+        )
+    segments = _json(run_dir, "segments.json")
+    if segments:
+        a = next(row for row in segments["abc"] if row["abc_class"] == "A")
+        cards.append(
+            {
+                "key": "class_a",
+                "label": t["class_a"],
+                "raw": round(a["value_share"], 4),
+                "value": f"{a['value_share']:.0%}",
+                "href": _page_for(pages, "_segments"),
+                "detail": t["class_a_detail"].format(share=f"{a['customer_share']:.0%}"),
+            }
+        )
+        labels = settings.get("config", {}).get("tiers", {}).get("labels", {})
+        i = 0 if lang == "en" else 1
+        rows = [
+            (label[i], f"{segments['tiers_by_key'][key]['customers']:,}", segments["tiers_by_key"][key]["customers"])
+            for key, label in labels.items()
+            if key in segments["tiers_by_key"]
+        ]
+        cards.append(
+            {
+                "key": "tiers",
+                "label": t["tiers"],
+                "raw": sum(r[2] for r in rows),
+                "value": "",
+                "rows": rows,
+                "href": _page_for(pages, "_segments"),
+            }
+        )
+    churn = _json(run_dir, "churn_metrics.json")
+    if churn and churn.get("bands", {}).get("counts", {}).get("high"):
+        high = churn["bands"]["counts"]["high"]
+        cards.append(
+            {
+                "key": "high_risk",
+                "label": t["high_risk"],
+                "raw": high["customers"],
+                "value": f"{high['customers']:,}",
+                "href": _page_for(pages, "_churn"),
+                "detail": t["high_risk_detail"].format(value=f"{high['value_at_risk']:,.0f}"),
+            }
+        )
+    clv = _json(run_dir, "clv_models.json")
+    if clv and clv.get("clv", {}).get("total_clv") is not None:
+        c = clv["clv"]
+        cards.append(
+            {
+                "key": "clv",
+                "label": t["clv"].format(months=c["horizon_months"]),
+                "raw": round(c["total_clv"], 2),
+                "value": f"{c['total_clv']:,.0f}",
+                "href": _page_for(pages, "_clv"),
+                "detail": t["clv_detail"].format(n=f"{c['customers_scored']:,}"),
+            }
+        )
+    return cards
+
+
+def _title(run_dir: Path, page: str) -> str:
+    """A page's first heading (from its executed notebook), else its file name."""
+    notebook = run_dir / page.replace(".html", ".ipynb")
+    if notebook.is_file():
+        for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+            text = "".join(cell["source"]).strip()
+            if cell["cell_type"] == "markdown" and text.startswith("# "):
+                return text.splitlines()[0][2:].strip()
+    return Path(page).stem
+
+
+def write_index(
+    run_dir: Path, pages: list[str], seconds: dict[str, float], lang: str = "en", masked: bool = False
+) -> Path:
+    """Render ``index.html`` of ``run_dir`` from the run's own files; returns its path."""
+    t = TEXTS[lang]
+    quality = _json(run_dir, "quality.json") or {}
+    known = ["customers.csv", "customers.xlsx", "summary.pptx", "quarantine.csv", "quality.json"]
+    files = [name for name in known if (run_dir / name).is_file()]
+    files += sorted(p.name for p in run_dir.glob("*.json") if p.name not in (*known, "run.json", "settings.json"))
+    files += sorted(p.relative_to(run_dir).as_posix() for p in run_dir.glob("crm/*") if p.is_file())
+    files += ["run.json"]
+    env = Environment(loader=PackageLoader("analysis.report"), autoescape=select_autoescape())
+    html = env.get_template("index.html.j2").render(
+        lang=lang,
+        t=t,
+        as_of=quality.get("as_of"),
+        input_name=Path(str(quality.get("input", ""))).name,
+        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        masked=masked,
+        cards=headline(run_dir, pages, lang),
+        pages=[{"href": p, "title": _title(run_dir, p), "seconds": seconds.get(Path(p).stem)} for p in pages],
+        files=[{"href": f, "what": t["files_what"].get(f, "")} for f in files],
+    )
+    path = run_dir / "index.html"
+    path.write_text(html, encoding="utf-8")
+    return path
