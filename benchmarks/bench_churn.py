@@ -7,7 +7,8 @@ customers (imports, first calls), then on all of them with the default settings:
 three dates (each with a BG/NBD fit), both models and three baselines fitted and judged with bootstrap
 intervals, permutation importance, the refit, reasons, bands and value at risk.
 
-Prints wall-clock and CPU seconds per part (measured on the same data outside the stage) and for the whole stage, and the peak
+Prints wall-clock and CPU seconds per part (measured on the same data outside the stage) and for the whole
+stage, and the peak
 memory (RSS high-water mark) while the stage runs, with the transactions already in memory. Target: 30 s and
 3 GB for 1M customers.
 """
@@ -59,8 +60,9 @@ def main() -> None:
     ids = tx["customer_id"].unique()
     prospects = [f"p{i}" for i in range(args.customers // 50)]
     customers = pd.DataFrame({"customer_id": [*ids, *prospects]})
-    print(f"simulated {args.customers:,} customers ({len(prospects):,} listed prospects more), "
-          f"{len(tx):,} transactions")
+    print(
+        f"simulated {args.customers:,} customers ({len(prospects):,} listed prospects more), {len(tx):,} transactions"
+    )
 
     small = tx[tx["customer_id"].isin(ids[:2000])]
     churn.run_churn(small, None, AS_OF, config)  # warm-up
@@ -81,15 +83,19 @@ def main() -> None:
     rows.append(("whole stage", total, _cpu_seconds() - c))
     peak = _peak_memory_gb()
 
-    print(f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
-          "(wall time grows when other work shares the machine; CPU time does not)")
+    print(
+        f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+        "(wall time grows when other work shares the machine; CPU time does not)"
+    )
     print(f"{'part':45s} {'wall s':>8s} {'CPU s':>8s}")
     for name, sec, cpu in rows:
         print(f"{name:45s} {sec:8.2f} {cpu:8.2f}")
     print(f"{'peak memory during the stage (GB)':45s} {peak:8.2f}")
     r = run.report
-    print(f"cut-offs {r['cutoffs']}, horizon {r['horizon_days']} days, chosen {r['chosen_scorer']}, "
-          f"{r['bootstrap_resamples']} AUC resamples, customers scored {r['customers_scored']:,}")
+    print(
+        f"cut-offs {r['cutoffs']}, horizon {r['horizon_days']} days, chosen {r['chosen_scorer']}, "
+        f"{r['bootstrap_resamples']} AUC resamples, customers scored {r['customers_scored']:,}"
+    )
     table = run.tables["metrics"][["roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc", "brier"]]
     print(table.round(3).to_string())
     ok = total <= TARGET_SECONDS and peak <= TARGET_GB

@@ -107,6 +107,19 @@ def test_bootstrap_auc_matches_sklearn_and_brackets_it():
     assert low == pytest.approx(plain[0], abs=0.006) and high == pytest.approx(plain[1], abs=0.006)
 
 
+def test_metrics_equal_scikit_learn():
+    from sklearn.metrics import average_precision_score, brier_score_loss, log_loss
+
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 2, 2000)
+    p = np.round(np.clip(0.2 * y + rng.uniform(0, 0.8, 2000), 0, 1), 3)  # with ties
+    m = churn.metrics(y, p, n_boot=0)
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(y, p), abs=1e-12)
+    assert m["pr_auc"] == pytest.approx(average_precision_score(y, p), abs=1e-12)
+    assert m["brier"] == pytest.approx(brier_score_loss(y, p), abs=1e-12)
+    assert m["log_loss"] == pytest.approx(log_loss(y, np.clip(p, 1e-6, 1 - 1e-6)), abs=1e-9)
+
+
 def test_gains_table_is_exact_on_a_tiny_case():
     y = np.array([1, 1, 0, 0, 1, 0, 0, 0, 0, 0])
     p = np.linspace(1, 0.1, 10)

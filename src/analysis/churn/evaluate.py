@@ -14,14 +14,14 @@ import math
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 EPS = 1e-6
 
 
-def _group_counts(y: np.ndarray, p: np.ndarray, decimals: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """Positives and negatives per distinct score (rounded to ``decimals``), in increasing score order."""
-    _, group = np.unique(np.round(p, decimals), return_inverse=True)
+def _group_counts(y: np.ndarray, p: np.ndarray, decimals: int | None = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Positives and negatives per distinct score (rounded to ``decimals``; None: exact), in increasing
+    score order."""
+    _, group = np.unique(p if decimals is None else np.round(p, decimals), return_inverse=True)
     pos = np.bincount(group, weights=(y == 1).astype(float))
     neg = np.bincount(group, weights=(y != 1).astype(float))
     return pos, neg
@@ -52,26 +52,39 @@ def auc_interval(y, p, n_boot: int = 200, interval: float = 0.9, seed: int = 0) 
 
 def expected_calibration_error(y, p, bins: int = 10) -> float:
     """Mean |observed churn rate - mean prediction| over equal-width probability bins, weighted by size."""
-    table = reliability_table(y, p, bins)
-    if table.empty:
+    y, p = np.asarray(y, float), np.asarray(p, float)
+    which = np.clip(np.digitize(p, np.linspace(0, 1, bins + 1)[1:-1]), 0, bins - 1)
+    n = np.bincount(which, minlength=bins)
+    gap = np.abs(np.bincount(which, weights=y - p, minlength=bins))  # n x |observed - predicted| per bin
+    return float(gap.sum() / n.sum()) if n.sum() else math.nan
+
+
+def average_precision(pos: np.ndarray, neg: np.ndarray) -> float:
+    """PR-AUC as scikit-learn's average precision, from churners and stayers per distinct score (increasing):
+    thresholds from the highest score down, sum of (recall step) x precision."""
+    tp, fp = np.cumsum(pos[::-1]), np.cumsum(neg[::-1])
+    if tp[-1] == 0:
         return math.nan
-    gap = (table["observed"] - table["predicted"]).abs()
-    return float((gap * table["customers"]).sum() / table["customers"].sum())
+    precision = tp / np.maximum(tp + fp, 1)
+    recall_step = pos[::-1] / tp[-1]
+    return float(np.sum(recall_step * precision))
 
 
 def metrics(y, p, n_boot: int = 200, interval: float = 0.9, seed: int = 0, bins: int = 10) -> dict[str, float]:
-    """ROC-AUC (with interval), PR-AUC, Brier, log loss, calibration and rates of probabilities ``p``."""
+    """ROC-AUC (with interval), PR-AUC, Brier, log loss, calibration and rates of probabilities ``p``.
+    AUCs are computed from the churners and stayers per distinct score (exact, ties count one half)."""
     y, p = np.asarray(y, int), np.asarray(p, float)
     clipped = np.clip(p, EPS, 1 - EPS)  # for the log loss only: clipping would tie the ranking
     both = len(np.unique(y)) == 2
+    pos, neg = _group_counts(y, p, decimals=None)
     low, high = auc_interval(y, p, n_boot, interval, seed)
     return {
-        "roc_auc": float(roc_auc_score(y, p)) if both else math.nan,
+        "roc_auc": float(_weighted_auc(pos, neg)) if both else math.nan,
         "roc_auc_low": low,
         "roc_auc_high": high,
-        "pr_auc": float(average_precision_score(y, p)) if both else math.nan,
-        "brier": float(brier_score_loss(y, p)),
-        "log_loss": float(log_loss(y, clipped, labels=[0, 1])),
+        "pr_auc": average_precision(pos, neg) if both else math.nan,
+        "brier": float(np.mean((p - y) ** 2)),
+        "log_loss": float(-np.mean(y * np.log(clipped) + (1 - y) * np.log1p(-clipped))),
         "expected_calibration_error": expected_calibration_error(y, p, bins),
         "churn_rate": float(y.mean()),
         "mean_predicted": float(p.mean()),

@@ -96,7 +96,9 @@ def baseline(name: str) -> BaselineScorer:
 
 def signed_log1p(x: np.ndarray) -> np.ndarray:
     """sign(x) log(1 + |x|): tames heavy tails (spend, days) before scaling."""
-    return np.sign(x) * np.log1p(np.abs(x))
+    out = np.abs(np.asarray(x, dtype=float))
+    np.log1p(out, out=out)
+    return np.copysign(out, x, out=out)
 
 
 def clip_scaled(x: np.ndarray, limit: float = CLIP_SD) -> np.ndarray:
