@@ -458,7 +458,7 @@ def test_headers_table_can_be_extended_in_the_config(tmp_path, config):
     config["data"]["headers"]["customer_id"] = ["Kundennummer"]
     config["data"]["headers"]["amount"] = ["Umsatz"]
     config["data"]["headers"]["timestamp"] = ["Datum"]
-    config["data"]["headers"]["deal_stage"] = []  # this Stage column is no deal stage
+    config["data"]["headers"]["deal_stage"] = []  # this Stage column is not a deal stage
     prepared = prepare(path, config)
     assert prepared.quality["mapping"] == {"customer_id": "Kundennummer", "timestamp": "Datum", "amount": "Umsatz"}
     assert prepared.quality["rows_kept"] == 1

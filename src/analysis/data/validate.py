@@ -332,7 +332,7 @@ def _apply_refunds(std: pd.DataFrame, reason: pd.Series) -> pd.Series:
     paid = std["amount"]
     full = open_rows & (paid > 0) & (std["refund"] >= paid - 1e-9)
     _first_reason(reason, full, "refunded_order")
-    partial = open_rows & ~full & (std["refund"] > 0)
+    partial = open_rows & ~full & (std["refund"] > 0) & (paid > 0)
     applied = std["refund"].where(partial, 0.0)
     std["amount"] = paid - applied
     return applied
@@ -345,7 +345,7 @@ def _no_rows_message(reason: pd.Series) -> str:
         "after_as_of": "every purchase is after the as-of date: check --as-of",
         "unparsable_date": "check the date column and --date-format",
         "missing_customer_id": "check which column holds the customer id (--column customer_id=HEADER)",
-        "not_won": "only won deals are purchases (validation.deal_won); if that column is no deal stage, "
+        "not_won": "only won deals are purchases (validation.deal_won); if that column is not a deal stage, "
         "set data.headers.deal_stage to [] in your config",
         "cancelled_order": "every order's status says closed, cancelled or refunded (validation.order_status)",
     }
