@@ -121,7 +121,7 @@ def test_the_pareto_penalty_is_the_same_on_condensed_patterns_and_on_customers(c
     condensed = clv.PurchaseModel("pareto", penalizer=0.01).fit(X)
     by_customer = clv.PurchaseModel("pareto", penalizer=0.01).fit(X, condensed=one_row_each)
     assert condensed.n_patterns_ < n / 2 and by_customer.n_patterns_ == n
-    np.testing.assert_allclose(condensed.params_, by_customer.params_, rtol=1e-5)
+    np.testing.assert_allclose(condensed.params_, by_customer.params_, rtol=1e-4)
     plain = clv.PurchaseModel("pareto").fit(X)  # the penalty does move the estimates
     assert np.max(np.abs(condensed.params_ / plain.params_ - 1)) > 1e-2
 

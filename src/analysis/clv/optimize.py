@@ -73,14 +73,27 @@ def fit_pareto(
     lo = np.log(MIN_PARAM)
     bounds = [(lo, np.log(max_shape)), (lo, np.log(MAX_SCALE))] * 2
     x0 = np.clip(np.log(np.asarray(start, float)), [b[0] for b in bounds], [b[1] for b in bounds])
-    out = minimize(
+    # the way to the maximum with forward differences, the last steps with central ones
+    objective.central = False
+    rough = minimize(
         objective,
         x0,
         jac=True,
         method="L-BFGS-B",
         bounds=bounds,
+        options={"maxiter": int(max_iterations), "ftol": 1e-10},
+    )
+    objective.central = True
+    x1 = rough.x if np.all(np.isfinite(rough.x)) and np.isfinite(rough.fun) else x0
+    out = minimize(
+        objective,
+        x1,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
         options={"maxiter": int(max_iterations), "ftol": tol or 1e-13, "gtol": 1e-9},
     )
+    out.nit += rough.nit
     params = np.exp(out.x)
     params[[1, 3]] /= scale
     converged = bool(out.success) or float(np.max(np.abs(out.jac))) < 1e-6
