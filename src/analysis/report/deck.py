@@ -35,6 +35,7 @@ from analysis.report.privacy import mask_id, mask_name, mask_text
 DECK_FILE = "summary.pptx"
 WARNING_ROWS = 10
 SEGMENT_ROWS = 12
+_NUMBER = r"-?[\d,]+(\.\d+)?%?"  # a number as the deck writes it: 1,234.56 or 12%
 
 
 def _read_json(run_dir: Path, name: str) -> dict[str, Any] | None:
@@ -135,6 +136,8 @@ class _Deck:
         return box
 
     def table(self, slide, frame: pd.DataFrame, left, top, width, widths: list[float] | None = None, size: int = 12):
+        """``frame`` as a table (header row bold, numbers right-aligned); ``widths`` in inches per column."""
+        from pptx.enum.text import PP_ALIGN
         from pptx.util import Pt
 
         rows, cols = frame.shape[0] + 1, frame.shape[1]
@@ -149,11 +152,14 @@ class _Deck:
         for r, row in enumerate(frame.itertuples(index=False), start=1):
             for c, value in enumerate(row):
                 table.cell(r, c).text = "" if value is None or value != value else str(value)
+        numeric = [bool(len(frame)) and frame.iloc[:, c].astype(str).str.fullmatch(_NUMBER).all() for c in range(cols)]
         for r in range(rows):
             for c in range(cols):
                 for p in table.cell(r, c).text_frame.paragraphs:
                     p.font.size = Pt(size)
                     p.font.bold = r == 0
+                    if numeric[c]:
+                        p.alignment = PP_ALIGN.RIGHT
         return table
 
     def chart(self, slide, ax, left, top, width=None, height=None):
