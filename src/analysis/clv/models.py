@@ -111,12 +111,17 @@ class PurchaseModel(BaseEstimator):
     engine : ``"fast"`` (default) fits BG/NBD and MBG/NBD with lifetimes' optimiser on the same
         likelihood computed in numpy with its exact gradient (see ``_BGNBDObjective``);
         ``"lifetimes"`` uses lifetimes' autograd likelihood. Both give the same parameters
-        (tested to 1e-6); Pareto/NBD always uses the log-space likelihood of this module.
+        (tested to 1e-6); Pareto/NBD is always fitted by bounded L-BFGS-B on the log-space
+        likelihood of :mod:`analysis.clv.likelihoods` (see :func:`~analysis.clv.optimize.fit_pareto`).
+    max_shape : a heterogeneity shape parameter (r, s; a, b) this large marks a degenerate fit.
+    max_iterations : optimiser steps per start.
 
     ``fit(X)`` takes a customer summary with ``frequency``, ``recency``, ``T`` (any index) and
-    learns ``params_`` (a Series), ``log_likelihood_`` (in the data's time unit, comparable with
-    the literature), ``n_customers_`` and ``n_patterns_`` (unique rows fitted). The fit runs on
-    unique rows with counts as weights; no copy of the data is kept.
+    learns ``params_`` (a Series), ``log_likelihood_`` (the sum over customers, in the data's time
+    unit, comparable across models and with the literature), ``n_customers_``, ``n_patterns_``
+    (unique rows fitted), ``n_iterations_`` and ``problem_`` (None, or why the fit is degenerate:
+    then ``fit`` raises :class:`~analysis.clv.optimize.DegenerateFit`). The fit runs on unique
+    rows with counts as weights; no copy of the data is kept.
     """
 
     def __init__(
@@ -177,9 +182,10 @@ class PurchaseModel(BaseEstimator):
                 result, candidate = self._fit_once(f, r, T, w, start, scale)
             except (ConvergenceError, FloatingPointError, ValueError, np.linalg.LinAlgError) as exc:
                 result, candidate = FitResult(np.full(4, np.nan), np.inf, 0, str(exc).strip()), None
+            with np.errstate(all="ignore"):
+                result.log_likelihood = float(np.sum(w * self._log_likelihood_at(result.params, f, r, T)))
             if result.problem is None:
-                ll = float(np.sum(w * self._log_likelihood_at(result.params, f, r, T)))
-                result.problem = judge(model, result.params, ll, scale, self.max_shape)
+                result.problem = judge(model, result.params, result.log_likelihood, scale, self.max_shape)
             if best is None or (
                 result.problem is None and (best.problem is not None or result.objective < best.objective)
             ):
@@ -196,8 +202,7 @@ class PurchaseModel(BaseEstimator):
             fitter.__dict__.pop(attr, None)
         fitter.params_ = self.params_.copy()
         self.fitter_ = fitter
-        with np.errstate(all="ignore"):
-            self.log_likelihood_ = float(np.sum(w * self._log_likelihood_at(best.params, f, r, T)))
+        self.log_likelihood_ = best.log_likelihood
 
     def _fit_once(self, f, r, T, w, start, scale) -> tuple[FitResult, Any]:
         """One fit from ``start`` (optimiser units; None = the model's default start)."""

@@ -52,6 +52,7 @@ class FitResult:
     objective: float
     iterations: int
     problem: str | None = None
+    log_likelihood: float = np.nan  # the sum over customers, in the data's time unit
 
 
 def pareto_start(f, T, w, scale: float) -> np.ndarray:
