@@ -51,8 +51,10 @@ MONEY_QUANTUM = 1e-4
 
 def exact_money(tx: pd.DataFrame) -> pd.DataFrame:
     """``customer_id``, ``timestamp`` and ``amount`` in whole units of ``MONEY_QUANTUM`` (NaN
-    stays NaN), for the engine's per-customer sums; :func:`money_back` converts its results."""
-    amount = np.round(tx["amount"].to_numpy(float) / MONEY_QUANTUM)
+    stays NaN; no amount column: NaN), for the engine's per-customer sums; :func:`money_back`
+    converts its results. Exact for amounts up to about 9e11 (2^53 units)."""
+    amount = tx["amount"].to_numpy(float) if "amount" in tx else np.full(len(tx), np.nan)
+    amount = np.round(amount / MONEY_QUANTUM)
     return pd.DataFrame(
         {"customer_id": tx["customer_id"].to_numpy(), "timestamp": tx["timestamp"].to_numpy(), "amount": amount},
         index=tx.index,
