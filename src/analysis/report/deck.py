@@ -361,9 +361,6 @@ def build_deck(
     """Write the management deck of the run in ``run_dir`` to ``path`` (a ``.pptx`` file, or a folder to
     hold ``summary.pptx``). ``lang`` en or zh; ``mask_pii`` masks names and ids (``salt`` keys the id
     hash); ``history_dir`` adds the tier migration since the previous snapshot there. Returns the file."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     from analysis.config import deep_merge, default_config
 
     if lang not in ("en", "zh"):
