@@ -76,7 +76,10 @@ def test_degenerate_fits_are_described_in_words():
     assert reason.startswith("the data cannot tell apart customers' dropout rates")
     assert optimize.judge("pareto", PNBD, -9595.0, 1 / 39.0, 1000.0) is None
     assert "no finite" in optimize.judge("bgnbd", [0.243, 4.414, 0.793, 2.426], np.nan, 1 / 39, 1000.0)
-    assert "r = " not in optimize.judge("bgnbd", [2000.0, 4.4, 0.8, 2.4], -1.0, 1 / 39, 1000.0)
+    purchase = optimize.judge("bgnbd", [2000.0, 4.4, 0.8, 2.4], -1.0, 1 / 39, 1000.0)
+    assert purchase.startswith("the data cannot tell apart customers' purchase rates")
+    # a scale parameter pushed to its lower bound is named with its value
+    assert "(alpha = " in optimize.judge("bgnbd", [0.2, 1e-9, 0.8, 2.4], -1.0, 1 / 39, 1000.0)
 
 
 # --------------------------------------------------------------------------------------------
