@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
-from openpyxl import Workbook
 
 from analysis.errors import UserError
+from analysis.report.export import write_plain_xlsx
 from analysis.report.rundir import MONEY_COLUMNS, PROBABILITY_COLUMNS
 
 CRM_DIR = "crm"
@@ -120,17 +120,6 @@ def _parts(frame: pd.DataFrame, max_rows: int) -> list[pd.DataFrame]:
     return [frame.iloc[i : i + max_rows] for i in range(0, max(len(frame), 1), max_rows)]
 
 
-def _write_xlsx(path: Path, frame: pd.DataFrame) -> None:
-    """One sheet, the header row then the rows. Cells hold the same text as the CSV presets (the import tool
-    parses numbers and dates), so ids such as 00001 keep their leading zeros."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("Sheet1")
-    ws.append(list(frame.columns))
-    for row in frame.itertuples(index=False, name=None):
-        ws.append([v if v != "" else None for v in row])
-    wb.save(path)
-
-
 def write_crm_files(
     run_dir: str | Path, table: pd.DataFrame, config: dict, systems: list[str] | tuple[str, ...]
 ) -> CrmFiles:
@@ -165,7 +154,7 @@ def write_crm_files(
             stem = preset["file"] if len(parts) == 1 else f"{preset['file']}_{number:03d}"
             path = folder / f"{stem}{suffix}"
             if suffix == ".xlsx":
-                _write_xlsx(path, part)
+                write_plain_xlsx(path, part.replace("", None))
             else:
                 part.to_csv(path, index=False, encoding=preset.get("encoding") or "utf-8-sig", lineterminator="\r\n")
             files[system].append(path)
