@@ -1,6 +1,8 @@
 """The churn stage on simulated data: determinism, reasons from the customer's own numbers, the fallback, and
 the evaluation helpers against scikit-learn."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,6 +35,7 @@ def test_same_seed_same_scores_and_the_evaluation_is_on_the_later_cutoff(config,
     two = churn.run_churn(simulated, None, "2023-12-31", cfg)
     pd.testing.assert_frame_equal(one.customers, two.customers)
     assert one.report == two.report
+    json.dumps(one.report, allow_nan=False)  # JSON as it stands
     r = one.report
     assert not r["fallback"] and r["cutoffs"]["train"] < r["cutoffs"]["evaluation"] < r["cutoffs"]["score"]
     assert set(r["scorers"]) == {"logistic", "gradient_boosting", "recency", "recency_gap", "p_alive"}

@@ -158,7 +158,9 @@ def fit_scorers(
     fitted, errors = {}, {}
     for name in names:
         if name == "p_alive" and ("p_alive" not in X or X["p_alive"].isna().all()):
-            errors[name] = "P(alive) is not available (the BG/NBD model could not be fitted)"
+            errors[name] = (
+                "P(alive) is not available: the BG/NBD model could not be fitted at the training cut-off (see warnings)"
+            )
             continue
         try:
             fitted[name] = make_model(name, cfg, seed).fit(Xs, ys)

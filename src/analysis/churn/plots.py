@@ -16,7 +16,7 @@ from analysis.plotting import thousands as _thousands
 def plot_auc_comparison(metrics: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """ROC-AUC of every model and baseline on the evaluation cut-off, with bootstrap intervals."""
     ax = _axes(ax, (8, 0.6 * len(metrics) + 1.5))
-    table = metrics.sort_values("roc_auc")
+    table = metrics[metrics["roc_auc"].notna()].sort_values("roc_auc")  # scorers that could not be fitted: none
     y = np.arange(len(table))
     auc = table["roc_auc"].to_numpy(float)
     err = np.vstack([auc - table["roc_auc_low"].to_numpy(float), table["roc_auc_high"].to_numpy(float) - auc])

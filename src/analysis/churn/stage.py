@@ -111,6 +111,10 @@ def _evaluate(daily, plan: CutoffPlan, trend, customers, returns, cfg, report) -
     n_boot = int(ev.get("bootstrap", 200))
     bins = int(ev.get("reliability_bins", 10))
     table = evaluate.compare(y_ev.to_numpy(), scores, n_boot, float(ev.get("interval", 0.9)), seed, bins)
+    table["note"] = ""
+    for name, error in errors.items():  # a scorer that could not be fitted keeps its row, with the reason
+        table.loc[name, "note"] = error
+    table = table.reindex([n for n in [*cfg["models"], *BASELINES] if n in table.index])
     table.insert(0, "kind", ["model" if n in MODELS else "baseline" for n in table.index])
     by = cfg.get("choose_by", "brier")
     chosen = evaluate.choose(table, by)
@@ -163,8 +167,8 @@ BETTER = {
 
 def _choice_sentence(table: pd.DataFrame, chosen: str, by: str) -> dict[str, str]:
     """Which scorer is used and how it compares with the best baseline, in words (EN, ZH)."""
-    base = table[table["kind"] == "baseline"]
-    models = table[table["kind"] == "model"]
+    scored = table[table[by].notna()]
+    base, models = scored[scored["kind"] == "baseline"], scored[scored["kind"] == "model"]
     if base.empty or models.empty:
         return {"en": f"{MODEL_LABELS[chosen]} scores customers.", "zh": f"由{MODEL_LABELS_ZH[chosen]}为客户评分。"}
     best_base, best_model = evaluate.choose(base, by), evaluate.choose(models, by)
