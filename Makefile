@@ -33,6 +33,9 @@ format: $(STAMP) ## ruff format
 bench: $(STAMP) ## benchmarks on 1M simulated customers (times and peak memory)
 	$(PY) benchmarks/bench_data.py
 	$(PY) benchmarks/bench_clv.py
+	$(PY) benchmarks/bench_clv_fit.py
+	$(PY) benchmarks/bench_clusters.py
+	$(PY) benchmarks/bench_churn.py
 
 lab: $(STAMP) ## JupyterLab on the project environment, with the kernel "Python (analysis)"
 	$(PY) -m ipykernel install --sys-prefix --name analysis --display-name "Python (analysis)"

@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(run)
     run.add_argument("--out", default="reports", help="folder for run directories (default reports/)")
     run.add_argument("--notebooks", default=None, help=argparse.SUPPRESS)
+    run.add_argument("--crm", action="append", default=[], metavar="SYSTEM",
+                     help="also write the tier table as import files for zoho, salesforce, hubspot or fxiaoke "
+                          "(repeatable)")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
     run.add_argument("--log-format", choices=("text", "json"), default="text",
                      help="progress as text lines (default) or one JSON object per line, for schedulers")
@@ -80,7 +83,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         run_report(args.input, as_of=args.as_of, config_path=args.config, overrides=_overrides(args),
                    customers_path=args.customers, out_dir=args.out, notebooks_dir=args.notebooks,
-                   log=reporter(args.log_format, args.quiet))
+                   crm_systems=args.crm, log=reporter(args.log_format, args.quiet))
     except RunFailed as exc:  # 2: the user's data or settings; 1: an internal failure
         print(f"error: {exc}", file=sys.stderr)
         return 2 if exc.user_error else 1

@@ -43,8 +43,11 @@ def test_full_run_on_the_cdnow_sample_and_a_rerun_gives_the_same_bytes(sample_ru
     for page in record["pages"]:
         html = (run_dir / page).read_text(encoding="utf-8")
         assert "open_stage(" not in html  # code is hidden from stakeholders
-        assert (run_dir / page.replace(".html", ".ipynb")).is_file()
-    assert (run_dir / "index.html").is_file()
+        assert (run_dir / "notebooks" / page.replace(".html", ".ipynb")).is_file()  # for analysts
+    for name in ("index.html", "00_summary.html", "00_summary_zh.html", "customers.xlsx", "summary.pptx",
+                 "summary_zh.pptx"):
+        assert (run_dir / name).is_file(), name
+    assert sorted(p.name for p in (out / "history").iterdir()) == ["as_of=1998-06-30"]  # the rerun replaced it
     quality = json.loads((run_dir / "quality.json").read_text(encoding="utf-8"))
     assert quality["rows_in"] == 6919 and quality["reconciled"]
     customers = pd.read_csv(run_dir / "customers.csv", dtype={"customer_id": str}, encoding="utf-8-sig")
@@ -87,7 +90,7 @@ def test_a_failed_step_is_named_and_never_replaces_latest(tmp_path, lifetimes_da
         run_report(source, out_dir=out, notebooks_dir=bad, log=lambda _: None)
     failed = err.value.run_dir
     assert (out / "latest").resolve() == first.resolve()
-    assert (failed / "02_broken.ipynb").is_file()  # the failing notebook is kept
+    assert (failed / "notebooks" / "02_broken.ipynb").is_file()  # the failing notebook is kept
     record = json.loads((failed / "run.json").read_text())
     assert (record["status"], record["failed_step"]) == ("failed", "02_broken")
 

@@ -18,7 +18,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 TEXTS = {
     "en": {
-        "title": "Customer analytics report", "as_of": "As of", "headline": "Headline numbers",
+        "title": "Customer analytics report", "summary": "Summary for management", "as_of": "As of",
+        "headline": "Headline numbers",
         "pages": "The pages, in reading order", "files": "Data files",
         "masked": "Personal data is masked on the stakeholder pages (names, phones, e-mails, ids); the analyst "
                   "files (customer table, executed notebooks) keep the real values.",
@@ -29,7 +30,10 @@ TEXTS = {
         "clv": "Expected value, next {months} months", "clv_detail": "from {n} customers",
         "files_what": {"customers.csv": "the customer tier table (UTF-8 with BOM, opens in Excel)",
                        "customers.xlsx": "the customer tier table in Excel, with column notes and the playbook",
-                       "summary.pptx": "the management deck", "quarantine.csv": "rows set aside, with the reason",
+                       "summary.pptx": "the management deck", "summary_zh.pptx": "the management deck in Chinese",
+                       "00_summary_zh.html": "the summary for management in Chinese",
+                       "migration.json": "tier migration since the previous run",
+                       "quarantine.csv": "rows set aside, with the reason",
                        "quality.json": "what came in, what was kept, reconciliation",
                        "run.json": "parameters, input fingerprint, versions, time per step",
                        "segments.json": "segment rules in words, counts and shares",
@@ -38,7 +42,8 @@ TEXTS = {
                        "churn_metrics.json": "churn models and baselines on a later cut-off, risk bands"},
     },
     "zh": {
-        "title": "客户分析报告", "as_of": "截止日期", "headline": "关键指标", "pages": "报告页面（按阅读顺序）",
+        "title": "客户分析报告", "summary": "管理层摘要", "as_of": "截止日期", "headline": "关键指标",
+        "pages": "报告页面（按阅读顺序）",
         "files": "数据文件", "masked": "面向管理层的页面已隐去个人信息（姓名、电话、邮箱、编号）；分析用文件（客户表、"
                                        "已执行的笔记本）保留原值。",
         "customers": "客户数", "buyers": "其中 {n} 位在期内购买", "revenue": "期内收入",
@@ -47,7 +52,9 @@ TEXTS = {
         "clv": "未来 {months} 个月预期价值", "clv_detail": "来自 {n} 位客户",
         "files_what": {"customers.csv": "客户分层管理表格（UTF-8 BOM，可用 Excel 打开）",
                        "customers.xlsx": "客户分层管理表格（Excel，含字段说明与服务策略）",
-                       "summary.pptx": "管理层汇报幻灯片",
+                       "summary.pptx": "管理层汇报幻灯片（英文）",
+                       "summary_zh.pptx": "管理层汇报幻灯片（中文）", "00_summary_zh.html": "管理层摘要（中文）",
+                       "migration.json": "与上次运行相比的等级迁移",
                        "quarantine.csv": "被隔离的行及原因", "quality.json": "数据输入、保留与对账",
                        "run.json": "参数、输入指纹、版本、各步骤耗时", "segments.json": "分群规则、数量与占比",
                        "clusters.json": "聚类：k 的选择、稳定性、画像、名称与规则",
@@ -158,7 +165,9 @@ def headline(run_dir: Path, pages: list[str], lang: str = "en") -> list[dict[str
 
 def _title(run_dir: Path, page: str) -> str:
     """A page's first heading (from its executed notebook), else its file name."""
-    notebook = run_dir / page.replace(".html", ".ipynb")
+    notebook = run_dir / "notebooks" / page.replace(".html", ".ipynb")
+    if page.startswith("00_summary"):
+        return TEXTS["zh" if page.endswith("_zh.html") else "en"]["summary"]
     if notebook.is_file():
         for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
             text = "".join(cell["source"]).strip()
@@ -173,7 +182,8 @@ def write_index(
     """Render ``index.html`` of ``run_dir`` from the run's own files; returns its path."""
     t = TEXTS[lang]
     quality = _json(run_dir, "quality.json") or {}
-    known = ["customers.csv", "customers.xlsx", "summary.pptx", "quarantine.csv", "quality.json"]
+    known = ["customers.csv", "customers.xlsx", "summary.pptx", "summary_zh.pptx", "00_summary_zh.html",
+             "quarantine.csv", "quality.json"]
     files = [name for name in known if (run_dir / name).is_file()]
     files += sorted(p.name for p in run_dir.glob("*.json") if p.name not in (*known, "run.json", "settings.json"))
     files += sorted(p.relative_to(run_dir).as_posix() for p in run_dir.glob("crm/*") if p.is_file())

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from analysis.report.index import write_index
+from analysis.report.crm import check_systems
+from analysis.report.pack import build_pack
 from analysis.report.progress import reporter
 from analysis.report.rundir import prepare_run, settings_for, versions, write_json
 
@@ -107,6 +108,7 @@ def run_report(
     customers_path: str | None = None,
     out_dir: str | Path = "reports",
     notebooks_dir: str | Path | None = None,
+    crm_systems: list[str] | None = None,
     log=None,
 ) -> Path:
     """Run every report notebook on ``input_path``; returns the run directory. ``log`` receives the
@@ -116,6 +118,7 @@ def run_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     settings = settings_for(input_path, as_of, config_path, overrides, customers_path)
+    crm_systems = check_systems(crm_systems or [], settings["config"])
     steps: dict[str, float] = {}
     record: dict[str, Any] = {
         "started_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -155,8 +158,10 @@ def run_report(
         where = {"step": step, "index": index, "total": len(notebooks)}
         log({"event": "step_started", **where, "elapsed": round(t0 - started, 3)})
         try:
-            execute_notebook(notebook, run_dir / notebook.name, parameters)
-            render_html(run_dir / notebook.name, run_dir / f"{step}.html")
+            executed = run_dir / "notebooks" / notebook.name
+            executed.parent.mkdir(exist_ok=True)
+            execute_notebook(notebook, executed, parameters)
+            render_html(executed, run_dir / f"{step}.html")
         except Exception as exc:  # a failing notebook ends the run, named, with its cause
             steps[step] = round(time.perf_counter() - t0, 3)
             record.update(status="failed", failed_step=step, error=_first_error_line(exc))
@@ -169,11 +174,11 @@ def run_report(
         eta = sum(page_seconds) / len(page_seconds) * (len(notebooks) - index)
         log({"event": "step_done", **where, "seconds": steps[step], "eta": round(eta, 1),
              "elapsed": round(time.perf_counter() - started, 3)})
+    record["warnings"] = build_pack(run_dir, out / "history", pages, steps, crm_systems, log)
     steps["total"] = round(time.perf_counter() - started, 3)
     record.update(status="ok", pages=pages,
                   finished_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     write_json(run_dir / "run.json", record)
-    write_index(run_dir, pages, steps)
     _point_latest(out, run_dir)
     log({"event": "done", "index_html": str(run_dir / "index.html"), "elapsed": steps["total"]})
     return run_dir

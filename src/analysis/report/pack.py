@@ -1,0 +1,77 @@
+"""The report pack around the pages, built once every notebook has run: the customer tier table in Excel, the
+CRM import files, the run's snapshot in the history store with the tier migration since the previous run, the
+executive summary page and the management deck (English, plus a Chinese edition of both), and the landing page.
+
+Each part is a timed step of the run (``run.json``); every part reads the run directory, none changes it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.report import crm, export, history
+from analysis.report.deck import build_deck
+from analysis.report.index import write_index
+from analysis.report.summary import write_summary
+
+
+def build_pack(
+    run_dir: Path,
+    history_dir: Path,
+    pages: list[str],
+    steps: dict[str, float],
+    crm_systems: list[str] | None = None,
+    log: Callable[[dict], None] = lambda _: None,
+) -> list[str]:
+    """Write the pack into ``run_dir`` (and the snapshot into ``history_dir``); adds each part's seconds to
+    ``steps`` and returns the warnings to show the user (e.g. a CRM field the data lacks)."""
+    settings = json.loads((run_dir / "settings.json").read_text(encoding="utf-8"))
+    config, as_of = settings["config"], settings["as_of"]
+    customers = pd.read_parquet(run_dir / "customers.parquet")
+    warnings: list[str] = []
+    state: dict[str, Any] = {}
+
+    def step(name: str, work: Callable[[], None]) -> None:
+        t0 = time.perf_counter()
+        work()
+        steps[name] = round(time.perf_counter() - t0, 3)
+        log({"event": "pack_step", "step": name, "seconds": steps[name]})
+
+    def tier_table() -> None:
+        state["table"] = export.tier_table(customers, as_of)
+        warnings.extend(export.write_tier_workbook(run_dir / "customers.xlsx", state["table"], config))
+
+    def crm_files() -> None:
+        warnings.extend(crm.write_crm_files(run_dir, state["table"], config, crm_systems or []).warnings)
+
+    def snapshot() -> None:
+        labels = config["tiers"]["labels"]
+        history.append_snapshot(history_dir, customers, as_of, labels)
+        state["migration"] = history.migration_since_previous(history_dir, as_of, list(labels), labels)
+        if state["migration"] is not None:
+            (run_dir / "migration.json").write_text(
+                json.dumps(state["migration"].report, ensure_ascii=False, indent=2), encoding="utf-8"
+            )
+
+    def summary() -> None:
+        for lang, name in (("en", "00_summary.html"), ("zh", "00_summary_zh.html")):
+            write_summary(run_dir, config, lang, migration=state.get("migration"), name=name)
+
+    def deck() -> None:
+        build_deck(run_dir / "summary.pptx", run_dir, "en", history_dir=history_dir)
+        build_deck(run_dir / "summary_zh.pptx", run_dir, "zh", history_dir=history_dir)
+
+    step("tier_table", tier_table)
+    if crm_systems:
+        step("crm", crm_files)
+    step("history", snapshot)
+    step("summary", summary)
+    step("deck", deck)
+    step("index", lambda: write_index(run_dir, ["00_summary.html", *pages], steps))
+    return warnings
