@@ -238,7 +238,8 @@ def run_churn(
 def _run(transactions, customers, as_of, config, returns) -> ChurnRun:
     cfg = churn_settings(config)
     as_of = pd.Timestamp(as_of).normalize()
-    tx = transactions[transactions["timestamp"] < as_of + pd.Timedelta(days=1)]
+    after = transactions["timestamp"] >= as_of + pd.Timedelta(days=1)
+    tx = transactions[~after] if after.any() else transactions  # no copy when nothing is after the as-of date
     if len(tx) == 0:
         raise UserError(f"no purchases on or before {as_of.date()}: nothing to model churn on")
     daily = daily_purchases(tx)
