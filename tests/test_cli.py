@@ -116,3 +116,15 @@ def test_a_users_mistake_inside_a_notebook_exits_2_with_one_line(tmp_path, sales
     errors = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(errors) == 1 and errors[0].startswith("error: step 01_stage failed: UserError: abc.value is margin")
     assert "Kernel is running over TCP" not in proc.stderr + proc.stdout
+
+
+def test_a_setting_that_needs_a_missing_column_stops_before_the_work(tmp_path, sales_csv):
+    config = tmp_path / "margin.yaml"
+    config.write_text("abc:\n  value: margin\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "analysis", "run", "--input", str(sales_csv), "--config",
+                           str(config), "--out", str(tmp_path / "reports")], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: setting abc.value: margin needs a margin column, and the input has none: map one with "
+        "--column margin=HEADER or change abc.value"]
+    assert not any((tmp_path / "reports").glob("2*"))  # no run directory left behind

@@ -46,7 +46,23 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "clv.models": ("bgnbd", "pareto", "mbgnbd"),
     "clv.time_unit": ("weeks", "days"),
     "clv.choose_by": ("rmse", "mae", "spearman", "total_error"),
+    "crm.missing_name": ("id", "skip"),
 }
+
+# Settings that need a column of the input: (setting, value) -> the column role it needs.
+NEEDS_COLUMN: dict[tuple[str, str], str] = {
+    ("abc.value", "margin"): "margin",
+}
+
+
+def check_columns(config: dict, roles: set[str]) -> None:
+    """Stop with one line when a setting needs a column the input does not have (``NEEDS_COLUMN``), before
+    any work is done on the data."""
+    for (name, value), role in NEEDS_COLUMN.items():
+        section, key = name.split(".", 1)
+        if (config.get(section) or {}).get(key) == value and role not in roles:
+            raise UserError(f"setting {name}: {value} needs a {role} column, and the input has none: map one with "
+                            f"--column {role}=HEADER or change {name}")
 
 
 def _check_value(name: str, value: Any, default: Any, source: str) -> None:

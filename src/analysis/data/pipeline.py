@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.config import check_columns
 from analysis.data import features, load
 from analysis.data.parsing import parse_text
 from analysis.data.validate import ATTRIBUTE_ROLES, validate
@@ -54,6 +55,7 @@ def prepare(
         columns=data_cfg.get("columns") or None,
         headers=data_cfg.get("headers"),
     )
+    check_columns(config, set(raw.mapping))
     checked = validate(raw.frame, raw.mapping, config, as_of)
     quality = {
         **checked.quality,
