@@ -128,7 +128,7 @@ def _evaluate(daily, plan: CutoffPlan, trend, customers, returns, cfg, report) -
         y_ev,
         X_tr.columns,
         int(ev.get("importance_repeats", 2)),
-        int(ev.get("importance_max_customers", 10_000)),
+        int(ev.get("importance_max_customers", 5_000)),
         seed,
     )
     X_last = X_ev.loc[:, X_ev.notna().any()]
