@@ -110,6 +110,15 @@ def test_bootstrap_auc_matches_sklearn_and_brackets_it():
     assert low == pytest.approx(plain[0], abs=0.006) and high == pytest.approx(plain[1], abs=0.006)
 
 
+def test_bootstrap_auc_brackets_the_auc_when_scores_are_grouped_by_rank():
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 2, 20_000)
+    p = np.where(rng.uniform(size=20_000) < 0.3, 0.5, 0.3 * y + rng.uniform(0, 0.7, 20_000))  # many ties at 0.5
+    auc = roc_auc_score(y, p)
+    low, high = churn.auc_interval(y, p, n_boot=200, seed=2)
+    assert low < auc < high and abs((high - auc) - (auc - low)) < 0.004  # about symmetric around the AUC
+
+
 def test_metrics_equal_scikit_learn():
     from sklearn.metrics import average_precision_score, brier_score_loss, log_loss
 
