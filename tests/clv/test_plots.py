@@ -71,3 +71,10 @@ def test_repeat_histogram_counts_every_customer(fitted):
     assert hist.index.tolist() == ["0", "1", "2", "3", "4", "5+"]
     assert hist["actual"].sum() == len(X)
     assert hist["model"].sum() == pytest.approx(len(X))
+
+
+def test_clv_charts_say_so_when_the_input_has_no_amounts(fitted):
+    _, _, scores = fitted
+    no_money = scores.assign(expected_spend=np.nan, clv=np.nan, clv_low=np.nan, clv_high=np.nan)
+    for ax in (clv.plots.plot_clv_distribution(no_money["clv"]), clv.plots.plot_top_customers(no_money)):
+        assert [t.get_text() for t in ax.texts] == ["No CLV in currency: the input has no amounts"]

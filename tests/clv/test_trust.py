@@ -186,6 +186,8 @@ def test_an_event_log_without_amounts_gets_purchase_forecasts_and_says_there_is_
     assert report["amounts"] is False and "the input has no amounts" in report["amounts_note"]
     assert report["spend_model"]["method"] == "none"
     assert "The input has no amounts" in clv.manager_summary(report)
+    top = log.top_customers(5)
+    assert top["expected_purchases"].tolist() == sorted(bought["expected_purchases"], reverse=True)[:5]
     # the purchase forecasts are those of the same log with its amounts
     with_amounts = clv.run_clv(tx, customers, "2024-06-30", config).customers
     for column in ("expected_purchases", "p_alive"):

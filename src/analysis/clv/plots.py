@@ -119,7 +119,7 @@ def plot_clv_distribution(clv: pd.Series, ax: Axes | None = None, bins: int = 50
 def plot_top_customers(customers: pd.DataFrame, n: int = 20, ax: Axes | None = None) -> Axes:
     """The ``n`` customers with the highest CLV and their intervals (``customer_id``, ``clv``,
     ``clv_low``, ``clv_high``)."""
-    top = customers.nlargest(n, "clv").iloc[::-1]
+    top = customers.dropna(subset=["clv"]).nlargest(n, "clv").iloc[::-1]
     ax = _axes(ax, (8, max(3.0, 0.3 * len(top) + 1)))
     if top.empty:
         _no_amounts(ax)

@@ -103,8 +103,10 @@ class ClvRun:
         return "\n".join(f"- {k}: {v}" for k, v in self.report["spend_model"].items())
 
     def top_customers(self, n: int = 20) -> pd.DataFrame:
-        """The ``n`` customers with the highest CLV, with their forecasts and intervals."""
-        return self.customers.nlargest(n, "clv").reset_index(drop=True)
+        """The ``n`` customers with the highest CLV, with their forecasts and intervals; without
+        amounts, those with the most expected purchases."""
+        by = "clv" if self.report.get("amounts", True) else "expected_purchases"
+        return self.customers.dropna(subset=[by]).nlargest(n, by).reset_index(drop=True)
 
 
 def _clean(obj: Any) -> Any:
