@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 EPS = 1e-6
+SCORE_DECIMALS = 10  # see compare()
 BOOTSTRAP_GROUPS = 5_000
 
 
@@ -126,8 +127,11 @@ def gains_table(y, p, groups: int = 10) -> pd.DataFrame:
 
 
 def compare(y, scores: dict[str, np.ndarray], n_boot: int, interval: float, seed: int, bins: int) -> pd.DataFrame:
-    """One row of :func:`metrics` per scorer, same bootstrap seed for all (paired resamples)."""
-    rows = {name: metrics(y, p, n_boot, interval, seed, bins) for name, p in scores.items()}
+    """One row of :func:`metrics` per scorer, same bootstrap seed for all (paired resamples). Scores are
+    rounded to 10 decimals first: model fits differ between runs in the last digits (threaded sums), and
+    those would otherwise split or join tied scores and move the bootstrap interval."""
+    rows = {name: metrics(y, np.round(np.asarray(p, float), SCORE_DECIMALS), n_boot, interval, seed, bins)
+            for name, p in scores.items()}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("scorer")
 
 
