@@ -14,7 +14,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
@@ -23,6 +22,7 @@ from analysis.churn.features import cutoff_features, daily_purchases
 from analysis.churn.labels import CutoffPlan, churn_labels, plan_cutoffs
 from analysis.churn.models import BASELINES, MODEL_LABELS, MODEL_LABELS_ZH, MODELS, churn_probability, fit_scorers
 from analysis.errors import UserError
+from analysis.jsonable import jsonable
 
 OUTPUT_COLUMNS = ("churn_risk", "risk_band", "risk_band_zh", "churn_reasons", "churn_reasons_zh", "value_at_risk")
 
@@ -61,21 +61,6 @@ class ChurnRun:
     report: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     features: pd.DataFrame | None = None
-
-
-def _clean(obj: Any) -> Any:
-    """JSON-safe: numpy scalars to Python, NaN / inf to None, timestamps to dates."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, pd.Timestamp):
-        return obj.date().isoformat()
-    return obj
 
 
 def _labelled(daily, cutoff, plan: CutoffPlan, trend, customers, returns, cfg) -> tuple[pd.DataFrame, pd.Series, list]:
@@ -373,7 +358,7 @@ def _finish(daily, X_now, risk_now, importance, customers, cfg, config, report, 
     report["customers_without_purchase"] = int(risk.isna().sum())
     report["mean_risk"] = float(risk.mean()) if risk.notna().any() else math.nan
     report["features"] = list(X_now.columns)
-    return ChurnRun(out.reset_index(), _clean(report), tables, X_now)
+    return ChurnRun(out.reset_index(), jsonable(report), tables, X_now)
 
 
 def manager_summary(run: ChurnRun, lang: str = "en") -> str:

@@ -25,6 +25,7 @@ from analysis.clv.likelihoods import MODEL_LABELS, MODELS, _check_model
 from analysis.clv.models import OUTPUT_COLUMNS, UNITS_PER_MONTH
 from analysis.clv.value import CLVModel
 from analysis.errors import UserError
+from analysis.jsonable import jsonable
 
 NO_AMOUNTS = (
     "the input has no amounts: purchases and P(alive) are forecast, but spend per "
@@ -107,21 +108,6 @@ class ClvRun:
         amounts, those with the most expected purchases."""
         by = "clv" if self.report.get("amounts", True) else "expected_purchases"
         return self.customers.dropna(subset=[by]).nlargest(n, by).reset_index(drop=True)
-
-
-def _clean(obj: Any) -> Any:
-    """JSON-safe: numpy scalars to Python, NaN / inf to None."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, pd.Timestamp):
-        return obj.date().isoformat()
-    return obj
 
 
 def run_clv(tx: pd.DataFrame, customers: pd.DataFrame | None, as_of: Any, config: dict[str, Any]) -> ClvRun:
@@ -255,7 +241,7 @@ def run_clv(tx: pd.DataFrame, customers: pd.DataFrame | None, as_of: Any, config
     missing = set(summary.index) - set(out["customer_id"])
     if missing:
         report["warnings"].append(f"{len(missing)} customers with purchases are not in the customer table")
-    return ClvRun(out, _clean(report), bt, model, summary)
+    return ClvRun(out, jsonable(report), bt, model, summary)
 
 
 def _fit_options(cfg: dict[str, Any]) -> dict[str, Any]:
