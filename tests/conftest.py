@@ -38,3 +38,14 @@ def write_notebook(path: Path, body: str) -> None:
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(body)]
     nbformat.write(nb, path)
+
+
+def run_notebook(name: str, out: Path, **parameters) -> Path:
+    """Execute ``notebooks/<name>.ipynb`` with papermill as the runner does (kernel python3, from the notebooks
+    folder) with ``parameters``; returns the executed copy ``out``."""
+    import papermill
+
+    notebook = ROOT / "notebooks" / f"{name}.ipynb"
+    papermill.execute_notebook(str(notebook), str(out), kernel_name="python3", cwd=str(notebook.parent),
+                               progress_bar=False, parameters=parameters)
+    return out

@@ -1,34 +1,25 @@
 """The churn notebook, run the way the runner runs it: papermill on a prepared run directory."""
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from analysis import churn
+from tests.conftest import ROOT, run_notebook
 
-ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "05_churn.ipynb"
 
 
 @pytest.mark.slow
 def test_notebook_adds_the_churn_columns_and_writes_churn_metrics(tmp_path, lifetimes_datasets):
-    papermill = pytest.importorskip("papermill")
     from analysis.report import open_stage
 
     config = tmp_path / "config.yaml"
     config.write_text("churn:\n  evaluation:\n    bootstrap: 20\n    importance_repeats: 1\n", encoding="utf-8")
     sample = str(lifetimes_datasets / "CDNOW_sample.txt")
     st = open_stage(input_path=sample, as_of="1998-06-30", config_path=str(config))
-    papermill.execute_notebook(
-        str(NOTEBOOK),
-        str(tmp_path / "out.ipynb"),
-        kernel_name="python3",
-        cwd=str(NOTEBOOK.parent),
-        progress_bar=False,
-        parameters={"run_dir": str(st.run_dir)},
-    )
+    run_notebook("05_churn", tmp_path / "out.ipynb", run_dir=str(st.run_dir))
     customers = pd.read_csv(st.run_dir / "customers.csv", dtype={"customer_id": str}, encoding="utf-8-sig")
     for column in churn.OUTPUT_COLUMNS:
         assert column in customers, column

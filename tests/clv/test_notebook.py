@@ -1,32 +1,22 @@
 """The CLV notebook, run the way the scheduler runs it: papermill with small parameters."""
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = ROOT / "notebooks" / "04_clv.ipynb"
+from tests.conftest import run_notebook
 
 
 @pytest.mark.slow
 def test_notebook_runs_on_the_cdnow_sample_and_writes_its_outputs(tmp_path, lifetimes_datasets):
-    papermill = pytest.importorskip("papermill")
     from analysis.report import open_stage
 
     config = tmp_path / "config.yaml"
     config.write_text("clv:\n  bootstrap:\n    n: 3\n", encoding="utf-8")
     sample = str(lifetimes_datasets / "CDNOW_sample.txt")
     st = open_stage(input_path=sample, as_of="1998-06-30", config_path=str(config))
-    papermill.execute_notebook(
-        str(NOTEBOOK),
-        str(tmp_path / "out.ipynb"),
-        kernel_name="python3",
-        cwd=str(NOTEBOOK.parent),
-        progress_bar=False,
-        parameters={"run_dir": str(st.run_dir)},
-    )
+    run_notebook("04_clv", tmp_path / "out.ipynb", run_dir=str(st.run_dir))
     customers = pd.read_csv(st.run_dir / "customers.csv", dtype={"customer_id": str}, encoding="utf-8-sig")
     for column in ("expected_purchases", "p_alive", "expected_spend", "clv", "clv_low", "clv_high"):
         assert customers[column].notna().all(), column

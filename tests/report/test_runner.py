@@ -105,8 +105,9 @@ def test_progress_events_and_a_misspelt_parameter(tmp_path, lifetimes_datasets):
     source = str(lifetimes_datasets / "CDNOW_sample.txt")
     run_dir = run_report(source, out_dir=out, notebooks_dir=good, log=events.append)
     kinds = [(e["event"], e.get("step")) for e in events]
+    pack = [("pack_step", s) for s in ("tier_table", "history", "summary", "deck", "index")]
     assert kinds == [("prepared", None), ("step_started", "01_a"), ("step_done", "01_a"), ("step_started", "02_b"),
-                     ("step_done", "02_b"), ("done", None)]
+                     ("step_done", "02_b"), *pack, ("done", None)]
     assert events[2]["index"] == 1 and events[2]["total"] == 2 and events[2]["eta"] > 0 and events[4]["eta"] == 0
     assert events[-1]["index_html"] == str(run_dir / "index.html")
     assert text_line(events[2]).startswith("[1/2] 01_a done in ")

@@ -2,13 +2,12 @@
 
 import json
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = ROOT / "notebooks" / "02_segments.ipynb"
+from tests.conftest import run_notebook
+
 COLUMNS = (
     "recency_days",
     "frequency",
@@ -32,21 +31,13 @@ COLUMNS = (
 
 @pytest.mark.slow
 def test_notebook_adds_the_segment_columns_and_writes_segments_json(tmp_path, lifetimes_datasets):
-    papermill = pytest.importorskip("papermill")
     from analysis.report import open_stage
 
     sample = str(lifetimes_datasets / "CDNOW_sample.txt")
     prepared = open_stage(input_path=sample, as_of="1998-06-30").run_dir
     st = open_stage(run_dir=str(shutil.copytree(prepared, tmp_path / "run")))  # a private copy to add columns to
     before = st.customers
-    papermill.execute_notebook(
-        str(NOTEBOOK),
-        str(tmp_path / "out.ipynb"),
-        kernel_name="python3",
-        cwd=str(NOTEBOOK.parent),
-        progress_bar=False,
-        parameters={"run_dir": str(st.run_dir)},
-    )
+    run_notebook("02_segments", tmp_path / "out.ipynb", run_dir=str(st.run_dir))
     customers = pd.read_csv(st.run_dir / "customers.csv", dtype={"customer_id": str}, encoding="utf-8-sig")
     assert len(customers) == len(before) and customers["customer_id"].is_unique
     for column in COLUMNS:

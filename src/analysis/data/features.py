@@ -55,6 +55,16 @@ def _table(tx: pd.DataFrame | ibis.Table) -> ibis.Table:
     return ibis.memtable(tx) if isinstance(tx, pd.DataFrame) else tx
 
 
+# Money is summed as exact decimals (6 places), then read back as float: a parallel floating-point sum
+# depends on the order the threads add in, so reruns differed in the last digits.
+MONEY = "decimal(38, 6)"
+
+
+def money_sum(column: ibis.Value) -> ibis.Value:
+    """The exact sum of a money column (NULL when every value is NULL), as float64."""
+    return column.cast(MONEY).sum().cast("float64")
+
+
 def _execute(expr: ibis.Expr, backend: Any = None) -> pd.DataFrame:
     return (backend if backend is not None else ibis.duckdb.connect()).execute(expr)
 
@@ -62,7 +72,7 @@ def _execute(expr: ibis.Expr, backend: Any = None) -> pd.DataFrame:
 def purchase_days(tx: ibis.Table) -> ibis.Table:
     """One row per customer and purchase day: ``customer_id``, ``day``, ``spend`` (the day's total)."""
     daily = tx.mutate(day=_.timestamp.date())
-    return daily.group_by(["customer_id", "day"]).aggregate(spend=_.amount.sum())
+    return daily.group_by(["customer_id", "day"]).aggregate(spend=money_sum(_.amount))
 
 
 def repeat_purchase_summary(tx: ibis.Table, as_of: dt.date, unit_days: float) -> ibis.Table:
@@ -79,7 +89,7 @@ def repeat_purchase_summary(tx: ibis.Table, as_of: dt.date, unit_days: float) ->
         last_day=_.day.max(),
         n_days=_.day.count(),
         spend_days=_.spend.count(),  # days with a known spend: 0 in an event log without amounts
-        repeat_spend=ibis.ifelse(_.is_first, 0.0, _.spend).sum(),
+        repeat_spend=money_sum(ibis.ifelse(_.is_first, 0.0, _.spend)),
     )
     return per.mutate(
         frequency=(per.n_days - 1).cast("float64"),
@@ -102,11 +112,11 @@ def customer_features_expr(tx: ibis.Table, as_of: dt.date, unit_days: float = 7.
         "first_purchase": _.timestamp.min(),
         "last_purchase": _.timestamp.max(),
         "orders": _.order_id.nunique(),
-        "total_spend": _.amount.sum(),
+        "total_spend": money_sum(_.amount),
     }
     columns = tx.schema().names
     if "margin" in columns:
-        aggs["margin_total"] = _.margin.sum()
+        aggs["margin_total"] = money_sum(_.margin)
     base = tx.group_by("customer_id").aggregate(**aggs)
     attributes = [c for c in ATTRIBUTES if c in columns]
     for col in attributes:
@@ -220,7 +230,7 @@ def calibration_holdout(
     hold = days.filter((_.day > ibis.date(cal_end)) & (_.day <= ibis.date(obs_end)))
     hold = hold.group_by("customer_id").aggregate(
         frequency_holdout=_.day.count().cast("float64"),
-        spend_holdout=_.spend.sum(),
+        spend_holdout=money_sum(_.spend),
     )
     bought = hold.frequency_holdout.notnull()
     joined = cal.left_join(hold, "customer_id").select(
