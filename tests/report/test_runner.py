@@ -40,6 +40,8 @@ def test_full_run_on_the_cdnow_sample_and_a_rerun_gives_the_same_bytes(sample_ru
     assert len(record["input_fingerprint"]) == 64
     assert record["versions"]["lifetimes"] == "0.11.3"
     assert set(record["seconds"]) >= {"prepare", "01_data_quality", "total"}
+    assert set(record["peak_memory_mb"]) >= {"prepare", "01_data_quality", "total"}
+    assert record["peak_memory_mb"]["total"]["largest_kernel"] > 50  # a kernel with pandas loaded
     for page in record["pages"]:
         html = (run_dir / page).read_text(encoding="utf-8")
         assert "open_stage(" not in html  # code is hidden from stakeholders

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import resource
 import time
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,14 @@ def _point_latest(out_dir: Path, run_dir: Path) -> None:
     tmp.replace(link)
 
 
+def _peak_memory_mb() -> dict[str, float]:
+    """Peak resident memory so far, in MB, of the runner and of the largest kernel it has run (Linux reports
+    kilobytes); each step records it when it ends, so a step's value is the running peak."""
+    runner = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kernels = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"runner": round(runner, 1), "largest_kernel": round(kernels, 1)}
+
+
 def _first_error_line(exc: BaseException) -> str:
     ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
     text = f"{ename}: {evalue}" if ename else f"{type(exc).__name__}: {exc}"
@@ -126,6 +135,7 @@ def run_report(
         "config": settings["config"],
         "versions": versions(),
         "seconds": steps,
+        "peak_memory_mb": {},
     }
     # Prepare into a temporary folder first, so the run id can carry the input fingerprint.
     staging = out / f".staging-{os.getpid()}-{time.time_ns()}"
@@ -136,6 +146,7 @@ def run_report(
         _remove_tree(staging)
         raise
     steps["prepare"] = round(time.perf_counter() - t0, 3)
+    record["peak_memory_mb"]["prepare"] = _peak_memory_mb()
     record["input_fingerprint"] = prepared.quality["fingerprint"]
     record["parameters"]["as_of"] = prepared.quality["as_of"]
     run_dir = _new_run_dir(out, prepared.quality["fingerprint"])
@@ -169,6 +180,7 @@ def run_report(
             user_error = getattr(exc, "ename", None) == "UserError"
             raise RunFailed(step, _first_error_line(exc), run_dir, user_error) from exc
         steps[step] = round(time.perf_counter() - t0, 3)
+        record["peak_memory_mb"][step] = _peak_memory_mb()
         pages.append(f"{step}.html")
         page_seconds = [steps[Path(p).stem] for p in pages]
         eta = sum(page_seconds) / len(page_seconds) * (len(notebooks) - index)
@@ -176,6 +188,7 @@ def run_report(
              "elapsed": round(time.perf_counter() - started, 3)})
     record["warnings"] = build_pack(run_dir, out / "history", pages, steps, crm_systems, log)
     steps["total"] = round(time.perf_counter() - started, 3)
+    record["peak_memory_mb"]["total"] = _peak_memory_mb()
     record.update(status="ok", pages=pages,
                   finished_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     write_json(run_dir / "run.json", record)
