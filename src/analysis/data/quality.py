@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from analysis.data.validate import REASONS
+from analysis.plotting import thousands
 
 
 def reason_table(quality: dict[str, Any]) -> pd.DataFrame:
@@ -81,9 +82,14 @@ def _amount_line(q: dict[str, Any]) -> str:
 
 
 def plot_quarantine(quality: dict[str, Any], ax: Axes | None = None) -> Axes:
-    """Horizontal bars: rows quarantined per reason."""
+    """Horizontal bars: rows quarantined per reason (a plain sentence instead when nothing was set aside)."""
     table = reason_table(quality).sort_values("rows")
     ax = ax or plt.subplots(figsize=(7, 0.4 * max(len(table), 2) + 1))[1]
+    if table.empty:
+        ax.text(0.5, 0.5, "No row was set aside: every input row is a kept purchase.", ha="center", va="center",
+                fontsize=11, transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
     ax.barh(table["reason"], table["rows"], color="#c44e52")
     for y, (n, share) in enumerate(zip(table["rows"], table["share_of_rows"], strict=True)):
         ax.annotate(f" {n:,} ({share:.1%})", (n, y), va="center", fontsize=9)
@@ -107,6 +113,8 @@ def plot_monthly_revenue(transactions: pd.DataFrame, ax: Axes | None = None) -> 
     twin = ax.twinx()
     twin.plot(monthly.index, monthly["customer_id"], color="#dd8452", marker="o", label="customers")
     twin.set_ylabel("customers buying that month")
+    thousands(ax)
+    thousands(twin)
     return ax
 
 
