@@ -117,3 +117,24 @@ def test_progress_events_and_a_misspelt_parameter(tmp_path, lifetimes_datasets):
     (bad / "01_a.ipynb").write_text((good / "01_a.ipynb").read_text().replace("as_of", "as_off"))
     with pytest.raises(RunFailed, match="01_a.ipynb declares no parameter as_of"):
         run_report(source, out_dir=out, notebooks_dir=bad, log=events.append)
+
+
+@pytest.mark.slow
+def test_an_event_log_without_amounts_gives_the_whole_report(tmp_path, lifetimes_datasets):
+    records = pd.read_csv(lifetimes_datasets / "CDNOW_sample.txt", sep=r"\s+", header=None, dtype=str)
+    log = tmp_path / "events.csv"
+    records[[0, 2]].set_axis(["cust", "date"], axis=1).to_csv(log, index=False)  # customer and date, no amount
+    config = tmp_path / "config.yaml"
+    config.write_text("clv:\n  bootstrap:\n    n: 3\nchurn:\n  evaluation:\n    bootstrap: 20\n", encoding="utf-8")
+    run_dir = run_report(str(log), config_path=str(config), out_dir=tmp_path / "reports", log=lambda _: None)
+    customers = pd.read_csv(run_dir / "customers.csv", dtype={"customer_id": str}, encoding="utf-8-sig")
+    assert len(customers) == records[0].nunique()
+    assert customers["monetary"].isna().all() and customers["clv"].isna().all()
+    assert customers["p_alive"].notna().all() and customers["tier"].notna().all()
+    assert customers["cluster_name"].notna().all() and customers["churn_risk"].notna().all()
+    segments = json.loads((run_dir / "segments.json").read_text(encoding="utf-8"))
+    assert not segments["has_amounts"] and segments["settings"]["abc_value"] == "orders"
+    for page, says in (("02_segments.html", "no amounts"), ("03_clusters.html", "no amounts"),
+                       ("04_clv.html", "no amounts"), ("05_churn.html", "no amounts")):
+        assert says in (run_dir / page).read_text(encoding="utf-8"), page
+    assert 'id="revenue"' not in (run_dir / "index.html").read_text(encoding="utf-8")

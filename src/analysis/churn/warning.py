@@ -88,8 +88,21 @@ def warning_list(table: pd.DataFrame, size: int = 30) -> pd.DataFrame:
         "recommended_action_zh",
     ]
     high = table[table["risk_band_key"] == "high"]
-    ranked = high.sort_values(["value_at_risk", "customer_id"], ascending=[False, True])
+    by = "value_at_risk" if high["value_at_risk"].notna().any() else "churn_risk"  # no amounts: by risk
+    ranked = high.sort_values([by, "customer_id"], ascending=[False, True])
     return ranked[[c for c in cols if c in ranked]].head(size).reset_index(drop=True)
+
+
+def list_markdown(coverage: dict) -> str:
+    """One sentence on how much value at risk the early-warning list covers (or, without amounts, that the
+    list is ranked by churn risk alone)."""
+    w = coverage
+    if not w.get("total_value_at_risk"):
+        return (f"The input has no amounts, so there is no value at risk: the {w['list_size']} customers below are "
+                f"the {w['high_risk_customers']:,} high-risk customers' riskiest, ranked by churn risk.")
+    return (f"The {w['list_size']} customers below hold {w['list_value_at_risk']:,.0f} of value at risk, "
+            f"{w['list_share_of_total']:.1%} of the total; all {w['high_risk_customers']:,} high-risk customers "
+            f"hold {w['high_share_of_total']:.1%}.")
 
 
 def list_coverage(table: pd.DataFrame, size: int) -> dict[str, float]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 if TYPE_CHECKING:
     from analysis.clusters.stage import ClusterRun
 
@@ -92,16 +94,16 @@ def manager_summary(run: ClusterRun, lang: str = "en") -> str:
 
 
 def _typical(row, lang: str) -> str:
-    days, orders, spend = row["median_recency_days"], row["median_frequency"], row["median_monetary"]
+    days, orders, tenure = row["median_recency_days"], row["median_frequency"], row["median_tenure_days"]
+    spend, aov = row.get("median_monetary"), row.get("median_avg_order_value")  # absent without amounts
     orders_text = "1 order" if round(orders) == 1 else f"{orders:,.0f} orders"
-    tenure, aov = row["median_tenure_days"], row["median_avg_order_value"]
+    money = spend is not None and pd.notna(spend)
     if lang == "zh":
-        return (f"典型客户 {days:,.0f} 天前最后一次购买，共 {orders:,.0f} 笔订单，累计消费 {spend:,.2f}，"
-                f"平均每单 {aov:,.2f}，首次购买在 {tenure:,.0f} 天前")  # fmt: skip
-    return (
-        f"the typical customer last bought {days:,.0f} days ago, placed {orders_text}, spent "
-        f"{spend:,.2f} in total ({aov:,.2f} per order) and first bought {tenure:,.0f} days ago"
-    )
+        spent = f"累计消费 {spend:,.2f}，平均每单 {aov:,.2f}，" if money else ""
+        return f"典型客户 {days:,.0f} 天前最后一次购买，共 {orders:,.0f} 笔订单，{spent}首次购买在 {tenure:,.0f} 天前"
+    spent = f", spent {spend:,.2f} in total ({aov:,.2f} per order)" if money else ""
+    return f"the typical customer last bought {days:,.0f} days ago, placed {orders_text}{spent} and first bought " \
+           f"{tenure:,.0f} days ago"
 
 
 def cluster_readings(run: ClusterRun, lang: str = "en") -> str:

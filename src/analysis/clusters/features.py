@@ -32,6 +32,7 @@ from sklearn.preprocessing import FunctionTransformer, PowerTransformer
 from analysis.errors import UserError
 
 BASE = ("recency_days", "frequency", "monetary", "tenure_days", "avg_order_value")
+MONEY = ("monetary", "avg_order_value")  # left out when the input has no amounts
 OPTIONAL = ("regularity", "return_share")
 FEATURES = BASE + OPTIONAL
 UNITS = {
@@ -120,13 +121,17 @@ def feature_frame(
         raise UserError(f"the customer table lacks {', '.join(missing)}: build it with analysis.data.prepare")
     c = customers.reset_index(drop=True)
     out = c[list(BASE)].astype(float)
+    if out.loc[buyers(c), "monetary"].isna().all():  # an event log without amounts: no money features
+        out = out.drop(columns=list(MONEY))
     out["purchase_days"] = c["purchase_days"].astype(float) if "purchase_days" in c else c["frequency"].astype(float)
     ids = c["customer_id"].astype(str).to_numpy()
     if "regularity" in c:
         out["regularity"] = c["regularity"].astype(float).to_numpy()
     elif transactions is not None:
         out["regularity"] = regularity(transactions, as_of).reindex(ids).to_numpy()
-    if "return_share" in c:
+    if "monetary" not in out:
+        pass  # no amounts, so no share of spend returned
+    elif "return_share" in c:
         out["return_share"] = c["return_share"].astype(float).fillna(0.0).to_numpy()
     else:
         share = return_share(quarantine, c, quarantine_id)

@@ -60,6 +60,11 @@ def _settings(config: dict) -> dict:
     return cfg
 
 
+def _value(frame: pd.DataFrame) -> pd.Series:
+    """What a group is worth: its spend, or its orders when the input has no amounts."""
+    return frame["monetary"] if "monetary" in frame else frame["frequency"]
+
+
 def _warn(report: dict, en: str, zh: str) -> None:
     report["warnings"].append({"en": en, "zh": zh})
 
@@ -95,6 +100,10 @@ def run_clusters(
         "without_cadence": int((~sub["cadence"]).sum()),
         "regularity_given": fill,
     }
+    if "monetary" not in frame:
+        _warn(report, "The data has no amounts: the groups are formed on recency, orders, tenure and regularity, "
+              "and their value is their share of orders.",
+              "数据没有金额：按最近购买、订单数、客户年限和购买规律分组，价值按订单数占比计算。")
     if len(sub) and (sub["purchase_days"] <= 1).all():
         _warn(report, "Every customer made a single purchase: there is no repeat behaviour or cadence to group by, "
               "so the groups differ only by when they bought and how much they spent.",
@@ -191,7 +200,7 @@ def _cluster(x_frame, sub, cfg, rng, report) -> tuple[np.ndarray, int, dict, np.
     model = fit_final(x, rows, k, cfg)
     raw = model.predict(x)
     # number the clusters 1..k from the most to the least valuable (total spend), ties by size
-    value = pd.DataFrame({"raw": raw, "m": sub["monetary"].to_numpy()}).groupby("raw")["m"].agg(["sum", "size"])
+    value = pd.DataFrame({"raw": raw, "m": _value(sub).to_numpy()}).groupby("raw")["m"].agg(["sum", "size"])
     order = value.sort_values(["sum", "size"], ascending=False, kind="stable").index
     lookup = np.zeros(int(raw.max()) + 1, dtype=int)
     lookup[order.to_numpy()] = np.arange(1, len(order) + 1)
@@ -235,7 +244,7 @@ def _describe(sub, scaled, capped, labels, k, cfg, seed, report, tables, cust) -
     group = pd.Series(labels, name="cluster")
     med = sub[[f for f in F.FEATURES if f in sub] + ["purchase_days"]].groupby(group).median().reindex(ids)
     size = group.value_counts().reindex(ids, fill_value=0)
-    value = sub["monetary"].groupby(group).sum().reindex(ids, fill_value=0.0)
+    value = _value(sub).groupby(group).sum().reindex(ids, fill_value=0.0)
     naming = cfg["naming"]
     lv = levels(med[[f for f in F.FEATURES if f in med]], sub, float(naming["low"]), float(naming["high"]),
                 naming.get("recency_by_gap"))  # fmt: skip
