@@ -77,6 +77,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from analysis.config import load_config
+
+    load_config(args.config, _overrides(args))  # settings first: a mistake stops before the heavy imports
     from analysis.report.progress import reporter
     from analysis.report.runner import RunFailed, run_report
 
