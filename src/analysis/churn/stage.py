@@ -322,18 +322,7 @@ def _finish(daily, X_now, risk_now, importance, customers, cfg, config, report, 
     )
     work = out.assign(risk_band_key=key)
     if customers is not None:
-        extra = [
-            c
-            for c in (
-                "tier",
-                "tier_zh",
-                "lifecycle_stage",
-                "lifecycle_stage_zh",
-                "recommended_action",
-                "recommended_action_zh",
-            )
-            if c in customers
-        ]
+        extra = [c for c in warning.CONTEXT_COLUMNS if c in customers]
         work = work.join(customers.set_index(customers["customer_id"].astype(str))[extra])
     size = int((cfg.get("warning_list") or {}).get("size", 30))
     tables["warning_list"] = warning.warning_list(work.reset_index(), size)

@@ -71,22 +71,15 @@ def value_at_risk(risk: pd.Series, clv: pd.Series | None, spend: pd.Series) -> t
     return risk * base, source
 
 
+# What the segments page says of a customer, shown beside their risk when it ran.
+CONTEXT_COLUMNS = ("tier", "tier_zh", "lifecycle_stage", "lifecycle_stage_zh", "recommended_action",
+                   "recommended_action_zh")
+
+
 def warning_list(table: pd.DataFrame, size: int = 30) -> pd.DataFrame:
     """The high-risk customers ranked by value at risk, with reasons and (when present) tier, lifecycle
     stage and the playbook's recommended action."""
-    cols = [
-        "customer_id",
-        "churn_risk",
-        "value_at_risk",
-        "churn_reasons",
-        "churn_reasons_zh",
-        "tier",
-        "tier_zh",
-        "lifecycle_stage",
-        "lifecycle_stage_zh",
-        "recommended_action",
-        "recommended_action_zh",
-    ]
+    cols = ["customer_id", "churn_risk", "value_at_risk", "churn_reasons", "churn_reasons_zh", *CONTEXT_COLUMNS]
     high = table[table["risk_band_key"] == "high"]
     by = "value_at_risk" if high["value_at_risk"].notna().any() else "churn_risk"  # no amounts: by risk
     ranked = high.sort_values([by, "customer_id"], ascending=[False, True])
