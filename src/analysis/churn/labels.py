@@ -31,7 +31,7 @@ class CutoffPlan:
     evaluation: pd.Timestamp | None
     as_of: pd.Timestamp
     reason: str = ""
-    notes: tuple[str, ...] = ()
+    notes: tuple[tuple[str, str], ...] = ()  # (English, Chinese)
 
     @property
     def ok(self) -> bool:
@@ -68,11 +68,15 @@ def plan_cutoffs(first_purchase: Any, as_of: Any, config: dict[str, Any]) -> Cut
     min_history, min_horizon = int(cfg.get("min_history_days", 90)), int(cfg.get("min_horizon_days", 28))
     span = int((end - first).days)
     fits = (span - min_history) // 2
-    notes: list[str] = []
+    notes: list[tuple[str, str]] = []
     if horizon > fits and not cfg.get("horizon_days") and fits >= min_horizon:
         notes.append(
-            f"the horizon was shortened from {horizon} days ({source}) to {fits} days so that two "
-            f"cut-offs fit in {span} days of history with {min_history} days before the first"
+            (
+                f"the horizon was shortened from {horizon} days ({source}) to {fits} days so that two "
+                f"cut-offs fit in {span} days of history with {min_history} days before the first",
+                f"观察期从 {horizon} 天缩短为 {fits} 天，使两个截止日能放进 {span} 天的历史（第一个截止日之前保留 "
+                f"{min_history} 天）",
+            )
         )
         horizon, source = fits, "the longest horizon that fits"
     if horizon > fits or horizon < min_horizon:

@@ -63,6 +63,12 @@ class ChurnRun:
     features: pd.DataFrame | None = None
 
 
+def _warning(en: str, zh: str | None = None) -> dict[str, str]:
+    """A warning for the page and ``churn_metrics.json`` in both languages (a machine-made message, such as a
+    fit's error, stays in English in both)."""
+    return {"en": en, "zh": zh or en}
+
+
 def _labelled(daily, cutoff, plan: CutoffPlan, trend, customers, returns, cfg) -> tuple[pd.DataFrame, pd.Series, list]:
     X, warns = cutoff_features(daily, cutoff, plan.horizon_days, trend, customers, returns, cfg.get("penalizer", 0.0))
     y = churn_labels(daily, cutoff, plan.horizon_days).reindex(X.index)
@@ -75,7 +81,7 @@ def _evaluate(daily, plan: CutoffPlan, trend, customers, returns, cfg, report) -
     seed = int(cfg.get("seed", 42))
     X_tr, y_tr, w1 = _labelled(daily, plan.train, plan, trend, customers, returns, cfg)
     X_ev, y_ev, w2 = _labelled(daily, plan.evaluation, plan, trend, customers, returns, cfg)
-    report["warnings"] += w1 + w2
+    report["warnings"] += [_warning(w) for w in w1 + w2]
     need = int(cfg.get("min_class_customers", 20))
     for name, y in (("training", y_tr), ("evaluation", y_ev)):
         churners, stayers = int(y.sum()), int(len(y) - y.sum())
@@ -87,7 +93,9 @@ def _evaluate(daily, plan: CutoffPlan, trend, customers, returns, cfg, report) -
             return None
     X_tr = X_tr.loc[:, X_tr.notna().any()]  # a feature empty at the training cut-off (e.g. P(alive)) is left out
     fitted, errors = fit_scorers(X_tr, y_tr, [*cfg["models"], *BASELINES], cfg, seed)
-    report["warnings"] += [f"{MODEL_LABELS[n]} failed: {e}" for n, e in errors.items()]
+    report["warnings"] += [
+        _warning(f"{MODEL_LABELS[n]} failed: {e}", f"{MODEL_LABELS_ZH[n]} 拟合失败：{e}") for n, e in errors.items()
+    ]
     if not fitted:
         report["fallback_reason"] = "no scorer could be fitted on the training cut-off"
         return None
@@ -121,8 +129,11 @@ def _evaluate(daily, plan: CutoffPlan, trend, customers, returns, cfg, report) -
     final, columns = (refit[chosen], X_last.columns) if chosen in refit else (fitted[chosen], X_tr.columns)
     if chosen not in refit:
         report["warnings"].append(
-            f"the refit on the later cut-off failed ({refit_errors.get(chosen)}): "
-            "customers are scored by the model trained on the earlier cut-off"
+            _warning(
+                f"the refit on the later cut-off failed ({refit_errors.get(chosen)}): "
+                "customers are scored by the model trained on the earlier cut-off",
+                f"在较晚截止日上的重新拟合失败（{refit_errors.get(chosen)}）：客户由较早截止日训练的模型评分",
+            )
         )
     return {
         "table": table,
@@ -237,12 +248,12 @@ def _run(transactions, customers, as_of, config, returns) -> ChurnRun:
         "definition": definition(horizon),
         "trend_window_days": trend,
         "cutoffs": {"train": plan.train, "evaluation": plan.evaluation, "score": as_of},
-        "warnings": list(plan.notes),
+        "warnings": [_warning(en, zh) for en, zh in plan.notes],
         "fallback": False,
         "seed": int(cfg.get("seed", 42)),
     }
     X_now, warns = cutoff_features(daily, as_of, horizon, trend, customers, returns, cfg.get("penalizer", 0.0))
-    report["warnings"] += [f"as-of date: {w}" for w in warns]
+    report["warnings"] += [_warning(f"as-of date: {w}", f"分析日期：{w}") for w in warns]
     result = _evaluate(daily, plan, trend, customers, returns, cfg, report) if plan.ok else None
     if not plan.ok:
         report["fallback_reason"] = plan.reason
@@ -259,7 +270,12 @@ def _run(transactions, customers, as_of, config, returns) -> ChurnRun:
         risk_now = 1.0 - X_now["p_alive"]
         if risk_now.isna().all():
             risk_now = X_now["recency_days"].rank(pct=True)
-            report["warnings"].append("P(alive) unavailable: risk is the percentile of days since the last purchase")
+            report["warnings"].append(
+                _warning(
+                    "P(alive) unavailable: risk is the percentile of days since the last purchase",
+                    "无法得到仍活跃概率：风险按距上次购买天数的百分位计算",
+                )
+            )
         importance = None
     else:
         table, chosen = result["table"], result["chosen"]
@@ -286,8 +302,11 @@ def _run(transactions, customers, as_of, config, returns) -> ChurnRun:
         limit = float((cfg.get("evaluation") or {}).get("calibration_warning", 0.05))
         if ece > limit:
             report["warnings"].append(
-                f"the chosen scorer's probabilities are off by {ece:.3f} on average on the "
-                f"evaluation cut-off (expected calibration error above {limit})"
+                _warning(
+                    f"the chosen scorer's probabilities are off by {ece:.3f} on average on the "
+                    f"evaluation cut-off (expected calibration error above {limit})",
+                    f"所选评分的概率在检验日期上平均偏差 {ece:.3f}（期望校准误差高于 {limit}）",
+                )
             )
         risk_now = pd.Series(churn_probability(result["final"], X_now, result["columns"]), index=X_now.index)
     return _finish(daily, X_now, risk_now, importance, customers, cfg, config, report, tables, horizon, trend, as_of)
@@ -386,5 +405,5 @@ def manager_summary(run: ChurnRun, lang: str = "en") -> str:
             if zh
             else f"- {n:,} listed customers have not bought yet and get no churn risk."
         )
-    lines += [f"- {'注意' if zh else 'Caution'}: {x}" for x in r.get("warnings", [])]
+    lines += [f"- {'注意' if zh else 'Caution'}: {x['zh' if zh else 'en']}" for x in r.get("warnings", [])]
     return "\n".join(lines)
