@@ -100,8 +100,20 @@ class ClvRun:
         return "\n".join(lines)
 
     def spend_markdown(self) -> str:
-        """How spend per purchase was modelled (method, parameters, buyers, notes), as a list."""
-        return "\n".join(f"- {k}: {v}" for k, v in self.report["spend_model"].items())
+        """How spend per purchase was modelled (method, parameters, buyers, notes), as a list a person reads:
+        numbers to 4 significant digits, lists as sentences, empty entries left out."""
+
+        def words(value: Any) -> str:
+            if isinstance(value, dict):
+                return ", ".join(f"{k} {words(v)}" for k, v in value.items())
+            if isinstance(value, list):
+                return "; ".join(map(words, value))
+            if isinstance(value, float):
+                return f"{value:,.4g}"
+            return f"{value:,}" if isinstance(value, int) else str(value)
+
+        items = self.report["spend_model"].items()
+        return "\n".join(f"- {k.replace('_', ' ')}: {words(v)}" for k, v in items if v not in (None, [], {}, ""))
 
     def top_customers(self, n: int = 20) -> pd.DataFrame:
         """The ``n`` customers with the highest CLV, with their forecasts and intervals; without
