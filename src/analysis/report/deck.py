@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import re
 import zipfile
 from pathlib import Path
@@ -30,64 +29,13 @@ import pandas as pd
 
 from analysis.errors import UserError
 from analysis.report import plots
-from analysis.report.privacy import mask_id, mask_name, mask_text
+from analysis.report.numbers import band_is_high, customer_label, headline, read_json, top_at_risk
+from analysis.report.privacy import mask_text
 
 DECK_FILE = "summary.pptx"
 WARNING_ROWS = 10
 SEGMENT_ROWS = 12
 _NUMBER = r"-?[\d,]+(\.\d+)?%?"  # a number as the deck writes it: 1,234.56 or 12%
-
-
-def _read_json(run_dir: Path, name: str) -> dict[str, Any] | None:
-    path = run_dir / name
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
-def _band_is_high(customers: pd.DataFrame, config: dict) -> pd.Series:
-    """Customers in the high churn-risk band (its label in either language)."""
-    labels = ((config.get("churn") or {}).get("bands") or {}).get("labels") or {}
-    names = set(labels.get("high") or ["high"]) | {"high"}
-    if "risk_band" not in customers:
-        return pd.Series(False, index=customers.index)
-    return customers["risk_band"].isin(names)
-
-
-def headline(run_dir: str | Path) -> dict[str, Any]:
-    """The headline numbers of a run, from its own files (a stage that did not run gives no number).
-
-    ``customers``, ``revenue`` (sum of ``monetary``; data with amounts only), ``class_a_share`` and
-    ``class_a_customers`` (segments, when ABC ranks by revenue or margin),
-    ``tiers`` ({tier key: customers}), ``high_risk_customers`` and ``high_value_at_risk`` (churn), ``clv_12m``
-    and ``clv_horizon_months`` (CLV), ``as_of`` and ``input``."""
-    run = Path(run_dir)
-    settings = _read_json(run, "settings.json") or {}
-    quality = _read_json(run, "quality.json") or {}
-    customers = pd.read_parquet(run / "customers.parquet")
-    out: dict[str, Any] = {
-        "as_of": settings.get("as_of") or quality.get("as_of"),
-        "input": quality.get("input") or settings.get("input_path"),
-        "customers": int(len(customers)),
-    }
-    money = pd.to_numeric(customers["monetary"], errors="coerce") if "monetary" in customers else None
-    if money is not None and quality.get("has_amounts", bool(money.notna().any())):
-        out["revenue"] = float(money.fillna(0).sum())
-    segments = _read_json(run, "segments.json")
-    if segments:
-        a = next((row for row in segments.get("abc", []) if row.get("abc_class") == "A"), None)
-        if a and (segments.get("settings") or {}).get("abc_value", "revenue") in ("revenue", "margin"):
-            out["class_a_share"] = float(a["value_share"])
-            out["class_a_customers"] = int(a["customers"])
-            out["class_a_customer_share"] = float(a["customer_share"])
-        out["tiers"] = {k: int(v["customers"]) for k, v in (segments.get("tiers_by_key") or {}).items()}
-    churn = _read_json(run, "churn_metrics.json")
-    if churn and churn.get("warning_list"):
-        out["high_risk_customers"] = int(churn["warning_list"]["high_risk_customers"])
-        out["high_value_at_risk"] = float(churn["warning_list"]["high_value_at_risk"])
-    clv = _read_json(run, "clv_models.json")
-    if clv and (clv.get("clv") or {}).get("total_clv") is not None:
-        out["clv_12m"] = float(clv["clv"]["total_clv"])
-        out["clv_horizon_months"] = int(clv["clv"].get("horizon_months", 12))
-    return out
 
 
 class _Deck:
@@ -266,12 +214,12 @@ def _share_table(d: _Deck, records: list[dict], name_en: str, name_zh: str, head
 
 
 def _segment_slides(d: _Deck, run: Path) -> None:
-    segments = _read_json(run, "segments.json")
+    segments = read_json(run, "segments.json")
     if segments and segments.get("segments"):
         slide = d.slide(d.t("slides", "segments"))
         frame = _share_table(d, segments["segments"], "rfm_segment", "label_zh", d.t("segment_table", "segment"))
         d.table(slide, frame, 1.5, 1.3, 10.3, [4.3, 2.0, 2.0, 2.0], size=13)
-    clusters = _read_json(run, "clusters.json")
+    clusters = read_json(run, "clusters.json")
     if clusters and clusters.get("profiles"):
         slide = d.slide(d.t("slides", "clusters"))
         frame = _share_table(d, clusters["profiles"], "name", "name_zh", d.t("segment_table", "cluster"))
@@ -284,27 +232,17 @@ def _segment_slides(d: _Deck, run: Path) -> None:
         d.table(slide, frame, 0.4, 1.3, sum(widths), widths, size=13)
 
 
-def _customer_label(row: pd.Series, mask_pii: bool, salt: str) -> str:
-    name = row.get("customer_name")
-    cid = str(row["customer_id"])
-    shown_id = mask_id(cid, salt) if mask_pii else cid
-    if isinstance(name, str) and name.strip():
-        return f"{mask_name(name) if mask_pii else name} ({shown_id})"
-    return shown_id
-
-
 def _warning_slide(d: _Deck, customers: pd.DataFrame, config: dict, mask_pii: bool, salt: str) -> None:
     if "value_at_risk" not in customers or "churn_risk" not in customers:
         return
-    high = customers[_band_is_high(customers, config)]
-    top = high.sort_values(["value_at_risk", "customer_id"], ascending=[False, True]).head(WARNING_ROWS)
+    top = top_at_risk(customers, config, WARNING_ROWS)
     zh = "_zh" if d.i else ""
     rows = []
     for _, row in top.iterrows():
         reasons = row.get(f"churn_reasons{zh}") or row.get("churn_reasons") or ""
         reasons = re.split("[;；]", str(reasons))[0].strip() if reasons == reasons else ""  # the first reason
         rows.append({
-            d.t("warning_table", "customer"): _customer_label(row, mask_pii, salt),
+            d.t("warning_table", "customer"): customer_label(row, mask_pii, salt),
             d.t("warning_table", "tier"): row.get(f"tier{zh}", row.get("tier", "")),
             d.t("warning_table", "churn_risk"): f"{row['churn_risk']:.0%}",
             d.t("warning_table", "value_at_risk"): f"{row['value_at_risk']:,.2f}",
@@ -312,7 +250,8 @@ def _warning_slide(d: _Deck, customers: pd.DataFrame, config: dict, mask_pii: bo
             d.t("warning_table", "action"): row.get(f"recommended_action{zh}", row.get("recommended_action", "")),
         })  # fmt: skip
     slide = d.slide(d.t("slides", "warning"))
-    note = d.texts["warning_note"][d.i].format(n=len(top), total=float(high["value_at_risk"].sum()))
+    at_risk = float(customers.loc[band_is_high(customers, config), "value_at_risk"].sum())
+    note = d.texts["warning_note"][d.i].format(n=len(top), total=at_risk)
     d.text(slide, [note], 0.5, 1.15, 12.3, 0.5, size=14)
     if rows:
         d.table(slide, pd.DataFrame(rows), 0.4, 1.7, 12.5, [2.0, 1.2, 1.0, 1.3, 3.5, 3.5], size=10)
@@ -368,7 +307,7 @@ def build_deck(
     run = Path(run_dir)
     if not (run / "customers.parquet").is_file():
         raise UserError(f"{run} is not a run directory (no customers.parquet)")
-    settings = _read_json(run, "settings.json") or {}
+    settings = read_json(run, "settings.json") or {}
     config = deep_merge(default_config(), settings.get("config") or {})
     numbers = headline(run)
     customers = pd.read_parquet(run / "customers.parquet")

@@ -13,8 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
+
+from analysis.report.numbers import headline, read_json
 
 TEXTS = {
     "en": {
@@ -64,103 +65,44 @@ TEXTS = {
 }  # fmt: skip
 
 
-def _json(run_dir: Path, name: str) -> dict[str, Any] | None:
-    path = run_dir / name
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
 def _page_for(pages: list[str], stem_suffix: str) -> str:
     """The page whose name ends with ``stem_suffix`` (e.g. ``_segments``), or the landing page itself."""
     return next((p for p in pages if Path(p).stem.endswith(stem_suffix)), "#")
 
 
-def headline(run_dir: Path, pages: list[str], lang: str = "en") -> list[dict[str, Any]]:
-    """The headline cards: ``key``, ``label``, ``value`` (formatted), ``raw`` (the number), ``href`` and an
-    optional ``detail`` line and ``rows`` (customers by tier)."""
+def cards(run_dir: Path, pages: list[str], lang: str = "en") -> list[dict[str, Any]]:
+    """The headline cards, from :func:`analysis.report.numbers.headline`: ``key``, ``label``, ``value``
+    (formatted), ``raw`` (the number), ``href`` and an optional ``detail`` line and ``rows`` (customers by tier)."""
     t = TEXTS[lang]
-    quality = _json(run_dir, "quality.json") or {}
-    settings = _json(run_dir, "settings.json") or {}
-    customers = pd.read_parquet(run_dir / "customers.parquet")
-    buyers = int((customers["frequency"] > 0).sum())
-    cards = [
-        {
-            "key": "customers",
-            "label": t["customers"],
-            "raw": len(customers),
-            "value": f"{len(customers):,}",
-            "detail": t["buyers"].format(n=f"{buyers:,}"),
-            "href": _page_for(pages, "_data_quality"),
-        }
-    ]
-    revenue = customers["monetary"].sum(min_count=1)
-    if pd.notna(revenue):
-        cards.append(
-            {
-                "key": "revenue",
-                "label": t["revenue"],
-                "raw": round(float(revenue), 2),
-                "value": f"{revenue:,.0f}",
-                "href": _page_for(pages, "_data_quality"),
-                "detail": t["revenue_detail"].format(start=quality.get("date_min"), end=quality.get("as_of")),
-            }
-        )
-    segments = _json(run_dir, "segments.json")
-    if segments:
-        a = next(row for row in segments["abc"] if row["abc_class"] == "A")
-        cards.append(
-            {
-                "key": "class_a",
-                "label": t["class_a"],
-                "raw": round(a["value_share"], 4),
-                "value": f"{a['value_share']:.0%}",
-                "href": _page_for(pages, "_segments"),
-                "detail": t["class_a_detail"].format(share=f"{a['customer_share']:.0%}"),
-            }
-        )
-        labels = settings.get("config", {}).get("tiers", {}).get("labels", {})
-        i = 0 if lang == "en" else 1
-        rows = [
-            (label[i], f"{segments['tiers_by_key'][key]['customers']:,}", segments["tiers_by_key"][key]["customers"])
-            for key, label in labels.items()
-            if key in segments["tiers_by_key"]
-        ]
-        cards.append(
-            {
-                "key": "tiers",
-                "label": t["tiers"],
-                "raw": sum(r[2] for r in rows),
-                "value": "",
-                "rows": rows,
-                "href": _page_for(pages, "_segments"),
-            }
-        )
-    churn = _json(run_dir, "churn_metrics.json")
-    if churn and churn.get("bands", {}).get("counts", {}).get("high"):
-        high = churn["bands"]["counts"]["high"]
-        cards.append(
-            {
-                "key": "high_risk",
-                "label": t["high_risk"],
-                "raw": high["customers"],
-                "value": f"{high['customers']:,}",
-                "href": _page_for(pages, "_churn"),
-                "detail": t["high_risk_detail"].format(value=f"{high['value_at_risk']:,.0f}"),
-            }
-        )
-    clv = _json(run_dir, "clv_models.json")
-    if clv and clv.get("clv", {}).get("total_clv") is not None:
-        c = clv["clv"]
-        cards.append(
-            {
-                "key": "clv",
-                "label": t["clv"].format(months=c["horizon_months"]),
-                "raw": round(c["total_clv"], 2),
-                "value": f"{c['total_clv']:,.0f}",
-                "href": _page_for(pages, "_clv"),
-                "detail": t["clv_detail"].format(n=f"{c['customers_scored']:,}"),
-            }
-        )
-    return cards
+    n = headline(run_dir)
+    quality = read_json(run_dir, "quality.json") or {}
+    labels = (read_json(run_dir, "settings.json") or {}).get("config", {}).get("tiers", {}).get("labels", {})
+    quality_page, segments_page = _page_for(pages, "_data_quality"), _page_for(pages, "_segments")
+    out = [{"key": "customers", "label": t["customers"], "raw": n["customers"], "value": f"{n['customers']:,}",
+            "detail": t["buyers"].format(n=f"{n['buyers']:,}"), "href": quality_page}]
+    if "revenue" in n:
+        out.append({"key": "revenue", "label": t["revenue"], "raw": round(n["revenue"], 2),
+                    "value": f"{n['revenue']:,.0f}", "href": quality_page,
+                    "detail": t["revenue_detail"].format(start=quality.get("date_min"), end=n["as_of"])})
+    if "class_a_share" in n:
+        out.append({"key": "class_a", "label": t["class_a"], "raw": round(n["class_a_share"], 4),
+                    "value": f"{n['class_a_share']:.0%}", "href": segments_page,
+                    "detail": t["class_a_detail"].format(share=f"{n['class_a_customer_share']:.0%}")})
+    if "tiers" in n:
+        i = 1 if lang == "zh" else 0
+        tiers = n["tiers"]
+        rows = [(label[i], f"{tiers[key]:,}", tiers[key]) for key, label in labels.items() if key in tiers]
+        out.append({"key": "tiers", "label": t["tiers"], "raw": sum(r[2] for r in rows), "value": "", "rows": rows,
+                    "href": segments_page})
+    if n.get("high_risk_customers"):
+        out.append({"key": "high_risk", "label": t["high_risk"], "raw": n["high_risk_customers"],
+                    "value": f"{n['high_risk_customers']:,}", "href": _page_for(pages, "_churn"),
+                    "detail": t["high_risk_detail"].format(value=f"{n['high_value_at_risk']:,.0f}")})
+    if "clv_12m" in n:
+        out.append({"key": "clv", "label": t["clv"].format(months=n["clv_horizon_months"]),
+                    "raw": round(n["clv_12m"], 2), "value": f"{n['clv_12m']:,.0f}", "href": _page_for(pages, "_clv"),
+                    "detail": t["clv_detail"].format(n=f"{n['clv_customers']:,}")})
+    return out  # fmt: skip
 
 
 def _title(run_dir: Path, page: str) -> str:
@@ -181,7 +123,7 @@ def write_index(
 ) -> Path:
     """Render ``index.html`` of ``run_dir`` from the run's own files; returns its path."""
     t = TEXTS[lang]
-    quality = _json(run_dir, "quality.json") or {}
+    quality = read_json(run_dir, "quality.json") or {}
     known = ["customers.csv", "customers.xlsx", "summary.pptx", "summary_zh.pptx", "00_summary_zh.html",
              "quarantine.csv", "quality.json"]
     files = [name for name in known if (run_dir / name).is_file()]
@@ -196,7 +138,7 @@ def write_index(
         input_name=Path(str(quality.get("input", ""))).name,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         masked=masked,
-        cards=headline(run_dir, pages, lang),
+        cards=cards(run_dir, pages, lang),
         pages=[{"href": p, "title": _title(run_dir, p), "seconds": seconds.get(Path(p).stem)} for p in pages],
         files=[{"href": f, "what": t["files_what"].get(f, "")} for f in files],
     )

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 
@@ -23,6 +21,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
 
 from analysis.plotting import new_axes, use_cjk_font  # noqa: E402
 from analysis.report import privacy  # noqa: E402
+from analysis.report.numbers import customer_label, read_json, top_at_risk  # noqa: E402
 from analysis.report.plots import plot_transition_matrix, plot_value_by_tier, value_by_tier  # noqa: E402
 
 TEXTS = {
@@ -69,11 +68,6 @@ TEXTS = {
 }  # fmt: skip
 
 
-def _json(run_dir: Path, name: str) -> dict[str, Any] | None:
-    path = run_dir / name
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
 def _png(ax) -> str:
     buffer = io.BytesIO()
     ax.figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
@@ -81,17 +75,10 @@ def _png(ax) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _who(row: pd.Series, mask: bool, salt: str) -> str:
-    name = row.get("customer_name")
-    if isinstance(name, str) and name.strip():
-        return str(privacy.mask_name(name)) if mask else name
-    return str(privacy.mask_id(row["customer_id"], salt)) if mask else str(row["customer_id"])
-
-
 def sentences(run_dir: Path, config: dict, lang: str = "en", migration=None) -> list[str]:
     """Five to eight plain sentences from the run's files (stages that did not run say nothing)."""
     t = TEXTS[lang]
-    quality = _json(run_dir, "quality.json") or {}
+    quality = read_json(run_dir, "quality.json") or {}
     customers = pd.read_parquet(run_dir / "customers.parquet")
     base = {"customers": len(customers), "start": quality.get("date_min"), "as_of": quality.get("as_of")}
     revenue = customers["monetary"].sum(min_count=1)
@@ -100,7 +87,7 @@ def sentences(run_dir: Path, config: dict, lang: str = "en", migration=None) -> 
         if pd.notna(revenue)
         else t["p_base_orders"].format(**base, orders=int(customers["orders"].sum()))
     ]
-    seg = _json(run_dir, "segments.json")
+    seg = read_json(run_dir, "segments.json")
     if seg:
         a = next(r for r in seg["abc"] if r["abc_class"] == "A")
         what = t["what"].get(seg["settings"]["abc_value"], seg["settings"]["abc_value"])
@@ -115,11 +102,11 @@ def sentences(run_dir: Path, config: dict, lang: str = "en", migration=None) -> 
                     slipping=seg.get("valuable_slipping", 0),
                 )
             )
-    clusters = _json(run_dir, "clusters.json")
+    clusters = read_json(run_dir, "clusters.json")
     if clusters and clusters.get("names") and clusters.get("k", 0) > 1:
         names = [v["zh" if lang == "zh" else "en"] for v in clusters["names"].values()]
         points.append(t["p_clusters"].format(k=clusters["k"], names="; ".join(names)))
-    clv = _json(run_dir, "clv_models.json")
+    clv = read_json(run_dir, "clv_models.json")
     if clv and clv.get("clv", {}).get("total_clv") is not None:
         c = clv["clv"]
         points.append(
@@ -130,7 +117,7 @@ def sentences(run_dir: Path, config: dict, lang: str = "en", migration=None) -> 
                 top=c.get("top_decile_share", 0),
             )
         )
-    churn = _json(run_dir, "churn_metrics.json")
+    churn = read_json(run_dir, "churn_metrics.json")
     if churn and churn.get("warning_list"):
         w = churn["warning_list"]
         points.append(
@@ -165,21 +152,17 @@ def _top_share(customers: pd.DataFrame, n: int) -> float:
 
 def warning_rows(customers: pd.DataFrame, config: dict, lang: str, mask: bool, salt: str, n: int = 10) -> list[dict]:
     """The first ``n`` customers at high churn risk, by value at risk, as table rows for the page."""
-    if "risk_band" not in customers:
-        return []
-    high = (config.get("churn", {}).get("bands", {}).get("labels", {}).get("high") or ["high"])[0]
-    top = customers[customers["risk_band"] == high].sort_values("value_at_risk", ascending=False).head(n)
-    tier = "tier_zh" if lang == "zh" and "tier_zh" in top else "tier"
+    tier = "tier_zh" if lang == "zh" and "tier_zh" in customers else "tier"
     reasons = "churn_reasons_zh" if lang == "zh" else "churn_reasons"
     return [
         {
-            "who": _who(row, mask, salt),
+            "who": customer_label(row, mask, salt),
             "tier": row.get(tier, ""),
             "risk": f"{row['churn_risk']:.0%}",
             "value": f"{row['value_at_risk']:,.2f}",
             "reasons": privacy.mask_text(str(row.get(reasons) or "")) if mask else row.get(reasons) or "",
         }
-        for _, row in top.iterrows()
+        for _, row in top_at_risk(customers, config, n).iterrows()
     ]
 
 
@@ -194,14 +177,19 @@ def _warning_chart(rows: list[dict], title: str) -> str:
 
 
 def write_summary(
-    run_dir: Path, config: dict, lang: str = "en", masked: bool = False, salt: str = "", migration=None,
+    run_dir: Path,
+    config: dict,
+    lang: str = "en",
+    masked: bool = False,
+    salt: str = "",
+    migration=None,
     name: str = "00_summary.html",
 ) -> Path:
     """Render the summary page ``name`` of ``run_dir``; returns its path."""
     use_cjk_font()
     t = TEXTS[lang]
     customers = pd.read_parquet(run_dir / "customers.parquet")
-    quality = _json(run_dir, "quality.json") or {}
+    quality = read_json(run_dir, "quality.json") or {}
     i = 1 if lang == "zh" else 0
     charts, todo = [], []
     if "tier" in customers:
