@@ -15,7 +15,13 @@ from analysis.churn.labels import CutoffPlan, churn_labels, default_horizon, pla
 from analysis.churn.models import BASELINES, MODEL_LABELS, MODEL_LABELS_ZH, MODELS, BaselineScorer, make_model
 from analysis.churn.reasons import customer_reasons, importance_table
 from analysis.churn.stage import OUTPUT_COLUMNS, ChurnRun, churn_settings, definition, manager_summary, run_churn
-from analysis.churn.warning import lifecycle_crosstab, list_markdown, risk_bands, value_at_risk
+from analysis.churn.warning import (
+    disagreements_markdown,
+    lifecycle_crosstab,
+    list_markdown,
+    risk_bands,
+    value_at_risk,
+)
 
 __all__ = [
     "BASELINES",
@@ -38,6 +44,7 @@ __all__ = [
     "definition",
     "gains_table",
     "importance_table",
+    "disagreements_markdown",
     "lifecycle_crosstab",
     "list_markdown",
     "lifetimes_frame",

@@ -86,6 +86,14 @@ def warning_list(table: pd.DataFrame, size: int = 30) -> pd.DataFrame:
     return ranked[[c for c in cols if c in ranked]].head(size).reset_index(drop=True)
 
 
+def disagreements_markdown(disagreements: list[dict]) -> str:
+    """The lifecycle stage x risk band combinations where the two signals disagree, one line each with what it
+    means (or a sentence saying they agree)."""
+    lines = [f"- **{d['lifecycle_stage']} x {d['risk_band']}** ({d['customers']:,}): {d['meaning']}"
+             for d in disagreements]
+    return "\n".join(lines) or "_Lifecycle stages and risk bands agree._"
+
+
 def list_markdown(coverage: dict) -> str:
     """One sentence on how much value at risk the early-warning list covers (or, without amounts, that the
     list is ranked by churn risk alone)."""
