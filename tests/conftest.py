@@ -28,13 +28,14 @@ def config():
 
 
 def write_notebook(path: Path, body: str) -> None:
-    """A report notebook with the runner's four parameters and one code cell ``body``."""
+    """A report notebook with the runner's parameters and one code cell ``body``."""
     import nbformat
 
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     names = ("run_dir", "input_path", "as_of", "config_path")
-    params = nbformat.v4.new_code_cell("\n".join(f'{name}: str = ""' for name in names))
+    params = nbformat.v4.new_code_cell("\n".join([*(f'{name}: str = ""' for name in names), 'lang: str = "en"',
+                                                  "mask_pii: bool = False"]))
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(body)]
     nbformat.write(nb, path)

@@ -41,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--crm", action="append", default=[], metavar="SYSTEM",
                      help="also write the tier table as import files for zoho, salesforce, hubspot or fxiaoke "
                           "(repeatable)")
+    run.add_argument("--lang", choices=("en", "zh"), default="en",
+                     help="language of the pages, charts and landing page (default en); the summary and the deck "
+                          "come in both")
+    run.add_argument("--mask-pii", action="store_true",
+                     help="mask customer names, phones, e-mails and ids on the pages and in the deck (the customer "
+                          "table and executed notebooks keep them; ANALYSIS_MASK_SALT keys the id hash)")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
     run.add_argument("--log-format", choices=("text", "json"), default="text",
                      help="progress as text lines (default) or one JSON object per line, for schedulers")
@@ -86,7 +92,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         run_report(args.input, as_of=args.as_of, config_path=args.config, overrides=_overrides(args),
                    customers_path=args.customers, out_dir=args.out, notebooks_dir=args.notebooks,
-                   crm_systems=args.crm, log=reporter(args.log_format, args.quiet))
+                   crm_systems=args.crm, lang=args.lang, mask_pii=args.mask_pii, log=reporter(args.log_format, args.quiet))
     except RunFailed as exc:  # 2: the user's data or settings; 1: an internal failure
         print(f"error: {exc}", file=sys.stderr)
         return 2 if exc.user_error else 1

@@ -33,6 +33,7 @@ TEXTS = {
                        "customers.xlsx": "the customer tier table in Excel, with column notes and the playbook",
                        "summary.pptx": "the management deck", "summary_zh.pptx": "the management deck in Chinese",
                        "00_summary_zh.html": "the summary for management in Chinese",
+                       "00_summary.html": "the summary for management in English",
                        "migration.json": "tier migration since the previous run",
                        "quarantine.csv": "rows set aside, with the reason",
                        "quality.json": "what came in, what was kept, reconciliation",
@@ -55,6 +56,7 @@ TEXTS = {
                        "customers.xlsx": "客户分层管理表格（Excel，含字段说明与服务策略）",
                        "summary.pptx": "管理层汇报幻灯片（英文）",
                        "summary_zh.pptx": "管理层汇报幻灯片（中文）", "00_summary_zh.html": "管理层摘要（中文）",
+                       "00_summary.html": "管理层摘要（英文）",
                        "migration.json": "与上次运行相比的等级迁移",
                        "quarantine.csv": "被隔离的行及原因", "quality.json": "数据输入、保留与对账",
                        "run.json": "参数、输入指纹、版本、各步骤耗时", "segments.json": "分群规则、数量与占比",
@@ -124,7 +126,8 @@ def write_index(
     """Render ``index.html`` of ``run_dir`` from the run's own files; returns its path."""
     t = TEXTS[lang]
     quality = read_json(run_dir, "quality.json") or {}
-    known = ["customers.csv", "customers.xlsx", "summary.pptx", "summary_zh.pptx", "00_summary_zh.html",
+    summaries = [name for name in ("00_summary.html", "00_summary_zh.html") if name not in pages]
+    known = ["customers.csv", "customers.xlsx", "summary.pptx", "summary_zh.pptx", *summaries,
              "quarantine.csv", "quality.json"]
     files = [name for name in known if (run_dir / name).is_file()]
     files += sorted(p.name for p in run_dir.glob("*.json") if p.name not in (*known, "run.json", "settings.json"))

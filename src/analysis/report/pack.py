@@ -8,6 +8,7 @@ Each part is a timed step of the run (``run.json``); every part reads the run di
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,12 @@ from analysis.report.deck import build_deck
 from analysis.report.index import write_index
 from analysis.report.summary import write_summary
 
+# The files of the summary page and the deck in each language.
+EDITIONS = {
+    "summary": {"en": "00_summary.html", "zh": "00_summary_zh.html"},
+    "deck": {"en": "summary.pptx", "zh": "summary_zh.pptx"},
+}
+
 
 def build_pack(
     run_dir: Path,
@@ -28,9 +35,15 @@ def build_pack(
     steps: dict[str, float],
     crm_systems: list[str] | None = None,
     log: Callable[[dict], None] = lambda _: None,
+    lang: str = "en",
+    mask_pii: bool = False,
 ) -> list[str]:
     """Write the pack into ``run_dir`` (and the snapshot into ``history_dir``); adds each part's seconds to
-    ``steps`` and returns the warnings to show the user (e.g. a CRM field the data lacks)."""
+    ``steps`` and returns the warnings to show the user (e.g. a CRM field the data lacks). The landing page is
+    in ``lang`` and leads to the summary in that language; the summary and the deck come in both languages.
+    With ``mask_pii`` the summary, the deck and the landing page show masked names and ids; the hash of the ids
+    is keyed by the environment variable ``ANALYSIS_MASK_SALT`` when it is set."""
+    salt = os.environ.get("ANALYSIS_MASK_SALT", "") if mask_pii else ""
     settings = json.loads((run_dir / "settings.json").read_text(encoding="utf-8"))
     config, as_of = settings["config"], settings["as_of"]
     customers = pd.read_parquet(run_dir / "customers.parquet")
@@ -60,12 +73,13 @@ def build_pack(
             )
 
     def summary() -> None:
-        for lang, name in (("en", "00_summary.html"), ("zh", "00_summary_zh.html")):
-            write_summary(run_dir, config, lang, migration=state.get("migration"), name=name)
+        for edition, name in EDITIONS["summary"].items():
+            write_summary(run_dir, config, edition, masked=mask_pii, salt=salt, migration=state.get("migration"),
+                          name=name)
 
     def deck() -> None:
-        build_deck(run_dir / "summary.pptx", run_dir, "en", history_dir=history_dir)
-        build_deck(run_dir / "summary_zh.pptx", run_dir, "zh", history_dir=history_dir)
+        for edition, name in EDITIONS["deck"].items():
+            build_deck(run_dir / name, run_dir, edition, mask_pii=mask_pii, history_dir=history_dir, salt=salt)
 
     step("tier_table", tier_table)
     if crm_systems:
@@ -73,5 +87,6 @@ def build_pack(
     step("history", snapshot)
     step("summary", summary)
     step("deck", deck)
-    step("index", lambda: write_index(run_dir, ["00_summary.html", *pages], steps))
+    summary_page = EDITIONS["summary"][lang]
+    step("index", lambda: write_index(run_dir, [summary_page, *pages], steps, lang, masked=mask_pii))
     return warnings

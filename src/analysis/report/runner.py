@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from analysis.errors import UserError
 from analysis.report.crm import check_systems
 from analysis.report.pack import build_pack
 from analysis.report.progress import reporter
@@ -61,17 +62,32 @@ def render_html(notebook: Path, target: Path) -> None:
     target.write_text(body, encoding="utf-8")
 
 
+LANGUAGES = ("en", "zh")
+
+
+def in_language(nb, lang: str):
+    """``nb`` without the cells written for another language: a cell tagged ``lang:en`` or ``lang:zh`` is kept
+    only in a run in that language; untagged cells are kept in every run. The notebooks carry their narrative
+    in both languages side by side, so an analyst reads and edits both in one place."""
+    others = {f"lang:{other}" for other in LANGUAGES if other != lang}
+    nb.cells = [c for c in nb.cells if not others & set(c.get("metadata", {}).get("tags", []))]
+    return nb
+
+
 def execute_notebook(source: Path, target: Path, parameters: dict[str, Any]) -> None:
-    """Run ``source`` with papermill, writing the executed copy to ``target``. A parameter the notebook does
-    not declare is an error (papermill itself would only warn and run with the default)."""
+    """Run ``source`` with papermill, writing the executed copy to ``target``, with only the cells of the run's
+    language (``parameters["lang"]``, default en). A parameter the notebook does not declare is an error
+    (papermill itself would only warn and run with the default)."""
+    import nbformat
     import papermill
 
     unknown = sorted(set(parameters) - set(papermill.inspect_notebook(str(source))))
     if unknown:
         raise ValueError(f"{source.name} declares no parameter {', '.join(unknown)} in its parameters cell")
 
+    nb = in_language(nbformat.read(source, as_version=4), parameters.get("lang", "en"))
     papermill.execute_notebook(
-        str(source), str(target), parameters=parameters, kernel_name="python3",
+        nb, str(target), parameters=parameters, kernel_name="python3",
         cwd=str(source.parent), progress_bar=False, log_output=False, extra_arguments=KERNEL_ARGUMENTS,
     )
 
@@ -118,10 +134,16 @@ def run_report(
     out_dir: str | Path = "reports",
     notebooks_dir: str | Path | None = None,
     crm_systems: list[str] | None = None,
+    lang: str = "en",
+    mask_pii: bool = False,
     log=None,
 ) -> Path:
-    """Run every report notebook on ``input_path``; returns the run directory. ``log`` receives the
-    progress events (:mod:`analysis.report.progress`; default: text lines on standard output)."""
+    """Run every report notebook on ``input_path``; returns the run directory. ``lang`` (en or zh) is the
+    language of the pages; ``mask_pii`` masks names, phones, e-mails and ids on the stakeholder pages and the
+    deck (the customer table and the executed notebooks keep them). ``log`` receives the progress events
+    (:mod:`analysis.report.progress`; default: text lines on standard output)."""
+    if lang not in LANGUAGES:
+        raise UserError(f"language {lang!r}: use {' or '.join(LANGUAGES)}")
     log = log or reporter()
     started = time.perf_counter()
     out = Path(out_dir)
@@ -160,6 +182,8 @@ def run_report(
         "input_path": settings["input_path"],
         "as_of": prepared.quality["as_of"],
         "config_path": settings["config_path"] or "",
+        "lang": lang,
+        "mask_pii": mask_pii,
     }
     pages = []
     notebooks = notebooks_in(folder)
@@ -186,7 +210,7 @@ def run_report(
         eta = sum(page_seconds) / len(page_seconds) * (len(notebooks) - index)
         log({"event": "step_done", **where, "seconds": steps[step], "eta": round(eta, 1),
              "elapsed": round(time.perf_counter() - started, 3)})
-    record["warnings"] = build_pack(run_dir, out / "history", pages, steps, crm_systems, log)
+    record["warnings"] = build_pack(run_dir, out / "history", pages, steps, crm_systems, log, lang, mask_pii)
     steps["total"] = round(time.perf_counter() - started, 3)
     record["peak_memory_mb"]["total"] = _peak_memory_mb()
     record.update(status="ok", pages=pages,
