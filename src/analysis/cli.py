@@ -92,7 +92,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         run_report(args.input, as_of=args.as_of, config_path=args.config, overrides=_overrides(args),
                    customers_path=args.customers, out_dir=args.out, notebooks_dir=args.notebooks,
-                   crm_systems=args.crm, lang=args.lang, mask_pii=args.mask_pii, log=reporter(args.log_format, args.quiet))
+                   crm_systems=args.crm, lang=args.lang, mask_pii=args.mask_pii,
+                   log=reporter(args.log_format, args.quiet))
     except RunFailed as exc:  # 2: the user's data or settings; 1: an internal failure
         print(f"error: {exc}", file=sys.stderr)
         return 2 if exc.user_error else 1

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from analysis.errors import UserError
+from analysis.privacy import mask_id, mask_name
 from analysis.report.deck import build_deck, headline
 from analysis.report.history import append_snapshot
-from analysis.report.privacy import mask_id, mask_name
 from analysis.report.rundir import Stage, settings_for, write_prepared
 
 NAMES = ["张三", "李小明", "Alice Smith", "Bob Stone", "欧阳娜娜"]

@@ -12,7 +12,7 @@ Built from a finished run directory alone: ``settings.json`` (the config), ``qua
 8-9. tier migration since the previous snapshot in ``history_dir`` and the bought-again share per tier.
 
 Texts are ``config["deck"]`` (``defaults/deck.yaml``), in the run's language; names, phones, e-mails and
-ids are masked with ``mask_pii`` (:mod:`analysis.report.privacy`). Charts come from
+ids are masked with ``mask_pii`` (:mod:`analysis.privacy`). Charts come from
 :mod:`analysis.report.plots`, as PNG images.
 """
 
@@ -28,9 +28,9 @@ from typing import Any
 import pandas as pd
 
 from analysis.errors import UserError
+from analysis.privacy import mask_text
 from analysis.report import plots
 from analysis.report.numbers import band_is_high, customer_label, headline, read_json, top_at_risk
-from analysis.report.privacy import mask_text
 
 DECK_FILE = "summary.pptx"
 WARNING_ROWS = 10

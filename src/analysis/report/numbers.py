@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.report.privacy import mask_id, mask_name
+from analysis.privacy import mask_id, mask_name
 
 
 def read_json(run_dir: Path, name: str) -> dict[str, Any] | None:

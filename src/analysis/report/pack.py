@@ -8,7 +8,6 @@ Each part is a timed step of the run (``run.json``); every part reads the run di
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.privacy import page_salt
 from analysis.report import crm, export, history
 from analysis.report.deck import build_deck
 from analysis.report.index import write_index
@@ -43,7 +43,7 @@ def build_pack(
     in ``lang`` and leads to the summary in that language; the summary and the deck come in both languages.
     With ``mask_pii`` the summary, the deck and the landing page show masked names and ids; the hash of the ids
     is keyed by the environment variable ``ANALYSIS_MASK_SALT`` when it is set."""
-    salt = os.environ.get("ANALYSIS_MASK_SALT", "") if mask_pii else ""
+    salt = page_salt() if mask_pii else ""
     settings = json.loads((run_dir / "settings.json").read_text(encoding="utf-8"))
     config, as_of = settings["config"], settings["as_of"]
     customers = pd.read_parquet(run_dir / "customers.parquet")

@@ -19,8 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
 
+from analysis import privacy  # noqa: E402
 from analysis.plotting import new_axes, use_cjk_font  # noqa: E402
-from analysis.report import privacy  # noqa: E402
 from analysis.report.numbers import customer_label, read_json, top_at_risk  # noqa: E402
 from analysis.report.plots import plot_transition_matrix, plot_value_by_tier, value_by_tier  # noqa: E402
 

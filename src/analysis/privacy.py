@@ -15,6 +15,7 @@ masked pages leave the company.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
 
@@ -118,3 +119,15 @@ def mask_frame(frame: pd.DataFrame, salt: str = "", ids: bool = True) -> pd.Data
         elif kind is not None:
             out[column] = out[column].map(MASKERS[kind])
     return out
+
+
+def page_salt() -> str:
+    """The key of the id hash on stakeholder pages: the environment variable ``ANALYSIS_MASK_SALT`` (empty when
+    unset). A secret, so it lives in the environment of the run, never in a settings file."""
+    return os.environ.get("ANALYSIS_MASK_SALT", "")
+
+
+def for_pages(frame: pd.DataFrame, mask: bool) -> pd.DataFrame:
+    """``frame`` as a chart or a sentence that names customers should show it: unchanged, or with names, phones,
+    e-mails and ids masked (:func:`mask_frame`, ids keyed by :func:`page_salt`) when ``mask``."""
+    return mask_frame(frame, page_salt()) if mask else frame

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from analysis.report.privacy import mask_email, mask_frame, mask_id, mask_name, mask_phone, mask_text
+from analysis.privacy import mask_email, mask_frame, mask_id, mask_name, mask_phone, mask_text
 
 
 def test_names_keep_the_first_character_of_each_word():
