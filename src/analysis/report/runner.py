@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.errors import UserError
+from analysis.i18n import LANGUAGES
 from analysis.report.crm import check_systems
 from analysis.report.pack import build_pack
 from analysis.report.progress import reporter
@@ -60,9 +61,6 @@ def render_html(notebook: Path, target: Path) -> None:
                             exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb)
     target.write_text(body, encoding="utf-8")
-
-
-LANGUAGES = ("en", "zh")
 
 
 def in_language(nb, lang: str):
