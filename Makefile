@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install report test lint format bench lab clean
+.PHONY: help install report test lint format bench bench-data bench-run lab clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -36,6 +36,14 @@ bench: $(STAMP) ## benchmarks on 1M simulated customers (times and peak memory)
 	$(PY) benchmarks/bench_clv_fit.py
 	$(PY) benchmarks/bench_clusters.py
 	$(PY) benchmarks/bench_churn.py
+
+BENCH_SIZES ?= 100k 1m 10m
+BENCH_DATA  := benchmarks/data
+
+bench-data: $(foreach s,$(BENCH_SIZES),$(BENCH_DATA)/sim_$(s).parquet) ## simulated transactions (BENCH_SIZES) as Parquet
+
+$(BENCH_DATA)/sim_%.parquet: benchmarks/generate.py | $(STAMP)
+	$(PY) benchmarks/generate.py --customers $* --out $@
 
 lab: $(STAMP) ## JupyterLab on the project environment, with the kernel "Python (analysis)"
 	$(PY) -m ipykernel install --sys-prefix --name analysis --display-name "Python (analysis)"
