@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from analysis.errors import UserError
@@ -231,19 +232,26 @@ class _GammaGammaObjective:
     its gradient in the log parameters (p, q, v).
 
     Per customer, q log v + (px - 1) log m + px log x - (px + q) log(xm + v) is rewritten as
-    -px log1p(v / xm) - q log1p(xm / v) - log m, which avoids cancelling large sums."""
+    -px log1p(v / xm) - q log1p(xm / v) - log m, which avoids cancelling large sums.
+
+    The terms in p and q alone depend on the frequency only, and the terms in v on the total
+    repeat spend xm only: the special functions are evaluated once per distinct frequency and
+    the logarithms once per distinct total (amounts in cents make totals repeat: about 75,000
+    distinct totals among 530,000 repeat buyers), with the customers' weights summed per
+    distinct value."""
 
     def __init__(self, frequency, monetary_value, weights, penalizer_coef):
         x = np.asarray(frequency, float)
         m = np.asarray(monetary_value, float)
-        self.w = np.asarray(weights, float)
-        self.W = self.w.sum()
-        self.xu, self.ix = np.unique(x, return_inverse=True)
-        self.Wx = np.bincount(self.ix, weights=self.w, minlength=len(self.xu))
-        self.xm = x * m
+        w = np.asarray(weights, float)
+        self.W = w.sum()
+        self.xu, ix = np.unique(x, return_inverse=True)
+        self.Wx = np.bincount(ix, weights=w, minlength=len(self.xu))
+        code, self.xm = pd.factorize(x * m)
         self.log_xm = np.log(self.xm)
-        self.wx = self.w * x
-        self.s_log_m = self.w @ np.log(m)
+        self.w = np.bincount(code, weights=w, minlength=len(self.xm))  # weight per distinct xm
+        self.wx = np.bincount(code, weights=w * x, minlength=len(self.xm))  # weight x frequency
+        self.s_log_m = w @ np.log(m)
         self.penalizer = penalizer_coef
 
     def __call__(self, log_params):
