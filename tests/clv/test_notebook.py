@@ -1,21 +1,29 @@
-"""The CLV notebook, run the way the scheduler runs it: papermill with small parameters."""
+"""The CLV notebook, run the way the scheduler runs it: papermill with small parameters, in English and, as the
+runner does, in Chinese."""
 
 import json
 
+import nbformat
 import pandas as pd
 import pytest
 
-from tests.conftest import run_notebook
+from tests.conftest import ROOT, run_notebook
+
+
+@pytest.fixture(scope="module")
+def stage(tmp_path_factory, lifetimes_datasets):
+    """A run directory prepared from lifetimes' CDNOW sample, with a small bootstrap."""
+    from analysis.report import open_stage
+
+    config = tmp_path_factory.mktemp("clv") / "config.yaml"
+    config.write_text("clv:\n  bootstrap:\n    n: 3\n", encoding="utf-8")
+    sample = str(lifetimes_datasets / "CDNOW_sample.txt")
+    return open_stage(input_path=sample, as_of="1998-06-30", config_path=str(config))
 
 
 @pytest.mark.slow
-def test_notebook_runs_on_the_cdnow_sample_and_writes_its_outputs(tmp_path, lifetimes_datasets):
-    from analysis.report import open_stage
-
-    config = tmp_path / "config.yaml"
-    config.write_text("clv:\n  bootstrap:\n    n: 3\n", encoding="utf-8")
-    sample = str(lifetimes_datasets / "CDNOW_sample.txt")
-    st = open_stage(input_path=sample, as_of="1998-06-30", config_path=str(config))
+def test_notebook_runs_on_the_cdnow_sample_and_writes_its_outputs(tmp_path, stage):
+    st = stage
     run_notebook("04_clv", tmp_path / "out.ipynb", run_dir=str(st.run_dir))
     customers = pd.read_csv(st.run_dir / "customers.csv", dtype={"customer_id": str}, encoding="utf-8-sig")
     for column in ("expected_purchases", "p_alive", "expected_spend", "clv", "clv_low", "clv_high"):
@@ -23,3 +31,30 @@ def test_notebook_runs_on_the_cdnow_sample_and_writes_its_outputs(tmp_path, life
     report = json.loads((st.run_dir / "clv_models.json").read_text(encoding="utf-8"))
     assert report["chosen_model"] in report["models"]
     assert report["clv"]["bootstrap_resamples"] == 3
+
+
+def _chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+@pytest.mark.slow
+def test_the_chinese_page_has_chinese_headings_and_no_english_narrative(tmp_path, stage):
+    from analysis.report.runner import execute_notebook
+
+    parameters = {"run_dir": str(stage.run_dir), "input_path": "", "as_of": "1998-06-30", "config_path": "",
+                  "lang": "zh", "mask_pii": True}  # fmt: skip
+    out = tmp_path / "04_clv.ipynb"
+    execute_notebook(ROOT / "notebooks" / "04_clv.ipynb", out, parameters)
+    nb = nbformat.read(out, as_version=4)
+    tags = [t for c in nb.cells for t in c.metadata.get("tags", [])]
+    assert "lang:en" not in tags and "lang:zh" in tags
+    headings = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
+                if line.startswith("#")]  # fmt: skip
+    assert len(headings) >= 6 and all(_chinese(h) for h in headings), headings
+    assert headings[0] == "# 客户终身价值：谁会再次购买，他们值多少"
+    shown = "\n".join(o.get("data", {}).get("text/markdown", "") for c in nb.cells if c.cell_type == "code"
+                      for o in c.get("outputs", []))  # fmt: skip
+    assert "未来 **" in shown and "**选定模型**：" in shown and "Over the next" not in shown
+    html = "\n".join(o.get("data", {}).get("text/html", "") for c in nb.cells if c.cell_type == "code"
+                     for o in c.get("outputs", []))  # fmt: skip
+    assert "估计值" in html and "客户终身价值" in html and "模型" in html

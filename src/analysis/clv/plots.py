@@ -1,40 +1,110 @@
 """Charts for the CLV report. Each takes data from :mod:`analysis.clv` and ``ax=None``, draws one
-figure and returns the Axes. Titles and labels say what the chart means to a business reader."""
+figure and returns the Axes. Titles and labels say what the chart means to a business reader, in the
+page's language (``lang``: ``en`` or ``zh``; the texts are in :data:`TEXTS`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from analysis.i18n import check_language
 from analysis.plotting import new_axes as _axes
 from analysis.plotting import thousands as _thousands
 
 MODEL_LABELS = {"bgnbd": "BG/NBD", "pareto": "Pareto/NBD", "mbgnbd": "MBG/NBD"}
 MODEL_STYLES = {"bgnbd": "--", "pareto": "-.", "mbgnbd": ":"}
 
+# Every text a chart shows, per language. Model names (BG/NBD, ...) and CLV stay as they are.
+TEXTS = {
+    "en": {
+        "actual": "actual", "model": "model", "customers": "customers",
+        "hist_x": "repeat purchases in the observation period",
+        "hist_title": "Does the model reproduce how often customers come back?",
+        "matrix_x": "repeat purchases (frequency)",
+        "matrix_y": "{unit} from first to last purchase (recency; top = recent)",
+        "p_alive": "Probability a customer is still active", "p_alive_bar": "P(active)",
+        "expected_purchases": "Expected purchases in the next {months} months",
+        "expected_purchases_bar": "expected purchases",
+        "holdout": " holdout: forecast vs actual",
+        "tracking_y": "repeat purchases (cumulative)",
+        "tracking_title": "Tracking: forecast against what customers actually did",
+        "cond_x": "repeat purchases in the calibration period",
+        "cond_y": "average purchases in the holdout period",
+        "cond_title": "Are frequent buyers forecast correctly?",
+        "no_amounts": "No CLV in currency: the input has no amounts",
+        "median": " median {median:,.2f}",
+        "dist_x": "customer lifetime value (log scale)",
+        "dist_title": "Most customers are worth little; a few are worth a lot",
+        "clv": "CLV", "interval": "uncertainty interval", "top_x": "customer lifetime value",
+        "top_title": "The {n} most valuable customers",
+        "units": {"weeks": "weeks", "days": "days"},
+    },
+    "zh": {
+        "actual": "实际", "model": "模型", "customers": "客户数",
+        "hist_x": "观察期内的重复购买次数",
+        "hist_title": "模型能否再现客户回购的频率？",
+        "matrix_x": "重复购买次数（频次）",
+        "matrix_y": "首次到末次购买相隔{unit}（最近度；越上越近）",
+        "p_alive": "客户仍活跃的概率", "p_alive_bar": "仍活跃概率",
+        "expected_purchases": "未来 {months} 个月的预期购买次数",
+        "expected_purchases_bar": "预期购买次数",
+        "holdout": " 验证期：预测对比实际",
+        "tracking_y": "累计重复购买次数",
+        "tracking_title": "跟踪：预测与客户实际购买对比",
+        "cond_x": "校准期内的重复购买次数",
+        "cond_y": "验证期内的平均购买次数",
+        "cond_title": "常购客户的预测准确吗？",
+        "no_amounts": "无货币 CLV：输入数据没有金额",
+        "median": " 中位数 {median:,.2f}",
+        "dist_x": "客户终身价值（对数刻度）",
+        "dist_title": "多数客户价值不高，少数客户价值很高",
+        "clv": "客户终身价值", "interval": "不确定区间", "top_x": "客户终身价值",
+        "top_title": "价值最高的 {n} 位客户",
+        "units": {"weeks": "周数", "days": "天数"},
+    },
+}  # fmt: skip
 
-def plot_repeat_histogram(hist: pd.DataFrame, model_label: str = "model", ax: Axes | None = None) -> Axes:
-    """Customers by number of repeat purchases, actual vs the model
+
+def _texts(lang: str) -> dict:
+    check_language(lang)
+    return TEXTS[lang]
+
+
+def plot_repeat_histogram(
+    hist: pd.DataFrame, model_label: str | None = None, ax: Axes | None = None, lang: str = "en"
+) -> Axes:
+    """Customers by number of repeat purchases, actual vs the model (``model_label``, e.g. "BG/NBD")
     (:func:`analysis.clv.repeat_purchase_histogram`)."""
+    t = _texts(lang)
     ax = _axes(ax)
     x = np.arange(len(hist))
-    ax.bar(x - 0.2, hist["actual"], width=0.4, label="actual", color="#4c72b0")
-    ax.bar(x + 0.2, hist["model"], width=0.4, label=model_label, color="#dd8452")
+    ax.bar(x - 0.2, hist["actual"], width=0.4, label=t["actual"], color="#4c72b0")
+    ax.bar(x + 0.2, hist["model"], width=0.4, label=model_label or t["model"], color="#dd8452")
     ax.set_xticks(x, hist.index)
-    ax.set_xlabel("repeat purchases in the observation period")
-    ax.set_ylabel("customers")
-    ax.set_title("Does the model reproduce how often customers come back?")
+    ax.set_xlabel(t["hist_x"])
+    ax.set_ylabel(t["customers"])
+    ax.set_title(t["hist_title"])
     _thousands(ax)
     ax.legend()
     return ax
 
 
 def plot_matrix(
-    matrix: pd.DataFrame, title: str, colorbar_label: str, ax: Axes | None = None, percent: bool = False
+    matrix: pd.DataFrame,
+    what: str = "p_alive",
+    horizon_months: int = 12,
+    ax: Axes | None = None,
+    time_unit: str = "weeks",
+    lang: str = "en",
 ) -> Axes:
-    """A frequency x recency heat map (:func:`analysis.clv.frequency_recency_matrix`)."""
+    """A frequency x recency heat map of ``what`` (``p_alive``, or ``expected_purchases`` over the next
+    ``horizon_months``) (:func:`analysis.clv.frequency_recency_matrix`); recency in ``time_unit``."""
+    t = _texts(lang)
+    if what not in ("p_alive", "expected_purchases"):
+        raise ValueError("what must be 'p_alive' or 'expected_purchases'")
+    percent = what == "p_alive"
     ax = _axes(ax, (7, 5.5))
     image = ax.imshow(
         matrix.to_numpy(), aspect="auto", cmap="viridis", origin="upper", vmin=0, vmax=1 if percent else None
@@ -44,94 +114,112 @@ def plot_matrix(
     yt = np.linspace(0, len(rows) - 1, min(len(rows), 6)).round().astype(int)
     ax.set_xticks(xt, [f"{cols[i]:g}" for i in xt])
     ax.set_yticks(yt, [f"{rows[i]:.0f}" for i in yt])
-    ax.set_xlabel("repeat purchases (frequency)")
-    ax.set_ylabel("time of last purchase since the first (recency)")
-    ax.set_title(title)
+    ax.set_xlabel(t["matrix_x"])
+    ax.set_ylabel(t["matrix_y"].format(unit=t["units"].get(time_unit, time_unit)))
+    ax.set_title(t[what].format(months=horizon_months))
     bar = ax.figure.colorbar(image, ax=ax)
-    bar.set_label(colorbar_label)
+    bar.set_label(t[f"{what}_bar"])
     if percent:
         bar.ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     return ax
 
 
-def plot_tracking(tracking: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def plot_tracking(tracking: pd.DataFrame, ax: Axes | None = None, lang: str = "en") -> Axes:
     """Cumulative repeat purchases week by week: actual vs each model, with the end of the
     calibration period marked (:func:`analysis.clv.tracking_data`)."""
+    t = _texts(lang)
     ax = _axes(ax)
-    ax.plot(tracking["week_end"], tracking["actual"], color="black", lw=2, label="actual")
+    ax.plot(tracking["week_end"], tracking["actual"], color="black", lw=2, label=t["actual"])
     for name in MODEL_LABELS:
         if name in tracking:
             ax.plot(tracking["week_end"], tracking[name], MODEL_STYLES[name], label=MODEL_LABELS[name])
     cal = tracking.loc[tracking["calibration"], "week_end"]
     if len(cal):
         ax.axvline(cal.max(), color="grey", lw=1)
-        ax.annotate(" holdout: forecast vs actual", (cal.max(), ax.get_ylim()[1] * 0.05), color="grey")
-    ax.set_ylabel("repeat purchases (cumulative)")
-    ax.set_title("Tracking: forecast against what customers actually did")
+        ax.annotate(t["holdout"], (cal.max(), ax.get_ylim()[1] * 0.05), color="grey")
+    ax.set_ylabel(t["tracking_y"])
+    ax.set_title(t["tracking_title"])
     _thousands(ax)
     ax.legend(loc="upper left")
     return ax
 
 
-def plot_conditional_expectation(conditional: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def plot_conditional_expectation(conditional: pd.DataFrame, ax: Axes | None = None, lang: str = "en") -> Axes:
     """Average holdout purchases by calibration frequency, actual vs each model
     (:func:`analysis.clv.conditional_expectation_data`)."""
+    t = _texts(lang)
     ax = _axes(ax)
     x = np.arange(len(conditional))
-    ax.plot(x, conditional["actual"], "o-", color="black", lw=2, label="actual")
+    ax.plot(x, conditional["actual"], "o-", color="black", lw=2, label=t["actual"])
     for name in MODEL_LABELS:
         if name in conditional:
             ax.plot(x, conditional[name], MODEL_STYLES[name], marker=".", label=MODEL_LABELS[name])
     ax.set_xticks(x, conditional.index)
-    ax.set_xlabel("repeat purchases in the calibration period")
-    ax.set_ylabel("average purchases in the holdout period")
-    ax.set_title("Are frequent buyers forecast correctly?")
+    ax.set_xlabel(t["cond_x"])
+    ax.set_ylabel(t["cond_y"])
+    ax.set_title(t["cond_title"])
     ax.legend(loc="upper left")
     return ax
 
 
-def _no_amounts(ax: Axes) -> None:
-    ax.text(0.5, 0.5, "No CLV in currency: the input has no amounts", ha="center", va="center", transform=ax.transAxes)
+def _no_amounts(ax: Axes, t: dict) -> None:
+    ax.text(0.5, 0.5, t["no_amounts"], ha="center", va="center", transform=ax.transAxes)
 
 
-def plot_clv_distribution(clv: pd.Series, ax: Axes | None = None, bins: int = 50) -> Axes:
+def plot_clv_distribution(clv: pd.Series, ax: Axes | None = None, bins: int = 50, lang: str = "en") -> Axes:
     """How customer lifetime value is spread across customers (log scale: most customers are
-    worth little, a few a lot)."""
+    worth little, a few a lot). The scale starts at the 1st percentile: the few customers below it (worth
+    next to nothing) are counted in the first bar, so they do not stretch the axis over empty decades."""
+    t = _texts(lang)
     ax = _axes(ax)
     values = clv.dropna()
     values = values[values > 0]
     if len(values):
+        values = values.clip(lower=values.quantile(0.01))
         edges = np.logspace(np.log10(values.min()), np.log10(values.max()), bins)
         ax.hist(values, bins=edges, color="#4c72b0")
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
         median = values.median()
         ax.axvline(median, color="black", lw=1)
-        ax.annotate(f" median {median:,.2f}", (median, ax.get_ylim()[1] * 0.9))
+        ax.annotate(t["median"].format(median=median), (median, ax.get_ylim()[1] * 0.9))
     elif clv.isna().all():
-        _no_amounts(ax)
-    ax.set_xlabel("customer lifetime value (log scale)")
-    ax.set_ylabel("customers")
-    ax.set_title("Most customers are worth little; a few are worth a lot")
+        _no_amounts(ax, t)
+    ax.set_xlabel(t["dist_x"])
+    ax.set_ylabel(t["customers"])
+    ax.set_title(t["dist_title"])
     _thousands(ax)
     return ax
 
 
-def plot_top_customers(customers: pd.DataFrame, n: int = 20, ax: Axes | None = None) -> Axes:
+def customer_labels(customers: pd.DataFrame) -> pd.Series:
+    """How a chart names each customer: "name (id)" when the table has a ``customer_name``, else the id.
+    Pass the table through :func:`analysis.privacy.for_pages` first to show masked names and ids."""
+    ids = customers["customer_id"].astype(str)
+    if "customer_name" not in customers:
+        return ids
+    names = customers["customer_name"]
+    named = names.map(lambda v: isinstance(v, str) and bool(v.strip()))
+    return ids.where(~named, names.astype(str).str.strip() + " (" + ids + ")")
+
+
+def plot_top_customers(customers: pd.DataFrame, n: int = 20, ax: Axes | None = None, lang: str = "en") -> Axes:
     """The ``n`` customers with the highest CLV and their intervals (``customer_id``, ``clv``,
-    ``clv_low``, ``clv_high``)."""
+    ``clv_low``, ``clv_high``, and ``customer_name`` when present), named by :func:`customer_labels`."""
+    t = _texts(lang)
     top = customers.dropna(subset=["clv"]).nlargest(n, "clv").iloc[::-1]
     ax = _axes(ax, (8, max(3.0, 0.3 * len(top) + 1)))
     if top.empty:
-        _no_amounts(ax)
+        _no_amounts(ax, t)
         return ax
     y = np.arange(len(top))
-    ax.barh(y, top["clv"], color="#4c72b0", label="CLV")
+    ax.barh(y, top["clv"], color="#4c72b0", label=t["clv"])
     if top[["clv_low", "clv_high"]].notna().all().all():
         err = np.vstack([(top["clv"] - top["clv_low"]).clip(lower=0), (top["clv_high"] - top["clv"]).clip(lower=0)])
-        ax.errorbar(top["clv"], y, xerr=err, fmt="none", ecolor="black", capsize=3, label="interval")
-    ax.set_yticks(y, top["customer_id"].astype(str))
-    ax.set_xlabel("customer lifetime value")
-    ax.set_title(f"The {len(top)} most valuable customers")
+        ax.errorbar(top["clv"], y, xerr=err, fmt="none", ecolor="black", capsize=3, label=t["interval"])
+    ax.set_yticks(y, customer_labels(top))
+    ax.set_xlabel(t["top_x"])
+    ax.set_title(t["top_title"].format(n=len(top)))
     _thousands(ax, "x")
     ax.legend(loc="lower right")
     return ax
