@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from analysis.privacy import mask_email, mask_frame, mask_id, mask_name, mask_phone, mask_text
+from analysis.privacy import KnownValues, mask_email, mask_frame, mask_id, mask_name, mask_phone, mask_text
 
 
 def test_names_keep_the_first_character_of_each_word():
@@ -59,3 +59,29 @@ def test_text_and_frames_lose_every_raw_value():
     assert out["monetary"].tolist() == [1.0, 2.0]
     assert frame["customer_name"].iloc[0] == "张三"  # the caller's frame is untouched
     assert mask_frame(frame, ids=False)["customer_id"].tolist() == ["7", "8"]
+
+
+def test_dates_and_plain_text_tables_are_not_phone_numbers():
+    for text in ("as of 1998-06-30 12:00:00", "[10 20 30 40 50]", "0  17850  12  34", "1234567890.12",
+                 "order 12345678", "id12345678901"):  # fmt: skip
+        assert mask_text(text) == text
+    assert mask_text("1998-06-30 13812341234") == "1998-06-30 138****1234"
+    assert mask_text("(020) 7946 0958, +44 20 7946 0958") == "020****0958, +442*****0958"
+
+
+def test_known_values_are_masked_in_free_text():
+    known = KnownValues(names=["张三", "张三丰", "Alice Smith", "Ann", "X"], phones=["5551234", 13812341299.0, "12"],
+                        emails=["a.b@x.cn", "no address"])  # fmt: skip
+    assert len(known) == 7  # "X", "12" and "no address" would mask ordinary words and numbers
+    assert known("客户Alice Smith和张三，张三丰") == "客户A**** S****和张*，张**"
+    assert known("Annabel and Ann.") == "Annabel and A**."  # Latin names as whole words only
+    assert known("tel 5551234, not 55512345; 13812341299") == "tel ***1234, not 55512345; 138****1299"
+    assert known("write to a.b@x.cn.") == "write to a***@x.cn."
+    assert known("nothing here") == "nothing here" and KnownValues()("Alice Smith") == "Alice Smith"
+
+
+def test_known_values_from_a_customer_table():
+    frame = pd.DataFrame({"customer_id": ["12345"], "customer_name": ["Bob Stone"], "手机": ["13912345678"],
+                          "orders": [12345]})  # fmt: skip
+    known = KnownValues.from_frame(frame)
+    assert known("Bob Stone, 13912345678, customer 12345") == "B** S****, 139****5678, customer 12345"
