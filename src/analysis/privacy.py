@@ -35,9 +35,7 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 # A phone number in free text: 10 to 15 digits in groups joined by single spaces or hyphens, an optional ``+`` and
 # area code in brackets. Without a ``+``, the groups after the first have 3 digits or more, and a date never starts
 # one, so dates (1998-06-30 12:00), lists of small numbers and columns of plain-text tables are not phones.
-_PHONE = re.compile(
-    r"(?<![0-9A-Za-z+])(?<!\d[.,])\+?(?:\(\d{1,5}\)[ \-]?)?\d+(?:[ \-]\d+)*(?![0-9A-Za-z]|[.,]\d)"
-)
+_PHONE = re.compile(r"(?<![0-9A-Za-z+])(?<!\d[.,])\+?(?:\(\d{1,5}\)[ \-]?)?\d+(?:[ \-]\d+)*(?![0-9A-Za-z]|[.,]\d)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -101,7 +99,7 @@ def _phone_in_text(match: re.Match) -> str:
     text = match.group(0)
     date = _DATE.match(text)
     if date:  # a date, perhaps followed by a phone number
-        rest = text[date.end():]
+        rest = text[date.end() :]
         return text[: date.end()] + _PHONE.sub(_phone_in_text, rest)
     groups = re.findall(r"\d+", text)
     digits = sum(len(g) for g in groups)
@@ -212,14 +210,14 @@ class KnownValues:
             if start < done:
                 continue
             word = token.group(0)
-            key = word if _NARROW_CHAR.match(word) else text[start: start + 2]
+            key = word if _NARROW_CHAR.match(word) else text[start : start + 2]
             lengths = self._lengths.get(key, 0)
             while lengths:  # longest first
                 length = lengths.bit_length() - 1
                 lengths ^= 1 << length
-                value = text[start: start + length]
+                value = text[start : start + length]
                 if value in self.kinds and not (
-                    _NARROW_CHAR.match(value[-1]) and _NARROW_CHAR.match(text[start + length: start + length + 1])
+                    _NARROW_CHAR.match(value[-1]) and _NARROW_CHAR.match(text[start + length : start + length + 1])
                 ):
                     out += [text[done:start], MASKERS[self.kinds[value]](value)]
                     done = start + length
