@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from analysis import clv
-from analysis.clv.stage import choice_reason, localize_message
+from analysis.clv.describe import choice_reason, localize_message
 
 DEGENERATE = (
     "the data cannot tell apart customers' dropout probabilities: the MBG/NBD fit runs to the edge of its "

@@ -5,7 +5,8 @@ Modules, in the order of the computation: ``likelihoods`` (the models' mathemati
 (the one module that imports lifetimes), ``models`` (:class:`PurchaseModel`), ``spend`` (:class:`SpendModel`),
 ``optimize`` (bounded fits, starts, the degenerate-fit checks and retry), ``value``
 (:class:`CLVModel`), ``simulate``, ``backtest``, ``diagnostics`` (the data behind the charts),
-``plots`` and ``stage`` (:func:`run_clv`, the one call the notebook makes, and the managers' summary).
+``plots``, ``stage`` (:func:`run_clv`, the one call the notebook makes) and ``describe`` (the page's words in
+English and Chinese: the managers' summary, the choice of model).
 """
 
 from analysis.clv import plots
@@ -16,6 +17,7 @@ from analysis.clv.backtest import (
     choose_model,
     holdout_period,
 )
+from analysis.clv.describe import manager_summary
 from analysis.clv.diagnostics import (
     conditional_expectation_data,
     frequency_recency_matrix,
@@ -48,7 +50,6 @@ from analysis.clv.spend import PENALIZED_MEAN_TOLERANCE, SpendModel
 from analysis.clv.stage import (
     ClvRun,
     clv_settings,
-    manager_summary,
     run_clv,
 )
 from analysis.clv.value import (
