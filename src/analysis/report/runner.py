@@ -12,12 +12,15 @@ import datetime as dt
 import os
 import resource
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from analysis.errors import UserError
 from analysis.i18n import LANGUAGES
+from analysis.privacy import page_salt
 from analysis.report.crm import check_systems
+from analysis.report.masking import PageMasker
 from analysis.report.pack import build_pack
 from analysis.report.progress import reporter
 from analysis.report.rundir import prepare_run, settings_for, versions, write_json
@@ -46,9 +49,11 @@ def notebooks_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("_"))
 
 
-def render_html(notebook: Path, target: Path) -> None:
+def render_html(notebook: Path, target: Path, mask: Callable[[str], str] | None = None) -> None:
     """Render an executed notebook to HTML with the code hidden, for stakeholders: titled by its first heading,
-    with no script loaded from the internet (the ``page`` template), so it opens offline without errors."""
+    with no script loaded from the internet (the ``page`` template), so it opens offline without errors.
+    ``mask`` (a :class:`~analysis.report.masking.PageMasker` when the run masks personal data) turns the page
+    into the one written; the executed notebook keeps the real values."""
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -60,7 +65,7 @@ def render_html(notebook: Path, target: Path) -> None:
     exporter = HTMLExporter(template_name="page", extra_template_basedirs=[str(TEMPLATES)], exclude_input=True,
                             exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb)
-    target.write_text(body, encoding="utf-8")
+    target.write_text(mask(body) if mask else body, encoding="utf-8")
 
 
 def in_language(nb, lang: str):
@@ -184,6 +189,7 @@ def run_report(
         "mask_pii": mask_pii,
     }
     pages = []
+    masker = PageMasker(run_dir, page_salt()) if mask_pii else None
     notebooks = notebooks_in(folder)
     for index, notebook in enumerate(notebooks, start=1):
         step = notebook.stem
@@ -194,7 +200,7 @@ def run_report(
             executed = run_dir / "notebooks" / notebook.name
             executed.parent.mkdir(exist_ok=True)
             execute_notebook(notebook, executed, parameters)
-            render_html(executed, run_dir / f"{step}.html")
+            render_html(executed, run_dir / f"{step}.html", masker)
         except Exception as exc:  # a failing notebook ends the run, named, with its cause
             steps[step] = round(time.perf_counter() - t0, 3)
             record.update(status="failed", failed_step=step, error=_first_error_line(exc))
