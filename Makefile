@@ -45,6 +45,10 @@ bench-data: $(foreach s,$(BENCH_SIZES),$(BENCH_DATA)/sim_$(s).parquet) ## simula
 $(BENCH_DATA)/sim_%.parquet: benchmarks/generate.py | $(STAMP)
 	$(PY) benchmarks/generate.py --customers $* --out $@
 
+bench-run: bench-data ## full report runs timed per step and page (CDNOW master, then BENCH_SIZES) -> benchmarks/results/
+	$(PY) benchmarks/bench_run.py --cdnow
+	$(foreach s,$(BENCH_SIZES),$(PY) benchmarks/bench_run.py --size $(s) &&) true
+
 lab: $(STAMP) ## JupyterLab on the project environment, with the kernel "Python (analysis)"
 	$(PY) -m ipykernel install --sys-prefix --name analysis --display-name "Python (analysis)"
 	$(VENV)/bin/jupyter lab notebooks/

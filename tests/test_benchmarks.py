@@ -100,3 +100,72 @@ def test_sizes(generate):
     assert generate.parse_size("1M") == 1_000_000
     assert generate.parse_size("10m") == 10_000_000
     assert generate.parse_size("2500") == 2500
+
+
+@pytest.fixture(scope="module")
+def bench_run():
+    return _module("bench_run")
+
+
+def test_bench_run_steps_and_table(bench_run):
+    """The full-run benchmark's bookkeeping on the progress events of a run (the run itself takes minutes and
+    belongs in benchmarks/): steps in order with their spans, the table, the targets as information."""
+    events = [
+        {"event": "prepared", "customers": 1_000_000, "rows_kept": 3, "run_dir": "/x", "_t": 10.0},
+        {"event": "step_started", "step": "01_data_quality", "_t": 10.5},
+        {"event": "step_done", "step": "01_data_quality", "seconds": 5.0, "_t": 15.5},
+        {"event": "step_started", "step": "04_clv", "_t": 15.6},
+        {"event": "step_done", "step": "04_clv", "seconds": 50.0, "_t": 65.6},
+        {"event": "pack_step", "step": "deck", "seconds": 4.0, "_t": 70.0},
+        {"event": "done", "_t": 70.1},
+    ]
+    assert bench_run._spans(events) == [
+        ("prepare", "prepare", 0.0, 10.0),
+        ("01_data_quality", "page", 10.5, 15.5),
+        ("04_clv", "page", 15.6, 65.6),
+        ("deck", "pack", 65.6, 70.0),
+    ]
+    sampler = bench_run.MemorySampler(pid=0, started=0.0)
+    sampler.samples = [(5.0, 900.0, 0.0, 900.0), (12.0, 800.0, 3000.0, 3800.0), (40.0, 800.0, 5000.0, 5800.0)]
+    measured = {
+        "run_json": {
+            "status": "ok",
+            "seconds": {"prepare": 9.9, "01_data_quality": 5.0, "04_clv": 50.0, "deck": 4.0, "total": 70.0},
+            "peak_memory_mb": {"prepare": {"runner": 900.0, "largest_kernel": 0.0}},
+        },
+        "events": events,
+        "sampler": sampler,
+        "wall": 71.0,
+        "largest_mb": 5000.0,
+        "exit_code": 0,
+        "stderr": "",
+        "command": ["python", "-m", "analysis", "run"],
+    }
+    result = bench_run.build_result("1m", "sim_1m.parquet", "2023-12-31", measured, None)
+    assert [s["step"] for s in result["steps"]] == ["prepare", "01_data_quality", "04_clv", "deck"]
+    clv = result["steps"][2]
+    assert (clv["seconds"], clv["kernel_mb"], clv["all_processes_mb"]) == (50.0, 5000.0, 5800.0)
+    assert result["steps"][3]["runner_mb"] is None  # no sample in the deck's span
+    text = bench_run.format_table(result)
+    assert "04_clv" in text and "wall 71.0 s (target <= 90 s: met)" in text
+    assert "largest process 4.88 GB (target <= 4 GB: not met)" in text
+    assert bench_run.format_table(result, markdown=True).startswith("| step / page |")
+    json.dumps(result, default=str)  # what the script writes
+
+
+def test_memory_sampler_sees_child_processes(bench_run):
+    import subprocess
+    import time
+
+    grandchild = "import time; x = b'x' * 200_000_000; time.sleep(1.5)"
+    code = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {grandchild!r}])"
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    sampler = bench_run.MemorySampler(proc.pid, started, interval=0.05)
+    sampler.start()
+    proc.wait()
+    sampler.stopped.set()
+    sampler.join()
+    peaks = sampler.peaks(0.0, time.perf_counter() - started)
+    assert peaks["largest_child"] > 150  # MB: the grandchild's bytearray
+    assert peaks["all"] >= peaks["largest_child"]
