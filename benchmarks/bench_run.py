@@ -287,6 +287,8 @@ def build_result(label: str, input_path: str, as_of: str | None, measured: dict,
         "wall_seconds": round(measured["wall"], 3),
         "interval": sampler.interval,
         "run_total_seconds": seconds.get("total"),
+        # what no step accounts for: interpreter start, imports and settings before prepare, exit
+        "other_seconds": round(measured["wall"] - sum(step["seconds"] for step in steps), 3),
         "peak_largest_process_mb": round(measured["largest_mb"], 1),
         "peak_all_processes_mb": all_peak["all"],
         "steps": steps,
@@ -317,6 +319,8 @@ def format_table(result: dict, markdown: bool = False) -> str:
         ]
         for s in result["steps"]
     ]
+    other = result.get("other_seconds", result["wall_seconds"] - sum(s["seconds"] for s in result["steps"]))
+    rows.append(["other (start-up, between steps, exit)", f"{other:.1f}", "", "", "", "", ""])
     total = [
         "total (wall, whole command)",
         f"{result['wall_seconds']:.1f}",

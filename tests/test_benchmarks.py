@@ -148,6 +148,7 @@ def test_bench_run_steps_and_table(bench_run):
     assert result["steps"][3]["runner_mb"] is None  # no sample in the deck's span
     text = bench_run.format_table(result)
     assert "04_clv" in text and "wall 71.0 s (target <= 90 s: met)" in text
+    assert result["other_seconds"] == pytest.approx(71.0 - 9.9 - 5.0 - 50.0 - 4.0)
     assert "largest process 4.88 GB (target <= 4 GB: not met)" in text
     assert bench_run.format_table(result, markdown=True).startswith("| step / page |")
     json.dumps(result, default=str)  # what the script writes
