@@ -98,13 +98,34 @@ class _FastFit:
     """Mixin: lifetimes' ``BaseFitter._fit`` (same BFGS call, tolerance and start) with the
     objective of ``_objective`` instead of autograd. A run that stops on a loss of precision with
     a gradient below 1e-5 counts as converged (BFGS often cannot improve the last digits);
-    ``n_iterations_`` records the steps taken."""
+    ``n_iterations_`` records the steps taken (those of the full data).
+
+    On many patterns (above ``COARSE_PATTERNS`` rows) without a given start, BG/NBD and MBG/NBD
+    first run lifetimes' BFGS from lifetimes' start on a coarse copy of the data (recency and T
+    rounded to ``COARSE_GRID`` steps of the longest T, rows merged with their weights summed: a
+    few thousand rows), then BFGS on the full data from that optimum with the inverse of the
+    coarse Hessian as its first curvature: 2 to 5 steps instead of about 25. That run goes on to a
+    gradient ``FINE_TOLERANCE`` times lifetimes' tolerance, so it ends at lifetimes' maximum to
+    within lifetimes' own precision (tested to 1e-6). ``hess_inv0`` may also be passed (a warm
+    start in the bootstrap, with the point estimate's inverse Hessian)."""
 
     _objective: type
+    COARSE_PATTERNS = 20_000
+    COARSE_GRID = 50
+    FINE_TOLERANCE = 1e-2
+
+    def _coarse_args(self, args):
+        """The objective's arguments on the coarse grid, or None (too few rows to gain)."""
+        return None
 
     def _fit(self, minimizing_function_args, initial_params, params_size, disp, tol=1e-7, bounds=None, **kwargs):
         objective = self._objective(*minimizing_function_args)
         x0 = 0.1 * np.ones(params_size) if initial_params is None else initial_params
+        if initial_params is None and "hess_inv0" not in kwargs:
+            start = self._coarse_start(minimizing_function_args, x0, tol)
+            if start is not None:
+                x0, kwargs["hess_inv0"] = start
+                tol = tol * self.FINE_TOLERANCE
         output = minimize(
             objective, jac=True, method=None, tol=tol, x0=x0, options={"disp": disp, **kwargs}, bounds=bounds
         )
@@ -114,12 +135,53 @@ class _FastFit:
             return output.x, output.fun, objective.hessian(output.x, output.jac)
         raise ConvergenceError(f"the optimiser stopped after {output.nit} steps: {output.message}")
 
+    def _coarse_start(self, args, x0, tol):
+        """(optimum, inverse Hessian) of the fit on the coarse copy of the data, or None when
+        there is no coarse copy or its fit is not a clean minimum."""
+        coarse = self._coarse_args(args)
+        if coarse is None:
+            return None
+        objective = self._objective(*coarse)
+        with np.errstate(all="ignore"):
+            out = minimize(objective, jac=True, method="BFGS", tol=tol, x0=x0)
+            if not (out.success and np.all(np.isfinite(out.x))):
+                return None
+            h = objective.hessian(out.x, out.jac)
+        if not np.all(np.isfinite(h)) or np.linalg.eigvalsh(h)[0] <= 0:
+            return None
+        h_inv = np.linalg.inv(h)
+        return out.x, (h_inv + h_inv.T) / 2
 
-class _FastBetaGeoFitter(_FastFit, BetaGeoFitter):
+
+class _CoarseGrid:
+    """Mixin for BG/NBD and MBG/NBD: the coarse copy of (frequency, recency, T, weights) that
+    starts the fit (see ``_FastFit``); times are already scaled to max T = 1."""
+
+    def _coarse_args(self, args):
+        freq, rec, T, weights, penalizer = args
+        if len(freq) <= self.COARSE_PATTERNS:
+            return None
+        grid = self.COARSE_GRID
+        x = np.asarray(freq, float)
+        x_code, x_unique = pd.factorize(x)
+        t_step = np.rint(np.asarray(rec, float) * grid).astype(np.int64)
+        T_step = np.rint(np.asarray(T, float) * grid).astype(np.int64)
+        key = (x_code * (grid + 1) + t_step) * (grid + 1) + T_step
+        inverse, keys = pd.factorize(key)
+        if len(keys) > len(x) // 2:
+            return None
+        w = np.bincount(inverse, weights=np.asarray(weights, float), minlength=len(keys))
+        T_c = (keys % (grid + 1)) / grid
+        t_c = (keys // (grid + 1) % (grid + 1)) / grid
+        x_c = x_unique[keys // (grid + 1) ** 2]
+        return x_c, t_c, T_c, w, penalizer
+
+
+class _FastBetaGeoFitter(_CoarseGrid, _FastFit, BetaGeoFitter):
     _objective = _BGNBDObjective
 
 
-class _FastModifiedBetaGeoFitter(_FastFit, ModifiedBetaGeoFitter):
+class _FastModifiedBetaGeoFitter(_CoarseGrid, _FastFit, ModifiedBetaGeoFitter):
     _objective = _MBGNBDObjective
 
 

@@ -169,9 +169,9 @@ class _BGNBDObjective:
     def __init__(self, freq, rec, T, weights, penalizer_coef):
         x = np.asarray(freq, float)
         w = np.asarray(weights, float)
-        self.xu, ix = np.unique(x, return_inverse=True)
-        self.tu, it = np.unique(np.asarray(rec, float), return_inverse=True)
-        self.Tu, iT = np.unique(np.asarray(T, float), return_inverse=True)
+        ix, self.xu = pd.factorize(x)  # distinct values by hashing (no sort needed)
+        it, self.tu = pd.factorize(np.asarray(rec, float))
+        iT, self.Tu = pd.factorize(np.asarray(T, float))
         self.W = w.sum()
         self.Wx = np.bincount(ix, weights=w, minlength=len(self.xu))
         # MBG/NBD has the softplus term for every customer, BG/NBD only after a repeat purchase

@@ -249,19 +249,25 @@ class PurchaseModel(BaseEstimator):
         return self._log_likelihood_at(self._params(), x, t_x, T)
 
     def _ll_vector(self, p, x, t_x, T) -> np.ndarray:
-        """BG/NBD and MBG/NBD log-likelihood, the formulas of lifetimes' fitters."""
+        """BG/NBD and MBG/NBD log-likelihood, the formulas of lifetimes' fitters; the special
+        functions and logarithms are evaluated once per distinct frequency, recency and T."""
         r, alpha, a, b = p
-        a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-        a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
-        a3 = -(r + x) * np.log(alpha + T)
-        if self.model == "bgnbd":
-            a4 = np.log(a) - np.log(b + np.maximum(x, 1) - 1) - (r + x) * np.log(t_x + alpha)
-            a4 = np.where(x > 0, a4, -np.inf)
-            return a1 + a2 + np.logaddexp(a3, a4)
-        # MBG/NBD (Batislam, Denizel & Filiztekin 2007), as in lifetimes
-        a2 = gammaln(a + b) + gammaln(b + x + 1) - gammaln(b) - gammaln(a + b + x + 1)
-        a4 = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
-        return a1 + a2 + a3 + np.logaddexp(a4, 0.0)
+        modified = self.model != "bgnbd"  # MBG/NBD (Batislam, Denizel & Filiztekin 2007), as in lifetimes
+        ix, xu = pd.factorize(np.asarray(x, float))
+        it, tu = pd.factorize(np.asarray(t_x, float))
+        iT, Tu = pd.factorize(np.asarray(T, float))
+        k = 1.0 if modified else 0.0
+        head = gammaln(r + xu) - gammaln(r) + r * np.log(alpha)  # a1 + a2 per distinct frequency
+        head += gammaln(a + b) + gammaln(b + xu + k) - gammaln(b) - gammaln(a + b + xu + k)
+        with np.errstate(divide="ignore"):
+            branch = np.log(a) - np.log(b + (xu if modified else np.maximum(xu, 1) - 1))
+        rx = r + x
+        a3 = -rx * np.log(alpha + Tu)[iT]
+        if not modified:
+            a4 = branch[ix] - rx * np.log(alpha + tu)[it]
+            return head[ix] + np.logaddexp(a3, np.where(x > 0, a4, -np.inf))
+        a4 = branch[ix] + rx * (np.log(alpha + Tu)[iT] - np.log(alpha + tu)[it])
+        return head[ix] + a3 + np.logaddexp(a4, 0.0)
 
     def _unique(self, X: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         self._params()

@@ -1,0 +1,69 @@
+"""The fast paths of the CLV fits on many customers: the coarse start of BG/NBD and MBG/NBD, the
+Gamma-Gamma likelihood per distinct total spend, and the bootstrap on pattern counts, each against
+the plain computation it replaces."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import clv
+from analysis.clv import fitters, likelihoods
+
+BGNBD = (0.243, 4.414, 0.793, 2.426)
+GG = (6.25, 3.74, 15.44)
+RTOL = 1e-6
+
+
+@pytest.fixture(scope="module")
+def many_patterns() -> pd.DataFrame:
+    """6,000 customers with T in continuous time: (almost) every customer is its own pattern."""
+    rng = np.random.default_rng(11)
+    X = clv.simulate_summary("bgnbd", BGNBD, rng.uniform(20, 104, 6000), rng)
+    X.index = pd.Index([f"c{i:05d}" for i in range(len(X))], name="customer_id")
+    return X
+
+
+@pytest.mark.parametrize("model", ["bgnbd", "mbgnbd"])
+def test_the_coarse_start_ends_at_lifetimes_maximum(model, many_patterns, monkeypatch):
+    slow = clv.PurchaseModel(model, engine="lifetimes").fit(many_patterns)
+    plain = clv.PurchaseModel(model).fit(many_patterns)  # below the threshold: lifetimes' start
+    monkeypatch.setattr(fitters._FastFit, "COARSE_PATTERNS", 1000)
+    coarse = clv.PurchaseModel(model).fit(many_patterns)
+    assert coarse.n_patterns_ > 1000
+    assert coarse.n_iterations_ < plain.n_iterations_ / 2  # the full data sees a few steps only
+    np.testing.assert_allclose(coarse.params_, slow.params_, rtol=RTOL)
+    assert coarse.log_likelihood_ >= slow.log_likelihood_ - 1e-9
+    np.testing.assert_allclose(coarse.fitter_.standard_errors_, slow.fitter_.standard_errors_, rtol=1e-4)
+
+
+def test_the_coarse_copy_merges_rows_on_the_grid_and_keeps_the_weights(many_patterns):
+    fitter = fitters._FastBetaGeoFitter()
+    f, r, T = (many_patterns[c].to_numpy() for c in ("frequency", "recency", "T"))
+    scale = 1 / T.max()
+    w = np.arange(1.0, len(f) + 1)
+    fitter.COARSE_PATTERNS = 1000
+    x_c, t_c, T_c, w_c, pen = fitter._coarse_args((f, r * scale, T * scale, w, 0.1))
+    assert len(x_c) < len(f) / 2 and pen == 0.1
+    assert w_c.sum() == pytest.approx(w.sum(), rel=1e-12)
+    assert np.all(t_c <= T_c) and np.all(np.isin(x_c, f))
+    np.testing.assert_allclose(np.rint(t_c * fitter.COARSE_GRID), t_c * fitter.COARSE_GRID, atol=1e-9)
+    fitter.COARSE_PATTERNS = len(f)
+    assert fitter._coarse_args((f, r * scale, T * scale, w, 0.1)) is None  # too few rows to gain
+
+
+def test_gamma_gamma_per_distinct_total_equals_the_per_customer_likelihood():
+    from autograd import value_and_grad
+    from lifetimes import GammaGammaFitter
+
+    rng = np.random.default_rng(5)
+    f = rng.integers(1, 6, 3000).astype(float)
+    total = rng.integers(1, 40, 3000) * 2.5  # few distinct totals, as amounts in cents give
+    m = total / f
+    w = rng.integers(1, 4, 3000).astype(float)
+    objective = likelihoods._GammaGammaObjective(f, m, w, 0.01)
+    assert len(objective.xm) < 100
+    y0 = np.log([5.0, 3.0, 12.0])
+    value, grad = objective(y0)
+    ref_value, ref_grad = value_and_grad(GammaGammaFitter._negative_log_likelihood)(y0, f, m, w, 0.01)
+    assert value == pytest.approx(ref_value, rel=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-9)
