@@ -1,21 +1,31 @@
 """Clustering-based segmentation: which groups the data itself shows.
 
 Features and their scaling (``features``), k-means / Gaussian mixture, the choice of k and the stability check
-(``models``), names from the profiles (``naming``), if-then rules a CRM can apply (``rules``), charts (``plots``)
-and the stage (``stage``: :func:`run_clusters`, the one call the notebook makes, and the managers' texts).
+(``models``), names from the profiles (``naming``), if-then rules a CRM can apply (``rules``), charts (``plots``),
+the tables as the page shows them (``show``) and the stage (``stage``: :func:`run_clusters`, the one call the
+notebook makes, and the managers' texts).
 Settings in ``defaults/clusters.yaml``.
 """
 
 from analysis.clusters import plots
-from analysis.clusters.describe import cluster_readings, manager_summary, rules_markdown, warnings_markdown
+from analysis.clusters.describe import (
+    cluster_readings,
+    k_markdown,
+    manager_summary,
+    rules_markdown,
+    stability_markdown,
+    warnings_markdown,
+)
 from analysis.clusters.features import FEATURES, feature_frame, regularity, return_share, scaling_pipeline
 from analysis.clusters.models import choose_k, k_table, knee, make_model, stability
 from analysis.clusters.naming import cluster_names, levels
 from analysis.clusters.rules import assign_by_rules, cluster_rules, matches, rule_text
+from analysis.clusters.show import HEADERS, page_table
 from analysis.clusters.stage import ClusterRun, run_clusters
 
 __all__ = [
     "FEATURES",
+    "HEADERS",
     "ClusterRun",
     "assign_by_rules",
     "choose_k",
@@ -24,11 +34,13 @@ __all__ = [
     "cluster_rules",
     "feature_frame",
     "k_table",
+    "k_markdown",
     "knee",
     "levels",
     "make_model",
     "manager_summary",
     "matches",
+    "page_table",
     "plots",
     "regularity",
     "return_share",
@@ -37,5 +49,6 @@ __all__ = [
     "run_clusters",
     "scaling_pipeline",
     "stability",
+    "stability_markdown",
     "warnings_markdown",
 ]

@@ -20,6 +20,27 @@ def warnings_markdown(run: ClusterRun, lang: str = "en") -> str:
     return "\n".join(f"- {sign}{w[lang]}" for w in items)
 
 
+def k_markdown(run: ClusterRun, lang: str = "en") -> str:
+    """The number of groups chosen and why, in one bold-led sentence."""
+    r = run.report
+    if lang == "zh":
+        return f"**选定：{r['k']} 组**{_reason_zh(r)}。"
+    return f"**Chosen:** {r['k_reason']}." if r["k_reason"] else f"**Chosen:** k = {r['k']}."
+
+
+def stability_markdown(run: ClusterRun, lang: str = "en") -> str:
+    """How well the groups come back on resampled customers (when checked), then the warnings."""
+    s = run.report.get("stability")
+    line = ""
+    if s and lang == "zh":
+        line = (f"{s['resamples']} 次重抽样的平均调整兰德指数为 **{s['mean_ari']:.2f}**（最低 {s['min_ari']:.2f}；"
+                f"低于 {s['threshold']:.2f} 时本页发出警告）。")  # fmt: skip
+    elif s:
+        line = (f"Mean adjusted Rand index **{s['mean_ari']:.2f}** over {s['resamples']} resamples "
+                f"(lowest {s['min_ari']:.2f}; the page warns below {s['threshold']:.2f}).")  # fmt: skip
+    return "\n\n".join(part for part in (line, warnings_markdown(run, lang)) if part)
+
+
 def _stability_line(report: dict, lang: str) -> str:
     s = report.get("stability")
     if not s:
@@ -138,8 +159,8 @@ def rules_markdown(run: ClusterRun, lang: str = "en") -> str:
     if not rules:
         return "_No rules (fewer than two clusters)._" if lang == "en" else "_无规则（少于两组）。_"
     key = "text" if lang == "en" else "text_zh"
-    head = ("| cluster | rule | precision | coverage of cluster | customers matched |" if lang == "en"
-            else "| 组 | 规则 | 准确率 | 覆盖本组比例 | 匹配客户数 |")  # fmt: skip
+    head = ("| Group | Rule | Precision | Coverage of the group | Customers matched |" if lang == "en"
+            else "| 组号 | 规则 | 准确率 | 覆盖本组比例 | 匹配客户数 |")  # fmt: skip
     lines = [head, "|---|---|---:|---:|---:|"]
     for r in rules:
         lines.append(f"| {r['cluster']} | {r[key]} | {r['precision']:.1%} | {r['coverage']:.1%} | {r['customers']:,} |")

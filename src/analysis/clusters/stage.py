@@ -31,10 +31,19 @@ from analysis.clusters.models import choose_k, fit_final, k_table, sample_rows, 
 from analysis.clusters.naming import cluster_names, levels, typical_gap
 from analysis.clusters.rules import cluster_rules, rule_text
 from analysis.errors import UserError
+from analysis.i18n import check_language
 
 __all__ = ["ClusterRun", "manager_summary", "run_clusters"]
 
 OVERLAP = ("rfm_segment", "rfm_segment_zh", "abc_class", "tier", "lifecycle_stage")
+# The customer table's columns that name an overlap column's values in English and in Chinese.
+OVERLAP_LABELS = {
+    "rfm_segment": ("rfm_segment", "rfm_segment_label_zh"),
+    "rfm_segment_zh": ("rfm_segment_zh_label_en", "rfm_segment_zh"),
+    "abc_class": ("abc_class", "abc_class"),
+    "tier": ("tier", "tier_zh"),
+    "lifecycle_stage": ("lifecycle_stage", "lifecycle_stage_zh"),
+}
 
 
 @dataclass
@@ -46,6 +55,28 @@ class ClusterRun:
     customers: pd.DataFrame
     report: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables_zh: dict[str, pd.DataFrame] = field(default_factory=dict)  # overlaps with Chinese categories
+
+    def names(self, lang: str = "en") -> dict[int, str]:
+        """The cluster names in ``lang``, by cluster number."""
+        key = ("en", "zh")[check_language(lang)]
+        return {int(i): n[key] for i, n in self.report.get("names", {}).items()}
+
+    def table(self, name: str, lang: str = "en") -> pd.DataFrame:
+        """The table ``name`` with its groups and categories named in ``lang`` (for the charts): the cluster
+        names of ``scaled_medians``, ``snake``, ``projection`` and ``shares`` (``profiles``' shares by name), the
+        segments, tiers and stages of the ``overlap_<column>`` cross-tabs."""
+        check_language(lang)
+        if name.startswith("overlap_"):
+            return self.tables_zh[name] if lang == "zh" else self.tables[name]
+        by_name = dict(zip(self.names("en").values(), self.names(lang).values(), strict=True))
+        if name == "shares":
+            prof = self.tables["profiles"]
+            return prof.set_index("name" if lang == "en" else "name_zh")[["customer_share", "value_share"]]
+        table = self.tables[name]
+        if name == "projection":
+            return table.assign(name=table["name"].map(by_name))
+        return table.rename(index=by_name)
 
 
 def _settings(config: dict) -> dict:
@@ -116,12 +147,14 @@ def run_clusters(
     threads = cfg.get("threads")
     with threadpool_limits(int(threads) if threads else None):
         labels, k, tables, x, capped = _cluster(x_frame, sub, cfg, rng, report)
+    tables_zh: dict[str, pd.DataFrame] = {}
     if k >= 1:
         scaled = pd.DataFrame(x, columns=list(x_frame.columns)) if x is not None else None
-        _describe(sub, scaled, capped, labels, k, cfg, seed, report, tables, c[clustered].reset_index(drop=True))
+        _describe(sub, scaled, capped, labels, k, cfg, seed, report, tables)
+        _overlaps(c[clustered].reset_index(drop=True), labels, report, tables, tables_zh, config)
     out = _label_customers(c, frame, clustered, separate, labels, labels_cfg, report.get("names", {}))
     report["counts"] = {str(k_): int(v) for k_, v in out["cluster_name"].value_counts().items()}
-    return ClusterRun(out, report, tables)
+    return ClusterRun(out, report, tables, tables_zh)
 
 
 def _label_customers(c, frame, clustered, separate, labels, labels_cfg, names) -> pd.DataFrame:
@@ -236,8 +269,8 @@ def _distinct(x: np.ndarray, enough: int) -> int:
     return np.unique(np.round(x, 9), axis=0).shape[0]
 
 
-def _describe(sub, scaled, capped, labels, k, cfg, seed, report, tables, cust) -> None:
-    """Profiles, names, rules, overlaps and the 2-D projection of the clustered customers (``scaled``: their
+def _describe(sub, scaled, capped, labels, k, cfg, seed, report, tables) -> None:
+    """Profiles, names, rules and the 2-D projection of the clustered customers (``scaled``: their
     scaled features; ``capped``: who had an extreme value)."""
     n = len(sub)
     ids = np.arange(1, k + 1)
@@ -292,14 +325,45 @@ def _describe(sub, scaled, capped, labels, k, cfg, seed, report, tables, cust) -
                   "请用模型分配。")  # fmt: skip
     report["rules"] = rules
     tables["rules"] = pd.DataFrame(rules, columns=["cluster", "name", "text", "precision", "coverage", "customers"])
+
+
+def _category_order(column: str, config: dict, lang: int) -> list[str]:
+    """The configured order of a segmentation's values in one language (0 English, 1 Chinese): RFM segments as
+    their rule table, tiers and lifecycle stages as their labels; empty for ABC classes (alphabetical)."""
+    seg = config.get("rfm") or {}
+    if column == "rfm_segment":
+        pairs = [s["name"] for s in seg.get("segments", [])] + [seg.get("others"), seg.get("no_purchase")]
+    elif column == "rfm_segment_zh":
+        rows = [*seg.get("segments_zh", []), *seg.get("segments_zh_rf", [])]
+        pairs = [s["name"] for s in rows] + [seg.get("no_purchase")]
+    elif column in ("tier", "lifecycle_stage"):
+        section = config.get("tiers" if column == "tier" else "lifecycle") or {}
+        pairs = list((section.get("labels") or {}).values())
+    else:
+        pairs = []
+    return [str(p[lang]) for p in pairs if p]
+
+
+def _overlaps(cust, labels, report, tables, tables_zh, config) -> None:
+    """Cross-tabs of the clusters (rows, most valuable first) against the segments page's columns, in English
+    (``tables``) and Chinese (``tables_zh``): the columns in their configured order (tiers as configured, not
+    alphabetically), a customer without a value as ``-``, last."""
     report["overlap"] = {}
+    ids = sorted(int(i) for i in report["names"])
     for col in OVERLAP:
-        if col in cust and cust[col].notna().any():
-            names = zh if col.endswith("_zh") else en  # a Chinese scheme gets the Chinese cluster names
-            t = pd.crosstab(pd.Series([names[i] for i in labels], name="cluster"), cust[col].fillna("-").to_numpy())
-            t = t.reindex([names[i] for i in ids]).fillna(0).astype(int)
-            tables[f"overlap_{col}"] = t
-            report["overlap"][col] = {str(r): {str(kk): int(v) for kk, v in t.loc[r].items()} for r in t.index}
+        if col not in cust or not cust[col].notna().any():
+            continue
+        for lang, out in ((0, tables), (1, tables_zh)):
+            source = OVERLAP_LABELS[col][lang]
+            values = cust[source if source in cust else col].where(cust[col].notna())
+            names = {i: report["names"][i][("en", "zh")[lang]] for i in ids}
+            t = pd.crosstab(pd.Series([names[i] for i in labels], name="cluster"), values.fillna("-").to_numpy())
+            order = [v for v in dict.fromkeys(_category_order(col, config, lang)) if v in t.columns]
+            rest = sorted(v for v in t.columns if v not in order and v != "-")
+            columns = order + rest + (["-"] if "-" in t.columns else [])
+            out[f"overlap_{col}"] = t.reindex(index=[names[i] for i in ids], columns=columns).fillna(0).astype(int)
+        t = (tables_zh if col.endswith("_zh") else tables)[f"overlap_{col}"]  # the JSON as before: a scheme's own names
+        report["overlap"][col] = {str(r): {str(kk): int(v) for kk, v in t.loc[r].items()} for r in t.index}
 
 
 def _small_clusters(prof: pd.DataFrame, cfg: dict, report: dict) -> None:
