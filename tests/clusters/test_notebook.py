@@ -25,11 +25,15 @@ def _images(path: Path) -> int:
 
 @pytest.mark.slow
 def test_notebook_adds_the_cluster_columns_and_writes_clusters_json(tmp_path, lifetimes_datasets):
-    papermill = pytest.importorskip("papermill")
+    """As in a ``--lang zh`` run: the runner's execution keeps the Chinese narrative only."""
+    pytest.importorskip("papermill")
     import yaml
 
     from analysis import segments
     from analysis.report import open_stage
+    from analysis.report.runner import execute_notebook
+
+    from .test_language import assert_chinese_notebook
 
     config_path = tmp_path / "small.yaml"
     config_path.write_text(yaml.safe_dump(SMALL), encoding="utf-8")
@@ -39,10 +43,10 @@ def test_notebook_adds_the_cluster_columns_and_writes_clusters_json(tmp_path, li
     st.add_columns(segments.run_segments(st.customers, st.config).customers)  # as the segments page would
     before = st.customers
     out = tmp_path / "out.ipynb"
-    papermill.execute_notebook(str(NOTEBOOK), str(out), kernel_name="python3", cwd=str(NOTEBOOK.parent),
-                               progress_bar=False, parameters={"run_dir": str(st.run_dir)})  # fmt: skip
+    execute_notebook(NOTEBOOK, out, {"run_dir": str(st.run_dir), "lang": "zh", "mask_pii": True})
     assert not _errors(out)
     assert _images(out) >= 5  # k choice, shares, heatmap, snake, projection (+ overlaps)
+    assert_chinese_notebook(out)
     customers = pd.read_csv(st.run_dir / "customers.csv", dtype={"customer_id": str}, encoding="utf-8-sig")
     assert len(customers) == len(before) and customers["customer_id"].is_unique
     assert "tier" in customers and "rfm_segment" in customers  # earlier stages' columns are kept
