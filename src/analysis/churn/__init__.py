@@ -5,7 +5,8 @@ Modules, in the order of the computation: ``features`` (purchase days and leak-f
 ``labels`` (cut-offs, horizon, the churn label), ``models`` (logistic regression, gradient-boosted trees,
 baselines as scorers), ``evaluate`` (metrics with bootstrap intervals, reliability, gains), ``reasons``
 (permutation importance, reasons in words), ``warning`` (risk bands, value at risk, the early-warning
-list, lifecycle cross-tab), ``plots`` and ``stage`` (:func:`run_churn`, the one call the notebook makes).
+list, lifecycle cross-tab), ``plots``, ``show`` (the tables as the page shows them) and ``stage``
+(:func:`run_churn`, the one call the notebook makes).
 """
 
 from analysis.churn import plots
@@ -14,7 +15,15 @@ from analysis.churn.features import DailyPurchases, base_features, cutoff_featur
 from analysis.churn.labels import CutoffPlan, churn_labels, default_horizon, plan_cutoffs
 from analysis.churn.models import BASELINES, MODEL_LABELS, MODEL_LABELS_ZH, MODELS, BaselineScorer, make_model
 from analysis.churn.reasons import customer_reasons, importance_table
-from analysis.churn.stage import OUTPUT_COLUMNS, ChurnRun, churn_settings, definition, manager_summary, run_churn
+from analysis.churn.show import HEADERS, page_table
+from analysis.churn.stage import (
+    OUTPUT_COLUMNS,
+    ChurnRun,
+    churn_settings,
+    definition,
+    manager_summary,
+    run_churn,
+)
 from analysis.churn.warning import (
     disagreements_markdown,
     lifecycle_crosstab,
@@ -29,6 +38,7 @@ __all__ = [
     "ChurnRun",
     "CutoffPlan",
     "DailyPurchases",
+    "HEADERS",
     "MODELS",
     "MODEL_LABELS",
     "MODEL_LABELS_ZH",
@@ -51,6 +61,7 @@ __all__ = [
     "make_model",
     "manager_summary",
     "metrics",
+    "page_table",
     "plan_cutoffs",
     "plots",
     "reliability_table",

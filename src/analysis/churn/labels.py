@@ -32,6 +32,7 @@ class CutoffPlan:
     as_of: pd.Timestamp
     reason: str = ""
     notes: tuple[tuple[str, str], ...] = ()  # (English, Chinese)
+    reason_zh: str = ""
 
     @property
     def ok(self) -> bool:
@@ -85,7 +86,11 @@ def plan_cutoffs(first_purchase: Any, as_of: Any, config: dict[str, Any]) -> Cut
             f"{2 * horizon + min_history} (two horizons plus {min_history} days of history) and at least "
             f"{min_horizon} days of horizon"
         )
-        return CutoffPlan(max(horizon, 1), None, None, end, reason, tuple(notes))
+        reason_zh = (
+            f"历史太短，放不下两个截止日：只有 {span} 天的购买记录，{horizon} 天的观察期需要 "
+            f"{2 * horizon + min_history} 天（两个观察期加 {min_history} 天历史），且观察期至少 {min_horizon} 天"
+        )
+        return CutoffPlan(max(horizon, 1), None, None, end, reason, tuple(notes), reason_zh)
     evaluation = end - pd.Timedelta(days=horizon)
     train = evaluation - pd.Timedelta(days=horizon)
     return CutoffPlan(horizon, train, evaluation, end, "", tuple(notes))

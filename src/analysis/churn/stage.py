@@ -61,6 +61,8 @@ class ChurnRun:
     report: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     features: pd.DataFrame | None = None
+    # names of categories in English and Chinese: risk bands by key, lifecycle stages by their English label
+    labels: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
 
 
 def _warning(en: str, zh: str | None = None) -> dict[str, str]:
@@ -90,6 +92,10 @@ def _evaluate(daily, plan: CutoffPlan, trend, customers, returns, cfg, report) -
                 f"the {name} cut-off has {churners:,} churners and {stayers:,} stayers; "
                 f"each needs at least {need} (churn.min_class_customers)"
             )
+            report["fallback_reason_zh"] = (
+                f"{'训练' if name == 'training' else '检验'}截止日上有 {churners:,} 位流失客户和 "
+                f"{stayers:,} 位留存客户；两者都至少需要 {need} 位（churn.min_class_customers）"
+            )
             return None
     X_tr = X_tr.loc[:, X_tr.notna().any()]  # a feature empty at the training cut-off (e.g. P(alive)) is left out
     fitted, errors = fit_scorers(X_tr, y_tr, [*cfg["models"], *BASELINES], cfg, seed)
@@ -98,6 +104,7 @@ def _evaluate(daily, plan: CutoffPlan, trend, customers, returns, cfg, report) -
     ]
     if not fitted:
         report["fallback_reason"] = "no scorer could be fitted on the training cut-off"
+        report["fallback_reason_zh"] = "在训练截止日上没有任何评分方法能拟合"
         return None
     scores = {n: churn_probability(m, X_ev, X_tr.columns) for n, m in fitted.items()}
     ev = cfg.get("evaluation") or {}
@@ -153,6 +160,7 @@ def _evaluate(daily, plan: CutoffPlan, trend, customers, returns, cfg, report) -
 
 
 METRIC_NAMES = {"roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "brier": "Brier score", "log_loss": "log loss"}
+METRIC_NAMES_ZH = {"roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "brier": "Brier 分数", "log_loss": "对数损失"}
 BETTER = {
     "roc_auc": ("higher is better", "越高越好"),
     "pr_auc": ("higher is better", "越高越好"),
@@ -168,7 +176,7 @@ def _choice_sentence(table: pd.DataFrame, chosen: str, by: str) -> dict[str, str
     if base.empty or models.empty:
         return {"en": f"{MODEL_LABELS[chosen]} scores customers.", "zh": f"由{MODEL_LABELS_ZH[chosen]}为客户评分。"}
     best_base, best_model = evaluate.choose(base, by), evaluate.choose(models, by)
-    name, (better, better_zh) = METRIC_NAMES[by], BETTER[by]
+    name, name_zh, (better, better_zh) = METRIC_NAMES[by], METRIC_NAMES_ZH[by], BETTER[by]
     m, b = models.loc[best_model], base.loc[best_base]
     auc = f"ROC-AUC {m['roc_auc']:.3f} against {b['roc_auc']:.3f}"
     auc_zh = f"ROC-AUC {m['roc_auc']:.3f} 对 {b['roc_auc']:.3f}"
@@ -180,7 +188,7 @@ def _choice_sentence(table: pd.DataFrame, chosen: str, by: str) -> dict[str, str
         )
         zh = (
             f"{MODEL_LABELS_ZH[best_model]}在较晚的检验日期上优于最好的基准（{MODEL_LABELS_ZH[best_base]}）："
-            f"{name} {m[by]:.3f} 对 {b[by]:.3f}（{better_zh}，据此选择），{auc_zh}。由它为客户评分。"
+            f"{name_zh} {m[by]:.3f} 对 {b[by]:.3f}（{better_zh}，据此选择），{auc_zh}。由它为客户评分。"
         )
     else:
         en = (
@@ -190,8 +198,8 @@ def _choice_sentence(table: pd.DataFrame, chosen: str, by: str) -> dict[str, str
             "The baseline scores customers."
         )
         zh = (
-            f"没有模型优于最好的基准（{MODEL_LABELS_ZH[best_base]}）：{name} 基准 {b[by]:.3f}，最好的模型 {m[by]:.3f}"
-            f"（{better_zh}）。由该基准为客户评分。"
+            f"没有模型优于最好的基准（{MODEL_LABELS_ZH[best_base]}）：{name_zh} 基准 {b[by]:.3f}，"
+            f"最好的模型 {m[by]:.3f}（{better_zh}）。由该基准为客户评分。"
         )
     return {"en": en, "zh": zh}
 
@@ -256,7 +264,7 @@ def _run(transactions, customers, as_of, config, returns) -> ChurnRun:
     report["warnings"] += [_warning(f"as-of date: {w}", f"分析日期：{w}") for w in warns]
     result = _evaluate(daily, plan, trend, customers, returns, cfg, report) if plan.ok else None
     if not plan.ok:
-        report["fallback_reason"] = plan.reason
+        report["fallback_reason"], report["fallback_reason_zh"] = plan.reason, plan.reason_zh
     tables: dict[str, pd.DataFrame] = {}
     if result is None:
         report["fallback"] = True
@@ -264,7 +272,7 @@ def _run(transactions, customers, as_of, config, returns) -> ChurnRun:
         report["choice"] = {
             "en": f"No model was trained: {report['fallback_reason']}. Customers are scored by 1 - P(alive) of a "
             "BG/NBD purchase model fitted on all purchases up to the as-of date (not checked on a later date).",
-            "zh": f"未训练模型：{report['fallback_reason']}。"
+            "zh": f"未训练模型：{report.get('fallback_reason_zh') or report['fallback_reason']}。"
             "客户按购买模型（BG/NBD，基于截至分析日期的全部购买）估计的 1 - 仍活跃概率评分（未在较晚日期上检验）。",
         }
         risk_now = 1.0 - X_now["p_alive"]
@@ -341,7 +349,7 @@ def _finish(daily, X_now, risk_now, importance, customers, cfg, config, report, 
     )
     work = out.assign(risk_band_key=key)
     if customers is not None:
-        extra = [c for c in warning.CONTEXT_COLUMNS if c in customers]
+        extra = [c for c in ("customer_name", *warning.CONTEXT_COLUMNS) if c in customers]
         work = work.join(customers.set_index(customers["customer_id"].astype(str))[extra])
     size = int((cfg.get("warning_list") or {}).get("size", 30))
     tables["warning_list"] = warning.warning_list(work.reset_index(), size)
@@ -351,22 +359,31 @@ def _finish(daily, X_now, risk_now, importance, customers, cfg, config, report, 
         customers=("churn_risk", "size"), mean_risk=("churn_risk", "mean"), value_at_risk=("value_at_risk", "sum")
     )
     bands = bands.reindex([b for b in warning.BAND_ORDER if b in bands.index])
-    bands.insert(0, "band_zh", warning.band_labels(pd.Series(bands.index, index=bands.index), bands_cfg)[1])
+    band_names = warning.band_labels(pd.Series(bands.index, index=bands.index), bands_cfg)
+    bands.insert(0, "band_zh", band_names[1])
+    bands.insert(0, "band", band_names[0])
     tables["bands"] = bands
     report["bands"] = {
         "method": bands_cfg.get("method"),
         "high": bands_cfg.get("high"),
         "medium": bands_cfg.get("medium"),
-        "counts": bands.drop(columns="band_zh").to_dict(orient="index"),
+        "counts": bands.drop(columns=["band", "band_zh"]).to_dict(orient="index"),
     }
+    keys = pd.Series(warning.BAND_ORDER, index=warning.BAND_ORDER)
+    labels = {"bands": dict(zip(keys.index, zip(*warning.band_labels(keys, bands_cfg), strict=True), strict=True)),
+              "lifecycle": {str(v[0]): (str(v[0]), str(v[1])) for v in config["lifecycle"]["labels"].values()}}
     stage = _lifecycle(customers, X_now, ids, config)
-    tables["lifecycle"], report["disagreements"] = warning.lifecycle_crosstab(stage, key)
+    tables["lifecycle"], found = warning.lifecycle_crosstab(stage, key, list(labels["lifecycle"]))
+    for d in found:  # the two signals named in both languages
+        d["lifecycle_stage_zh"] = labels["lifecycle"].get(d["lifecycle_stage"], (d["lifecycle_stage"],) * 2)[1]
+        d["risk_band_label"], d["risk_band_zh"] = labels["bands"][d["risk_band"]]
+    report["disagreements"] = found
     report["lifecycle_crosstab"] = tables["lifecycle"].to_dict(orient="index")
     report["customers_scored"] = int(risk.notna().sum())
     report["customers_without_purchase"] = int(risk.isna().sum())
     report["mean_risk"] = float(risk.mean()) if risk.notna().any() else math.nan
     report["features"] = list(X_now.columns)
-    return ChurnRun(out.reset_index(), jsonable(report), tables, X_now)
+    return ChurnRun(out.reset_index(), jsonable(report), tables, X_now, labels)
 
 
 def manager_summary(run: ChurnRun, lang: str = "en") -> str:
@@ -405,5 +422,6 @@ def manager_summary(run: ChurnRun, lang: str = "en") -> str:
             if zh
             else f"- {n:,} listed customers have not bought yet and get no churn risk."
         )
-    lines += [f"- {'注意' if zh else 'Caution'}: {x['zh' if zh else 'en']}" for x in r.get("warnings", [])]
+    lines += [f"- 注意：{x['zh']}" if zh else f"- Caution: {x['en']}" for x in r.get("warnings", [])]
     return "\n".join(lines)
+

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis import privacy
 from analysis.errors import UserError
+from analysis.i18n import check_language
 
 BAND_ORDER = ("high", "medium", "low", "no_purchase")
 
@@ -77,33 +79,82 @@ CONTEXT_COLUMNS = ("tier", "tier_zh", "lifecycle_stage", "lifecycle_stage_zh", "
 
 
 def warning_list(table: pd.DataFrame, size: int = 30) -> pd.DataFrame:
-    """The high-risk customers ranked by value at risk, with reasons and (when present) tier, lifecycle
-    stage and the playbook's recommended action."""
-    cols = ["customer_id", "churn_risk", "value_at_risk", "churn_reasons", "churn_reasons_zh", *CONTEXT_COLUMNS]
+    """The high-risk customers ranked by value at risk, with their name (when the input has one), reasons and
+    (when present) tier, lifecycle stage and the playbook's recommended action."""
+    cols = ["customer_id", "customer_name", "churn_risk", "value_at_risk", "churn_reasons", "churn_reasons_zh",
+            *CONTEXT_COLUMNS]  # fmt: skip
     high = table[table["risk_band_key"] == "high"]
     by = "value_at_risk" if high["value_at_risk"].notna().any() else "churn_risk"  # no amounts: by risk
     ranked = high.sort_values([by, "customer_id"], ascending=[False, True])
     return ranked[[c for c in cols if c in ranked]].head(size).reset_index(drop=True)
 
 
-def disagreements_markdown(disagreements: list[dict]) -> str:
+TEXTS = {
+    "en": {
+        "agree": "_Lifecycle stages and risk bands agree._",
+        "no_amounts": "The input has no amounts, so there is no value at risk: the {list_size} customers below are "
+                      "the {high_risk_customers:,} high-risk customers' riskiest, ranked by churn risk.",
+        "coverage": "The {list_size} customers below hold {list_value_at_risk:,.0f} of value at risk, "
+                    "{list_share_of_total:.1%} of the total; all {high_risk_customers:,} high-risk customers "
+                    "hold {high_share_of_total:.1%}.",
+        "first": "Call first: {names}.",
+        "who": "**{who}** ({value})",
+        "value": "{v:,.0f} at risk",
+        "risk": "risk {v:.0%}",
+        "sep": ", ",
+        "none": "No customer is at high risk today.",
+    },
+    "zh": {
+        "agree": "_生命周期阶段与风险等级一致。_",
+        "no_amounts": "数据没有金额，因此没有风险价值：下表 {list_size} 位客户是 {high_risk_customers:,} "
+                      "位高风险客户中风险最高者，按流失风险排序。",
+        "coverage": "下表 {list_size} 位客户的风险价值合计 {list_value_at_risk:,.0f}，占全部风险价值的 "
+                    "{list_share_of_total:.1%}；全部 {high_risk_customers:,} 位高风险客户占 "
+                    "{high_share_of_total:.1%}。",
+        "first": "优先联系：{names}。",
+        "who": "**{who}**（{value}）",
+        "value": "风险价值 {v:,.0f}",
+        "risk": "风险 {v:.0%}",
+        "sep": "、",
+        "none": "目前没有高风险客户。",
+    },
+}  # fmt: skip
+
+
+def disagreements_markdown(disagreements: list[dict], lang: str = "en") -> str:
     """The lifecycle stage x risk band combinations where the two signals disagree, one line each with what it
-    means (or a sentence saying they agree)."""
-    lines = [f"- **{d['lifecycle_stage']} x {d['risk_band']}** ({d['customers']:,}): {d['meaning']}"
-             for d in disagreements]
-    return "\n".join(lines) or "_Lifecycle stages and risk bands agree._"
+    means (or a sentence saying they agree), in ``lang``."""
+    zh = check_language(lang) == 1
+    lines = []
+    for d in disagreements:
+        stage = d.get("lifecycle_stage_zh", d["lifecycle_stage"]) if zh else d["lifecycle_stage"]
+        band = d.get("risk_band_zh" if zh else "risk_band_label", d["risk_band"])
+        meaning = d.get("meaning_zh", d["meaning"]) if zh else d["meaning"]
+        lines.append(f"- **{stage} x {band}** ({d['customers']:,}): {meaning}" if not zh
+                     else f"- **{stage} × {band}**（{d['customers']:,} 位）：{meaning}")  # fmt: skip
+    return "\n".join(lines) or TEXTS[lang]["agree"]
 
 
-def list_markdown(coverage: dict) -> str:
-    """One sentence on how much value at risk the early-warning list covers (or, without amounts, that the
-    list is ranked by churn risk alone)."""
-    w = coverage
-    if not w.get("total_value_at_risk"):
-        return (f"The input has no amounts, so there is no value at risk: the {w['list_size']} customers below are "
-                f"the {w['high_risk_customers']:,} high-risk customers' riskiest, ranked by churn risk.")
-    return (f"The {w['list_size']} customers below hold {w['list_value_at_risk']:,.0f} of value at risk, "
-            f"{w['list_share_of_total']:.1%} of the total; all {w['high_risk_customers']:,} high-risk customers "
-            f"hold {w['high_share_of_total']:.1%}.")
+def list_markdown(coverage: dict, table: pd.DataFrame | None = None, lang: str = "en", mask: bool = False,
+                  first: int = 5) -> str:  # fmt: skip
+    """How much value at risk the early-warning list covers (or, without amounts, that the list is ranked by
+    churn risk alone), then, given the list ``table``, the ``first`` customers to call by name (their id when
+    the input has no names), masked when ``mask`` (:func:`analysis.privacy.for_pages`)."""
+    check_language(lang)
+    t, w = TEXTS[lang], coverage
+    text = t["coverage" if w.get("total_value_at_risk") else "no_amounts"].format(**w)
+    if table is None:
+        return text
+    if not len(table):
+        return f"{text}\n\n{t['none']}"
+    shown = privacy.for_pages(table.head(first), mask)
+    names = shown["customer_name"] if "customer_name" in shown else pd.Series(np.nan, index=shown.index)
+    who = names.where(names.notna() & (names.astype(str).str.strip() != ""), shown["customer_id"])
+    money = bool(w.get("total_value_at_risk"))
+    values = [t["value"].format(v=v) if money else t["risk"].format(v=r)
+              for v, r in zip(shown["value_at_risk"], shown["churn_risk"], strict=True)]  # fmt: skip
+    people = t["sep"].join(t["who"].format(who=n, value=v) for n, v in zip(who, values, strict=True))
+    return f"{text}\n\n{t['first'].format(names=people)}"
 
 
 def list_coverage(table: pd.DataFrame, size: int) -> dict[str, float]:
@@ -122,27 +173,43 @@ def list_coverage(table: pd.DataFrame, size: int) -> dict[str, float]:
     }
 
 
-DISAGREEMENTS = {  # (lifecycle stage, risk band): what it means
+DISAGREEMENTS = {  # (lifecycle stage, risk band): what it means, in English and Chinese
     ("churned", "low"): (
         "lifecycle says churned but the model sees low risk: they bought rarely before and "
-        "may still be on their usual rhythm; believe the model, check before writing them off"
+        "may still be on their usual rhythm; believe the model, check before writing them off",
+        "按生命周期已流失，但模型认为风险低：他们以前就很少购买，可能仍在自己的节奏上；以模型为准，"
+        "放弃之前先核实",
     ),
-    ("dormant", "low"): "lifecycle says dormant but risk is low: a pause the model considers normal for them",
+    ("dormant", "low"): (
+        "lifecycle says dormant but risk is low: a pause the model considers normal for them",
+        "按生命周期已沉睡，但风险低：模型认为这样的停顿对他们来说是正常的",
+    ),
     ("active", "high"): (
         "lifecycle says active but the model sees high risk: recent buyers whose history (one "
-        "purchase, falling spend) says they rarely come back; act now"
+        "purchase, falling spend) says they rarely come back; act now",
+        "按生命周期仍活跃，但模型认为风险高：最近买过，但其历史（只买过一次、消费下降）显示很少回头；"
+        "请立即行动",
     ),
-    ("new", "high"): "new customers at high risk: most first-time buyers never return; onboard them now",
+    ("new", "high"): (
+        "new customers at high risk: most first-time buyers never return; onboard them now",
+        "高风险的新客户：多数首次购买的客户不会再来；请立即做新客引导",
+    ),
 }
 
 
-def lifecycle_crosstab(stage: pd.Series, band: pd.Series) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """Customers by lifecycle stage (rows) x risk band (columns), and the disagreements that occur."""
+def lifecycle_crosstab(
+    stage: pd.Series, band: pd.Series, order: list[str] | None = None
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Customers by lifecycle stage (rows, in ``order`` when given, others after it) x risk band (columns), and
+    the disagreements that occur."""
     table = pd.crosstab(stage.rename("lifecycle_stage"), band.rename("risk_band"))
-    table = table.reindex(columns=[b for b in BAND_ORDER if b in table.columns])
+    rows = [s for s in (order or []) if s in table.index]
+    table = table.reindex(index=rows + sorted(s for s in table.index if s not in rows),
+                          columns=[b for b in BAND_ORDER if b in table.columns])  # fmt: skip
     found = []
-    for (s, b), text in DISAGREEMENTS.items():
+    for (s, b), (text, text_zh) in DISAGREEMENTS.items():
         n = int(table.loc[s, b]) if s in table.index and b in table.columns else 0
         if n:
-            found.append({"lifecycle_stage": s, "risk_band": b, "customers": n, "meaning": text})
+            found.append({"lifecycle_stage": s, "risk_band": b, "customers": n, "meaning": text,
+                          "meaning_zh": text_zh})  # fmt: skip
     return table, found

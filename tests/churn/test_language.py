@@ -1,0 +1,78 @@
+"""The churn page in Chinese: every chart text, table header and sentence in the page's language (a missing
+glyph is an error), and the early-warning sentence masked when the page masks personal data."""
+
+import re
+
+import pandas as pd
+import pytest
+
+from analysis import churn, clv
+from analysis.config import deep_merge
+from tests.clusters.test_language import CJK, SNAKE_CASE, assert_chinese, draw_strictly
+
+FAST = {"churn": {"evaluation": {"bootstrap": 10, "importance_repeats": 1, "importance_max_customers": 1000},
+                  "gradient_boosting": {"max_iter": 20}}}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run():
+    from analysis.config import load_config
+
+    tx = clv.simulate_transactions(600, seed=11)
+    ids = sorted(tx["customer_id"].astype(str).unique())
+    customers = pd.DataFrame({"customer_id": ids, "customer_name": [f"Alice Zhang{i}" for i in range(len(ids))]})
+    return churn.run_churn(tx, customers, "2023-12-31", deep_merge(load_config(), FAST))
+
+
+def test_every_chart_is_chinese_with_lang_zh(run):
+    en = churn.plots.TEXTS["en"]
+    t = run.tables
+    charts = {
+        "auc": lambda: churn.plots.plot_auc_comparison(t["metrics"], lang="zh"),
+        "reliability": lambda: churn.plots.plot_reliability(t["reliability"], lang="zh"),
+        "gains": lambda: churn.plots.plot_gains(t["gains"], lang="zh"),
+        "importance": lambda: churn.plots.plot_importance(t["importance"], lang="zh"),
+        "bands": lambda: churn.plots.plot_bands(t["bands"], lang="zh"),
+    }
+    english = [en[k] for k in ("auc_title", "reliability_title", "gains_title", "importance_title", "bands_title")]
+    for draw in charts.values():
+        assert_chinese(draw_strictly(draw), english)
+
+
+def test_every_feature_has_a_chinese_name():
+    for feature in churn.plots.FEATURES:
+        assert CJK.search(churn.plots.feature_label(feature, "zh")), feature
+    assert churn.plots.feature_label("attr_country=DE", "zh") == "国家 = DE"
+
+
+def test_tables_have_chinese_headers_and_names(run):
+    for name in ("metrics", "gains", "bands", "warning_list", "lifecycle"):
+        frame = churn.page_table(run, name, "zh").data
+        headers = [str(c) for c in frame.columns] + [str(frame.index.name or ""), str(frame.columns.name or "")]
+        assert not [h for h in headers if SNAKE_CASE.match(h)], (name, headers)
+        assert all(CJK.search(h) or h in ("", "ROC-AUC", "PR-AUC") for h in headers), (name, headers)
+    assert all(CJK.search(n) for n in churn.page_table(run, "metrics", "zh").data.index)
+    assert list(churn.page_table(run, "bands", "zh").data.index) == ["高风险", "中风险", "低风险"]
+    lifecycle = churn.page_table(run, "lifecycle", "zh").data
+    assert all(CJK.search(s) for s in [*lifecycle.index, *lifecycle.columns])
+    english = churn.page_table(run, "metrics", "en").data
+    assert "ROC-AUC" in english.columns and "roc_auc" not in english.columns and "Kind" in english.columns
+
+
+def test_sentences_are_chinese(run):
+    for text in (churn.manager_summary(run, "zh"), run.report["choice"]["zh"],
+                 churn.list_markdown(run.report["warning_list"], run.tables["warning_list"], "zh"),
+                 churn.disagreements_markdown(run.report["disagreements"], "zh")):  # fmt: skip
+        assert CJK.search(text) and not re.search(r"\b(the|customers|score|risk|Caution)\b", text), text
+
+
+def test_the_warning_sentence_masks_names_and_ids_when_asked(run):
+    table = run.tables["warning_list"]
+    first = table.head(5)
+    plain = churn.list_markdown(run.report["warning_list"], table, "en", mask=False)
+    assert all(name in plain for name in first["customer_name"])
+    for lang in ("en", "zh"):
+        masked = churn.list_markdown(run.report["warning_list"], table, lang, mask=True)
+        raw = [*table["customer_name"], *table["customer_id"]]
+        assert not [v for v in raw if re.search(rf"\b{re.escape(v)}\b", masked)], masked
+        assert "A**** Z*****" in masked  # the names, masked
