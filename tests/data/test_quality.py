@@ -11,8 +11,11 @@ from analysis.data import quality  # noqa: E402
 
 def _quality(quarantined: dict[str, int]) -> dict:
     rows_in = 100 + sum(quarantined.values())
-    return {"rows_in": rows_in, "quarantined": quarantined,
-            "amount_quarantined": {k: float(v) for k, v in quarantined.items()}}
+    return {
+        "rows_in": rows_in,
+        "quarantined": quarantined,
+        "amount_quarantined": {k: float(v) for k, v in quarantined.items()},
+    }
 
 
 def test_quarantine_chart_bars_per_reason_or_a_sentence_when_nothing_was_set_aside():
@@ -26,10 +29,87 @@ def test_quarantine_chart_bars_per_reason_or_a_sentence_when_nothing_was_set_asi
 
 
 def test_monthly_revenue_chart_has_thousands_separators():
-    tx = pd.DataFrame({"timestamp": pd.to_datetime(["2024-01-05", "2024-02-05"]), "amount": [12000.0, 3000.0],
-                       "customer_id": ["a", "b"]})
+    tx = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(["2024-01-05", "2024-02-05"]),
+            "amount": [12000.0, 3000.0],
+            "customer_id": ["a", "b"],
+        }
+    )
     ax = quality.plot_monthly_revenue(tx)
     ax.figure.canvas.draw()
     assert any("," in t.get_text() for t in ax.get_yticklabels())
     assert [p.get_height() for p in ax.patches] == [12000.0, 3000.0]
+    plt.close(ax.figure)
+
+
+# ---------------------------------------------------------------------------------------------
+# the page in Chinese: sentences, headers and chart texts, with no glyph missing from the CJK font
+
+QUALITY = {
+    "rows_in": 110, "rows_kept": 100, "rows_quarantined": 10, "quarantined": {"duplicate_row": 7, "order_line": 3},
+    "amount_quarantined": {"duplicate_row": 70.0, "order_line": 30.0}, "amount_in": 1100.0, "amount_kept": 1000.0,
+    "reconciled": True, "customers": 40, "date_min": "2024-01-01", "date_max": "2024-06-30", "as_of": "2024-06-30",
+    "date_format": "%Y-%m-%d", "mapping": {"customer_id": "客户", "amount": "金额"}, "input": "sales.csv",
+    "source_format": "csv", "encoding": "utf-8",
+}  # fmt: skip
+
+
+def _chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def _draw_in_chinese(draw):
+    import warnings
+
+    from analysis.plotting import use_cjk_font
+
+    assert use_cjk_font()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Glyph .* missing")  # a box instead of a character
+        ax = draw()
+        ax.figure.canvas.draw()
+    return ax
+
+
+def test_quarantine_chart_in_chinese_names_reasons_in_chinese():
+    ax = _draw_in_chinese(lambda: quality.plot_quarantine(QUALITY, lang="zh"))
+    assert ax.get_title() == "被隔离（未纳入分析）的行及原因" and _chinese(ax.get_xlabel())
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["同一订单的附加行", "重复行"]
+    plt.close(ax.figure)
+    ax = _draw_in_chinese(lambda: quality.plot_quarantine(_quality({}), lang="zh"))
+    assert ax.texts[0].get_text() == "没有被隔离的行：每一行输入都是保留的购买记录。"
+    plt.close(ax.figure)
+
+
+def test_monthly_revenue_chart_in_chinese():
+    tx = pd.DataFrame({"timestamp": pd.to_datetime(["2024-01-05", "2024-02-05"]), "amount": [12000.0, 3000.0],
+                       "customer_id": ["a", "b"]})  # fmt: skip
+    ax = _draw_in_chinese(lambda: quality.plot_monthly_revenue(tx, lang="zh"))
+    twin = next(a for a in ax.figure.axes if a is not ax)
+    words = [ax.get_title(), ax.get_ylabel(), twin.get_ylabel(), *(t.get_text() for t in ax.get_legend().get_texts())]
+    assert all(_chinese(w) for w in words), words
+    assert all(t.get_text()[:4].isdigit() for t in ax.get_xticklabels() if t.get_text())  # numbers, not month names
+    plt.close(ax.figure)
+
+
+def test_headline_summary_and_reason_table_in_chinese():
+    headline = quality.headline(QUALITY, "zh")
+    assert headline.startswith("**输入的 110 行中 90.9% 可用**") and "重复行（7 行）" in headline
+    assert "every row" not in headline.lower()
+    lines = quality.summary_lines(QUALITY, "zh")
+    assert lines[1] == "输入 110 行；保留 100 行（90.9%）；隔离 10 行"
+    assert "客户编号（customer_id）← 客户" in lines[-1] and "对账：完全一致（行数与金额均可对上）" in lines
+    assert quality.summary_lines(QUALITY)[1].startswith("Rows in: 110; kept: 100")  # check's lines stay English
+    shown = quality.show_reasons(QUALITY, "zh").data
+    assert list(shown.columns) == ["原因代码（quarantine.csv）", "说明", "行数", "行数占比", "金额"]
+    assert shown["说明"].tolist()[0] == "重复行"
+    assert list(quality.show_reasons(QUALITY).data.columns)[1:3] == ["Meaning", "Rows"]
+
+
+def test_monthly_chart_without_amounts_shows_customers_only_and_says_why():
+    tx = pd.DataFrame({"timestamp": pd.to_datetime(["2024-01-05", "2024-02-05"]), "amount": [float("nan")] * 2,
+                       "customer_id": ["a", "b"]})  # fmt: skip
+    ax = _draw_in_chinese(lambda: quality.plot_monthly_revenue(tx, lang="zh"))
+    assert not ax.patches and len(ax.figure.axes) == 1 and "没有金额" in ax.get_title()
     plt.close(ax.figure)

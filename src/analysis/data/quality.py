@@ -1,138 +1,301 @@
-"""The data-quality summary: what came in, what was kept, what was quarantined and why."""
+"""The data-quality summary: what came in, what was kept, what was quarantined and why, in English or Chinese.
+
+The page's sentences, chart texts and table headers live in :data:`TEXTS` (``en`` / ``zh``); the meaning of each
+quarantine reason comes from :data:`analysis.data.validate.REASONS`.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.dates import DateFormatter
 
 from analysis.data.validate import REASONS
+from analysis.i18n import check_language, localize
 from analysis.plotting import thousands
 
+TEXTS = {
+    "en": {
+        "nothing_set_aside": "No row was set aside: every input row is a kept purchase.",
+        "rows_set_aside": "rows set aside",
+        "quarantine_title": "Why rows were set aside (quarantined)",
+        "revenue": "revenue",
+        "customers": "customers buying that month",
+        "revenue_axis": "revenue (kept purchases)",
+        "revenue_title": "Revenue and customers per month, kept purchases",
+        "customers_title": "Customers buying each month (the data has no amounts, so no revenue)",
+        "headline": "**{kept_share:.1%} of the {rows_in:,} input rows were usable**: {rows_kept:,} purchases by "
+                    "{customers:,} customers between {date_min} and {date_max}, analysed as of **{as_of}**. ",
+        "headline_set_aside": "{rows_quarantined:,} rows were set aside with a reason; the main ones: {why}. ",
+        "why": "{meaning} ({n:,} rows)",
+        "why_join": "; ",
+        "reconciled": "Every row and every unit of amount is accounted for.",
+        "not_reconciled": "**The reconciliation does not add up: please report this.**",
+        "input": "Input: {input} ({source_format}, encoding {encoding})",
+        "rows": "Rows in: {rows_in:,}; kept: {rows_kept:,} ({kept_share:.1%}); quarantined: {rows_quarantined:,}",
+        "reason": "  {code}: {n:,} rows, amount {amount:,.2f} - {meaning}",
+        "reconciliation": "Reconciliation: {state}",
+        "reconciliation_ok": "exact (rows and amounts add up)",
+        "reconciliation_failed": "FAILED",
+        "customers_line": "Customers: {customers:,}; purchases from {date_min} to {date_max}; as of {as_of}",
+        "outliers": "Outliers flagged (kept): {outliers:,}; zero-amount purchases kept: {zero:,}",
+        "date_format": "Date format: {date_format}",
+        "mapping": "Column mapping: {pairs}",
+        "mapping_pair": "{role} <- {header}",
+        "roles": {},
+        "list_join": ", ",
+        "also_seen": "  {role}: took {took!r}, also seen {others} (the header nearest a completed purchase is "
+                     "preferred; choose with --column {role}=HEADER)",
+        "customer_list": "Customer list: {listed:,} customers, {never:,} never bought; skipped {no_id:,} rows "
+                         "without id and {repeated:,} repeated ids",
+        "no_amounts": "Amounts: none (an event log without an amount column): counts and dates are analysed, "
+                      "spend is unknown; if there is an amount column, name it with --column amount=HEADER",
+        "amounts": "Amount in: {amount_in:,.2f}; kept: {amount_kept:,.2f}; netted against kept purchases: "
+                   "{netted:,.2f}",
+        "refunded": "; partial refunds taken off kept purchases: {refunded:,.2f}",
+        "unknown": "?",
+        "none": "n/a",
+    },
+    "zh": {
+        "nothing_set_aside": "没有被隔离的行：每一行输入都是保留的购买记录。",
+        "rows_set_aside": "被隔离的行数",
+        "quarantine_title": "被隔离（未纳入分析）的行及原因",
+        "revenue": "收入",
+        "customers": "当月购买客户数",
+        "revenue_axis": "收入（保留的购买）",
+        "revenue_title": "每月收入与购买客户数（保留的购买）",
+        "customers_title": "每月购买客户数（数据没有金额，因此没有收入）",
+        "headline": "**输入的 {rows_in:,} 行中 {kept_share:.1%} 可用**：{customers:,} 位客户在 {date_min} 至 "
+                    "{date_max} 间的 {rows_kept:,} 笔购买，分析截止日为 **{as_of}**。",
+        "headline_set_aside": "{rows_quarantined:,} 行因故被隔离，主要原因：{why}。",
+        "why": "{meaning}（{n:,} 行）",
+        "why_join": "；",
+        "reconciled": "每一行、每一笔金额都有着落，对账完全一致。",
+        "not_reconciled": "**对账不一致：请报告此问题。**",
+        "input": "输入：{input}（{source_format}，编码 {encoding}）",
+        "rows": "输入 {rows_in:,} 行；保留 {rows_kept:,} 行（{kept_share:.1%}）；隔离 {rows_quarantined:,} 行",
+        "reason": "  {meaning}（{code}）：{n:,} 行，金额 {amount:,.2f}",
+        "reconciliation": "对账：{state}",
+        "reconciliation_ok": "完全一致（行数与金额均可对上）",
+        "reconciliation_failed": "不一致",
+        "customers_line": "客户 {customers:,} 位；购买日期 {date_min} 至 {date_max}；分析截止日 {as_of}",
+        "outliers": "标记为极端值（仍保留）的购买：{outliers:,} 笔；保留的零金额购买：{zero:,} 笔",
+        "date_format": "日期格式：{date_format}",
+        "mapping": "列的识别：{pairs}",
+        "mapping_pair": "{name}（{role}）← {header}",
+        "also_seen": "  {role}：采用 {took!r}，另见 {others}（优先采用最接近已完成购买的列名；可用 "
+                     "--column {role}=列名 指定）",
+        "customer_list": "客户名单：{listed:,} 位客户，其中 {never:,} 位从未购买；跳过 {no_id:,} 行无编号的记录和 "
+                         "{repeated:,} 个重复编号",
+        "no_amounts": "金额：无（没有金额列的事件记录）：只分析次数与日期，消费金额未知；如有金额列，请用 "
+                      "--column amount=列名 指定",
+        "amounts": "输入金额 {amount_in:,.2f}；保留 {amount_kept:,.2f}；与保留的购买冲抵 {netted:,.2f}",
+        "refunded": "；从保留的购买中扣除的部分退款 {refunded:,.2f}",
+        "roles": {"customer_id": "客户编号", "order_id": "订单号", "timestamp": "日期", "amount": "金额",
+                  "quantity": "数量", "unit_price": "单价", "product_id": "商品编号", "description": "商品描述",
+                  "margin": "毛利", "status": "订单状态", "customer_name": "客户名称", "country": "国家",
+                  "region": "地区", "city": "城市", "industry": "行业", "customer_type": "客户类型", "size": "规模"},
+        "list_join": "；",
+        "unknown": "未知",
+        "none": "无",
+    },
+}  # fmt: skip
 
-def reason_table(quality: dict[str, Any]) -> pd.DataFrame:
-    """One row per quarantine reason: code, meaning (English, Chinese), rows, share of rows, amount."""
-    rows = []
-    for code, n in sorted(quality["quarantined"].items(), key=lambda kv: -kv[1]):
-        en, zh = REASONS.get(code, (code, code))
-        rows.append(
-            {
-                "reason": code,
-                "meaning": en,
-                "说明": zh,
-                "rows": n,
-                "share_of_rows": n / quality["rows_in"],
-                "amount": quality["amount_quarantined"].get(code, 0.0),
-            }
-        )
-    return pd.DataFrame(rows, columns=["reason", "meaning", "说明", "rows", "share_of_rows", "amount"])
+# The reason table's own headers (column -> (English, Chinese)); shared headers come from analysis.i18n.
+HEADERS = {
+    "reason": ("Reason (code in quarantine.csv)", "原因代码（quarantine.csv）"),
+    "meaning": ("Meaning", "说明"),
+    "rows": ("Rows", "行数"),
+    "share_of_rows": ("Share of rows", "行数占比"),
+    "amount": ("Amount", "金额"),
+}
 
 
-def summary_lines(quality: dict[str, Any]) -> list[str]:
-    """The data-quality summary in plain sentences (used by ``check`` and the first report page)."""
-    q = quality
-    kept_share = q["rows_kept"] / q["rows_in"]
+def reason_meaning(code: str, lang: str = "en") -> str:
+    """What a quarantine reason code means, in ``lang`` (the code itself when it is unknown); Chinese with
+    Chinese punctuation (a full-width comma, not ``", "``)."""
+    meaning = REASONS.get(code, (code, code))[check_language(lang)]
+    return meaning.replace(", ", "，") if lang == "zh" else meaning
+
+
+def reason_label(code: str, lang: str = "en") -> str:
+    """A short name of a quarantine reason for a chart: the code in English (as in ``quarantine.csv``), the
+    meaning without its explanation in Chinese (``order_line`` -> 同一订单的附加行)."""
+    if lang == "en":
+        return code
+    return re.split(r"[:：(（]", reason_meaning(code, lang), maxsplit=1)[0].strip()
+
+
+def reason_table(quality: dict[str, Any], lang: str = "en") -> pd.DataFrame:
+    """One row per quarantine reason, most rows first: code, meaning (in ``lang``), rows, share of rows, amount."""
+    rows = [
+        {
+            "reason": code,
+            "meaning": reason_meaning(code, lang),
+            "rows": n,
+            "share_of_rows": n / quality["rows_in"],
+            "amount": quality["amount_quarantined"].get(code, 0.0),
+        }
+        for code, n in sorted(quality["quarantined"].items(), key=lambda kv: -kv[1])
+    ]
+    return pd.DataFrame(rows, columns=["reason", "meaning", "rows", "share_of_rows", "amount"])
+
+
+def show_reasons(quality: dict[str, Any], lang: str = "en"):
+    """The reason table as the page shows it: headers in ``lang``, shares in percent, amounts to cents."""
+    i = check_language(lang)
+    formats = {HEADERS[c][i]: f for c, f in (("rows", "{:,}"), ("share_of_rows", "{:.1%}"), ("amount", "{:,.2f}"))}
+    text = [HEADERS[c][i] for c in ("reason", "meaning")]
+    table = localize(reason_table(quality, lang), lang, HEADERS)
+    return table.style.format(formats).hide(axis="index").set_properties(subset=text, **{"text-align": "left"})
+
+
+def summary_lines(quality: dict[str, Any], lang: str = "en") -> list[str]:
+    """The data-quality summary in plain sentences, in ``lang`` (used by ``check`` and the first report page)."""
+    q, t = quality, TEXTS[lang]
     lines = [
-        f"Input: {q.get('input', '?')} ({q.get('source_format', '?')}, encoding {q.get('encoding') or 'n/a'})",
-        f"Rows in: {q['rows_in']:,}; kept: {q['rows_kept']:,} ({kept_share:.1%}); "
-        f"quarantined: {q['rows_quarantined']:,}",
-        _amount_line(q),
+        t["input"].format(
+            input=q.get("input", t["unknown"]),
+            source_format=q.get("source_format", t["unknown"]),
+            encoding=q.get("encoding") or t["none"],
+        ),
+        t["rows"].format(
+            rows_in=q["rows_in"],
+            rows_kept=q["rows_kept"],
+            kept_share=q["rows_kept"] / q["rows_in"],
+            rows_quarantined=q["rows_quarantined"],
+        ),
+        _amount_line(q, lang),
     ]
     for code, n in sorted(q["quarantined"].items(), key=lambda kv: -kv[1]):
-        amount = q["amount_quarantined"].get(code, 0.0)
-        lines.append(f"  {code}: {n:,} rows, amount {amount:,.2f} - {REASONS.get(code, (code,))[0]}")
+        lines.append(
+            t["reason"].format(
+                code=code, n=n, amount=q["amount_quarantined"].get(code, 0.0), meaning=reason_meaning(code, lang)
+            )
+        )
+    state = t["reconciliation_ok"] if q["reconciled"] else t["reconciliation_failed"]
+    pairs = t["list_join"].join(
+        t["mapping_pair"].format(role=role, header=header, name=t["roles"].get(role, role))
+        for role, header in q["mapping"].items()
+    )
     lines += [
-        "Reconciliation: " + ("exact (rows and amounts add up)" if q["reconciled"] else "FAILED"),
-        f"Customers: {q['customers']:,}; purchases from {q['date_min']} to {q['date_max']}; as of {q['as_of']}",
-        f"Outliers flagged (kept): {q.get('outliers_flagged', 0):,}; "
-        f"zero-amount purchases kept: {q.get('zero_amount_kept', 0):,}",
-        f"Date format: {q['date_format']}",
-        "Column mapping: " + ", ".join(f"{role} <- {header}" for role, header in q["mapping"].items()),
+        t["reconciliation"].format(state=state),
+        t["customers_line"].format(
+            customers=q["customers"], date_min=q["date_min"], date_max=q["date_max"], as_of=q["as_of"]
+        ),
+        t["outliers"].format(outliers=q.get("outliers_flagged", 0), zero=q.get("zero_amount_kept", 0)),
+        t["date_format"].format(date_format=q["date_format"]),
+        t["mapping"].format(pairs=pairs),
     ]
     for role, others in (q.get("columns_also_seen") or {}).items():
-        lines.append(
-            f"  {role}: took {q['mapping'][role]!r}, also seen {', '.join(map(repr, others))} "
-            f"(the header nearest a completed purchase is preferred; choose with --column {role}=HEADER)"
-        )
+        lines.append(t["also_seen"].format(role=role, took=q["mapping"][role], others=", ".join(map(repr, others))))
     if "customer_list" in q:
         cl = q["customer_list"]
         lines.append(
-            f"Customer list: {cl['customers_listed']:,} customers, {cl['never_bought']:,} never bought; "
-            f"skipped {cl['missing_customer_id']:,} rows without id and "
-            f"{cl['duplicate_customer_id']:,} repeated ids"
+            t["customer_list"].format(
+                listed=cl["customers_listed"],
+                never=cl["never_bought"],
+                no_id=cl["missing_customer_id"],
+                repeated=cl["duplicate_customer_id"],
+            )
         )
     return lines
 
 
-def _amount_line(q: dict[str, Any]) -> str:
+def _amount_line(q: dict[str, Any], lang: str) -> str:
+    t = TEXTS[lang]
     if not q.get("has_amounts", True):
-        return (
-            "Amounts: none (an event log without an amount column): counts and dates are analysed, "
-            "spend is unknown; if there is an amount column, name it with --column amount=HEADER"
-        )
-    line = (
-        f"Amount in: {q['amount_in']:,.2f}; kept: {q['amount_kept']:,.2f}; "
-        f"netted against kept purchases: {q.get('amount_netted', 0.0):,.2f}"
+        return t["no_amounts"]
+    line = t["amounts"].format(
+        amount_in=q["amount_in"], amount_kept=q["amount_kept"], netted=q.get("amount_netted", 0.0)
     )
     if q.get("amount_refunded"):
-        line += f"; partial refunds taken off kept purchases: {q['amount_refunded']:,.2f}"
+        line += t["refunded"].format(refunded=q["amount_refunded"])
     return line
 
 
-def plot_quarantine(quality: dict[str, Any], ax: Axes | None = None) -> Axes:
+def summary_markdown(quality: dict[str, Any], lang: str = "en") -> str:
+    """:func:`summary_lines` as a Markdown list, for the page."""
+    return "\n".join(
+        f"- {line.strip()}" if not line.startswith("  ") else f"    - {line.strip()}"
+        for line in summary_lines(quality, lang)
+    )
+
+
+def plot_quarantine(quality: dict[str, Any], ax: Axes | None = None, lang: str = "en") -> Axes:
     """Horizontal bars: rows quarantined per reason (a plain sentence instead when nothing was set aside)."""
-    table = reason_table(quality).sort_values("rows")
+    t = TEXTS[lang]
+    table = reason_table(quality, lang).sort_values("rows")
     ax = ax or plt.subplots(figsize=(7, 0.4 * max(len(table), 2) + 1))[1]
     if table.empty:
-        ax.text(0.5, 0.5, "No row was set aside: every input row is a kept purchase.", ha="center", va="center",
-                fontsize=11, transform=ax.transAxes)
+        ax.text(0.5, 0.5, t["nothing_set_aside"], ha="center", va="center", fontsize=11, transform=ax.transAxes)
         ax.set_axis_off()
         return ax
-    ax.barh(table["reason"], table["rows"], color="#c44e52")
+    ax.barh([reason_label(code, lang) for code in table["reason"]], table["rows"], color="#c44e52")
     for y, (n, share) in enumerate(zip(table["rows"], table["share_of_rows"], strict=True)):
         ax.annotate(f" {n:,} ({share:.1%})", (n, y), va="center", fontsize=9)
-    ax.set_xlabel("rows set aside")
-    ax.set_title("Why rows were set aside (quarantined)")
+    ax.set_xlabel(t["rows_set_aside"])
+    ax.set_title(t["quarantine_title"])
     ax.margins(x=0.25)
+    thousands(ax, "x")
     return ax
 
 
-def plot_monthly_revenue(transactions: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Kept revenue and active customers per month."""
+def plot_monthly_revenue(transactions: pd.DataFrame, ax: Axes | None = None, lang: str = "en") -> Axes:
+    """Kept revenue (bars, left axis) and customers buying (line, right axis) per month; for data without amounts
+    (an event log) the customers alone, and the title says there is no revenue."""
+    t = TEXTS[lang]
     by_month = transactions.set_index("timestamp").resample("MS")
     # min_count=1: a month of an event log without amounts has no revenue (NaN), not a revenue of 0
     monthly = pd.DataFrame(
         {"amount": by_month["amount"].sum(min_count=1), "customer_id": by_month["customer_id"].nunique()}
     )
     ax = ax or plt.subplots(figsize=(8, 3.5))[1]
-    ax.bar(monthly.index, monthly["amount"], width=20, color="#4c72b0", label="revenue")
-    ax.set_ylabel("revenue (kept purchases)")
-    ax.set_title("Revenue per month, kept purchases")
+    ax.xaxis.set_major_formatter(DateFormatter("%Y-%m"))  # numbers, never month names, in either language
+    if not monthly["amount"].notna().any():
+        ax.plot(monthly.index, monthly["customer_id"], color="#dd8452", marker="o")
+        ax.set_ylabel(t["customers"])
+        ax.set_title(t["customers_title"])
+        ax.set_ylim(bottom=0)
+        thousands(ax)
+        return ax
+    bars = ax.bar(monthly.index, monthly["amount"], width=20, color="#4c72b0")
+    ax.set_ylabel(t["revenue_axis"])
+    ax.set_title(t["revenue_title"])
     twin = ax.twinx()
-    twin.plot(monthly.index, monthly["customer_id"], color="#dd8452", marker="o", label="customers")
-    twin.set_ylabel("customers buying that month")
+    (line,) = twin.plot(monthly.index, monthly["customer_id"], color="#dd8452", marker="o")
+    twin.set_ylabel(t["customers"])
+    twin.set_ylim(bottom=0)
+    ax.legend([bars, line], [t["revenue"], t["customers"]], loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2,
+              frameon=False)  # fmt: skip
     thousands(ax)
     thousands(twin)
     return ax
 
 
-def headline(quality: dict[str, Any]) -> str:
-    """A Markdown paragraph for stakeholders: how much of the data could be used, and why not all."""
-    q = quality
+def headline(quality: dict[str, Any], lang: str = "en") -> str:
+    """A Markdown paragraph for stakeholders, in ``lang``: how much of the data could be used, and why not all."""
+    q, t = quality, TEXTS[lang]
     top = sorted(q["quarantined"].items(), key=lambda kv: -kv[1])[:3]
-    why = "; ".join(f"{REASONS.get(c, (c,))[0].rstrip('.').lower()} ({n:,} rows)" for c, n in top)
-    text = (
-        f"**{q['rows_kept'] / q['rows_in']:.1%} of the {q['rows_in']:,} input rows were usable**: "
-        f"{q['rows_kept']:,} purchases by {q['customers']:,} customers between {q['date_min']} and "
-        f"{q['date_max']}, analysed as of **{q['as_of']}**. "
+    why = t["why_join"].join(t["why"].format(meaning=_clause(reason_meaning(c, lang), lang), n=n) for c, n in top)
+    text = t["headline"].format(
+        kept_share=q["rows_kept"] / q["rows_in"],
+        rows_in=q["rows_in"],
+        rows_kept=q["rows_kept"],
+        customers=q["customers"],
+        date_min=q["date_min"],
+        date_max=q["date_max"],
+        as_of=q["as_of"],
     )
     if q["rows_quarantined"]:
-        text += f"{q['rows_quarantined']:,} rows were set aside with a reason; the main ones: {why}. "
-    text += (
-        "Every row and every unit of amount is accounted for."
-        if q["reconciled"]
-        else "**The reconciliation does not add up: please report this.**"
-    )
-    return text
+        text += t["headline_set_aside"].format(rows_quarantined=q["rows_quarantined"], why=why)
+    return text + (t["reconciled"] if q["reconciled"] else t["not_reconciled"])
+
+
+def _clause(meaning: str, lang: str) -> str:
+    """A reason's meaning inside a sentence: lower case without the full stop (English), as it is (Chinese)."""
+    return meaning.rstrip(".").lower() if lang == "en" else meaning
