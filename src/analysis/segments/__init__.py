@@ -1,7 +1,8 @@
 """Rule-based segmentation: RFM scores and the English 11-segment and Chinese 8-segment schemes (``rfm``),
 ABC value classes (``abc``), lifecycle stages (``lifecycle``), management tiers and the playbook (``tiers``),
-every rule in words (``describe``), charts (``plots``) and the stage (``stage``: :func:`run_segments`, the one
-call the notebook makes, and the managers' summary). Every rule table is data in ``defaults/segments.yaml``.
+every rule in words (``describe``), charts (``plots``), the stage (``stage``: :func:`run_segments`, the one
+call the notebook makes, and the managers' summary) and its tables as the page shows them in English or Chinese
+(``show``). Every rule table is data in ``defaults/segments.yaml``.
 """
 
 from analysis.segments import plots
@@ -30,6 +31,12 @@ from analysis.segments.rfm import (
     rfm_scores,
     score,
 )
+from analysis.segments.show import (
+    action_counts,
+    breakdowns,
+    customer_preview,
+    show,
+)
 from analysis.segments.stage import (
     ATTRIBUTES,
     SegmentRun,
@@ -55,11 +62,14 @@ __all__ = [
     "PLAYBOOK_FIELDS",
     "SegmentRun",
     "abc_classes",
+    "action_counts",
     "abc_summary",
     "abc_value",
     "breakdown",
+    "breakdowns",
     "chinese_segments",
     "chinese_thresholds",
+    "customer_preview",
     "english_segments",
     "first_match",
     "lifecycle",
@@ -75,5 +85,6 @@ __all__ = [
     "run_segments",
     "score",
     "segment_playbook_table",
+    "show",
     "summary_tables",
 ]

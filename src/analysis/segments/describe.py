@@ -1,9 +1,10 @@
 """Every segmentation rule stated in words, English and Chinese, from the same settings that were applied
-(the rules shown on the page and kept in ``segments.json``).
+(both kept in ``segments.json``; the page shows those of its language).
 """
 
 from __future__ import annotations
 
+from analysis.i18n import check_language
 from analysis.segments.lifecycle import lifecycle_rule_text
 
 _COLUMN_WORDS = {
@@ -137,9 +138,9 @@ def rule_texts(
     ]
     lines = _threshold_words(rfm, thresholds, amounts)
     scheme = (
-        ("Chinese 8-segment scheme", "中国八类客户")
+        ("Chinese 8-segment scheme", "八类客户")
         if amounts
-        else ("Chinese scheme on R and F (no amounts)", "中国客户分类（仅R、F，数据没有金额）")
+        else ("Chinese scheme on R and F (no amounts)", "四类客户（仅R、F，数据没有金额）")
     )
     tiers = cfg["tiers"]["labels"]
     tier_rules = cfg["tiers"]["rules"]
@@ -150,7 +151,7 @@ def rule_texts(
             "en": ("English named segments: the first matching rule wins. "
                    + "; ".join(f"{row['name'][0]}: {_ranges(row, 0)}" for row in rfm["segments"])
                    + f"; otherwise {rfm['others'][0]}."),
-            "zh": ("英文命名分群：按顺序匹配，第一条满足的规则生效。"
+            "zh": ("RFM 命名细分（十一类）：按顺序匹配，第一条满足的规则生效。"
                    + "；".join(f"{row['name'][1]}：{_ranges(row, 1)}" for row in rfm["segments"])
                    + f"；都不满足则为{rfm['others'][1]}。"),
         },
@@ -188,7 +189,7 @@ def rule_texts(
     }  # fmt: skip
 
 
-def rules_markdown(report: dict, *names: str) -> str:
-    """The named rules of a run's report as Markdown paragraphs, English then Chinese."""
-    rules = report["rules"]
-    return "\n\n".join([*(rules[n]["en"] for n in names), *(rules[n]["zh"] for n in names)])
+def rules_markdown(report: dict, *names: str, lang: str = "en") -> str:
+    """The named rules of a run's report as Markdown paragraphs in ``lang`` (``en`` or ``zh``)."""
+    check_language(lang)
+    return "\n\n".join(report["rules"][n][lang] for n in names)

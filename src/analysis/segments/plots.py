@@ -1,5 +1,11 @@
-"""Charts for the segmentation report. Each takes data from :mod:`analysis.segments` and ``ax=None``,
-draws one figure and returns the Axes."""
+"""Charts for the segmentation report, in English or Chinese. Each takes data from :mod:`analysis.segments`,
+``ax=None`` and ``lang`` (``en`` / ``zh``), draws one figure and returns the Axes. Their texts are in
+:data:`TEXTS`; a chart's title is a key of ``TEXTS[lang]["titles"]``.
+
+Groups are named in the chart's language: a summary table of :func:`analysis.segments.summary_tables` carries
+each group's name in the other language (``label_zh`` or ``label_en``), which a chart in that language shows
+instead of the index.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +14,88 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
+from analysis.i18n import check_language
 from analysis.plotting import new_axes, thousands
 
+TEXTS = {
+    "en": {
+        "titles": {
+            "segments": "RFM segments: share of customers and of value",
+            "segments_zh": "The 8 RFM classes: share of customers and of value",
+            "tiers": "Management tiers: share of customers and of value",
+            "clusters": "Customer groups: share of customers and of value",
+            "lifecycle": "Customers by lifecycle stage",
+            "rf_heatmap": "Customers by recency and frequency, coloured by average spend",
+            "pareto": "How concentrated is customer value? (ABC classes)",
+        },
+        "share_of_customers": "share of customers",
+        "share_of_value": "share of value",
+        "customers": "customers",
+        "recency_score": "recency score ({top} = bought most recently)",
+        "frequency_score": "frequency score ({top} = buys most often)",
+        "average_spend": "average spend per customer",
+        "pareto_curve": "customers, highest value first",
+        "equal_value": "equal value",
+        "cut_off": "{cls}: {x:.0%} of customers\n{y:.0%} of value",
+    },
+    "zh": {
+        "titles": {
+            "segments": "RFM 细分：客户占比与价值占比",
+            "segments_zh": "八类客户：客户占比与价值占比",
+            "tiers": "客户等级：客户占比与价值占比",
+            "clusters": "客户群：客户占比与价值占比",
+            "lifecycle": "各生命周期阶段的客户数",
+            "rf_heatmap": "按最近购买与购买频率划分的客户数（颜色为平均消费）",
+            "pareto": "客户价值有多集中？（ABC 分类）",
+        },
+        "share_of_customers": "客户占比",
+        "share_of_value": "价值占比",
+        "customers": "客户数",
+        "recency_score": "R 评分（{top} = 最近购买）",
+        "frequency_score": "F 评分（{top} = 购买最频繁）",
+        "average_spend": "每位客户的平均消费",
+        "pareto_curve": "客户（按价值从高到低）",
+        "equal_value": "价值平均分布",
+        "cut_off": "{cls}类：{x:.0%} 的客户\n贡献 {y:.0%} 的价值",
+    },
+}  # fmt: skip
 
-def plot_shares(table: pd.DataFrame, title: str, ax: Axes | None = None) -> Axes:
-    """Share of customers and share of value per group (a table of :func:`summary_tables`)."""
+
+def _title(title: str, lang: str) -> str:
+    """A title key of ``TEXTS[lang]["titles"]`` in ``lang``; any other text is taken as the title itself."""
+    return TEXTS[lang]["titles"].get(title, title)
+
+
+def group_names(table: pd.DataFrame, lang: str = "en") -> list[str]:
+    """The names of a summary table's groups in ``lang``: its ``label_zh`` (Chinese) or ``label_en`` (English)
+    column when it has one, else its index."""
+    other = {"en": "label_en", "zh": "label_zh"}[lang]
+    names = table[other] if other in table else table.index.to_series()
+    return [str(name) for name in names]
+
+
+def plot_shares(table: pd.DataFrame, title: str = "segments", ax: Axes | None = None, lang: str = "en") -> Axes:
+    """Share of customers and share of value per group (a table of :func:`summary_tables`), groups named in
+    ``lang``; ``title`` is a key of ``TEXTS[lang]["titles"]`` (segments, segments_zh, tiers, clusters)."""
+    check_language(lang)
+    t = TEXTS[lang]
     ax = new_axes(ax, (8, 0.45 * len(table) + 2))
     y = np.arange(len(table))
-    ax.barh(y + 0.2, table["customer_share"], height=0.4, label="share of customers", color="#4c72b0")
-    ax.barh(y - 0.2, table["value_share"], height=0.4, label="share of value", color="#dd8452")
-    ax.set_yticks(y, [str(i) for i in table.index])
+    ax.barh(y + 0.2, table["customer_share"], height=0.4, label=t["share_of_customers"], color="#4c72b0")
+    ax.barh(y - 0.2, table["value_share"], height=0.4, label=t["share_of_value"], color="#dd8452")
+    ax.set_yticks(y, group_names(table, lang))
     ax.invert_yaxis()
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_title(title)
+    ax.set_title(_title(title, lang))
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0), ncol=2, frameon=False, borderaxespad=2)  # below the axis
     return ax
 
 
-def plot_rf_heatmap(seg: pd.DataFrame, bins: int = 5, ax: Axes | None = None) -> Axes:
+def plot_rf_heatmap(seg: pd.DataFrame, bins: int = 5, ax: Axes | None = None, lang: str = "en") -> Axes:
     """Recency score x frequency score (every score 1..``bins``, empty cells blank): colour = average
     spend (``monetary``), number = customers."""
+    check_language(lang)
+    t = TEXTS[lang]
     ax = new_axes(ax, (7, 5.5))
     frame = pd.DataFrame({"r": seg["r_score"], "f": seg["f_score"], "m": seg["monetary"]}).dropna()
     levels = range(1, max(bins, int(frame[["r", "f"]].max().max()) if len(frame) else bins) + 1)
@@ -35,23 +103,27 @@ def plot_rf_heatmap(seg: pd.DataFrame, bins: int = 5, ax: Axes | None = None) ->
     mean = mean.reindex(index=levels[::-1], columns=levels)
     count = frame.pivot_table(index="f", columns="r", values="m", aggfunc="size").reindex_like(mean)
     image = ax.imshow(mean.to_numpy(dtype=float), cmap="YlOrRd", aspect="auto")
+    dark = image.norm(mean.to_numpy(dtype=float)) > 0.6  # white numbers on the darkest cells
     for (i, j), n in np.ndenumerate(count.to_numpy(dtype=float)):
         if not np.isnan(n):
-            ax.text(j, i, f"{n:,.0f}", ha="center", va="center", fontsize=8)
+            ax.text(j, i, f"{n:,.0f}", ha="center", va="center", fontsize=8, color="white" if dark[i, j] else "black")
     ax.set_xticks(range(mean.shape[1]), [str(int(c)) for c in mean.columns])
     ax.set_yticks(range(mean.shape[0]), [str(int(i)) for i in mean.index])
-    ax.set_xlabel(f"recency score ({levels[-1]} = bought most recently)")
-    ax.set_ylabel(f"frequency score ({levels[-1]} = buys most often)")
-    ax.set_title("Customers by recency and frequency, coloured by average spend")
-    ax.figure.colorbar(image, ax=ax, label="average spend per customer")
+    ax.set_xlabel(t["recency_score"].format(top=levels[-1]))
+    ax.set_ylabel(t["frequency_score"].format(top=levels[-1]))
+    ax.set_title(t["titles"]["rf_heatmap"])
+    colorbar = ax.figure.colorbar(image, ax=ax, label=t["average_spend"])
+    thousands(colorbar.ax)
     return ax
 
 
-def plot_pareto(curve: pd.DataFrame, abc: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def plot_pareto(curve: pd.DataFrame, abc: pd.DataFrame, ax: Axes | None = None, lang: str = "en") -> Axes:
     """The Pareto (Lorenz) curve of customer value with the A/B/C cut-offs."""
+    check_language(lang)
+    t = TEXTS[lang]
     ax = new_axes(ax, (7, 5))
-    ax.plot(curve["customer_share"], curve["value_share"], color="#4c72b0", label="customers, highest value first")
-    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="equal value")
+    ax.plot(curve["customer_share"], curve["value_share"], color="#4c72b0", label=t["pareto_curve"])
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label=t["equal_value"])
     cumulative_customers = abc["customer_share"].cumsum()
     cumulative_value = abc["value_share"].cumsum()
     for cls in ("A", "B"):
@@ -60,7 +132,7 @@ def plot_pareto(curve: pd.DataFrame, abc: pd.DataFrame, ax: Axes | None = None) 
         ax.plot([x], [y], "o", color="#dd8452")
         right = x < 0.75
         ax.annotate(
-            f"{cls}: {x:.0%} of customers\n{y:.0%} of value",
+            t["cut_off"].format(cls=cls, x=x, y=y),
             (x, y),
             xytext=(6 if right else -6, -8),
             textcoords="offset points",
@@ -70,22 +142,31 @@ def plot_pareto(curve: pd.DataFrame, abc: pd.DataFrame, ax: Axes | None = None) 
         )
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_xlabel("share of customers")
-    ax.set_ylabel("share of value")
-    ax.set_title("How concentrated is customer value? (ABC classes)")
+    ax.set_xlabel(t["share_of_customers"])
+    ax.set_ylabel(t["share_of_value"])
+    ax.set_title(t["titles"]["pareto"])
     ax.legend(loc="lower right")
     return ax
 
 
-def plot_counts(table: pd.DataFrame, title: str, order: list[str] | None = None, ax: Axes | None = None) -> Axes:
-    """Customers per group as bars, in ``order`` when given."""
+def plot_counts(
+    table: pd.DataFrame,
+    title: str = "lifecycle",
+    order: list[str] | None = None,
+    ax: Axes | None = None,
+    lang: str = "en",
+) -> Axes:
+    """Customers per group as bars, in ``order`` (of the table's index) when given, groups named in ``lang``;
+    ``title`` is a key of ``TEXTS[lang]["titles"]`` (lifecycle)."""
+    check_language(lang)
+    t = TEXTS[lang]
     ax = new_axes(ax, (7, 4))
-    counts = table["customers"]
     if order:
-        counts = counts.reindex([o for o in order if o in counts.index])
-    bars = ax.bar([str(i) for i in counts.index], counts.to_numpy(), color="#4c72b0")
+        table = table.reindex([o for o in order if o in table.index])
+    counts = table["customers"]
+    bars = ax.bar(group_names(table, lang), counts.to_numpy(), color="#4c72b0")
     ax.bar_label(bars, labels=[f"{v:,.0f}" for v in counts.to_numpy()])
-    ax.set_ylabel("customers")
-    ax.set_title(title)
+    ax.set_ylabel(t["customers"])
+    ax.set_title(_title(title, lang))
     thousands(ax)
     return ax

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import UserError
+from analysis.i18n import check_language
 from analysis.segments.abc import abc_classes, abc_summary, abc_value, pareto_curve
 from analysis.segments.describe import rule_texts
 from analysis.segments.lifecycle import lifecycle
@@ -37,6 +38,34 @@ from analysis.segments.rfm import (
 from analysis.segments.tiers import _labels, first_match, match_rules
 
 ATTRIBUTES = ("country", "region", "city", "industry", "customer_type", "size")
+
+# The managers' summary (:func:`manager_summary`), one Markdown list item per sentence.
+TEXTS = {
+    "en": {
+        "what": {"revenue": "value", "margin": "margin", "orders": "orders"},
+        "abc": "**{a_customers:.0%}** of customers (class A) bring **{a_value:.0%}** of the {what}.",
+        "no_amounts": "The data has no amounts: there is no M score or spend; ABC ranks customers by orders and "
+                      "the segments use R and F only.",
+        "vip": "{vip:,} VIP customers hold **{vip_value:.0%}** of the {what}: keep them close with a dedicated "
+               "account manager.",
+        "new": "; {new:,} are new and need onboarding",
+        "dormant": "{dormant:,} customers are dormant and {churned:,} churned{new}.",
+        "slipping": "**{slipping:,}** valuable customers (VIP and Important tiers) are dormant or churned: win them "
+                    "back in person, with an account manager's call.",
+        "potential": "{potential:,} customers on the customer list have not bought yet: give them a first-purchase "
+                     "incentive.",
+    },
+    "zh": {
+        "what": {"revenue": "价值", "margin": "毛利", "orders": "订单"},
+        "abc": "**{a_customers:.0%}** 的客户（A类）贡献了 **{a_value:.0%}** 的{what}。",
+        "no_amounts": "数据没有金额：M 得分、消费金额不可用，ABC 按订单数划分，分群只看 R 和 F。",
+        "vip": "VIP客户 {vip:,} 位，占{what}的 **{vip_value:.0%}**：由专属客户经理重点维护。",
+        "new": "，新客户 {new:,} 位，需要新客引导",
+        "dormant": "沉睡客户 {dormant:,} 位，流失客户 {churned:,} 位{new}。",
+        "slipping": "**{slipping:,}** 位高价值客户（VIP与重要客户）已沉睡或流失：由客户经理专人致电挽回。",
+        "potential": "客户名单中 {potential:,} 位潜在客户尚未购买：安排首单激励。",
+    },
+}  # fmt: skip
 
 
 @dataclass
@@ -197,51 +226,24 @@ def breakdown(attribute: pd.Series, frame: pd.DataFrame, top: int = 10, mix: str
 
 
 def manager_summary(run: SegmentRun, lang: str = "en") -> str:
-    """A few plain sentences (Markdown) on value concentration, tiers and who is slipping away. Stages and
-    tiers are looked up by their key, so renaming a label in the config changes no number."""
+    """A few plain sentences (Markdown, in ``lang``) on value concentration, tiers and who is slipping away.
+    Stages and tiers are looked up by their key, so renaming a label in the config changes no number."""
+    check_language(lang)
+    t = TEXTS[lang]
     a = run.tables["abc"].loc["A"]
     life = run.report["lifecycle_by_key"]
     vip = run.report["tiers_by_key"].get("vip")
     basis = run.report["settings"]["abc_value"]
-    if lang == "zh":
-        what = {"revenue": "价值", "margin": "毛利", "orders": "订单"}.get(basis, basis)
-        lines = [f"- **{a['customer_share']:.0%}** 的客户（A类）贡献了 **{a['value_share']:.0%}** 的{what}。"]
-        if not run.report["has_amounts"]:
-            lines.append("- 数据没有金额：M 得分、消费金额不可用，ABC 按订单数划分，分群只看 R 和 F。")
-        if vip and vip["customers"]:
-            lines.append(f"- VIP客户 {vip['customers']:,} 位，占{what}的 **{vip['value_share']:.0%}**。")
-        new = f"，新客户 {life['new']:,} 位" if life.get("new") else ""
-        lines.append(f"- 沉睡客户 {life.get('dormant', 0):,} 位，流失客户 {life.get('churned', 0):,} 位{new}。")
-        if run.report.get("valuable_slipping"):
-            lines.append(
-                f"- **{run.report['valuable_slipping']:,}** 位高价值客户（VIP与重要客户）已沉睡或流失："
-                "由客户经理专人挽回。"
-            )
-        if life.get("potential"):
-            lines.append(f"- 客户名单中 {life['potential']:,} 位潜在客户尚未购买：安排首单激励。")
-        return "\n".join(lines)
-    what = {"revenue": "value", "margin": "margin", "orders": "orders"}.get(basis, basis)
-    lines = [f"- **{a['customer_share']:.0%}** of customers (class A) bring **{a['value_share']:.0%}** of the {what}."]
+    what = t["what"].get(basis, basis)
+    lines = [t["abc"].format(a_customers=a["customer_share"], a_value=a["value_share"], what=what)]
     if not run.report["has_amounts"]:
-        lines.append(
-            "- The data has no amounts: there is no M score or spend; ABC ranks customers by orders and "
-            "the segments use R and F only."
-        )
+        lines.append(t["no_amounts"])
     if vip and vip["customers"]:
-        lines.append(
-            f"- {vip['customers']:,} VIP customers hold **{vip['value_share']:.0%}** of the {what}: "
-            "keep them close with a dedicated account manager."
-        )
-    new = f"; {life['new']:,} are new and need onboarding" if life.get("new") else ""
-    lines.append(f"- {life.get('dormant', 0):,} customers are dormant and {life.get('churned', 0):,} churned{new}.")
+        lines.append(t["vip"].format(vip=vip["customers"], vip_value=vip["value_share"], what=what))
+    new = t["new"].format(new=life["new"]) if life.get("new") else ""
+    lines.append(t["dormant"].format(dormant=life.get("dormant", 0), churned=life.get("churned", 0), new=new))
     if run.report.get("valuable_slipping"):
-        lines.append(
-            f"- **{run.report['valuable_slipping']:,}** valuable customers (VIP and Important tiers) are dormant or "
-            "churned: win them back in person, with an account manager's call."
-        )
+        lines.append(t["slipping"].format(slipping=run.report["valuable_slipping"]))
     if life.get("potential"):
-        lines.append(
-            f"- {life['potential']:,} customers on the customer list have not bought yet: "
-            "give them a first-purchase incentive."
-        )
-    return "\n".join(lines)
+        lines.append(t["potential"].format(potential=life["potential"]))
+    return "\n".join(f"- {line}" for line in lines)

@@ -1,0 +1,175 @@
+"""The stage's tables as a page shows them, in English or Chinese: groups named in the page's language, headers
+from :mod:`analysis.i18n` (with this stage's own in :data:`HEADERS`), numbers rounded for people.
+
+The tables themselves (:func:`analysis.segments.summary_tables`, the playbooks) keep their column names and both
+languages' labels; only what is shown changes with ``lang``.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from analysis.i18n import check_language, header, localize
+from analysis.privacy import for_pages
+from analysis.segments.stage import ATTRIBUTES, SegmentRun
+
+# This stage's headers (column -> (English, Chinese)); the shared ones are in analysis.i18n.HEADERS.
+HEADERS: dict[str, tuple[str, str]] = {
+    "label_en": ("English name", "英文名称"),
+    "label_zh": ("Chinese name", "中文名称"),
+    "segment": ("RFM segment", "RFM 细分"),
+    "service_level": ("Service level", "服务级别"),
+    "contact_cadence": ("Contact cadence", "联系频率"),
+    "channel": ("Channel", "渠道"),
+    "offer": ("Offer", "优惠"),
+    "owner": ("Owner", "负责人"),
+    "action": ("Action", "行动"),
+    "country": ("Country", "国家"),
+    "region": ("Region", "地区"),
+    "city": ("City", "城市"),
+    "industry": ("Industry", "行业"),
+    "customer_type": ("Customer type", "客户类型"),
+    "size": ("Size", "规模"),
+}
+
+TEXTS = {
+    "en": {"mix": {"tier": "{attribute}: value and tier mix", "rfm_segment": "{attribute}: segment mix"},
+           "share_of": {"tier": "{what}: {name}", "rfm_segment": "{name}"}, "other": "Other", "unknown": "(unknown)",
+           "no_attributes": "The data has no customer attributes (country, region, city, industry, customer type, "
+                            "size)."},
+    "zh": {"mix": {"tier": "{attribute}：价值与客户等级构成", "rfm_segment": "{attribute}：RFM 细分构成"},
+           "share_of": {"tier": "{what}：{name}", "rfm_segment": "{name}"}, "other": "其他", "unknown": "（未知）",
+           "no_attributes": "数据中没有客户属性（国家、地区、城市、行业、客户类型、规模）。"},
+}  # fmt: skip
+
+# How the page shows each kind of column (shares in percent, money and averages rounded for people).
+FORMATS = {
+    "customers": "{:,.0f}",
+    "customer_share": "{:.1%}",
+    "value": "{:,.0f}",
+    "value_share": "{:.1%}",
+    "avg_recency_days": "{:,.0f}",
+    "avg_frequency": "{:.1f}",
+    "recency_days": "{:,.0f}",
+    "frequency": "{:,.0f}",
+    "monetary": "{:,.2f}",
+    "r_score": "{:.0f}",
+    "f_score": "{:.0f}",
+    "m_score": "{:.0f}",
+}
+# The order a summary table's columns are shown in (others follow).
+ORDER = ("customers", "customer_share", "value", "value_share", "avg_recency_days", "avg_frequency")
+
+
+def _style(frame: pd.DataFrame, lang: str, formats: dict[str, str]) -> Styler:
+    """``frame`` with headers in ``lang`` and the given formats (by column name before renaming)."""
+    shown = {header(c, lang, HEADERS): f for c, f in formats.items() if c in frame.columns}
+    text = [header(c, lang, HEADERS) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    frame = frame.rename_axis([None if n is None else header(str(n), lang, HEADERS) for n in frame.index.names])
+    styler = localize(frame, lang, HEADERS).style.format(shown, na_rep="-")
+    styler = styler.set_table_styles([{"selector": "th.row_heading", "props": "text-align: left"}], overwrite=False)
+    return styler.set_properties(subset=text, **{"text-align": "left"}) if text else styler
+
+
+def show(table: pd.DataFrame, lang: str = "en") -> Styler:
+    """A table of the stage (a summary table of :func:`~analysis.segments.summary_tables`, the ABC table, a
+    playbook) as the page shows it in ``lang``: groups named in ``lang`` (a summary table's ``label_zh`` becomes
+    the index in Chinese; in English ``label_zh`` is left out and the Chinese scheme keeps its ``label_en``),
+    headers in ``lang``, shares in percent."""
+    check_language(lang)
+    frame = table.copy()
+    if lang == "zh" and "label_zh" in frame:
+        frame.index = pd.Index(frame["label_zh"].astype(str), name=frame.index.name)
+    frame = frame.drop(columns=["label_zh"] + (["label_en"] if lang == "zh" else []), errors="ignore")
+    first = [c for c in ("label_en", *ORDER) if c in frame]
+    frame = frame[first + [c for c in frame.columns if c not in first]]
+    return _style(frame, lang, FORMATS)
+
+
+@dataclass
+class Sections:
+    """Tables under their own headings, one after another; a notebook shows it as HTML."""
+
+    parts: list[tuple[str, Styler]] = field(default_factory=list)
+    empty: str = ""
+
+    def _repr_html_(self) -> str:
+        if not self.parts:
+            return f"<p><em>{html.escape(self.empty)}</em></p>"
+        return "\n".join(f"<h3>{html.escape(heading)}</h3>\n{table.to_html()}" for heading, table in self.parts)
+
+
+def breakdowns(run: SegmentRun, lang: str = "en") -> Sections:
+    """Value and tier mix, and segment mix, per customer attribute (country, region, ...; the ten largest
+    groups by value, then Other), in ``lang``; a sentence instead when the data has no attributes."""
+    check_language(lang)
+    t = TEXTS[lang]
+    names = {"tier": dict(zip(run.customers["tier"], run.customers["tier_zh"], strict=True)),
+             "rfm_segment": dict(zip(run.customers["rfm_segment"], run.customers["rfm_segment_label_zh"],
+                                     strict=True))}  # fmt: skip
+    prefixes = {"tier": "tier: ", "rfm_segment": "segment: "}
+    groups = {"Other": t["other"], "(unknown)": t["unknown"]}
+    # mix columns in the order of the page's tables: tiers as configured, segments by value
+    order = {"tier": {k: i for i, k in enumerate(run.tables["tiers"].index)},
+             "rfm_segment": {k: i for i, k in enumerate(run.tables["segments"].index)}}  # fmt: skip
+    parts = []
+    for attribute in ATTRIBUTES:
+        for mix, name in (("tier", f"by_{attribute}"), ("rfm_segment", f"segments_by_{attribute}")):
+            if name not in run.tables:
+                continue
+            table = run.tables[name]
+            columns, formats = {}, {"customers": "{:,.0f}", "value": "{:,.0f}", "value_share": "{:.1%}"}
+            for column in table.columns:
+                if column.startswith(prefixes[mix]):
+                    key = column.removeprefix(prefixes[mix])
+                    label = names[mix].get(key, key) if lang == "zh" else key
+                    columns[column] = t["share_of"][mix].format(what=header(mix, lang), name=label)
+                    formats[columns[column]] = "{:.1%}"
+            shares = sorted(columns, key=lambda c: order[mix].get(c.removeprefix(prefixes[mix]), len(order[mix])))
+            table = table[[c for c in table.columns if c not in columns] + shares]
+            frame = table.rename(columns=columns, index=groups).rename_axis(attribute)
+            heading = t["mix"][mix].format(attribute=header(attribute, lang, HEADERS))
+            parts.append((heading, _style(frame, lang, formats)))
+    return Sections(parts, t["no_attributes"])
+
+
+def action_counts(run: SegmentRun, lang: str = "en") -> Styler:
+    """How many customers each recommended action applies to, per tier (tiers in their configured order)."""
+    check_language(lang)
+    suffix = "_zh" if lang == "zh" else ""
+    frame = pd.DataFrame(
+        {"tier": run.customers[f"tier{suffix}"], "recommended_action": run.customers[f"recommended_action{suffix}"]}
+    )
+    counts = frame.groupby(["tier", "recommended_action"], sort=False).size().rename("customers").reset_index()
+    order = {name: i for i, name in enumerate(_tier_order(run, lang))}
+    counts = counts.sort_values(["tier", "customers"], key=lambda s: s.map(order) if s.name == "tier" else -s,
+                                kind="stable")  # fmt: skip
+    return _style(counts.set_index(["tier", "recommended_action"]), lang, {"customers": "{:,.0f}"})
+
+
+def _tier_order(run: SegmentRun, lang: str) -> list[str]:
+    tiers = run.tables["tiers"]
+    return list(tiers["label_zh"] if lang == "zh" else tiers.index)
+
+
+def customer_preview(run: SegmentRun, lang: str = "en", rows: int = 10, mask: bool = False) -> Styler:
+    """The first ``rows`` customers' scores, segments, class, stage, tier and action in ``lang`` (ids masked
+    with ``mask``): what the tier table in ``customers.csv`` holds."""
+    check_language(lang)
+    c = for_pages(run.customers.head(rows), mask)
+    zh = lang == "zh"
+    frame = pd.DataFrame({
+        "customer_id": c["customer_id"],
+        **{col: c[col] for col in ("recency_days", "frequency", "monetary", "r_score", "f_score", "m_score")},
+        "rfm_segment": c["rfm_segment_label_zh" if zh else "rfm_segment"],
+        "rfm_segment_zh": c["rfm_segment_zh"],
+        "abc_class": c["abc_class"],
+        "lifecycle_stage": c["lifecycle_stage_zh" if zh else "lifecycle_stage"],
+        "tier": c["tier_zh" if zh else "tier"],
+        "recommended_action": c["recommended_action_zh" if zh else "recommended_action"],
+    })  # fmt: skip
+    return _style(frame, lang, FORMATS).hide(axis="index")
