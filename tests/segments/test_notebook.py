@@ -1,12 +1,15 @@
-"""The segments notebook, run the way the runner runs it: papermill on a prepared run directory."""
+"""The data-quality and segments notebooks, run the way the runner runs them (papermill on a prepared run
+directory, only the cells of the run's language), here in Chinese."""
 
 import json
+import re
 import shutil
 
+import nbformat
 import pandas as pd
 import pytest
 
-from tests.conftest import run_notebook
+from tests.conftest import ROOT
 
 COLUMNS = (
     "recency_days",
@@ -30,14 +33,21 @@ COLUMNS = (
 
 
 @pytest.mark.slow
-def test_notebook_adds_the_segment_columns_and_writes_segments_json(tmp_path, lifetimes_datasets):
+def test_notebooks_in_chinese_add_the_segment_columns_and_write_chinese_pages(tmp_path, lifetimes_datasets):
     from analysis.report import open_stage
+    from analysis.report.runner import execute_notebook
 
     sample = str(lifetimes_datasets / "CDNOW_sample.txt")
     prepared = open_stage(input_path=sample, as_of="1998-06-30").run_dir
     st = open_stage(run_dir=str(shutil.copytree(prepared, tmp_path / "run")))  # a private copy to add columns to
     before = st.customers
-    run_notebook("02_segments", tmp_path / "out.ipynb", run_dir=str(st.run_dir))
+    parameters = {"run_dir": str(st.run_dir), "input_path": sample, "as_of": "1998-06-30", "config_path": "",
+                  "lang": "zh", "mask_pii": False}  # fmt: skip
+    for name in ("01_data_quality", "02_segments"):
+        executed = tmp_path / f"{name}.ipynb"
+        execute_notebook(ROOT / "notebooks" / f"{name}.ipynb", executed, parameters)
+        _assert_chinese_page(nbformat.read(executed, as_version=4), name)
+
     customers = pd.read_csv(st.run_dir / "customers.csv", dtype={"customer_id": str}, encoding="utf-8-sig")
     assert len(customers) == len(before) and customers["customer_id"].is_unique
     for column in COLUMNS:
@@ -52,3 +62,18 @@ def test_notebook_adds_the_segment_columns_and_writes_segments_json(tmp_path, li
     assert sum(row["customers"] for row in report["abc"]) == len(customers)
     assert sum(row["value_share"] for row in report["abc"]) == pytest.approx(1.0)
     assert report["rules"]["lifecycle"]["zh"].startswith("潜在")
+
+
+def _assert_chinese_page(nb, name: str) -> None:
+    """Only untagged and lang:zh cells are left; every heading is Chinese; tables and sentences are Chinese."""
+    chinese = re.compile("[\u4e00-\u9fff]")
+    assert not [c for c in nb.cells if "lang:en" in c.metadata.get("tags", [])], name
+    headings = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
+                if line.startswith("#")]  # fmt: skip
+    assert len(headings) >= 5 and all(chinese.search(h) for h in headings), headings
+    assert not [h for h in headings if re.search("[a-z]{4,}", h)], headings  # no English words (RFM, ABC may stay)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"], name
+    shown = "".join(str(o.get("data", {}).get(kind, "")) for o in outputs for kind in ("text/html", "text/markdown"))
+    assert chinese.search(shown), name
+    assert "Share of customers" not in shown and "Why rows were set aside" not in shown, name
