@@ -33,9 +33,12 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import ibis
 import pandas as pd
 
+from analysis.data import engine
 from analysis.errors import UserError
 
 # The roles a column can play; the headers known for each are data (``defaults/headers.yaml``).
@@ -74,14 +77,45 @@ CDNOW_SAMPLE = ("customer_id", "sample_id", "date", "number_of_cds", "dollar_val
 @dataclass
 class RawTable:
     """Rows as read (no parsing yet), the role → header mapping, and where they came from;
-    ``also_seen``: role → the other headers that could have played it, not taken."""
+    ``also_seen``: role → the other headers that could have played it, not taken.
 
-    frame: pd.DataFrame
+    ``source`` is the frame read, or for a Parquet file its path: the engine scans it
+    (:meth:`table`) and its rows are read into pandas only if someone asks for :attr:`frame`."""
+
+    source: pd.DataFrame | Path
     mapping: dict[str, str]
     encoding: str | None
     source_format: str
     fingerprint: str
     also_seen: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        if isinstance(self.source, Path):
+            self.source = _readable(pd.read_parquet, self.source)
+        return self.source
+
+    def as_read(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` (some of the raw columns, from the engine) with its timestamp columns in the
+        type pandas reads the file with (the engine keeps no time zone name, pandas does)."""
+        if not isinstance(self.source, Path):
+            return frame
+        import pyarrow.parquet as pq
+
+        dtypes = pq.read_schema(self.source).empty_table().to_pandas().dtypes
+        for col in frame.columns:
+            if col in dtypes and pd.api.types.is_datetime64_any_dtype(dtypes[col]):
+                frame[col] = frame[col].astype(dtypes[col])
+        return frame
+
+    def table(self, con: Any) -> ibis.Table:
+        """The raw rows as an engine table with row numbers (see :mod:`analysis.data.engine`)."""
+        if isinstance(self.source, Path):
+            try:
+                return engine.read_parquet(con, str(self.source))
+            except Exception as exc:  # the engine's own error types
+                raise UserError(f"could not read {self.source}: {_first_line(exc)}") from None
+        return engine.from_pandas(self.source)
 
 
 def read_transactions(
@@ -96,11 +130,12 @@ def read_transactions(
 
     ``headers`` is the table of known headers per role (config ``data.headers``; None = the defaults).
     """
-    frame, enc, fmt, fingerprint = read_table(path, encoding=encoding, sheet=sheet, table=table)
+    frame, enc, fmt, fingerprint = read_table(path, encoding=encoding, sheet=sheet, table=table, lazy=True)
     if fmt == "cdnow":
         columns = {"order_id": "record", **(columns or {})}
-    mapping = find_roles(list(frame.columns), columns, headers)
-    also_seen = seen_alternatives(list(frame.columns), mapping, headers)
+    headers_seen = _parquet_columns(frame) if isinstance(frame, Path) else [str(c) for c in frame.columns]
+    mapping = find_roles(headers_seen, columns, headers)
+    also_seen = seen_alternatives(headers_seen, mapping, headers)
     if "amount" not in mapping and "unit_price" in mapping and "quantity" not in mapping:
         # a price without a quantity is the price of the purchase (CLVTools: Id, Date, Price)
         mapping["amount"] = mapping.pop("unit_price")
@@ -109,7 +144,7 @@ def read_transactions(
     missing = [r for r in REQUIRED if r not in mapping]
     if missing:
         raise UserError(
-            f"no {missing[0]} column found among the headers {_listing(frame.columns)}: "
+            f"no {missing[0]} column found among the headers {_listing(headers_seen)}: "
             f"name it with --column {missing[0]}=HEADER or data.columns in the config"
         )
     return RawTable(frame, mapping, enc, fmt, fingerprint, also_seen)
@@ -223,9 +258,14 @@ def _listing(headers) -> str:
 
 
 def read_table(
-    path: str, encoding: str | None = None, sheet: str | int | None = None, table: str | None = None
-) -> tuple[pd.DataFrame, str | None, str, str]:
-    """(frame, encoding, source format, fingerprint) for a file or database table."""
+    path: str,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    table: str | None = None,
+    lazy: bool = False,
+) -> tuple[pd.DataFrame | Path, str | None, str, str]:
+    """(frame, encoding, source format, fingerprint) for a file or database table; with ``lazy`` a
+    Parquet file is not read: its path stands for the frame (the engine scans it)."""
     if "://" in path:
         return _read_database(path, table)
     file = Path(path)
@@ -243,6 +283,9 @@ def read_table(
     if suffix in EXCEL_SUFFIXES:
         return _read_excel(file, sheet), None, "excel", fingerprint
     if suffix == ".parquet":
+        if lazy:
+            _parquet_columns(file)  # a damaged file is an error now, not in the middle of validation
+            return file, None, "parquet", fingerprint
         return _readable(pd.read_parquet, file), None, "parquet", fingerprint
     if suffix == ".xls":
         raise UserError(f"{path} is an old .xls workbook: save it as .xlsx or .csv and try again")
@@ -253,6 +296,12 @@ def read_table(
     text, enc = _decode(file.read_bytes(), encoding, path)
     frame, fmt = _read_text(text, path)
     return frame, enc, fmt, fingerprint
+
+
+def _parquet_columns(file: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return [str(c) for c in _readable(pq.read_schema, file).names]
 
 
 def _fingerprint(file: Path) -> str:

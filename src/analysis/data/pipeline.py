@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import check_columns
-from analysis.data import features, load
+from analysis.data import engine, features, load
 from analysis.data.parsing import parse_text
-from analysis.data.validate import ATTRIBUTE_ROLES, validate
+from analysis.data.validate import ATTRIBUTE_ROLES, validate_raw
 from analysis.errors import UserError
 
 
@@ -56,7 +56,8 @@ def prepare(
         headers=data_cfg.get("headers"),
     )
     check_columns(config, set(raw.mapping))
-    checked = validate(raw.frame, raw.mapping, config, as_of)
+    con = engine.connect()
+    checked = validate_raw(raw, config, as_of, con)
     quality = {
         **checked.quality,
         "columns_also_seen": raw.also_seen,
@@ -66,7 +67,7 @@ def prepare(
         "fingerprint": raw.fingerprint,
     }
     unit = config.get("features", {}).get("time_unit", "weeks")
-    customers = features.customer_features(checked.transactions, quality["as_of"], unit)
+    customers = features.customer_features(checked.kept, quality["as_of"], unit, backend=con)
     if customers_path:
         customers, quality["customer_list"] = add_customer_list(customers, customers_path, data_cfg)
     quality["customers_total"] = len(customers)

@@ -21,9 +21,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
+
+from analysis.data import engine
 
 ORDER_REASONS = {"cancelled": "cancelled_order", "unpaid": "unpaid_order"}
 
@@ -51,16 +55,20 @@ def classify(values: pd.Series, vocabularies: dict[str, list[str]]) -> pd.Series
     return pd.Series(best[codes], index=values.index, dtype=object)
 
 
-def status_reasons(std: pd.DataFrame, cfg: dict) -> pd.Series:
-    """The quarantine reason each row's status or deal stage gives (``cancelled_order``,
-    ``unpaid_order``, ``not_won``), missing for purchases."""
-    reason = np.full(len(std), None, dtype=object)
-    if "status" in std:
+def status_reasons(con: Any, table: ibis.Table, cfg: dict) -> ibis.Table:
+    """``table`` (canonical columns, see :mod:`analysis.data.standardise`) with ``status_reason``: the
+    quarantine reason its status or deal stage gives (``cancelled_order``, ``unpaid_order``,
+    ``not_won``), NULL for purchases. Each distinct status is classified once."""
+    if "status" in table.columns:
         vocab = cfg.get("order_status") or {}
-        kind = classify(std["status"], {k: vocab.get(k) or [] for k in ("cancelled", "unpaid", "paid")}).to_numpy()
-        for name, code in ORDER_REASONS.items():
-            reason[kind == name] = code
-    if "deal_stage" in std:
-        won = classify(std["deal_stage"], {"won": cfg.get("deal_won") or []}).to_numpy() == "won"
-        reason[~won & (reason == None)] = "not_won"  # noqa: E711 (element-wise on an object array)
-    return pd.Series(reason, index=std.index, dtype=object)
+        lists = {k: vocab.get(k) or [] for k in ("cancelled", "unpaid", "paid")}
+        table = engine.map_distinct(
+            con, table, "status", lambda v: classify(v, lists).map(ORDER_REASONS), "__order_reason", "string"
+        )
+    if "deal_stage" in table.columns:
+        won = {"won": cfg.get("deal_won") or []}
+        table = engine.map_distinct(con, table, "deal_stage", lambda v: classify(v, won) == "won", "__won", "boolean")
+    reason = table["__order_reason"] if "__order_reason" in table.columns else ibis.null("string")
+    if "__won" in table.columns:  # deals without a stage are not won either
+        reason = ibis.ifelse(reason.isnull() & ~table["__won"].fill_null(False), "not_won", reason)
+    return table.mutate(status_reason=reason).drop(*[c for c in ("__order_reason", "__won") if c in table.columns])

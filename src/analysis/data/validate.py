@@ -28,6 +28,12 @@ Rules are applied in a fixed order and a row leaves under the first rule it fail
 An event log without any amount column (customer and date only) is valid input: every kept row
 has ``amount`` NaN and ``quality["has_amounts"]`` is false; rules 4, 5, 9, 10 and 12 do not apply.
 
+The rules are Ibis expressions (:mod:`analysis.data.rules`) over the canonical columns
+(:mod:`analysis.data.standardise`), run by the SQL engine (:mod:`analysis.data.engine`): DuckDB
+streams a Parquet file through them without reading its rows into pandas, and the same expressions
+run on Spark. Only netting (rule 11, :mod:`analysis.data.returns`) runs in Python, on the returns and
+the purchases that share a key with one.
+
 Reconciliation is exact: rows in = rows kept + rows quarantined, and amount in = amount kept +
 amount quarantined + the amount by which returns reduced purchases that stayed (``amount_netted``)
 + the partial refunds of purchases that stayed (``amount_refunded``). Without amounts every
@@ -37,12 +43,16 @@ amount is 0.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-import numpy as np
+import ibis
 import pandas as pd
 
-from analysis.data.parsing import parse_amounts, parse_dates, parse_text
+from analysis.data import engine, rules
+from analysis.data.engine import ROW
+from analysis.data.returns import candidates, net_returns
+from analysis.data.standardise import NUMBER_ROLES, standardise
 from analysis.data.status import status_reasons
 from analysis.errors import UserError
 
@@ -84,95 +94,142 @@ REASONS: dict[str, tuple[str, str]] = {
 ATTRIBUTE_ROLES = ("customer_name", "country", "region", "city", "industry", "customer_type", "size")
 TEXT_ROLES = ("product_id", "description", *ATTRIBUTE_ROLES)
 
+# Amounts are reconciled as exact decimals (a parallel float sum depends on the order the threads add
+# in); absurdly large values, which the decimal cannot hold, are added as floats.
+NO_ROWS = "the input has no data rows: add transactions below the header"
+_EXACT = "decimal(38, 10)"
+_EXACT_LIMIT = 1e27
+
 
 @dataclass
 class Validated:
-    """The kept transactions, the quarantined rows, and the reconciliation."""
+    """The kept transactions, the quarantined rows, the reconciliation, and the kept purchases as a
+    table in the engine (``kept``, for the per-customer features)."""
 
     transactions: pd.DataFrame
     quarantine: pd.DataFrame
     quality: dict[str, Any] = field(default_factory=dict)
+    kept: ibis.Table | None = None
 
 
-def _numbers(raw: pd.DataFrame, mapping: dict[str, str], role: str) -> tuple[pd.Series, pd.Series]:
-    """(parsed numbers, raw-is-missing mask) for a role."""
-    values = raw[mapping[role]]
-    if pd.api.types.is_numeric_dtype(values):
-        return parse_amounts(values), values.isna()
-    missing = values.isna() | (values.astype("string").str.strip() == "")
-    return parse_amounts(values), missing.fillna(True).astype(bool)
+def validate(raw: pd.DataFrame, mapping: dict[str, str], config: dict, as_of: Any = None) -> Validated:
+    """Split raw rows into kept transactions and a quarantine, and reconcile the two.
+
+    ``raw`` holds the rows as read; ``mapping`` maps roles to its headers. ``as_of`` (a date) is
+    the end of the observation window; ``None`` means the last valid purchase date.
+    """
+    if len(raw) == 0:
+        raise UserError(NO_ROWS)
+    return validate_table(engine.connect(), engine.from_pandas(raw), mapping, config, as_of)
 
 
-def _first_reason(reason: pd.Series, mask: pd.Series | np.ndarray, code: str) -> None:
-    """Give ``code`` to the rows in ``mask`` that have no reason yet (in place)."""
-    reason[np.asarray(mask, dtype=bool) & reason.isna().to_numpy()] = code
+def validate_raw(raw: Any, config: dict, as_of: Any = None, con: Any = None) -> Validated:
+    """:func:`validate_table` for what :func:`analysis.data.load.read_transactions` read: a Parquet
+    file is scanned by the engine, other inputs arrive as the frame read."""
+    con = con if con is not None else engine.connect()
+    checked = validate_table(con, raw.table(con), raw.mapping, config, as_of)
+    checked.quarantine = raw.as_read(checked.quarantine)
+    return checked
 
 
-def _is_return(std: pd.DataFrame, cfg: dict) -> pd.Series:
-    ret = std["amount"] < 0
-    if "quantity" in std:
-        ret |= std["quantity"] < 0
-    if std["order_raw"].notna().any():
-        pattern = cfg.get("cancellation_pattern")
-        if pattern:
-            ret |= std["order_raw"].str.match(pattern).fillna(False).astype(bool)
-    return ret.fillna(False).astype(bool)
+def validate_table(con: Any, raw: ibis.Table, mapping: dict[str, str], config: dict, as_of: Any = None) -> Validated:
+    """:func:`validate` for raw rows already in the engine ``con``: an Ibis table with the input's
+    columns and its row numbers (:data:`analysis.data.engine.ROW`)."""
+    data_cfg = config.get("data", {})
+    cfg = config.get("validation", {})
+    zero = cfg.get("zero_amount", "keep")
+    if zero not in ("quarantine", "keep"):
+        raise UserError(f"validation.zero_amount is {zero!r}: use keep or quarantine")
+    if engine.is_duckdb(con):
+        con.raw_sql(f"SET TimeZone = '{str(data_cfg.get('timezone') or 'UTC').replace(chr(39), '')}'")
+    std, date_format, has_amounts = standardise(con, raw, mapping, data_cfg)
+    std = status_reasons(con, std, cfg)
+    std = std.mutate(reason=rules.row_rules(std, has_amounts), amount_raw=std.amount)
+    first = engine.materialise(con, std.drop("duplicate_row", "status_reason", "amount_missing"))
+    as_of_ts = _as_of(con, first, as_of)
+
+    t = first.mutate(
+        reason=rules.first_reason(
+            first.reason,
+            [("after_as_of", rules.after_as_of(first, ibis.literal(as_of_ts.date()))),
+             ("non_product", rules.non_product(first, cfg))],
+        )
+    )
+    full, applied = rules.refunds(t)
+    t = t.mutate(reason=rules.first_reason(t.reason, [("refunded_order", full)]), refund_applied=applied)
+    t = t.mutate(amount=t.amount - t.refund_applied)
+    if zero == "quarantine":
+        t = t.mutate(reason=rules.first_reason(t.reason, [("zero_amount", t.amount == 0)]))
+    t = t.mutate(is_return=rules.is_return(t, cfg), net_key=rules.return_key(t, cfg),
+                 units=rules.return_units(t, has_amounts))
+    netting = net_returns(engine.execute(con, candidates(t)))
+    t = _apply_netting(t, netting.as_frame())
+    settled = engine.materialise(con, t.drop("is_return", "net_key", "units"))
+
+    threshold = outlier_threshold(con, settled, float(cfg.get("outlier_mad_k", 5.0)))
+    final = settled.mutate(outlier=rules.outliers(settled, threshold))
+    if cfg.get("drop_outliers"):
+        final = final.mutate(reason=rules.first_reason(final.reason, [("outlier", final.outlier)]))
+    summary = _summary(con, final)
+    if summary.empty:
+        raise UserError(NO_ROWS)
+    if summary["reason"].notna().all():
+        raise UserError(_no_rows_message(summary))
+
+    kept = _kept(final, mapping)
+    transactions = _transactions(con, kept)
+    quarantine = _quarantine(con, raw, final)
+    quality, counts = _reconcile(summary, netting.netted)
+    quality.update(
+        has_amounts=has_amounts,
+        **counts,
+        as_of=str(as_of_ts.date()),
+        date_format=date_format,
+        mapping=dict(mapping),
+    )
+    return Validated(transactions, quarantine, quality, kept.drop(ROW))
 
 
-def _net_returns(std: pd.DataFrame, reason: pd.Series, is_return: pd.Series, cfg: dict) -> float:
-    """Net returns against earlier purchases (see module docstring). Updates ``reason`` and
-    ``std['amount']`` in place; returns the amount removed from purchases that stay."""
-    open_rows = reason.isna().to_numpy()
-    returns = std.index[open_rows & is_return.to_numpy()]
-    if len(returns) == 0:
-        return 0.0
-    if "product_id" in std:
-        key = std["customer_id"].fillna("") + "\x1f" + std["product_id"].fillna("")
-    else:
-        # a cancellation refers to its order by the same number without the letter prefix
-        order = std["order_raw"].fillna("")
-        cancel = order.str.match(cfg.get("cancellation_pattern") or r"(?!)").fillna(False)
-        order = order.where(~cancel, order.str.replace(r"^[A-Za-z]+", "", regex=True))
-        key = std["customer_id"].fillna("") + "\x1f" + order
-    if "quantity" in std:
-        units = std["quantity"].abs()
-    elif std["amount"].notna().any():
-        units = std["amount"].abs()
-    else:  # an event log without amounts: each row is one unit
-        units = pd.Series(1.0, index=std.index)
-    return_keys = set(key[returns])
-    purchases = std.index[open_rows & ~is_return.to_numpy() & key.isin(return_keys).to_numpy()]
-    ts = std["timestamp"]
-    by_key: dict[str, list[int]] = {}
-    for i in purchases[np.argsort(ts[purchases].to_numpy(), kind="stable")]:
-        by_key.setdefault(key[i], []).append(i)
-    remaining = {i: float(units[i]) for i in purchases}
-    original = dict(remaining)
-    for r in returns[np.argsort(ts[returns].to_numpy(), kind="stable")]:
-        need = float(units[r])
-        candidates = [i for i in by_key.get(key[r], []) if ts[i] <= ts[r] and remaining[i] > 0]
-        if need <= 0 or sum(remaining[i] for i in candidates) + 1e-9 < need:
-            reason[r] = "unmatched_return"
-            continue
-        reason[r] = "return_netted"
-        for i in reversed(candidates):  # most recent purchase first
-            take = min(need, remaining[i])
-            remaining[i] -= take
-            need -= take
-            if need <= 1e-9:
-                break
-    netted = 0.0
-    for i, left in remaining.items():
-        if left >= original[i] - 1e-12:
-            continue
-        if left <= 1e-9:
-            reason[i] = "refunded_purchase"
-        else:
-            before = std.at[i, "amount"]
-            std.at[i, "amount"] = before * left / original[i]
-            if not np.isnan(before):
-                netted += before - std.at[i, "amount"]
-    return netted
+def _as_of(con: Any, t: ibis.Table, as_of: Any) -> pd.Timestamp:
+    """The as-of day: given, or the day of the last purchase no rule has quarantined so far."""
+    if as_of is not None:
+        try:
+            return pd.Timestamp(as_of).normalize()
+        except (ValueError, TypeError):
+            raise UserError(f"as-of date {as_of!r} is not a date: use YYYY-MM-DD") from None
+    last = engine.execute(con, t.filter(t.reason.isnull()).timestamp.max())
+    if last is None or pd.isna(last):
+        counts = engine.execute(con, t.group_by("reason").aggregate(rows=ibis._.count(), first_row=ibis._[ROW].min()))
+        raise UserError(_no_rows_message(counts) if len(counts) else NO_ROWS)
+    return pd.Timestamp(last).normalize()
+
+
+def _apply_netting(t: ibis.Table, changes: pd.DataFrame) -> ibis.Table:
+    """``t`` with the reasons and reduced amounts netting gave (see :mod:`analysis.data.returns`)."""
+    if changes.empty:
+        return t
+    net = ibis.memtable(changes, schema={ROW: "int64", "net_reason": "string", "net_amount": "float64"})
+    joined = t.left_join(net, t[ROW] == net[ROW])
+    return joined.select(
+        *[c for c in t.columns if c not in ("reason", "amount")],
+        reason=ibis.coalesce(t.reason, net.net_reason),
+        amount=ibis.coalesce(net.net_amount, t.amount),
+    )
+
+
+def outlier_threshold(con: Any, t: ibis.Table, k: float) -> float | None:
+    """The log amount above which a kept purchase is an outlier: median + k * 1.4826 * MAD of the
+    log amounts (upper tail only); None when fewer than 10 amounts are positive or the MAD is zero."""
+    logs = rules.log_amounts(t)
+    stats = engine.execute(con, logs.aggregate(n=logs.count(), median=logs.log_amount.median()))
+    if int(stats["n"].iloc[0]) < 10:
+        return None
+    med = float(stats["median"].iloc[0])
+    spread = engine.execute(con, (logs.log_amount - med).abs().median())
+    mad = 1.4826 * float(spread)
+    if mad == 0:
+        return None
+    return med + k * mad
 
 
 def flag_outliers(amount: pd.Series, k: float) -> pd.Series:
@@ -180,167 +237,43 @@ def flag_outliers(amount: pd.Series, k: float) -> pd.Series:
 
     No line is flagged when fewer than 10 amounts are given or the MAD is zero.
     """
-    flags = pd.Series(False, index=amount.index)
-    positive = amount[amount > 0]
-    if len(positive) < 10:
-        return flags
-    logs = np.log(positive.to_numpy())
-    med = np.median(logs)
-    mad = 1.4826 * np.median(np.abs(logs - med))
-    if mad == 0:
-        return flags
-    flags[positive.index] = logs > med + k * mad
-    return flags
+    con = engine.connect()
+    frame = pd.DataFrame({ROW: range(len(amount)), "amount": amount.to_numpy(dtype="float64")})
+    t = ibis.memtable(frame).mutate(reason=ibis.null("string"))
+    flags = t.select(ROW, flag=rules.outliers(t, outlier_threshold(con, t, k))).order_by(ROW)
+    return pd.Series(engine.execute(con, flags)["flag"].to_numpy(dtype=bool), index=amount.index)
 
 
-def standardise(raw: pd.DataFrame, mapping: dict[str, str], data_cfg: dict) -> tuple[pd.DataFrame, str, dict]:
-    """Typed canonical columns for each mapped role; also the date format used and missing masks."""
-    std = pd.DataFrame(index=raw.index)
-    std["customer_id"] = parse_text(raw[mapping["customer_id"]])
-    std["order_raw"] = (
-        parse_text(raw[mapping["order_id"]])
-        if "order_id" in mapping
-        else pd.Series(pd.NA, index=raw.index, dtype="string")
+def _exact_sum(value: ibis.NumericValue) -> ibis.Value:
+    small = value.abs() < _EXACT_LIMIT
+    return ibis.ifelse(small, value, 0.0).cast(_EXACT).sum(), ibis.ifelse(small, 0.0, value).sum()
+
+
+def _summary(con: Any, t: ibis.Table) -> pd.DataFrame:
+    """One row per reason (NULL: kept): rows, first row, exact sums of the parsed amount, its
+    absolute value, the kept amount and the refunds taken off, outliers, zero amounts, dates."""
+    aggs: dict[str, ibis.Value] = {"rows": t.count(), "first_row": t[ROW].min()}
+    for name, value in (("amount_raw", t.amount_raw), ("abs_raw", t.amount_raw.abs()), ("amount", t.amount),
+                        ("refund", t.refund_applied)):
+        aggs[name], aggs[f"{name}_big"] = _exact_sum(value.fill_null(0.0))
+    aggs.update(
+        outliers=t.outlier.cast("int64").sum(),
+        zeros=(t.amount == 0).fill_null(False).cast("int64").sum(),
+        date_min=t.timestamp.min(),
+        date_max=t.timestamp.max(),
+        customers=t.customer_id.nunique(),
     )
-    ts_raw = raw[mapping["timestamp"]]
-    std["timestamp"], date_format = parse_dates(
-        ts_raw, fmt=data_cfg.get("date_format"), timezone=data_cfg.get("timezone") or "UTC"
-    )
-    masks = {}
-    for role in ("quantity", "unit_price", "margin"):
-        if role in mapping:
-            std[role], masks[f"{role}_missing"] = _numbers(raw, mapping, role)
-    if "amount" in mapping:
-        std["amount"], masks["amount_missing"] = _numbers(raw, mapping, "amount")
-    elif {"quantity", "unit_price"} <= mapping.keys():
-        std["amount"] = std["quantity"] * std["unit_price"]
-        masks["amount_missing"] = masks["quantity_missing"] | masks["unit_price_missing"]
-    else:  # an event log without amounts
-        std["amount"] = np.nan
-    if "refund" in mapping:
-        std["refund"] = _numbers(raw, mapping, "refund")[0].abs().fillna(0.0)
-    for role in (*TEXT_ROLES, "status", "deal_stage"):
-        if role in mapping:
-            std[role] = parse_text(raw[mapping[role]])
-    return std, date_format, masks
+    out = engine.execute(con, t.group_by("reason").aggregate(**aggs))
+    for name in ("amount_raw", "abs_raw", "amount", "refund"):
+        pairs = zip(out[name], out[f"{name}_big"], strict=True)
+        out[name] = [Decimal(a or 0) + Decimal(float(b or 0)) for a, b in pairs]
+    out["reason"] = out["reason"].astype(object).where(out["reason"].notna(), None)
+    return out.sort_values(["rows", "first_row"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
-def validate(
-    raw: pd.DataFrame,
-    mapping: dict[str, str],
-    config: dict,
-    as_of: Any = None,
-) -> Validated:
-    """Split raw rows into kept transactions and a quarantine, and reconcile the two.
-
-    ``raw`` holds the rows as read; ``mapping`` maps roles to its headers. ``as_of`` (a date) is
-    the end of the observation window; ``None`` means the last valid purchase date.
-    """
-    if len(raw) == 0:
-        raise UserError("the input has no data rows: add transactions below the header")
-    data_cfg = config.get("data", {})
-    cfg = config.get("validation", {})
-    raw = raw.reset_index(drop=True)
-    std, date_format, masks = standardise(raw, mapping, data_cfg)
-    has_amounts = "amount_missing" in masks
-    reason = pd.Series(pd.NA, index=raw.index, dtype="object")
-
-    _first_reason(reason, std["customer_id"].isna(), "missing_customer_id")
-    if has_amounts:
-        _first_reason(reason, _order_lines(std, masks["amount_missing"]), "order_line")
-    by_status = status_reasons(std, cfg)
-    for code in ("cancelled_order", "unpaid_order", "not_won"):
-        _first_reason(reason, by_status == code, code)
-    _first_reason(reason, std["timestamp"].isna(), "unparsable_date")
-    if has_amounts:
-        _first_reason(reason, masks["amount_missing"], "missing_amount")
-        _first_reason(reason, std["amount"].isna(), "unparsable_amount")
-    _first_reason(reason, raw.duplicated(keep="first"), "duplicate_row")
-
-    if as_of is None:
-        usable = std.loc[reason.isna(), "timestamp"]
-        if usable.empty:
-            raise UserError(_no_rows_message(reason))
-        as_of_ts = usable.max().normalize()
-    else:
-        try:
-            as_of_ts = pd.Timestamp(as_of).normalize()
-        except (ValueError, TypeError):
-            raise UserError(f"as-of date {as_of!r} is not a date: use YYYY-MM-DD") from None
-    _first_reason(reason, std["timestamp"] >= as_of_ts + pd.Timedelta(days=1), "after_as_of")
-
-    non_product = pd.Series(False, index=raw.index)
-    if "product_id" in std:
-        codes = {str(c).strip().upper() for c in cfg.get("non_product_codes") or []}
-        non_product |= std["product_id"].str.upper().isin(codes).fillna(False).astype(bool)
-    if "description" in std:
-        descs = {str(c).strip().lower() for c in cfg.get("non_product_descriptions") or []}
-        non_product |= std["description"].str.lower().isin(descs).fillna(False).astype(bool)
-    _first_reason(reason, non_product, "non_product")
-
-    amount_raw = std["amount"].copy()
-    refund = _apply_refunds(std, reason)
-    zero = cfg.get("zero_amount", "keep")
-    if zero not in ("quarantine", "keep"):
-        raise UserError(f"validation.zero_amount is {zero!r}: use keep or quarantine")
-    if zero == "quarantine":
-        _first_reason(reason, std["amount"] == 0, "zero_amount")
-
-    is_return = _is_return(std, cfg)
-    netted = _net_returns(std, reason, is_return, cfg)
-
-    kept = reason.isna()
-    outlier = flag_outliers(std["amount"].where(kept), float(cfg.get("outlier_mad_k", 5.0)))
-    if cfg.get("drop_outliers"):
-        _first_reason(reason, outlier, "outlier")
-        kept = reason.isna()
-    if not kept.any():
-        raise UserError(_no_rows_message(reason))
-
-    transactions = _transactions(std[kept], outlier[kept])
-    quarantine = _quarantine(raw, reason, amount_raw)
-    quality = _reconcile(raw, reason, amount_raw, transactions, netted, float(refund[kept].sum()))
-    quality.update(
-        has_amounts=has_amounts,
-        outliers_flagged=int(outlier[kept].sum()),
-        zero_amount_kept=int((transactions["amount"] == 0).sum()),
-        as_of=str(as_of_ts.date()),
-        date_format=date_format,
-        mapping=dict(mapping),
-    )
-    return Validated(transactions, quarantine, quality)
-
-
-def _order_lines(std: pd.DataFrame, amount_missing: pd.Series) -> pd.Series:
-    """Rows without date and amount whose order id also stands on a row that has a date or an
-    amount: the order's first line (see rule 1)."""
-    order = std["order_raw"]
-    blank = std["timestamp"].isna() & amount_missing & order.notna()
-    if not blank.any():
-        return blank
-    first_lines = order[~blank & order.notna()]
-    return blank & order.isin(first_lines.unique())
-
-
-def _apply_refunds(std: pd.DataFrame, reason: pd.Series) -> pd.Series:
-    """Subtract the refund column from the paid amount of rows still open: a row refunded in full
-    (and paid something) leaves as ``refunded_order``; a partial refund reduces the amount in place.
-    Returns the refund subtracted per row (0 where none)."""
-    if "refund" not in std:
-        return pd.Series(0.0, index=std.index)
-    open_rows = reason.isna()
-    paid = std["amount"]
-    full = open_rows & (paid > 0) & (std["refund"] >= paid - 1e-9)
-    _first_reason(reason, full, "refunded_order")
-    partial = open_rows & ~full & (std["refund"] > 0) & (paid > 0)
-    applied = std["refund"].where(partial, 0.0)
-    std["amount"] = paid - applied
-    return applied
-
-
-def _no_rows_message(reason: pd.Series) -> str:
-    counts = reason.value_counts()
-    detail = ", ".join(f"{code} {n}" for code, n in counts.items())
+def _no_rows_message(summary: pd.DataFrame) -> str:
+    counts = summary[summary["reason"].notna()].sort_values(["rows", "first_row"], ascending=[False, True])
+    detail = ", ".join(f"{code} {int(n)}" for code, n in zip(counts["reason"], counts["rows"], strict=True))
     hints = {
         "after_as_of": "every purchase is after the as-of date: check --as-of",
         "unparsable_date": "check the date column and --date-format",
@@ -349,67 +282,84 @@ def _no_rows_message(reason: pd.Series) -> str:
         "set data.headers.deal_stage to [] in your config",
         "cancelled_order": "every order's status says closed, cancelled or refunded (validation.order_status)",
     }
-    top = str(counts.index[0]) if len(counts) else ""
+    top = str(counts["reason"].iloc[0]) if len(counts) else ""
     hint = hints.get(top, "check the column mapping and date format")
     return f"no valid rows left after validation ({detail}): {hint}"
 
 
-def _transactions(std: pd.DataFrame, outlier: pd.Series) -> pd.DataFrame:
-    order = std["order_raw"]
-    if order.isna().any():  # no order id: an order is a customer's purchase at one moment
-        derived = std["customer_id"] + "@" + std["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S")
-        order = order.fillna(derived)
-    tx = pd.DataFrame(
-        {
-            "customer_id": std["customer_id"].astype(str),
-            "order_id": order.astype(str),
-            "timestamp": std["timestamp"].astype("datetime64[ns]"),
-            "amount": std["amount"].astype("float64"),
-            "outlier": outlier.astype(bool),
-        }
-    )
-    for col in ("quantity", "unit_price", "margin"):
-        if col in std:
-            tx[col] = std[col].astype("float64")
+def _kept(t: ibis.Table, mapping: dict[str, str]) -> ibis.Table:
+    """The kept purchases in the columns of the validated transactions (see ARCHITECTURE.md); without
+    an order id an order is a customer's purchase at one moment."""
+    kept = t.filter(t.reason.isnull())
+    derived = kept.customer_id + "@" + kept.timestamp.strftime("%Y-%m-%d") + "T" + kept.timestamp.strftime("%H:%M:%S")
+    columns = {
+        ROW: kept[ROW],
+        "customer_id": kept.customer_id,
+        "order_id": ibis.coalesce(kept.order_raw, derived),
+        "timestamp": kept.timestamp,
+        "amount": kept.amount,
+        "outlier": kept.outlier,
+    }
+    columns.update({c: kept[c] for c in (*NUMBER_ROLES, *TEXT_ROLES) if c in kept.columns})
+    return kept.select(**columns)
+
+
+def _transactions(con: Any, kept: ibis.Table) -> pd.DataFrame:
+    """The kept purchases as a pandas frame, in input order."""
+    tx = engine.execute(con, kept.order_by(ROW)).drop(columns=ROW)
+    tx["customer_id"] = tx["customer_id"].astype(str)
+    tx["order_id"] = tx["order_id"].astype(str)
+    tx["timestamp"] = pd.to_datetime(tx["timestamp"]).astype("datetime64[ns]")
+    for col in ("amount", *NUMBER_ROLES):
+        if col in tx:
+            tx[col] = tx[col].astype("float64")
+    tx["outlier"] = tx["outlier"].astype(bool)
     for col in TEXT_ROLES:
-        if col in std:
-            tx[col] = std[col].astype(object).where(std[col].notna(), None)
+        if col in tx:
+            tx[col] = tx[col].astype(object).where(tx[col].notna(), None)
     return tx.reset_index(drop=True)
 
 
-def _quarantine(raw: pd.DataFrame, reason: pd.Series, amount: pd.Series) -> pd.DataFrame:
-    out = raw[reason.notna()].copy()
-    codes = reason[reason.notna()].astype(str)
-    out.insert(0, "row", out.index + 1)
-    out.insert(1, "reason", codes)
-    out.insert(2, "explanation", codes.map(lambda c: REASONS[c][0]))
-    out.insert(3, "amount_parsed", amount[reason.notna()])
+def _quarantine(con: Any, raw: ibis.Table, t: ibis.Table) -> pd.DataFrame:
+    """The quarantined rows as read, in input order, with their row number, reason, its explanation
+    and the amount as parsed."""
+    q = t.filter(t.reason.notnull()).select(ROW, "reason", amount_parsed="amount_raw")
+    joined = raw.join(q, raw[ROW] == q[ROW]).select(row=raw[ROW], reason=q.reason, amount_parsed=q.amount_parsed,
+                                                    **{c: raw[c] for c in engine.raw_columns(raw)})
+    out = engine.execute(con, joined.order_by("row"))
+    out.insert(2, "explanation", out["reason"].map(lambda c: REASONS[c][0]))
+    out["row"] = out["row"].astype("int64")
+    out["amount_parsed"] = out["amount_parsed"].astype("float64")
     return out.reset_index(drop=True)
 
 
-def _reconcile(raw, reason, amount_raw, transactions, netted, refunded) -> dict[str, Any]:
-    amounts = amount_raw.fillna(0.0)
-    q = reason.dropna().astype(str)
-    quarantined = {c: int(n) for c, n in q.value_counts().sort_index().items()}
-    amount_q = {c: float(amounts[q.index][q == c].sum()) for c in quarantined}
-    amount_in = float(amounts.sum())
-    amount_kept = float(transactions["amount"].sum())
+def _reconcile(summary: pd.DataFrame, netted: float) -> tuple[dict, dict]:
+    """(the reconciliation of rows and amounts, the counts of kept outliers and zero amounts)."""
+    kept_row = summary[summary["reason"].isna()].iloc[0]
+    quarantined_rows = summary[summary["reason"].notna()].sort_values("reason")
+    quarantined = {str(c): int(n) for c, n in zip(quarantined_rows["reason"], quarantined_rows["rows"], strict=True)}
+    amount_q = {str(c): float(a) for c, a in zip(quarantined_rows["reason"], quarantined_rows["amount_raw"],
+                                                 strict=True)}
+    amount_in = float(sum(summary["amount_raw"], Decimal(0)))
+    amount_kept = float(kept_row["amount"])
+    refunded = float(kept_row["refund"])
     gap = amount_in - amount_kept - sum(amount_q.values()) - netted - refunded
-    scale = max(1.0, float(amounts.abs().sum()))
-    rows_kept = len(transactions)
-    ts = transactions["timestamp"]
+    scale = max(1.0, float(sum(summary["abs_raw"], Decimal(0))))
+    rows_in = int(summary["rows"].sum())
+    rows_kept = int(kept_row["rows"])
+    rows_quarantined = sum(quarantined.values())
     return {
-        "rows_in": len(raw),
+        "rows_in": rows_in,
         "rows_kept": rows_kept,
-        "rows_quarantined": int(len(q)),
+        "rows_quarantined": rows_quarantined,
         "quarantined": quarantined,
         "amount_in": round(amount_in, 6),
         "amount_kept": round(amount_kept, 6),
         "amount_quarantined": {c: round(v, 6) for c, v in amount_q.items()},
         "amount_netted": round(netted, 6),
         "amount_refunded": round(refunded, 6),
-        "reconciled": bool(rows_kept + len(q) == len(raw) and abs(gap) <= 1e-9 * scale),
-        "customers": int(transactions["customer_id"].nunique()),
-        "date_min": str(ts.min().date()),
-        "date_max": str(ts.max().date()),
-    }
+        "reconciled": bool(rows_kept + rows_quarantined == rows_in and abs(gap) <= 1e-9 * scale),
+        "customers": int(kept_row["customers"]),
+        "date_min": str(pd.Timestamp(kept_row["date_min"]).date()),
+        "date_max": str(pd.Timestamp(kept_row["date_max"]).date()),
+    }, {"outliers_flagged": int(kept_row["outliers"]), "zero_amount_kept": int(kept_row["zeros"])}

@@ -1,0 +1,121 @@
+"""The SQL engine behind the data spine, reached through Ibis: DuckDB by default, any Ibis backend
+(Spark, a warehouse) by passing its connection.
+
+Raw rows enter the engine as an Ibis table with a row number (:data:`ROW`, 1 for the first data row
+of the input), so every rule can name the rows it quarantines and "the first copy" of a duplicate
+is well defined. A Parquet file is scanned by the engine, never read into pandas; a text or Excel
+file arrives as the pandas frame the reader made. Values that need Python to be read (dates and
+amounts written as text, status phrases) are read once per distinct value and joined back
+(:func:`map_distinct`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import ibis
+import pandas as pd
+
+ROW = "__row__"  # the input row number, 1-based
+_names = itertools.count()
+
+
+def connect(timezone: str = "UTC") -> Any:
+    """An embedded DuckDB connection whose session time zone is ``timezone``: timestamps stored with
+    a zone are read as wall-clock times in it."""
+    con = ibis.duckdb.connect()
+    con.raw_sql(f"SET TimeZone = '{_quoted(timezone)}'")
+    return con
+
+
+def _quoted(text: str) -> str:
+    return str(text).replace("'", "''")
+
+
+def is_duckdb(con: Any) -> bool:
+    return getattr(con, "name", "") == "duckdb"
+
+
+def from_pandas(frame: pd.DataFrame) -> ibis.Table:
+    """The rows of a frame as read, numbered. Columns of mixed Python values (text, Excel cells) are
+    handed over as text, the way the parsers read them."""
+    data = {}
+    for name in frame.columns:
+        col = frame[name]
+        data[str(name)] = col.astype("string") if col.dtype == object else col
+    table = pd.DataFrame(data, index=range(len(frame)))
+    table[ROW] = range(1, len(frame) + 1)
+    return ibis.memtable(table)
+
+
+def read_parquet(con: Any, path: str) -> ibis.Table:
+    """A Parquet file as an engine table with row numbers, scanned lazily (never read into pandas)."""
+    if is_duckdb(con):
+        table = con.read_parquet(path, file_row_number=True)
+        return table.mutate(**{ROW: table.file_row_number + 1}).drop("file_row_number")
+    if getattr(con, "name", "") == "pyspark":
+        return _spark_parquet(con, path)
+    return con.read_parquet(path).mutate(**{ROW: ibis.row_number() + 1})
+
+
+def _spark_parquet(con: Any, path: str) -> ibis.Table:
+    """Spark numbers rows only in an order: the order it reads them (ids rising with the file's
+    partitions and rows)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    frame = con._session.read.parquet(path)
+    frame = frame.withColumn(ROW, F.row_number().over(Window.orderBy(F.monotonically_increasing_id())))
+    name = f"__spine_raw_{next(_names)}"
+    frame.createOrReplaceTempView(name)
+    return con.table(name)
+
+
+def raw_columns(table: ibis.Table) -> list[str]:
+    """The input's own columns (without the row number)."""
+    return [c for c in table.columns if c != ROW]
+
+
+def materialise(con: Any, expr: ibis.Table) -> ibis.Table:
+    """Compute ``expr`` once and keep the result in the engine (a temporary table), so the steps
+    after it do not recompute the scan and the rules before it."""
+    if is_duckdb(con):
+        return con.create_table(f"__spine_{next(_names)}", expr, temp=True)
+    # Ibis 12 registers the small tables an expression joins (memtables) when it executes one,
+    # not when it caches one on Spark: register them first
+    con._run_pre_execute_hooks(expr)
+    return expr.cache()
+
+
+def execute(con: Any, expr: ibis.Expr) -> Any:
+    return con.execute(expr)
+
+
+def distinct_in_order(con: Any, table: ibis.Table, column: str) -> pd.Series:
+    """The distinct non-missing values of ``column`` in order of first appearance (so what is
+    derived from them, such as a detected date format, does not depend on the engine's order)."""
+    first = table.group_by(column).aggregate(__first=table[ROW].min())
+    first = first.filter(first[column].notnull()).order_by("__first")
+    values = execute(con, first.select(column))[column]
+    return values.reset_index(drop=True)
+
+
+def map_distinct(
+    con: Any,
+    table: ibis.Table,
+    column: str,
+    read: Callable[[pd.Series], pd.Series],
+    name: str,
+    dtype: str,
+) -> ibis.Table:
+    """``table`` with a column ``name`` (type ``dtype``): ``read`` applied once per distinct value of
+    ``column`` and joined back; missing values, and values ``read`` cannot read, give NULL."""
+    values = distinct_in_order(con, table, column)
+    result = pd.Series(read(values), dtype=object).reset_index(drop=True)
+    result = result.where(result.notna(), None)
+    lookup = pd.DataFrame({"__key": values, name: result})
+    mapping = ibis.memtable(lookup, schema={"__key": table[column].type(), name: dtype})
+    joined = table.left_join(mapping, table[column] == mapping["__key"])
+    return joined.select(table, mapping[name])
