@@ -1,9 +1,11 @@
-"""Benchmark: load + validate + per-customer features (+ segments) on 1M simulated customers (~3M lines).
+"""Benchmark: the data spine (`prepare`: load, validate, features) on simulated customers, then segments.
 
-Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench_data.py [--customers N]``). The
-simulated export is written once to a temporary folder as Parquet and as CSV; each measurement
-runs in a fresh process so its peak memory (max RSS) is its own. Prints seconds per step and peak
-memory; asserts that every row reconciles.
+Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench_data.py [--customers N] [--dir DIR]``). The
+simulated export (~3 purchases per customer) is written once as Parquet, in chunks so 10M customers
+(~28M lines) fit in memory, and as CSV for up to 1M customers; ``--dir`` keeps the files for the next
+run. Each measurement runs in a fresh process: seconds and peak memory (resident set, sampled every
+20 ms, the engine's memory included) per step, and the process's peak. Asserts that every row
+reconciles. ``--json FILE`` also writes the table.
 """
 
 from __future__ import annotations
@@ -13,84 +15,152 @@ import json
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+CHUNK = 1_000_000  # customers per Parquet row group written
 
-def simulate(n_customers: int, seed: int = 0) -> pd.DataFrame:
+
+def simulate(n_customers: int, seed: int = 0, first_id: int = 0, first_line: int = 0) -> pd.DataFrame:
     """A raw export: one line per purchase, ~3 purchases per customer over two years."""
     rng = np.random.default_rng(seed)
     per_customer = 1 + rng.poisson(2.0, n_customers)
-    customer = np.repeat(np.arange(n_customers), per_customer)
+    customer = np.repeat(np.arange(first_id, first_id + n_customers), per_customer)
     n = len(customer)
     start = np.datetime64("2022-01-01T00:00:00")
     seconds = rng.integers(0, 2 * 365 * 86400, n)
     return pd.DataFrame({
         "CustomerID": (customer + 100000).astype(str),
-        "InvoiceNo": np.arange(n).astype(str),
+        "InvoiceNo": np.arange(first_line, first_line + n).astype(str),
         "InvoiceDate": start + seconds.astype("timedelta64[s]"),
         "Amount": np.round(rng.lognormal(3.0, 1.0, n), 2),
     })
 
 
+def write_parquet(n_customers: int, path: Path) -> int:
+    """Simulate in chunks of ``CHUNK`` customers and append each to one Parquet file; returns the lines."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer, lines = None, 0
+    for i, first in enumerate(range(0, n_customers, CHUNK)):
+        frame = simulate(min(CHUNK, n_customers - first), seed=i, first_id=first, first_line=lines)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        writer = writer or pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+        lines += len(frame)
+    writer.close()
+    return lines
+
+
+class PeakMemory:
+    """Peak resident memory (MB) of this process while a step runs, sampled by a thread."""
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    @staticmethod
+    def rss_mb() -> float:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.rss_mb())
+            time.sleep(0.02)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.rss_mb())
+
+
+def step(out: dict, name: str, fn):
+    """Run ``fn()``, record its seconds and peak memory under ``name``; return its result."""
+    with PeakMemory() as mem:
+        t0 = time.perf_counter()
+        result = fn()
+        out[f"{name}_s"] = time.perf_counter() - t0
+    out[f"{name}_mb"] = mem.peak
+    return result
+
+
 def measure(path: str) -> dict:
-    """Load, validate and summarise ``path`` in this process; seconds per step and peak memory."""
+    """The steps of :func:`analysis.data.pipeline.prepare` on ``path`` in this process, then segments."""
     import resource
 
     from analysis import segments
     from analysis.config import load_config
-    from analysis.data import features, load
-    from analysis.data.validate import validate
+    from analysis.data import features, load, validate
 
     config = load_config()
     out: dict = {}
-    t0 = time.perf_counter()
-    raw = load.read_transactions(path)
-    out["load_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    checked = validate(raw.frame, raw.mapping, config, "2023-12-31")
-    out["validate_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    table = features.customer_features(checked.transactions, "2023-12-31")
-    out["features_s"] = time.perf_counter() - t0
-    out["total_s"] = out["load_s"] + out["validate_s"] + out["features_s"]
-    t0 = time.perf_counter()
-    segments.run_segments(table, config)
-    out["segments_s"] = time.perf_counter() - t0
+    raw = step(out, "load", lambda: load.read_transactions(path))
+    if hasattr(validate, "validate_raw"):  # the data spine on the SQL engine
+        checked = step(out, "validate", lambda: validate.validate_raw(raw, config, "2023-12-31"))
+        source = checked.kept if checked.kept is not None else checked.transactions
+    else:  # before: validation in pandas over every row
+        checked = step(out, "validate", lambda: validate.validate(raw.frame, raw.mapping, config, "2023-12-31"))
+        source = checked.transactions
+    table = step(out, "features", lambda: features.customer_features(source, "2023-12-31"))
+    out["prepare_s"] = out["load_s"] + out["validate_s"] + out["features_s"]
+    step(out, "segments", lambda: segments.run_segments(table, config))
     out["rows"] = checked.quality["rows_in"]
     out["customers"] = len(table)
     out["reconciled"] = checked.quality["reconciled"]
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--dir", help="keep the simulated files here (reused when present)")
+    parser.add_argument("--formats", default="parquet,csv", help="parquet,csv (CSV only up to 1M customers)")
+    parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure)))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        frame = simulate(args.customers)
-        files = {"parquet": Path(tmp) / "sales.parquet", "csv": Path(tmp) / "sales.csv"}
-        frame.to_parquet(files["parquet"], index=False)
-        frame.to_csv(files["csv"], index=False)
-        print(f"simulated {args.customers:,} customers, {len(frame):,} lines")
-        del frame
+        folder = Path(args.dir or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        files = {"parquet": folder / f"sales_{args.customers}.parquet"}
+        if not files["parquet"].exists():
+            lines = write_parquet(args.customers, files["parquet"])
+            print(f"simulated {args.customers:,} customers, {lines:,} lines")
+        if "csv" in args.formats and args.customers <= 1_000_000:
+            files["csv"] = folder / f"sales_{args.customers}.csv"
+            if not files["csv"].exists():
+                pd.read_parquet(files["parquet"]).to_csv(files["csv"], index=False)
+        results = {}
         for kind, path in files.items():
+            if kind not in args.formats:
+                continue
             result = subprocess.run([sys.executable, __file__, "--measure", str(path)],
                                     capture_output=True, text=True, check=True)
             r = json.loads(result.stdout.strip().splitlines()[-1])
             assert r["reconciled"] and r["customers"] == args.customers, r
-            print(f"{kind:8s} load {r['load_s']:6.2f}s  validate {r['validate_s']:6.2f}s  "
-                  f"features {r['features_s']:6.2f}s  total {r['total_s']:6.2f}s  "
-                  f"(then segments {r['segments_s']:.2f}s)  "
-                  f"peak memory {r['peak_rss_mb']:,.0f} MB")
+            results[kind] = r
+            print(f"{kind:8s} {r['rows']:,} lines, {r['customers']:,} customers; peak {r['peak_mb']:,.0f} MB")
+            for name in ("load", "validate", "features", "segments"):
+                print(f"  {name:9s} {r[f'{name}_s']:7.2f} s  peak {r[f'{name}_mb']:8,.0f} MB")
+            print(f"  prepare   {r['prepare_s']:7.2f} s")
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
