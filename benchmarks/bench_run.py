@@ -110,7 +110,9 @@ class MemorySampler(threading.Thread):
         if not inside:
             return {"runner": None, "largest_child": None, "all": None}
         return {
-            key: round(max(s[i] for s in inside), 1) for i, key in ((1, "runner"), (2, "largest_child"), (3, "all"))
+            # a step without another process (prepare, the pack) has no kernel figure
+            key: round(max(s[i] for s in inside), 1) or None
+            for i, key in ((1, "runner"), (2, "largest_child"), (3, "all"))
         }
 
 
@@ -301,7 +303,7 @@ def build_result(label: str, input_path: str, as_of: str | None, measured: dict,
 
 
 def _mb(value) -> str:
-    return "" if value is None else f"{value:,.0f}"
+    return f"{value:,.0f}" if value else ""  # none measured (no kernel in prepare or the pack)
 
 
 def format_table(result: dict, markdown: bool = False) -> str:
@@ -328,7 +330,7 @@ def format_table(result: dict, markdown: bool = False) -> str:
         "",
         _mb(result["peak_all_processes_mb"]),
     ]
-    total += ["largest process:", _mb(result["peak_largest_process_mb"])]
+    total += ["largest process", _mb(result["peak_largest_process_mb"])]
     rows.append(total)
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
@@ -343,8 +345,8 @@ def format_table(result: dict, markdown: bool = False) -> str:
         rule = fmt(["-" * w for w in widths])
         lines = [fmt(head), rule, *map(fmt, rows[:-1]), rule, fmt(rows[-1])]
     notes = [
-        "runner / kernel / all MB: peak resident memory sampled within the step (every "
-        f"{result['interval']} s): the runner, the largest process it started (the page's kernel), all together;",
+        f"runner / kernel / all MB: peak resident memory sampled within the step (every {result['interval']} s):",
+        "  the runner, the largest process it started (the page's kernel), all processes together;",
         "run.json runner / kernel: the run's own record, the running peak so far when the step ended (getrusage;",
         "  Linux counts a started process's peak from its parent's, so a kernel's figure there is at least the",
         "  runner's peak when that kernel started);",
