@@ -36,13 +36,15 @@ def build_pack(
     crm_systems: list[str] | None = None,
     log: Callable[[dict], None] = lambda _: None,
     lang: str = "en",
-    mask_pii: bool = False,
+    masker: Callable[[str], str] | None = None,
 ) -> list[str]:
     """Write the pack into ``run_dir`` (and the snapshot into ``history_dir``); adds each part's seconds to
     ``steps`` and returns the warnings to show the user (e.g. a CRM field the data lacks). The landing page is
     in ``lang`` and leads to the summary in that language; the summary and the deck come in both languages.
-    With ``mask_pii`` the summary, the deck and the landing page show masked names and ids; the hash of the ids
-    is keyed by the environment variable ``ANALYSIS_MASK_SALT`` when it is set."""
+    With a ``masker`` (:class:`~analysis.report.masking.PageMasker`, the run's ``--mask-pii``) the summary, the
+    deck and the landing page show masked names and ids (the hash keyed by ``ANALYSIS_MASK_SALT`` when it is
+    set), and the masker's check of every text runs over the HTML pages too, as over the notebook pages."""
+    mask_pii = masker is not None
     salt = page_salt() if mask_pii else ""
     settings = json.loads((run_dir / "settings.json").read_text(encoding="utf-8"))
     config, as_of = settings["config"], settings["as_of"]
@@ -74,8 +76,10 @@ def build_pack(
 
     def summary() -> None:
         for edition, name in EDITIONS["summary"].items():
-            write_summary(run_dir, config, edition, masked=mask_pii, salt=salt, migration=state.get("migration"),
-                          name=name)
+            path = write_summary(run_dir, config, edition, masked=mask_pii, salt=salt,
+                                 migration=state.get("migration"), name=name)
+            if masker is not None:
+                path.write_text(masker(path.read_text(encoding="utf-8")), encoding="utf-8")
 
     def deck() -> None:
         for edition, name in EDITIONS["deck"].items():
@@ -88,5 +92,11 @@ def build_pack(
     step("summary", summary)
     step("deck", deck)
     summary_page = EDITIONS["summary"][lang]
-    step("index", lambda: write_index(run_dir, [summary_page, *pages], steps, lang, masked=mask_pii))
+
+    def index() -> None:
+        path = write_index(run_dir, [summary_page, *pages], steps, lang, masked=mask_pii)
+        if masker is not None:
+            path.write_text(masker(path.read_text(encoding="utf-8")), encoding="utf-8")
+
+    step("index", index)
     return warnings

@@ -49,9 +49,10 @@ def notebooks_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("_"))
 
 
-def render_html(notebook: Path, target: Path, mask: Callable[[str], str] | None = None) -> None:
+def render_html(notebook: Path, target: Path, mask: Callable[[str], str] | None = None, lang: str = "en") -> None:
     """Render an executed notebook to HTML with the code hidden, for stakeholders: titled by its first heading,
-    with no script loaded from the internet (the ``page`` template), so it opens offline without errors.
+    declared in ``lang`` (so a browser picks Chinese glyphs for a zh page), with no script loaded from the
+    internet (the ``page`` template), so it opens offline without errors.
     ``mask`` (a :class:`~analysis.report.masking.PageMasker` when the run masks personal data) turns the page
     into the one written; the executed notebook keeps the real values."""
     import nbformat
@@ -63,7 +64,8 @@ def render_html(notebook: Path, target: Path, mask: Callable[[str], str] | None 
     if heading:
         nb.metadata["title"] = heading
     exporter = HTMLExporter(template_name="page", extra_template_basedirs=[str(TEMPLATES)], exclude_input=True,
-                            exclude_input_prompt=True, exclude_output_prompt=True)
+                            exclude_input_prompt=True, exclude_output_prompt=True,
+                            language_code="zh-CN" if lang == "zh" else lang)
     body, _ = exporter.from_notebook_node(nb)
     target.write_text(mask(body) if mask else body, encoding="utf-8")
 
@@ -200,7 +202,7 @@ def run_report(
             executed = run_dir / "notebooks" / notebook.name
             executed.parent.mkdir(exist_ok=True)
             execute_notebook(notebook, executed, parameters)
-            render_html(executed, run_dir / f"{step}.html", masker)
+            render_html(executed, run_dir / f"{step}.html", masker, lang)
         except Exception as exc:  # a failing notebook ends the run, named, with its cause
             steps[step] = round(time.perf_counter() - t0, 3)
             record.update(status="failed", failed_step=step, error=_first_error_line(exc))
@@ -214,7 +216,7 @@ def run_report(
         eta = sum(page_seconds) / len(page_seconds) * (len(notebooks) - index)
         log({"event": "step_done", **where, "seconds": steps[step], "eta": round(eta, 1),
              "elapsed": round(time.perf_counter() - started, 3)})
-    record["warnings"] = build_pack(run_dir, out / "history", pages, steps, crm_systems, log, lang, mask_pii)
+    record["warnings"] = build_pack(run_dir, out / "history", pages, steps, crm_systems, log, lang, masker)
     steps["total"] = round(time.perf_counter() - started, 3)
     record["peak_memory_mb"]["total"] = _peak_memory_mb()
     record.update(status="ok", pages=pages,
