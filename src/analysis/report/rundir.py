@@ -25,6 +25,7 @@ import pandas as pd
 from analysis.config import load_config
 from analysis.data.pipeline import Prepared, prepare
 from analysis.errors import UserError
+from analysis.i18n import check_language
 
 SETTINGS = "settings.json"
 VERSIONED = ("analysis", "pandas", "numpy", "scipy", "lifetimes", "ibis-framework", "duckdb",
@@ -125,6 +126,19 @@ def prepare_run(run_dir: Path, settings: dict[str, Any]) -> Prepared:
     return prepared
 
 
+# The provenance table's labels, [English, 中文].
+PROVENANCE = {
+    "generated": ("generated (UTC)", "生成时间（UTC）"),
+    "input": ("input", "输入文件"),
+    "fingerprint": ("input fingerprint (sha256)", "输入指纹（sha256）"),
+    "as_of": ("as of", "截止日期"),
+    "run_dir": ("run directory", "运行目录"),
+    "version": ("version {}", "{} 版本"),
+    "value": ("value", "值"),
+    "item": ("item", "项目"),
+}
+
+
 @dataclass
 class Stage:
     """A notebook's handle on a prepared run directory."""
@@ -182,17 +196,19 @@ class Stage:
         write_customers(self.run_dir, table)
         return table
 
-    def provenance(self) -> pd.DataFrame:
-        """When, on what input (its fingerprint), as of when and with which versions this ran."""
+    def provenance(self, lang: str = "en") -> pd.DataFrame:
+        """When, on what input (its fingerprint), as of when and with which versions this ran, labelled in
+        ``lang``."""
+        i = check_language(lang)
         rows = {
-            "generated (UTC)": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "input": self.quality.get("input"),
-            "input fingerprint (sha256)": self.quality.get("fingerprint"),
-            "as of": self.settings["as_of"],
-            "run directory": str(self.run_dir),
-            **{f"version {k}": v for k, v in versions().items()},
+            PROVENANCE["generated"][i]: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            PROVENANCE["input"][i]: self.quality.get("input"),
+            PROVENANCE["fingerprint"][i]: self.quality.get("fingerprint"),
+            PROVENANCE["as_of"][i]: self.settings["as_of"],
+            PROVENANCE["run_dir"][i]: str(self.run_dir),
+            **{PROVENANCE["version"][i].format(k): v for k, v in versions().items()},
         }
-        return pd.DataFrame({"value": rows}).rename_axis("item")
+        return pd.DataFrame({PROVENANCE["value"][i]: rows}).rename_axis(PROVENANCE["item"][i])
 
     def write_json(self, name: str, obj: Any) -> Path:
         """Write ``obj`` as ``name`` in the run directory; returns the path."""
