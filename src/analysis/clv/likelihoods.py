@@ -303,13 +303,22 @@ def _bg_numerator(model: str, params, t, x, T) -> np.ndarray:
     return _c / (a - 1) * (1 - np.exp(ln_hyp + (r + x) * np.log((alpha + T) / (alpha + t + T))))
 
 
-def _bg_denominator(model: str, params, x, t_x, T) -> np.ndarray:
+def _bg_log_odds(model: str, params, x, t_x, T) -> np.ndarray:
+    """log((1 - P(alive)) / P(alive)) under BG/NBD or MBG/NBD (lifetimes' ``log_div``):
+    log(a / (b + x - 1)) + (r + x) log((alpha + T) / (alpha + t_x)), with x in place of x - 1
+    for MBG/NBD; -inf for BG/NBD customers without a repeat purchase (alive for sure)."""
     r, alpha, a, b = params
-    ratio = ((alpha + T) / (alpha + t_x)) ** (r + x)
+    x, t_x, T = (np.asarray(v, float) for v in (x, t_x, T))
+    ratio = (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
     if model == "mbgnbd":
-        return 1 + (a / (b + x)) * ratio
+        return np.log(a) - np.log(b + x) + ratio
     with np.errstate(divide="ignore", invalid="ignore"):
-        return 1 + np.where(x > 0, (a / (b + x - 1)) * ratio, 0.0)
+        return np.where(x > 0, np.log(a) - np.log(b + x - 1) + ratio, -np.inf)
+
+
+def _bg_denominator(model: str, params, x, t_x, T) -> np.ndarray:
+    """Denominator of the conditional expectation: 1 / P(alive)."""
+    return 1.0 + np.exp(_bg_log_odds(model, params, x, t_x, T))
 
 
 def spend_gamma_gamma(params, f, m) -> np.ndarray:

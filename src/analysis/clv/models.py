@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import gammaln
+from scipy.special import expit, gammaln
 from sklearn.base import BaseEstimator
 
 from analysis.clv.fitters import _FITTERS, ConvergenceError, _fitter_class, _quiet
 from analysis.clv.likelihoods import (
     PARAM_NAMES,
     _bg_denominator,
+    _bg_log_odds,
     _bg_numerator,
     _check_model,
     pareto_expected_purchases,
@@ -317,8 +318,7 @@ class PurchaseModel(BaseEstimator):
         f, r, T = (unique[c].to_numpy(float) for c in SUMMARY_COLUMNS)
         if self.model == "pareto":
             return pareto_p_alive(p, f, r, T)
-        with _quiet():
-            return np.asarray(self.fitter_.conditional_probability_alive(f, r, T), float)
+        return expit(-_bg_log_odds(self.model, p, f, r, T))  # lifetimes' formula
 
     def expected_purchases(self, X: pd.DataFrame, t: float) -> pd.Series:
         """Each customer's expected repeat purchases in the next ``t`` time units."""

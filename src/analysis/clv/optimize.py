@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from analysis.clv.fitters import ConvergenceError
+from analysis.clv.fitters import ConvergenceError, _one_blas_thread
 from analysis.clv.likelihoods import MODEL_LABELS, PARAM_NAMES, _ParetoObjective
 
 MIN_PARAM = 1e-6  # lower bound of every parameter (time scaled to max T = 1)
@@ -69,6 +69,11 @@ def fit_pareto(
     """Pareto/NBD by L-BFGS-B on the log parameters, time scaled to max T = 1, within bounds
     (shapes in [MIN_PARAM, max_shape], scales in [MIN_PARAM, MAX_SCALE]); ``start`` in those
     units. Returns the parameters in natural units."""
+    with _one_blas_thread():
+        return _fit_pareto(f, r, T, w, penalizer, start, max_shape, max_iterations, tol)
+
+
+def _fit_pareto(f, r, T, w, penalizer, start, max_shape, max_iterations, tol) -> FitResult:
     scale = 1.0 / float(np.max(T))
     objective = _ParetoObjective(f, r * scale, T * scale, w, penalizer)
     lo = np.log(MIN_PARAM)
