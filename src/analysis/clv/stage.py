@@ -119,8 +119,11 @@ class ClvRun:
         return localize(table, lang, HEADERS)
 
     def parameter_table(self, lang: str = "en") -> pd.DataFrame:
-        """The fitted parameters with their bootstrap intervals (rounded to 4 decimals), headed in ``lang``."""
-        return localize(self.model.parameter_intervals().rename_axis("parameter").round(4), lang, HEADERS)
+        """The fitted parameters with their bootstrap intervals (rounded to 4 decimals), headed in ``lang``; the
+        spend model's ``gg_p`` reads ``Gamma-Gamma p``."""
+        table = self.model.parameter_intervals().rename_axis("parameter").round(4)
+        table = table.rename(index=lambda name: f"Gamma-Gamma {name[3:]}" if name.startswith("gg_") else name)
+        return localize(table, lang, HEADERS)
 
     def top_customers(self, n: int = 20) -> pd.DataFrame:
         """The ``n`` customers with the highest CLV, with their forecasts and intervals; without
