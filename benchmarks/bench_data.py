@@ -109,12 +109,16 @@ def measure(path: str) -> dict:
     out: dict = {}
     raw = step(out, "load", lambda: load.read_transactions(path))
     if hasattr(validate, "validate_raw"):  # the data spine on the SQL engine
-        checked = step(out, "validate", lambda: validate.validate_raw(raw, config, "2023-12-31"))
-        source = checked.kept if checked.kept is not None else checked.transactions
+        from analysis.data import engine
+
+        con = engine.connect()
+        checked = step(out, "validate", lambda: validate.validate_raw(raw, config, "2023-12-31", con))
+        source = checked.kept
     else:  # before: validation in pandas over every row
+        con = None
         checked = step(out, "validate", lambda: validate.validate(raw.frame, raw.mapping, config, "2023-12-31"))
         source = checked.transactions
-    table = step(out, "features", lambda: features.customer_features(source, "2023-12-31"))
+    table = step(out, "features", lambda: features.customer_features(source, "2023-12-31", backend=con))
     out["prepare_s"] = out["load_s"] + out["validate_s"] + out["features_s"]
     step(out, "segments", lambda: segments.run_segments(table, config))
     out["rows"] = checked.quality["rows_in"]

@@ -1,7 +1,8 @@
 """The data spine: read raw transactions (``load``, ``parsing``), keep or quarantine every row
-(``validate``, with the order-status vocabularies of ``status``), build the per-customer table
-(``features``, Ibis) and report on it (``quality``). ``pipeline.prepare`` runs the whole spine
-once for a report run."""
+(``validate``: typed columns from ``standardise``, the rules of ``rules`` as Ibis expressions run by
+the SQL engine of ``engine``, order-status vocabularies from ``status``, netting of returns in
+``returns``), build the per-customer table (``features``, Ibis) and report on it (``quality``).
+``pipeline.prepare`` runs the whole spine once for a report run."""
 
 from analysis.data.features import calibration_holdout, customer_features, lifetimes_summary
 from analysis.data.pipeline import Prepared, parse_column_options, prepare

@@ -38,13 +38,16 @@ def is_duckdb(con: Any) -> bool:
     return getattr(con, "name", "") == "duckdb"
 
 
-def from_pandas(frame: pd.DataFrame) -> ibis.Table:
-    """The rows of a frame as read, numbered. Columns of mixed Python values (text, Excel cells) are
-    handed over as text, the way the parsers read them."""
+def from_pandas(frame: pd.DataFrame, parsed: dict[str, pd.Series] | None = None) -> ibis.Table:
+    """The rows of a frame as read, numbered, with the columns in ``parsed`` (named ``__<role>``:
+    values already read in Python) beside them. Columns of mixed Python values (text, Excel cells)
+    are handed over as text, the way the parsers read them."""
     data = {}
     for name in frame.columns:
         col = frame[name]
-        data[str(name)] = col.astype("string") if col.dtype == object else col
+        data[str(name)] = (col.astype("string") if col.dtype == object else col).reset_index(drop=True)
+    for name, values in (parsed or {}).items():
+        data[name] = values.reset_index(drop=True)
     table = pd.DataFrame(data, index=range(len(frame)))
     table[ROW] = range(1, len(frame) + 1)
     return ibis.memtable(table)
@@ -74,8 +77,8 @@ def _spark_parquet(con: Any, path: str) -> ibis.Table:
 
 
 def raw_columns(table: ibis.Table) -> list[str]:
-    """The input's own columns (without the row number)."""
-    return [c for c in table.columns if c != ROW]
+    """The input's own columns (without the row number and the values read in Python)."""
+    return [c for c in table.columns if not c.startswith("__")]
 
 
 def materialise(con: Any, expr: ibis.Table) -> ibis.Table:

@@ -30,6 +30,7 @@ import ibis
 import pandas as pd
 from ibis import _
 
+from analysis.data.engine import ROW
 from analysis.errors import UserError
 
 TIME_UNITS = {"days": 1.0, "D": 1.0, "weeks": 7.0, "W": 7.0}
@@ -52,7 +53,10 @@ def _as_date(value: Any) -> dt.date:
 
 
 def _table(tx: pd.DataFrame | ibis.Table) -> ibis.Table:
-    return ibis.memtable(tx) if isinstance(tx, pd.DataFrame) else tx
+    """An Ibis table of the transactions; a frame's rows numbered in their order (:data:`ROW`)."""
+    if isinstance(tx, pd.DataFrame):
+        return ibis.memtable(tx.assign(**{ROW: range(1, len(tx) + 1)}))
+    return tx
 
 
 # Money is summed as exact decimals (6 places), then read back as float: a parallel floating-point sum
@@ -120,10 +124,12 @@ def customer_features_expr(tx: ibis.Table, as_of: dt.date, unit_days: float = 7.
     base = tx.group_by("customer_id").aggregate(**aggs)
     attributes = [c for c in ATTRIBUTES if c in columns]
     for col in attributes:
-        # the value on the customer's latest row that has one (filtered first: Spark's max_by
-        # does not skip null keys)
+        # the value on the customer's latest row that has one; of rows at the same moment the first
+        # in input order (ROW), so reruns agree
         known = tx.filter(tx[col].notnull())
-        latest = known.group_by("customer_id").aggregate(**{col: known[col].argmax(known.timestamp)})
+        order = [ibis.desc(known.timestamp), *([known[ROW]] if ROW in columns else [])]
+        ranked = known.mutate(__rank=ibis.row_number().over(group_by=known.customer_id, order_by=order))
+        latest = ranked.filter(ranked["__rank"] == 0).select("customer_id", col)
         base = base.left_join(latest, "customer_id").select(base, latest[col])
     j = base.join(lt, "customer_id")
     out = j.mutate(

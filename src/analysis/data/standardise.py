@@ -67,10 +67,31 @@ def _needs_python(column: ibis.Value, role: str) -> bool:
     return not (kind.is_numeric() or kind.is_boolean())
 
 
-def _read_in_python(con: Any, table: ibis.Table, mapping: dict[str, str], data_cfg: dict) -> tuple[ibis.Table, str]:
+def frame_table(frame: pd.DataFrame, mapping: dict[str, str], data_cfg: dict) -> tuple[ibis.Table, str | None]:
+    """A frame read from a text or Excel file as raw rows for the engine, its dates and numbers
+    written as text already read (in pandas, once per distinct value, by the same parsers the
+    engine path joins back); and the date format used (None: the dates are stored as timestamps)."""
+    parsed: dict[str, pd.Series] = {}
+    date_format = None
+    for role in ("timestamp", *NUMBER_ROLES, "amount", "refund"):
+        if role not in mapping:
+            continue
+        column = frame[mapping[role]]
+        if role == "timestamp" and not pd.api.types.is_datetime64_any_dtype(column):
+            parsed["__timestamp"], date_format = parse_dates(
+                column, fmt=data_cfg.get("date_format"), timezone=data_cfg.get("timezone") or "UTC"
+            )
+        elif role != "timestamp" and not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
+            parsed[f"__{role}"] = parse_amounts(column)
+    return engine.from_pandas(frame, parsed), date_format
+
+
+def _read_in_python(
+    con: Any, table: ibis.Table, mapping: dict[str, str], data_cfg: dict, date_format: str | None = None
+) -> tuple[ibis.Table, str]:
     """``table`` with ``__<role>`` columns: the date and numbers written as text, read once per
-    distinct value and joined back; and the date format used."""
-    found = {"format": "stored as timestamps"}
+    distinct value and joined back (unless :func:`frame_table` read them); and the date format used."""
+    found = {"format": date_format or "stored as timestamps"}
 
     def read_dates(values: pd.Series) -> pd.Series:
         parsed, found["format"] = parse_dates(
@@ -79,7 +100,7 @@ def _read_in_python(con: Any, table: ibis.Table, mapping: dict[str, str], data_c
         return parsed.astype(object).where(parsed.notna(), None)
 
     for role in ("timestamp", *NUMBER_ROLES, "amount", "refund"):
-        if role in mapping and _needs_python(table[mapping[role]], role):
+        if role in mapping and f"__{role}" not in table.columns and _needs_python(table[mapping[role]], role):
             if role == "timestamp":
                 found["format"] = data_cfg.get("date_format") or "none"  # when no value is readable
                 table = engine.map_distinct(con, table, mapping[role], read_dates, f"__{role}", "timestamp")
@@ -106,7 +127,9 @@ def _number(con: Any, table: ibis.Table, header: str, role: str) -> tuple[ibis.V
     return ibis.ifelse(missing, ibis.null("float64"), column.cast("float64")), missing
 
 
-def standardise(con: Any, raw: ibis.Table, mapping: dict[str, str], data_cfg: dict) -> tuple[ibis.Table, str, bool]:
+def standardise(
+    con: Any, raw: ibis.Table, mapping: dict[str, str], data_cfg: dict, date_format: str | None = None
+) -> tuple[ibis.Table, str, bool]:
     """(canonical table, date format used, whether the input has amounts) for raw rows with row numbers.
 
     Columns: the row number, ``customer_id``, ``order_raw`` (the order id as written), ``timestamp``,
@@ -115,9 +138,9 @@ def standardise(con: Any, raw: ibis.Table, mapping: dict[str, str], data_cfg: di
     ``deal_stage`` and ``duplicate_row``.
     """
     columns = engine.raw_columns(raw)
-    first = ibis.row_number().over(group_by=[raw[c] for c in columns], order_by=raw[ROW])
+    first = ibis.row_number().over(group_by=[raw[c] for c in columns], order_by=raw[ROW])  # NULLs equal
     table = raw.mutate(__duplicate=first > 0)
-    table, date_format = _read_in_python(con, table, mapping, data_cfg)
+    table, date_format = _read_in_python(con, table, mapping, data_cfg, date_format)
     numbers = {role: _number(con, table, mapping[role], role) for role in (*NUMBER_ROLES, "amount", "refund")
                if role in mapping}
     std: dict[str, ibis.Value] = {

@@ -52,7 +52,7 @@ import pandas as pd
 from analysis.data import engine, rules
 from analysis.data.engine import ROW
 from analysis.data.returns import candidates, net_returns
-from analysis.data.standardise import NUMBER_ROLES, standardise
+from analysis.data.standardise import NUMBER_ROLES, frame_table, standardise
 from analysis.data.status import status_reasons
 from analysis.errors import UserError
 
@@ -104,7 +104,7 @@ _EXACT_LIMIT = 1e27
 @dataclass
 class Validated:
     """The kept transactions, the quarantined rows, the reconciliation, and the kept purchases as a
-    table in the engine (``kept``, for the per-customer features)."""
+    table in the engine with their input row numbers (``kept``, for the per-customer features)."""
 
     transactions: pd.DataFrame
     quarantine: pd.DataFrame
@@ -120,21 +120,34 @@ def validate(raw: pd.DataFrame, mapping: dict[str, str], config: dict, as_of: An
     """
     if len(raw) == 0:
         raise UserError(NO_ROWS)
-    return validate_table(engine.connect(), engine.from_pandas(raw), mapping, config, as_of)
+    table, date_format = frame_table(raw, mapping, config.get("data", {}))
+    return validate_table(engine.connect(), table, mapping, config, as_of, date_format)
 
 
 def validate_raw(raw: Any, config: dict, as_of: Any = None, con: Any = None) -> Validated:
     """:func:`validate_table` for what :func:`analysis.data.load.read_transactions` read: a Parquet
     file is scanned by the engine, other inputs arrive as the frame read."""
     con = con if con is not None else engine.connect()
-    checked = validate_table(con, raw.table(con), raw.mapping, config, as_of)
+    if isinstance(raw.source, pd.DataFrame):
+        table, date_format = frame_table(raw.source, raw.mapping, config.get("data", {}))
+    else:
+        table, date_format = raw.table(con), None
+    checked = validate_table(con, table, raw.mapping, config, as_of, date_format)
     checked.quarantine = raw.as_read(checked.quarantine)
     return checked
 
 
-def validate_table(con: Any, raw: ibis.Table, mapping: dict[str, str], config: dict, as_of: Any = None) -> Validated:
+def validate_table(
+    con: Any,
+    raw: ibis.Table,
+    mapping: dict[str, str],
+    config: dict,
+    as_of: Any = None,
+    date_format: str | None = None,
+) -> Validated:
     """:func:`validate` for raw rows already in the engine ``con``: an Ibis table with the input's
-    columns and its row numbers (:data:`analysis.data.engine.ROW`)."""
+    columns and its row numbers (:data:`analysis.data.engine.ROW`), and possibly values already read
+    in Python (:func:`analysis.data.standardise.frame_table`, which gives ``date_format``)."""
     data_cfg = config.get("data", {})
     cfg = config.get("validation", {})
     zero = cfg.get("zero_amount", "keep")
@@ -142,7 +155,7 @@ def validate_table(con: Any, raw: ibis.Table, mapping: dict[str, str], config: d
         raise UserError(f"validation.zero_amount is {zero!r}: use keep or quarantine")
     if engine.is_duckdb(con):
         con.raw_sql(f"SET TimeZone = '{str(data_cfg.get('timezone') or 'UTC').replace(chr(39), '')}'")
-    std, date_format, has_amounts = standardise(con, raw, mapping, data_cfg)
+    std, date_format, has_amounts = standardise(con, raw, mapping, data_cfg, date_format)
     std = status_reasons(con, std, cfg)
     std = std.mutate(reason=rules.row_rules(std, has_amounts), amount_raw=std.amount)
     first = engine.materialise(con, std.drop("duplicate_row", "status_reason", "amount_missing"))
@@ -187,7 +200,7 @@ def validate_table(con: Any, raw: ibis.Table, mapping: dict[str, str], config: d
         date_format=date_format,
         mapping=dict(mapping),
     )
-    return Validated(transactions, quarantine, quality, kept.drop(ROW))
+    return Validated(transactions, quarantine, quality, kept)
 
 
 def _as_of(con: Any, t: ibis.Table, as_of: Any) -> pd.Timestamp:
