@@ -13,6 +13,8 @@ import os
 import resource
 import time
 from collections.abc import Callable
+from contextlib import contextmanager, nullcontext
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,16 @@ def notebooks_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("_"))
 
 
+@cache
+def _exporter(lang: str):
+    """The HTML exporter of the pages in ``lang``, made once (building its templates takes about a second)."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(template_name="page", extra_template_basedirs=[str(TEMPLATES)], exclude_input=True,
+                        exclude_input_prompt=True, exclude_output_prompt=True,
+                        language_code="zh-CN" if lang == "zh" else lang)
+
+
 def render_html(notebook: Path, target: Path, mask: Callable[[str], str] | None = None, lang: str = "en") -> None:
     """Render an executed notebook to HTML with the code hidden, for stakeholders: titled by its first heading,
     declared in ``lang`` (so a browser picks Chinese glyphs for a zh page), with no script loaded from the
@@ -56,17 +68,13 @@ def render_html(notebook: Path, target: Path, mask: Callable[[str], str] | None 
     ``mask`` (a :class:`~analysis.report.masking.PageMasker` when the run masks personal data) turns the page
     into the one written; the executed notebook keeps the real values."""
     import nbformat
-    from nbconvert import HTMLExporter
 
     nb = nbformat.read(notebook, as_version=4)
     heading = next((c.source.strip().splitlines()[0][2:] for c in nb.cells
                     if c.cell_type == "markdown" and c.source.strip().startswith("# ")), None)
     if heading:
         nb.metadata["title"] = heading
-    exporter = HTMLExporter(template_name="page", extra_template_basedirs=[str(TEMPLATES)], exclude_input=True,
-                            exclude_input_prompt=True, exclude_output_prompt=True,
-                            language_code="zh-CN" if lang == "zh" else lang)
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = _exporter(lang).from_notebook_node(nb)
     target.write_text(mask(body) if mask else body, encoding="utf-8")
 
 
@@ -79,10 +87,11 @@ def in_language(nb, lang: str):
     return nb
 
 
-def execute_notebook(source: Path, target: Path, parameters: dict[str, Any]) -> None:
+def execute_notebook(source: Path, target: Path, parameters: dict[str, Any], km=None) -> None:
     """Run ``source`` with papermill, writing the executed copy to ``target``, with only the cells of the run's
     language (``parameters["lang"]``, default en). A parameter the notebook does not declare is an error
-    (papermill itself would only warn and run with the default)."""
+    (papermill itself would only warn and run with the default). ``km``: a running kernel to execute in
+    (:func:`shared_kernel`); by default papermill starts one for this notebook and stops it after."""
     import nbformat
     import papermill
 
@@ -94,7 +103,37 @@ def execute_notebook(source: Path, target: Path, parameters: dict[str, Any]) -> 
     papermill.execute_notebook(
         nb, str(target), parameters=parameters, kernel_name="python3",
         cwd=str(source.parent), progress_bar=False, log_output=False, extra_arguments=KERNEL_ARGUMENTS,
+        **({"km": km} if km is not None else {}),
     )
+
+
+@contextmanager
+def shared_kernel(cwd: Path):
+    """One Python kernel for every page of a run, started in ``cwd`` and stopped at the end: starting a kernel
+    and importing pandas, scikit-learn, Ibis and matplotlib cost several seconds a page, whatever the data's size.
+    Call :func:`fresh_namespace` between notebooks, so no page sees another page's variables."""
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(extra_arguments=KERNEL_ARGUMENTS, cwd=str(cwd))
+    try:
+        yield km
+    finally:
+        km.shutdown_kernel(now=True)
+
+
+def fresh_namespace(km) -> None:
+    """Empty the kernel's user namespace (imported modules stay loaded), as a new kernel would have it."""
+    client = km.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        reply = client.execute_interactive("get_ipython().reset(new_session=False)", store_history=False,
+                                           timeout=60, output_hook=lambda _: None)
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError("the kernel could not be reset between pages")
+    finally:
+        client.stop_channels()
 
 
 def _new_run_dir(out_dir: Path, fingerprint: str) -> Path:
@@ -115,11 +154,20 @@ def _point_latest(out_dir: Path, run_dir: Path) -> None:
     tmp.replace(link)
 
 
-def _peak_memory_mb() -> dict[str, float]:
-    """Peak resident memory so far, in MB, of the runner and of the largest kernel it has run (Linux reports
-    kilobytes); each step records it when it ends, so a step's value is the running peak."""
+def _peak_memory_mb(km=None) -> dict[str, float]:
+    """Peak resident memory so far, in MB, of the runner and of the largest kernel it has run; each step records
+    it when it ends, so a step's value is the running peak. The running kernel's own high-water mark (``VmHWM``
+    in ``/proc``) counts, since a kernel still alive is not in the runner's ``RUSAGE_CHILDREN``."""
     runner = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kernels = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    pid = getattr(getattr(km, "provisioner", None), "pid", None)
+    try:
+        status = Path(f"/proc/{pid}/status").read_text() if pid else ""
+    except OSError:
+        status = ""
+    hwm = next((line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")), None)
+    if hwm is not None:
+        kernels = max(kernels, int(hwm) / 1024)
     return {"runner": round(runner, 1), "largest_kernel": round(kernels, 1)}
 
 
@@ -193,29 +241,32 @@ def run_report(
     pages = []
     masker = PageMasker(run_dir, page_salt()) if mask_pii else None
     notebooks = notebooks_in(folder)
-    for index, notebook in enumerate(notebooks, start=1):
-        step = notebook.stem
-        t0 = time.perf_counter()
-        where = {"step": step, "index": index, "total": len(notebooks)}
-        log({"event": "step_started", **where, "elapsed": round(t0 - started, 3)})
-        try:
-            executed = run_dir / "notebooks" / notebook.name
-            executed.parent.mkdir(exist_ok=True)
-            execute_notebook(notebook, executed, parameters)
-            render_html(executed, run_dir / f"{step}.html", masker, lang)
-        except Exception as exc:  # a failing notebook ends the run, named, with its cause
+    with shared_kernel(folder) if notebooks else nullcontext() as km:
+        for index, notebook in enumerate(notebooks, start=1):
+            step = notebook.stem
+            t0 = time.perf_counter()
+            where = {"step": step, "index": index, "total": len(notebooks)}
+            log({"event": "step_started", **where, "elapsed": round(t0 - started, 3)})
+            try:
+                executed = run_dir / "notebooks" / notebook.name
+                executed.parent.mkdir(exist_ok=True)
+                if index > 1:
+                    fresh_namespace(km)
+                execute_notebook(notebook, executed, parameters, km)
+                render_html(executed, run_dir / f"{step}.html", masker, lang)
+            except Exception as exc:  # a failing notebook ends the run, named, with its cause
+                steps[step] = round(time.perf_counter() - t0, 3)
+                record.update(status="failed", failed_step=step, error=_first_error_line(exc))
+                write_json(run_dir / "run.json", record)
+                user_error = getattr(exc, "ename", None) == "UserError"
+                raise RunFailed(step, _first_error_line(exc), run_dir, user_error) from exc
             steps[step] = round(time.perf_counter() - t0, 3)
-            record.update(status="failed", failed_step=step, error=_first_error_line(exc))
-            write_json(run_dir / "run.json", record)
-            user_error = getattr(exc, "ename", None) == "UserError"
-            raise RunFailed(step, _first_error_line(exc), run_dir, user_error) from exc
-        steps[step] = round(time.perf_counter() - t0, 3)
-        record["peak_memory_mb"][step] = _peak_memory_mb()
-        pages.append(f"{step}.html")
-        page_seconds = [steps[Path(p).stem] for p in pages]
-        eta = sum(page_seconds) / len(page_seconds) * (len(notebooks) - index)
-        log({"event": "step_done", **where, "seconds": steps[step], "eta": round(eta, 1),
-             "elapsed": round(time.perf_counter() - started, 3)})
+            record["peak_memory_mb"][step] = _peak_memory_mb(km)
+            pages.append(f"{step}.html")
+            page_seconds = [steps[Path(p).stem] for p in pages]
+            eta = sum(page_seconds) / len(page_seconds) * (len(notebooks) - index)
+            log({"event": "step_done", **where, "seconds": steps[step], "eta": round(eta, 1),
+                 "elapsed": round(time.perf_counter() - started, 3)})
     record["warnings"] = build_pack(run_dir, out / "history", pages, steps, crm_systems, log, lang, masker)
     steps["total"] = round(time.perf_counter() - started, 3)
     record["peak_memory_mb"]["total"] = _peak_memory_mb()
