@@ -67,3 +67,46 @@ def test_gamma_gamma_per_distinct_total_equals_the_per_customer_likelihood():
     ref_value, ref_grad = value_and_grad(GammaGammaFitter._negative_log_likelihood)(y0, f, m, w, 0.01)
     assert value == pytest.approx(ref_value, rel=1e-12)
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-9)
+
+
+@pytest.mark.parametrize("model", ["bgnbd", "mbgnbd"])
+def test_a_refit_warm_started_with_the_curvature_ends_where_a_cold_refit_does(model, many_patterns):
+    point = clv.PurchaseModel(model).fit(many_patterns)
+    curvature = point.warm_curvature()
+    assert curvature is not None and np.all(np.linalg.eigvalsh(curvature) > 0)
+    counts = np.bincount(np.random.default_rng(1).integers(0, len(many_patterns), len(many_patterns)), minlength=6000)
+    start = point.params_.to_numpy()
+    cold = clv.PurchaseModel(model, tol=1e-10).fit(many_patterns, sample_weight=counts, initial_params=start)
+    warm = clv.PurchaseModel(model).fit(
+        many_patterns, sample_weight=counts, initial_params=start, warm_curvature=curvature
+    )
+    assert warm.n_iterations_ < cold.n_iterations_
+    np.testing.assert_allclose(warm.params_, cold.params_, rtol=1e-5)
+    assert clv.PurchaseModel("pareto").warm_curvature() is None
+
+
+def test_a_gamma_gamma_refit_warm_started_with_the_curvature_ends_where_a_cold_refit_does():
+    rng = np.random.default_rng(2)
+    f = rng.integers(0, 8, 5000).astype(float)
+    X = pd.DataFrame({"frequency": f, "monetary_value": clv.simulate_spend(f, GG, rng)})
+    point = clv.SpendModel().fit(X)
+    curvature = point.warm_curvature(X)
+    assert curvature.shape == (3, 3)
+    counts = np.bincount(rng.integers(0, 5000, 5000), minlength=5000).astype(float)
+    start = point.params_.to_numpy()
+    cold = clv.SpendModel().fit(X, sample_weight=counts, initial_params=start)
+    warm = clv.SpendModel().fit(X, sample_weight=counts, initial_params=start, warm_curvature=curvature)
+    np.testing.assert_allclose(warm.params_, cold.params_, rtol=1e-5)
+    assert clv.SpendModel().fit(X.assign(monetary_value=np.nan)).warm_curvature(X) is None
+
+
+def test_the_bootstrap_is_reproducible_and_its_intervals_hold_the_estimate(many_patterns):
+    X = many_patterns.assign(
+        monetary_value=clv.simulate_spend(many_patterns["frequency"], GG, np.random.default_rng(3))
+    )
+    a = clv.CLVModel("bgnbd", n_bootstrap=8, random_state=4).fit(X)
+    b = clv.CLVModel("bgnbd", n_bootstrap=8, random_state=4).fit(X)
+    pd.testing.assert_frame_equal(a.bootstrap_params_, b.bootstrap_params_)
+    assert a.bootstrap_params_[["r", "alpha", "a", "b", "gg_p", "gg_q", "gg_v"]].notna().all().all()
+    params = a.parameter_intervals()
+    assert (params["low"] < params["estimate"]).all() and (params["estimate"] < params["high"]).all()

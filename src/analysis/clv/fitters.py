@@ -108,7 +108,9 @@ class _FastFit:
     coarse Hessian as its first curvature: 2 to 5 steps instead of about 25. That run goes on to a
     gradient ``FINE_TOLERANCE`` times lifetimes' tolerance, so it ends at lifetimes' maximum to
     within lifetimes' own precision (tested to 1e-6). ``hess_inv0`` may also be passed (a warm
-    start in the bootstrap, with the point estimate's inverse Hessian)."""
+    start in the bootstrap, with the point estimate's inverse Hessian); with
+    ``quasi_newton_hessian=True`` the Hessian kept (for lifetimes' standard errors) is BFGS's own
+    estimate instead of finite differences of the gradient (a bootstrap refit needs none)."""
 
     _objective: type
     COARSE_PATTERNS = 20_000
@@ -131,13 +133,15 @@ class _FastFit:
             if start is not None:
                 x0, kwargs["hess_inv0"] = start
                 tol = tol * self.FINE_TOLERANCE
+        quasi_newton = kwargs.pop("quasi_newton_hessian", False)
         output = minimize(
             objective, jac=True, method=None, tol=tol, x0=x0, options={"disp": disp, **kwargs}, bounds=bounds
         )
         self.n_iterations_ = int(output.nit)
         small = np.all(np.isfinite(output.x)) and float(np.max(np.abs(output.jac))) < 1e-5
         if output.success or (small and output.status == 2):
-            return output.x, output.fun, objective.hessian(output.x, output.jac)
+            hessian = inverse_curvature(output.hess_inv) if quasi_newton else None
+            return output.x, output.fun, objective.hessian(output.x, output.jac) if hessian is None else hessian
         raise ConvergenceError(f"the optimiser stopped after {output.nit} steps: {output.message}")
 
     def _coarse_start(self, args, x0, tol):
@@ -152,10 +156,21 @@ class _FastFit:
             if not (out.success and np.all(np.isfinite(out.x))):
                 return None
             h = objective.hessian(out.x, out.jac)
-        if not np.all(np.isfinite(h)) or np.linalg.eigvalsh(h)[0] <= 0:
-            return None
-        h_inv = np.linalg.inv(h)
-        return out.x, (h_inv + h_inv.T) / 2
+        h_inv = inverse_curvature(h)
+        return None if h_inv is None else (out.x, h_inv)
+
+
+def inverse_curvature(matrix) -> np.ndarray | None:
+    """The inverse of a symmetric positive definite matrix (a Hessian, or BFGS's inverse Hessian),
+    symmetrised as BFGS's ``hess_inv0`` must be; None when it is not finite or not positive definite."""
+    m = np.asarray(matrix, float)
+    if m.ndim != 2 or not np.all(np.isfinite(m)):
+        return None
+    m = (m + m.T) / 2
+    if np.linalg.eigvalsh(m)[0] <= 0:
+        return None
+    out = np.linalg.inv(m)
+    return (out + out.T) / 2
 
 
 class _CoarseGrid:

@@ -18,7 +18,7 @@ import pandas as pd
 from scipy.special import expit, gammaln
 from sklearn.base import BaseEstimator
 
-from analysis.clv.fitters import _FITTERS, ConvergenceError, _fitter_class, _quiet
+from analysis.clv.fitters import _FITTERS, ConvergenceError, _fitter_class, _quiet, inverse_curvature
 from analysis.clv.likelihoods import (
     PARAM_NAMES,
     _bg_denominator,
@@ -142,10 +142,16 @@ class PurchaseModel(BaseEstimator):
         self.max_iterations = max_iterations
 
     # fitting -------------------------------------------------------------------------------
-    def fit(self, X: pd.DataFrame, y=None, sample_weight=None, initial_params=None, condensed=None):
+    def fit(
+        self, X: pd.DataFrame, y=None, sample_weight=None, initial_params=None, condensed=None, warm_curvature=None
+    ):
         """Fit on ``X`` (``frequency``, ``recency``, ``T``). ``sample_weight``: customers per row
         (used by the bootstrap); ``initial_params``: a warm start in natural units;
-        ``condensed``: ``_condense(X, SUMMARY_COLUMNS)`` when the caller already has it.
+        ``condensed``: ``_condense(X, SUMMARY_COLUMNS)`` when the caller already has it;
+        ``warm_curvature``: with ``initial_params`` (BG/NBD, MBG/NBD, fast engine), the inverse
+        Hessian of the objective there (:meth:`warm_curvature` of the fit it comes from): BFGS
+        starts with it, a few steps instead of about twenty, and keeps its own Hessian estimate
+        for the standard errors (a bootstrap refit, which needs none).
 
         Raises :class:`~analysis.clv.optimize.DegenerateFit` (a ``ConvergenceError``) when the
         fit stays degenerate after the retry (see :mod:`analysis.clv.optimize`)."""
@@ -161,13 +167,18 @@ class PurchaseModel(BaseEstimator):
         self.n_customers_ = int(round(counts.sum()))
         self.n_patterns_ = len(unique)
         self._fit_patterns(
-            unique["frequency"].to_numpy(), unique["recency"].to_numpy(), unique["T"].to_numpy(), counts, initial_params
+            unique["frequency"].to_numpy(),
+            unique["recency"].to_numpy(),
+            unique["T"].to_numpy(),
+            counts,
+            initial_params,
+            warm_curvature,
         )
         if self.problem_ is not None:
             raise DegenerateFit(self.problem_, self)
         return self
 
-    def _fit_patterns(self, f, r, T, w, initial_params=None) -> None:
+    def _fit_patterns(self, f, r, T, w, initial_params=None, warm_curvature=None) -> None:
         """Fit from the first start (``initial_params`` or the default start); if that fit is
         degenerate, once more from a second start (r = 1, alpha matching the mean purchase rate,
         the other parameters 1); keep the best sound fit, else the last one with its problem."""
@@ -178,9 +189,9 @@ class PurchaseModel(BaseEstimator):
         if model != "pareto":
             second = np.log(second)
         best, fitter = None, None
-        for start in (first, second):
+        for start, curvature in ((first, warm_curvature), (second, None)):
             try:
-                result, candidate = self._fit_once(f, r, T, w, start, scale)
+                result, candidate = self._fit_once(f, r, T, w, start, scale, curvature)
             except (ConvergenceError, FloatingPointError, ValueError, np.linalg.LinAlgError) as exc:
                 result, candidate = FitResult(np.full(4, np.nan), np.inf, 0, str(exc).strip()), None
             with np.errstate(all="ignore"):
@@ -205,8 +216,9 @@ class PurchaseModel(BaseEstimator):
         self.fitter_ = fitter
         self.log_likelihood_ = best.log_likelihood
 
-    def _fit_once(self, f, r, T, w, start, scale) -> tuple[FitResult, Any]:
-        """One fit from ``start`` (optimiser units; None = the model's default start)."""
+    def _fit_once(self, f, r, T, w, start, scale, curvature=None) -> tuple[FitResult, Any]:
+        """One fit from ``start`` (optimiser units; None = the model's default start), with
+        BFGS's first inverse Hessian ``curvature`` (fast engine only) when given."""
         model = self.model
         if model == "pareto":
             start = pareto_start(f, T, w, scale) if start is None else start
@@ -218,11 +230,21 @@ class PurchaseModel(BaseEstimator):
             kwargs["tol"] = self.tol
         if start is not None:
             kwargs["initial_params"] = start
+        if curvature is not None and self.engine == "fast":
+            kwargs["hess_inv0"], kwargs["quasi_newton_hessian"] = curvature, True
         with _quiet():
             fitter.fit(f, r, T, weights=w, **kwargs)
         params = fitter.params_.reindex(list(PARAM_NAMES[model])).to_numpy(float)
         objective = float(getattr(fitter, "_negative_log_likelihood_", np.nan))
         return FitResult(params, objective, getattr(fitter, "n_iterations_", -1)), fitter
+
+    def warm_curvature(self) -> np.ndarray | None:
+        """The inverse Hessian of this fit's objective (lifetimes' log parameters), to warm start
+        refits near it (``fit(..., warm_curvature=...)``); None for Pareto/NBD or when unknown."""
+        if self.model == "pareto" or self.engine != "fast":
+            return None
+        hessian = getattr(getattr(self, "fitter_", None), "_hessian_", None)
+        return None if hessian is None else inverse_curvature(hessian)
 
     def _log_likelihood_at(self, params, f, r, T) -> np.ndarray:
         if self.model == "pareto":

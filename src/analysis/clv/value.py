@@ -135,24 +135,30 @@ class CLVModel(BaseEstimator):
     def _bootstrap(self, X: pd.DataFrame, condensed) -> pd.DataFrame:
         """Refit both models on ``n_bootstrap`` resamples of customers (with replacement).
 
-        A resample is drawn as multinomial counts per customer, so each refit runs on the unique
-        rows with those counts as weights (equal to refitting on the resampled customers), warm
-        started from the point estimates."""
+        A resample is drawn as counts per customer (n draws with replacement), so each refit runs
+        on the unique rows with those counts as weights (equal to refitting on the resampled
+        customers), warm started from the point estimates and, for BFGS, their curvature (a few
+        steps per refit)."""
         rng = np.random.default_rng(self.random_state)
         n = len(X)
         rows = []
         base_p = self.purchase_model_.params_.to_numpy()
         base_s = self.spend_model_.params_.to_numpy()
+        curv_p = self.purchase_model_.warm_curvature()
+        warm = base_s if np.all(np.isfinite(base_s)) else None
+        curv_s = self.spend_model_.warm_curvature(X) if warm is not None else None
         for b in range(int(self.n_bootstrap)):
-            counts = rng.multinomial(n, np.full(n, 1.0 / n)).astype(float)
+            # n customers drawn with replacement: their counts are multinomial(n, 1/n each)
+            counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
             row: dict[str, Any] = {"draw": b}
             try:
-                pm = self._purchase().fit(X, sample_weight=counts, initial_params=base_p, condensed=condensed)
+                pm = self._purchase().fit(
+                    X, sample_weight=counts, initial_params=base_p, condensed=condensed, warm_curvature=curv_p
+                )
                 row.update(pm.params_.to_dict())
             except ConvergenceError:
                 row.update(dict.fromkeys(PARAM_NAMES[self.model], np.nan))
-            warm = base_s if np.all(np.isfinite(base_s)) else None
-            sm = self._spend().fit(X, sample_weight=counts, initial_params=warm)
+            sm = self._spend().fit(X, sample_weight=counts, initial_params=warm, warm_curvature=curv_s)
             row.update(sm.params_.add_prefix("gg_").to_dict())
             row["gg_method"] = sm.method_
             row["gg_population_mean"] = sm.population_mean_
