@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis import clv
-from analysis.clv import fitters, likelihoods
+from analysis.clv import fitters, likelihoods, optimize
 
 BGNBD = (0.243, 4.414, 0.793, 2.426)
 GG = (6.25, 3.74, 15.44)
@@ -110,3 +110,15 @@ def test_the_bootstrap_is_reproducible_and_its_intervals_hold_the_estimate(many_
     assert a.bootstrap_params_[["r", "alpha", "a", "b", "gg_p", "gg_q", "gg_v"]].notna().all().all()
     params = a.parameter_intervals()
     assert (params["low"] < params["estimate"]).all() and (params["estimate"] < params["high"]).all()
+
+
+def test_the_coarse_start_of_pareto_ends_at_the_plain_fits_maximum(many_patterns, monkeypatch):
+    plain = clv.PurchaseModel("pareto").fit(many_patterns)
+    monkeypatch.setattr(fitters._FastFit, "COARSE_PATTERNS", 1000)
+    calls = []
+    real = optimize._fit_pareto_from_coarse
+    monkeypatch.setattr(optimize, "_fit_pareto_from_coarse", lambda *a: calls.append(real(*a)) or calls[-1])
+    coarse = clv.PurchaseModel("pareto").fit(many_patterns)
+    assert calls and calls[0] is not None  # the coarse path ran and was kept
+    np.testing.assert_allclose(coarse.params_, plain.params_, rtol=1e-5)
+    assert coarse.log_likelihood_ >= plain.log_likelihood_ - 1e-6

@@ -173,28 +173,33 @@ def inverse_curvature(matrix) -> np.ndarray | None:
     return (out + out.T) / 2
 
 
+def coarse_copy(freq, rec, T, weights, grid: int, min_rows: int):
+    """(frequency, recency, T, weights) with recency and T (scaled to max T = 1) rounded to
+    ``grid`` steps and equal rows merged, their weights summed: the data of a fast first fit that
+    starts the full one. None when there are at most ``min_rows`` rows or merging would not halve
+    them."""
+    x = np.asarray(freq, float)
+    if len(x) <= min_rows:
+        return None
+    x_code, x_unique = pd.factorize(x)
+    t_step = np.rint(np.asarray(rec, float) * grid).astype(np.int64)
+    T_step = np.rint(np.asarray(T, float) * grid).astype(np.int64)
+    key = (x_code * (grid + 1) + t_step) * (grid + 1) + T_step
+    inverse, keys = pd.factorize(key)
+    if len(keys) > len(x) // 2:
+        return None
+    w = np.bincount(inverse, weights=np.asarray(weights, float), minlength=len(keys))
+    return x_unique[keys // (grid + 1) ** 2], (keys // (grid + 1) % (grid + 1)) / grid, (keys % (grid + 1)) / grid, w
+
+
 class _CoarseGrid:
     """Mixin for BG/NBD and MBG/NBD: the coarse copy of (frequency, recency, T, weights) that
     starts the fit (see ``_FastFit``); times are already scaled to max T = 1."""
 
     def _coarse_args(self, args):
         freq, rec, T, weights, penalizer = args
-        if len(freq) <= self.COARSE_PATTERNS:
-            return None
-        grid = self.COARSE_GRID
-        x = np.asarray(freq, float)
-        x_code, x_unique = pd.factorize(x)
-        t_step = np.rint(np.asarray(rec, float) * grid).astype(np.int64)
-        T_step = np.rint(np.asarray(T, float) * grid).astype(np.int64)
-        key = (x_code * (grid + 1) + t_step) * (grid + 1) + T_step
-        inverse, keys = pd.factorize(key)
-        if len(keys) > len(x) // 2:
-            return None
-        w = np.bincount(inverse, weights=np.asarray(weights, float), minlength=len(keys))
-        T_c = (keys % (grid + 1)) / grid
-        t_c = (keys // (grid + 1) % (grid + 1)) / grid
-        x_c = x_unique[keys // (grid + 1) ** 2]
-        return x_c, t_c, T_c, w, penalizer
+        coarse = coarse_copy(freq, rec, T, weights, self.COARSE_GRID, self.COARSE_PATTERNS)
+        return None if coarse is None else (*coarse, penalizer)
 
 
 class _FastBetaGeoFitter(_CoarseGrid, _FastFit, BetaGeoFitter):
