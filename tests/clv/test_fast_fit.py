@@ -122,3 +122,16 @@ def test_the_coarse_start_of_pareto_ends_at_the_plain_fits_maximum(many_patterns
     assert calls and calls[0] is not None  # the coarse path ran and was kept
     np.testing.assert_allclose(coarse.params_, plain.params_, rtol=1e-5)
     assert coarse.log_likelihood_ >= plain.log_likelihood_ - 1e-6
+
+
+def test_the_spearman_correlation_of_the_backtest_equals_scipys():
+    from scipy.stats import spearmanr
+
+    from analysis.clv.backtest import _spearman, backtest_metrics
+
+    rng = np.random.default_rng(6)
+    actual = rng.poisson(1.0, 20_000).astype(float)  # many ties
+    predicted = np.round(actual * 0.5 + rng.gamma(1.0, 1.0, 20_000), 2)
+    assert _spearman(actual, predicted) == pytest.approx(spearmanr(actual, predicted)[0], rel=1e-12)
+    assert backtest_metrics(actual, predicted)["spearman"] == pytest.approx(spearmanr(actual, predicted)[0], rel=1e-12)
+    assert np.isnan(_spearman(actual, np.r_[predicted[:-1], np.nan]))
