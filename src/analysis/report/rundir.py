@@ -13,7 +13,7 @@ import hashlib
 import json
 import platform
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis.config import load_config
 from analysis.data.pipeline import Prepared, prepare
@@ -80,12 +82,93 @@ def rounded_for_people(customers: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _quoted(text: pa.Array) -> pa.Array:
+    """``text`` (no nulls) as Python's csv writer writes it: a field holding a comma, a quote or a newline is
+    enclosed in quotes, its quotes doubled (a lone carriage return is not quoted, as pandas does)."""
+    special = [pc.match_substring(text, c) for c in (",", '"', "\n")]
+    plain = pc.invert(pc.or_(pc.or_(special[0], special[1]), special[2]))
+    if pc.all(plain).as_py():
+        return text
+    doubled = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
+    return pc.if_else(plain, text, doubled)
+
+
+def _float_text(values: np.ndarray) -> pa.Array:
+    """Floats as ``"%.15g" % x`` writes them, NaN as empty. Arrow's shortest round-trip text is the same for a
+    value of at most 15 significant digits in fixed notation (1e-4 <= |x| < 1e15), as every value is once
+    rounded for people; the others are formatted by Python."""
+    text = pc.cast(pa.array(values, from_pandas=True), pa.string()).fill_null("")
+    size = np.abs(values)
+    with np.errstate(invalid="ignore"):
+        odd = ((size < 1e-4) & (size > 0)) | (size >= 1e15)
+    digits = pc.utf8_length(text).to_numpy() - (values < 0) - pc.match_substring(text, ".").to_numpy(False)
+    odd |= (digits > 15) | pc.match_substring(text, "e").to_numpy(zero_copy_only=False)
+    odd &= np.isfinite(values)
+    if odd.any():
+        out = np.asarray(text.to_pylist(), dtype=object)
+        out[odd] = [format(v, ".15g") for v in values[odd]]
+        text = pa.array(out, pa.string())
+    return text
+
+
+def _column_text(column: pd.Series) -> pa.Array | None:
+    """One column as ``DataFrame.to_csv(float_format="%.15g")`` writes it, or None for a kind of column this
+    fast path does not know (then pandas writes the whole table)."""
+    dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        values = pa.array(column, from_pandas=True, type=pa.bool_())
+        return pc.if_else(values, "True", "False").fill_null("")
+    if pd.api.types.is_float_dtype(dtype):
+        return _float_text(column.to_numpy(dtype=float, na_value=np.nan))
+    if pd.api.types.is_integer_dtype(dtype):
+        return pc.cast(pa.array(column, from_pandas=True), pa.string()).fill_null("")
+    if isinstance(dtype, np.dtype) and dtype.kind == "M":
+        stamps = pa.array(column, from_pandas=True)
+        ns = column.to_numpy("datetime64[ns]").view("int64")[column.notna().to_numpy()]
+        if (ns % 1_000_000_000).any():
+            return None  # fractions of a second: pandas' own format
+        # whole days as 2024-01-31 (pandas drops a time that is midnight everywhere), else 2024-01-31 09:05:00
+        whole = pa.date32() if not (ns % 86_400_000_000_000).any() else pa.timestamp("s")
+        return pc.cast(pc.cast(stamps, whole), pa.string()).fill_null("")
+    if pd.api.types.is_string_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
+        try:
+            values = pa.array(column, from_pandas=True, type=pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return None  # not all text
+        return _quoted(values.fill_null(""))
+    return None
+
+
+def write_csv(frame: pd.DataFrame, path: Path, chunk: int = 200_000) -> None:
+    """``frame`` as ``frame.to_csv(path, index=False, encoding="utf-8-sig", float_format="%.15g")`` writes it,
+    byte for byte, in a fraction of the time: each column is turned into text by Arrow, a chunk of rows at a
+    time (pandas' writer formats a million customers' 40 columns in about 20 s of CPU)."""
+    header = _quoted(pa.array([str(c) for c in frame.columns], pa.string())).to_pylist()
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("wb") as out:
+        out.write(("\ufeff" + ",".join(header) + "\n").encode("utf-8"))
+        for start in range(0, len(frame), chunk):
+            part = frame.iloc[start : start + chunk]
+            columns = [_column_text(part[c]) for c in part.columns] if part.shape[1] > 1 else [None]
+            if any(c is None for c in columns):  # (a one-column table quotes empty fields: pandas too)
+                break
+            rows = pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, ","), "", "\n")
+            if isinstance(rows, pa.ChunkedArray):
+                rows = rows.combine_chunks()
+            offsets = np.frombuffer(rows.buffers()[1], np.int32)[rows.offset : rows.offset + len(rows) + 1]
+            out.write(memoryview(rows.buffers()[2])[offsets[0] : offsets[-1]])
+        else:
+            tmp.replace(path)
+            return
+    tmp.unlink()
+    frame.to_csv(path, index=False, encoding="utf-8-sig", float_format="%.15g")
+
+
 def write_customers(run_dir: Path, customers: pd.DataFrame) -> None:
     """The typed working copy at full precision (parquet) and the CSV people import (UTF-8 with BOM for
     Excel), rounded for people."""
     customers.to_parquet(run_dir / "customers.parquet", index=False)
-    rounded_for_people(customers).to_csv(run_dir / "customers.csv", index=False, encoding="utf-8-sig",
-                                         float_format="%.15g")
+    write_csv(rounded_for_people(customers), run_dir / "customers.csv")
 
 
 def write_prepared(run_dir: Path, prepared: Prepared, settings: dict[str, Any]) -> None:
@@ -169,10 +252,15 @@ class Stage:
     def quarantine(self) -> pd.DataFrame:
         return pd.read_csv(self.run_dir / "quarantine.csv", dtype=str, keep_default_na=False)
 
+    _customers: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
+
     @property
     def customers(self) -> pd.DataFrame:
-        """The customer table as it stands now (with every column earlier stages added)."""
-        return pd.read_parquet(self.run_dir / "customers.parquet")
+        """The customer table as it stands now (with every column earlier stages added): read once, then kept
+        up to date by :meth:`add_columns`. Each call gives its own frame (changing it changes nothing here)."""
+        if self._customers is None:
+            self._customers = pd.read_parquet(self.run_dir / "customers.parquet")
+        return self._customers.copy(deep=False)
 
     def add_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Merge ``frame`` (``customer_id`` + new columns) into the customer table, by customer id.
@@ -182,19 +270,24 @@ class Stage:
         """
         if "customer_id" not in frame:
             raise ValueError("add_columns needs a customer_id column")
-        new = frame.copy()
-        new["customer_id"] = new["customer_id"].astype(str)
-        if new["customer_id"].duplicated().any():
-            raise ValueError("add_columns got duplicate customer ids")
         table = self.customers
-        unknown = set(new["customer_id"]) - set(table["customer_id"])
-        if unknown:
-            raise ValueError(f"add_columns got {len(unknown)} customer ids not in the customer table")
-        added = [c for c in new.columns if c != "customer_id"]
-        table = table.drop(columns=[c for c in added if c in table.columns])
-        table = table.merge(new, on="customer_id", how="left", validate="one_to_one")
+        added = [c for c in frame.columns if c != "customer_id"]
+        ids = frame["customer_id"].astype(str)
+        kept = table.drop(columns=[c for c in added if c in table.columns])
+        if len(ids) == len(table) and pd.Index(ids).equals(pd.Index(table["customer_id"])):
+            # a stage's frame has the table's customers in the table's order: no join needed
+            table = pd.concat([kept, frame[added].set_axis(table.index)], axis=1)
+        else:
+            if ids.duplicated().any():
+                raise ValueError("add_columns got duplicate customer ids")
+            unknown = int((~ids.isin(table["customer_id"])).sum())
+            if unknown:
+                raise ValueError(f"add_columns got {unknown} customer ids not in the customer table")
+            new = frame.assign(customer_id=ids)
+            table = kept.merge(new, on="customer_id", how="left", validate="one_to_one")
         write_customers(self.run_dir, table)
-        return table
+        self._customers = table
+        return table.copy(deep=False)
 
     def provenance(self, lang: str = "en") -> pd.DataFrame:
         """When, on what input (its fingerprint), as of when and with which versions this ran, labelled in

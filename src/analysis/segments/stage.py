@@ -212,15 +212,27 @@ def summary_tables(
 
 def breakdown(attribute: pd.Series, frame: pd.DataFrame, top: int = 10, mix: str = "tier") -> pd.DataFrame:
     """Customers, value and the mix of ``mix`` (tier or segment) per attribute value (the ``top``
-    largest by value, then Other)."""
-    key = attribute.fillna("(unknown)").astype(str).to_numpy()
-    by_value = pd.Series(frame["value"].to_numpy(), index=key).groupby(level=0).sum().sort_values(ascending=False)
+    largest by value, then Other). Counted on integer codes of the values (a million customers' text is
+    grouped once, not once per table)."""
+    codes, uniques = pd.factorize(attribute.fillna("(unknown)").astype(str).to_numpy(dtype=object))
+    value = frame["value"].to_numpy(dtype=float)
+    by_value = pd.Series(value).groupby(codes).sum()  # (pandas' compensated sums, as before)
+    by_value = pd.Series(by_value.to_numpy(), index=uniques[by_value.index]).sort_index()
+    by_value = by_value.sort_values(ascending=False)
     keep = set(by_value.index[:top])
-    key = np.where(pd.Series(key).isin(keep), key, "Other")
-    grouped = frame.assign(group=key).groupby("group")
-    table = grouped.agg(customers=("customer_id", "size"), value=("value", "sum"))
+    names = np.array([u if u in keep else "Other" for u in uniques], dtype=object)
+    labels, group = np.unique(names, return_inverse=True)  # the groups in the order groupby sorts them
+    group = group[codes]
+    table = pd.DataFrame(
+        {"customers": np.bincount(group, minlength=len(labels)),
+         "value": pd.Series(value).groupby(group).sum().reindex(range(len(labels)), fill_value=0.0).to_numpy()},
+        index=pd.Index(labels, name="group"),
+    )  # fmt: skip
     table["value_share"] = table["value"] / (table["value"].sum() or 1.0)
-    shares = pd.crosstab(key, frame[mix].to_numpy(), normalize="index")
+    mix_codes, mix_values = pd.factorize(frame[mix].to_numpy(dtype=object), sort=True)
+    counts = np.bincount(group * len(mix_values) + mix_codes, minlength=len(labels) * len(mix_values))
+    counts = counts.reshape(len(labels), len(mix_values)).astype(float)
+    shares = pd.DataFrame(counts / counts.sum(axis=1, keepdims=True), index=table.index, columns=list(mix_values))
     table = table.join(shares.add_prefix("tier: " if mix == "tier" else "segment: "))
     return table.sort_values("value", ascending=False)
 
