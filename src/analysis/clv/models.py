@@ -314,20 +314,22 @@ class PurchaseModel(BaseEstimator):
             num = np.column_stack([_bg_numerator(self.model, p, t, pf, pT) for t in times])
         return num[pair] / _bg_denominator(self.model, p, f, r, T)[:, None]
 
-    def discounted_purchases(self, unique: pd.DataFrame, times, weights) -> tuple[np.ndarray, np.ndarray]:
+    def discounted_purchases(self, unique: pd.DataFrame, times, weights, pairs=None) -> tuple[np.ndarray, np.ndarray]:
         """For each row of ``unique``: E[purchases up to the last of ``times``] and the sum over
         periods of (E[up to times[k]] - E[up to times[k - 1]]) x ``weights[k - 1]`` (the
         discounted purchases). ``times`` starts at 0.
 
         For BG/NBD and MBG/NBD the denominator does not depend on time, so the sums are taken on
-        the numerators per distinct (frequency, T) and divided once per row."""
+        the numerators per distinct (frequency, T) and divided once per row; ``pairs`` is
+        ``_condense(unique, ["frequency", "T"])`` when the caller scores several parameter sets
+        (the bootstrap draws)."""
         p = self._params()
         weights = np.asarray(weights, float)
         if self.model == "pareto":
             grid = self.conditional_matrix(unique, times)
             return grid[:, -1], np.diff(grid, axis=1) @ weights
         f, r, T = (unique[c].to_numpy(float) for c in SUMMARY_COLUMNS)
-        pairs, _, pair = _condense(unique, ["frequency", "T"])
+        pairs, _, pair = pairs or _condense(unique, ["frequency", "T"])
         pf, pT = pairs["frequency"].to_numpy(), pairs["T"].to_numpy()
         with _quiet():
             num = np.column_stack([_bg_numerator(self.model, p, t, pf, pT) for t in times])

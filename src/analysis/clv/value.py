@@ -166,14 +166,15 @@ class CLVModel(BaseEstimator):
         return pd.DataFrame(rows).set_index("draw")
 
     # prediction -----------------------------------------------------------------------------
-    def _discounted_purchases(self, pm: PurchaseModel, unique: pd.DataFrame):
+    def _discounted_purchases(self, pm: PurchaseModel, unique: pd.DataFrame, pairs=None):
         """Per unique row: expected purchases over the horizon and their discounted sum.
 
         The month-m purchases are E(m months) - E(m - 1 months), discounted by (1 + d)^m, as
         in lifetimes' customer_lifetime_value; here all months at once on unique rows."""
         per_month = UNITS_PER_MONTH[self.time_unit]
         h = int(self.horizon_months)
-        return pm.discounted_purchases(unique, np.arange(0, h + 1) * per_month, discount_weights(h, self.discount_rate))
+        times, weights = np.arange(0, h + 1) * per_month, discount_weights(h, self.discount_rate)
+        return pm.discounted_purchases(unique, times, weights, pairs)
 
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
         """``expected_purchases``, ``p_alive``, ``expected_spend``, ``clv`` (+ ``clv_low``,
@@ -214,11 +215,12 @@ class CLVModel(BaseEstimator):
         f = X["frequency"].to_numpy(float)
         m = X["monetary_value"].to_numpy(float)
         draws = []
+        pairs = _condense(unique, ["frequency", "T"]) if self.model != "pareto" else None
         for _, row in self.bootstrap_params_.iterrows():
             if not np.all(np.isfinite(row[names].to_numpy(float))):
                 continue
             pm = PurchaseModel.from_params(self.model, row[names].to_numpy(float))
-            disc = self._discounted_purchases(pm, unique)[1]
+            disc = self._discounted_purchases(pm, unique, pairs)[1]
             if row["gg_method"] == "mean":
                 spend = np.full(len(f), row["gg_population_mean"])
             else:
