@@ -12,7 +12,10 @@ amounts written as text, status phrases) are read once per distinct value and jo
 from __future__ import annotations
 
 import itertools
+import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -22,12 +25,31 @@ ROW = "__row__"  # the input row number, 1-based
 _names = itertools.count()
 
 
-def connect(timezone: str = "UTC") -> Any:
+def connect(timezone: str = "UTC", memory_limit: str | None = None) -> Any:
     """An embedded DuckDB connection whose session time zone is ``timezone``: timestamps stored with
-    a zone are read as wall-clock times in it."""
+    a zone are read as wall-clock times in it.
+
+    The engine keeps its working set under ``memory_limit`` (default: a third of the machine's
+    memory, leaving room for the pandas frames the later stages receive) and spills the rest to
+    the system's temporary folder, never to the working directory; it need not keep rows in
+    insertion order (every output is ordered by row number)."""
     con = ibis.duckdb.connect()
+    spill = Path(tempfile.gettempdir()) / "analysis-duckdb"
     con.raw_sql(f"SET TimeZone = '{_quoted(timezone)}'")
+    con.raw_sql(f"SET temp_directory = '{_quoted(str(spill))}'")
+    limit = memory_limit or _a_third_of_memory()
+    if limit:
+        con.raw_sql(f"SET memory_limit = '{_quoted(limit)}'")
+    con.raw_sql("SET preserve_insertion_order = false")
     return con
+
+
+def _a_third_of_memory() -> str | None:
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system: DuckDB's own default
+        return None
+    return f"{max(1, total // 3 // 2**20)}MB"
 
 
 def _quoted(text: str) -> str:

@@ -31,11 +31,13 @@ NUMBER_ROLES = ("quantity", "unit_price", "margin")
 # Python's str.strip() whitespace, as a regular expression class both DuckDB (RE2) and Spark (Java) read
 _SPACE = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
 _EDGES = f"^{_SPACE}+|{_SPACE}+$"
+_SPACE_CHARS = [c for c in map(chr, range(0x3001)) if c.isspace()]
 
 
 def _stripped(text: ibis.StringValue) -> ibis.StringValue:
     """Text without surrounding white space; empty text is missing."""
-    return text.re_replace(_EDGES, "").nullif("")
+    edge = text.left(1).isin(_SPACE_CHARS) | text.right(1).isin(_SPACE_CHARS)  # cheap: most text has none
+    return ibis.ifelse(edge, text.re_replace(_EDGES, ""), text).nullif("")
 
 
 def _whole_numbers(con: Any, column: ibis.FloatingValue) -> bool:
