@@ -54,14 +54,19 @@ def regularity(transactions: pd.DataFrame, as_of: object = None) -> pd.Series:
     tx = transactions
     if as_of is not None:
         tx = tx[tx["timestamp"] <= pd.Timestamp(as_of) + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")]
-    days = pd.DataFrame(
-        {"customer_id": tx["customer_id"].astype(str).to_numpy(), "day": tx["timestamp"].dt.floor("D").to_numpy()}
-    ).drop_duplicates()
-    days = days.sort_values(["customer_id", "day"], kind="stable")
-    gap = days["day"].diff().dt.days.to_numpy(dtype=float)
-    first = days["customer_id"].ne(days["customer_id"].shift()).to_numpy()
-    gaps = pd.DataFrame({"customer_id": days["customer_id"].to_numpy()[~first], "gap": gap[~first]})
-    stats = gaps.groupby("customer_id")["gap"].agg(["mean", "std", "size"])
+    # distinct (customer, day) pairs as one integer each, sorted by customer id and day: no sort of text
+    codes, ids = pd.factorize(tx["customer_id"].astype(str))
+    day = tx["timestamp"].to_numpy("datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+    if len(day) == 0:
+        return pd.Series([], index=pd.Index([], name="customer_id", dtype=object), name="regularity", dtype=float)
+    span = int(day.max() - day.min()) + 1
+    pairs = np.sort(codes.astype(np.int64) * span + (day - day.min()))
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]  # (np.unique is many times slower on millions of keys)
+    customer, day = pairs // span, pairs % span
+    later = np.flatnonzero(customer[1:] == customer[:-1]) + 1  # every purchase day after a customer's first
+    gaps = pd.Series((day[later] - day[later - 1]).astype(float))
+    stats = gaps.groupby(customer[later]).agg(["mean", "std", "size"])
+    stats = stats.set_axis(pd.Index(ids[stats.index.to_numpy()], name="customer_id")).sort_index()
     # population standard deviation of the gaps (ddof=0) over their mean
     sd = stats["std"] * np.sqrt((stats["size"] - 1) / stats["size"])
     cv = (sd / stats["mean"]).where(stats["size"] >= 2)

@@ -151,7 +151,9 @@ def run_clusters(
     if k >= 1:
         scaled = pd.DataFrame(x, columns=list(x_frame.columns)) if x is not None else None
         _describe(sub, scaled, capped, labels, k, cfg, seed, report, tables)
-        _overlaps(c[clustered].reset_index(drop=True), labels, report, tables, tables_zh, config)
+        labelled = [name for pair in OVERLAP_LABELS.values() for name in pair]
+        wanted = [col for col in dict.fromkeys([*OVERLAP, *labelled]) if col in c]  # not the whole table
+        _overlaps(c.loc[clustered, wanted].reset_index(drop=True), labels, report, tables, tables_zh, config)
     out = _label_customers(c, frame, clustered, separate, labels, labels_cfg, report.get("names", {}))
     report["counts"] = {str(k_): int(v) for k_, v in out["cluster_name"].value_counts().items()}
     return ClusterRun(out, report, tables, tables_zh)
@@ -350,6 +352,7 @@ def _overlaps(cust, labels, report, tables, tables_zh, config) -> None:
     alphabetically), a customer without a value as ``-``, last."""
     report["overlap"] = {}
     ids = sorted(int(i) for i in report["names"])
+    labels = np.asarray(labels, dtype=np.int64)
     for col in OVERLAP:
         if col not in cust or not cust[col].notna().any():
             continue
@@ -357,13 +360,25 @@ def _overlaps(cust, labels, report, tables, tables_zh, config) -> None:
             source = OVERLAP_LABELS[col][lang]
             values = cust[source if source in cust else col].where(cust[col].notna())
             names = {i: report["names"][i][("en", "zh")[lang]] for i in ids}
-            t = pd.crosstab(pd.Series([names[i] for i in labels], name="cluster"), values.fillna("-").to_numpy())
+            t = _crosstab(labels, names, values.fillna("-"))
             order = [v for v in dict.fromkeys(_category_order(col, config, lang)) if v in t.columns]
             rest = sorted(v for v in t.columns if v not in order and v != "-")
             columns = order + rest + (["-"] if "-" in t.columns else [])
             out[f"overlap_{col}"] = t.reindex(index=[names[i] for i in ids], columns=columns).fillna(0).astype(int)
         t = (tables_zh if col.endswith("_zh") else tables)[f"overlap_{col}"]  # the JSON as before: a scheme's own names
         report["overlap"][col] = {str(r): {str(kk): int(v) for kk, v in t.loc[r].items()} for r in t.index}
+
+
+def _crosstab(labels: np.ndarray, names: dict[int, str], values: pd.Series) -> pd.DataFrame:
+    """Customers per cluster name (rows) and value (columns), as ``pd.crosstab`` counts them, on integer codes:
+    only the clusters and values that occur."""
+    codes, uniques = pd.factorize(values)
+    found = np.unique(labels)
+    row = np.searchsorted(found, labels)
+    counts = np.bincount(row * len(uniques) + codes, minlength=len(found) * len(uniques))
+    t = pd.DataFrame(counts.reshape(len(found), len(uniques)), columns=pd.Index(list(uniques), name="col_0"),
+                     index=pd.Index([names[int(i)] for i in found], name="cluster"))  # fmt: skip
+    return t.groupby(level=0, sort=False).sum() if t.index.has_duplicates else t
 
 
 def _small_clusters(prof: pd.DataFrame, cfg: dict, report: dict) -> None:

@@ -84,7 +84,17 @@ def rounded_for_people(customers: pd.DataFrame) -> pd.DataFrame:
 
 def _quoted(text: pa.Array) -> pa.Array:
     """``text`` (no nulls) as Python's csv writer writes it: a field holding a comma, a quote or a newline is
-    enclosed in quotes, its quotes doubled (a lone carriage return is not quoted, as pandas does)."""
+    enclosed in quotes, its quotes doubled (a lone carriage return is not quoted, as pandas does). A column of
+    few distinct values (segments, tiers, countries) is looked at once per value."""
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    encoded = pc.dictionary_encode(text)
+    if 4 * len(encoded.dictionary) < len(text):
+        return pc.take(_quoted_values(encoded.dictionary), encoded.indices)
+    return _quoted_values(text)
+
+
+def _quoted_values(text: pa.Array) -> pa.Array:
     special = [pc.match_substring(text, c) for c in (",", '"', "\n")]
     plain = pc.invert(pc.or_(pc.or_(special[0], special[1]), special[2]))
     if pc.all(plain).as_py():
