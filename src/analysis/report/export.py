@@ -10,29 +10,27 @@ column means in English and Chinese (``defaults/columns.yaml``), sheet 3 the tie
 ``customers.csv`` and ``customers.parquet``.
 
 openpyxl writes the workbook (write-only mode): sheets, styles, widths, the frozen header and the filter. The rows
-of a long table are then streamed into sheet 1 as SpreadsheetML built a column at a time with pandas (inline
-strings, the same markup openpyxl's write-only mode uses), over ten times faster than openpyxl's per-cell writer:
-about 5 s of CPU for 100,000 customers instead of about 50 s. :func:`write_plain_xlsx` does the same for a
-one-sheet file of text (the CRM presets that take Excel files).
+are then streamed into sheet 1 by :mod:`analysis.report.sheetxml` (SpreadsheetML built a column at a time with
+Arrow, text as shared strings), rounded for people a chunk at a time, so the table is never copied whole: about
+11 s of CPU for 1,000,000 customers (compression included), where openpyxl's per-cell writer takes many minutes.
+:func:`write_plain_xlsx` does the same for a one-sheet file of text (the CRM presets that take Excel files).
 """
 
 from __future__ import annotations
 
 import re
-import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from analysis.report.rundir import MONEY_COLUMNS, PROBABILITY_COLUMNS, rounded_for_people
+from analysis.report.sheetxml import SharedStrings, add_rows, rows_xml
 
 # Rows an Excel sheet holds, the header row included (Excel's specification and limits); a module constant so a
 # test can lower it.
@@ -85,9 +83,6 @@ PLAYBOOK_FIELDS: dict[str, tuple[str, str]] = {
 }
 
 WIDTH_SAMPLE = 2000  # rows looked at to size the columns
-CHUNK_ROWS = 50_000  # rows turned into XML at a time (bounded memory)
-ZIP_LEVEL = 1  # deflate level of the streamed sheet: fast; level 6 saves ~15 % of the file for ~3x the time
-EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 of Excel's serial dates (1900 system)
 MIN_WIDTH, MAX_WIDTH = 8, 60
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -110,7 +105,7 @@ def tier_table(customers: pd.DataFrame, as_of: Any) -> pd.DataFrame:
             twin = f"{name}_zh"
             if name in ZH_TWINS and twin in customers:
                 columns.append(twin)
-    table = customers[columns].reset_index(drop=True).copy()
+    table = customers[columns].reset_index(drop=True)  # a new frame (copy on write): customers is untouched
     table["assessed_on"] = pd.Timestamp(as_of).normalize()
     return table
 
@@ -157,48 +152,15 @@ def _header(ws: Any, names: Iterable[str]) -> list[WriteOnlyCell]:
     return cells
 
 
-def _cells_xml(series: pd.Series, letter: str, rows: pd.Series, style: int | None) -> pd.Series:
-    """One column of sheet rows as SpreadsheetML cells (``<c r="B2" s="3"><v>12.5</v></c>``), built for the whole
-    column at once; a missing value is no cell. Text is an inline string (never a formula), XML-escaped and
-    cleaned of the control characters an XLSX file cannot hold; dates are Excel serial days."""
-    ref = f'<c r="{letter}' + rows + (f'" s="{style}"' if style else '"')
-    if pd.api.types.is_bool_dtype(series):
-        values = series.astype("Int8").astype("string")
-        return (ref + ' t="b"><v>' + values + "</v></c>").fillna("")
-    if pd.api.types.is_datetime64_any_dtype(series):
-        days = (series - EXCEL_EPOCH) / pd.Timedelta(days=1)
-        return (ref + "><v>" + days.astype("string") + "</v></c>").fillna("")
-    if pd.api.types.is_numeric_dtype(series):
-        finite = np.isfinite(series.astype(float).to_numpy(na_value=np.nan))
-        values = series.astype("string").where(finite, None)
-        return (ref + "><v>" + values + "</v></c>").fillna("")
-    text = series.astype(object).where(series.notna(), None).astype("string")
-    if text.str.contains(ILLEGAL_CHARACTERS_RE, na=False).any():
-        text = text.str.replace(ILLEGAL_CHARACTERS_RE, "", regex=True)
-    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-        text = text.str.replace(char, entity, regex=False)
-    return (ref + ' t="inlineStr"><is><t xml:space="preserve">' + text + "</t></is></c>").fillna("")
-
-
-def _rows_xml(table: pd.DataFrame, styles: dict[str, int | None]) -> Iterator[str]:
-    """The table's rows (row 2 on) as SpreadsheetML, ``CHUNK_ROWS`` rows at a time."""
-    letters = [get_column_letter(i) for i in range(1, len(table.columns) + 1)]
-    for start in range(0, len(table), CHUNK_ROWS):
-        chunk = table.iloc[start : start + CHUNK_ROWS].reset_index(drop=True)
-        rows = pd.Series(np.arange(start + 2, start + 2 + len(chunk)), dtype="int64").astype("string")
-        xml = '<row r="' + rows + '">'
-        for letter, column in zip(letters, chunk.columns, strict=True):
-            xml = xml + _cells_xml(chunk[column], letter, rows, styles[column])
-        yield "".join((xml + "</row>").tolist())
-
-
 def _write_table(ws: Any, table: pd.DataFrame) -> dict[str, int | None]:
     """Sheet 1 without its rows: column widths and the frozen, filtered header. Returns the style id of each
-    column's number format (registered in the workbook); :func:`_add_rows` adds the rows after openpyxl saved."""
+    column's number format (registered in the workbook); :func:`~analysis.report.sheetxml.add_rows` adds the
+    rows after openpyxl saved. Widths fit the first rows as people read them (rounded)."""
     styles: dict[str, int | None] = {}
+    first = rounded_for_people(table.iloc[:WIDTH_SAMPLE])
     for i, column in enumerate(table.columns, 1):
         fmt = number_format(column, table[column])
-        ws.column_dimensions[get_column_letter(i)].width = column_width(column, table[column], fmt)
+        ws.column_dimensions[get_column_letter(i)].width = column_width(column, first[column], fmt)
         styles[column] = None
         if fmt:
             template = WriteOnlyCell(ws)
@@ -208,32 +170,6 @@ def _write_table(ws: Any, table: pd.DataFrame) -> dict[str, int | None]:
     ws.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}{len(table) + 1}"
     ws.append(_header(ws, table.columns))
     return styles
-
-
-def _add_rows(path: Path, sheet: str, rows: Iterable[str]) -> None:
-    """Rewrite the saved workbook ``path`` with ``rows`` (SpreadsheetML) streamed into the sheet part ``sheet``
-    after its header row; every other part is copied as it is.
-
-    openpyxl writes each cell through its object model (about 20 microseconds a cell); building the rows'
-    XML a column at a time with pandas is over ten times faster, which is what makes 1M customers practical.
-    """
-    out = path.with_name(path.name + ".rows")
-    with (
-        zipfile.ZipFile(path) as src,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as dst,
-    ):
-        for item in src.infolist():
-            data = src.read(item.filename)
-            if item.filename != sheet:
-                dst.writestr(item, data)
-                continue
-            head, tail = data.decode("utf-8").split("</sheetData>", 1)
-            with dst.open(item.filename, "w", force_zip64=True) as part:
-                part.write(head.encode("utf-8"))
-                for chunk in rows:
-                    part.write(chunk.encode("utf-8"))
-                part.write(("</sheetData>" + tail).encode("utf-8"))
-    out.replace(path)
 
 
 def _write_overflow(ws: Any, rows: int, lang: int) -> None:
@@ -314,15 +250,16 @@ def write_tier_workbook(path: str | Path, table: pd.DataFrame, config: dict, lan
             "sheet 1 points to customers.csv and customers.parquet instead"
         )
     else:
-        people = rounded_for_people(table)
-        styles = _write_table(sheet, people)
+        styles = _write_table(sheet, table)
     _write_columns(wb.create_sheet(TEXTS["columns"][li]), table.columns, config.get("columns") or {}, li)
     _write_playbook(wb.create_sheet(TEXTS["playbook"][li]), table, config, li)
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     wb.save(tmp)
     if styles is not None:
-        _add_rows(tmp, sheet.path.lstrip("/"), _rows_xml(people, styles))
+        strings = SharedStrings(table)
+        rows = rows_xml(table, styles, strings, prepare=rounded_for_people)
+        add_rows(tmp, sheet.path.lstrip("/"), rows, strings)
     tmp.replace(path)
     return warnings
 
@@ -336,7 +273,8 @@ def write_plain_xlsx(path: str | Path, frame: pd.DataFrame, title: str = "Sheet1
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     wb.save(tmp)
-    _add_rows(tmp, sheet.path.lstrip("/"), _rows_xml(frame, dict.fromkeys(frame.columns)))
+    strings = SharedStrings(frame)
+    add_rows(tmp, sheet.path.lstrip("/"), rows_xml(frame, dict.fromkeys(frame.columns), strings), strings)
     tmp.replace(path)
 
 
