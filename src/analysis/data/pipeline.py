@@ -44,8 +44,11 @@ def prepare(
     config: dict,
     as_of: Any = None,
     customers_path: str | None = None,
+    con: Any = None,
 ) -> Prepared:
-    """Load, validate and summarise per customer. ``config['data']['columns']`` maps roles."""
+    """Load, validate and summarise per customer. ``config['data']['columns']`` maps roles. ``con`` is the
+    engine (an Ibis connection: :func:`analysis.data.engine.connect`'s DuckDB by default, or e.g.
+    ``ibis.pyspark.connect(spark)``); validation, quarantine and the features run there."""
     data_cfg = config.get("data", {})
     raw = load.read_transactions(
         str(input_path),
@@ -56,7 +59,7 @@ def prepare(
         headers=data_cfg.get("headers"),
     )
     check_columns(config, set(raw.mapping))
-    con = engine.connect()
+    con = con if con is not None else engine.connect()
     checked = validate_raw(raw, config, as_of, con)
     quality = {
         **checked.quality,
