@@ -18,6 +18,7 @@ from analysis.churn.reasons import customer_reasons, importance_table
 from analysis.churn.show import HEADERS, page_table
 from analysis.churn.stage import (
     OUTPUT_COLUMNS,
+    TRANSACTION_COLUMNS,
     ChurnRun,
     churn_settings,
     definition,
@@ -34,6 +35,7 @@ from analysis.churn.warning import (
 
 __all__ = [
     "BASELINES",
+    "TRANSACTION_COLUMNS",
     "BaselineScorer",
     "ChurnRun",
     "CutoffPlan",

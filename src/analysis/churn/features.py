@@ -207,14 +207,22 @@ def attribute_indicators(customers: pd.DataFrame | None, index: pd.Index) -> pd.
     out = pd.DataFrame(index=index)
     if customers is None:
         return out
-    table = customers.drop_duplicates("customer_id").set_index(customers["customer_id"].drop_duplicates().astype(str))
-    for col in ATTRIBUTES:
-        if col not in table:
-            continue
-        values = table[col].reindex(index).astype(object)
-        for value in values.value_counts().index[:TOP_VALUES]:
-            out[f"attr_{col}={value}"] = (values == value).to_numpy(float)
-    return out
+    present = [col for col in ATTRIBUTES if col in customers]
+    if not present:
+        return out
+    first = ~customers["customer_id"].duplicated().to_numpy()  # only the id and attribute columns are copied
+    table = customers.loc[first, present].set_axis(pd.Index(customers["customer_id"].to_numpy()[first]).astype(str))
+    where = table.index.get_indexer(index)
+    indicators = {}
+    for col in present:
+        codes, uniques = pd.factorize(table[col])
+        # renumbered in order of first appearance among these customers, as value_counts meets them
+        codes, seen = pd.factorize(np.where(where >= 0, codes[where], -1))
+        values = uniques[seen]
+        counts = pd.Series(np.bincount(codes, minlength=len(seen)))[seen >= 0]
+        for code in counts.sort_values(ascending=False).index[:TOP_VALUES]:
+            indicators[f"attr_{col}={values[code]}"] = (codes == code).astype(float)
+    return pd.concat([out, pd.DataFrame(indicators, index=index)], axis=1) if indicators else out
 
 
 def return_shares(returns: pd.DataFrame | None, base: pd.DataFrame, cutoff: Any) -> pd.Series | None:

@@ -169,8 +169,14 @@ def fit_scorers(
     return fitted, errors
 
 
-def churn_probability(model: Any, X: pd.DataFrame, columns) -> np.ndarray:
+def churn_probability(model: Any, X: pd.DataFrame, columns, chunk: int = 100_000) -> np.ndarray:
     """P(churn) for the rows of ``X``, with its columns aligned to the training ``columns`` (indicator
-    columns missing at this cut-off are 0)."""
-    aligned = X.reindex(columns=list(columns), fill_value=0.0)
-    return model.predict_proba(aligned)[:, 1]
+    columns missing at this cut-off are 0). Scored ``chunk`` customers at a time: every scorer scores each
+    customer on their own, and a million customers' aligned, imputed and scaled copies need not all be held
+    at once."""
+    columns = list(columns)
+    parts = [
+        model.predict_proba(X.iloc[start : start + chunk].reindex(columns=columns, fill_value=0.0))[:, 1]
+        for start in range(0, len(X), chunk)
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0)

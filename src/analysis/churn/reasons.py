@@ -39,6 +39,10 @@ FEATURE_OF = {
     "returns": "return_share",
 }
 
+# The features the reasons are computed and worded from (the rest of the feature frame is not needed).
+FEATURES_USED = ("recency_days", "mean_gap_days", "purchase_days", "purchases_last", "purchases_prev", "spend_last",
+                 "spend_prev", "p_alive", "return_share")  # fmt: skip
+
 
 def importance_table(
     model: Any, X: pd.DataFrame, y, columns, repeats: int = 3, max_rows: int = 20_000, seed: int = 0
@@ -60,7 +64,8 @@ def importance_table(
             return self
 
         def predict_proba(self, Z):
-            return np.column_stack([1 - churn_probability(self.m, Z, columns), churn_probability(self.m, Z, columns)])
+            p = churn_probability(self.m, Z, columns)  # once: the same numbers, half the model calls
+            return np.column_stack([1 - p, p])
 
     def auc(est, Z, t):
         from sklearn.metrics import roc_auc_score

@@ -24,6 +24,7 @@ from analysis.churn.models import BASELINES, MODEL_LABELS, MODEL_LABELS_ZH, MODE
 from analysis.errors import UserError
 from analysis.jsonable import jsonable
 
+TRANSACTION_COLUMNS = ("customer_id", "order_id", "timestamp", "amount")  # what the stage reads of the purchases
 OUTPUT_COLUMNS = ("churn_risk", "risk_band", "risk_band_zh", "churn_reasons", "churn_reasons_zh", "value_at_risk")
 
 
@@ -328,7 +329,7 @@ def _finish(daily, X_now, risk_now, importance, customers, cfg, config, report, 
     key = warning.risk_bands(risk, bands_cfg)
     band_en, band_zh = warning.band_labels(key, bands_cfg)
     at_risk = key.isin(["high", "medium"]).to_numpy()
-    feats = X_now.reindex(ids)
+    feats = X_now[[c for c in reasons.FEATURES_USED if c in X_now]].reindex(ids)  # not every column of 1M rows
     why_en, why_zh = reasons.customer_reasons(feats, cfg.get("reasons") or {}, horizon, trend, importance, at_risk)
     clv = (
         customers.set_index(customers["customer_id"].astype(str))["clv"]

@@ -85,6 +85,8 @@ def warning_list(table: pd.DataFrame, size: int = 30) -> pd.DataFrame:
             *CONTEXT_COLUMNS]  # fmt: skip
     high = table[table["risk_band_key"] == "high"]
     by = "value_at_risk" if high["value_at_risk"].notna().any() else "churn_risk"  # no amounts: by risk
+    if high[by].notna().sum() > size:  # only the candidates (ties at the cut included) are sorted, not everyone
+        high = high[high[by] >= high[by].nlargest(size).iloc[-1]]
     ranked = high.sort_values([by, "customer_id"], ascending=[False, True])
     return ranked[[c for c in cols if c in ranked]].head(size).reset_index(drop=True)
 

@@ -21,9 +21,10 @@ from analysis.clusters.models import choose_k, k_table, knee, make_model, stabil
 from analysis.clusters.naming import cluster_names, levels
 from analysis.clusters.rules import assign_by_rules, cluster_rules, matches, rule_text
 from analysis.clusters.show import HEADERS, page_table
-from analysis.clusters.stage import ClusterRun, run_clusters
+from analysis.clusters.stage import TRANSACTION_COLUMNS, ClusterRun, run_clusters
 
 __all__ = [
+    "TRANSACTION_COLUMNS",
     "FEATURES",
     "HEADERS",
     "ClusterRun",

@@ -35,6 +35,7 @@ from analysis.i18n import check_language
 
 __all__ = ["ClusterRun", "manager_summary", "run_clusters"]
 
+TRANSACTION_COLUMNS = ("customer_id", "timestamp")  # what the stage reads of the purchases (regularity)
 OVERLAP = ("rfm_segment", "rfm_segment_zh", "abc_class", "tier", "lifecycle_stage")
 # The customer table's columns that name an overlap column's values in English and in Chinese.
 OVERLAP_LABELS = {

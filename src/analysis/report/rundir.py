@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from analysis.config import load_config
 from analysis.data.pipeline import Prepared, prepare
@@ -257,6 +258,17 @@ class Stage:
     @cached_property
     def transactions(self) -> pd.DataFrame:
         return pd.read_parquet(self.run_dir / "transactions.parquet")
+
+    def read_transactions(self, columns: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
+        """The validated transactions with only ``columns`` (those the run has; all when None): a stage that
+        needs the customer, the time and the amount need not hold every attribute of millions of rows."""
+        if columns is None:
+            return self.transactions
+        if "transactions" in self.__dict__:  # already read in full
+            return self.transactions[[c for c in columns if c in self.transactions]]
+        path = self.run_dir / "transactions.parquet"
+        names = set(pq.read_schema(path).names)
+        return pd.read_parquet(path, columns=[c for c in columns if c in names])
 
     @cached_property
     def quarantine(self) -> pd.DataFrame:
