@@ -30,7 +30,7 @@ import pandas as pd
 from analysis.errors import UserError
 from analysis.privacy import mask_text
 from analysis.report import plots
-from analysis.report.numbers import band_is_high, customer_label, headline, read_json, top_at_risk
+from analysis.report.numbers import band_is_high, customer_label, headline, read_customers, read_json, top_at_risk
 
 DECK_FILE = "summary.pptx"
 WARNING_ROWS = 10
@@ -257,16 +257,21 @@ def _warning_slide(d: _Deck, customers: pd.DataFrame, config: dict, mask_pii: bo
         d.table(slide, pd.DataFrame(rows), 0.4, 1.7, 12.5, [2.0, 1.2, 1.0, 1.3, 3.5, 3.5], size=10)
 
 
-def _migration_slides(d: _Deck, customers: pd.DataFrame, as_of: Any, history_dir: Path, config: dict, lang: str):
+def _migration(customers: pd.DataFrame, as_of: Any, history_dir: Path, config: dict):
+    """The tier migration from the snapshot before ``as_of`` in ``history_dir`` to ``customers``; None without
+    an earlier snapshot."""
     from analysis.report import history
 
     labels = config["tiers"]["labels"]
     before = history.previous_as_of(history_dir, as_of)
     if before is None or "tier" not in customers:
-        return
+        return None
     previous = history.read_history(history_dir, before)
     current = history.snapshot(customers, labels)
-    m = history.migration(previous, current, list(labels), labels, previous_as_of=before, as_of=as_of)
+    return history.migration(previous, current, list(labels), labels, previous_as_of=before, as_of=as_of)
+
+
+def _migration_slides(d: _Deck, m, config: dict, lang: str):
     r, lines = m.report, d.texts["migration_lines"]
     slide = d.slide(d.t("slides", "migration"))
     d.chart(slide, plots.plot_transition_matrix(m, lang=lang, config=config), 0.4, 1.3, width=8.2)
@@ -296,10 +301,14 @@ def build_deck(
     mask_pii: bool = False,
     history_dir: str | Path | None = None,
     salt: str = "",
+    customers: pd.DataFrame | None = None,
+    migration=None,
 ) -> Path:
     """Write the management deck of the run in ``run_dir`` to ``path`` (a ``.pptx`` file, or a folder to
     hold ``summary.pptx``). ``lang`` en or zh; ``mask_pii`` masks names and ids (``salt`` keys the id
-    hash); ``history_dir`` adds the tier migration since the previous snapshot there. Returns the file."""
+    hash); ``history_dir`` adds the tier migration since the previous snapshot there, or ``migration`` (a
+    :class:`~analysis.report.history.Migration` the caller has computed). ``customers``: the run's customer
+    table when the caller has read it. Returns the file."""
     from analysis.config import deep_merge, default_config
 
     if lang not in ("en", "zh"):
@@ -309,8 +318,9 @@ def build_deck(
         raise UserError(f"{run} is not a run directory (no customers.parquet)")
     settings = read_json(run, "settings.json") or {}
     config = deep_merge(default_config(), settings.get("config") or {})
-    numbers = headline(run)
-    customers = pd.read_parquet(run / "customers.parquet")
+    if customers is None:
+        customers = read_customers(run)
+    numbers = headline(run, customers)
     d = _Deck(config["deck"], lang)
     stamp = pd.Timestamp(numbers["as_of"]) if numbers.get("as_of") else pd.Timestamp("2000-01-01")
     d.prs.core_properties.title = d.t("title")
@@ -321,8 +331,10 @@ def build_deck(
         _tier_slides(d, customers, config, lang, amounts="revenue" in numbers)
     _segment_slides(d, run)
     _warning_slide(d, customers, config, mask_pii, salt)
-    if history_dir is not None and numbers.get("as_of"):
-        _migration_slides(d, customers, numbers["as_of"], Path(history_dir), config, lang)
+    if migration is None and history_dir is not None and numbers.get("as_of"):
+        migration = _migration(customers, numbers["as_of"], Path(history_dir), config)
+    if migration is not None:
+        _migration_slides(d, migration, config, lang)
     out = Path(path)
     if out.suffix.lower() != ".pptx":
         out = out / DECK_FILE

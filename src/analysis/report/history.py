@@ -71,7 +71,14 @@ def tier_keys(tiers: pd.Series, labels: dict[str, list[str]] | None) -> pd.Serie
     for key, names in (labels or {}).items():
         lookup.update({str(name): key for name in names})
         lookup[str(key)] = key
-    return tiers.astype(object).map(lambda v: lookup.get(str(v)) if pd.notna(v) else None)
+    codes, uniques = pd.factorize(_text(tiers))  # a handful of distinct labels, looked up once each
+    keys = np.array([lookup.get(str(v)) for v in uniques] + [None], dtype=object)
+    return pd.Series(keys[codes], index=tiers.index, name=tiers.name)
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """``values`` as text (``str`` of each value), missing values missing."""
+    return values.astype("string")
 
 
 def snapshot(customers: pd.DataFrame, labels: dict[str, list[str]] | None = None) -> pd.DataFrame:
@@ -82,12 +89,12 @@ def snapshot(customers: pd.DataFrame, labels: dict[str, list[str]] | None = None
     ids = customers["customer_id"].astype(str)
     if ids.duplicated().any():
         raise UserError(f"the customer table repeats {int(ids.duplicated().sum())} customer ids")
-    out = pd.DataFrame({"customer_id": ids.to_numpy()})
+    out = pd.DataFrame({"customer_id": ids.reset_index(drop=True)})
     for name in SNAPSHOT_SCHEMA.names[1:]:
         if name == "tier_key":
             continue
         if name in customers:
-            out[name] = customers[name].to_numpy()
+            out[name] = customers[name].reset_index(drop=True)
         else:
             out[name] = None
     tiers = out["tier"]
@@ -96,8 +103,7 @@ def snapshot(customers: pd.DataFrame, labels: dict[str, list[str]] | None = None
         out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
     out["last_purchase"] = pd.to_datetime(out["last_purchase"]).astype("datetime64[us]")
     for name in ("tier", "tier_key", "rfm_segment", "cluster_name", "lifecycle_stage", "risk_band"):
-        out[name] = out[name].astype(object).where(out[name].notna(), None)
-        out[name] = out[name].map(lambda v: None if v is None else str(v))
+        out[name] = _text(out[name])
     return out
 
 
@@ -110,10 +116,17 @@ def append_snapshot(
     """Write the run's customer snapshot for ``as_of`` into the history store at ``history_dir``, replacing
     the snapshot of the same date if there is one. ``tier_labels`` (``config["tiers"]["labels"]``) adds the
     tier key, so a later rename of a tier label does not break the migration. Returns the partition folder."""
+    day = _date(as_of)
+    return write_snapshot(history_dir, snapshot(customers, tier_labels), day)
+
+
+def write_snapshot(history_dir: str | Path, frame: pd.DataFrame, as_of: Any) -> Path:
+    """Write ``frame`` (from :func:`snapshot`) as the snapshot for ``as_of`` into the history store, replacing
+    the snapshot of the same date if there is one. Returns the partition folder."""
     root = Path(history_dir)
     root.mkdir(parents=True, exist_ok=True)
     day = _date(as_of)
-    table = pa.Table.from_pandas(snapshot(customers, tier_labels), schema=SNAPSHOT_SCHEMA, preserve_index=False)
+    table = pa.Table.from_pandas(frame, schema=SNAPSHOT_SCHEMA, preserve_index=False)
     target = root / f"{PARTITION}={day.isoformat()}"
     tmp = root / f".tmp-{target.name}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
@@ -253,14 +266,17 @@ def migration(
     since = _previous_date(previous, previous_as_of)
     ids = before.index.union(after.index, sort=False)
     rank = {k: i for i, k in enumerate(order)}
-    tier_before = before.reindex(ids)
-    tier_after = after.reindex(ids)
-    cur = current.assign(customer_id=current["customer_id"].astype(str)).set_index("customer_id")
-    prev = previous.assign(customer_id=previous["customer_id"].astype(str)).set_index("customer_id")
-    worth = cur[value].reindex(ids).astype(float) if value in cur else pd.Series(np.nan, index=ids)
-    if value in prev:
-        worth = worth.where(tier_after.notna(), prev[value].reindex(ids).astype(float))
-    last = pd.to_datetime(cur["last_purchase"]).reindex(ids) if "last_purchase" in cur else pd.Series(pd.NaT, index=ids)
+    # Each customer's row in either snapshot (-1: not in it), looked up once for every column taken from it.
+    in_before, in_after = before.index.get_indexer(ids), after.index.get_indexer(ids)
+    tier_before = _take(before, in_before, ids)
+    tier_after = _take(after, in_after, ids)
+    worth = _take(current[value].astype(float), in_after, ids) if value in current else pd.Series(np.nan, index=ids)
+    if value in previous:
+        worth = worth.where(tier_after.notna(), _take(previous[value].astype(float), in_before, ids))
+    if "last_purchase" in current:
+        last = _take(pd.to_datetime(current["last_purchase"]), in_after, ids)
+    else:
+        last = pd.Series(pd.NaT, index=ids)
     r0, r1 = tier_before.map(rank), tier_after.map(rank)
     move = np.select(
         [tier_before.isna(), tier_after.isna(), r1 < r0, r1 > r0], ["new", "lost", "up", "down"], default="same"
@@ -306,6 +322,11 @@ def migration(
     return Migration(counts, val, moves, again, report, order)
 
 
+def _take(values: pd.Series, rows: np.ndarray, ids: pd.Index) -> pd.Series:
+    """``values`` at positions ``rows`` (missing where -1), indexed by ``ids``: a reindex by position."""
+    return pd.Series(values.reset_index(drop=True).reindex(rows).to_numpy(), index=ids)
+
+
 def _latest(frame: pd.DataFrame) -> str | None:
     if PARTITION in frame and frame[PARTITION].notna().any():
         return pd.Timestamp(frame[PARTITION].max()).date().isoformat()
@@ -313,14 +334,20 @@ def _latest(frame: pd.DataFrame) -> str | None:
 
 
 def migration_since_previous(
-    history_dir: str | Path, as_of: Any, tier_order: list[str], labels: dict[str, list[str]] | None = None
+    history_dir: str | Path,
+    as_of: Any,
+    tier_order: list[str],
+    labels: dict[str, list[str]] | None = None,
+    current: pd.DataFrame | None = None,
 ) -> Migration | None:
-    """The migration from the snapshot before ``as_of`` to the one of ``as_of``; ``None`` when the store has
-    no earlier snapshot (or none for ``as_of``)."""
+    """The migration from the snapshot before ``as_of`` to the one of ``as_of`` (``current`` when given, e.g.
+    the snapshot a run has just written, else read from the store); ``None`` when the store has no earlier
+    snapshot (or none for ``as_of``)."""
     before = previous_as_of(history_dir, as_of)
     if before is None:
         return None
-    current = read_history(history_dir, as_of)
+    if current is None:
+        current = read_history(history_dir, as_of)
     if current.empty:
         return None
     previous = read_history(history_dir, before)

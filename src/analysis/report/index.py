@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from analysis.report.numbers import headline, read_json
@@ -72,11 +73,14 @@ def _page_for(pages: list[str], stem_suffix: str) -> str:
     return next((p for p in pages if Path(p).stem.endswith(stem_suffix)), "#")
 
 
-def cards(run_dir: Path, pages: list[str], lang: str = "en") -> list[dict[str, Any]]:
+def cards(
+    run_dir: Path, pages: list[str], lang: str = "en", customers: pd.DataFrame | None = None
+) -> list[dict[str, Any]]:
     """The headline cards, from :func:`analysis.report.numbers.headline`: ``key``, ``label``, ``value``
-    (formatted), ``raw`` (the number), ``href`` and an optional ``detail`` line and ``rows`` (customers by tier)."""
+    (formatted), ``raw`` (the number), ``href`` and an optional ``detail`` line and ``rows`` (customers by tier).
+    ``customers``: the run's customer table when the caller has read it."""
     t = TEXTS[lang]
-    n = headline(run_dir)
+    n = headline(run_dir, customers)
     quality = read_json(run_dir, "quality.json") or {}
     labels = (read_json(run_dir, "settings.json") or {}).get("config", {}).get("tiers", {}).get("labels", {})
     quality_page, segments_page = _page_for(pages, "_data_quality"), _page_for(pages, "_segments")
@@ -121,9 +125,15 @@ def _title(run_dir: Path, page: str) -> str:
 
 
 def write_index(
-    run_dir: Path, pages: list[str], seconds: dict[str, float], lang: str = "en", masked: bool = False
+    run_dir: Path,
+    pages: list[str],
+    seconds: dict[str, float],
+    lang: str = "en",
+    masked: bool = False,
+    customers: pd.DataFrame | None = None,
 ) -> Path:
-    """Render ``index.html`` of ``run_dir`` from the run's own files; returns its path."""
+    """Render ``index.html`` of ``run_dir`` from the run's own files; returns its path. ``customers``: the
+    run's customer table when the caller has read it."""
     t = TEXTS[lang]
     quality = read_json(run_dir, "quality.json") or {}
     summaries = [name for name in ("00_summary.html", "00_summary_zh.html") if name not in pages]
@@ -141,7 +151,7 @@ def write_index(
         input_name=Path(str(quality.get("input", ""))).name,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         masked=masked,
-        cards=cards(run_dir, pages, lang),
+        cards=cards(run_dir, pages, lang, customers),
         pages=[{"href": p, "title": _title(run_dir, p), "seconds": seconds.get(Path(p).stem)} for p in pages],
         files=[{"href": f, "what": t["files_what"].get(f, "")} for f in files],
     )

@@ -8,7 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from analysis.privacy import mask_id, mask_name
 
@@ -28,17 +30,19 @@ def band_is_high(customers: pd.DataFrame, config: dict) -> pd.Series:
     return customers["risk_band"].isin(names)
 
 
-def headline(run_dir: str | Path) -> dict[str, Any]:
+def headline(run_dir: str | Path, customers: pd.DataFrame | None = None) -> dict[str, Any]:
     """The headline numbers of a run, from its own files (a stage that did not run gives no number).
 
     ``customers``, ``revenue`` (sum of ``monetary``; data with amounts only), ``class_a_share`` and
     ``class_a_customers`` (segments, when ABC ranks by revenue or margin),
     ``tiers`` ({tier key: customers}), ``high_risk_customers`` and ``high_value_at_risk`` (churn), ``clv_12m``
-    and ``clv_horizon_months`` (CLV), ``as_of`` and ``input``."""
+    and ``clv_horizon_months`` (CLV), ``as_of`` and ``input``. ``customers``: the run's customer table when
+    the caller has it (else only the columns needed are read)."""
     run = Path(run_dir)
     settings = read_json(run, "settings.json") or {}
     quality = read_json(run, "quality.json") or {}
-    customers = pd.read_parquet(run / "customers.parquet")
+    if customers is None:
+        customers = read_customers(run, ["frequency", "monetary"])
     out: dict[str, Any] = {
         "as_of": settings.get("as_of") or quality.get("as_of"),
         "input": quality.get("input") or settings.get("input_path"),
@@ -68,13 +72,28 @@ def headline(run_dir: str | Path) -> dict[str, Any]:
     return out
 
 
+def read_customers(run_dir: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """The run's customer table (``customers.parquet``); with ``columns``, only those of them it has."""
+    path = Path(run_dir) / "customers.parquet"
+    if columns is not None:
+        names = set(pq.read_schema(path).names)
+        columns = [c for c in columns if c in names]
+    return pd.read_parquet(path, columns=columns)
+
+
 def top_at_risk(customers: pd.DataFrame, config: dict, n: int) -> pd.DataFrame:
     """The ``n`` customers at high churn risk to call first: by value at risk (by churn risk when the input has
     no amounts), ties by customer id."""
     if "churn_risk" not in customers:
         return customers.iloc[0:0]
-    high = customers[band_is_high(customers, config)]
-    by = "value_at_risk" if "value_at_risk" in high and high["value_at_risk"].notna().any() else "churn_risk"
+    rows = np.flatnonzero(band_is_high(customers, config).to_numpy())
+    worth = customers["value_at_risk"].to_numpy(float, na_value=np.nan)[rows] if "value_at_risk" in customers else None
+    by = "value_at_risk" if worth is not None and not np.isnan(worth).all() else "churn_risk"
+    values = customers[by].to_numpy(float, na_value=np.nan)[rows]
+    known = values[~np.isnan(values)]
+    if n > 0 and len(known) > n:  # only rows that can be among the first n are sorted
+        rows = rows[values >= np.partition(known, len(known) - n)[len(known) - n]]
+    high = customers.iloc[rows]
     return high.sort_values([by, "customer_id"], ascending=[False, True]).head(n)
 
 

@@ -2,7 +2,9 @@
 CRM import files, the run's snapshot in the history store with the tier migration since the previous run, the
 executive summary page and the management deck (English, plus a Chinese edition of both), and the landing page.
 
-Each part is a timed step of the run (``run.json``); every part reads the run directory, none changes it.
+Each part is a timed step of the run (``run.json``); every part reads the run directory, none changes it. The
+customer table is read once and handed to every part, and the tier migration is computed once for the summary
+and the deck.
 """
 
 from __future__ import annotations
@@ -67,8 +69,9 @@ def build_pack(
 
     def snapshot() -> None:
         labels = config["tiers"]["labels"]
-        history.append_snapshot(history_dir, customers, as_of, labels)
-        state["migration"] = history.migration_since_previous(history_dir, as_of, list(labels), labels)
+        current = history.snapshot(customers, labels)
+        history.write_snapshot(history_dir, current, as_of)
+        state["migration"] = history.migration_since_previous(history_dir, as_of, list(labels), labels, current)
         if state["migration"] is not None:
             (run_dir / "migration.json").write_text(
                 json.dumps(state["migration"].report, ensure_ascii=False, indent=2), encoding="utf-8"
@@ -77,13 +80,14 @@ def build_pack(
     def summary() -> None:
         for edition, name in EDITIONS["summary"].items():
             path = write_summary(run_dir, config, edition, masked=mask_pii, salt=salt,
-                                 migration=state.get("migration"), name=name)
+                                 migration=state.get("migration"), name=name, customers=customers)
             if masker is not None:
                 path.write_text(masker(path.read_text(encoding="utf-8")), encoding="utf-8")
 
     def deck() -> None:
         for edition, name in EDITIONS["deck"].items():
-            build_deck(run_dir / name, run_dir, edition, mask_pii=mask_pii, history_dir=history_dir, salt=salt)
+            build_deck(run_dir / name, run_dir, edition, mask_pii=mask_pii, salt=salt, customers=customers,
+                       migration=state.get("migration"))
 
     step("tier_table", tier_table)
     if crm_systems:
@@ -94,7 +98,7 @@ def build_pack(
     summary_page = EDITIONS["summary"][lang]
 
     def index() -> None:
-        path = write_index(run_dir, [summary_page, *pages], steps, lang, masked=mask_pii)
+        path = write_index(run_dir, [summary_page, *pages], steps, lang, masked=mask_pii, customers=customers)
         if masker is not None:
             path.write_text(masker(path.read_text(encoding="utf-8")), encoding="utf-8")
 

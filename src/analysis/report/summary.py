@@ -16,12 +16,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
 
 from analysis import privacy  # noqa: E402
 from analysis.plotting import new_axes, use_cjk_font  # noqa: E402
-from analysis.report.numbers import customer_label, read_json, top_at_risk  # noqa: E402
+from analysis.report.numbers import customer_label, read_customers, read_json, top_at_risk  # noqa: E402
 from analysis.report.plots import plot_transition_matrix, plot_value_by_tier, value_by_tier  # noqa: E402
 
 TEXTS = {
@@ -75,11 +76,15 @@ def _png(ax) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def sentences(run_dir: Path, config: dict, lang: str = "en", migration=None) -> list[str]:
-    """Five to eight plain sentences from the run's files (stages that did not run say nothing)."""
+def sentences(
+    run_dir: Path, config: dict, lang: str = "en", migration=None, customers: pd.DataFrame | None = None
+) -> list[str]:
+    """Five to eight plain sentences from the run's files (stages that did not run say nothing); ``customers``
+    is the run's customer table when the caller has read it."""
     t = TEXTS[lang]
     quality = read_json(run_dir, "quality.json") or {}
-    customers = pd.read_parquet(run_dir / "customers.parquet")
+    if customers is None:
+        customers = read_customers(run_dir, ["monetary", "orders", "value_at_risk"])
     base = {"customers": len(customers), "start": quality.get("date_min"), "as_of": quality.get("as_of")}
     revenue = customers["monetary"].sum(min_count=1)
     points = [
@@ -146,8 +151,13 @@ def _top_share(customers: pd.DataFrame, n: int) -> float:
     """Share of all value at risk held by the ``n`` customers with the most of it."""
     if "value_at_risk" not in customers:
         return 0.0
-    v = customers["value_at_risk"].fillna(0).sort_values(ascending=False)
-    return float(v.iloc[:n].sum() / v.sum()) if v.sum() > 0 else 0.0
+    v = customers["value_at_risk"].fillna(0)
+    total = v.sum()
+    if not total > 0:
+        return 0.0
+    values = v.to_numpy(float)
+    top = np.sort(np.partition(values, len(values) - n)[len(values) - n :] if len(values) > n else values)[::-1]
+    return float(top.sum() / total)
 
 
 def warning_rows(customers: pd.DataFrame, config: dict, lang: str, mask: bool, salt: str, n: int = 10) -> list[dict]:
@@ -184,11 +194,14 @@ def write_summary(
     salt: str = "",
     migration=None,
     name: str = "00_summary.html",
+    customers: pd.DataFrame | None = None,
 ) -> Path:
-    """Render the summary page ``name`` of ``run_dir``; returns its path."""
+    """Render the summary page ``name`` of ``run_dir``; returns its path. ``customers``: the run's customer
+    table when the caller has read it (the pack reads it once for all its parts)."""
     use_cjk_font()
     t = TEXTS[lang]
-    customers = pd.read_parquet(run_dir / "customers.parquet")
+    if customers is None:
+        customers = read_customers(run_dir)
     quality = read_json(run_dir, "quality.json") or {}
     i = 1 if lang == "zh" else 0
     charts, todo = [], []
@@ -218,7 +231,7 @@ def write_summary(
         t=t,
         as_of=quality.get("as_of"),
         masked=masked,
-        points=sentences(run_dir, config, lang, migration),
+        points=sentences(run_dir, config, lang, migration, customers),
         todo=todo,
         charts=charts,
         warning_rows=rows,
