@@ -32,18 +32,26 @@ def _close():
     plt.close("all")
 
 
-def test_each_chart_returns_the_axes_it_was_given(fitted):
-    X, model, scores = fitted
-    pm = model.purchase_model_
+def _backtest_tables(pareto: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A small tracking table (cumulative repeat purchases per week, BG/NBD and optionally Pareto/NBD) and a
+    conditional-expectation table, as the backtest gives them."""
     tracking = pd.DataFrame(
         {
             "week_end": pd.date_range("2024-01-07", periods=4, freq="7D"),
             "actual": [1.0, 3, 6, 8],
             "bgnbd": [1.2, 3.1, 5.5, 7.9],
+            **({"pareto": [1.1, 3.0, 5.8, 8.1]} if pareto else {}),
             "calibration": [True, True, False, False],
         }
     )
     conditional = pd.DataFrame({"customers": [5, 3], "actual": [0.2, 1.5], "bgnbd": [0.3, 1.4]}, index=["0", "1+"])
+    return tracking, conditional
+
+
+def test_each_chart_returns_the_axes_it_was_given(fitted):
+    X, model, scores = fitted
+    pm = model.purchase_model_
+    tracking, conditional = _backtest_tables()
     charts = [
         lambda ax: clv.plots.plot_repeat_histogram(clv.repeat_purchase_histogram(pm, X), ax=ax),
         lambda ax: clv.plots.plot_matrix(clv.frequency_recency_matrix(pm, 78.0, 52.0), "p_alive", ax=ax),
@@ -106,16 +114,7 @@ def _draw(ax) -> None:
 def _zh_charts(fitted):
     X, model, scores = fitted
     pm = model.purchase_model_
-    tracking = pd.DataFrame(
-        {
-            "week_end": pd.date_range("2024-01-07", periods=4, freq="7D"),
-            "actual": [1.0, 3, 6, 8],
-            "bgnbd": [1.2, 3.1, 5.5, 7.9],
-            "pareto": [1.1, 3.0, 5.8, 8.1],
-            "calibration": [True, True, False, False],
-        }
-    )
-    conditional = pd.DataFrame({"customers": [5, 3], "actual": [0.2, 1.5], "bgnbd": [0.3, 1.4]}, index=["0", "1+"])
+    tracking, conditional = _backtest_tables(pareto=True)
     matrix = clv.frequency_recency_matrix(pm, 78.0, 52.0)
     return {
         "Does the model reproduce how often customers come back?": lambda lang: clv.plots.plot_repeat_histogram(
