@@ -8,7 +8,7 @@ import pytest
 
 from analysis import churn, clv
 from analysis.config import deep_merge
-from tests.clusters.test_language import CJK, SNAKE_CASE, assert_chinese, draw_strictly
+from tests.language import CJK, SNAKE_CASE, assert_chinese, draw_strictly
 
 FAST = {"churn": {"evaluation": {"bootstrap": 10, "importance_repeats": 1, "importance_max_customers": 1000},
                   "gradient_boosting": {"max_iter": 20}}}  # fmt: skip

@@ -18,7 +18,7 @@ def test_notebook_adds_the_churn_columns_and_writes_churn_metrics(tmp_path, life
     call-first sentence names no customer id."""
     from analysis.report import open_stage
     from analysis.report.runner import execute_notebook
-    from tests.clusters.test_language import assert_chinese_notebook
+    from tests.language import assert_chinese_notebook
 
     config = tmp_path / "config.yaml"
     config.write_text("churn:\n  evaluation:\n    bootstrap: 20\n    importance_repeats: 1\n", encoding="utf-8")

@@ -7,15 +7,13 @@ import pytest
 
 from analysis import clv
 from analysis.clv.describe import choice_reason, localize_message
+from tests.language import has_chinese
 
 DEGENERATE = (
     "the data cannot tell apart customers' dropout probabilities: the MBG/NBD fit runs to the edge of its "
     "parameter space (b grows without bound, as if all customers were alike in this); MBG/NBD left out of the choice"
 )
 
-
-def _chinese(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
 def _report(**changes) -> dict:
@@ -62,7 +60,7 @@ def test_the_manager_summary_is_chinese_throughout_with_its_cautions():
     chinese = clv.manager_summary(report, "zh")
     lines = chinese.splitlines()
     assert len(lines) == len(english.splitlines())
-    assert all(_chinese(line) for line in lines)
+    assert all(has_chinese(line) for line in lines)
     assert "未来 **12 个月**" in lines[0] and "70,180" in lines[0] and "收入" in lines[0]
     assert "按验证期的每位客户 RMSE，Pareto/NBD 最好（1.597；BG/NBD 1.602）" in chinese
     assert "注意：MBG/NBD：数据无法区分客户的流失倾向" in chinese and "已用惩罚 0.01 重新拟合" in chinese
@@ -78,7 +76,7 @@ def test_without_amounts_the_chinese_summary_says_so():
         clv.manager_summary(_report(), "de")
 
 
-def test_why_a_model_was_chosen_in_chinese():
+def test_why_a_model_was_chosen_inhas_chinese():
     assert choice_reason(_report(), "en") == _report()["choice_reason"]
     assert choice_reason(_report(backtest=None), "zh") == "Pareto/NBD 是唯一配置的模型（无法回测）"
     assert choice_reason(_report(chosen_model="bgnbd"), "zh") == "BG/NBD 是能在全部数据上重新拟合的最佳模型"
@@ -102,13 +100,13 @@ def test_the_stage_messages_are_translated_and_unknown_ones_kept():
     assert localize_message("something new", "zh") == "something new"
 
 
-def test_choice_and_spend_lists_and_tables_in_chinese():
+def test_choice_and_spend_lists_and_tables_inhas_chinese():
     run = _run(_report())
     choice = run.choice_markdown("zh")
     assert choice.startswith("**选定模型**：按验证期") and "- **MBG/NBD 未参与选择**：数据无法区分" in choice
     spend = run.spend_markdown("zh").splitlines()
     assert spend[0] == "- 方法：Gamma-Gamma（带惩罚）" and "- 警告：Gamma-Gamma 未收敛；已用惩罚 0.01 重新拟合" in spend
-    assert all(_chinese(line) for line in spend)
+    assert all(has_chinese(line) for line in spend)
     assert run.spend_markdown().splitlines()[0] == "- method: gamma-gamma (penalized)"
 
     table = run.backtest_table("zh")

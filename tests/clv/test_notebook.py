@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT, run_notebook
+from tests.language import has_chinese
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +34,6 @@ def test_notebook_runs_on_the_cdnow_sample_and_writes_its_outputs(tmp_path, stag
     assert report["clv"]["bootstrap_resamples"] == 3
 
 
-def _chinese(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
-
 
 @pytest.mark.slow
 def test_the_chinese_page_has_chinese_headings_and_no_english_narrative(tmp_path, stage):
@@ -50,7 +48,7 @@ def test_the_chinese_page_has_chinese_headings_and_no_english_narrative(tmp_path
     assert "lang:en" not in tags and "lang:zh" in tags
     headings = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
                 if line.startswith("#")]  # fmt: skip
-    assert len(headings) >= 6 and all(_chinese(h) for h in headings), headings
+    assert len(headings) >= 6 and all(has_chinese(h) for h in headings), headings
     assert headings[0] == "# 客户终身价值：谁会再次购买，他们值多少"
     shown = "\n".join(o.get("data", {}).get("text/markdown", "") for c in nb.cells if c.cell_type == "code"
                       for o in c.get("outputs", []))  # fmt: skip

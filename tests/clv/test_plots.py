@@ -13,6 +13,7 @@ import pytest  # noqa: E402
 
 from analysis import clv, privacy  # noqa: E402
 from analysis.plotting import use_cjk_font  # noqa: E402
+from tests.language import has_chinese
 
 
 @pytest.fixture(scope="module")
@@ -89,9 +90,6 @@ def test_clv_charts_say_so_when_the_input_has_no_amounts(fitted):
         assert [t.get_text() for t in ax.texts] == ["No CLV in currency: the input has no amounts"]
 
 
-def _chinese(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
-
 
 def _texts(ax) -> dict[str, list[str]]:
     legend = ax.get_legend()
@@ -144,15 +142,15 @@ def test_every_chart_speaks_chinese_with_no_missing_glyph(fitted):
         ax = draw("zh")
         _draw(ax)
         texts = _texts(ax)
-        assert _chinese(texts["title"][0]) and english not in texts["title"][0], english
-        assert texts["axes"] and all(_chinese(t) for t in texts["axes"]), (english, texts["axes"])
+        assert has_chinese(texts["title"][0]) and english not in texts["title"][0], english
+        assert texts["axes"] and all(has_chinese(t) for t in texts["axes"]), (english, texts["axes"])
         # legend entries: Chinese, or a model's name
-        assert all(_chinese(t) or t in clv.MODEL_LABELS.values() for t in texts["legend"]), texts["legend"]
-        assert all(_chinese(t) for t in texts["notes"]), texts["notes"]
+        assert all(has_chinese(t) or t in clv.MODEL_LABELS.values() for t in texts["legend"]), texts["legend"]
+        assert all(has_chinese(t) for t in texts["notes"]), texts["notes"]
         plt.close("all")
 
 
-def test_the_chart_of_an_input_without_amounts_says_so_in_chinese(fitted):
+def test_the_chart_of_an_input_without_amounts_says_so_inhas_chinese(fitted):
     use_cjk_font()
     _, _, scores = fitted
     ax = clv.plots.plot_top_customers(scores.assign(clv=np.nan), lang="zh")

@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from analysis.data import quality  # noqa: E402
+from tests.language import has_chinese
 
 
 def _quality(quarantined: dict[str, int]) -> dict:
@@ -55,11 +56,8 @@ QUALITY = {
 }  # fmt: skip
 
 
-def _chinese(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
-
-def _draw_in_chinese(draw):
+def _draw_inhas_chinese(draw):
     import warnings
 
     from analysis.plotting import use_cjk_font
@@ -72,28 +70,28 @@ def _draw_in_chinese(draw):
     return ax
 
 
-def test_quarantine_chart_in_chinese_names_reasons_in_chinese():
-    ax = _draw_in_chinese(lambda: quality.plot_quarantine(QUALITY, lang="zh"))
-    assert ax.get_title() == "被隔离（未纳入分析）的行及原因" and _chinese(ax.get_xlabel())
+def test_quarantine_chart_in_chinese_names_reasons_inhas_chinese():
+    ax = _draw_inhas_chinese(lambda: quality.plot_quarantine(QUALITY, lang="zh"))
+    assert ax.get_title() == "被隔离（未纳入分析）的行及原因" and has_chinese(ax.get_xlabel())
     assert [t.get_text() for t in ax.get_yticklabels()] == ["同一订单的附加行", "重复行"]
     plt.close(ax.figure)
-    ax = _draw_in_chinese(lambda: quality.plot_quarantine(_quality({}), lang="zh"))
+    ax = _draw_inhas_chinese(lambda: quality.plot_quarantine(_quality({}), lang="zh"))
     assert ax.texts[0].get_text() == "没有被隔离的行：每一行输入都是保留的购买记录。"
     plt.close(ax.figure)
 
 
-def test_monthly_revenue_chart_in_chinese():
+def test_monthly_revenue_chart_inhas_chinese():
     tx = pd.DataFrame({"timestamp": pd.to_datetime(["2024-01-05", "2024-02-05"]), "amount": [12000.0, 3000.0],
                        "customer_id": ["a", "b"]})  # fmt: skip
-    ax = _draw_in_chinese(lambda: quality.plot_monthly_revenue(tx, lang="zh"))
+    ax = _draw_inhas_chinese(lambda: quality.plot_monthly_revenue(tx, lang="zh"))
     twin = next(a for a in ax.figure.axes if a is not ax)
     words = [ax.get_title(), ax.get_ylabel(), twin.get_ylabel(), *(t.get_text() for t in ax.get_legend().get_texts())]
-    assert all(_chinese(w) for w in words), words
+    assert all(has_chinese(w) for w in words), words
     assert all(t.get_text()[:4].isdigit() for t in ax.get_xticklabels() if t.get_text())  # numbers, not month names
     plt.close(ax.figure)
 
 
-def test_headline_summary_and_reason_table_in_chinese():
+def test_headline_summary_and_reason_table_inhas_chinese():
     headline = quality.headline(QUALITY, "zh")
     assert headline.startswith("**输入的 110 行中 90.9% 可用**") and "重复行（7 行）" in headline
     assert "every row" not in headline.lower()
@@ -110,6 +108,6 @@ def test_headline_summary_and_reason_table_in_chinese():
 def test_monthly_chart_without_amounts_shows_customers_only_and_says_why():
     tx = pd.DataFrame({"timestamp": pd.to_datetime(["2024-01-05", "2024-02-05"]), "amount": [float("nan")] * 2,
                        "customer_id": ["a", "b"]})  # fmt: skip
-    ax = _draw_in_chinese(lambda: quality.plot_monthly_revenue(tx, lang="zh"))
+    ax = _draw_inhas_chinese(lambda: quality.plot_monthly_revenue(tx, lang="zh"))
     assert not ax.patches and len(ax.figure.axes) == 1 and "没有金额" in ax.get_title()
     plt.close(ax.figure)

@@ -1,15 +1,12 @@
 """A ``--lang zh`` run: every page, the landing page and the executed notebooks in Chinese."""
 
 import json
-import re
 
 import pytest
 from bs4 import BeautifulSoup
 
 from analysis.report.runner import run_report
-
-CJK = re.compile(r"[\u4e00-\u9fff]")
-SNAKE_CASE = re.compile(r"^[a-z]+(_[a-z0-9]+)+$")  # a raw column name such as value_share, not a header
+from tests.language import CJK, SNAKE_CASE  # SNAKE_CASE: a raw column name such as value_share, not a header
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import pytest
 
 from analysis import segments
 from analysis.data.features import customer_features
+from tests.language import has_chinese
 from tests.segments.test_segments import AS_OF, tx_from
 
 HISTORIES = {
@@ -17,9 +18,6 @@ HISTORIES = {
     "new": [("2024-12-20", 50.0)],
 }
 
-
-def _chinese(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in str(text))
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +41,12 @@ def test_summary_tables_name_groups_and_headers_in_the_page_language(run):
     zh = segments.show(run.tables["tiers"], "zh").data
     assert list(zh.index) == run.tables["tiers"]["label_zh"].tolist()  # the configured order, named in Chinese
     assert zh.index.name == "等级" and list(zh.columns)[:4] == ["客户数", "客户占比", "价值", "价值占比"]
-    assert all(_chinese(c) for c in zh.columns)
+    assert all(has_chinese(c) for c in zh.columns)
     en = segments.show(run.tables["tiers"], "en").data
-    assert en.index.name == "Tier" and "VIP" in en.index and not any(_chinese(c) for c in en.columns)
-    assert not any(_chinese(v) for v in en.index)  # the English page shows no Chinese tier label
+    assert en.index.name == "Tier" and "VIP" in en.index and not any(has_chinese(c) for c in en.columns)
+    assert not any(has_chinese(v) for v in en.index)  # the English page shows no Chinese tier label
     segments_zh = segments.show(run.tables["segments"], "zh").data
-    assert segments_zh.index.name == "RFM 细分" and all(_chinese(v) for v in segments_zh.index)
+    assert segments_zh.index.name == "RFM 细分" and all(has_chinese(v) for v in segments_zh.index)
     eight = segments.show(run.tables["segments_zh"], "en").data  # 八类客户 keep their names, with English beside
     assert eight.index.name == "8-class RFM segment" and "English name" in eight.columns
     assert "英文名称" not in segments.show(run.tables["segments_zh"], "zh").data.columns
@@ -56,20 +54,20 @@ def test_summary_tables_name_groups_and_headers_in_the_page_language(run):
     assert segments.show(run.tables["abc"], "zh").data.index.name == "ABC 分类"
 
 
-def test_playbooks_actions_and_customer_preview_in_chinese(run, settings):
+def test_playbooks_actions_and_customer_preview_inhas_chinese(run, settings):
     playbook = segments.show(segments.playbook_table(settings, "zh"), "zh").data
     assert playbook.index.name == "等级"
     assert list(playbook.columns) == ["服务级别", "联系频率", "渠道", "优惠", "负责人", "行动"]
     assert segments.show(segments.segment_playbook_table(settings, "zh"), "zh").data.index.name == "RFM 细分"
     actions = segments.action_counts(run, "zh").data
     assert actions.index.names == ["等级", "建议行动"] and list(actions.columns) == ["客户数"]
-    assert all(_chinese(v) for pair in actions.index for v in pair) and actions["客户数"].sum() == len(HISTORIES)
+    assert all(has_chinese(v) for pair in actions.index for v in pair) and actions["客户数"].sum() == len(HISTORIES)
     english = segments.action_counts(run).data
     assert english.index.names == ["Tier", "Recommended action"] and english.index[0][0] == "VIP"
     preview = segments.customer_preview(run, "zh", mask=True).data
     assert {"客户编号", "RFM 细分", "八类客户", "生命周期阶段", "等级", "建议行动"} <= set(preview.columns)
     assert preview["客户编号"].str.startswith("c-").all()  # masked ids
-    assert all(_chinese(v) for v in preview["等级"]) and all(_chinese(v) for v in preview["建议行动"])
+    assert all(has_chinese(v) for v in preview["等级"]) and all(has_chinese(v) for v in preview["建议行动"])
     assert segments.customer_preview(run).data["Customer"].tolist() == run.customers["customer_id"].tolist()
 
 
@@ -90,7 +88,7 @@ def test_summary_and_rules_in_one_language(run):
     rules = segments.rules_markdown(run.report, "abc", "tiers", lang="zh")
     assert rules.startswith("ABC分类：") and "ABC classes" not in rules
     english = segments.rules_markdown(run.report, "abc", "tiers")
-    assert english.startswith("ABC classes:") and not _chinese(english)
+    assert english.startswith("ABC classes:") and not has_chinese(english)
     with pytest.raises(ValueError, match="language 'fr'"):
         segments.rules_markdown(run.report, "abc", lang="fr")
 
