@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from analysis.report.progress import text_line
-from analysis.report.rundir import rounded_for_people
+from analysis.report.rundir import CSV_AFTER_PAGES, Stage, rounded_for_people, write_customers, write_customers_csv
 from analysis.report.runner import RunFailed, run_report
 from tests.conftest import write_notebook
 
@@ -21,6 +21,21 @@ def test_people_read_money_to_cents_probabilities_to_4_decimals_and_the_rest_to_
     assert text.splitlines() == ["customer_id,clv,p_alive,lt_T,orders", "a,12345.68,0.1235,14.2857,1",
                                  "b,0,1,0,2", "c,,,123457000,3"]
     assert frame["clv"].iloc[0] == 12345.6789  # the caller's frame is untouched
+
+
+def test_pages_of_a_run_write_the_table_and_the_csv_comes_once_after_them(tmp_path):
+    (tmp_path / "settings.json").write_text(json.dumps({"customers_csv": CSV_AFTER_PAGES}))
+    write_customers(tmp_path, pd.DataFrame({"customer_id": ["a", "b"], "spend": [1.0, 2.0]}), csv=False)
+    page = Stage(tmp_path)
+    page.add_columns(pd.DataFrame({"customer_id": ["b", "a"], "clv": [20.123, 10.0]}))
+    assert not (tmp_path / "customers.csv").exists()  # never a CSV older than the table
+    assert pd.read_parquet(tmp_path / "customers.parquet")["clv"].tolist() == [10.0, 20.123]
+    next_page = Stage(tmp_path)  # the next page, in the same kernel, takes the table the last one wrote
+    assert next_page.customers["clv"].tolist() == [10.0, 20.123]
+    pd.DataFrame({"customer_id": ["a"], "spend": [9.0]}).to_parquet(tmp_path / "customers.parquet")
+    assert Stage(tmp_path).customers["spend"].tolist() == [9.0]  # a table changed on disk is read again
+    write_customers_csv(tmp_path)
+    assert (tmp_path / "customers.csv").read_text(encoding="utf-8-sig").splitlines() == ["customer_id,spend", "a,9"]
 
 
 @pytest.mark.slow
@@ -107,7 +122,7 @@ def test_progress_events_and_a_misspelt_parameter(tmp_path, lifetimes_datasets):
     source = str(lifetimes_datasets / "CDNOW_sample.txt")
     run_dir = run_report(source, out_dir=out, notebooks_dir=good, log=events.append)
     kinds = [(e["event"], e.get("step")) for e in events]
-    pack = [("pack_step", s) for s in ("tier_table", "history", "summary", "deck", "index")]
+    pack = [("pack_step", s) for s in ("customers_csv", "tier_table", "history", "summary", "deck", "index")]
     assert kinds == [("prepared", None), ("step_started", "01_a"), ("step_done", "01_a"), ("step_started", "02_b"),
                      ("step_done", "02_b"), *pack, ("done", None)]
     assert events[2]["index"] == 1 and events[2]["total"] == 2 and events[2]["eta"] > 0 and events[4]["eta"] == 0

@@ -175,11 +175,46 @@ def write_csv(frame: pd.DataFrame, path: Path, chunk: int = 200_000) -> None:
     frame.to_csv(path, index=False, encoding="utf-8-sig", float_format="%.15g")
 
 
-def write_customers(run_dir: Path, customers: pd.DataFrame) -> None:
+# settings["customers_csv"] of a run whose runner writes customers.csv once, after the last page
+# (write_customers_csv): each page then writes only customers.parquet, not a CSV it would soon replace
+# (formatting a million customers' 50 columns as text costs about 6 s).
+CSV_AFTER_PAGES = "after_pages"
+
+# The customer table a Stage last wrote or read: (run directory, the file's mtime and size then, table). The pages
+# of a run share one kernel, so the next page takes the table from here instead of reading it again; one entry,
+# so a long-lived kernel holds no older run's table.
+_LAST_TABLE: list[tuple[Path, tuple[int, int], pd.DataFrame]] = []
+
+
+def _remember(run_dir: Path, table: pd.DataFrame) -> pd.DataFrame:
+    stat = (run_dir / "customers.parquet").stat()
+    _LAST_TABLE[:] = [(run_dir.resolve(), (stat.st_mtime_ns, stat.st_size), table)]
+    return table
+
+
+def _remembered(run_dir: Path) -> pd.DataFrame | None:
+    """The table :func:`_remember` kept for ``run_dir``, if customers.parquet has not changed since."""
+    if not _LAST_TABLE:
+        return None
+    where, stamp, table = _LAST_TABLE[0]
+    stat = (run_dir / "customers.parquet").stat()
+    return table if where == run_dir.resolve() and stamp == (stat.st_mtime_ns, stat.st_size) else None
+
+
+def write_customers(run_dir: Path, customers: pd.DataFrame, csv: bool = True) -> None:
     """The typed working copy at full precision (parquet) and the CSV people import (UTF-8 with BOM for
-    Excel), rounded for people."""
+    Excel), rounded for people. With ``csv=False`` the CSV is removed instead (it would be older than the
+    table), for :func:`write_customers_csv` to write once the table is complete."""
     customers.to_parquet(run_dir / "customers.parquet", index=False)
-    write_csv(rounded_for_people(customers), run_dir / "customers.csv")
+    if csv:
+        write_csv(rounded_for_people(customers), run_dir / "customers.csv")
+    else:
+        (run_dir / "customers.csv").unlink(missing_ok=True)
+
+
+def write_customers_csv(run_dir: Path) -> None:
+    """customers.csv from the customer table as it stands in ``run_dir`` (the runner, after the last page)."""
+    write_csv(rounded_for_people(pd.read_parquet(run_dir / "customers.parquet")), run_dir / "customers.csv")
 
 
 def write_prepared(run_dir: Path, prepared: Prepared, settings: dict[str, Any]) -> None:
@@ -188,7 +223,7 @@ def write_prepared(run_dir: Path, prepared: Prepared, settings: dict[str, Any]) 
     prepared.transactions.to_parquet(run_dir / "transactions.parquet", index=False)
     prepared.quarantine.to_csv(run_dir / "quarantine.csv", index=False, encoding="utf-8-sig")
     write_json(run_dir / "quality.json", prepared.quality)
-    write_customers(run_dir, prepared.customers)
+    write_customers(run_dir, prepared.customers, csv=settings.get("customers_csv") != CSV_AFTER_PAGES)
     write_json(run_dir / SETTINGS, settings)
 
 
@@ -281,7 +316,10 @@ class Stage:
         """The customer table as it stands now (with every column earlier stages added): read once, then kept
         up to date by :meth:`add_columns`. Each call gives its own frame (changing it changes nothing here)."""
         if self._customers is None:
-            self._customers = pd.read_parquet(self.run_dir / "customers.parquet")
+            table = _remembered(self.run_dir)
+            if table is None:
+                table = _remember(self.run_dir, pd.read_parquet(self.run_dir / "customers.parquet"))
+            self._customers = table
         return self._customers.copy(deep=False)
 
     def add_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -307,8 +345,8 @@ class Stage:
                 raise ValueError(f"add_columns got {unknown} customer ids not in the customer table")
             new = frame.assign(customer_id=ids)
             table = kept.merge(new, on="customer_id", how="left", validate="one_to_one")
-        write_customers(self.run_dir, table)
-        self._customers = table
+        write_customers(self.run_dir, table, csv=self.settings.get("customers_csv") != CSV_AFTER_PAGES)
+        self._customers = _remember(self.run_dir, table)
         return table.copy(deep=False)
 
     def provenance(self, lang: str = "en") -> pd.DataFrame:

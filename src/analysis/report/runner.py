@@ -25,7 +25,14 @@ from analysis.report.crm import check_systems
 from analysis.report.masking import PageMasker
 from analysis.report.pack import build_pack
 from analysis.report.progress import reporter
-from analysis.report.rundir import prepare_run, settings_for, versions, write_json
+from analysis.report.rundir import (
+    CSV_AFTER_PAGES,
+    prepare_run,
+    settings_for,
+    versions,
+    write_customers_csv,
+    write_json,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -202,6 +209,7 @@ def run_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     settings = settings_for(input_path, as_of, config_path, overrides, customers_path)
+    settings["customers_csv"] = CSV_AFTER_PAGES  # each page writes customers.parquet; the CSV comes last
     crm_systems = check_systems(crm_systems or [], settings["config"])
     steps: dict[str, float] = {}
     record: dict[str, Any] = {
@@ -271,6 +279,10 @@ def run_report(
             eta = sum(page_seconds) / len(page_seconds) * (len(notebooks) - index)
             log({"event": "step_done", **where, "seconds": steps[step], "eta": round(eta, 1),
                  "elapsed": round(time.perf_counter() - started, 3)})
+    t0 = time.perf_counter()
+    write_customers_csv(run_dir)
+    steps["customers_csv"] = round(time.perf_counter() - t0, 3)
+    log({"event": "pack_step", "step": "customers_csv", "seconds": steps["customers_csv"]})
     record["warnings"] = build_pack(run_dir, out / "history", pages, steps, crm_systems, log, lang, masker)
     steps["total"] = round(time.perf_counter() - started, 3)
     record["peak_memory_mb"]["total"] = _peak_memory_mb()
