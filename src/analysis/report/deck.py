@@ -309,15 +309,13 @@ def build_deck(
     hash); ``history_dir`` adds the tier migration since the previous snapshot there, or ``migration`` (a
     :class:`~analysis.report.history.Migration` the caller has computed). ``customers``: the run's customer
     table when the caller has read it. Returns the file."""
-    from analysis.config import deep_merge, default_config
-
     if lang not in ("en", "zh"):
         raise UserError(f"language {lang!r}: use en or zh")
     run = Path(run_dir)
     if not (run / "customers.parquet").is_file():
         raise UserError(f"{run} is not a run directory (no customers.parquet)")
     settings = read_json(run, "settings.json") or {}
-    config = deep_merge(default_config(), settings.get("config") or {})
+    config = plots.with_defaults(settings.get("config"))
     if customers is None:
         customers = read_customers(run)
     numbers = headline(run, customers)

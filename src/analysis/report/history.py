@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from analysis.errors import UserError
@@ -64,16 +65,27 @@ def _date(as_of: Any) -> dt.date:
     return stamp.date()
 
 
+def tier_codes(tiers: pd.Series, labels: dict[str, list[str]] | None) -> np.ndarray:
+    """Each tier label's position in ``labels`` (``config["tiers"]["labels"]``: {key: [en, zh]}), found by its
+    label in either language or by its key; -1 where a label is unknown or the tier is missing. The handful of
+    distinct labels is looked up once each."""
+    lookup: dict[str, int] = {}
+    for i, (key, names) in enumerate((labels or {}).items()):
+        lookup.update({str(name): i for name in names})
+        lookup[str(key)] = i
+    text = pa.array(_text(tiers).array, from_pandas=True)
+    encoded = pc.dictionary_encode(text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text)
+    positions = np.array([lookup.get(v, -1) for v in encoded.dictionary.to_pylist()] + [-1], dtype=np.int64)
+    indices = pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy(zero_copy_only=False)
+    return positions[indices]
+
+
 def tier_keys(tiers: pd.Series, labels: dict[str, list[str]] | None) -> pd.Series:
     """The tier key (vip, important, ...) of each tier label, by ``config["tiers"]["labels"]`` ({key: [en, zh]});
     a value that already is a key stays. Missing where a label is unknown or the tier is missing."""
-    lookup: dict[str, str] = {}
-    for key, names in (labels or {}).items():
-        lookup.update({str(name): key for name in names})
-        lookup[str(key)] = key
-    codes, uniques = pd.factorize(_text(tiers))  # a handful of distinct labels, looked up once each
-    keys = np.array([lookup.get(str(v)) for v in uniques] + [None], dtype=object)
-    return pd.Series(keys[codes], index=tiers.index, name=tiers.name)
+    keys = pa.array([*(str(k) for k in labels or {}), None], type=pa.string())
+    taken = keys.take(pa.array(tier_codes(tiers, labels) % len(keys)))
+    return pd.Series(pd.array(taken, dtype="str"), index=tiers.index, name=tiers.name)
 
 
 def _text(values: pd.Series) -> pd.Series:

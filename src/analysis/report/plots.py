@@ -4,6 +4,7 @@ tier names from ``config["tiers"]["labels"]``."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -15,13 +16,28 @@ from analysis.plotting import new_axes, thousands, use_cjk_font
 VALUE_COLOR = "#4c72b0"
 
 
+@cache
+def _defaults() -> dict[str, Any]:
+    """The package's default settings, read once per process (every chart and deck of a pack needs them)."""
+    from analysis.config import default_config
+
+    return default_config()
+
+
+def with_defaults(config: dict | None) -> dict[str, Any]:
+    """``config`` merged onto the package defaults (a new dict: the cached defaults are never changed)."""
+    from analysis.config import deep_merge
+
+    return deep_merge(_defaults(), config or {})
+
+
 def _config(config: dict | None) -> dict[str, Any]:
     """The settings the charts read (the package defaults when none are given)."""
-    from analysis.config import deep_merge, default_config
+    from analysis.config import deep_merge
 
-    defaults = default_config()
+    defaults = _defaults()
     if config is None:
-        return defaults
+        return with_defaults(None)
     return {**defaults, **config, "deck": deep_merge(defaults["deck"], config.get("deck") or {})}
 
 
@@ -38,15 +54,19 @@ def tier_names(config: dict | None, lang: str = "en") -> dict[str, str]:
 def value_by_tier(customers: pd.DataFrame, config: dict | None = None, value: str = "monetary") -> pd.DataFrame:
     """Customers, value and share of value per tier key, in the configured order (tiers without customers
     included). Tiers are found by their label in either language."""
-    from analysis.report.history import tier_keys
+    from analysis.report.history import tier_codes
 
     labels = _config(config)["tiers"]["labels"]
-    keys = tier_keys(customers["tier"], labels)
+    codes = tier_codes(customers["tier"], labels)
+    known = codes >= 0
     worth = pd.to_numeric(customers[value], errors="coerce").fillna(0.0) if value in customers else 0.0
-    frame = pd.DataFrame({"tier": keys.to_numpy(), "value": np.asarray(worth, dtype=float) + 0.0})
-    table = frame.groupby("tier").agg(customers=("value", "size"), value=("value", "sum"))
-    table = table.reindex(list(labels), fill_value=0)
-    table["customers"] = table["customers"].astype(int)
+    worth = np.broadcast_to(np.asarray(worth, dtype=float) + 0.0, codes.shape)
+    # (pandas' compensated sums per tier, as the groupby gave)
+    sums = pd.Series(worth[known]).groupby(codes[known]).sum().reindex(range(len(labels)), fill_value=0.0)
+    table = pd.DataFrame(
+        {"customers": np.bincount(codes[known], minlength=len(labels)), "value": sums.to_numpy()},
+        index=pd.Index(list(labels), name="tier"),
+    )
     total = table["value"].sum()
     table["value_share"] = table["value"] / total if total > 0 else 0.0
     return table
