@@ -18,6 +18,17 @@ def test_float_text_is_python_repr():
     assert text == [repr(float(v)) if np.isfinite(v) else None for v in values]
 
 
+def test_float_text_of_short_decimals_is_python_repr():
+    # money in cents, shares to 4 places and serial dates take the integer path; it writes what repr writes
+    rng = np.random.default_rng(1)
+    values = rng.normal(size=20_000) * 10.0 ** rng.integers(-2, 11, 20_000)
+    for decimals in range(5):
+        rounded = np.concatenate([np.round(values, decimals), [0.0, -0.0, 1.0, 45291.0, 0.0001, 99999999999.9999]])
+        assert sheetxml._short_decimals(rounded, np.isfinite(rounded)) is not None
+        text = sheetxml.float_text(np.concatenate([rounded, [np.nan, -np.inf]])).to_pylist()
+        assert text == [repr(float(v)) for v in rounded] + [None, None]
+
+
 def test_rows_with_gaps_and_shared_strings_read_back_in_place(tmp_path, monkeypatch):
     monkeypatch.setattr(sheetxml, "CHUNK_ROWS", 2)  # several chunks
     frame = pd.DataFrame({

@@ -20,6 +20,7 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from openpyxl.utils import get_column_letter
 
+DECIMALS = 4  # floats with at most this many decimals are written from integers (see _short_decimals)
 CHUNK_ROWS = 50_000  # rows turned into XML at a time (bounded memory)
 ZIP_LEVEL = 1  # deflate level of the streamed parts: fast; level 6 saves ~15 % of the file for ~3x the time
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 of Excel's serial dates (1900 system)
@@ -53,6 +55,9 @@ def float_text(values: np.ndarray) -> pa.Array:
     exactly as ``repr`` writes it."""
     values = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(values)
+    short = _short_decimals(values, finite)
+    if short is not None:
+        return short
     text = pc.cast(pa.array(values, mask=~finite), pa.string())
     size = np.abs(values)
     python = finite & (((size < 1e-4) & (size > 0)) | (size >= 1e16))
@@ -66,6 +71,32 @@ def float_text(values: np.ndarray) -> pa.Array:
         text[odd] = [repr(float(v)) for v in values[odd]]
         text = pa.array(text, type=pa.string(), mask=~finite)
     return text
+
+
+def _short_decimals(values: np.ndarray, finite: np.ndarray) -> pa.Array | None:
+    """Floats with at most ``DECIMALS`` decimals (money rounded to cents, shares to 4 places, serial dates) as
+    ``repr`` writes them, from their whole part and their ten-thousandths (the shortest text that reads back as
+    such a value is its decimals without trailing zeros); ``None`` when a value has more decimals or is too
+    large for that."""
+    scale = 10**DECIMALS
+    known = np.where(finite, values, 0.0)
+    scaled = np.rint(known * scale)
+    if not (np.abs(scaled).max(initial=0.0) < 1e15 and np.array_equal(scaled / scale, known)):
+        return None
+    whole, fraction = np.divmod(np.abs(scaled).astype(np.int64), scale)
+    text = pc.binary_join_element_wise(
+        pc.cast(pa.array(whole, mask=~finite), pa.string()), _fractions().take(pa.array(fraction)), ""
+    )
+    negative = np.signbit(values) & finite
+    if negative.any():
+        text = pc.if_else(pa.array(negative), pc.binary_join_element_wise("-", text, ""), text)
+    return text
+
+
+@cache
+def _fractions() -> pa.Array:
+    """``.0``, ``.0001``, ..., ``.5``, ..., ``.9999``: each number of ten-thousandths as ``repr`` ends a float."""
+    return pa.array([f".{i:0{DECIMALS}d}".rstrip("0") if i else ".0" for i in range(10**DECIMALS)])
 
 
 def is_text(series: pd.Series) -> bool:
@@ -95,7 +126,8 @@ def _clean(text: pa.Array) -> pa.Array:
 
 class SharedStrings:
     """The workbook's shared-strings table for the text columns of ``table``: every distinct text once, in
-    order of first appearance (column by column), and per column each row's index into it (null: no cell)."""
+    order of first appearance (column by column). Per column, ``codes`` gives each row's distinct text of that
+    column (null: no cell) and ``positions`` the index of each of those texts in the table."""
 
     def __init__(self, table: pd.DataFrame):
         encoded = {c: pc.dictionary_encode(_text(table[c])) for c in table.columns if is_text(table[c])}
@@ -103,13 +135,14 @@ class SharedStrings:
         texts = [_clean(codes.dictionary) for codes in encoded.values()]
         merged = pc.dictionary_encode(pa.concat_arrays(texts) if texts else pa.array([], pa.string()))
         self.strings: pa.Array = merged.dictionary
-        self.indices: dict[str, pa.Array] = {}
+        self.codes: dict[str, pa.Array] = {}
+        self.positions: dict[str, pa.Array] = {}
         self.count = 0
         start = 0
         for column, codes in encoded.items():
-            position = merged.indices.slice(start, len(codes.dictionary))
+            self.positions[column] = merged.indices.slice(start, len(codes.dictionary))
+            self.codes[column] = codes.indices
             start += len(codes.dictionary)
-            self.indices[column] = pc.take(position, codes.indices)
             self.count += len(codes) - codes.null_count
 
     def xml(self) -> Iterator[bytes | memoryview]:
@@ -164,6 +197,15 @@ def rows_xml(
     ``prepare`` (a function of a chunk of rows) turns each chunk into the values to write, e.g. rounds them
     for people."""
     letters = [get_column_letter(i) for i in range(1, len(table.columns) + 1)]
+
+    def attrs(column: str, kind: str) -> str:
+        return (f' s="{styles[column]}"' if styles[column] else "") + kind + "><v>"
+
+    # A text column's cells without a reference, once per distinct text of the column, taken for each row.
+    cells = {
+        c: pc.binary_join_element_wise("<c" + attrs(c, TEXT), pc.cast(positions, pa.string()), "</v></c>", "")
+        for c, positions in strings.positions.items()
+    }
     for start in range(0, len(table), CHUNK_ROWS):
         chunk = table.iloc[start : start + CHUNK_ROWS]
         if prepare is not None:
@@ -172,20 +214,35 @@ def rows_xml(
         parts: list[Any] = ['<row r="', rows, '">']
         after_gap = False
         for letter, column in zip(letters, chunk.columns, strict=True):
-            if column in strings.indices:
-                values, kind = pc.cast(strings.indices[column].slice(start, len(chunk)), pa.string()), TEXT
+            if column in strings.codes:
+                codes = strings.codes[column].slice(start, len(chunk))
+                if not (codes.null_count or after_gap):
+                    parts.append(pc.take(cells[column], codes))
+                    continue
+                values, kind = pc.cast(pc.take(strings.positions[column], codes), pa.string()), TEXT
             else:
                 values, kind = _values_text(chunk[column])
-            attrs = (f' s="{styles[column]}"' if styles[column] else "") + kind + "><v>"
             gaps = values.null_count > 0
             if gaps or after_gap:
-                cells = pc.binary_join_element_wise(f'<c r="{letter}', rows, '"' + attrs, values, "</v></c>", "")
-                parts.append(pc.fill_null(cells, "") if gaps else cells)
+                cell = pc.binary_join_element_wise(f'<c r="{letter}', rows, '"' + attrs(column, kind), values,
+                                                   "</v></c>", "")  # fmt: skip
+                parts.append(pc.fill_null(cell, "") if gaps else cell)
             else:
-                parts += ["<c" + attrs, values, "</v></c>"]
+                parts += ["<c" + attrs(column, kind), values, "</v></c>"]
             after_gap = gaps
         parts.append("</row>")
-        yield _utf8(pc.binary_join_element_wise(*parts, ""))
+        yield _utf8(pc.binary_join_element_wise(*_merged(parts), ""))
+
+
+def _merged(parts: list[Any]) -> list[Any]:
+    """``parts`` with each run of constant texts joined into one (fewer pieces for Arrow to copy per row)."""
+    out: list[Any] = []
+    for part in parts:
+        if isinstance(part, str) and out and isinstance(out[-1], str):
+            out[-1] += part
+        else:
+            out.append(part)
+    return out
 
 
 def _write_parts(part: Any, pieces: Iterable[bytes | memoryview]) -> None:
