@@ -135,3 +135,22 @@ def test_the_spearman_correlation_of_the_backtest_equals_scipys():
     assert _spearman(actual, predicted) == pytest.approx(spearmanr(actual, predicted)[0], rel=1e-12)
     assert backtest_metrics(actual, predicted)["spearman"] == pytest.approx(spearmanr(actual, predicted)[0], rel=1e-12)
     assert np.isnan(_spearman(actual, np.r_[predicted[:-1], np.nan]))
+
+
+def test_pareto_refits_of_all_draws_at_once_end_where_refits_one_by_one_do(many_patterns):
+    point = clv.PurchaseModel("pareto").fit(many_patterns)
+    unique, _, inverse = clv.models._condense(many_patterns, clv.models.SUMMARY_COLUMNS)
+    rng = np.random.default_rng(8)
+    n = len(many_patterns)
+    weights = np.column_stack(
+        [np.bincount(inverse, np.bincount(rng.integers(0, n, n), minlength=n), len(unique)) for _ in range(3)]
+    )
+    together = optimize.refit_pareto_draws(
+        *(unique[c].to_numpy() for c in ("frequency", "recency", "T")), weights, 0.0, point.params_.to_numpy(), 1000.0
+    )
+    for params, w in zip(together, weights.T, strict=True):
+        keep = w > 0
+        alone = clv.PurchaseModel("pareto", tol=1e-15).fit(
+            unique, condensed=(unique[keep].reset_index(drop=True), w[keep], None)
+        )
+        np.testing.assert_allclose(params, alone.params_, rtol=1e-5)

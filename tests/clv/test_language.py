@@ -15,10 +15,15 @@ DEGENERATE = (
 )
 
 
-
 def _report(**changes) -> dict:
-    metrics = {"total_predicted": 1643.0, "total_actual": 1877.0, "total_error_pct": -12.4,
-               "spend_total_predicted": 59640.0, "spend_total_actual": 70792.0, "spend_total_error_pct": -15.8}
+    metrics = {
+        "total_predicted": 1643.0,
+        "total_actual": 1877.0,
+        "total_error_pct": -12.4,
+        "spend_total_predicted": 59640.0,
+        "spend_total_actual": 70792.0,
+        "spend_total_error_pct": -15.8,
+    }
     report = {
         "chosen_model": "pareto",
         "choice_reason": "Pareto/NBD has the best holdout per-customer RMSE (1.597; BG/NBD 1.602)",

@@ -34,7 +34,6 @@ def test_notebook_runs_on_the_cdnow_sample_and_writes_its_outputs(tmp_path, stag
     assert report["clv"]["bootstrap_resamples"] == 3
 
 
-
 @pytest.mark.slow
 def test_the_chinese_page_has_chinese_headings_and_no_english_narrative(tmp_path, stage):
     from analysis.report.runner import execute_notebook

@@ -90,7 +90,6 @@ def test_clv_charts_say_so_when_the_input_has_no_amounts(fitted):
         assert [t.get_text() for t in ax.texts] == ["No CLV in currency: the input has no amounts"]
 
 
-
 def _texts(ax) -> dict[str, list[str]]:
     legend = ax.get_legend()
     colorbars = [a.get_ylabel() for a in ax.figure.axes if a is not ax]

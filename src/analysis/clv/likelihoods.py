@@ -133,14 +133,16 @@ def pareto_p_alive(params, x, t_x, T) -> np.ndarray:
     return expit(alive - died)
 
 
-def pareto_expected_purchases(params, t, x, t_x, T) -> np.ndarray:
-    """E[purchases in (T, T + t] | x, t_x, T] under Pareto/NBD (note 009, eq. 41), in log space."""
+def pareto_expected_purchases(params, t, x, t_x, T, p_alive=None) -> np.ndarray:
+    """E[purchases in (T, T + t] | x, t_x, T] under Pareto/NBD (note 009, eq. 41), in log space;
+    ``p_alive``: :func:`pareto_p_alive` of the same customers when the caller has it (several t)."""
     r, alpha, s, beta = params
     x, T, t = (np.asarray(v, dtype=float) for v in (x, T, t))
     ratio = np.log(beta + T) - np.log(beta + T + t)  # log((beta+T)/(beta+T+t)) <= 0
     horizon = -ratio if abs(s - 1.0) < 1e-12 else -np.expm1((s - 1.0) * ratio) / (s - 1.0)
     rate = (r + x) * (beta + T) / (alpha + T)
-    return pareto_p_alive(params, x, t_x, T) * rate * horizon
+    alive = pareto_p_alive(params, x, t_x, T) if p_alive is None else p_alive
+    return alive * rate * horizon
 
 
 def _hessian_from_gradient(objective, x: np.ndarray, grad: np.ndarray | None = None, step: float = 1e-6) -> np.ndarray:
@@ -353,8 +355,9 @@ class _ParetoObjective:
         self.forward_step = 1e-7
         self.central = True
 
-    def log_likelihoods(self, P: np.ndarray) -> np.ndarray:
-        """Weighted total log-likelihood at each row of ``P`` (natural parameters, k x 4)."""
+    def log_likelihoods(self, P: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """Weighted total log-likelihood at each row of ``P`` (natural parameters, k x 4); with
+        ``weights`` (patterns x m, several weightings of the patterns) a k x m matrix."""
         r, alpha, s, beta = (P[:, i : i + 1] for i in range(4))
         x, T = self.x[None, :], self.T[None, :]
         term = _pareto_log_term((r, alpha, s, beta), self.px[None, :], self.py[None, :])
@@ -363,7 +366,7 @@ class _ParetoObjective:
         alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
         died = np.log(s) + log_a0 - np.log(r + s + x)
         a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-        return (a1 + np.logaddexp(alive, died)) @ self.w
+        return (a1 + np.logaddexp(alive, died)) @ (self.w if weights is None else weights)
 
     def __call__(self, log_params):
         theta = np.asarray(log_params, float)

@@ -29,7 +29,15 @@ from analysis.clv.likelihoods import (
     pareto_log_likelihood,
     pareto_p_alive,
 )
-from analysis.clv.optimize import DegenerateFit, FitResult, fit_pareto, judge, pareto_start
+from analysis.clv.optimize import (
+    DegenerateFit,
+    FitResult,
+    fit_pareto,
+    judge,
+    pareto_curvature,
+    pareto_start,
+    refit_pareto_draws,
+)
 from analysis.clv.simulate import simulate_summary
 from analysis.errors import UserError
 
@@ -148,7 +156,7 @@ class PurchaseModel(BaseEstimator):
         """Fit on ``X`` (``frequency``, ``recency``, ``T``). ``sample_weight``: customers per row
         (used by the bootstrap); ``initial_params``: a warm start in natural units;
         ``condensed``: ``_condense(X, SUMMARY_COLUMNS)`` when the caller already has it;
-        ``warm_curvature``: with ``initial_params`` (BG/NBD, MBG/NBD, fast engine), the inverse
+        ``warm_curvature``: with ``initial_params`` (fast engine; Pareto/NBD), the inverse
         Hessian of the objective there (:meth:`warm_curvature` of the fit it comes from): BFGS
         starts with it, a few steps instead of about twenty, and keeps its own Hessian estimate
         for the standard errors (a bootstrap refit, which needs none).
@@ -216,13 +224,43 @@ class PurchaseModel(BaseEstimator):
         self.fitter_ = fitter
         self.log_likelihood_ = best.log_likelihood
 
+    def refit(self, unique: pd.DataFrame, weights: np.ndarray, curvature=None) -> np.ndarray:
+        """The parameters refitted on the unique rows of the fit with other ``weights`` (customers
+        per row, e.g. a bootstrap resample; rows without any are left out), warm started at this
+        fit with its ``curvature`` (:meth:`warm_curvature`); NaN when the refit fails."""
+        keep = weights > 0
+        model = type(self)(self.model, self.penalizer, self.tol, self.engine, self.max_shape, self.max_iterations)
+        try:
+            condensed = (unique[keep].reset_index(drop=True), weights[keep], None)
+            model.fit(unique, initial_params=self._params(), condensed=condensed, warm_curvature=curvature)
+            return model._params()
+        except ConvergenceError:
+            return np.full(len(PARAM_NAMES[self.model]), np.nan)
+
+    def refit_draws(self, unique: pd.DataFrame, weights: np.ndarray, curvature=None) -> list[np.ndarray]:
+        """:meth:`refit` for each column of ``weights`` (rows x draws). Pareto/NBD refits all draws
+        at once (:func:`~analysis.clv.optimize.refit_pareto_draws`, the same maxima); a draw whose
+        run fails there or whose fit is degenerate is refitted alone."""
+        if self.model != "pareto":
+            return [self.refit(unique, w, curvature) for w in weights.T]
+        f, r, T = (unique[c].to_numpy(float) for c in SUMMARY_COLUMNS)
+        together = refit_pareto_draws(f, r, T, weights, self.penalizer, self._params(), self.max_shape)
+        out = []
+        for params, w in zip(together, weights.T, strict=True):
+            scale = 1.0 / float(np.max(T[w > 0]))
+            sound = params is not None and judge(self.model, params, 0.0, scale, self.max_shape) is None
+            out.append(params if sound else self.refit(unique, w, curvature))
+        return out
+
     def _fit_once(self, f, r, T, w, start, scale, curvature=None) -> tuple[FitResult, Any]:
         """One fit from ``start`` (optimiser units; None = the model's default start), with
         BFGS's first inverse Hessian ``curvature`` (fast engine only) when given."""
         model = self.model
         if model == "pareto":
             start = pareto_start(f, T, w, scale) if start is None else start
-            result = fit_pareto(f, r, T, w, self.penalizer, start, self.max_shape, self.max_iterations, self.tol)
+            result = fit_pareto(
+                f, r, T, w, self.penalizer, start, self.max_shape, self.max_iterations, self.tol, curvature
+            )
             return result, _FITTERS["pareto"]()
         fitter = _fitter_class(model, self.engine)(penalizer_coef=self.penalizer)
         kwargs: dict[str, Any] = {"maxiter": int(self.max_iterations)}
@@ -238,10 +276,18 @@ class PurchaseModel(BaseEstimator):
         objective = float(getattr(fitter, "_negative_log_likelihood_", np.nan))
         return FitResult(params, objective, getattr(fitter, "n_iterations_", -1)), fitter
 
-    def warm_curvature(self) -> np.ndarray | None:
-        """The inverse Hessian of this fit's objective (lifetimes' log parameters), to warm start
-        refits near it (``fit(..., warm_curvature=...)``); None for Pareto/NBD or when unknown."""
-        if self.model == "pareto" or self.engine != "fast":
+    def warm_curvature(self, X: pd.DataFrame | None = None, condensed=None) -> np.ndarray | None:
+        """The inverse Hessian of this fit's objective (lifetimes' log parameters; Pareto/NBD: the
+        log parameters of :func:`~analysis.clv.optimize.fit_pareto`), to warm start refits near it
+        (``fit(..., warm_curvature=...)``); None when unknown. Pareto/NBD computes it on the
+        customers it was fitted on, ``X`` (or ``condensed``, as in :meth:`fit`): None without them."""
+        if self.model == "pareto":
+            if X is None and condensed is None:
+                return None
+            unique, counts, _ = condensed or _condense(X, SUMMARY_COLUMNS)
+            f, r, T = (unique[c].to_numpy(float) for c in SUMMARY_COLUMNS)
+            return pareto_curvature(f, r, T, counts.astype(float), self.penalizer, self._params())
+        if self.engine != "fast":
             return None
         hessian = getattr(getattr(self, "fitter_", None), "_hessian_", None)
         return None if hessian is None else inverse_curvature(hessian)
@@ -307,7 +353,8 @@ class PurchaseModel(BaseEstimator):
         p = self._params()
         f, r, T = (unique[c].to_numpy(float) for c in SUMMARY_COLUMNS)
         if self.model == "pareto":
-            return np.column_stack([pareto_expected_purchases(p, t, f, r, T) for t in times])
+            alive = pareto_p_alive(p, f, r, T)
+            return np.column_stack([pareto_expected_purchases(p, t, f, r, T, alive) for t in times])
         pairs, _, pair = _condense(unique, ["frequency", "T"])
         pf, pT = pairs["frequency"].to_numpy(), pairs["T"].to_numpy()
         with _quiet():

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from analysis.clv.fitters import ConvergenceError
 from analysis.clv.likelihoods import PARAM_NAMES, _check_model, spend_gamma_gamma
 from analysis.clv.models import (
     SUMMARY_COLUMNS,
@@ -137,32 +136,36 @@ class CLVModel(BaseEstimator):
 
         A resample is drawn as counts per customer (n draws with replacement), so each refit runs
         on the unique rows with those counts as weights (equal to refitting on the resampled
-        customers), warm started from the point estimates and, for BFGS, their curvature (a few
-        steps per refit)."""
+        customers), warm started from the point estimates and their curvature (a few steps per
+        refit); Pareto/NBD refits every resample at once (:meth:`PurchaseModel.refit_draws`)."""
         rng = np.random.default_rng(self.random_state)
         n = len(X)
         rows = []
-        base_p = self.purchase_model_.params_.to_numpy()
+        pm0 = self.purchase_model_
         base_s = self.spend_model_.params_.to_numpy()
-        curv_p = self.purchase_model_.warm_curvature()
+        curv_p = pm0.warm_curvature(condensed=condensed)
         warm = base_s if np.all(np.isfinite(base_s)) else None
         curv_s = self.spend_model_.warm_curvature(X) if warm is not None else None
+        unique, _, inverse = condensed
+        together = self.model == "pareto"
+        pattern_counts = np.empty((len(unique), int(self.n_bootstrap))) if together else None
         for b in range(int(self.n_bootstrap)):
             # n customers drawn with replacement: their counts are multinomial(n, 1/n each)
             counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+            per_pattern = np.bincount(inverse, weights=counts, minlength=len(unique))
             row: dict[str, Any] = {"draw": b}
-            try:
-                pm = self._purchase().fit(
-                    X, sample_weight=counts, initial_params=base_p, condensed=condensed, warm_curvature=curv_p
-                )
-                row.update(pm.params_.to_dict())
-            except ConvergenceError:
-                row.update(dict.fromkeys(PARAM_NAMES[self.model], np.nan))
+            if together:
+                pattern_counts[:, b] = per_pattern
+            else:
+                row.update(zip(PARAM_NAMES[self.model], pm0.refit(unique, per_pattern, curv_p), strict=True))
             sm = self._spend().fit(X, sample_weight=counts, initial_params=warm, warm_curvature=curv_s)
             row.update(sm.params_.add_prefix("gg_").to_dict())
             row["gg_method"] = sm.method_
             row["gg_population_mean"] = sm.population_mean_
             rows.append(row)
+        if together:
+            for row, params in zip(rows, pm0.refit_draws(unique, pattern_counts, curv_p), strict=True):
+                row.update(zip(PARAM_NAMES[self.model], params, strict=True))
         return pd.DataFrame(rows).set_index("draw")
 
     # prediction -----------------------------------------------------------------------------
