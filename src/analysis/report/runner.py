@@ -68,15 +68,16 @@ def _exporter(lang: str):
                         language_code="zh-CN" if lang == "zh" else lang)
 
 
-def render_html(notebook: Path, target: Path, mask: Callable[[str], str] | None = None, lang: str = "en") -> None:
-    """Render an executed notebook to HTML with the code hidden, for stakeholders: titled by its first heading,
-    declared in ``lang`` (so a browser picks Chinese glyphs for a zh page), with no script loaded from the
-    internet (the ``page`` template), so it opens offline without errors.
+def render_html(notebook, target: Path, mask: Callable[[str], str] | None = None, lang: str = "en") -> None:
+    """Render an executed notebook (a path, or the notebook :func:`execute_notebook` returned) to HTML with the
+    code hidden, for stakeholders: titled by its first heading, declared in ``lang`` (so a browser picks Chinese
+    glyphs for a zh page), with no script loaded from the internet (the ``page`` template), so it opens offline
+    without errors.
     ``mask`` (a :class:`~analysis.report.masking.PageMasker` when the run masks personal data) turns the page
     into the one written; the executed notebook keeps the real values."""
     import nbformat
 
-    nb = nbformat.read(notebook, as_version=4)
+    nb = nbformat.read(notebook, as_version=4) if isinstance(notebook, (str, Path)) else notebook
     heading = next((c.source.strip().splitlines()[0][2:] for c in nb.cells
                     if c.cell_type == "markdown" and c.source.strip().startswith("# ")), None)
     if heading:
@@ -94,7 +95,7 @@ def in_language(nb, lang: str):
     return nb
 
 
-def execute_notebook(source: Path, target: Path, parameters: dict[str, Any], km=None) -> None:
+def execute_notebook(source: Path, target: Path, parameters: dict[str, Any], km=None):
     """Run ``source`` with papermill, writing the executed copy to ``target``, with only the cells of the run's
     language (``parameters["lang"]``, default en). A parameter the notebook does not declare is an error
     (papermill itself would only warn and run with the default). ``km``: a running kernel to execute in
@@ -107,30 +108,51 @@ def execute_notebook(source: Path, target: Path, parameters: dict[str, Any], km=
         raise ValueError(f"{source.name} declares no parameter {', '.join(unknown)} in its parameters cell")
 
     nb = in_language(nbformat.read(source, as_version=4), parameters.get("lang", "en"))
-    papermill.execute_notebook(
-        nb, str(target), parameters=parameters, kernel_name="python3",
+    # written once when done (or failed), not at every cell's start and end: that rewrote the whole notebook,
+    # charts included, about 50 times a page
+    return papermill.execute_notebook(
+        nb, str(target), parameters=parameters, kernel_name="python3", request_save_on_cell_execute=False,
         cwd=str(source.parent), progress_bar=False, log_output=False, extra_arguments=KERNEL_ARGUMENTS,
         **({"km": km} if km is not None else {}),
     )
 
 
+def page_imports(notebooks: list[Path]) -> str:
+    """The import statements of the notebooks' code cells (each one line, at the start of a line), once each."""
+    import nbformat
+
+    lines = [line for notebook in notebooks for cell in nbformat.read(notebook, as_version=4).cells
+             if cell.cell_type == "code" for line in cell.source.splitlines()
+             if line.startswith(("import ", "from ")) and not line.rstrip().endswith(("(", "\\"))]
+    return "\n".join(dict.fromkeys(lines))
+
+
 @contextmanager
-def shared_kernel(cwd: Path):
+def shared_kernel(cwd: Path, warm_up: str = ""):
     """One Python kernel for every page of a run, started in ``cwd`` and stopped at the end: starting a kernel
     and importing pandas, scikit-learn, Ibis and matplotlib cost several seconds a page, whatever the data's size.
-    Call :func:`fresh_namespace` between notebooks, so no page sees another page's variables."""
+    ``warm_up`` (the pages' imports) starts running at once, so the kernel imports while the runner prepares the
+    data. Call :func:`fresh_namespace` before each notebook, so no page sees another page's variables."""
     from jupyter_client.manager import KernelManager
 
     km = KernelManager(kernel_name="python3")
     km.start_kernel(extra_arguments=KERNEL_ARGUMENTS, cwd=str(cwd))
     try:
+        if warm_up:
+            client = km.client()
+            client.start_channels()
+            try:
+                client.execute(warm_up, silent=True, store_history=False)  # queued: the next request waits for it
+            finally:
+                client.stop_channels()
         yield km
     finally:
         km.shutdown_kernel(now=True)
 
 
 def fresh_namespace(km) -> None:
-    """Empty the kernel's user namespace (imported modules stay loaded), as a new kernel would have it."""
+    """Empty the kernel's user namespace (imported modules stay loaded), as a new kernel would have it. A failed
+    warm-up (an import error) is not reported here: the page that imports it fails, naming the cause."""
     client = km.client()
     client.start_channels()
     try:
@@ -220,6 +242,39 @@ def run_report(
         "seconds": steps,
         "peak_memory_mb": {},
     }
+    folder = Path(notebooks_dir) if notebooks_dir else PROJECT_ROOT / "notebooks"
+    notebooks = notebooks_in(folder)
+    # The kernel starts first and imports what the pages import while the data is prepared.
+    with shared_kernel(folder, page_imports(notebooks)) if notebooks else nullcontext() as km:
+        run_dir, quality = _prepare(out, settings, record, log)
+        parameters = {
+            "run_dir": str(run_dir.resolve()),
+            "input_path": settings["input_path"],
+            "as_of": quality["as_of"],
+            "config_path": settings["config_path"] or "",
+            "lang": lang,
+            "mask_pii": mask_pii,
+        }
+        masker = PageMasker(run_dir, page_salt()) if mask_pii else None
+        pages = _run_pages(notebooks, km, run_dir, parameters, masker, record, log, started)
+    t0 = time.perf_counter()
+    write_customers_csv(run_dir)
+    steps["customers_csv"] = round(time.perf_counter() - t0, 3)
+    log({"event": "pack_step", "step": "customers_csv", "seconds": steps["customers_csv"]})
+    record["warnings"] = build_pack(run_dir, out / "history", pages, steps, crm_systems, log, lang, masker)
+    steps["total"] = round(time.perf_counter() - started, 3)
+    record["peak_memory_mb"]["total"] = _peak_memory_mb()
+    record.update(status="ok", pages=pages,
+                  finished_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    write_json(run_dir / "run.json", record)
+    _point_latest(out, run_dir)
+    log({"event": "done", "index_html": str(run_dir / "index.html"), "elapsed": steps["total"]})
+    return run_dir
+
+
+def _prepare(out: Path, settings: dict[str, Any], record: dict[str, Any], log) -> tuple[Path, dict[str, Any]]:
+    """Prepare the data into a new run directory under ``out``; returns it and the quality report."""
+    steps = record["seconds"]
     # Prepare into a temporary folder first, so the run id can carry the input fingerprint.
     staging = out / f".staging-{os.getpid()}-{time.time_ns()}"
     t0 = time.perf_counter()
@@ -240,58 +295,39 @@ def run_report(
     staging.rename(run_dir)
     log({"event": "prepared", "rows_kept": quality["rows_kept"], "customers": n_customers,
          "seconds": steps["prepare"], "run_dir": str(run_dir)})
+    return run_dir, quality
 
-    folder = Path(notebooks_dir) if notebooks_dir else PROJECT_ROOT / "notebooks"
-    parameters = {
-        "run_dir": str(run_dir.resolve()),
-        "input_path": settings["input_path"],
-        "as_of": quality["as_of"],
-        "config_path": settings["config_path"] or "",
-        "lang": lang,
-        "mask_pii": mask_pii,
-    }
-    pages = []
-    masker = PageMasker(run_dir, page_salt()) if mask_pii else None
-    notebooks = notebooks_in(folder)
-    with shared_kernel(folder) if notebooks else nullcontext() as km:
-        for index, notebook in enumerate(notebooks, start=1):
-            step = notebook.stem
-            t0 = time.perf_counter()
-            where = {"step": step, "index": index, "total": len(notebooks)}
-            log({"event": "step_started", **where, "elapsed": round(t0 - started, 3)})
-            try:
-                executed = run_dir / "notebooks" / notebook.name
-                executed.parent.mkdir(exist_ok=True)
-                if index > 1:
-                    fresh_namespace(km)
-                execute_notebook(notebook, executed, parameters, km)
-                render_html(executed, run_dir / f"{step}.html", masker, lang)
-            except Exception as exc:  # a failing notebook ends the run, named, with its cause
-                steps[step] = round(time.perf_counter() - t0, 3)
-                record.update(status="failed", failed_step=step, error=_first_error_line(exc))
-                write_json(run_dir / "run.json", record)
-                user_error = getattr(exc, "ename", None) == "UserError"
-                raise RunFailed(step, _first_error_line(exc), run_dir, user_error) from exc
+
+def _run_pages(notebooks: list[Path], km, run_dir: Path, parameters: dict[str, Any], masker,
+               record: dict[str, Any], log, started: float) -> list[str]:
+    """Execute each notebook in the shared kernel and render its page; returns the pages' file names. A failing
+    notebook ends the run: :class:`RunFailed` names it and its cause, and run.json records it."""
+    steps, pages = record["seconds"], []
+    for index, notebook in enumerate(notebooks, start=1):
+        step = notebook.stem
+        t0 = time.perf_counter()
+        where = {"step": step, "index": index, "total": len(notebooks)}
+        log({"event": "step_started", **where, "elapsed": round(t0 - started, 3)})
+        try:
+            executed = run_dir / "notebooks" / notebook.name
+            executed.parent.mkdir(exist_ok=True)
+            fresh_namespace(km)
+            nb = execute_notebook(notebook, executed, parameters, km)
+            render_html(nb, run_dir / f"{step}.html", masker, parameters["lang"])
+        except Exception as exc:
             steps[step] = round(time.perf_counter() - t0, 3)
-            record["peak_memory_mb"][step] = _peak_memory_mb(km)
-            pages.append(f"{step}.html")
-            page_seconds = [steps[Path(p).stem] for p in pages]
-            eta = sum(page_seconds) / len(page_seconds) * (len(notebooks) - index)
-            log({"event": "step_done", **where, "seconds": steps[step], "eta": round(eta, 1),
-                 "elapsed": round(time.perf_counter() - started, 3)})
-    t0 = time.perf_counter()
-    write_customers_csv(run_dir)
-    steps["customers_csv"] = round(time.perf_counter() - t0, 3)
-    log({"event": "pack_step", "step": "customers_csv", "seconds": steps["customers_csv"]})
-    record["warnings"] = build_pack(run_dir, out / "history", pages, steps, crm_systems, log, lang, masker)
-    steps["total"] = round(time.perf_counter() - started, 3)
-    record["peak_memory_mb"]["total"] = _peak_memory_mb()
-    record.update(status="ok", pages=pages,
-                  finished_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-    write_json(run_dir / "run.json", record)
-    _point_latest(out, run_dir)
-    log({"event": "done", "index_html": str(run_dir / "index.html"), "elapsed": steps["total"]})
-    return run_dir
+            record.update(status="failed", failed_step=step, error=_first_error_line(exc))
+            write_json(run_dir / "run.json", record)
+            user_error = getattr(exc, "ename", None) == "UserError"
+            raise RunFailed(step, _first_error_line(exc), run_dir, user_error) from exc
+        steps[step] = round(time.perf_counter() - t0, 3)
+        record["peak_memory_mb"][step] = _peak_memory_mb(km)
+        pages.append(f"{step}.html")
+        page_seconds = [steps[Path(p).stem] for p in pages]
+        eta = sum(page_seconds) / len(page_seconds) * (len(notebooks) - index)
+        log({"event": "step_done", **where, "seconds": steps[step], "eta": round(eta, 1),
+             "elapsed": round(time.perf_counter() - started, 3)})
+    return pages
 
 
 def _remove_tree(path: Path) -> None:
