@@ -48,6 +48,7 @@ from analysis.clv.simulate import (
 )
 from analysis.clv.spend import PENALIZED_MEAN_TOLERANCE, SpendModel
 from analysis.clv.stage import (
+    TRANSACTION_COLUMNS,
     ClvRun,
     clv_settings,
     run_clv,
@@ -70,6 +71,7 @@ __all__ = [
     "PurchaseModel",
     "SUMMARY_COLUMNS",
     "SpendModel",
+    "TRANSACTION_COLUMNS",
     "UNITS_PER_MONTH",
     "UNIT_DAYS",
     "backtest",

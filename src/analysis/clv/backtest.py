@@ -42,33 +42,6 @@ def holdout_period(
     return cal, end
 
 
-# Money enters the engine's sums in whole units of this: sums of whole numbers are exact in
-# floating point, so they do not depend on the order a parallel engine adds them in (DuckDB's
-# parallel SUM otherwise changes the last digits of spend between runs).
-MONEY_QUANTUM = 1e-4
-
-
-def exact_money(tx: pd.DataFrame) -> pd.DataFrame:
-    """``customer_id``, ``timestamp`` and ``amount`` in whole units of ``MONEY_QUANTUM`` (NaN
-    stays NaN; no amount column: NaN), for the engine's per-customer sums; :func:`money_back`
-    converts its results. Exact for amounts up to about 9e11 (2^53 units)."""
-    amount = tx["amount"].to_numpy(float) if "amount" in tx else np.full(len(tx), np.nan)
-    amount = np.round(amount / MONEY_QUANTUM)
-    return pd.DataFrame(
-        {"customer_id": tx["customer_id"].to_numpy(), "timestamp": tx["timestamp"].to_numpy(), "amount": amount},
-        index=tx.index,
-    )
-
-
-def money_back(frame: pd.DataFrame, columns) -> pd.DataFrame:
-    """``frame`` with the money ``columns`` from units of ``MONEY_QUANTUM`` back to currency."""
-    out = frame.copy()
-    for c in columns:
-        if c in out:
-            out[c] = out[c] * MONEY_QUANTUM
-    return out
-
-
 def _cal_frame(cal_hold: pd.DataFrame) -> pd.DataFrame:
     return cal_hold.rename(
         columns={
@@ -156,8 +129,7 @@ def backtest(
     of :class:`SpendModel`."""
     from analysis.data import features
 
-    cal_hold = features.calibration_holdout(exact_money(tx), calibration_end, observation_end, time_unit)
-    cal_hold = money_back(cal_hold, ("monetary_value_cal", "spend_holdout", "monetary_value_holdout"))
+    cal_hold = features.calibration_holdout(tx, calibration_end, observation_end, time_unit)
     X = _cal_frame(cal_hold)
     length = float(cal_hold["duration_holdout"].iloc[0]) if len(cal_hold) else math.nan
     preds = X[["frequency", "recency", "T"]].copy()

@@ -29,27 +29,38 @@ def tracking_data(
     Columns: ``week_end``, ``actual``, one per model."""
     cal_end = pd.Timestamp(calibration_end).normalize()
     obs_end = pd.Timestamp(observation_end).normalize()
-    days = pd.DataFrame(
-        {"customer_id": tx["customer_id"].to_numpy(), "day": pd.to_datetime(tx["timestamp"]).dt.normalize().to_numpy()}
-    )
-    days = days[days["day"] <= obs_end].drop_duplicates()
-    first = days.groupby("customer_id")["day"].transform("min")
-    days = days[first <= cal_end]
-    first = first[first <= cal_end]
-    start = first.min() if len(first) else cal_end
+    # purchase days as day numbers, customers as integer codes: distinct (customer, day) pairs
+    # sorted by customer, then day, so each customer's first pair is the first purchase day
+    day = pd.to_datetime(tx["timestamp"]).to_numpy().astype("datetime64[D]").astype(np.int64)
+    kept = day <= obs_end.to_datetime64().astype("datetime64[D]").astype(np.int64)
+    code = pd.factorize(tx["customer_id"].to_numpy()[kept] if not kept.all() else tx["customer_id"])[0]
+    day = day[kept]
+    low = int(day.min()) if len(day) else 0
+    span = int(day.max()) - low + 1 if len(day) else 1
+    pairs = np.sort(code.astype(np.int64) * span + (day - low))
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]  # a sort: numpy's hashing unique is slower
+    owner, day = pairs // span, pairs % span + low
+    first_row = np.r_[True, owner[1:] != owner[:-1]]
+    first = np.maximum.accumulate(np.where(first_row, np.arange(len(pairs)), 0))
+    birth = day[first]  # each pair's customer's first purchase day
+    cal_day = cal_end.to_datetime64().astype("datetime64[D]").astype(np.int64)
+    cohort = birth <= cal_day
+    births = day[first_row & cohort]
+    start = pd.Timestamp(np.datetime64(int(births.min()), "D")).as_unit("ns") if len(births) else cal_end
     n_weeks = max(1, int(math.ceil(((obs_end - start).days + 1) / 7)))
     ends = (start + pd.to_timedelta(7 * np.arange(1, n_weeks + 1) - 1, unit="D")).to_numpy()
     week_end = pd.DatetimeIndex(np.minimum(ends, obs_end.to_datetime64()))
-    repeat_days = days.loc[days["day"] > first, "day"]
-    idx = np.searchsorted(week_end.to_numpy(), repeat_days.to_numpy())
+    repeat_days = day[cohort & ~first_row].astype("datetime64[D]").astype(week_end.dtype)
+    idx = np.searchsorted(week_end.to_numpy(), repeat_days)
     actual = np.cumsum(np.bincount(idx, minlength=n_weeks)[:n_weeks])
     out = pd.DataFrame({"week_end": week_end, "actual": actual.astype(float)})
-    birth_counts = days.groupby("customer_id")["day"].min().value_counts()
+    birth_days, birth_counts = np.unique(births, return_counts=True)
+    birth_dates = birth_days.astype("datetime64[D]").astype(week_end.dtype)
     unit = UNIT_DAYS[time_unit]
     for name, pm in models.items():
-        age = ((week_end.to_numpy()[None, :] - birth_counts.index.to_numpy()[:, None]) / np.timedelta64(1, "D")) / unit
+        age = ((week_end.to_numpy()[None, :] - birth_dates[:, None]) / np.timedelta64(1, "D")) / unit
         expected = pm.population_expected_purchases(np.maximum(age, 0.0).ravel())
-        out[name] = birth_counts.to_numpy() @ expected.reshape(age.shape)
+        out[name] = birth_counts @ expected.reshape(age.shape)
     out["calibration"] = out["week_end"] <= cal_end
     return out
 

@@ -11,14 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.clv.backtest import (
-    Backtest,
-    backtest,
-    choose_model,
-    exact_money,
-    holdout_period,
-    money_back,
-)
+from analysis.clv.backtest import Backtest, backtest, choose_model, holdout_period
 from analysis.clv.describe import HEADERS, LOG_LIKELIHOOD_NOTE, NO_AMOUNTS, TEXTS, choice_reason, localize_message
 from analysis.clv.diagnostics import frequency_recency_matrix, repeat_purchase_histogram
 from analysis.clv.fitters import ConvergenceError
@@ -28,6 +21,8 @@ from analysis.clv.value import CLVModel
 from analysis.errors import UserError
 from analysis.i18n import localize
 from analysis.jsonable import jsonable
+
+TRANSACTION_COLUMNS = ("customer_id", "timestamp", "amount")  # what the stage reads of the purchases
 
 
 def clv_settings(config: dict[str, Any]) -> dict[str, Any]:
@@ -144,14 +139,16 @@ def run_clv(tx: pd.DataFrame, customers: pd.DataFrame | None, as_of: Any, config
     the best by holdout performance, refit it on all purchases up to ``as_of``, and score CLV
     with bootstrap intervals.
 
-    ``tx``: validated transactions; ``customers``: the customer table (its ``customer_id`` decide
-    the rows of the result; customers without a purchase get NaN model outputs and CLV 0);
-    ``config``: the merged config (``clv`` section)."""
+    ``tx``: validated transactions (:data:`TRANSACTION_COLUMNS` are all it reads); ``customers``:
+    the customer table (its ``customer_id`` decide the rows of the result; customers without a
+    purchase get NaN model outputs and CLV 0; its lifetimes-style columns, when they are as of
+    ``as_of`` in the model's time unit, are the summary the model is fitted on, see
+    :func:`customer_summary`); ``config``: the merged config (``clv`` section)."""
     from analysis.data import features
 
     cfg = clv_settings(config)
     unit = cfg.get("time_unit", "weeks")
-    tx = tx[["customer_id", "timestamp", "amount"]]  # all the models need (less to copy)
+    tx = tx[list(TRANSACTION_COLUMNS)]  # all the models need (less to copy)
     as_of = pd.Timestamp(as_of)
     report: dict[str, Any] = {"as_of": as_of.date().isoformat(), "time_unit": unit, "warnings": []}
     hold = cfg.get("holdout") or {}
@@ -203,7 +200,9 @@ def run_clv(tx: pd.DataFrame, customers: pd.DataFrame | None, as_of: Any, config
         models_report[chosen] = {"label": MODEL_LABELS[chosen]}
     report["chosen_model"], report["choice_reason"] = chosen, reason
 
-    summary = money_back(features.lifetimes_summary(exact_money(tx), as_of, unit), ["monetary_value"])
+    summary = customer_summary(customers, as_of, unit)
+    if summary is None:
+        summary = features.lifetimes_summary(tx, as_of, unit)
     boot = cfg.get("bootstrap") or {}
     ranked = [chosen] + [m for m in (bt.metrics.index if bt is not None else []) if m != chosen]
     for name in ranked:
@@ -272,6 +271,35 @@ def run_clv(tx: pd.DataFrame, customers: pd.DataFrame | None, as_of: Any, config
     if missing:
         report["warnings"].append(f"{missing} customers with purchases are not in the customer table")
     return ClvRun(out, jsonable(report), bt, model, summary)
+
+
+def customer_summary(customers: pd.DataFrame | None, as_of: Any, time_unit: str) -> pd.DataFrame | None:
+    """``frequency``, ``recency``, ``T``, ``monetary_value`` of the customers with a purchase, indexed
+    by ``customer_id`` in its order, from the customer table's ``lt_frequency``, ``lt_recency``,
+    ``lt_T``, ``lt_monetary_value``: the same expression as
+    :func:`analysis.data.features.lifetimes_summary` on the same purchases computed them when the
+    data were prepared. None (compute it from the transactions) when the table lacks them or they
+    are not as of ``as_of`` in ``time_unit`` (checked on its first customer with a purchase:
+    first purchase + tenure = as-of, tenure = T in days)."""
+    from analysis.data import features
+
+    columns = ["lt_frequency", "lt_recency", "lt_T", "lt_monetary_value"]
+    needed = ["customer_id", "first_purchase", "tenure_days", *columns]
+    if customers is None or not set(needed) <= set(customers.columns):
+        return None
+    bought = customers["lt_frequency"].notna().to_numpy()
+    if not bought.any():
+        return None
+    first = int(np.argmax(bought))
+    row = customers.iloc[first]
+    end = pd.Timestamp(row["first_purchase"]).normalize() + pd.Timedelta(days=int(row["tenure_days"]))
+    if end != pd.Timestamp(as_of).normalize() or not math.isclose(
+        float(row["lt_T"]) * features.time_unit_days(time_unit), float(row["tenure_days"]), rel_tol=1e-9, abs_tol=1e-9
+    ):
+        return None
+    table = customers.loc[bought, ["customer_id", *columns]]
+    table.columns = ["customer_id", "frequency", "recency", "T", "monetary_value"]
+    return table.set_index("customer_id")
 
 
 def _fit_options(cfg: dict[str, Any]) -> dict[str, Any]:
