@@ -8,23 +8,38 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis.errors import UserError
+
+CLASSES = ("A", "B", "C")
+
+
+def abc_codes(value: pd.Series, customer_id: pd.Series, cuts: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(each customer's class as its position in ``CLASSES``, the share of value ranked above the customer),
+    in the order of ``value``. Ranked by Arrow's sort (value descending, customer id ascending)."""
+    a, b = float(cuts["A"]), float(cuts["B"])
+    if not 0 < a <= b <= 1:
+        raise UserError(f"abc.cuts must satisfy 0 < A <= B <= 1, got A={a}, B={b}")
+    values = value.fillna(0).clip(lower=0).to_numpy(float)
+    ids = pa.array(customer_id.array, from_pandas=True)
+    ranked = pa.table({"value": values, "id": ids})
+    order = pc.sort_indices(ranked, sort_keys=[("value", "descending"), ("id", "ascending")]).to_numpy()
+    ordered = values[order]
+    total = ordered.sum()
+    before = (np.cumsum(ordered) - ordered) / total if total > 0 else ordered * 0 + 1
+    cls = np.where(before < a, 0, np.where(before < b, 1, 2))
+    cls = np.where(ordered > 0, cls, 2).astype(np.int8)
+    codes, share_before = np.empty_like(cls), np.empty_like(before)
+    codes[order], share_before[order] = cls, before
+    return codes, share_before
 
 
 def abc_classes(value: pd.Series, customer_id: pd.Series, cuts: dict) -> pd.DataFrame:
     """``abc_class`` and ``value_share_before`` (share of value ranked above the customer)."""
-    a, b = float(cuts["A"]), float(cuts["B"])
-    if not 0 < a <= b <= 1:
-        raise UserError(f"abc.cuts must satisfy 0 < A <= B <= 1, got A={a}, B={b}")
-    order = pd.DataFrame({"value": value.fillna(0).clip(lower=0), "id": customer_id})
-    order = order.sort_values(["value", "id"], ascending=[False, True], kind="stable")
-    total = order["value"].sum()
-    before = (order["value"].cumsum() - order["value"]) / total if total > 0 else order["value"] * 0 + 1
-    cls = np.where(before < a, "A", np.where(before < b, "B", "C"))
-    cls = np.where(order["value"] > 0, cls, "C")
-    out = pd.DataFrame({"abc_class": cls, "value_share_before": before.to_numpy()}, index=order.index)
-    return out.loc[value.index]
+    codes, before = abc_codes(value, customer_id, cuts)
+    return pd.DataFrame({"abc_class": np.array(CLASSES)[codes], "value_share_before": before}, index=value.index)
 
 
 def abc_value(customers: pd.DataFrame, cfg: dict) -> pd.Series:

@@ -9,27 +9,36 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+STAGES = ("potential", "new", "active", "dormant", "churned")  # the stage keys, in the order they are decided
 
-def lifecycle(customers: pd.DataFrame, cfg: dict) -> tuple[pd.Series, float]:
-    """(stage key per customer, the population gap in days used for customers without a cadence)."""
+
+def lifecycle_codes(customers: pd.DataFrame, cfg: dict) -> tuple[np.ndarray, float]:
+    """(each customer's stage as its position in ``STAGES``, the population gap in days used for customers
+    without a cadence)."""
     has_cadence = customers["purchase_days"] >= int(cfg["min_purchase_days"])
     gap = customers["mean_gap_days"].where(has_cadence)
     population = cfg.get("population_gap_days")
     if population is None:
         population = float(gap.median()) if gap.notna().any() else 90.0
     gap = gap.fillna(population)
-    ratio = customers["recency_days"] / gap
+    ratio = (customers["recency_days"] / gap).to_numpy(float, na_value=np.nan)
     stage = np.select(
         [
-            customers["frequency"] <= 0,
-            customers["tenure_days"] <= cfg["new_window_days"],
+            (customers["frequency"] <= 0).to_numpy(bool, na_value=False),
+            (customers["tenure_days"] <= cfg["new_window_days"]).to_numpy(bool, na_value=False),
             ratio <= cfg["dormant_ratio"],
             ratio <= cfg["churn_ratio"],
         ],
-        ["potential", "new", "active", "dormant"],
-        default="churned",
+        range(4),
+        default=4,
     )
-    return pd.Series(stage, index=customers.index), float(population)
+    return stage.astype(np.int8), float(population)
+
+
+def lifecycle(customers: pd.DataFrame, cfg: dict) -> tuple[pd.Series, float]:
+    """(stage key per customer, the population gap in days used for customers without a cadence)."""
+    codes, population = lifecycle_codes(customers, cfg)
+    return pd.Series(np.array(STAGES)[codes], index=customers.index), population
 
 
 def lifecycle_rule_text(cfg: dict, population_gap: float) -> dict[str, str]:

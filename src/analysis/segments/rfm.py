@@ -99,26 +99,34 @@ def rfm_scores(customers: pd.DataFrame, bins: int = 5, edges: dict | None = None
     return scores
 
 
-def _in_range(values: pd.Series, bounds) -> pd.Series:
-    if bounds is None:
-        return pd.Series(True, index=values.index)
-    low, high = bounds
-    return ((values >= low) & (values <= high)).fillna(False).astype(bool)
+def english_segment_rules(scores: pd.DataFrame, cfg: dict) -> np.ndarray:
+    """Index of the first rule of ``cfg["segments"]`` each customer matches; ``len(cfg["segments"])`` (Others)
+    when none. Without M scores (no amounts) the rules' M conditions are left out: the scheme falls back to R
+    and F. A missing score meets no condition."""
+    letters = "rfm" if scores["m_score"].notna().any() else "rf"
+    values = {x: scores[f"{x}_score"].to_numpy(float, na_value=np.nan) for x in letters}
+    out = np.full(len(scores), len(cfg["segments"]))
+    open_ = np.ones(len(scores), dtype=bool)
+    for i, rule in enumerate(cfg["segments"]):
+        hit = open_.copy()
+        for letter in letters:
+            if rule.get(letter) is not None:
+                low, high = rule[letter]
+                hit &= (values[letter] >= low) & (values[letter] <= high)
+        out[hit] = i
+        open_ &= ~hit
+    return out
 
 
 def english_segments(scores: pd.DataFrame, cfg: dict) -> tuple[pd.Series, pd.Series]:
-    """(English, Chinese) name of the first rule each customer matches, "Others" when none. Without M
-    scores (no amounts) the rules' M conditions are left out: the scheme falls back to R and F."""
-    en = pd.Series(pd.NA, index=scores.index, dtype="object")
-    zh = en.copy()
-    letters = "rfm" if scores["m_score"].notna().any() else "rf"
-    for rule in cfg["segments"]:
-        hit = en.isna()
-        for letter in letters:
-            hit &= _in_range(scores[f"{letter}_score"], rule.get(letter))
-        en[hit], zh[hit] = rule["name"]
-    en[en.isna()], zh[zh.isna()] = cfg["others"]
-    return en, zh
+    """(English, Chinese) name of the first rule each customer matches, "Others" when none (see
+    :func:`english_segment_rules`)."""
+    names = [rule["name"] for rule in cfg["segments"]] + [cfg["others"]]
+    rule = english_segment_rules(scores, cfg)
+    return tuple(  # type: ignore[return-value]
+        pd.Series(np.array([name[i] for name in names], dtype=object)[rule], index=scores.index, dtype=object)
+        for i in (0, 1)
+    )
 
 
 def _threshold_source(metrics: pd.DataFrame, scores: pd.DataFrame | None, on: str) -> pd.DataFrame:
@@ -159,20 +167,39 @@ def chinese_segments(
 ) -> tuple[pd.Series, pd.Series]:
     """(Chinese, English) name from R, F, M high/low against the thresholds of :func:`chinese_thresholds`;
     without amounts, from R and F alone by the ``segments_zh_rf`` table."""
+    table = chinese_segment_table(metrics, cfg)
+    rule = chinese_segment_rules(metrics, cfg, scores)
+    zh, en = ([*(r["name"][i] for r in table), pd.NA] for i in (1, 0))
+    return tuple(  # type: ignore[return-value]
+        pd.Series(np.array(names, dtype=object)[rule], index=metrics.index, dtype=object) for names in (zh, en)
+    )
+
+
+def chinese_segment_table(metrics: pd.DataFrame, cfg: dict) -> list[dict]:
+    """The rules of the Chinese scheme that apply: ``segments_zh`` (R, F, M), or ``segments_zh_rf`` (R and F)
+    when the data has no amounts."""
+    amounts = has_amounts(metrics.assign(frequency=metrics["frequency"].fillna(0)))
+    return cfg["segments_zh"] if amounts else cfg["segments_zh_rf"]
+
+
+def chinese_segment_rules(metrics: pd.DataFrame, cfg: dict, scores: pd.DataFrame | None = None) -> np.ndarray:
+    """Index into :func:`chinese_segment_table` of the rule each customer's high/low R, F (and M) match (the
+    last one listed, should two match); -1 when none does."""
     on = cfg.get("threshold_on", "values")
     thresholds = chinese_thresholds(metrics, cfg, scores)
     source = _threshold_source(metrics, scores, on)
-    level = {}
+    high = {}
     for letter, col in zip("rfm", METRICS, strict=True):
         threshold = thresholds[col]
         recent = letter == "r" and on == "values"  # fewer days is better; a higher R score is better
-        high = source[col] < threshold if recent else source[col] > threshold
-        level[letter] = np.where(high, "high", "low")
-    zh = pd.Series(pd.NA, index=metrics.index, dtype="object")
-    en = zh.copy()
-    amounts = has_amounts(metrics.assign(frequency=metrics["frequency"].fillna(0)))
-    table, letters = (cfg["segments_zh"], "rfm") if amounts else (cfg["segments_zh_rf"], "rf")
-    for rule in table:
-        hit = np.logical_and.reduce([level[x] == rule[x] for x in letters])
-        en[hit], zh[hit] = rule["name"]
-    return zh, en
+        values = source[col].to_numpy(float, na_value=np.nan)
+        high[letter] = values < threshold if recent else values > threshold
+    table = chinese_segment_table(metrics, cfg)
+    letters = "rfm" if table is cfg["segments_zh"] else "rf"
+    out = np.full(len(metrics), -1)
+    for i, rule in enumerate(table):
+        hit = np.ones(len(metrics), dtype=bool)
+        for x in letters:
+            hit &= high[x] if rule[x] == "high" else ~high[x] if rule[x] == "low" else False
+        out[hit] = i
+    return out

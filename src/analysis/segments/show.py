@@ -108,9 +108,11 @@ def breakdowns(run: SegmentRun, lang: str = "en") -> Sections:
     groups by value, then Other), in ``lang``; a sentence instead when the data has no attributes."""
     check_language(lang)
     t = TEXTS[lang]
-    names = {"tier": dict(zip(run.customers["tier"], run.customers["tier_zh"], strict=True)),
-             "rfm_segment": dict(zip(run.customers["rfm_segment"], run.customers["rfm_segment_label_zh"],
-                                     strict=True))}  # fmt: skip
+    # each tier's and segment's Chinese name, from the summary tables (one row per tier or segment)
+    names = {
+        "tier": run.tables["tiers"]["label_zh"].to_dict(),
+        "rfm_segment": run.tables["segments"]["label_zh"].to_dict(),
+    }
     prefixes = {"tier": "tier: ", "rfm_segment": "segment: "}
     groups = {"Other": t["other"], "(unknown)": t["unknown"]}
     # mix columns in the order of the page's tables: tiers as configured, segments by value

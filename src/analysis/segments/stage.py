@@ -23,19 +23,20 @@ import pandas as pd
 
 from analysis.errors import UserError
 from analysis.i18n import check_language
-from analysis.segments.abc import abc_classes, abc_summary, abc_value, pareto_curve
+from analysis.segments.abc import CLASSES, abc_codes, abc_summary, abc_value, pareto_curve
 from analysis.segments.describe import rule_texts
-from analysis.segments.lifecycle import lifecycle
+from analysis.segments.lifecycle import STAGES, lifecycle_codes
 from analysis.segments.rfm import (
     _finite,
-    chinese_segments,
+    chinese_segment_rules,
+    chinese_segment_table,
     chinese_thresholds,
-    english_segments,
+    english_segment_rules,
     has_amounts,
     rfm_metrics,
     rfm_scores,
 )
-from analysis.segments.tiers import _labels, first_match, match_rules
+from analysis.segments.tiers import _categorical, _labels, _text, first_match
 
 ATTRIBUTES = ("country", "region", "city", "industry", "customer_type", "size")
 
@@ -93,40 +94,57 @@ def run_segments(customers: pd.DataFrame, config: dict) -> SegmentRun:
     edges = cfg["rfm"]["edges"] if cfg["rfm"].get("scoring", "quantiles") == "edges" else None
     scores = rfm_scores(metrics, int(cfg["rfm"]["bins"]), edges)
     out = pd.concat([c[["customer_id", "recency_days", "frequency", "monetary"]], scores], axis=1)
-    # rfm_segment: the English 11-segment scheme; rfm_segment_zh: the Chinese 8-segment scheme;
-    # each with its label in the other language
-    out["rfm_segment"], out["rfm_segment_label_zh"] = english_segments(scores, cfg["rfm"])
-    out["rfm_segment_zh"], out["rfm_segment_zh_label_en"] = chinese_segments(metrics, cfg["rfm"], scores)
     never = c["frequency"] <= 0
-    out.loc[never, ["rfm_segment", "rfm_segment_label_zh"]] = cfg["rfm"]["no_purchase"]
-    out.loc[never, ["rfm_segment_zh", "rfm_segment_zh_label_en"]] = cfg["rfm"]["no_purchase"][::-1]
+    lost = never.to_numpy(bool)
+    # Every label column is decided on integer codes, as a Categorical (the groups of the tables), and written
+    # out as text once. rfm_segment: the English 11-segment scheme; rfm_segment_zh: the Chinese 8-segment
+    # scheme; each with its label in the other language; customers without a purchase: "No purchase yet".
+    groups = {}
+    english = [rule["name"] for rule in cfg["rfm"]["segments"]] + [cfg["rfm"]["others"], cfg["rfm"]["no_purchase"]]
+    segment = np.where(lost, len(english) - 1, english_segment_rules(scores, cfg["rfm"]))
+    chinese = [rule["name"] for rule in chinese_segment_table(metrics, cfg["rfm"])] + [cfg["rfm"]["no_purchase"]]
+    segment_zh = np.where(lost, len(chinese) - 1, chinese_segment_rules(metrics, cfg["rfm"], scores))
+    for column, codes, names in (("rfm_segment", segment, [n[0] for n in english]),
+                                 ("rfm_segment_label_zh", segment, [n[1] for n in english]),
+                                 ("rfm_segment_zh", segment_zh, [n[1] for n in chinese]),
+                                 ("rfm_segment_zh_label_en", segment_zh, [n[0] for n in chinese])):  # fmt: skip
+        groups[column] = _categorical(codes, names)
+        out[column] = pd.Series(np.array([*names, pd.NA], dtype=object)[codes], dtype=object)
 
     value = abc_value(c, cfg["abc"])
-    abc = abc_classes(value.where(~never), c["customer_id"], cfg["abc"]["cuts"])
-    out["abc_class"] = abc["abc_class"].where(~never)
-    stage, population_gap = lifecycle(c, cfg["lifecycle"])
+    abc, _ = abc_codes(value.where(~never), c["customer_id"], cfg["abc"]["cuts"])
+    groups["abc_class"] = _categorical(np.where(lost, -1, abc), list(CLASSES))
+    out["abc_class"] = _text(groups["abc_class"])
+    stage_codes, population_gap = lifecycle_codes(c, cfg["lifecycle"])
+    stage = _categorical(stage_codes, list(STAGES))
     labels = cfg["lifecycle"]["labels"]
-    out["lifecycle_stage"] = _labels(stage, labels, 0)
-    out["lifecycle_stage_zh"] = _labels(stage, labels, 1)
+    groups["lifecycle_stage"], groups["lifecycle_stage_zh"] = (_labels(stage, labels, i) for i in (0, 1))
 
-    keyed = pd.DataFrame({"abc_class": out["abc_class"], "lifecycle_stage": stage, "rfm_segment": out["rfm_segment"]})
-    keyed["tier"] = match_rules(keyed, cfg["tiers"]["rules"], "tier").fillna("ordinary")
-    out["tier"] = _labels(keyed["tier"], cfg["tiers"]["labels"], 0)
-    out["tier_zh"] = _labels(keyed["tier"], cfg["tiers"]["labels"], 1)
+    keyed = pd.DataFrame({"abc_class": groups["abc_class"], "lifecycle_stage": stage,
+                          "rfm_segment": groups["rfm_segment"]})  # fmt: skip
+    rules = cfg["tiers"]["rules"]
+    keyed["tier"] = _categorical(first_match(keyed, rules), [rule["tier"] for rule in rules] + ["ordinary"])
+    groups["tier"], groups["tier_zh"] = (_labels(keyed["tier"].array, cfg["tiers"]["labels"], i) for i in (0, 1))
     # the action: the first matching situation's, else the tier's (situations are listed first)
     actions = [s["action"] for s in cfg["playbook"]["situations"]]
     by_tier = {t: len(actions) + i for i, t in enumerate(cfg["playbook"]["tiers"])}
     actions += [entry["action"] for entry in cfg["playbook"]["tiers"].values()]
     choice = first_match(keyed, cfg["playbook"]["situations"])
-    choice = np.where(choice >= 0, choice, keyed["tier"].map(by_tier).to_numpy())
-    out["recommended_action"] = np.array([a[0] for a in actions], dtype=object)[choice]
-    out["recommended_action_zh"] = np.array([a[1] for a in actions], dtype=object)[choice]
+    tier_action = np.array([by_tier[t] for t in keyed["tier"].cat.categories])[keyed["tier"].cat.codes]
+    choice = np.where(choice >= 0, choice, tier_action)
+    groups["recommended_action"], groups["recommended_action_zh"] = (
+        _categorical(choice, [a[i] for a in actions]) for i in (0, 1)
+    )
+    for column in ("lifecycle_stage", "lifecycle_stage_zh", "tier", "tier_zh", "recommended_action",
+                   "recommended_action_zh"):  # fmt: skip
+        out[column] = _text(groups[column])
 
-    tables = summary_tables(c, out, value, cfg)
+    keys = ("rfm_segment", "rfm_segment_zh", "lifecycle_stage", "tier")  # the tables' groups, as Categoricals
+    tables = summary_tables(c, out.assign(**{k: groups[k] for k in keys}), value, cfg)
     tables["pareto"] = pareto_curve(value[~never])
     thresholds = chinese_thresholds(metrics, cfg["rfm"], scores)
     amounts = has_amounts(c)
-    slipping = keyed["tier"].isin(["vip", "important"]) & pd.Series(stage).isin(["dormant", "churned"])
+    slipping = keyed["tier"].isin(["vip", "important"]) & keyed["lifecycle_stage"].isin(["dormant", "churned"])
     report = {
         "rules": rule_texts(cfg, thresholds, population_gap, amounts=amounts, abc_basis=str(value.name)),
         "has_amounts": amounts,
@@ -140,15 +158,34 @@ def run_segments(customers: pd.DataFrame, config: dict) -> SegmentRun:
         "customers": len(out),
         "buyers": int((~never).sum()),
         "valuable_slipping": int(slipping.sum()),
-        "counts": {col: {str(k): int(v) for k, v in out[col].value_counts().items()}
+        "counts": {col: {str(k): int(v) for k, v in _value_counts(groups[col]).items()}
                    for col in ("rfm_segment", "rfm_segment_zh", "abc_class", "lifecycle_stage", "tier",
                                "recommended_action")},
         # by key (potential, new, ...; vip, important, ...), whatever the configured labels say
-        "lifecycle_by_key": {k: int((stage == k).sum()) for k in cfg["lifecycle"]["labels"]},
+        "lifecycle_by_key": {k: int((keyed["lifecycle_stage"] == k).sum()) for k in cfg["lifecycle"]["labels"]},
         "tiers_by_key": {k: _tier_numbers(keyed["tier"] == k, value, never) for k in cfg["tiers"]["labels"]},
         **{name: _records(tables[name]) for name in ("abc", "segments", "segments_zh", "lifecycle", "tiers")},
     }  # fmt: skip
     return SegmentRun(out, report, tables)
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes of a column's values (-1: missing) and the distinct values (an Index of the column's kind),
+    in order of first appearance, as pandas groups them with ``sort=False``. A Categorical costs no hashing of
+    text."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = pd.factorize(values)
+        return codes, pd.Index(uniques)
+    raw = values.cat.codes.to_numpy()
+    codes, seen = pd.factorize(np.where(raw < 0, np.nan, raw))
+    return codes, values.cat.categories[seen.astype(np.int64)]
+
+
+def _value_counts(values: pd.Categorical) -> pd.Series:
+    """Customers per value, most first, as ``Series.value_counts`` orders them (ties in order of first
+    appearance)."""
+    codes, names = _codes(pd.Series(values))
+    return pd.Series(np.bincount(codes[codes >= 0], minlength=len(names)), index=names).sort_values(ascending=False)
 
 
 def _tier_numbers(member: pd.Series, value: pd.Series, never: pd.Series) -> dict[str, float]:
@@ -189,13 +226,19 @@ def summary_tables(
         ("lifecycle", "lifecycle_stage", "lifecycle_stage_zh", "label_zh"),
         ("tiers", "tier", "tier_zh", "label_zh"),
     ):
-        t = frame.groupby(col, sort=False).agg(
-            **{label_name: (label, "first")},
-            customers=("customer_id", "size"),
-            value=("value", "sum"),
-            avg_recency_days=("recency_days", "mean"),
-            avg_frequency=("frequency", "mean"),
-        )
+        codes, groups = _codes(frame[col])
+        member = codes >= 0
+        per_group = frame.loc[member, ["value", "recency_days", "frequency"]].groupby(codes[member])
+        firsts = np.flatnonzero(member)[np.unique(codes[member], return_index=True)[1]]
+        t = pd.DataFrame(
+            {label_name: np.asarray(frame[label].iloc[firsts], dtype=object),
+             "customers": np.bincount(codes[member], minlength=len(groups)),
+             "value": per_group["value"].sum().to_numpy(),
+             "avg_recency_days": per_group["recency_days"].mean().to_numpy(),
+             "avg_frequency": per_group["frequency"].mean().to_numpy()},
+            index=groups.rename(col),
+        )  # fmt: skip
+        t[label_name] = t[label_name].astype(frame[label].dtype)
         t["customer_share"] = t["customers"] / len(frame)
         t["value_share"] = t["value"] / total
         t = t.sort_values("value", ascending=False, kind="stable")
@@ -203,19 +246,38 @@ def summary_tables(
             t = t.reindex([k for k in order[name] if k in t.index] + [k for k in t.index if k not in order[name]])
         tables[name] = t
     tables["abc"] = abc_summary(seg["abc_class"].dropna(), frame["value"][seg["abc_class"].notna()])
+    mixes = {mix: _codes(frame[mix]) for mix in ("tier", "rfm_segment")}
     for attr in ATTRIBUTES:
         if attr in customers and customers[attr].notna().any():
-            tables[f"by_{attr}"] = breakdown(customers[attr], frame)
-            tables[f"segments_by_{attr}"] = breakdown(customers[attr], frame, mix="rfm_segment")
+            codes, uniques = _attribute_codes(customers[attr])
+            tables[f"by_{attr}"] = _breakdown(codes, uniques, frame["value"], *mixes["tier"], top=10, mix="tier")
+            tables[f"segments_by_{attr}"] = _breakdown(codes, uniques, frame["value"], *mixes["rfm_segment"],
+                                                       top=10, mix="rfm_segment")  # fmt: skip
     return tables
+
+
+def _attribute_codes(attribute: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of an attribute's values as text (missing: "(unknown)") and the distinct texts."""
+    text = attribute.fillna("(unknown)")
+    if not isinstance(text.dtype, pd.StringDtype):
+        text = text.astype(str)
+    codes, uniques = pd.factorize(text)
+    return codes, np.asarray(uniques, dtype=object)
 
 
 def breakdown(attribute: pd.Series, frame: pd.DataFrame, top: int = 10, mix: str = "tier") -> pd.DataFrame:
     """Customers, value and the mix of ``mix`` (tier or segment) per attribute value (the ``top``
-    largest by value, then Other). Counted on integer codes of the values (a million customers' text is
+    largest by value, then Other)."""
+    return _breakdown(*_attribute_codes(attribute), frame["value"], *_codes(frame[mix]), top=top, mix=mix)
+
+
+def _breakdown(
+    codes: np.ndarray, uniques: np.ndarray, value: pd.Series, mix_codes: np.ndarray, mix_values: pd.Index,
+    top: int, mix: str,
+) -> pd.DataFrame:  # fmt: skip
+    """:func:`breakdown` on integer codes of the attribute's values and of the mix (a million customers' text is
     grouped once, not once per table)."""
-    codes, uniques = pd.factorize(attribute.fillna("(unknown)").astype(str).to_numpy(dtype=object))
-    value = frame["value"].to_numpy(dtype=float)
+    value = value.to_numpy(dtype=float)
     by_value = pd.Series(value).groupby(codes).sum()  # (pandas' compensated sums, as before)
     by_value = pd.Series(by_value.to_numpy(), index=uniques[by_value.index]).sort_index()
     by_value = by_value.sort_values(ascending=False)
@@ -229,10 +291,13 @@ def breakdown(attribute: pd.Series, frame: pd.DataFrame, top: int = 10, mix: str
         index=pd.Index(labels, name="group"),
     )  # fmt: skip
     table["value_share"] = table["value"] / (table["value"].sum() or 1.0)
-    mix_codes, mix_values = pd.factorize(frame[mix].to_numpy(dtype=object), sort=True)
-    counts = np.bincount(group * len(mix_values) + mix_codes, minlength=len(labels) * len(mix_values))
-    counts = counts.reshape(len(labels), len(mix_values)).astype(float)
-    shares = pd.DataFrame(counts / counts.sum(axis=1, keepdims=True), index=table.index, columns=list(mix_values))
+    # the mix's values sorted, as pandas sorts them
+    rank = np.argsort(np.argsort(np.asarray(mix_values, dtype=object), kind="stable"), kind="stable")
+    mix_sorted = np.asarray(mix_values, dtype=object)[np.argsort(rank)]
+    mix_codes = rank[mix_codes]
+    counts = np.bincount(group * len(mix_sorted) + mix_codes, minlength=len(labels) * len(mix_sorted))
+    counts = counts.reshape(len(labels), len(mix_sorted)).astype(float)
+    shares = pd.DataFrame(counts / counts.sum(axis=1, keepdims=True), index=table.index, columns=list(mix_sorted))
     table = table.join(shares.add_prefix("tier: " if mix == "tier" else "segment: "))
     return table.sort_values("value", ascending=False)
 

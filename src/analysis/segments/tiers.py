@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analysis.errors import UserError
 
@@ -33,12 +34,27 @@ def match_rules(frame: pd.DataFrame, rules: list[dict], key: str) -> pd.Series:
     return pd.Series(values[first_match(frame, rules)], index=frame.index, dtype=object)
 
 
-def _labels(keys, table: dict, lang: int) -> np.ndarray:
-    """``table[key][lang]`` for each key (every key must be in ``table``)."""
-    codes = pd.Categorical(np.asarray(keys, dtype=object), categories=list(table)).codes
-    if (codes < 0).any():
-        raise UserError(f"a label is missing for one of {sorted(set(np.asarray(keys, dtype=object)))}")
-    return np.array([table[k][lang] for k in table], dtype=object)[codes]
+def _labels(keys: pd.Categorical, table: dict, lang: int) -> pd.Categorical:
+    """``table[key][lang]`` for each key, as a Categorical of the labels (every key must be in ``table``)."""
+    positions = pd.Index(list(table)).get_indexer(keys.categories)
+    used = np.bincount(keys.codes[keys.codes >= 0], minlength=len(positions)) > 0
+    if (positions[used] < 0).any() or (keys.codes < 0).any():
+        shown = sorted({str(k) for k in keys.categories[used]} | ({"nan"} if (keys.codes < 0).any() else set()))
+        raise UserError(f"a label is missing for one of {shown}")
+    return _categorical(positions[keys.codes], [table[k][lang] for k in table])
+
+
+def _categorical(codes: np.ndarray, names: list) -> pd.Categorical:
+    """``names[code]`` for each code (-1: missing) as a Categorical of the distinct names (names may repeat)."""
+    distinct = list(dict.fromkeys(names))
+    remap = np.array([distinct.index(n) for n in names] + [-1], dtype=np.int64)
+    return pd.Categorical.from_codes(remap[codes], categories=pd.Index(distinct, dtype="str"))
+
+
+def _text(values: pd.Categorical) -> pd.api.extensions.ExtensionArray:
+    """A Categorical as a column of text (``str``; missing stays missing), without a Python string per row."""
+    words = pa.array([str(c) for c in values.categories], type=pa.string())
+    return pd.array(words.take(pa.array(values.codes, mask=values.codes < 0)), dtype="str")
 
 
 def playbook_table(cfg: dict, lang: str = "en") -> pd.DataFrame:
