@@ -147,6 +147,11 @@ class CLVModel(BaseEstimator):
         warm = base_s if np.all(np.isfinite(base_s)) else None
         curv_s = self.spend_model_.warm_curvature(X) if warm is not None else None
         unique, _, inverse = condensed
+        # the spend model sees only customers with a repeat purchase: the same fit, on fewer rows
+        repeat = X["frequency"].to_numpy(float) > 0
+        if not repeat.any():
+            repeat[:] = True
+        spend_X = X[repeat]
         together = self.model == "pareto"
         pattern_counts = np.empty((len(unique), int(self.n_bootstrap))) if together else None
         for b in range(int(self.n_bootstrap)):
@@ -158,7 +163,7 @@ class CLVModel(BaseEstimator):
                 pattern_counts[:, b] = per_pattern
             else:
                 row.update(zip(PARAM_NAMES[self.model], pm0.refit(unique, per_pattern, curv_p), strict=True))
-            sm = self._spend().fit(X, sample_weight=counts, initial_params=warm, warm_curvature=curv_s)
+            sm = self._spend().fit(spend_X, sample_weight=counts[repeat], initial_params=warm, warm_curvature=curv_s)
             row.update(sm.params_.add_prefix("gg_").to_dict())
             row["gg_method"] = sm.method_
             row["gg_population_mean"] = sm.population_mean_
