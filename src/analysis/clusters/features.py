@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, PowerTransformer
@@ -51,14 +53,31 @@ def regularity(transactions: pd.DataFrame, as_of: object = None) -> pd.Series:
     """Coefficient of variation of the gaps (in days) between each customer's distinct purchase days, indexed
     by ``customer_id``; NaN for customers with fewer than three purchase days (fewer than two gaps). Only
     purchases on or before ``as_of`` count (all when ``None``)."""
-    tx = transactions
-    if as_of is not None:
-        tx = tx[tx["timestamp"] <= pd.Timestamp(as_of) + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")]
-    # distinct (customer, day) pairs as one integer each, sorted by customer id and day: no sort of text
-    codes, ids = pd.factorize(tx["customer_id"].astype(str))
-    day = tx["timestamp"].to_numpy("datetime64[ns]").astype("datetime64[D]").astype(np.int64)
-    if len(day) == 0:
+    tx = _until(transactions, as_of)
+    if len(tx) == 0:
         return pd.Series([], index=pd.Index([], name="customer_id", dtype=object), name="regularity", dtype=float)
+    codes, ids = pd.factorize(tx["customer_id"].astype(str))
+    cv, gaps = _gap_spread(codes, tx["timestamp"], len(ids))
+    stats = pd.Series(cv[gaps > 0], index=pd.Index(ids[np.flatnonzero(gaps > 0)], name="customer_id"))
+    return stats.sort_index().rename("regularity")
+
+
+def _until(transactions: pd.DataFrame, as_of: object) -> pd.DataFrame:
+    """The purchases on or before ``as_of`` (all when ``None``)."""
+    if as_of is None:
+        return transactions
+    end = pd.Timestamp(as_of) + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+    return transactions[transactions["timestamp"] <= end]
+
+
+def _gap_spread(codes: np.ndarray, timestamps: pd.Series, customers: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per customer code (0..``customers`` - 1; the purchases' ``codes``): the coefficient of variation of the
+    gaps between distinct purchase days (NaN under two gaps), and the number of gaps."""
+    cv, size = np.full(customers, np.nan), np.zeros(customers, dtype=np.int64)
+    day = timestamps.to_numpy("datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+    if len(day) == 0:
+        return cv, size
+    # distinct (customer, day) pairs as one integer each, sorted by customer and day: no sort of text
     span = int(day.max() - day.min()) + 1
     pairs = np.sort(codes.astype(np.int64) * span + (day - day.min()))
     pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]  # (np.unique is many times slower on millions of keys)
@@ -66,11 +85,30 @@ def regularity(transactions: pd.DataFrame, as_of: object = None) -> pd.Series:
     later = np.flatnonzero(customer[1:] == customer[:-1]) + 1  # every purchase day after a customer's first
     gaps = pd.Series((day[later] - day[later - 1]).astype(float))
     stats = gaps.groupby(customer[later]).agg(["mean", "std", "size"])
-    stats = stats.set_axis(pd.Index(ids[stats.index.to_numpy()], name="customer_id")).sort_index()
     # population standard deviation of the gaps (ddof=0) over their mean
     sd = stats["std"] * np.sqrt((stats["size"] - 1) / stats["size"])
-    cv = (sd / stats["mean"]).where(stats["size"] >= 2)
-    return cv.rename("regularity")
+    where = stats.index.to_numpy()
+    cv[where] = (sd / stats["mean"]).where(stats["size"] >= 2).to_numpy()
+    size[where] = stats["size"].to_numpy()
+    return cv, size
+
+
+def _customer_codes(customers: pd.Series, transactions: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
+    """Integer codes of the customer table's ids and of the purchases' ids, one code per id (one hash of both
+    columns as text, with Arrow), and the number of codes."""
+    text = [pa.array(_as_text(ids).array, from_pandas=True) for ids in (customers, transactions)]
+    chunks = [
+        chunk.cast(pa.large_string()) for t in text for chunk in (t.chunks if isinstance(t, pa.ChunkedArray) else [t])
+    ]
+    encoded = pc.dictionary_encode(pa.chunked_array(chunks, type=pa.large_string())).combine_chunks()
+    count = len(encoded.dictionary)
+    codes = pc.fill_null(encoded.indices, count).to_numpy(zero_copy_only=False)
+    return codes[: len(customers)], codes[len(customers) :], count + 1
+
+
+def _as_text(ids: pd.Series) -> pd.Series:
+    """Ids as text (``str`` of each value), as the data spine writes them."""
+    return ids if isinstance(ids.dtype, pd.StringDtype) else ids.astype(str)
 
 
 def _ids(values: pd.Series) -> np.ndarray:
@@ -129,11 +167,12 @@ def feature_frame(
     if out.loc[buyers(c), "monetary"].isna().all():  # an event log without amounts: no money features
         out = out.drop(columns=list(MONEY))
     out["purchase_days"] = c["purchase_days"].astype(float) if "purchase_days" in c else c["frequency"].astype(float)
-    ids = c["customer_id"].astype(str).to_numpy()
     if "regularity" in c:
         out["regularity"] = c["regularity"].astype(float).to_numpy()
     elif transactions is not None:
-        out["regularity"] = regularity(transactions, as_of).reindex(ids).to_numpy()
+        tx = _until(transactions, as_of)
+        own, bought, count = _customer_codes(c["customer_id"], tx["customer_id"])
+        out["regularity"] = _gap_spread(bought, tx["timestamp"], count)[0][own]
     if "monetary" not in out:
         pass  # no amounts, so no share of spend returned
     elif "return_share" in c:

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
 
@@ -133,9 +135,12 @@ def run_clusters(
         "regularity_given": fill,
     }
     if "monetary" not in frame:
-        _warn(report, "The data has no amounts: the groups are formed on recency, orders, tenure and regularity, "
-              "and their value is their share of orders.",
-              "数据没有金额：按最近购买、订单数、客户年限和购买规律分组，价值按订单数占比计算。")
+        _warn(
+            report,
+            "The data has no amounts: the groups are formed on recency, orders, tenure and regularity, "
+            "and their value is their share of orders.",
+            "数据没有金额：按最近购买、订单数、客户年限和购买规律分组，价值按订单数占比计算。",
+        )
     if len(sub) and (sub["purchase_days"] <= 1).all():
         _warn(report, "Every customer made a single purchase: there is no repeat behaviour or cadence to group by, "
               "so the groups differ only by when they bought and how much they spent.",
@@ -161,21 +166,24 @@ def run_clusters(
 
 
 def _label_customers(c, frame, clustered, separate, labels, labels_cfg, names) -> pd.DataFrame:
-    """``customer_id``, ``cluster`` (1..k, empty when not clustered) and the names in both languages."""
+    """``customer_id``, ``cluster`` (1..k, empty when not clustered) and the names in both languages (each
+    name's text written once per distinct name, with Arrow)."""
     cluster = pd.array(np.zeros(len(c), dtype="int64"), dtype="Int64")
     cluster[~clustered] = pd.NA
     cluster[clustered] = labels
-    en = np.full(len(c), labels_cfg["no_purchase"][0], dtype=object)
-    zh = np.full(len(c), labels_cfg["no_purchase"][1], dtype=object)
+    # name codes: 0 no purchase, 1 one-time buyer, 1 + i cluster i
+    top = max(names) if names and len(labels) else 0
+    code = np.zeros(len(c), dtype=np.int64)
     if separate:
-        one = F.buyers(c) & (frame["purchase_days"].to_numpy() <= 1)
-        en[one], zh[one] = labels_cfg["one_time"]
-    if names and len(labels):
-        top = max(names)
-        en[clustered] = np.array([names.get(i, {}).get("en") for i in range(top + 1)], dtype=object)[labels]
-        zh[clustered] = np.array([names.get(i, {}).get("zh") for i in range(top + 1)], dtype=object)[labels]
-    return pd.DataFrame({"customer_id": c["customer_id"].astype(str), "cluster": cluster, "cluster_name": en,
-                         "cluster_name_zh": zh})  # fmt: skip
+        code[F.buyers(c) & (frame["purchase_days"].to_numpy() <= 1)] = 1
+    if top:
+        code[clustered] = 1 + np.asarray(labels)
+    out = {"customer_id": c["customer_id"].astype(str), "cluster": cluster}
+    for column, lang in (("cluster_name", 0), ("cluster_name_zh", 1)):
+        words = [labels_cfg["no_purchase"][lang], labels_cfg["one_time"][lang]]
+        words += [names.get(i, {}).get(("en", "zh")[lang]) for i in range(1, top + 1)]
+        out[column] = pd.array(pa.array(words, type=pa.string()).take(pa.array(code)), dtype="str")
+    return pd.DataFrame(out)
 
 
 def _cluster(x_frame, sub, cfg, rng, report) -> tuple[np.ndarray, int, dict, np.ndarray | None, np.ndarray]:
@@ -359,9 +367,8 @@ def _overlaps(cust, labels, report, tables, tables_zh, config) -> None:
             continue
         for lang, out in ((0, tables), (1, tables_zh)):
             source = OVERLAP_LABELS[col][lang]
-            values = cust[source if source in cust else col].where(cust[col].notna())
             names = {i: report["names"][i][("en", "zh")[lang]] for i in ids}
-            t = _crosstab(labels, names, values.fillna("-"))
+            t = _crosstab(labels, names, *_values_or_dash(cust[source if source in cust else col], cust[col].isna()))
             order = [v for v in dict.fromkeys(_category_order(col, config, lang)) if v in t.columns]
             rest = sorted(v for v in t.columns if v not in order and v != "-")
             columns = order + rest + (["-"] if "-" in t.columns else [])
@@ -370,12 +377,26 @@ def _overlaps(cust, labels, report, tables, tables_zh, config) -> None:
         report["overlap"][col] = {str(r): {str(kk): int(v) for kk, v in t.loc[r].items()} for r in t.index}
 
 
-def _crosstab(labels: np.ndarray, names: dict[int, str], values: pd.Series) -> pd.DataFrame:
-    """Customers per cluster name (rows) and value (columns), as ``pd.crosstab`` counts them, on integer codes:
-    only the clusters and values that occur."""
-    codes, uniques = pd.factorize(values)
-    found = np.unique(labels)
-    row = np.searchsorted(found, labels)
+def _values_or_dash(values: pd.Series, missing: pd.Series) -> tuple[np.ndarray, list]:
+    """Integer codes of ``values`` with ``-`` where ``missing`` (or the value is), and the distinct values in order
+    of first appearance; text is encoded by Arrow, without a Python string per customer."""
+    if not isinstance(values.dtype, pd.StringDtype):
+        return pd.factorize(values.where(~missing).fillna("-"))
+    text = pa.array(values.array, from_pandas=True)
+    if missing.any():
+        text = pc.if_else(pa.array(~missing.to_numpy(bool)), text, pa.scalar(None, text.type))
+    encoded = pc.dictionary_encode(pc.fill_null(text, "-"))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    return encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()
+
+
+def _crosstab(labels: np.ndarray, names: dict[int, str], codes: np.ndarray, uniques) -> pd.DataFrame:
+    """Customers per cluster name (rows) and value (columns; ``codes`` into ``uniques``), as ``pd.crosstab``
+    counts them, on integer codes: only the clusters and values that occur."""
+    present = np.bincount(labels) > 0  # (labels are small whole numbers: no sort of a million of them)
+    found = np.flatnonzero(present)
+    row = (np.cumsum(present) - 1)[labels]
     counts = np.bincount(row * len(uniques) + codes, minlength=len(found) * len(uniques))
     t = pd.DataFrame(counts.reshape(len(found), len(uniques)), columns=pd.Index(list(uniques), name="col_0"),
                      index=pd.Index([names[int(i)] for i in found], name="cluster"))  # fmt: skip
