@@ -29,19 +29,25 @@ def test_quarantine_chart_bars_per_reason_or_a_sentence_when_nothing_was_set_asi
     plt.close(ax.figure)
 
 
+def _monthly(revenue: list[float | None], customers: list[int], months=("2024-01", "2024-02")) -> dict:
+    """A quality summary with only its per-month totals (as validation writes them into quality.json)."""
+    return {"monthly": [{"month": m, "revenue": r, "customers": n}
+                        for m, r, n in zip(months, revenue, customers, strict=True)]}  # fmt: skip
+
+
 def test_monthly_revenue_chart_has_thousands_separators():
-    tx = pd.DataFrame(
-        {
-            "timestamp": pd.to_datetime(["2024-01-05", "2024-02-05"]),
-            "amount": [12000.0, 3000.0],
-            "customer_id": ["a", "b"],
-        }
-    )
-    ax = quality.plot_monthly_revenue(tx)
+    ax = quality.plot_monthly_revenue(_monthly([12000.0, 3000.0], [1, 1]))
     ax.figure.canvas.draw()
     assert any("," in t.get_text() for t in ax.get_yticklabels())
     assert [p.get_height() for p in ax.patches] == [12000.0, 3000.0]
     plt.close(ax.figure)
+
+
+def test_a_month_without_purchases_has_no_revenue_and_no_customers():
+    monthly = quality.monthly_revenue(_monthly([10.0, 5.0], [2, 1], months=("2024-01", "2024-03")))
+    assert list(monthly.index) == list(pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"]))
+    assert monthly["revenue"].isna().tolist() == [False, True, False]
+    assert monthly["customers"].tolist() == [2, 0, 1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -81,9 +87,7 @@ def test_quarantine_chart_in_chinese_names_reasons_inhas_chinese():
 
 
 def test_monthly_revenue_chart_inhas_chinese():
-    tx = pd.DataFrame({"timestamp": pd.to_datetime(["2024-01-05", "2024-02-05"]), "amount": [12000.0, 3000.0],
-                       "customer_id": ["a", "b"]})  # fmt: skip
-    ax = _draw_inhas_chinese(lambda: quality.plot_monthly_revenue(tx, lang="zh"))
+    ax = _draw_inhas_chinese(lambda: quality.plot_monthly_revenue(_monthly([12000.0, 3000.0], [1, 1]), lang="zh"))
     twin = next(a for a in ax.figure.axes if a is not ax)
     words = [ax.get_title(), ax.get_ylabel(), twin.get_ylabel(), *(t.get_text() for t in ax.get_legend().get_texts())]
     assert all(has_chinese(w) for w in words), words
@@ -106,8 +110,6 @@ def test_headline_summary_and_reason_table_inhas_chinese():
 
 
 def test_monthly_chart_without_amounts_shows_customers_only_and_says_why():
-    tx = pd.DataFrame({"timestamp": pd.to_datetime(["2024-01-05", "2024-02-05"]), "amount": [float("nan")] * 2,
-                       "customer_id": ["a", "b"]})  # fmt: skip
-    ax = _draw_inhas_chinese(lambda: quality.plot_monthly_revenue(tx, lang="zh"))
+    ax = _draw_inhas_chinese(lambda: quality.plot_monthly_revenue(_monthly([None, None], [1, 1]), lang="zh"))
     assert not ax.patches and len(ax.figure.axes) == 1 and "没有金额" in ax.get_title()
     plt.close(ax.figure)

@@ -383,3 +383,32 @@ def test_zero_amount_is_kept_by_default_and_can_be_quarantined(config):
     config["validation"]["zero_amount"] = "drop"
     with pytest.raises(UserError, match="use keep or quarantine"):
         validate(frame, MAP, config)
+
+
+def test_ids_lose_every_white_space_python_strips_and_keep_the_inner_one(config):
+    spaces = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+    ids = [f"{spaces}a{spaces}", "\u3000b\xa0", "\tc d ", spaces, "é", "e\u2003"]
+    frame = raw([[cid, "2024-01-05", "10"] for cid in ids])
+    result = validate(frame, MAP, config, as_of="2024-01-31")
+    assert reasons(result) == {4: "missing_customer_id"}
+    assert result.transactions["customer_id"].tolist() == ["a", "b", "c d", "é", "e"]
+
+
+def test_only_exact_copies_are_duplicates_with_missing_values_equal(config):
+    rows = [["a", "2024-01-05", "10", None], ["a", "2024-01-05", "10", None], ["a", "2024-01-05", "10", "gift"],
+            ["a", "2024-01-05", "10", "gift"], ["a", "2024-01-05", "10", None], ["b", "2024-01-05", "10", None]]  # fmt: skip
+    result = validate(raw(rows, columns=("cid", "date", "amount", "note")), MAP, config, as_of="2024-01-31")
+    assert reasons(result) == {2: "duplicate_row", 4: "duplicate_row", 5: "duplicate_row"}
+
+
+def test_monthly_revenue_and_customers_are_the_kept_purchases_per_month(config):
+    frame = raw([["a", "2024-01-05", "10.10"], ["b", "2024-01-31 23:00", "5"], ["a", "2024-03-02", "7"],
+                 ["a", "2024-03-09", "1"], ["c", "2024-03-09", "-1"], ["", "2024-02-01", "100"]])  # fmt: skip
+    q = validate(frame, MAP, config, as_of="2024-03-31").quality
+    assert q["monthly"] == [{"month": "2024-01", "revenue": 15.1, "customers": 2},
+                            {"month": "2024-03", "revenue": 8.0, "customers": 1}]  # fmt: skip
+    assert sum(m["revenue"] for m in q["monthly"]) == q["amount_kept"]
+    log = raw([["a", "2024-01-01"], ["b", "2024-01-03"], ["a", "2024-02-09"]], columns=("cid", "date"))
+    q = validate(log, {"customer_id": "cid", "timestamp": "date"}, config).quality
+    assert q["monthly"] == [{"month": "2024-01", "revenue": None, "customers": 2},
+                            {"month": "2024-02", "revenue": None, "customers": 1}]  # fmt: skip

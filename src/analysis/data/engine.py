@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import pandas as pd
+import pyarrow.parquet as pq
 
 ROW = "__row__"  # the input row number, 1-based
 _names = itertools.count()
@@ -116,6 +118,43 @@ def materialise(con: Any, expr: ibis.Table) -> ibis.Table:
 
 def execute(con: Any, expr: ibis.Expr) -> Any:
     return con.execute(expr)
+
+
+def _as_pandas_reads(expr: ibis.Table) -> ibis.Table:
+    """``expr`` in the types the run directory's frames have in pandas: timestamps in nanoseconds (DuckDB keeps
+    microseconds), whole numbers as 64-bit integers (Spark counts days in 32 bits)."""
+    typed = {}
+    for name, kind in expr.schema().items():
+        if kind.is_timestamp() and kind.scale != 9:
+            typed[name] = expr[name].cast(dt.Timestamp(timezone=kind.timezone, scale=9))
+        elif kind.is_integer() and not kind.is_int64():
+            typed[name] = expr[name].cast("int64")
+    return expr.mutate(**typed) if typed else expr
+
+
+def to_pandas(con: Any, expr: ibis.Table) -> pd.DataFrame:
+    """The rows of ``expr`` as a pandas frame, the frame :func:`write_parquet`'s file gives read back."""
+    return con.to_pyarrow(_as_pandas_reads(expr)).to_pandas()
+
+
+def write_parquet(con: Any, expr: ibis.Table, path: Path) -> None:
+    """Stream the rows of ``expr`` into the Parquet file ``path`` (DuckDB's own writer; elsewhere a batch of
+    rows at a time), so millions of rows never sit in memory at once, nor in pandas. Read back with pandas the
+    file gives the frame :func:`to_pandas` gives."""
+    typed = _as_pandas_reads(expr)
+    tmp = Path(path).with_suffix(Path(path).suffix + ".tmp")
+    if is_duckdb(con):
+        con.raw_sql("SET preserve_insertion_order = true")  # else its threads write their rows in any order
+        try:
+            con.to_parquet(typed, tmp)
+        finally:
+            con.raw_sql("SET preserve_insertion_order = false")
+    else:
+        reader = con.to_pyarrow_batches(typed)
+        with pq.ParquetWriter(tmp, reader.schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+    tmp.replace(path)
 
 
 def distinct_in_order(con: Any, table: ibis.Table, column: str) -> pd.Series:

@@ -3,26 +3,54 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
 
 from analysis.config import check_columns
 from analysis.data import engine, features, load
 from analysis.data.parsing import parse_text
-from analysis.data.validate import ATTRIBUTE_ROLES, validate_raw
+from analysis.data.validate import ATTRIBUTE_ROLES, Validated, validate_raw
 from analysis.errors import UserError
 
 
 @dataclass
 class Prepared:
-    """Everything later stages need, computed once per run."""
+    """Everything later stages need, computed once per run: the data-quality summary (``quality``), and the kept
+    transactions, the quarantine and the customer table, which stay in the engine (28M purchases and 10M
+    customers at 10M customers) until they are asked for as pandas frames or written into files (streamed)."""
 
-    transactions: pd.DataFrame
-    quarantine: pd.DataFrame
+    checked: Validated
     quality: dict[str, Any]
-    customers: pd.DataFrame
+    table: ibis.Table | pd.DataFrame  # the customer table: in the engine, or a frame once merged with a list
+
+    @property
+    def transactions(self) -> pd.DataFrame:
+        return self.checked.transactions
+
+    @property
+    def quarantine(self) -> pd.DataFrame:
+        return self.checked.quarantine
+
+    @cached_property
+    def customers(self) -> pd.DataFrame:
+        """One row per customer, columns as in ARCHITECTURE.md."""
+        if isinstance(self.table, pd.DataFrame):
+            return self.table
+        return engine.to_pandas(self.checked.con, self.table)
+
+    def write(self, folder: Path) -> None:
+        """``transactions.parquet``, ``quarantine.csv`` and ``customers.parquet`` in ``folder``."""
+        self.checked.write_transactions(folder / "transactions.parquet")
+        self.checked.write_quarantine(folder / "quarantine.csv")
+        if isinstance(self.table, pd.DataFrame):
+            self.table.to_parquet(folder / "customers.parquet", index=False)
+        else:
+            engine.write_parquet(self.checked.con, self.table, folder / "customers.parquet")
 
 
 def parse_column_options(options: list[str] | None) -> dict[str, str]:
@@ -69,12 +97,15 @@ def prepare(
         "encoding": raw.encoding,
         "fingerprint": raw.fingerprint,
     }
-    unit = config.get("features", {}).get("time_unit", "weeks")
-    customers = features.customer_features(checked.kept, quality["as_of"], unit, backend=con)
+    unit = features.time_unit_days(config.get("features", {}).get("time_unit", "weeks"))
+    as_of_day = pd.Timestamp(quality["as_of"]).date()
+    table = engine.materialise(con, features.customer_features_expr(checked.kept, as_of_day, unit))
     if customers_path:
-        customers, quality["customer_list"] = add_customer_list(customers, customers_path, data_cfg)
-    quality["customers_total"] = len(customers)
-    return Prepared(checked.transactions, checked.quarantine, quality, customers)
+        table, quality["customer_list"] = add_customer_list(engine.to_pandas(con, table), customers_path, data_cfg)
+        quality["customers_total"] = len(table)
+    else:
+        quality["customers_total"] = int(engine.execute(con, table.count()))
+    return Prepared(checked, quality, table)
 
 
 def add_customer_list(customers: pd.DataFrame, path: str, data_cfg: dict) -> tuple[pd.DataFrame, dict[str, int]]:

@@ -245,29 +245,40 @@ def plot_quarantine(quality: dict[str, Any], ax: Axes | None = None, lang: str =
     return ax
 
 
-def plot_monthly_revenue(transactions: pd.DataFrame, ax: Axes | None = None, lang: str = "en") -> Axes:
-    """Kept revenue (bars, left axis) and customers buying (line, right axis) per month; for data without amounts
-    (an event log) the customers alone, and the title says there is no revenue."""
-    t = TEXTS[lang]
-    by_month = transactions.set_index("timestamp").resample("MS")
-    # min_count=1: a month of an event log without amounts has no revenue (NaN), not a revenue of 0
+def monthly_revenue(quality: dict[str, Any]) -> pd.DataFrame:
+    """Kept ``revenue`` (NaN without amounts) and ``customers`` buying per month (the index: its first day), every
+    month from the first to the last purchase (a month without purchases: no revenue, no customers), from the
+    per-month totals the engine computed during validation (``quality["monthly"]``)."""
+    rows = pd.DataFrame(quality["monthly"], columns=["month", "revenue", "customers"])
+    months = pd.DatetimeIndex(pd.to_datetime(rows["month"], format="%Y-%m"))
     monthly = pd.DataFrame(
-        {"amount": by_month["amount"].sum(min_count=1), "customer_id": by_month["customer_id"].nunique()}
+        {"revenue": rows["revenue"].astype("float64").to_numpy(), "customers": rows["customers"].to_numpy()},
+        index=months,
     )
+    monthly = monthly.reindex(pd.date_range(months.min(), months.max(), freq="MS"))
+    monthly["customers"] = monthly["customers"].fillna(0).astype("int64")
+    return monthly
+
+
+def plot_monthly_revenue(quality: dict[str, Any], ax: Axes | None = None, lang: str = "en") -> Axes:
+    """Kept revenue (bars, left axis) and customers buying (line, right axis) per month (:func:`monthly_revenue`);
+    for data without amounts (an event log) the customers alone, and the title says there is no revenue."""
+    t = TEXTS[lang]
+    monthly = monthly_revenue(quality)
     ax = ax or plt.subplots(figsize=(8, 3.5))[1]
     ax.xaxis.set_major_formatter(DateFormatter("%Y-%m"))  # numbers, never month names, in either language
-    if not monthly["amount"].notna().any():
-        ax.plot(monthly.index, monthly["customer_id"], color="#dd8452", marker="o")
+    if not monthly["revenue"].notna().any():
+        ax.plot(monthly.index, monthly["customers"], color="#dd8452", marker="o")
         ax.set_ylabel(t["customers"])
         ax.set_title(t["customers_title"])
         ax.set_ylim(bottom=0)
         thousands(ax)
         return ax
-    bars = ax.bar(monthly.index, monthly["amount"], width=20, color="#4c72b0")
+    bars = ax.bar(monthly.index, monthly["revenue"], width=20, color="#4c72b0")
     ax.set_ylabel(t["revenue_axis"])
     ax.set_title(t["revenue_title"])
     twin = ax.twinx()
-    (line,) = twin.plot(monthly.index, monthly["customer_id"], color="#dd8452", marker="o")
+    (line,) = twin.plot(monthly.index, monthly["customers"], color="#dd8452", marker="o")
     twin.set_ylabel(t["customers"])
     twin.set_ylim(bottom=0)
     ax.legend([bars, line], [t["revenue"], t["customers"]], loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2,

@@ -42,8 +42,11 @@ amount is 0.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -103,13 +106,39 @@ _EXACT_LIMIT = 1e27
 
 @dataclass
 class Validated:
-    """The kept transactions, the quarantined rows, the reconciliation, and the kept purchases as a
-    table in the engine with their input row numbers (``kept``, for the per-customer features)."""
+    """The reconciliation (``quality``) and, in the engine ``con``, the kept purchases with their input row
+    numbers (``kept``, for the per-customer features) and the quarantined rows as read (``quarantined``).
 
-    transactions: pd.DataFrame
-    quarantine: pd.DataFrame
-    quality: dict[str, Any] = field(default_factory=dict)
-    kept: ibis.Table | None = None
+    The rows stay in the engine (28M kept purchases at 10M customers): :attr:`transactions` and
+    :attr:`quarantine` read them into pandas when first asked for, :meth:`write_transactions` streams the kept
+    purchases into a file without that."""
+
+    quality: dict[str, Any]
+    kept: ibis.Table
+    quarantined: ibis.Table
+    con: Any
+    as_read: Callable[[pd.DataFrame], pd.DataFrame] = field(default=lambda frame: frame, repr=False)
+
+    @cached_property
+    def transactions(self) -> pd.DataFrame:
+        """The kept purchases in input order, columns as in ARCHITECTURE.md."""
+        return _transactions(self.con, self.kept)
+
+    @cached_property
+    def quarantine(self) -> pd.DataFrame:
+        """The quarantined rows as read, in input order, with their row number, reason, its explanation and
+        the amount as parsed."""
+        return self.as_read(_quarantine(self.con, self.quarantined))
+
+    def write_transactions(self, path: Path) -> None:
+        """The kept purchases, in input order, into the Parquet file ``path`` (read back: :attr:`transactions`)."""
+        engine.write_parquet(self.con, self.kept.order_by(ROW).drop(ROW), path)
+
+    def write_quarantine(self, path: Path) -> None:
+        """The quarantine as CSV (UTF-8 with BOM, for Excel)."""
+        frame = self.__dict__.get("quarantine")
+        frame = self.as_read(_quarantine(self.con, self.quarantined)) if frame is None else frame
+        frame.to_csv(path, index=False, encoding="utf-8-sig")
 
 
 def validate(raw: pd.DataFrame, mapping: dict[str, str], config: dict, as_of: Any = None) -> Validated:
@@ -133,7 +162,7 @@ def validate_raw(raw: Any, config: dict, as_of: Any = None, con: Any = None) -> 
     else:
         table, date_format = raw.table(con), None
     checked = validate_table(con, table, raw.mapping, config, as_of, date_format)
-    checked.quarantine = raw.as_read(checked.quarantine)
+    checked.as_read = raw.as_read
     return checked
 
 
@@ -190,8 +219,6 @@ def validate_table(
         raise UserError(_no_rows_message(summary))
 
     kept = _kept(final, mapping)
-    transactions = _transactions(con, kept)
-    quarantine = _quarantine(con, raw, final)
     quality, counts = _reconcile(summary, netting.netted)
     quality.update(
         has_amounts=has_amounts,
@@ -199,8 +226,9 @@ def validate_table(
         as_of=str(as_of_ts.date()),
         date_format=date_format,
         mapping=dict(mapping),
+        monthly=_monthly(con, kept, has_amounts),
     )
-    return Validated(transactions, quarantine, quality, kept)
+    return Validated(quality, kept, _quarantined(raw, final), con)
 
 
 def _as_of(con: Any, t: ibis.Table, as_of: Any) -> pd.Timestamp:
@@ -333,13 +361,33 @@ def _transactions(con: Any, kept: ibis.Table) -> pd.DataFrame:
     return tx.reset_index(drop=True)
 
 
-def _quarantine(con: Any, raw: ibis.Table, t: ibis.Table) -> pd.DataFrame:
-    """The quarantined rows as read, in input order, with their row number, reason, its explanation
-    and the amount as parsed."""
+def _monthly(con: Any, kept: ibis.Table, has_amounts: bool) -> list[dict[str, Any]]:
+    """Per calendar month with kept purchases (``YYYY-MM``): the revenue (an exact sum, as ``amount_kept``; None
+    without amounts) and the customers buying, for the quality page's chart."""
+    month = kept.timestamp.truncate("M")
+    revenue, big = _exact_sum(kept.amount.fill_null(0.0))
+    by_month = kept.group_by(month=month).aggregate(revenue=revenue, big=big, customers=kept.customer_id.nunique())
+    out = engine.execute(con, by_month.order_by("month"))
+    return [
+        {
+            "month": pd.Timestamp(m).strftime("%Y-%m"),
+            "revenue": round(float(Decimal(r or 0) + Decimal(float(b or 0))), 6) if has_amounts else None,
+            "customers": int(n),
+        }
+        for m, r, b, n in zip(out["month"], out["revenue"], out["big"], out["customers"], strict=True)
+    ]
+
+
+def _quarantined(raw: ibis.Table, t: ibis.Table) -> ibis.Table:
+    """The quarantined rows as read (an engine table), with their row number, reason and the amount as parsed."""
     q = t.filter(t.reason.notnull()).select(ROW, "reason", amount_parsed="amount_raw")
-    joined = raw.join(q, raw[ROW] == q[ROW]).select(row=raw[ROW], reason=q.reason, amount_parsed=q.amount_parsed,
-                                                    **{c: raw[c] for c in engine.raw_columns(raw)})
-    out = engine.execute(con, joined.order_by("row"))
+    return raw.join(q, raw[ROW] == q[ROW]).select(row=raw[ROW], reason=q.reason, amount_parsed=q.amount_parsed,
+                                                  **{c: raw[c] for c in engine.raw_columns(raw)})
+
+
+def _quarantine(con: Any, quarantined: ibis.Table) -> pd.DataFrame:
+    """The quarantined rows as a pandas frame, in input order, with the explanation of each reason."""
+    out = engine.execute(con, quarantined.order_by("row"))
     out.insert(2, "explanation", out["reason"].map(lambda c: REASONS[c][0]))
     out["row"] = out["row"].astype("int64")
     out["amount_parsed"] = out["amount_parsed"].astype("float64")

@@ -220,10 +220,10 @@ def write_customers_csv(run_dir: Path) -> None:
 def write_prepared(run_dir: Path, prepared: Prepared, settings: dict[str, Any]) -> None:
     """Write what :func:`analysis.data.pipeline.prepare` produced into ``run_dir``."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    prepared.transactions.to_parquet(run_dir / "transactions.parquet", index=False)
-    prepared.quarantine.to_csv(run_dir / "quarantine.csv", index=False, encoding="utf-8-sig")
+    prepared.write(run_dir)  # streamed from the engine: the rows need not be read into pandas
     write_json(run_dir / "quality.json", prepared.quality)
-    write_customers(run_dir, prepared.customers, csv=settings.get("customers_csv") != CSV_AFTER_PAGES)
+    if settings.get("customers_csv") != CSV_AFTER_PAGES:
+        write_customers_csv(run_dir)
     write_json(run_dir / SETTINGS, settings)
 
 
@@ -370,8 +370,13 @@ class Stage:
         return path
 
 
+# What a prepared run directory holds, as a number: a scratch folder prepared with an older layout (say, before
+# quality.json carried the monthly revenue) is prepared again.
+LAYOUT = 2
+
+
 def _scratch_dir(settings: dict[str, Any]) -> Path:
-    key = json.dumps(settings, sort_keys=True, default=str).encode()
+    key = json.dumps({**settings, "layout": LAYOUT}, sort_keys=True, default=str).encode()
     source = Path(settings["input_path"])
     if source.is_file():
         stat = source.stat()
