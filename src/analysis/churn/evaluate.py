@@ -20,11 +20,14 @@ SCORE_DECIMALS = 10  # see compare()
 BOOTSTRAP_GROUPS = 5_000
 
 
-def _group_counts(y: np.ndarray, p: np.ndarray, max_groups: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _group_counts(
+    y: np.ndarray, p: np.ndarray, max_groups: int | None = None, ties: tuple | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Positives and negatives per distinct score, in increasing score order. With ``max_groups``, scores
     with more distinct values are cut into at most that many groups of about equal size by rank, equal
-    scores staying together (the AUC then differs from the exact one by about 1 / max_groups / 2)."""
-    values, group, counts = np.unique(p, return_inverse=True, return_counts=True)
+    scores staying together (the AUC then differs from the exact one by about 1 / max_groups / 2).
+    ``ties``: ``np.unique(p, return_inverse=True, return_counts=True)`` when already at hand."""
+    values, group, counts = ties if ties is not None else np.unique(p, return_inverse=True, return_counts=True)
     if max_groups is not None and len(values) > max_groups:  # equal scores stay in one group
         below = np.cumsum(counts) - counts
         group = (below * max_groups // len(p))[group]
@@ -48,9 +51,14 @@ def auc_interval(y, p, n_boot: int = 200, interval: float = 0.9, seed: int = 0) 
     distinct score (a sum of Poisson(1) weights is Poisson(count)); beyond 5,000 distinct scores, customers
     are grouped by rank into 5,000 equal groups."""
     y, p = np.asarray(y, int), np.asarray(p, float)
-    if n_boot <= 0 or len(np.unique(y)) < 2:
+    return _interval(y, p, n_boot, interval, seed, len(np.unique(y)) == 2)
+
+
+def _interval(y, p, n_boot, interval, seed, both: bool, ties: tuple | None = None) -> tuple[float, float]:
+    """:func:`auc_interval` given whether ``y`` has both classes and, optionally, ``p``'s ties."""
+    if n_boot <= 0 or not both:
         return math.nan, math.nan
-    pos, neg = _group_counts(y, p, BOOTSTRAP_GROUPS)
+    pos, neg = _group_counts(y, p, BOOTSTRAP_GROUPS, ties)
     rng = np.random.default_rng(seed)
     aucs = _weighted_auc(rng.poisson(pos, size=(n_boot, len(pos))), rng.poisson(neg, size=(n_boot, len(neg))))
     tail = (1 - interval) / 2
@@ -83,8 +91,9 @@ def metrics(y, p, n_boot: int = 200, interval: float = 0.9, seed: int = 0, bins:
     y, p = np.asarray(y, int), np.asarray(p, float)
     clipped = np.clip(p, EPS, 1 - EPS)  # for the log loss only: clipping would tie the ranking
     both = len(np.unique(y)) == 2
-    pos, neg = _group_counts(y, p)
-    low, high = auc_interval(y, p, n_boot, interval, seed)
+    ties = np.unique(p, return_inverse=True, return_counts=True)  # once for the AUCs and their interval
+    pos, neg = _group_counts(y, p, ties=ties)
+    low, high = _interval(y, p, n_boot, interval, seed, both, ties)
     return {
         "roc_auc": float(_weighted_auc(pos, neg)) if both else math.nan,
         "roc_auc_low": low,

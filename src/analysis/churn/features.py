@@ -39,13 +39,15 @@ RETRY_PENALIZER = 0.01  # L2 penalty of the BG/NBD retry when the plain fit does
 @dataclass
 class DailyPurchases:
     """Purchase days sorted by customer then day: ``customer`` (code into ``ids``), ``day`` (days since
-    1970-01-01), ``spend`` and ``orders`` of that day. ``ids``: customer ids (str), sorted."""
+    1970-01-01), ``spend`` and ``orders`` of that day. ``ids``: customer ids (a str ``Index`` named
+    ``customer_id``), sorted; every frame of features or labels takes its index from it, so the customer ids
+    (a million strings) are turned into an index once."""
 
     customer: np.ndarray
     day: np.ndarray
     spend: np.ndarray
     orders: np.ndarray
-    ids: np.ndarray
+    ids: pd.Index
 
     @property
     def n_customers(self) -> int:
@@ -65,11 +67,12 @@ def daily_purchases(tx: pd.DataFrame) -> DailyPurchases:
     """Condense validated transactions (``customer_id``, ``order_id``, ``timestamp``, ``amount``) into
     purchase days."""
     cust, ids = pd.factorize(tx["customer_id"].astype(str), sort=True)
+    ids = pd.Index(ids, name="customer_id")
     day = tx["timestamp"].to_numpy("datetime64[ns]").astype("datetime64[D]").astype(np.int64)
     amount = tx["amount"].to_numpy(float)
     if len(day) == 0:
         empty = np.zeros(0, np.int64)
-        return DailyPurchases(empty, empty, np.zeros(0), empty, np.asarray(ids, dtype=object))
+        return DailyPurchases(empty, empty, np.zeros(0), empty, ids)
     first_day = int(day.min())
     key = cust.astype(np.int64) * (int(day.max()) - first_day + 1) + (day - first_day)
     order = np.argsort(key, kind="stable")
@@ -79,17 +82,37 @@ def daily_purchases(tx: pd.DataFrame) -> DailyPurchases:
     group[order] = np.cumsum(np.r_[True, np.diff(sorted_key) != 0]) - 1
     n = len(starts)
     spend = np.bincount(group, weights=amount, minlength=n)
-    if "order_id" in tx:
-        codes, uniques = pd.factorize(tx["order_id"].astype(str))
+    first = order[starts]
+    return DailyPurchases(cust[first].astype(np.int64), day[first], spend, _orders(tx, group, n), ids)
+
+
+def _orders(tx: pd.DataFrame, group: np.ndarray, n: int) -> np.ndarray:
+    """Distinct orders per purchase day (``group``: the purchase day of each transaction row). Only the rows
+    of days with more than one row need their order ids compared; a day with one row has one order."""
+    orders = np.ones(n, np.int64)
+    if "order_id" not in tx:
+        return orders
+    shared = np.bincount(group, minlength=n)[group] > 1
+    if shared.any():
+        group = group[shared]
+        codes, uniques = pd.factorize(tx["order_id"][shared].astype(str))
         pairs = np.sort(group * np.int64(len(uniques) + 1) + codes)  # (day, order) pairs; count distinct ones
         distinct = pairs[np.r_[True, np.diff(pairs) != 0]]
-        orders = np.bincount(distinct // (len(uniques) + 1), minlength=n)
-    else:
-        orders = np.ones(n, np.int64)
-    first = order[starts]
-    return DailyPurchases(
-        cust[first].astype(np.int64), day[first], spend, orders.astype(np.int64), np.asarray(ids, dtype=object)
-    )
+        days, counts = np.unique(distinct // (len(uniques) + 1), return_counts=True)
+        orders[days] = counts
+    return orders
+
+
+def known_customers(daily: DailyPurchases, cutoff: Any) -> np.ndarray:
+    """Codes (into ``daily.ids``, increasing) of the customers with a purchase day on or before ``cutoff``."""
+    known = np.zeros(daily.n_customers, bool)
+    known[daily.customer[daily.day <= to_day(cutoff)]] = True
+    return np.flatnonzero(known)
+
+
+def customer_index(daily: DailyPurchases, codes: np.ndarray) -> pd.Index:
+    """The customer ids of ``codes`` (increasing) as an index; ``daily.ids`` itself when they are all."""
+    return daily.ids if len(codes) == daily.n_customers else daily.ids.take(codes)
 
 
 def _segments(customer: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -156,7 +179,7 @@ def base_features(daily: DailyPurchases, cutoff: Any, trend_days: int) -> pd.Dat
             "spend_last": _window_sums(spend, in_last, starts),
             "spend_prev": _window_sums(spend, in_prev, starts),
         }
-    out = pd.DataFrame(frame, index=pd.Index(daily.ids[who], name="customer_id"))
+    out = pd.DataFrame(frame, index=customer_index(daily, who))
     out["purchases_trend"] = _trend(out["purchases_last"].to_numpy(), out["purchases_prev"].to_numpy())
     out["spend_trend"] = _trend(out["spend_last"].to_numpy(), out["spend_prev"].to_numpy())
     return out
@@ -202,27 +225,41 @@ def model_features(base: pd.DataFrame, horizon_days: int, penalizer: float = 0.0
     return out, f"the BG/NBD model could not be fitted ({'; '.join(errors)}); P(alive) left empty"
 
 
-def attribute_indicators(customers: pd.DataFrame | None, index: pd.Index) -> pd.DataFrame:
-    """Indicator columns ``attr_<column>=<value>`` for the most frequent values of each attribute."""
-    out = pd.DataFrame(index=index)
-    if customers is None:
-        return out
-    present = [col for col in ATTRIBUTES if col in customers]
+def customer_attributes(
+    customers: pd.DataFrame | None, where: np.ndarray | None, n_customers: int
+) -> dict[str, tuple[np.ndarray, pd.Index]]:
+    """Each attribute's value code per customer of the purchase days (-1 where unknown) and its values, from
+    the customer table's first row of each customer; ``where``: the purchase days' customer (code into
+    ``DailyPurchases.ids``) of each row of the table, -1 for one without purchases. Attributes are fixed over
+    time, so this is done once for every cut-off."""
+    present = [col for col in ATTRIBUTES if customers is not None and col in customers]
     if not present:
-        return out
-    first = ~customers["customer_id"].duplicated().to_numpy()  # only the id and attribute columns are copied
-    table = customers.loc[first, present].set_axis(pd.Index(customers["customer_id"].to_numpy()[first]).astype(str))
-    where = table.index.get_indexer(index)
-    indicators = {}
+        return {}
+    known = np.flatnonzero(where >= 0)
+    codes, first = np.unique(where[known], return_index=True)
+    row = np.full(n_customers, -1, np.int64)
+    row[codes] = known[first]
+    out = {}
     for col in present:
-        codes, uniques = pd.factorize(table[col])
+        values, uniques = pd.factorize(customers[col])
+        out[col] = (np.where(row >= 0, values[row], -1), uniques)
+    return out
+
+
+def attribute_indicators(attributes: dict[str, tuple[np.ndarray, pd.Index]], who: np.ndarray, index: pd.Index):
+    """Indicator columns ``attr_<column>=<value>`` for the most frequent values of each attribute among the
+    customers ``who`` (codes into the purchase days' customers, ``index`` their ids)."""
+    names = []
+    block = np.empty((len(attributes) * TOP_VALUES, len(who)))  # one row per indicator, written in place
+    for col, (all_codes, uniques) in attributes.items():
         # renumbered in order of first appearance among these customers, as value_counts meets them
-        codes, seen = pd.factorize(np.where(where >= 0, codes[where], -1))
+        codes, seen = pd.factorize(all_codes[who])
         values = uniques[seen]
         counts = pd.Series(np.bincount(codes, minlength=len(seen)))[seen >= 0]
         for code in counts.sort_values(ascending=False).index[:TOP_VALUES]:
-            indicators[f"attr_{col}={values[code]}"] = (codes == code).astype(float)
-    return pd.concat([out, pd.DataFrame(indicators, index=index)], axis=1) if indicators else out
+            np.equal(codes, code, out=block[len(names)])
+            names.append(f"attr_{col}={values[code]}")
+    return pd.DataFrame(block[: len(names)].T, index=index, columns=names, copy=False)
 
 
 def return_shares(returns: pd.DataFrame | None, base: pd.DataFrame, cutoff: Any) -> pd.Series | None:
@@ -240,11 +277,12 @@ def cutoff_features(
     cutoff: Any,
     horizon_days: int,
     trend_days: int | None = None,
-    customers: pd.DataFrame | None = None,
+    attributes: dict[str, tuple[np.ndarray, pd.Index]] | None = None,
     returns: pd.DataFrame | None = None,
     penalizer: float = 0.0,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """All features at ``cutoff`` (module docstring) and any warnings, indexed by ``customer_id``."""
+    """All features at ``cutoff`` (module docstring) and any warnings, indexed by ``customer_id``;
+    ``attributes`` from :func:`customer_attributes`."""
     base = base_features(daily, cutoff, int(trend_days or horizon_days))
     warnings: list[str] = []
     if len(base) == 0:
@@ -256,5 +294,6 @@ def cutoff_features(
     share = return_shares(returns, base, cutoff)
     if share is not None:
         parts.append(share.rename("return_share").to_frame())
-    parts.append(attribute_indicators(customers, base.index))
+    if attributes:
+        parts.append(attribute_indicators(attributes, known_customers(daily, cutoff), base.index))
     return pd.concat(parts, axis=1), warnings

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.churn.features import DailyPurchases
+from analysis.churn.features import DailyPurchases, customer_index, known_customers, to_day
 from analysis.errors import UserError
 
 
@@ -98,18 +98,11 @@ def plan_cutoffs(first_purchase: Any, as_of: Any, config: dict[str, Any]) -> Cut
 
 def churn_labels(daily: DailyPurchases, cutoff: Any, horizon_days: int) -> pd.Series:
     """1 = churned (no purchase day in ``(cutoff, cutoff + horizon]``), 0 = bought again; indexed by
-    ``customer_id`` for the customers whose first purchase is on or before ``cutoff`` (sorted by id)."""
-    c = _day(cutoff)
-    before = daily.day <= c
-    known = np.zeros(daily.n_customers, bool)
-    known[daily.customer[before]] = True
+    ``customer_id`` for the customers whose first purchase is on or before ``cutoff`` (sorted by id, as the
+    features at that cut-off)."""
+    c = to_day(cutoff)
     later = (daily.day > c) & (daily.day <= c + int(horizon_days))
     bought = np.zeros(daily.n_customers, bool)
     bought[daily.customer[later]] = True
-    idx = np.flatnonzero(known)
-    out = pd.Series((~bought[idx]).astype(np.int8), index=pd.Index(daily.ids[idx], name="customer_id"), name="churned")
-    return out.sort_index()
-
-
-def _day(value: Any) -> int:
-    return int(pd.Timestamp(value).normalize().value // 86_400_000_000_000)
+    idx = known_customers(daily, cutoff)
+    return pd.Series((~bought[idx]).astype(np.int8), index=customer_index(daily, idx), name="churned")

@@ -12,13 +12,15 @@ from __future__ import annotations
 import contextlib
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from analysis.churn import evaluate, reasons, warning
-from analysis.churn.features import cutoff_features, daily_purchases
+from analysis.churn.features import customer_attributes, cutoff_features, daily_purchases
 from analysis.churn.labels import CutoffPlan, churn_labels, plan_cutoffs
 from analysis.churn.models import BASELINES, MODEL_LABELS, MODEL_LABELS_ZH, MODELS, churn_probability, fit_scorers
 from analysis.errors import UserError
@@ -72,18 +74,18 @@ def _warning(en: str, zh: str | None = None) -> dict[str, str]:
     return {"en": en, "zh": zh or en}
 
 
-def _labelled(daily, cutoff, plan: CutoffPlan, trend, customers, returns, cfg) -> tuple[pd.DataFrame, pd.Series, list]:
-    X, warns = cutoff_features(daily, cutoff, plan.horizon_days, trend, customers, returns, cfg.get("penalizer", 0.0))
-    y = churn_labels(daily, cutoff, plan.horizon_days).reindex(X.index)
+def _labelled(daily, cutoff, plan: CutoffPlan, features) -> tuple[pd.DataFrame, pd.Series, list]:
+    X, warns = features(cutoff)
+    y = churn_labels(daily, cutoff, plan.horizon_days)  # the customers of X, in the same order (sorted by id)
     return X, y, [f"cut-off {pd.Timestamp(cutoff).date()}: {w}" for w in warns]
 
 
-def _evaluate(daily, plan: CutoffPlan, trend, customers, returns, cfg, report) -> dict[str, Any] | None:
+def _evaluate(daily, plan: CutoffPlan, features, cfg, report) -> dict[str, Any] | None:
     """Train on the first cut-off, judge on the second, refit the chosen scorer on the second; None when a
-    cut-off has too few churners or stayers."""
+    cut-off has too few churners or stayers. ``features(cutoff)``: the features and warnings at a cut-off."""
     seed = int(cfg.get("seed", 42))
-    X_tr, y_tr, w1 = _labelled(daily, plan.train, plan, trend, customers, returns, cfg)
-    X_ev, y_ev, w2 = _labelled(daily, plan.evaluation, plan, trend, customers, returns, cfg)
+    X_tr, y_tr, w1 = _labelled(daily, plan.train, plan, features)
+    X_ev, y_ev, w2 = _labelled(daily, plan.evaluation, plan, features)
     report["warnings"] += [_warning(w) for w in w1 + w2]
     need = int(cfg.get("min_class_customers", 20))
     for name, y in (("training", y_tr), ("evaluation", y_ev)):
@@ -205,21 +207,21 @@ def _choice_sentence(table: pd.DataFrame, chosen: str, by: str) -> dict[str, str
     return {"en": en, "zh": zh}
 
 
-def _lifecycle(customers: pd.DataFrame | None, X_now: pd.DataFrame, ids: pd.Index, config: dict) -> pd.Series:
+def _lifecycle(customers: pd.DataFrame | None, feats: pd.DataFrame, config: dict) -> pd.Series:
+    """Each customer's lifecycle stage (English label): the segments page's when it ran, else from ``feats``
+    (today's features, one row per customer of the table)."""
     if customers is not None and "lifecycle_stage" in customers:
-        return customers.set_index(customers["customer_id"].astype(str))["lifecycle_stage"].reindex(ids)
+        return customers["lifecycle_stage"].reset_index(drop=True)
     from analysis.segments.lifecycle import lifecycle
 
-    f = X_now.reindex(ids)
     frame = pd.DataFrame(
         {
-            "purchase_days": f["purchase_days"].fillna(0),
-            "mean_gap_days": f["mean_gap_days"],
-            "recency_days": f["recency_days"],
-            "frequency": f["orders"].fillna(0),
-            "tenure_days": f["tenure_days"],
-        },
-        index=ids,
+            "purchase_days": feats["purchase_days"].fillna(0),
+            "mean_gap_days": feats["mean_gap_days"],
+            "recency_days": feats["recency_days"],
+            "frequency": feats["orders"].fillna(0),
+            "tenure_days": feats["tenure_days"],
+        }
     )
     labels = {k: v[0] for k, v in config["lifecycle"]["labels"].items()}
     return lifecycle(frame, config["lifecycle"])[0].map(labels)
@@ -236,7 +238,10 @@ def run_churn(
     table (its ids decide the rows; earlier stages' ``clv``, ``tier``, ``lifecycle_stage``, ... are used when
     present); ``returns``: optional returned lines (``customer_id``, ``timestamp``, ``amount``)."""
     threads = (config.get("churn") or {}).get("threads", 1)
-    with threadpool_limits(limits=threads, user_api="openmp") if threads else contextlib.nullcontext():
+    # BLAS on one thread: the linear models' matrices are small, so more threads only add overhead (and wait
+    # for each other on a busy machine), and the numbers then do not depend on the machine's core count
+    openmp = threadpool_limits(limits=threads, user_api="openmp") if threads else contextlib.nullcontext()
+    with threadpool_limits(limits=1, user_api="blas"), openmp:
         return _run(transactions, customers, as_of, config, returns)
 
 
@@ -261,9 +266,20 @@ def _run(transactions, customers, as_of, config, returns) -> ChurnRun:
         "fallback": False,
         "seed": int(cfg.get("seed", 42)),
     }
-    X_now, warns = cutoff_features(daily, as_of, horizon, trend, customers, returns, cfg.get("penalizer", 0.0))
+    # the purchase-day customer (code into daily.ids) of each row of the customer table, -1 without purchase
+    where = daily.ids.get_indexer(customers["customer_id"].astype(str)) if customers is not None else None
+    features = partial(
+        cutoff_features,
+        daily,
+        horizon_days=horizon,
+        trend_days=trend,
+        attributes=customer_attributes(customers, where, daily.n_customers),
+        returns=returns,
+        penalizer=cfg.get("penalizer", 0.0),
+    )
+    X_now, warns = features(as_of)
     report["warnings"] += [_warning(f"as-of date: {w}", f"分析日期：{w}") for w in warns]
-    result = _evaluate(daily, plan, trend, customers, returns, cfg, report) if plan.ok else None
+    result = _evaluate(daily, plan, features, cfg, report) if plan.ok else None
     if not plan.ok:
         report["fallback_reason"], report["fallback_reason_zh"] = plan.reason, plan.reason_zh
     tables: dict[str, pd.DataFrame] = {}
@@ -276,9 +292,9 @@ def _run(transactions, customers, as_of, config, returns) -> ChurnRun:
             "zh": f"未训练模型：{report.get('fallback_reason_zh') or report['fallback_reason']}。"
             "客户按购买模型（BG/NBD，基于截至分析日期的全部购买）估计的 1 - 仍活跃概率评分（未在较晚日期上检验）。",
         }
-        risk_now = 1.0 - X_now["p_alive"]
-        if risk_now.isna().all():
-            risk_now = X_now["recency_days"].rank(pct=True)
+        risk_now = 1.0 - X_now["p_alive"].to_numpy()
+        if np.isnan(risk_now).all():
+            risk_now = X_now["recency_days"].rank(pct=True).to_numpy()
             report["warnings"].append(
                 _warning(
                     "P(alive) unavailable: risk is the percentile of days since the last purchase",
@@ -317,43 +333,51 @@ def _run(transactions, customers, as_of, config, returns) -> ChurnRun:
                     f"所选评分的概率在检验日期上平均偏差 {ece:.3f}（期望校准误差高于 {limit}）",
                 )
             )
-        risk_now = pd.Series(churn_probability(result["final"], X_now, result["columns"]), index=X_now.index)
-    return _finish(daily, X_now, risk_now, importance, customers, cfg, config, report, tables, horizon, trend, as_of)
+        risk_now = churn_probability(result["final"], X_now, result["columns"])
+    return _finish(daily, X_now, risk_now, importance, customers, where, cfg, config, report, tables, as_of)
 
 
-def _finish(daily, X_now, risk_now, importance, customers, cfg, config, report, tables, horizon, trend, as_of):
-    """Bands, reasons, value at risk, the warning list and the lifecycle cross-tab for every customer."""
-    ids = pd.Index(customers["customer_id"].astype(str), name="customer_id") if customers is not None else X_now.index
-    risk = risk_now.reindex(ids)
+def _finish(daily, X_now, risk_now, importance, customers, where, cfg, config, report, tables, as_of):
+    """Bands, reasons, value at risk, the warning list and the lifecycle cross-tab for every customer of the
+    customer table (``where``: each one's row of ``X_now``, -1 without purchase; None: ``X_now``'s customers).
+    Every customer who bought by the as-of date is a row of ``X_now``, in the order of ``daily.ids``; the
+    customer table's columns are used row by row, in its own order."""
+
+    def per_customer(values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, float)
+        return values if where is None else np.where(where >= 0, values[where], np.nan)
+
+    ids = customers["customer_id"].astype(str).array if customers is not None else X_now.index.array
+    risk = pd.Series(per_customer(risk_now))
     bands_cfg = cfg.get("bands") or {}
-    key = warning.risk_bands(risk, bands_cfg)
-    band_en, band_zh = warning.band_labels(key, bands_cfg)
-    at_risk = key.isin(["high", "medium"]).to_numpy()
-    feats = X_now[[c for c in reasons.FEATURES_USED if c in X_now]].reindex(ids)  # not every column of 1M rows
+    code = warning.band_codes(risk.to_numpy(), bands_cfg)
+    band_en, band_zh = warning.band_texts(code, bands_cfg)
+    used = [c for c in (*reasons.FEATURES_USED, "orders", "tenure_days") if c in X_now]
+    feats = pd.DataFrame({c: per_customer(X_now[c].to_numpy()) for c in used})  # not every column of 1M rows
+    at_risk = code <= warning.BAND_ORDER.index("medium")
+    horizon, trend = report["horizon_days"], report["trend_window_days"]
     why_en, why_zh = reasons.customer_reasons(feats, cfg.get("reasons") or {}, horizon, trend, importance, at_risk)
-    clv = (
-        customers.set_index(customers["customer_id"].astype(str))["clv"]
-        if customers is not None and "clv" in customers
-        else None
-    )
-    var, source = warning.value_at_risk(risk, clv, warning.yearly_spend(daily, as_of))
+    clv = pd.Series(customers["clv"].to_numpy(float)) if customers is not None and "clv" in customers else None
+    spend = pd.Series(per_customer(warning.yearly_spend(daily, as_of)))
+    var, source = warning.value_at_risk(risk, clv, spend)
     out = pd.DataFrame(
         {
+            "customer_id": ids,
             "churn_risk": risk,
             "risk_band": band_en,
             "risk_band_zh": band_zh,
             "churn_reasons": why_en,
             "churn_reasons_zh": why_zh,
             "value_at_risk": var,
-        },
-        index=ids,
+        }
     )
+    key = pd.Series(warning.texts(warning.BAND_ORDER, code))
     work = out.assign(risk_band_key=key)
     if customers is not None:
         extra = [c for c in ("customer_name", *warning.CONTEXT_COLUMNS) if c in customers]
-        work = work.join(customers.set_index(customers["customer_id"].astype(str))[extra])
+        work = pd.concat([work, customers[extra].reset_index(drop=True)], axis=1)
     size = int((cfg.get("warning_list") or {}).get("size", 30))
-    tables["warning_list"] = warning.warning_list(work.reset_index(), size)
+    tables["warning_list"] = warning.warning_list(work, size)
     report["warning_list"] = warning.list_coverage(work, size)
     report["value_at_risk_basis"] = source[risk.notna()].value_counts().to_dict()
     bands = work.groupby("risk_band_key").agg(
@@ -373,7 +397,7 @@ def _finish(daily, X_now, risk_now, importance, customers, cfg, config, report, 
     keys = pd.Series(warning.BAND_ORDER, index=warning.BAND_ORDER)
     labels = {"bands": dict(zip(keys.index, zip(*warning.band_labels(keys, bands_cfg), strict=True), strict=True)),
               "lifecycle": {str(v[0]): (str(v[0]), str(v[1])) for v in config["lifecycle"]["labels"].values()}}
-    stage = _lifecycle(customers, X_now, ids, config)
+    stage = _lifecycle(customers, feats, config)
     tables["lifecycle"], found = warning.lifecycle_crosstab(stage, key, list(labels["lifecycle"]))
     for d in found:  # the two signals named in both languages
         d["lifecycle_stage_zh"] = labels["lifecycle"].get(d["lifecycle_stage"], (d["lifecycle_stage"],) * 2)[1]
@@ -384,7 +408,7 @@ def _finish(daily, X_now, risk_now, importance, customers, cfg, config, report, 
     report["customers_without_purchase"] = int(risk.isna().sum())
     report["mean_risk"] = float(risk.mean()) if risk.notna().any() else math.nan
     report["features"] = list(X_now.columns)
-    return ChurnRun(out.reset_index(), jsonable(report), tables, X_now, labels)
+    return ChurnRun(out, jsonable(report), tables, X_now, labels)
 
 
 def manager_summary(run: ChurnRun, lang: str = "en") -> str:
@@ -425,4 +449,3 @@ def manager_summary(run: ChurnRun, lang: str = "en") -> str:
         )
     lines += [f"- 注意：{x['zh']}" if zh else f"- Caution: {x['en']}" for x in r.get("warnings", [])]
     return "\n".join(lines)
-

@@ -16,49 +16,69 @@ import numpy as np
 import pandas as pd
 
 from analysis import privacy
+from analysis.churn.reasons import words
 from analysis.errors import UserError
 from analysis.i18n import check_language
 
 BAND_ORDER = ("high", "medium", "low", "no_purchase")
 
 
-def risk_bands(risk: pd.Series, cfg: dict[str, Any]) -> pd.Series:
-    """Band key per customer (high, medium, low; no_purchase where ``risk`` is NaN)."""
+def band_codes(risk: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
+    """Band per customer as a position in :data:`BAND_ORDER` (high, medium, low; no_purchase where ``risk``
+    is NaN)."""
     method = cfg.get("method", "probability")
     high, medium = float(cfg.get("high", 0.7)), float(cfg.get("medium", 0.4))
-    p = risk.to_numpy(float)
+    p = np.asarray(risk, float)
     has = np.isfinite(p)
     if method == "probability":
         if not 0 <= medium <= high <= 1:
             raise UserError("churn.bands with method probability need 0 <= medium <= high <= 1")
-        key = np.where(p >= high, "high", np.where(p >= medium, "medium", "low"))
+        code = np.where(p >= high, 0, np.where(p >= medium, 1, 2))
     elif method == "top_share":
         if not 0 <= high <= medium <= 1:
             raise UserError("churn.bands with method top_share need 0 <= high <= medium <= 1 (shares of buyers)")
         rank = pd.Series(p).where(has).rank(ascending=False, method="first").to_numpy()
         n = max(int(has.sum()), 1)
-        key = np.where(rank <= round(high * n), "high", np.where(rank <= round(medium * n), "medium", "low"))
+        code = np.where(rank <= round(high * n), 0, np.where(rank <= round(medium * n), 1, 2))
     else:
         raise UserError(f"unknown churn.bands.method {method!r}: use probability or top_share")
-    return pd.Series(np.where(has, key, "no_purchase"), index=risk.index)
+    return np.where(has, code, 3).astype(np.int8)
+
+
+def risk_bands(risk: pd.Series, cfg: dict[str, Any]) -> pd.Series:
+    """Band key per customer (high, medium, low; no_purchase where ``risk`` is NaN)."""
+    return pd.Series(texts(BAND_ORDER, band_codes(risk.to_numpy(float), cfg)), index=risk.index)
 
 
 def band_labels(keys: pd.Series, cfg: dict[str, Any]) -> tuple[pd.Series, pd.Series]:
     """English and Chinese labels of band keys (``churn.bands.labels``)."""
+    en, zh = _band_names(cfg)
+    return keys.map(dict(zip(BAND_ORDER, en, strict=True))), keys.map(dict(zip(BAND_ORDER, zh, strict=True)))
+
+
+def band_texts(codes: np.ndarray, cfg: dict[str, Any]) -> tuple[pd.array, pd.array]:
+    """English and Chinese labels per customer of the band ``codes`` (:func:`band_codes`)."""
+    en, zh = _band_names(cfg)
+    return texts(en, codes), texts(zh, codes)
+
+
+def _band_names(cfg: dict[str, Any]) -> tuple[list[str], list[str]]:
     labels = cfg.get("labels") or {}
-    en = {k: (labels.get(k) or [k, k])[0] for k in BAND_ORDER}
-    zh = {k: (labels.get(k) or [k, k])[1] for k in BAND_ORDER}
-    return keys.map(en), keys.map(zh)
+    return [(labels.get(k) or [k, k])[0] for k in BAND_ORDER], [(labels.get(k) or [k, k])[1] for k in BAND_ORDER]
 
 
-def yearly_spend(daily, as_of: Any) -> pd.Series:
-    """Each customer's spend in the 365 days up to ``as_of`` (indexed by customer id)."""
+def texts(vocabulary, codes: np.ndarray):
+    """A text column (pandas ``str``) holding ``vocabulary[code]`` for each code (:func:`reasons.words`)."""
+    return pd.array(words(vocabulary, codes), dtype="str")
+
+
+def yearly_spend(daily, as_of: Any) -> np.ndarray:
+    """Each customer's spend in the 365 days up to ``as_of``, per customer of ``daily`` (its ``ids``)."""
     from analysis.churn.features import to_day
 
     end = to_day(as_of)
     keep = (daily.day <= end) & (daily.day > end - 365)
-    spend = np.bincount(daily.customer[keep], weights=daily.spend[keep], minlength=daily.n_customers)
-    return pd.Series(spend, index=pd.Index(daily.ids, name="customer_id"))
+    return np.bincount(daily.customer[keep], weights=daily.spend[keep], minlength=daily.n_customers)
 
 
 def value_at_risk(risk: pd.Series, clv: pd.Series | None, spend: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -83,11 +103,14 @@ def warning_list(table: pd.DataFrame, size: int = 30) -> pd.DataFrame:
     (when present) tier, lifecycle stage and the playbook's recommended action."""
     cols = ["customer_id", "customer_name", "churn_risk", "value_at_risk", "churn_reasons", "churn_reasons_zh",
             *CONTEXT_COLUMNS]  # fmt: skip
-    high = table[table["risk_band_key"] == "high"]
-    by = "value_at_risk" if high["value_at_risk"].notna().any() else "churn_risk"  # no amounts: by risk
-    if high[by].notna().sum() > size:  # only the candidates (ties at the cut included) are sorted, not everyone
-        high = high[high[by] >= high[by].nlargest(size).iloc[-1]]
-    ranked = high.sort_values([by, "customer_id"], ascending=[False, True])
+    rows = np.flatnonzero((table["risk_band_key"] == "high").to_numpy())
+    value = table["value_at_risk"].to_numpy(float)[rows]
+    by = "value_at_risk" if (~np.isnan(value)).any() else "churn_risk"  # no amounts: by risk
+    value = table[by].to_numpy(float)[rows]
+    known = value[~np.isnan(value)]
+    if len(known) > size:  # only the candidates (ties at the cut included) are taken and sorted, not everyone
+        rows = rows[value >= np.partition(known, len(known) - size)[len(known) - size]]
+    ranked = table.iloc[rows].sort_values([by, "customer_id"], ascending=[False, True])
     return ranked[[c for c in cols if c in ranked]].head(size).reset_index(drop=True)
 
 
