@@ -92,3 +92,25 @@ def test_horizon_is_shortened_to_fit_two_cutoffs_and_too_little_history_is_state
     assert (plan.train - pd.Timestamp("1997-01-01")).days >= config["churn"]["min_history_days"]
     short = churn.plan_cutoffs("2024-01-01", "2024-03-31", config)
     assert not short.ok and "too little history" in short.reason
+
+
+def test_orders_are_distinct_order_ids_per_purchase_day():
+    tx = _tx([("a", "2024-01-01", 5.0), ("a", "2024-01-01", 6.0), ("a", "2024-01-01", 7.0), ("b", "2024-01-02", 1.0)])
+    tx["order_id"] = ["o1", "o1", "o2", "o1"]  # two lines of one order, another order the same day; b reuses o1
+    daily = churn.daily_purchases(tx)
+    assert list(daily.orders) == [2, 1] and list(daily.spend) == [18.0, 1.0]
+    assert list(daily.ids) == ["a", "b"] and daily.ids.name == "customer_id"
+
+
+def test_attributes_come_from_each_customers_first_row_and_are_fixed_over_time():
+    tx = _tx([("a", "2024-01-01", 1.0), ("b", "2024-01-05", 1.0), ("c", "2024-02-01", 1.0), ("b", "2024-02-03", 1.0)])
+    customers = pd.DataFrame(
+        {"customer_id": ["c", "b", "b", "a", "p"], "country": ["FR", "DE", "FR", None, "DE"]}
+    )  # b twice (its first row counts), a without a country, p without purchases
+    daily = churn.daily_purchases(tx)
+    attributes = churn.customer_attributes(customers, daily.ids.get_indexer(customers["customer_id"]), 3)
+    early, _ = churn.cutoff_features(daily, "2024-01-10", 30, attributes=attributes)
+    late, _ = churn.cutoff_features(daily, "2024-02-10", 30, attributes=attributes)
+    assert list(early.index) == ["a", "b"] and early["attr_country=DE"].tolist() == [0.0, 1.0]
+    assert "attr_country=FR" not in early  # nobody known at the early cut-off is from France
+    assert late["attr_country=DE"].tolist() == [0.0, 1.0, 0.0] and late["attr_country=FR"].tolist() == [0, 0, 1.0]

@@ -139,3 +139,71 @@ def test_gains_table_is_exact_on_a_tiny_case():
     assert list(g["churners"]) == [2, 0, 1, 0, 0]
     assert list(g["cumulative_gain"].round(4)) == [0.6667, 0.6667, 1.0, 1.0, 1.0]
     assert g.loc[0, "lift"] == pytest.approx(1.0 / 0.3)
+
+
+@pytest.mark.parametrize("name", ["gradient_boosting", "logistic", "recency"])
+def test_permutation_importance_is_scikit_learns(config, simulated, name):
+    """The shuffled copies are scored in stacked batches: the same shuffles and numbers as scikit-learn's."""
+    from sklearn.inspection import permutation_importance
+
+    from analysis.churn import reasons
+    from analysis.churn.models import churn_probability
+
+    cfg = _cfg(config)["churn"]
+    daily = churn.daily_purchases(simulated)
+    X, _ = churn.cutoff_features(daily, "2023-06-30", 90)
+    y = churn.churn_labels(daily, "2023-06-30", 90)
+    model = churn.make_model(name, cfg, 0).fit(X, y)
+    rows = np.sort(np.random.default_rng(3).choice(len(X), size=700, replace=False))
+
+    class Scorer:  # the model seen through churn_probability, as the stage scores it
+        def fit(self, *args):
+            return self
+
+        def predict_proba(self, Z):
+            p = churn_probability(model, Z, X.columns)
+            return np.column_stack([1 - p, p])
+
+    def auc(est, Z, t):
+        return roc_auc_score(t, est.predict_proba(Z)[:, 1])
+
+    theirs = permutation_importance(Scorer(), X.iloc[rows], y.to_numpy()[rows], scoring=auc, n_repeats=3,
+                                    random_state=3)  # fmt: skip
+    mine = reasons.importance_table(model, X, y, X.columns, repeats=3, max_rows=700, seed=3)
+    expected = pd.DataFrame({"importance": theirs.importances_mean, "std": theirs.importances_std},
+                            index=pd.Index(X.columns, name="feature"))  # fmt: skip
+    pd.testing.assert_frame_equal(mine, expected.sort_values("importance", ascending=False), check_exact=True)
+
+
+def test_reasons_are_the_templates_filled_customer_by_customer(config):
+    """The Arrow-built texts against str.format, one customer at a time, with missing numbers ("?"), a reason
+    without text in one language and customers left out."""
+    from analysis.churn import reasons
+
+    rng = np.random.default_rng(5)
+    n = 400
+    feats = pd.DataFrame({
+        "recency_days": rng.integers(0, 800, n).astype(float),
+        "mean_gap_days": np.where(rng.uniform(size=n) < 0.3, np.nan, rng.uniform(1, 200, n)),
+        "purchase_days": rng.integers(1, 5, n).astype(float),
+        "purchases_last": rng.integers(0, 4, n).astype(float), "purchases_prev": rng.integers(0, 4, n).astype(float),
+        "spend_last": rng.uniform(0, 100, n), "spend_prev": rng.uniform(0, 100, n),
+        "p_alive": np.where(rng.uniform(size=n) < 0.1, np.nan, rng.uniform(0, 1, n)),
+    })  # fmt: skip
+    cfg = deep_merge(config["churn"]["reasons"], {"texts": {"silent": ["", "{recency} 天未购买"]}})
+    who = rng.uniform(size=n) < 0.8
+    en, zh = reasons.customer_reasons(feats, cfg, 90, 60, None, who)
+    keys = [k for k in reasons.FEATURE_OF if k in cfg["texts"]]
+    sev = reasons._severities(feats, cfg, 90)
+    scores = np.column_stack([sev[k] * 0.5 for k in keys])
+    numbers = reasons._numbers(feats, 60)
+    for i in range(n):
+        for lang, got, sep in ((0, en, "; "), (1, zh, "；")):
+            text = ""
+            for j in np.argsort(-scores[i], kind="stable")[: cfg["count"]]:
+                if scores[i, j] > 0:
+                    key = keys[j]
+                    named = {m: numbers["spend_drop" if key == "spend_down" and m == "drop" else m][i] for m in numbers}
+                    words = {m: "?" if not np.isfinite(v) else str(int(np.round(v))) for m, v in named.items()}
+                    text += (sep if text else "") + cfg["texts"][key][lang].format(**words)
+            assert got.iloc[i] == (text if who[i] else ""), (i, lang)

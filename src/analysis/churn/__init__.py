@@ -11,7 +11,14 @@ list, lifecycle cross-tab), ``plots``, ``show`` (the tables as the page shows th
 
 from analysis.churn import plots
 from analysis.churn.evaluate import auc_interval, gains_table, metrics, reliability_table
-from analysis.churn.features import DailyPurchases, base_features, cutoff_features, daily_purchases, lifetimes_frame
+from analysis.churn.features import (
+    DailyPurchases,
+    base_features,
+    customer_attributes,
+    cutoff_features,
+    daily_purchases,
+    lifetimes_frame,
+)
 from analysis.churn.labels import CutoffPlan, churn_labels, default_horizon, plan_cutoffs
 from analysis.churn.models import BASELINES, MODEL_LABELS, MODEL_LABELS_ZH, MODELS, BaselineScorer, make_model
 from analysis.churn.reasons import customer_reasons, importance_table
@@ -49,6 +56,7 @@ __all__ = [
     "base_features",
     "churn_labels",
     "churn_settings",
+    "customer_attributes",
     "customer_reasons",
     "cutoff_features",
     "daily_purchases",

@@ -198,19 +198,32 @@ def lifetimes_frame(base: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _patterns(base: pd.DataFrame, summary: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each customer's purchase pattern (purchase days, days since the first and the last purchase: whole
+    numbers) as a code, and one summary row per pattern: the purchase model scores each pattern once, and
+    customers who share one share its numbers."""
+    days = [base[c].to_numpy(np.int64) for c in ("purchase_days", "tenure_days", "recency_days")]
+    span = int(max(d.max() for d in days)) + 1
+    pattern, patterns = pd.factorize((days[0] * span + days[1]) * span + days[2])
+    row = np.empty(len(patterns), np.int64)
+    row[pattern] = np.arange(len(pattern))  # any of the pattern's customers: they have the same summary
+    return pattern, summary.iloc[row].reset_index(drop=True)
+
+
 def model_features(base: pd.DataFrame, horizon_days: int, penalizer: float = 0.0) -> tuple[pd.DataFrame, str]:
     """``p_alive`` and ``expected_purchases`` over the horizon from a BG/NBD model fitted on the customers
     at the cut-off; NaN and a warning when it cannot be fitted."""
     from analysis.clv import PurchaseModel
 
     summary = lifetimes_frame(base)
+    pattern, unique = _patterns(base, summary)
     out = pd.DataFrame(index=base.index)
     errors = []
     for pen in dict.fromkeys([penalizer, max(penalizer, RETRY_PENALIZER)]):  # a plain fit, then a penalised retry
         try:
             model = PurchaseModel("bgnbd", penalizer=pen).fit(summary)
-            out["p_alive"] = model.p_alive(summary).to_numpy()
-            out["expected_purchases"] = model.expected_purchases(summary, horizon_days / 7.0).to_numpy()
+            out["p_alive"] = model.p_alive_unique(unique)[pattern]
+            out["expected_purchases"] = model.conditional_matrix(unique, [horizon_days / 7.0])[pattern, 0]
         except Exception as exc:  # noqa: BLE001 - a failed fit leaves the features empty, stated in the report
             errors.append(f"{type(exc).__name__}: {exc}".strip())
             continue
