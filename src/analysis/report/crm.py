@@ -16,7 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis.errors import UserError
 from analysis.report.export import write_plain_xlsx
@@ -50,24 +53,84 @@ def check_systems(systems: list[str] | tuple[str, ...], config: dict) -> list[st
 def tier_keys(tiers: pd.Series, config: dict) -> pd.Series:
     """The tier key (vip, important, ...) of each English tier label in ``tiers``."""
     by_label = {labels[0]: key for key, labels in config["tiers"]["labels"].items()}
-    return tiers.map(by_label)
+    return _mapped(tiers, by_label)
+
+
+def _mapped(values: pd.Series, mapping: dict) -> pd.Series:
+    """``values.map(mapping)`` (missing where a value is not in it), looked up once per distinct value."""
+    codes, uniques = pd.factorize(values)
+    found = np.array([mapping.get(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(found[codes], index=values.index, dtype=object)
 
 
 def _text(values: pd.Series, column: str, preset: dict) -> pd.Series:
-    """``values`` as the strings the import tool reads; missing values as empty strings."""
-    missing = values.isna()
+    """``values`` as the strings the import tool reads; missing values as empty strings. Money, probabilities,
+    dates, whole numbers and text are formatted by Arrow a column at a time, exactly as Python's ``format``
+    writes them value by value; other floats by Python."""
+    missing = values.isna().to_numpy()
     if column in MONEY_COLUMNS:
-        out = values.astype(float).map("{:.2f}".format)
+        out = _cents(values.astype(float).to_numpy(float, na_value=np.nan))
     elif column in PROBABILITY_COLUMNS:
         scale = 100.0 if preset.get("percent") else 1.0
-        out = (values.astype(float) * scale).round(4).map("{:g}".format)
+        out = _short((values.astype(float) * scale).round(4).to_numpy(float, na_value=np.nan))
     elif pd.api.types.is_datetime64_any_dtype(values):
-        out = values.dt.strftime(preset["date_format"])
+        codes, days = pd.factorize(values)  # a handful of dates: each formatted once
+        out = pa.array([*pd.DatetimeIndex(days).strftime(preset["date_format"]), None]).take(pa.array(codes))
     elif pd.api.types.is_float_dtype(values):
-        out = values.map("{:.6g}".format)
+        out = pa.array(values.map("{:.6g}".format).to_numpy(dtype=object), pa.string(), from_pandas=True)
+    elif pd.api.types.is_integer_dtype(values):
+        out = pc.cast(pa.array(values.array, from_pandas=True), pa.string())
+    elif isinstance(values.dtype, pd.StringDtype):
+        out = pa.array(values.array, from_pandas=True)
     else:
-        out = values.astype(object).map(str)
-    return out.where(~missing, "")
+        out = pa.array(values.astype(object).map(str).to_numpy(dtype=object), pa.string())
+    out = pc.if_else(pa.array(missing), "", out) if missing.any() else out
+    return pd.Series(pd.array(out, dtype="str"), index=values.index)
+
+
+def _python(text: pa.Array, values: np.ndarray, odd: np.ndarray, form: str) -> pa.Array:
+    """``text`` with the values at ``odd`` formatted by Python's ``format(value, form)``."""
+    if not odd.any():
+        return text
+    return pc.replace_with_mask(text, pa.array(odd), pa.array([format(v, form) for v in values[odd]], pa.string()))
+
+
+def _digits(count: int, strip: bool) -> pa.Array:
+    """The ``count``-digit fractions ``.00`` ... ``.99`` (``strip``: without trailing zeros, empty for none)."""
+    texts = [f".{i:0{count}d}" for i in range(10**count)]
+    return pa.array([t.rstrip("0").rstrip(".") for t in texts] if strip else texts)
+
+
+def _joined(negative: np.ndarray, whole: np.ndarray, fraction: np.ndarray, digits: pa.Array) -> pa.Array:
+    """Sign, whole part and fraction (an index into ``digits``) as one text per value."""
+    text = pc.binary_join_element_wise(pc.cast(pa.array(whole), pa.string()), digits.take(pa.array(fraction)), "")
+    if negative.any():
+        text = pc.if_else(pa.array(negative), pc.binary_join_element_wise("-", text, ""), text)
+    return text
+
+
+def _cents(values: np.ndarray) -> pa.Array:
+    """Money as ``"{:.2f}".format`` writes it (null for NaN): from whole cents, except the values whose cents a
+    float product could round the other way (within 1e-4 of half a cent), or too large: Python formats those."""
+    size = np.abs(np.nan_to_num(values))
+    cents = size * 100
+    whole = np.rint(cents)
+    odd = (np.abs(cents - np.floor(cents) - 0.5) < 1e-4) | (size >= 1e9) | np.isinf(values)
+    whole = np.where(odd, 0, whole).astype(np.int64)
+    text = _joined(np.signbit(values) & ~np.isnan(values), whole // 100, whole % 100, _digits(2, False))
+    return _python(text, values, odd, ".2f")
+
+
+def _short(values: np.ndarray) -> pa.Array:
+    """Values rounded to 4 decimals as ``"{:g}".format`` writes them (null for NaN): their decimals without
+    trailing zeros while they have at most 6 significant digits; Python formats the others."""
+    size = np.abs(np.nan_to_num(values))
+    scaled = np.rint(size * 10_000)
+    odd = ~((scaled < 1_000_000) | ((scaled % 10_000 == 0) & (size < 1_000_000))) | np.isinf(values)
+    odd |= scaled / 10_000 != size  # (not a value of 4 decimals)
+    scaled = np.where(odd, 0, scaled).astype(np.int64)
+    text = _joined(np.signbit(values) & ~np.isnan(values), scaled // 10_000, scaled % 10_000, _digits(4, True))
+    return _python(text, values, odd, "g")
 
 
 def preset_frame(table: pd.DataFrame, preset: dict, config: dict, system: str) -> tuple[pd.DataFrame, list[str]]:
@@ -77,8 +140,9 @@ def preset_frame(table: pd.DataFrame, preset: dict, config: dict, system: str) -
     ids = table["customer_id"].astype(str)
     out = pd.DataFrame(index=table.index)
     name_header = preset["name"]
-    names = table["customer_name"].astype(object) if "customer_name" in table else pd.Series(None, index=table.index)
-    names = names.where(names.notna() & (names.astype(str).str.strip() != ""), None)
+    names = table["customer_name"] if "customer_name" in table else pd.Series(None, index=table.index, dtype="str")
+    names = names.where(names.notna(), None).astype("str") if not isinstance(names.dtype, pd.StringDtype) else names
+    names = names.where(names.notna() & (names.str.strip() != ""), None)
     missing = int(names.isna().sum())
     if missing:
         policy = config["crm"].get("missing_name", "id")
@@ -105,9 +169,9 @@ def preset_frame(table: pd.DataFrame, preset: dict, config: dict, system: str) -
         if column not in table:
             continue
         if column in TIER_COLUMNS and "tier" in table:
-            keys = tier_keys(table["tier"], config)
-            mapped = keys.map(values)
-            out[header] = mapped.where(mapped.notna(), table[column]).astype(object).where(table[column].notna(), "")
+            mapped = _mapped(tier_keys(table["tier"], config), values)
+            shown = mapped.where(mapped.notna(), table[column]).where(table[column].notna())
+            out[header] = _text(shown.astype("str"), column, preset)
         else:
             out[header] = _text(table[column], column, preset)
     return out.reset_index(drop=True), warnings
@@ -156,9 +220,38 @@ def write_crm_files(
             if suffix == ".xlsx":
                 write_plain_xlsx(path, part.replace("", None))
             else:
-                part.to_csv(path, index=False, encoding=preset.get("encoding") or "utf-8-sig", lineterminator="\r\n")
+                _write_csv(path, part, preset.get("encoding") or "utf-8-sig")
             files[system].append(path)
     return CrmFiles(files, warnings)
+
+
+def _quoted(text: pa.Array) -> pa.Array:
+    """Fields as Python's csv writer writes them with ``\\r\\n`` line ends: a field holding a comma, a quote, a
+    carriage return or a newline enclosed in quotes, its quotes doubled."""
+    text = pc.cast(text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text, pa.string())
+    special = pc.match_substring_regex(text, '[,"\\r\\n]')
+    if not pc.any(special).as_py():
+        return text
+    return pc.if_else(special, pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', ""), text)
+
+
+def _write_csv(path: Path, frame: pd.DataFrame, encoding: str) -> None:
+    """``frame`` (text, no missing values) as ``frame.to_csv(path, index=False, encoding=encoding,
+    lineterminator="\\r\\n")`` writes it, byte for byte: the lines built a column at a time with Arrow."""
+    columns = [_quoted(pa.array(frame[column].array, from_pandas=True)) for column in frame.columns]
+    head = ",".join(_quoted(pa.array([str(c) for c in frame.columns], pa.string())).to_pylist()) + "\r\n"
+    body = b""
+    if len(frame):
+        lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, ","), "\r\n", "")
+        _, offsets, data = lines.buffers()
+        ends = np.frombuffer(offsets, dtype=np.int32)[lines.offset : lines.offset + len(lines) + 1]
+        body = memoryview(data)[int(ends[0]) : int(ends[-1])]
+    with path.open("wb") as out:
+        if encoding.replace("-", "").replace("_", "").lower() in ("utf8", "utf8sig"):
+            out.write(head.encode(encoding))
+            out.write(body)
+        else:
+            out.write((head + bytes(body).decode("utf-8")).encode(encoding))
 
 
 __all__ = ["CRM_DIR", "CrmFiles", "check_systems", "preset_frame", "write_crm_files"]
