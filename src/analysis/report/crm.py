@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from analysis.errors import UserError
 from analysis.report.export import write_plain_xlsx
 from analysis.report.rundir import MONEY_COLUMNS, PROBABILITY_COLUMNS
+from analysis.report.sheetxml import utf8_bytes
 
 CRM_DIR = "crm"
 MISSING_NAME = ("id", "skip")
@@ -225,13 +226,21 @@ def write_crm_files(
     return CrmFiles(files, warnings)
 
 
+CSV_SPECIAL = np.frombuffer(b',"\r\n', dtype=np.uint8)  # the characters that make the csv writer quote a field
+
+
 def _quoted(text: pa.Array) -> pa.Array:
     """Fields as Python's csv writer writes them with ``\\r\\n`` line ends: a field holding a comma, a quote, a
-    carriage return or a newline enclosed in quotes, its quotes doubled."""
+    carriage return or a newline enclosed in quotes, its quotes doubled. A column whose text holds none of them
+    anywhere (numbers, dates, most labels) is told by one scan of its bytes; one of few distinct texts is looked
+    at once per text."""
     text = pc.cast(text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text, pa.string())
-    special = pc.match_substring_regex(text, '[,"\\r\\n]')
-    if not pc.any(special).as_py():
+    if not np.isin(np.frombuffer(utf8_bytes(text), dtype=np.uint8), CSV_SPECIAL).any():
         return text
+    encoded = pc.dictionary_encode(text)  # a column of a few long texts (actions, names of groups): each once
+    if 4 * len(encoded.dictionary) < len(text):
+        return _quoted(encoded.dictionary).take(encoded.indices)
+    special = pc.match_substring_regex(text, '[,"\\r\\n]')
     return pc.if_else(special, pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', ""), text)
 
 
@@ -240,12 +249,9 @@ def _write_csv(path: Path, frame: pd.DataFrame, encoding: str) -> None:
     lineterminator="\\r\\n")`` writes it, byte for byte: the lines built a column at a time with Arrow."""
     columns = [_quoted(pa.array(frame[column].array, from_pandas=True)) for column in frame.columns]
     head = ",".join(_quoted(pa.array([str(c) for c in frame.columns], pa.string())).to_pylist()) + "\r\n"
-    body = b""
+    body = memoryview(b"")
     if len(frame):
-        lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, ","), "\r\n", "")
-        _, offsets, data = lines.buffers()
-        ends = np.frombuffer(offsets, dtype=np.int32)[lines.offset : lines.offset + len(lines) + 1]
-        body = memoryview(data)[int(ends[0]) : int(ends[-1])]
+        body = utf8_bytes(pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, ","), "\r\n", ""))
     with path.open("wb") as out:
         if encoding.replace("-", "").replace("_", "").lower() in ("utf8", "utf8sig"):
             out.write(head.encode(encoding))

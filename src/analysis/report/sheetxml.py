@@ -155,7 +155,7 @@ class SharedStrings:
             text = self.strings.slice(start, CHUNK_ROWS * 4)
             for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
                 text = pc.replace_substring(text, char, entity)
-            yield _utf8(pc.binary_join_element_wise('<si><t xml:space="preserve">', text, "</t></si>", ""))
+            yield utf8_bytes(pc.binary_join_element_wise('<si><t xml:space="preserve">', text, "</t></si>", ""))
         yield b"</sst>"
 
 
@@ -175,9 +175,11 @@ def _values_text(series: pd.Series) -> tuple[pa.Array, str]:
     raise TypeError(f"column {series.name!r} is text: its cells come from the shared strings")
 
 
-def _utf8(text: pa.Array) -> memoryview:
+def utf8_bytes(text: pa.Array) -> memoryview:
     """The bytes of a string array without nulls, all its strings one after the other (no copy)."""
     _, offsets, data = text.buffers()
+    if data is None or not len(text):
+        return memoryview(b"")
     width = 8 if pa.types.is_large_string(text.type) else 4
     ends = np.frombuffer(offsets, dtype=f"<i{width}")[text.offset : text.offset + len(text) + 1]
     return memoryview(data)[int(ends[0]) : int(ends[-1])]
@@ -231,7 +233,7 @@ def rows_xml(
                 parts += ["<c" + attrs(column, kind), values, "</v></c>"]
             after_gap = gaps
         parts.append("</row>")
-        yield _utf8(pc.binary_join_element_wise(*_merged(parts), ""))
+        yield utf8_bytes(pc.binary_join_element_wise(*_merged(parts), ""))
 
 
 def _merged(parts: list[Any]) -> list[Any]:
@@ -286,4 +288,4 @@ def add_rows(path: Path, sheet: str, rows: Iterable[memoryview], strings: Shared
     out.replace(path)
 
 
-__all__ = ["SharedStrings", "add_rows", "float_text", "is_text", "rows_xml"]
+__all__ = ["SharedStrings", "add_rows", "float_text", "is_text", "rows_xml", "utf8_bytes"]
