@@ -8,9 +8,9 @@ three dates (each with a BG/NBD fit), both models and three baselines fitted and
 intervals, permutation importance, the refit, reasons, bands and value at risk.
 
 Prints wall-clock and CPU seconds per part (measured on the same data outside the stage) and for the whole
-stage, and the peak
-memory (RSS high-water mark) while the stage runs, with the transactions already in memory. Target: 30 s and
-3 GB for 1M customers.
+stage, and the peak memory (RSS high-water mark) while the stage runs, with the transactions already in memory.
+Target (issue 12): 8 s of CPU and 3 GB for 1M customers; CPU rather than wall time, which grows when other work
+shares the machine.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 AS_OF = "2023-12-31"
-TARGET_SECONDS, TARGET_GB = 30.0, 3.0
+TARGET_CPU_SECONDS, TARGET_GB = 8.0, 3.0
 
 
 def _reset_peak_memory() -> None:
@@ -79,8 +79,8 @@ def main() -> None:
     _reset_peak_memory()
     t, c = time.perf_counter(), _cpu_seconds()
     run = churn.run_churn(tx, customers, AS_OF, config)
-    total = time.perf_counter() - t
-    rows.append(("whole stage", total, _cpu_seconds() - c))
+    cpu = _cpu_seconds() - c
+    rows.append(("whole stage", time.perf_counter() - t, cpu))
     peak = _peak_memory_gb()
 
     print(
@@ -98,8 +98,8 @@ def main() -> None:
     )
     table = run.tables["metrics"][["roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc", "brier"]]
     print(table.round(3).to_string())
-    ok = total <= TARGET_SECONDS and peak <= TARGET_GB
-    print(f"target {TARGET_SECONDS:.0f} s and {TARGET_GB:.0f} GB: {'met' if ok else 'NOT met'}")
+    ok = cpu <= TARGET_CPU_SECONDS and peak <= TARGET_GB
+    print(f"target {TARGET_CPU_SECONDS:.0f} s of CPU and {TARGET_GB:.0f} GB: {'met' if ok else 'NOT met'}")
 
 
 if __name__ == "__main__":

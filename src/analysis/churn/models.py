@@ -169,7 +169,7 @@ def fit_scorers(
     return fitted, errors
 
 
-def churn_probability(model: Any, X: pd.DataFrame, columns, chunk: int = 100_000) -> np.ndarray:
+def churn_probability(model: Any, X: pd.DataFrame, columns, chunk: int = 20_000) -> np.ndarray:
     """P(churn) for the rows of ``X``, with its columns aligned to the training ``columns`` (indicator
     columns missing at this cut-off are 0). Scored ``chunk`` customers at a time: every scorer scores each
     customer on their own, and a million customers' aligned, imputed and scaled copies need not all be held
