@@ -100,6 +100,44 @@ def test_a_gamma_gamma_refit_warm_started_with_the_curvature_ends_where_a_cold_r
     assert clv.SpendModel().fit(X.assign(monetary_value=np.nan)).warm_curvature(X) is None
 
 
+def _draws(inverse: np.ndarray, patterns: int, n_draws: int, seed: int) -> np.ndarray:
+    """Bootstrap resamples of the customers as customers per pattern (patterns x draws)."""
+    rng = np.random.default_rng(seed)
+    n = len(inverse)
+    return np.column_stack(
+        [np.bincount(inverse, np.bincount(rng.integers(0, n, n), minlength=n), patterns) for _ in range(n_draws)]
+    )
+
+
+@pytest.mark.parametrize("model", ["bgnbd", "mbgnbd"])
+def test_refits_of_the_draws_on_one_reweighted_objective_end_where_refits_one_by_one_do(model, many_patterns):
+    point = clv.PurchaseModel(model).fit(many_patterns)
+    unique, _, inverse = clv.models._condense(many_patterns, clv.models.SUMMARY_COLUMNS)
+    weights = _draws(inverse, len(unique), 3, seed=9)
+    curvature = point.warm_curvature()
+    f, r, T = (unique[c].to_numpy() for c in ("frequency", "recency", "T"))
+    together = point._fast_draws(f, r, T, weights, curvature)
+    for params, w in zip(together, weights.T, strict=True):
+        assert params is not None
+        np.testing.assert_allclose(params, point.refit(unique, w, curvature), rtol=1e-9)
+
+
+def test_a_gamma_gamma_refit_on_the_reweighted_objective_equals_the_full_fit(monkeypatch):
+    rng = np.random.default_rng(5)
+    f = rng.integers(0, 8, 5000).astype(float)
+    X = pd.DataFrame({"frequency": f, "monetary_value": clv.simulate_spend(f, GG, rng)})
+    point = clv.SpendModel().fit(X)
+    objective = point.repeat_objective(X)
+    curvature = point.warm_curvature(X, objective)
+    counts = np.bincount(rng.integers(0, 5000, 5000), minlength=5000).astype(float)
+    start = point.params_.to_numpy()
+    full = clv.SpendModel().fit(X, sample_weight=counts, initial_params=start, warm_curvature=curvature)
+    monkeypatch.setattr(clv.SpendModel, "fit", None)  # the refit must not fall back to a full fit
+    params, method, mean = point.refit(X, counts, objective, curvature)
+    np.testing.assert_allclose(params, full.params_, rtol=1e-9)
+    assert method == full.method_ and mean == pytest.approx(full.population_mean_, rel=1e-12)
+
+
 def test_the_bootstrap_is_reproducible_and_its_intervals_hold_the_estimate(many_patterns):
     X = many_patterns.assign(
         monetary_value=clv.simulate_spend(many_patterns["frequency"], GG, np.random.default_rng(3))
@@ -140,11 +178,7 @@ def test_the_spearman_correlation_of_the_backtest_equals_scipys():
 def test_pareto_refits_of_all_draws_at_once_end_where_refits_one_by_one_do(many_patterns):
     point = clv.PurchaseModel("pareto").fit(many_patterns)
     unique, _, inverse = clv.models._condense(many_patterns, clv.models.SUMMARY_COLUMNS)
-    rng = np.random.default_rng(8)
-    n = len(many_patterns)
-    weights = np.column_stack(
-        [np.bincount(inverse, np.bincount(rng.integers(0, n, n), minlength=n), len(unique)) for _ in range(3)]
-    )
+    weights = _draws(inverse, len(unique), 3, seed=8)
     together = optimize.refit_pareto_draws(
         *(unique[c].to_numpy() for c in ("frequency", "recency", "T")), weights, 0.0, point.params_.to_numpy(), 1000.0
     )
@@ -154,3 +188,12 @@ def test_pareto_refits_of_all_draws_at_once_end_where_refits_one_by_one_do(many_
             unique, condensed=(unique[keep].reset_index(drop=True), w[keep], None)
         )
         np.testing.assert_allclose(params, alone.params_, rtol=1e-5)
+
+
+def test_quantiles_of_each_customers_draws_by_sorting_equal_numpys():
+    from analysis.clv.value import _row_quantiles
+
+    values = np.random.default_rng(7).normal(size=(500, 30))
+    values[3, 4] = np.nan
+    for q in ([0.05, 0.95], [0.25, 0.75], [0.0, 1.0]):
+        np.testing.assert_allclose(_row_quantiles(values, q), np.quantile(values, q, axis=1), rtol=1e-14)

@@ -53,24 +53,25 @@ def _cal_frame(cal_hold: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def backtest_metrics(actual, predicted) -> dict[str, float]:
-    """Per-customer MAE and RMSE, Spearman correlation, and the error of the total."""
+def backtest_metrics(actual, predicted, rank: bool = True) -> dict[str, float]:
+    """Per-customer MAE and RMSE, Spearman correlation (left out without ``rank``: it sorts
+    every customer's values), and the error of the total."""
     a, p = np.asarray(actual, float), np.asarray(predicted, float)
     if not len(a) or np.isnan(p).all():
-        return dict.fromkeys(
-            ("mae", "rmse", "spearman", "total_actual", "total_predicted", "total_error_pct"), math.nan
-        )
+        names = ("mae", "rmse", "spearman", "total_actual", "total_predicted", "total_error_pct")
+        return dict.fromkeys((n for n in names if rank or n != "spearman"), math.nan)
     err = p - a
     total_a, total_p = float(a.sum()), float(p.sum())
-    rho = _spearman(a, p) if len(a) > 2 and np.ptp(a) > 0 and np.ptp(p) > 0 else math.nan
-    return {
-        "mae": float(np.mean(np.abs(err))),
-        "rmse": float(np.sqrt(np.mean(err**2))),
-        "spearman": float(rho),
-        "total_actual": total_a,
-        "total_predicted": total_p,
-        "total_error_pct": 100.0 * (total_p - total_a) / total_a if total_a else math.nan,
-    }
+    out = {"mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err**2)))}
+    if rank:
+        rho = _spearman(a, p) if len(a) > 2 and np.ptp(a) > 0 and np.ptp(p) > 0 else math.nan
+        out["spearman"] = float(rho)
+    out.update(
+        total_actual=total_a,
+        total_predicted=total_p,
+        total_error_pct=100.0 * (total_p - total_a) / total_a if total_a else math.nan,
+    )
+    return out
 
 
 def _average_ranks(values: np.ndarray) -> np.ndarray:
@@ -151,12 +152,12 @@ def backtest(
         fitted[name] = pm
         preds[name] = pm.expected_purchases(X, length)
         preds[f"{name}_spend"] = preds[name] * spend
-        spend_metrics = backtest_metrics(preds["actual_spend"], preds[f"{name}_spend"])
+        spend_metrics = backtest_metrics(preds["actual_spend"], preds[f"{name}_spend"], rank=False)
         rows.append(
             {
                 "model": name,
                 **backtest_metrics(preds["actual"], preds[name]),
-                **{f"spend_{k}": v for k, v in spend_metrics.items() if k != "spearman"},
+                **{f"spend_{k}": v for k, v in spend_metrics.items()},
             }
         )
     metrics = pd.DataFrame(rows).set_index("model") if rows else pd.DataFrame()

@@ -8,6 +8,7 @@ MBG/NBD conditional expectation terms; the Gamma-Gamma expected spend.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -170,20 +171,35 @@ class _BGNBDObjective:
 
     def __init__(self, freq, rec, T, weights, penalizer_coef):
         x = np.asarray(freq, float)
-        w = np.asarray(weights, float)
-        ix, self.xu = pd.factorize(x)  # distinct values by hashing (no sort needed)
+        self.ix, self.xu = pd.factorize(x)  # distinct values by hashing (no sort needed)
         it, self.tu = pd.factorize(np.asarray(rec, float))
-        iT, self.Tu = pd.factorize(np.asarray(T, float))
-        self.W = w.sum()
-        self.Wx = np.bincount(ix, weights=w, minlength=len(self.xu))
+        self.iT, self.Tu = pd.factorize(np.asarray(T, float))
         # MBG/NBD has the softplus term for every customer, BG/NBD only after a repeat purchase
-        active = np.ones(len(x), bool) if self.modified else x > 0
-        self.W0 = np.bincount(iT[~active], weights=w[~active], minlength=len(self.Tu))
-        self.xa, self.wa = x[active], w[active]
-        self.ixa, self.ita, self.iTa = ix[active], it[active], iT[active]
+        self.active = np.ones(len(x), bool) if self.modified else x > 0
+        self.xa = x[self.active]
+        self.ixa, self.ita, self.iTa = self.ix[self.active], it[self.active], self.iT[self.active]
         # A4 = log a - log(b + offset(x)) - (r + x) log(alpha + recency)
         self.offset = self.xu if self.modified else np.maximum(self.xu, 1) - 1
         self.penalizer = penalizer_coef
+        self._weigh(np.asarray(weights, float))
+
+    def _weigh(self, w: np.ndarray) -> None:
+        """The sums of the customers' weights ``w`` (one per row) the likelihood needs."""
+        self.W = w.sum()
+        self.Wx = np.bincount(self.ix, weights=w, minlength=len(self.xu))
+        self.W0 = np.bincount(self.iT[~self.active], weights=w[~self.active], minlength=len(self.Tu))
+        self.wa = w[self.active]
+
+    def reweighted(self, weights, time_scale: float = 1.0):
+        """This objective on the same rows with other ``weights`` (customers per row, e.g. a
+        bootstrap resample; rows without any are left out of the sums over rows) and recency and
+        T multiplied by ``time_scale``: nothing re-grouped."""
+        out = copy.copy(self)
+        out.tu, out.Tu = self.tu * time_scale, self.Tu * time_scale
+        out._weigh(np.asarray(weights, float))
+        drawn = out.wa > 0
+        out.xa, out.wa, out.ixa, out.ita, out.iTa = (v[drawn] for v in (self.xa, out.wa, self.ixa, self.ita, self.iTa))
+        return out
 
     def __call__(self, log_params):
         params = np.exp(np.asarray(log_params, float))
@@ -243,18 +259,33 @@ class _GammaGammaObjective:
     distinct value."""
 
     def __init__(self, frequency, monetary_value, weights, penalizer_coef):
-        x = np.asarray(frequency, float)
+        self.x = np.asarray(frequency, float)
         m = np.asarray(monetary_value, float)
-        w = np.asarray(weights, float)
-        self.W = w.sum()
-        self.xu, ix = np.unique(x, return_inverse=True)
-        self.Wx = np.bincount(ix, weights=w, minlength=len(self.xu))
-        code, self.xm = pd.factorize(x * m)
+        self.xu, self.ix = np.unique(self.x, return_inverse=True)
+        self.code, self.xm = pd.factorize(self.x * m)
         self.log_xm = np.log(self.xm)
-        self.w = np.bincount(code, weights=w, minlength=len(self.xm))  # weight per distinct xm
-        self.wx = np.bincount(code, weights=w * x, minlength=len(self.xm))  # weight x frequency
-        self.s_log_m = w @ np.log(m)
+        self.log_m = np.log(m)
         self.penalizer = penalizer_coef
+        self._weigh(np.asarray(weights, float))
+
+    def _weigh(self, w: np.ndarray) -> None:
+        """The sums of the customers' weights ``w`` (one per row) the likelihood needs."""
+        self.W = w.sum()
+        self.Wx = np.bincount(self.ix, weights=w, minlength=len(self.xu))
+        self.w = np.bincount(self.code, weights=w, minlength=len(self.xm))  # weight per distinct xm
+        self.wx = np.bincount(self.code, weights=w * self.x, minlength=len(self.xm))  # weight x frequency
+        self.s_log_m = w @ self.log_m
+
+    def reweighted(self, weights):
+        """This objective on the same customers with other ``weights`` (e.g. a bootstrap
+        resample): nothing re-grouped."""
+        out = copy.copy(self)
+        out._weigh(np.asarray(weights, float))
+        return out
+
+    def mean_spend(self) -> float:
+        """The weighted mean spend per repeat purchase, sum(w x m) / sum(w x)."""
+        return float(self.w @ self.xm / (self.Wx @ self.xu))
 
     def __call__(self, log_params):
         params = np.exp(np.asarray(log_params, float))
@@ -326,11 +357,19 @@ def _bg_denominator(model: str, params, x, t_x, T) -> np.ndarray:
 def spend_gamma_gamma(params, f, m) -> np.ndarray:
     """Gamma-Gamma E[spend per purchase | x, m] (Fader & Hardie note 025, eq. 5), elementwise;
     customers with x = 0 get the population mean."""
-    p, q, v = params
     f = np.asarray(f, float)
     m = np.where(f > 0, np.asarray(m, float), 0.0)
-    weight = p * f / (p * f + q - 1)
-    return (1 - weight) * (v * p / (q - 1)) + weight * m
+    mean, weight = gamma_gamma_shrinkage(params, f)
+    return (1 - weight) * mean + weight * m
+
+
+def gamma_gamma_shrinkage(params, f) -> tuple[float, np.ndarray]:
+    """Gamma-Gamma's expected spend per purchase as a mix (note 025, eq. 5): the population mean
+    v p / (q - 1), and for each frequency x the weight p x / (p x + q - 1) of the customer's own
+    mean spend (0 without a repeat purchase)."""
+    p, q, v = params
+    f = np.asarray(f, float)
+    return v * p / (q - 1), p * f / (p * f + q - 1)
 
 
 class _ParetoObjective:

@@ -18,7 +18,15 @@ import pandas as pd
 from scipy.special import expit, gammaln
 from sklearn.base import BaseEstimator
 
-from analysis.clv.fitters import _FITTERS, ConvergenceError, _fitter_class, _quiet, inverse_curvature
+from analysis.clv.fitters import (
+    _FAST_FITTERS,
+    _FITTERS,
+    ConvergenceError,
+    _fitter_class,
+    _quiet,
+    fit_prepared,
+    inverse_curvature,
+)
 from analysis.clv.likelihoods import (
     PARAM_NAMES,
     _bg_denominator,
@@ -238,18 +246,49 @@ class PurchaseModel(BaseEstimator):
             return np.full(len(PARAM_NAMES[self.model]), np.nan)
 
     def refit_draws(self, unique: pd.DataFrame, weights: np.ndarray, curvature=None) -> list[np.ndarray]:
-        """:meth:`refit` for each column of ``weights`` (rows x draws). Pareto/NBD refits all draws
-        at once (:func:`~analysis.clv.optimize.refit_pareto_draws`, the same maxima); a draw whose
-        run fails there or whose fit is degenerate is refitted alone."""
-        if self.model != "pareto":
-            return [self.refit(unique, w, curvature) for w in weights.T]
+        """:meth:`refit` for each column of ``weights`` (rows x draws), the rows grouped once for
+        all draws. Pareto/NBD refits all draws at once
+        (:func:`~analysis.clv.optimize.refit_pareto_draws`, the same maxima); BG/NBD and MBG/NBD
+        (fast engine) run the BFGS call of their fit on the one objective reweighted per draw
+        (:meth:`_fast_draws`). A draw whose run fails there or whose fit is degenerate is
+        refitted alone."""
         f, r, T = (unique[c].to_numpy(float) for c in SUMMARY_COLUMNS)
-        together = refit_pareto_draws(f, r, T, weights, self.penalizer, self._params(), self.max_shape)
+        if self.model == "pareto":
+            together = refit_pareto_draws(f, r, T, weights, self.penalizer, self._params(), self.max_shape)
+        elif self.engine == "fast":
+            together = self._fast_draws(f, r, T, weights, curvature)
+        else:
+            together = [None] * weights.shape[1]
         out = []
         for params, w in zip(together, weights.T, strict=True):
             scale = 1.0 / float(np.max(T[w > 0]))
             sound = params is not None and judge(self.model, params, 0.0, scale, self.max_shape) is None
             out.append(params if sound else self.refit(unique, w, curvature))
+        return out
+
+    def _fast_draws(self, f, r, T, weights: np.ndarray, curvature) -> list[np.ndarray | None]:
+        """BG/NBD or MBG/NBD refitted on each column of ``weights`` as :meth:`refit` fits it (from
+        this fit, in lifetimes' time scale of the draw's own customers, BFGS with ``curvature``),
+        on the one objective of these rows reweighted per draw; None where the run fails."""
+        objective = _FAST_FITTERS[self.model]._objective(f, r, T, np.ones(len(f)), self.penalizer)
+        out: list[np.ndarray | None] = []
+        for w in weights.T:
+            scale = 1.0 / float(np.max(T[w > 0]))
+            start = _scaled_init(self.model, self._params(), scale)
+            try:
+                x = fit_prepared(
+                    objective.reweighted(w, scale),
+                    start,
+                    self.tol,
+                    maxiter=int(self.max_iterations),
+                    hess_inv0=curvature,
+                )
+            except ConvergenceError:
+                out.append(None)
+                continue
+            params = np.exp(x)
+            params[1] /= scale
+            out.append(params)
         return out
 
     def _fit_once(self, f, r, T, w, start, scale, curvature=None) -> tuple[FitResult, Any]:

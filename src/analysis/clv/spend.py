@@ -10,13 +10,15 @@ import math
 import numpy as np
 import pandas as pd
 from scipy.stats import pearsonr
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 
 from analysis.clv.fitters import (
     ConvergenceError,
     GammaGammaFitter,
     _FastGammaGammaFitter,
+    _one_blas_thread,
     _quiet,
+    fit_prepared,
     inverse_curvature,
 )
 from analysis.clv.likelihoods import _GammaGammaObjective, spend_gamma_gamma
@@ -24,6 +26,22 @@ from analysis.clv.models import _check_columns, _finite_params
 from analysis.errors import UserError
 
 PENALIZED_MEAN_TOLERANCE = 0.2  # see SpendModel._try_fit
+
+
+def _accepted(params: pd.Series, m, w, penalizer: float) -> pd.Series | None:
+    """A Gamma-Gamma fit's ``params`` (p, q, v) when they are usable for customers with mean
+    spends ``m`` and weights ``w``, else None: finite and positive, q > 1 (else the population
+    mean v p / (q - 1) is undefined), and a penalised fit only with a population mean within
+    PENALIZED_MEAN_TOLERANCE of the observed one (a penalty can "converge" on a biased answer: it
+    pulls q and v towards 0)."""
+    if not _finite_params(params) or params["q"] <= 1.0:
+        return None
+    if penalizer > 0:
+        observed = np.average(m, weights=w)
+        implied = params["v"] * params["p"] / (params["q"] - 1)
+        if abs(implied / observed - 1) > PENALIZED_MEAN_TOLERANCE:
+            return None
+    return params
 
 
 def _no_amounts(frequency: np.ndarray, monetary_value: np.ndarray) -> bool:
@@ -155,29 +173,52 @@ class SpendModel(BaseEstimator):
                 fitter.fit(f, m, weights=w, **kwargs)
         except (ConvergenceError, np.linalg.LinAlgError, ValueError, FloatingPointError):
             return None
-        params = fitter.params_.astype(float)
-        # q <= 1 makes the population mean v p / (q - 1) undefined: treat it as a failure
-        if not _finite_params(params) or params["q"] <= 1.0:
-            return None
-        if penalizer > 0:
-            # a penalty can "converge" on a biased answer (it pulls q and v towards 0): accept
-            # it only if its population mean v p / (q - 1), which estimates the mean of the
-            # customers' mean spend, is within PENALIZED_MEAN_TOLERANCE of the observed one
-            observed = np.average(m, weights=w)
-            implied = params["v"] * params["p"] / (params["q"] - 1)
-            if abs(implied / observed - 1) > PENALIZED_MEAN_TOLERANCE:
-                return None
-        return params
+        return _accepted(fitter.params_.astype(float), m, w, penalizer)
 
-    def warm_curvature(self, X: pd.DataFrame) -> np.ndarray | None:
-        """The inverse Hessian of the fitted Gamma-Gamma objective (log parameters) on the repeat
-        buyers of ``X``, to warm start refits near ``params_``; None without a Gamma-Gamma fit."""
+    def repeat_objective(self, X: pd.DataFrame):
+        """The fitted Gamma-Gamma objective on the repeat buyers of ``X`` (positive frequency and
+        spend), one customer each: the customers grouped once for :meth:`warm_curvature` and the
+        refits of :meth:`refit`; None without a Gamma-Gamma fit."""
         if not getattr(self, "method_", "").startswith("gamma-gamma"):
             return None
         freq, money = X["frequency"].to_numpy(float), X["monetary_value"].to_numpy(float)
         rep = (freq > 0) & (money > 0)
-        objective = _GammaGammaObjective(freq[rep], money[rep], np.ones(int(rep.sum())), self.penalty_)
+        return _GammaGammaObjective(freq[rep], money[rep], np.ones(int(rep.sum())), self.penalty_)
+
+    def warm_curvature(self, X: pd.DataFrame, objective=None) -> np.ndarray | None:
+        """The inverse Hessian of the fitted Gamma-Gamma objective (log parameters) on the repeat
+        buyers of ``X`` (``objective``: its :meth:`repeat_objective` when the caller has it), to
+        warm start refits near ``params_``; None without a Gamma-Gamma fit."""
+        objective = objective or self.repeat_objective(X)
+        if objective is None:
+            return None
         return inverse_curvature(objective.hessian(np.log(self.params_.to_numpy(float))))
+
+    def refit(self, X: pd.DataFrame, sample_weight, objective=None, curvature=None) -> tuple[pd.Series, str, float]:
+        """(``params_``, ``method_``, ``population_mean_``) of this model refitted on ``X`` with
+        ``sample_weight`` (customers per row: a bootstrap resample), warm started at ``params_``
+        with ``curvature`` (:meth:`warm_curvature`). With ``objective`` (:meth:`repeat_objective`
+        of ``X``) a plain Gamma-Gamma fit (fast engine) is refitted on that objective reweighted,
+        the customers not grouped again: the first attempt of :meth:`fit`. Whatever that cannot
+        settle (it fails, or the fit was penalised or fell back) :meth:`fit` decides in full."""
+        warm = self.params_.to_numpy(float)
+        if objective is not None and self.method_ == "gamma-gamma" and self.engine == "fast":
+            freq, money = X["frequency"].to_numpy(float), X["monetary_value"].to_numpy(float)
+            rep = (freq > 0) & (money > 0)
+            w = np.asarray(sample_weight, float)[rep]
+            if np.count_nonzero(w) >= 2:
+                with _one_blas_thread():
+                    drawn = objective.reweighted(w)
+                    try:
+                        x = fit_prepared(drawn, np.log(warm), hess_inv0=curvature)
+                        params = _accepted(pd.Series(np.exp(x), index=["p", "q", "v"]), money[rep], w, self.penalty_)
+                    except (ConvergenceError, np.linalg.LinAlgError, ValueError, FloatingPointError):
+                        params = None
+                    if params is not None:
+                        return params, self.method_, drawn.mean_spend()
+        initial = warm if np.all(np.isfinite(warm)) else None
+        sm = clone(self).fit(X, sample_weight=sample_weight, initial_params=initial, warm_curvature=curvature)
+        return sm.params_, sm.method_, sm.population_mean_
 
     def predict(self, X: pd.DataFrame) -> pd.Series:
         """Expected spend per purchase for each customer (population mean without a repeat

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from analysis.clv.likelihoods import PARAM_NAMES, _check_model, spend_gamma_gamma
+from analysis.clv.likelihoods import PARAM_NAMES, _check_model, gamma_gamma_shrinkage
 from analysis.clv.models import (
     SUMMARY_COLUMNS,
     UNITS_PER_MONTH,
@@ -20,6 +20,23 @@ from analysis.clv.models import (
 )
 from analysis.clv.spend import SpendModel
 from analysis.errors import UserError
+
+
+def _row_quantiles(values: np.ndarray, q) -> list[np.ndarray]:
+    """Each row's quantiles ``q`` of its values (``np.quantile(values, q, axis=1)``, linear
+    interpolation; NaN for a row with a NaN) by sorting the rows, several times faster than
+    numpy's partition on short rows."""
+    ordered = np.sort(values, axis=1)  # NaN last
+    n = ordered.shape[1]
+    out = []
+    for share in q:
+        at = (n - 1) * share
+        below = int(np.floor(at))
+        lo, hi = ordered[:, below], ordered[:, min(below + 1, n - 1)]
+        t = at - below  # numpy's interpolation, from the nearer end
+        between = lo + (hi - lo) * t if t < 0.5 else hi - (hi - lo) * (1 - t)
+        out.append(np.where(np.isnan(ordered[:, -1]), np.nan, between))
+    return out
 
 
 def discount_weights(horizon_months: int, discount_rate: float) -> np.ndarray:
@@ -137,40 +154,33 @@ class CLVModel(BaseEstimator):
         A resample is drawn as counts per customer (n draws with replacement), so each refit runs
         on the unique rows with those counts as weights (equal to refitting on the resampled
         customers), warm started from the point estimates and their curvature (a few steps per
-        refit); Pareto/NBD refits every resample at once (:meth:`PurchaseModel.refit_draws`)."""
+        refit). The rows and the repeat buyers are grouped once: a resample only reweights them
+        (:meth:`PurchaseModel.refit_draws`, :meth:`SpendModel.refit`)."""
         rng = np.random.default_rng(self.random_state)
         n = len(X)
         rows = []
-        pm0 = self.purchase_model_
-        base_s = self.spend_model_.params_.to_numpy()
+        pm0, sm0 = self.purchase_model_, self.spend_model_
         curv_p = pm0.warm_curvature(condensed=condensed)
-        warm = base_s if np.all(np.isfinite(base_s)) else None
-        curv_s = self.spend_model_.warm_curvature(X) if warm is not None else None
         unique, _, inverse = condensed
         # the spend model sees only customers with a repeat purchase: the same fit, on fewer rows
         repeat = X["frequency"].to_numpy(float) > 0
         if not repeat.any():
             repeat[:] = True
-        spend_X = X[repeat]
-        together = self.model == "pareto"
-        pattern_counts = np.empty((len(unique), int(self.n_bootstrap))) if together else None
+        spend_X, repeat = X[repeat], np.flatnonzero(repeat)
+        spend_objective = sm0.repeat_objective(spend_X) if np.all(np.isfinite(sm0.params_)) else None
+        curv_s = sm0.warm_curvature(spend_X, spend_objective) if spend_objective is not None else None
+        pattern_counts = np.empty((int(self.n_bootstrap), len(unique)))  # a row per draw
         for b in range(int(self.n_bootstrap)):
             # n customers drawn with replacement: their counts are multinomial(n, 1/n each)
             counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
-            per_pattern = np.bincount(inverse, weights=counts, minlength=len(unique))
-            row: dict[str, Any] = {"draw": b}
-            if together:
-                pattern_counts[:, b] = per_pattern
-            else:
-                row.update(zip(PARAM_NAMES[self.model], pm0.refit(unique, per_pattern, curv_p), strict=True))
-            sm = self._spend().fit(spend_X, sample_weight=counts[repeat], initial_params=warm, warm_curvature=curv_s)
-            row.update(sm.params_.add_prefix("gg_").to_dict())
-            row["gg_method"] = sm.method_
-            row["gg_population_mean"] = sm.population_mean_
+            pattern_counts[b] = np.bincount(inverse, weights=counts, minlength=len(unique))
+            params, method, mean = sm0.refit(spend_X, counts.take(repeat), spend_objective, curv_s)
+            row: dict[str, Any] = {"draw": b, **params.add_prefix("gg_").to_dict()}
+            row["gg_method"] = method
+            row["gg_population_mean"] = mean
             rows.append(row)
-        if together:
-            for row, params in zip(rows, pm0.refit_draws(unique, pattern_counts, curv_p), strict=True):
-                row.update(zip(PARAM_NAMES[self.model], params, strict=True))
+        for row, params in zip(rows, pm0.refit_draws(unique, pattern_counts.T, curv_p), strict=True):
+            row.update(zip(PARAM_NAMES[self.model], params, strict=True))
         return pd.DataFrame(rows).set_index("draw")
 
     # prediction -----------------------------------------------------------------------------
@@ -215,34 +225,47 @@ class CLVModel(BaseEstimator):
     def _intervals(
         self, X: pd.DataFrame, unique: pd.DataFrame, inverse: np.ndarray, margin: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Per-customer CLV quantiles over the bootstrap refits (computed in chunks of
-        customers to bound memory)."""
+        """Per-customer CLV quantiles over the bootstrap refits.
+
+        A draw's CLV of a customer is discounted purchases x expected spend per purchase x margin,
+        and its expected spend is (1 - weight) x population mean + weight x the customer's mean
+        spend, the weight a function of the frequency (:func:`gamma_gamma_shrinkage`): so per
+        unique row and draw a base and a slope, and per customer base + slope x mean spend, all
+        draws of a chunk of customers at once (a row each), sorted per customer."""
         names = list(PARAM_NAMES[self.model])
         if self.spend_model_.method_ == "none":  # no amounts: no CLV in currency
             return np.full(len(X), np.nan), np.full(len(X), np.nan)
-        f = X["frequency"].to_numpy(float)
-        m = X["monetary_value"].to_numpy(float)
-        draws = []
-        pairs = _condense(unique, ["frequency", "T"]) if self.model != "pareto" else None
-        for _, row in self.bootstrap_params_.iterrows():
-            if not np.all(np.isfinite(row[names].to_numpy(float))):
-                continue
-            pm = PurchaseModel.from_params(self.model, row[names].to_numpy(float))
-            disc = self._discounted_purchases(pm, unique, pairs)[1]
-            if row["gg_method"] == "mean":
-                spend = np.full(len(f), row["gg_population_mean"])
-            else:
-                spend = spend_gamma_gamma(row[["gg_p", "gg_q", "gg_v"]].to_numpy(float), f, m)
-            draws.append((disc, spend))
+        draws = [row for _, row in self.bootstrap_params_.iterrows() if np.all(np.isfinite(row[names].to_numpy(float)))]
         if not draws:
             return np.full(len(X), np.nan), np.full(len(X), np.nan)
+        f = unique["frequency"].to_numpy(float)
+        base, slope = np.empty((len(unique), len(draws))), np.empty((len(unique), len(draws)))
+        pairs = _condense(unique, ["frequency", "T"]) if self.model != "pareto" else None
+        for k, row in enumerate(draws):
+            pm = PurchaseModel.from_params(self.model, row[names].to_numpy(float))
+            value = self._discounted_purchases(pm, unique, pairs)[1] * margin
+            if row["gg_method"] == "mean":
+                mean, weight = row["gg_population_mean"], np.zeros(len(f))
+            else:
+                mean, weight = gamma_gamma_shrinkage(row[["gg_p", "gg_q", "gg_v"]].to_numpy(float), f)
+            base[:, k], slope[:, k] = value * ((1 - weight) * mean), value * weight
         q = [(1 - self.interval) / 2, 1 - (1 - self.interval) / 2]
         low, high = np.empty(len(X)), np.empty(len(X))
+        # without a repeat purchase a customer's CLV is the base of the row: quantiles per row
+        alone = np.flatnonzero(f == 0)
+        at = np.full(len(unique), -1)
+        at[alone] = np.arange(len(alone))
+        repeat = X["frequency"].to_numpy(float) > 0
+        customers = np.flatnonzero(~repeat)
+        row_low, row_high = _row_quantiles(base[alone], q)
+        low[customers], high[customers] = row_low[at[inverse[customers]]], row_high[at[inverse[customers]]]
+        customers = np.flatnonzero(repeat)
+        m = X["monetary_value"].to_numpy(float)
         chunk = max(1, 20_000_000 // (8 * len(draws)))
-        for start in range(0, len(X), chunk):
-            sl = slice(start, start + chunk)
-            values = np.stack([d[inverse[sl]] * s[sl] * margin for d, s in draws])
-            low[sl], high[sl] = np.quantile(values, q, axis=0)
+        for start in range(0, len(customers), chunk):
+            these = customers[start : start + chunk]
+            rows = inverse[these]
+            low[these], high[these] = _row_quantiles(base[rows] + slope[rows] * m[these, None], q)
         return low, high
 
     def parameter_intervals(self) -> pd.DataFrame:
