@@ -93,8 +93,9 @@ def top_at_risk(customers: pd.DataFrame, config: dict, n: int) -> pd.DataFrame:
     known = values[~np.isnan(values)]
     if n > 0 and len(known) > n:  # only rows that can be among the first n are sorted
         rows = rows[values >= np.partition(known, len(known) - n)[len(known) - n]]
-    high = customers.iloc[rows]
-    return high.sort_values([by, "customer_id"], ascending=[False, True]).head(n)
+    # sorted on its two columns alone (positions as the index); only the first n rows of the whole table are taken
+    keys = customers[[by, "customer_id"]].iloc[rows].set_axis(rows)
+    return customers.iloc[keys.sort_values([by, "customer_id"], ascending=[False, True]).head(n).index.to_numpy()]
 
 
 def customer_label(row: pd.Series, mask_pii: bool, salt: str) -> str:

@@ -45,9 +45,14 @@ def _i(lang: str) -> int:
     return 1 if lang == "zh" else 0
 
 
+def _tier_labels(config: dict | None) -> dict[str, list[str]]:
+    """``tiers.labels`` of ``config`` (the package defaults' when it has no ``tiers``), as :func:`_config` gives."""
+    return (config if config is not None and "tiers" in config else _defaults())["tiers"]["labels"]
+
+
 def tier_names(config: dict | None, lang: str = "en") -> dict[str, str]:
     """Tier key -> its label in ``lang``, in the configured order (best first)."""
-    labels = _config(config)["tiers"]["labels"]
+    labels = _tier_labels(config)
     return {key: names[_i(lang)] for key, names in labels.items()}
 
 
@@ -56,7 +61,7 @@ def value_by_tier(customers: pd.DataFrame, config: dict | None = None, value: st
     included). Tiers are found by their label in either language."""
     from analysis.report.history import tier_codes
 
-    labels = _config(config)["tiers"]["labels"]
+    labels = _tier_labels(config)
     codes = tier_codes(customers["tier"], labels)
     known = codes >= 0
     worth = pd.to_numeric(customers[value], errors="coerce").fillna(0.0) if value in customers else 0.0
