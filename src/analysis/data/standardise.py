@@ -56,6 +56,8 @@ def text_column(con: Any, column: ibis.Value) -> ibis.StringValue:
             column = ibis.ifelse(column.isnan(), ibis.null("int64"), column.cast("int64"))
         else:
             column = ibis.ifelse(column.isnan(), ibis.null("float64"), column)
+    if kind.is_numeric() or kind.is_boolean():
+        return column.cast("string")  # a number written out: no white space around it, never empty
     if not kind.is_string():
         column = column.cast("string")
     return _stripped(column)

@@ -207,6 +207,7 @@ def validate_table(
     netting = net_returns(engine.execute(con, candidates(t)))
     t = _apply_netting(t, netting.as_frame())
     settled = engine.materialise(con, t.drop("is_return", "net_key", "units"))
+    engine.release(con, first)  # every later step reads the settled rows
 
     threshold = outlier_threshold(con, settled, float(cfg.get("outlier_mad_k", 5.0)))
     final = settled.mutate(outlier=rules.outliers(settled, threshold))
