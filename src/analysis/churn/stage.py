@@ -371,7 +371,7 @@ def _finish(daily, X_now, risk_now, importance, customers, where, cfg, config, r
             "value_at_risk": var,
         }
     )
-    key = pd.Series(warning.texts(warning.BAND_ORDER, code))
+    key = pd.Series(warning.text_column(warning.BAND_ORDER, code))
     work = out.assign(risk_band_key=key)
     if customers is not None:
         extra = [c for c in ("customer_name", *warning.CONTEXT_COLUMNS) if c in customers]

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 
 from analysis import privacy
 from analysis.churn.reasons import words
@@ -47,7 +48,7 @@ def band_codes(risk: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
 
 def risk_bands(risk: pd.Series, cfg: dict[str, Any]) -> pd.Series:
     """Band key per customer (high, medium, low; no_purchase where ``risk`` is NaN)."""
-    return pd.Series(texts(BAND_ORDER, band_codes(risk.to_numpy(float), cfg)), index=risk.index)
+    return pd.Series(text_column(BAND_ORDER, band_codes(risk.to_numpy(float), cfg)), index=risk.index)
 
 
 def band_labels(keys: pd.Series, cfg: dict[str, Any]) -> tuple[pd.Series, pd.Series]:
@@ -56,10 +57,10 @@ def band_labels(keys: pd.Series, cfg: dict[str, Any]) -> tuple[pd.Series, pd.Ser
     return keys.map(dict(zip(BAND_ORDER, en, strict=True))), keys.map(dict(zip(BAND_ORDER, zh, strict=True)))
 
 
-def band_texts(codes: np.ndarray, cfg: dict[str, Any]) -> tuple[pd.array, pd.array]:
+def band_texts(codes: np.ndarray, cfg: dict[str, Any]) -> tuple[ExtensionArray, ExtensionArray]:
     """English and Chinese labels per customer of the band ``codes`` (:func:`band_codes`)."""
     en, zh = _band_names(cfg)
-    return texts(en, codes), texts(zh, codes)
+    return text_column(en, codes), text_column(zh, codes)
 
 
 def _band_names(cfg: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -67,7 +68,7 @@ def _band_names(cfg: dict[str, Any]) -> tuple[list[str], list[str]]:
     return [(labels.get(k) or [k, k])[0] for k in BAND_ORDER], [(labels.get(k) or [k, k])[1] for k in BAND_ORDER]
 
 
-def texts(vocabulary, codes: np.ndarray):
+def text_column(vocabulary, codes: np.ndarray) -> ExtensionArray:
     """A text column (pandas ``str``) holding ``vocabulary[code]`` for each code (:func:`reasons.words`)."""
     return pd.array(words(vocabulary, codes), dtype="str")
 
