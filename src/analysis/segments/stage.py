@@ -228,7 +228,7 @@ def summary_tables(
     ):
         codes, groups = _codes(frame[col])
         member = codes >= 0
-        per_group = frame.loc[member, ["value", "recency_days", "frequency"]].groupby(codes[member])
+        per_group = frame.loc[member, ["value", "recency_days", "frequency"]].groupby(_by(codes[member], len(groups)))
         firsts = np.flatnonzero(member)[np.unique(codes[member], return_index=True)[1]]
         t = pd.DataFrame(
             {label_name: np.asarray(frame[label].iloc[firsts], dtype=object),
@@ -249,11 +249,15 @@ def summary_tables(
     mixes = {mix: _codes(frame[mix]) for mix in ("tier", "rfm_segment")}
     for attr in ATTRIBUTES:
         if attr in customers and customers[attr].notna().any():
-            codes, uniques = _attribute_codes(customers[attr])
-            tables[f"by_{attr}"] = _breakdown(codes, uniques, frame["value"], *mixes["tier"], top=10, mix="tier")
-            tables[f"segments_by_{attr}"] = _breakdown(codes, uniques, frame["value"], *mixes["rfm_segment"],
-                                                       top=10, mix="rfm_segment")  # fmt: skip
+            base, group = _attribute_groups(*_attribute_codes(customers[attr]), frame["value"], top=10)
+            tables[f"by_{attr}"] = _with_mix(base, group, *mixes["tier"], mix="tier")
+            tables[f"segments_by_{attr}"] = _with_mix(base, group, *mixes["rfm_segment"], mix="rfm_segment")
     return tables
+
+
+def _by(codes: np.ndarray, count: int) -> pd.Categorical:
+    """Integer codes 0..``count`` - 1 as a key to group by (a Categorical is grouped without hashing)."""
+    return pd.Categorical.from_codes(codes, categories=range(count))
 
 
 def _attribute_codes(attribute: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -268,18 +272,19 @@ def _attribute_codes(attribute: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def breakdown(attribute: pd.Series, frame: pd.DataFrame, top: int = 10, mix: str = "tier") -> pd.DataFrame:
     """Customers, value and the mix of ``mix`` (tier or segment) per attribute value (the ``top``
     largest by value, then Other)."""
-    return _breakdown(*_attribute_codes(attribute), frame["value"], *_codes(frame[mix]), top=top, mix=mix)
+    base, group = _attribute_groups(*_attribute_codes(attribute), frame["value"], top=top)
+    return _with_mix(base, group, *_codes(frame[mix]), mix=mix)
 
 
-def _breakdown(
-    codes: np.ndarray, uniques: np.ndarray, value: pd.Series, mix_codes: np.ndarray, mix_values: pd.Index,
-    top: int, mix: str,
-) -> pd.DataFrame:  # fmt: skip
-    """:func:`breakdown` on integer codes of the attribute's values and of the mix (a million customers' text is
-    grouped once, not once per table)."""
+def _attribute_groups(
+    codes: np.ndarray, uniques: np.ndarray, value: pd.Series, top: int
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Customers, value and value share per attribute group (the ``top`` values by value, then Other), and each
+    customer's group: on integer codes of the attribute's values (a million customers' text is grouped once, for
+    both of an attribute's tables)."""
     value = value.to_numpy(dtype=float)
-    by_value = pd.Series(value).groupby(codes).sum()  # (pandas' compensated sums, as before)
-    by_value = pd.Series(by_value.to_numpy(), index=uniques[by_value.index]).sort_index()
+    by_value = pd.Series(value).groupby(_by(codes, len(uniques))).sum()  # (pandas' compensated sums, as before)
+    by_value = pd.Series(by_value.to_numpy(), index=uniques).sort_index()
     by_value = by_value.sort_values(ascending=False)
     keep = set(by_value.index[:top])
     names = np.array([u if u in keep else "Other" for u in uniques], dtype=object)
@@ -287,16 +292,24 @@ def _breakdown(
     group = group[codes]
     table = pd.DataFrame(
         {"customers": np.bincount(group, minlength=len(labels)),
-         "value": pd.Series(value).groupby(group).sum().reindex(range(len(labels)), fill_value=0.0).to_numpy()},
+         "value": pd.Series(value).groupby(_by(group, len(labels))).sum().to_numpy()},
         index=pd.Index(labels, name="group"),
     )  # fmt: skip
     table["value_share"] = table["value"] / (table["value"].sum() or 1.0)
+    return table, group
+
+
+def _with_mix(
+    table: pd.DataFrame, group: np.ndarray, mix_codes: np.ndarray, mix_values: pd.Index, mix: str
+) -> pd.DataFrame:
+    """``table`` (of :func:`_attribute_groups`) with each group's shares of the values of ``mix`` (tier or
+    segment; its codes and distinct values), largest value first."""
     # the mix's values sorted, as pandas sorts them
     rank = np.argsort(np.argsort(np.asarray(mix_values, dtype=object), kind="stable"), kind="stable")
     mix_sorted = np.asarray(mix_values, dtype=object)[np.argsort(rank)]
     mix_codes = rank[mix_codes]
-    counts = np.bincount(group * len(mix_sorted) + mix_codes, minlength=len(labels) * len(mix_sorted))
-    counts = counts.reshape(len(labels), len(mix_sorted)).astype(float)
+    counts = np.bincount(group * len(mix_sorted) + mix_codes, minlength=len(table) * len(mix_sorted))
+    counts = counts.reshape(len(table), len(mix_sorted)).astype(float)
     shares = pd.DataFrame(counts / counts.sum(axis=1, keepdims=True), index=table.index, columns=list(mix_sorted))
     table = table.join(shares.add_prefix("tier: " if mix == "tier" else "segment: "))
     return table.sort_values("value", ascending=False)
