@@ -377,8 +377,9 @@ class _ParetoObjective:
     parameters (the same normalisation as BG/NBD, so a penalty means the same on condensed
     patterns as on customers), in the log parameters (r, alpha, s, beta), with its gradient by
     central differences (``central = False``: forward differences, about half the work): the
-    parameter points go through one vectorised evaluation, and the hypergeometric terms are
-    computed once per distinct (x, t_x) and (x, T)."""
+    parameter points go through one vectorised evaluation, the hypergeometric terms are computed
+    once per distinct (x, t_x) and (x, T), the terms of x alone once per distinct x and those of
+    T alone once per distinct T."""
 
     def __init__(self, freq, rec, T, weights, penalizer_coef, step: float = 1e-5):
         x, t, T = (np.asarray(v, float) for v in (freq, rec, T))
@@ -388,7 +389,8 @@ class _ParetoObjective:
         inverse = inverse.ravel()
         self.px, self.py = pairs[:, 0], pairs[:, 1]
         self.i_t, self.i_T = inverse[: len(x)], inverse[len(x) :]
-        self.x, self.T = x, T
+        self.xu, self.i_x = np.unique(x, return_inverse=True)
+        self.Tu, self.i_Tu = np.unique(T, return_inverse=True)
         self.penalizer = penalizer_coef
         self.step = step
         self.forward_step = 1e-7
@@ -398,14 +400,34 @@ class _ParetoObjective:
         """Weighted total log-likelihood at each row of ``P`` (natural parameters, k x 4); with
         ``weights`` (patterns x m, several weightings of the patterns) a k x m matrix."""
         r, alpha, s, beta = (P[:, i : i + 1] for i in range(4))
-        x, T = self.x[None, :], self.T[None, :]
         term = _pareto_log_term((r, alpha, s, beta), self.px[None, :], self.py[None, :])
-        lt, lT = term[:, self.i_t], term[:, self.i_T]
+
+        def rows(values, index):  # per distinct value -> per row (np.take: C order, the same sums)
+            return np.take(values, index, axis=1)
+
+        lt, lT = rows(term, self.i_t), rows(term, self.i_T)
         log_a0 = lt + _log1mexp(lT - lt)
-        alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-        died = np.log(s) + log_a0 - np.log(r + s + x)
-        a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+        rx, ix, iT = r + self.xu, self.i_x, self.i_Tu  # per distinct x and T, then per row
+        alive = -rows(rx, ix) * rows(np.log(alpha + self.Tu), iT) - rows(s * np.log(beta + self.Tu), iT)
+        died = np.log(s) + log_a0 - rows(np.log(r + s + self.xu), ix)
+        a1 = rows(gammaln(rx) - gammaln(r) + r * np.log(alpha) + s * np.log(beta), ix)
         return (a1 + np.logaddexp(alive, died)) @ (self.w if weights is None else weights)
+
+    def subset(self, keep: np.ndarray, weights: np.ndarray) -> _ParetoObjective:
+        """This objective on the rows ``keep`` (a boolean mask) with ``weights`` (one per kept
+        row, e.g. a bootstrap draw's customers without the rows it lacks): only the (frequency,
+        time) pairs those rows have are computed; nothing re-grouped."""
+        out = copy.copy(self)
+        out.w = np.asarray(weights, float)
+        out.W = out.w.sum()
+        i_t, i_T = self.i_t[keep], self.i_T[keep]
+        used = np.zeros(len(self.px), bool)
+        used[i_t] = used[i_T] = True
+        number = np.cumsum(used) - 1
+        out.px, out.py = self.px[used], self.py[used]
+        out.i_t, out.i_T = number[i_t], number[i_T]
+        out.i_x, out.i_Tu = self.i_x[keep], self.i_Tu[keep]
+        return out
 
     def __call__(self, log_params):
         theta = np.asarray(log_params, float)

@@ -13,6 +13,7 @@ words and never used for a forecast.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,14 +113,15 @@ def refit_pareto_draws(
     started at ``params`` (the fit on all customers, natural units).
 
     Each draw's objective is that of :func:`fit_pareto` on its own customers (the same maximum
-    likelihood estimate); it is maximised by Newton's method with the draw's own Hessian at
-    ``params``: one set of likelihood evaluations there (a 33-point difference stencil per
-    pattern) gives every draw its gradient and Hessian, so the first step costs no evaluation of
-    its own; each further step evaluates the draw's gradient by central differences (as
-    :func:`fit_pareto` does), updates the curvature as BFGS does, and stops at a gradient below
-    1e-9 (the tolerance of :func:`fit_pareto`): five or six evaluations instead of about thirty.
-    Returns, per draw, the parameters (natural units), or None where the run does not converge inside the bounds of
-    :func:`_fit_pareto` (the caller then refits that draw one by one)."""
+    likelihood estimate). Likelihood evaluations at points shared by all draws give each draw a
+    cubic model of its objective around ``params`` (:func:`_draw_models`: its gradient, Hessian
+    and third derivatives), whose maximum, found without further evaluations, is the draw's
+    start; from there Newton steps with the model's Hessian as the first curvature, each
+    evaluating the draw's gradient by central differences on the patterns the draw has (as
+    :func:`fit_pareto` does) and updating the curvature as BFGS does, stop at a gradient below
+    1e-9 (the tolerance of :func:`fit_pareto`): two or three evaluations a draw. Returns, per
+    draw, the parameters (natural units), or None where the run does not converge inside the
+    bounds of :func:`_fit_pareto` (the caller then refits that draw one by one)."""
     weights = np.asarray(weights, float)
     n_draws = weights.shape[1]
     scale = 1.0 / float(np.max(T))
@@ -131,17 +133,27 @@ def refit_pareto_draws(
     ratio[:, [1, 3]] = (scale * drawn_max[:, None]) ** -1.0
     W = weights.sum(axis=0)
     with _one_blas_thread(), np.errstate(all="ignore"):
-        slopes, hessians = _draw_curvatures(objective, x_hat, weights)
+        slopes, hessians, thirds = _draw_models(objective, x_hat, weights)
         lo, hi = np.log(MIN_PARAM), np.log([max_shape, MAX_SCALE, max_shape, MAX_SCALE])
         out: list[np.ndarray | None] = []
         for b in range(n_draws):
             pen = penalizer * ratio[b] ** 2  # the penalty on exp(x) in the draw's own units
+            keep = weights[:, b] > 0
+            own = objective.subset(keep, weights[keep, b])
 
-            def gradient(x, b=b, pen=pen):
-                return -_draw_slope(objective, x, weights[:, b]) / W[b] + 2.0 * pen * np.exp(2 * x)
+            def gradient(x, own=own, b=b, pen=pen):
+                return -_draw_slope(own, x) / W[b] + 2.0 * pen * np.exp(2 * x)
 
-            curvature = -hessians[b] / W[b] + np.diag(4.0 * pen * np.exp(2 * x_hat))
-            x, grad = x_hat, -slopes[b] / W[b] + 2.0 * pen * np.exp(2 * x_hat)
+            # the draw's objective -ll / W + penalty: its derivatives at x_hat
+            grow = np.exp(2 * x_hat)
+            model = (
+                -slopes[b] / W[b] + 2.0 * pen * grow,
+                -hessians[b] / W[b] + np.diag(4.0 * pen * grow),
+                -thirds[b] / W[b] + _diagonal3(8.0 * pen * grow),
+            )
+            step, curvature = _cubic_minimum(*model)
+            x = x_hat + step
+            grad = gradient(x)
             for _ in range(max_steps):
                 if not (np.all(np.isfinite(grad)) and np.all(np.isfinite(curvature))) or np.max(np.abs(grad)) < 1e-9:
                     break
@@ -157,28 +169,79 @@ def refit_pareto_draws(
     return out
 
 
-def _draw_curvatures(objective, x: np.ndarray, weights: np.ndarray, step: float = 1e-4):
-    """Each weighting's gradient (draws x 4) and Hessian (draws x 4 x 4) of the weighted
-    log-likelihood at ``x`` (log parameters), by central differences of the per-pattern values."""
+# the directions whose third derivatives determine a cubic in four variables: the axes, their
+# sums and differences in pairs, and their sums in threes (20 directions, 20 coefficients)
+_AXES = np.eye(4)
+_DIRECTIONS = np.array(
+    [*_AXES]
+    + [_AXES[i] + sign * _AXES[j] for i in range(4) for j in range(i + 1, 4) for sign in (1, -1)]
+    + [_AXES[i] + _AXES[j] + _AXES[k] for i in range(4) for j in range(i + 1, 4) for k in range(j + 1, 4)]
+)
+_TRIPLES = [(i, j, k) for i in range(4) for j in range(i, 4) for k in range(j, 4)]
+
+
+def _draw_models(objective, x: np.ndarray, weights: np.ndarray, step: float = 1e-4, reach: float = 0.05):
+    """Each weighting's gradient (draws x 4), Hessian (draws x 4 x 4) and third derivatives
+    (draws x 4 x 4 x 4) of the weighted log-likelihood at ``x`` (log parameters), from its values
+    at points shared by all weightings: the gradient and Hessian by central differences with
+    ``step`` (33 points); the third derivatives from the odd part of the values at ``reach``
+    along 20 directions d (40 points), F(x + d) - F(x - d) - 2 g.d = T[d, d, d] / 3 up to terms of
+    fifth order, solved for the 20 distinct derivatives."""
     e = step * np.eye(4)
     pairs = [(i, j) for i in range(4) for j in range(i + 1, 4)]
     cross = [x + si * e[i] + sj * e[j] for i, j in pairs for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
-    points = np.vstack([x, x + e, x - e, *cross])
-    ll = objective.log_likelihoods(np.exp(points), weights)  # 33 x draws
+    far = reach * _DIRECTIONS
+    points = np.vstack([x, x + e, x - e, *cross, x + far, x - far])
+    ll = objective.log_likelihoods(np.exp(points), weights)  # 73 x draws
     H = np.empty((weights.shape[1], 4, 4))
     for i in range(4):
         H[:, i, i] = (ll[1 + i] - 2 * ll[0] + ll[5 + i]) / step**2
     for k, (i, j) in enumerate(pairs):
         pp, pm, mp, mm = ll[9 + 4 * k : 13 + 4 * k]
         H[:, i, j] = H[:, j, i] = (pp - pm - mp + mm) / (4 * step**2)
-    return ((ll[1:5] - ll[5:9]) / (2 * step)).T, H
+    g = ((ll[1:5] - ll[5:9]) / (2 * step)).T
+    odd = 3.0 * (ll[33:53] - ll[53:73] - 2.0 * far @ g.T)  # T[d, d, d] per direction and draw
+    # T[d, d, d] = sum over distinct (i <= j <= k) of (its permutations) T_ijk d_i d_j d_k
+    design = np.column_stack(
+        [len(set(itertools.permutations(t))) * far[:, t[0]] * far[:, t[1]] * far[:, t[2]] for t in _TRIPLES]
+    )
+    distinct = np.linalg.solve(design, odd)  # 20 x draws
+    third = np.empty((weights.shape[1], 4, 4, 4))
+    for value, t in zip(distinct, _TRIPLES, strict=True):
+        for i, j, k in set(itertools.permutations(t)):
+            third[:, i, j, k] = value
+    return g, H, third
 
 
-def _draw_slope(objective, x: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """The gradient of the ``weights``-weighted log-likelihood at ``x`` (log parameters), by
+def _diagonal3(values: np.ndarray) -> np.ndarray:
+    """The 4 x 4 x 4 tensor with ``values`` on its diagonal."""
+    out = np.zeros((4, 4, 4))
+    out[range(4), range(4), range(4)] = values
+    return out
+
+
+def _cubic_minimum(g: np.ndarray, H: np.ndarray, third: np.ndarray, steps: int = 8):
+    """The step d minimising the cubic model g.d + d'Hd / 2 + third[d, d, d] / 6 near 0, by
+    Newton's method on the model, and the model's Hessian there; the plain Newton step -H^-1 g
+    with H when the model has no minimum nearby (its Hessian not positive definite on the way,
+    or a step longer than one in the log parameters)."""
+    plain = (-np.linalg.solve(H, g), H)
+    d = plain[0]
+    for _ in range(steps):
+        curvature = H + third @ d
+        if not np.all(np.isfinite(curvature)) or np.linalg.eigvalsh((curvature + curvature.T) / 2)[0] <= 0:
+            return plain
+        d = d - np.linalg.solve(curvature, g + H @ d + (third @ d) @ d / 2)
+        if not np.all(np.isfinite(d)) or np.max(np.abs(d)) > 1.0:
+            return plain
+    return d, H + third @ d
+
+
+def _draw_slope(objective, x: np.ndarray) -> np.ndarray:
+    """The gradient of the objective's weighted log-likelihood at ``x`` (log parameters), by
     central differences with the objective's step."""
     h = objective.step * np.eye(4)
-    ll = objective.log_likelihoods(np.exp(np.vstack([x + h, x - h])), weights)
+    ll = objective.log_likelihoods(np.exp(np.vstack([x + h, x - h])))
     return (ll[:4] - ll[4:]) / (2 * objective.step)
 
 
