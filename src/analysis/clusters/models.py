@@ -48,13 +48,14 @@ def make_model(k: int, n: int, cfg: dict, seed: int | np.random.Generator | None
     return KMeans(k, n_init=n_init, random_state=rs)
 
 
-def fit_final(x: np.ndarray, rows: np.ndarray, k: int, cfg: dict) -> Any:
+def fit_final(x: np.ndarray, rows: np.ndarray, k: int, cfg: dict, sample_fit: Any = None) -> Any:
     """The final model for all of ``x``, consistent with the k search and the stability check on ``x[rows]``:
     fitted on the sample, then (k-means) refined on everyone from the sample's centres, as ``MiniBatchKMeans``
     above ``minibatch_threshold`` customers. Started from the same centres, the big fit lands on the same
     grouping the search and the resamples judged; a Gaussian mixture keeps the sample fit (it assigns everyone
-    by ``predict``)."""
-    model = make_model(k, len(rows), cfg).fit(x[rows])
+    by ``predict``). ``sample_fit``: the k search's model for ``k`` (the same fit on the same sample), when there
+    is one."""
+    model = sample_fit if sample_fit is not None else make_model(k, len(rows), cfg).fit(x[rows])
     if len(rows) == len(x) or cfg.get("algorithm", "kmeans") != "kmeans":
         return model
     rs = int(cfg.get("random_state", 0))
@@ -100,13 +101,19 @@ def silhouette(distances: np.ndarray, labels: np.ndarray) -> float:
     return float(np.nan_to_num(s).mean())
 
 
-def k_table(x: np.ndarray, ks: list[int], cfg: dict, silhouette_rows: np.ndarray) -> pd.DataFrame:
+def k_table(
+    x: np.ndarray, ks: list[int], cfg: dict, silhouette_rows: np.ndarray, models: dict[int, Any] | None = None
+) -> pd.DataFrame:
     """One row per k: ``spread``, ``silhouette`` (on ``silhouette_rows``), ``calinski_harabasz``,
-    ``davies_bouldin``, ``smallest_share`` (the smallest cluster's share of customers)."""
+    ``davies_bouldin``, ``smallest_share`` (the smallest cluster's share of customers). ``models``, when given,
+    receives each k's fitted model (the final model starts from the chosen k's)."""
     rows = []
     distances = pairwise_distances(x[silhouette_rows].astype(np.float32))
     for k in ks:
-        labels = make_model(k, len(x), cfg).fit(x).predict(x)
+        model = make_model(k, len(x), cfg).fit(x)
+        if models is not None:
+            models[k] = model
+        labels = model.predict(x)
         found = len(np.unique(labels))
         row = {"k": k, "clusters_found": found, "spread": spread(x, labels)}
         sil_labels = labels[silhouette_rows]

@@ -235,13 +235,14 @@ def _cluster(x_frame, sub, cfg, rng, report) -> tuple[np.ndarray, int, dict, np.
         if min(hi, top) < hi:
             _warn(report, f"Only {distinct:,} different customer profiles: k is searched up to {min(hi, top)}.",
                   f"不同的客户特征只有 {distinct:,} 种：聚类数最多搜索到 {min(hi, top)}。")  # fmt: skip
-    table = k_table(xs, ks, cfg, sil) if ks else pd.DataFrame()
+    searched: dict[int, Any] = {}
+    table = k_table(xs, ks, cfg, sil, searched) if ks else pd.DataFrame()
     if fixed is None:
         k, reason, picks = choose_k(table, cfg.get("criterion", "votes"), float(cfg.get("min_cluster_share", 0.0)))
         report["k_votes"] = picks
     tables["k_table"] = table
     report["k_table"] = table.reset_index().replace({np.nan: None}).to_dict("records") if len(table) else []
-    model = fit_final(x, rows, k, cfg)
+    model = fit_final(x, rows, k, cfg, searched.get(k))
     raw = model.predict(x)
     # number the clusters 1..k from the most to the least valuable (total spend), ties by size
     value = pd.DataFrame({"raw": raw, "m": _value(sub).to_numpy()}).groupby("raw")["m"].agg(["sum", "size"])
