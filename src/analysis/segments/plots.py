@@ -97,11 +97,17 @@ def plot_rf_heatmap(seg: pd.DataFrame, bins: int = 5, ax: Axes | None = None, la
     check_language(lang)
     t = TEXTS[lang]
     ax = new_axes(ax, (7, 5.5))
-    frame = pd.DataFrame({"r": seg["r_score"], "f": seg["f_score"], "m": seg["monetary"]}).dropna()
-    levels = range(1, max(bins, int(frame[["r", "f"]].max().max()) if len(frame) else bins) + 1)
-    mean = frame.pivot_table(index="f", columns="r", values="m", aggfunc="mean")
-    mean = mean.reindex(index=levels[::-1], columns=levels)
-    count = frame.pivot_table(index="f", columns="r", values="m", aggfunc="size").reindex_like(mean)
+    r, f, m = (seg[c].to_numpy(float, na_value=np.nan) for c in ("r_score", "f_score", "monetary"))
+    known = ~(np.isnan(r) | np.isnan(f) | np.isnan(m))
+    r, f, m = r[known].astype(np.int64), f[known].astype(np.int64), m[known]
+    top = max(bins, int(max(r.max(), f.max())) if len(r) else bins)
+    levels = range(1, top + 1)
+    # each (F, R) cell as one integer, its customers counted and its spend averaged (pandas' compensated mean)
+    cell = (top - f) * top + (r - 1)  # rows: F from the top score down; columns: R upwards
+    mean = pd.Series(m).groupby(cell).mean().reindex(range(top * top))
+    count = pd.Series(np.bincount(cell, minlength=top * top).astype(float)).where(lambda n: n > 0)
+    mean = pd.DataFrame(mean.to_numpy().reshape(top, top), index=levels[::-1], columns=levels)
+    count = pd.DataFrame(count.to_numpy().reshape(top, top), index=levels[::-1], columns=levels)
     image = ax.imshow(mean.to_numpy(dtype=float), cmap="YlOrRd", aspect="auto")
     dark = image.norm(mean.to_numpy(dtype=float)) > 0.6  # white numbers on the darkest cells
     for (i, j), n in np.ndenumerate(count.to_numpy(dtype=float)):
