@@ -12,7 +12,7 @@ column means in English and Chinese (``defaults/columns.yaml``), sheet 3 the tie
 openpyxl writes the workbook (write-only mode): sheets, styles, widths, the frozen header and the filter. The rows
 are then streamed into sheet 1 by :mod:`analysis.report.sheetxml` (SpreadsheetML built a column at a time with
 Arrow, text as shared strings), rounded for people a chunk at a time, so the table is never copied whole: about
-11 s of CPU for 1,000,000 customers (compression included), where openpyxl's per-cell writer takes many minutes.
+6 s of CPU for 1,000,000 customers (half of it compression), where openpyxl's per-cell writer takes many minutes.
 :func:`write_plain_xlsx` does the same for a one-sheet file of text (the CRM presets that take Excel files).
 """
 
