@@ -14,7 +14,7 @@ import pandas as pd
 from analysis.clv.diagnostics import conditional_expectation_data, tracking_data
 from analysis.clv.fitters import ConvergenceError
 from analysis.clv.likelihoods import MODEL_LABELS, MODELS, _check_model
-from analysis.clv.models import PurchaseModel
+from analysis.clv.models import SUMMARY_COLUMNS, PurchaseModel, _condense
 from analysis.clv.optimize import DegenerateFit
 from analysis.clv.spend import SpendModel
 from analysis.errors import UserError
@@ -139,9 +139,11 @@ def backtest(
     sm = SpendModel(**(spend_options or {})).fit(X) if len(X) else None
     spend = sm.predict(X) if sm is not None else pd.Series(math.nan, index=X.index)
     fitted, errors, left_out, rows = {}, {}, {}, []
+    condensed = None  # the customers grouped into unique rows once, for every model
     for name in models:
         try:
-            pm = PurchaseModel(_check_model(name), penalizer, **(fit_options or {})).fit(X)
+            condensed = condensed or _condense(X, SUMMARY_COLUMNS)
+            pm = PurchaseModel(_check_model(name), penalizer, **(fit_options or {})).fit(X, condensed=condensed)
         except DegenerateFit as exc:
             left_out[name] = exc.model
             errors[name] = f"{exc.reason}; {MODEL_LABELS[name]} left out of the choice"
@@ -150,7 +152,7 @@ def backtest(
             errors[name] = f"{type(exc).__name__}: {str(exc).strip()}"
             continue
         fitted[name] = pm
-        preds[name] = pm.expected_purchases(X, length)
+        preds[name] = pm.expected_purchases(X, length, condensed)
         preds[f"{name}_spend"] = preds[name] * spend
         spend_metrics = backtest_metrics(preds["actual_spend"], preds[f"{name}_spend"], rank=False)
         rows.append(

@@ -41,8 +41,13 @@ def _check_model(model: str) -> str:
 def _log1mexp(d: np.ndarray) -> np.ndarray:
     """log(1 - exp(d)) for d <= 0, accurate near 0 and for very negative d; -inf at d = 0."""
     d = np.minimum(d, 0.0)
+    out = np.empty_like(d)
+    near = d > -_LN2  # each element by its own formula only (half the transcendental functions)
     with np.errstate(divide="ignore"):
-        return np.where(d > -_LN2, np.log(-np.expm1(d)), np.log1p(-np.exp(d)))
+        out[near] = np.log(-np.expm1(d[near]))
+        far = ~near
+        out[far] = np.log1p(-np.exp(d[far]))
+    return out
 
 
 _TINY = 1e-300
@@ -385,12 +390,14 @@ class _ParetoObjective:
         x, t, T = (np.asarray(v, float) for v in (freq, rec, T))
         self.w = np.asarray(weights, float)
         self.W = self.w.sum()
-        pairs, inverse = np.unique(np.column_stack([np.r_[x, x], np.r_[t, T]]), axis=0, return_inverse=True)
-        inverse = inverse.ravel()
-        self.px, self.py = pairs[:, 0], pairs[:, 1]
+        # distinct values by hashing (their order does not matter; np.unique sorts, and on pairs
+        # it sorts a structured view, slowly)
+        self.i_x, self.xu = pd.factorize(x)
+        self.i_Tu, self.Tu = pd.factorize(T)
+        i_y, yu = pd.factorize(np.r_[t, T])
+        inverse, pairs = pd.factorize(np.r_[self.i_x, self.i_x] * len(yu) + i_y)
+        self.px, self.py = self.xu[pairs // len(yu)], yu[pairs % len(yu)]
         self.i_t, self.i_T = inverse[: len(x)], inverse[len(x) :]
-        self.xu, self.i_x = np.unique(x, return_inverse=True)
-        self.Tu, self.i_Tu = np.unique(T, return_inverse=True)
         self.penalizer = penalizer_coef
         self.step = step
         self.forward_step = 1e-7

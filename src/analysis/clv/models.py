@@ -430,9 +430,10 @@ class PurchaseModel(BaseEstimator):
             return pareto_p_alive(p, f, r, T)
         return expit(-_bg_log_odds(self.model, p, f, r, T))  # lifetimes' formula
 
-    def expected_purchases(self, X: pd.DataFrame, t: float) -> pd.Series:
-        """Each customer's expected repeat purchases in the next ``t`` time units."""
-        unique, _, inverse = self._unique(X)
+    def expected_purchases(self, X: pd.DataFrame, t: float, condensed=None) -> pd.Series:
+        """Each customer's expected repeat purchases in the next ``t`` time units (``condensed``:
+        ``_condense(X, SUMMARY_COLUMNS)`` when the caller already has it)."""
+        unique, _, inverse = condensed or self._unique(X)
         return pd.Series(self.conditional_matrix(unique, [t])[inverse, 0], index=X.index)
 
     def p_alive(self, X: pd.DataFrame) -> pd.Series:
