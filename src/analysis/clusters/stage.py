@@ -17,6 +17,7 @@ k that the data allows, and ``report["warnings"]`` says what happened, in Englis
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -287,14 +288,15 @@ def _describe(sub, scaled, capped, labels, k, cfg, seed, report, tables) -> None
     n = len(sub)
     ids = np.arange(1, k + 1)
     group = pd.Series(labels, name="cluster")
-    med = sub[[f for f in F.FEATURES if f in sub] + ["purchase_days"]].groupby(group).median().reindex(ids)
+    members = _members(labels, ids)
+    med = _medians(sub[[f for f in F.FEATURES if f in sub] + ["purchase_days"]], members, ids)
     size = group.value_counts().reindex(ids, fill_value=0)
     value = _value(sub).groupby(group).sum().reindex(ids, fill_value=0.0)
     naming = cfg["naming"]
     lv = levels(med[[f for f in F.FEATURES if f in med]], sub, float(naming["low"]), float(naming["high"]),
                 naming.get("recency_by_gap"))  # fmt: skip
     report["typical_gap_days"] = typical_gap(sub)
-    smed = scaled.groupby(group).median().reindex(ids) if scaled is not None else None
+    smed = _medians(scaled, members, ids) if scaled is not None else None
     en, zh = cluster_names(lv, naming, list(ids), smed, float(naming.get("standout", 1.5)))
     if k == 1:  # the data could not be split: one plainly named group
         en, zh = {1: cfg["labels"]["single"][0]}, {1: cfg["labels"]["single"][1]}
@@ -337,6 +339,27 @@ def _describe(sub, scaled, capped, labels, k, cfg, seed, report, tables) -> None
                   "请用模型分配。")  # fmt: skip
     report["rules"] = rules
     tables["rules"] = pd.DataFrame(rules, columns=["cluster", "name", "text", "precision", "coverage", "customers"])
+
+
+def _members(labels: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The customers of each cluster of ``ids``: the rows sorted by cluster, and where each cluster starts and
+    ends among them."""
+    order = np.argsort(labels, kind="stable")
+    ranked = np.asarray(labels)[order]
+    return order, np.searchsorted(ranked, ids, "left"), np.searchsorted(ranked, ids, "right")
+
+
+def _medians(frame: pd.DataFrame, members: tuple, ids: np.ndarray) -> pd.DataFrame:
+    """Each column's median per cluster (rows ``ids``; missing values left out, NaN for a cluster without
+    values), as ``groupby(...).median()`` gives it: one sort of the cluster numbers, then each cluster's slice."""
+    order, starts, ends = members
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (a cluster with no value: NaN)
+        for column in frame.columns:
+            values = frame[column].to_numpy(float, na_value=np.nan)[order]
+            out[column] = [np.nanmedian(values[a:b]) if b > a else np.nan for a, b in zip(starts, ends, strict=True)]
+    return pd.DataFrame(out, index=pd.Index(ids, name="cluster"))
 
 
 def _category_order(column: str, config: dict, lang: int) -> list[str]:
