@@ -261,11 +261,15 @@ class CLVModel(BaseEstimator):
         low[customers], high[customers] = row_low[at[inverse[customers]]], row_high[at[inverse[customers]]]
         customers = np.flatnonzero(repeat)
         m = X["monetary_value"].to_numpy(float)
+        flat = np.array([row["gg_method"] == "mean" for row in draws])  # one spend for all, even without m
         chunk = max(1, 20_000_000 // (8 * len(draws)))
         for start in range(0, len(customers), chunk):
             these = customers[start : start + chunk]
             rows = inverse[these]
-            low[these], high[these] = _row_quantiles(base[rows] + slope[rows] * m[these, None], q)
+            values = base[rows] + slope[rows] * m[these, None]
+            if flat.any():
+                values[:, flat] = base[rows][:, flat]
+            low[these], high[these] = _row_quantiles(values, q)
         return low, high
 
     def parameter_intervals(self) -> pd.DataFrame:
