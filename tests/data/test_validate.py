@@ -395,8 +395,8 @@ def test_ids_lose_every_white_space_python_strips_and_keep_the_inner_one(config)
 
 
 def test_only_exact_copies_are_duplicates_with_missing_values_equal(config):
-    rows = [["a", "2024-01-05", "10", None], ["a", "2024-01-05", "10", None], ["a", "2024-01-05", "10", "gift"],
-            ["a", "2024-01-05", "10", "gift"], ["a", "2024-01-05", "10", None], ["b", "2024-01-05", "10", None]]  # fmt: skip
+    plain, gift = ["a", "2024-01-05", "10", None], ["a", "2024-01-05", "10", "gift"]
+    rows = [plain, plain, gift, gift, plain, ["b", "2024-01-05", "10", None]]
     result = validate(raw(rows, columns=("cid", "date", "amount", "note")), MAP, config, as_of="2024-01-31")
     assert reasons(result) == {2: "duplicate_row", 4: "duplicate_row", 5: "duplicate_row"}
 
