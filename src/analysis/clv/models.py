@@ -283,8 +283,8 @@ class PurchaseModel(BaseEstimator):
                     maxiter=int(self.max_iterations),
                     hess_inv0=curvature,
                 )
-            except ConvergenceError:
-                out.append(None)
+            except (ConvergenceError, FloatingPointError, ValueError, np.linalg.LinAlgError):
+                out.append(None)  # as in _fit_patterns: this draw is refitted alone
                 continue
             params = np.exp(x)
             params[1] /= scale

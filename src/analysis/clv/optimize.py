@@ -151,22 +151,33 @@ def refit_pareto_draws(
                 -hessians[b] / W[b] + np.diag(4.0 * pen * grow),
                 -thirds[b] / W[b] + _diagonal3(8.0 * pen * grow),
             )
-            step, curvature = _cubic_minimum(*model)
-            x = x_hat + step
-            grad = gradient(x)
-            for _ in range(max_steps):
-                if not (np.all(np.isfinite(grad)) and np.all(np.isfinite(curvature))) or np.max(np.abs(grad)) < 1e-9:
-                    break
-                step = -np.linalg.solve(curvature, grad)
-                x, before, grad = x + step, grad, gradient(x + step)
-                change = grad - before  # BFGS update of the curvature: a secant step, no line search
-                if step @ change > 0:
-                    bent = curvature @ step
-                    curvature += np.outer(change, change) / (step @ change) - np.outer(bent, bent) / (step @ bent)
+            try:
+                x, grad = _newton(gradient, x_hat, *_cubic_minimum(*model), max_steps)
+            except np.linalg.LinAlgError:  # a singular curvature: this draw is refitted alone
+                out.append(None)
+                continue
             done = bool(np.all(np.isfinite(grad)) and np.max(np.abs(grad)) < 1e-9)
             inside = np.all(np.isfinite(x)) and np.all(x > lo) and np.all(x < hi)
             out.append(np.exp(x) / np.array([1.0, scale, 1.0, scale]) if done and inside else None)
     return out
+
+
+def _newton(gradient, x0: np.ndarray, step: np.ndarray, curvature: np.ndarray, max_steps: int):
+    """From ``x0 + step``: Newton steps with ``curvature``, updated as BFGS does (a secant step,
+    no line search), until the gradient is below 1e-9 or not finite; the last point and its
+    gradient."""
+    x = x0 + step
+    grad = gradient(x)
+    for _ in range(max_steps):
+        if not (np.all(np.isfinite(grad)) and np.all(np.isfinite(curvature))) or np.max(np.abs(grad)) < 1e-9:
+            break
+        step = -np.linalg.solve(curvature, grad)
+        x, before, grad = x + step, grad, gradient(x + step)
+        change = grad - before
+        if step @ change > 0:
+            bent = curvature @ step
+            curvature = curvature + np.outer(change, change) / (step @ change) - np.outer(bent, bent) / (step @ bent)
+    return x, grad
 
 
 # the directions whose third derivatives determine a cubic in four variables: the axes, their
