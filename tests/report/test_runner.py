@@ -122,7 +122,7 @@ def test_progress_events_and_a_misspelt_parameter(tmp_path, lifetimes_datasets):
     source = str(lifetimes_datasets / "CDNOW_sample.txt")
     run_dir = run_report(source, out_dir=out, notebooks_dir=good, log=events.append)
     kinds = [(e["event"], e.get("step")) for e in events]
-    pack = [("pack_step", s) for s in ("customers_csv", "tier_table", "history", "summary", "deck", "index")]
+    pack = [("pack_step", s) for s in ("tier_table", "history", "summary", "deck", "customers_csv", "index")]
     assert kinds == [("prepared", None), ("step_started", "01_a"), ("step_done", "01_a"), ("step_started", "02_b"),
                      ("step_done", "02_b"), *pack, ("done", None)]
     assert events[2]["index"] == 1 and events[2]["total"] == 2 and events[2]["eta"] > 0 and events[4]["eta"] == 0

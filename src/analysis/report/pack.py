@@ -39,13 +39,16 @@ def build_pack(
     log: Callable[[dict], None] = lambda _: None,
     lang: str = "en",
     masker: Callable[[str], str] | None = None,
+    before_index: Callable[[], None] = lambda: None,
 ) -> list[str]:
     """Write the pack into ``run_dir`` (and the snapshot into ``history_dir``); adds each part's seconds to
     ``steps`` and returns the warnings to show the user (e.g. a CRM field the data lacks). The landing page is
     in ``lang`` and leads to the summary in that language; the summary and the deck come in both languages.
     With a ``masker`` (:class:`~analysis.report.masking.PageMasker`, the run's ``--mask-pii``) the summary, the
     deck and the landing page show masked names and ids (the hash keyed by ``ANALYSIS_MASK_SALT`` when it is
-    set), and the masker's check of every text runs over the HTML pages too, as over the notebook pages."""
+    set), and the masker's check of every text runs over the HTML pages too, as over the notebook pages.
+    ``before_index`` runs before the landing page is written (which lists the run's files): the runner waits
+    there for customers.csv, written meanwhile by the pages' kernel."""
     mask_pii = masker is not None
     salt = page_salt() if mask_pii else ""
     settings = json.loads((run_dir / "settings.json").read_text(encoding="utf-8"))
@@ -102,5 +105,6 @@ def build_pack(
         if masker is not None:
             path.write_text(masker(path.read_text(encoding="utf-8")), encoding="utf-8")
 
+    before_index()
     step("index", index)
     return warnings

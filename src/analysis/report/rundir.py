@@ -212,9 +212,13 @@ def write_customers(run_dir: Path, customers: pd.DataFrame, csv: bool = True) ->
         (run_dir / "customers.csv").unlink(missing_ok=True)
 
 
-def write_customers_csv(run_dir: Path) -> None:
-    """customers.csv from the customer table as it stands in ``run_dir`` (the runner, after the last page)."""
-    write_csv(rounded_for_people(pd.read_parquet(run_dir / "customers.parquet")), run_dir / "customers.csv")
+def write_customers_csv(run_dir: Path | str) -> None:
+    """customers.csv from the customer table as it stands in ``run_dir`` (after the last page: the runner has
+    the pages' kernel write it, which still holds the table, while the runner builds the rest of the pack)."""
+    run_dir = Path(run_dir)
+    table = _remembered(run_dir)
+    table = pd.read_parquet(run_dir / "customers.parquet") if table is None else table
+    write_csv(rounded_for_people(table), run_dir / "customers.csv")
 
 
 def write_prepared(run_dir: Path, prepared: Prepared, settings: dict[str, Any]) -> None:

@@ -149,6 +149,26 @@ def shared_kernel(cwd: Path, warm_up: str = ""):
         km.shutdown_kernel(now=True)
 
 
+def start_in_kernel(km, code: str) -> Callable[[], None]:
+    """Send ``code`` to the kernel to run while the caller goes on; returns the function that waits for it to end
+    (raising RuntimeError with the kernel's error if it failed)."""
+    client = km.client()
+    client.start_channels()
+    msg_id = client.execute(code, silent=True, store_history=False)
+
+    def wait() -> None:
+        try:
+            reply = client.get_shell_msg(timeout=3600)
+            while reply["parent_header"].get("msg_id") != msg_id:
+                reply = client.get_shell_msg(timeout=3600)
+        finally:
+            client.stop_channels()
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"{reply['content'].get('ename')}: {reply['content'].get('evalue')}")
+
+    return wait
+
+
 def fresh_namespace(km) -> None:
     """Empty the kernel's user namespace (imported modules stay loaded), as a new kernel would have it. A failed
     warm-up (an import error) is not reported here: the page that imports it fails, naming the cause."""
@@ -256,11 +276,20 @@ def run_report(
         }
         masker = PageMasker(run_dir, page_salt()) if mask_pii else None
         pages = _run_pages(notebooks, km, run_dir, parameters, masker, record, log, started)
-    t0 = time.perf_counter()
-    write_customers_csv(run_dir)
-    steps["customers_csv"] = round(time.perf_counter() - t0, 3)
-    log({"event": "pack_step", "step": "customers_csv", "seconds": steps["customers_csv"]})
-    record["warnings"] = build_pack(run_dir, out / "history", pages, steps, crm_systems, log, lang, masker)
+        # customers.csv (6 s at 1M customers) is written by the kernel, which holds the table, while the runner
+        # builds the rest of the pack; the landing page waits for it, as it lists it
+        csv_written = (start_in_kernel(km, f"from analysis.report.rundir import write_customers_csv\n"
+                                           f"write_customers_csv({str(run_dir)!r})")
+                       if km is not None else lambda: write_customers_csv(run_dir))
+
+        def customers_csv() -> None:
+            t0 = time.perf_counter()
+            csv_written()
+            steps["customers_csv"] = round(time.perf_counter() - t0, 3)  # the time the pack waited for it
+            log({"event": "pack_step", "step": "customers_csv", "seconds": steps["customers_csv"]})
+
+        record["warnings"] = build_pack(run_dir, out / "history", pages, steps, crm_systems, log, lang, masker,
+                                        before_index=customers_csv)
     steps["total"] = round(time.perf_counter() - started, 3)
     record["peak_memory_mb"]["total"] = _peak_memory_mb()
     record.update(status="ok", pages=pages,
