@@ -311,9 +311,9 @@ def _prepare(out: Path, settings: dict[str, Any], record: dict[str, Any], log) -
     except BaseException:
         _remove_tree(staging)
         raise
-    # The pages read the prepared data from the run directory: the runner keeps only what it reports, so the
-    # transactions and customer table it prepared (2.5 GB at 1M customers) are not held while the pages run.
-    quality, n_customers = prepared.quality, len(prepared.customers)
+    # The pages read the prepared data from the run directory: the runner keeps only what it reports (the
+    # engine's tables are released with it).
+    quality = prepared.quality
     del prepared
     steps["prepare"] = round(time.perf_counter() - t0, 3)
     record["peak_memory_mb"]["prepare"] = _peak_memory_mb()
@@ -321,7 +321,7 @@ def _prepare(out: Path, settings: dict[str, Any], record: dict[str, Any], log) -
     record["parameters"]["as_of"] = quality["as_of"]
     run_dir = _new_run_dir(out, quality["fingerprint"])
     staging.rename(run_dir)
-    log({"event": "prepared", "rows_kept": quality["rows_kept"], "customers": n_customers,
+    log({"event": "prepared", "rows_kept": quality["rows_kept"], "customers": quality["customers_total"],
          "seconds": steps["prepare"], "run_dir": str(run_dir)})
     return run_dir, quality
 
