@@ -81,6 +81,9 @@ def test_repeat_histogram_counts_every_customer(fitted):
     assert hist.index.tolist() == ["0", "1", "2", "3", "4", "5+"]
     assert hist["actual"].sum() == len(X)
     assert hist["model"].sum() == pytest.approx(len(X))
+    one = clv.repeat_purchase_histogram(model.purchase_model_, X, max_count=5, draws=1)  # one simulation
+    assert one["model"].sum() == len(X) and not one["model"].equals(hist["model"])
+    assert one["model"].to_numpy() == pytest.approx(hist["model"].to_numpy(), rel=0.2, abs=3 * len(X) ** 0.5)
 
 
 def test_clv_charts_say_so_when_the_input_has_no_amounts(fitted):
