@@ -23,9 +23,12 @@ def test_people_read_money_to_cents_probabilities_to_4_decimals_and_the_rest_to_
     assert frame["clv"].iloc[0] == 12345.6789  # the caller's frame is untouched
 
 
-def test_pages_of_a_run_write_the_table_and_the_csv_comes_once_after_them(tmp_path):
-    (tmp_path / "settings.json").write_text(json.dumps({"customers_csv": CSV_AFTER_PAGES}))
-    write_customers(tmp_path, pd.DataFrame({"customer_id": ["a", "b"], "spend": [1.0, 2.0]}), csv=False)
+def test_pages_of_a_run_write_the_table_and_the_csv_comes_once_after_them(tmp_path, monkeypatch):
+    (tmp_path / "settings.json").write_text("{}")
+    write_customers(tmp_path, pd.DataFrame({"customer_id": ["a", "b"], "spend": [1.0, 2.0]}))
+    Stage(tmp_path).add_columns(pd.DataFrame({"customer_id": ["a", "b"], "x": [1, 2]}))  # alone: CSV updated
+    assert (tmp_path / "customers.csv").read_text(encoding="utf-8-sig").splitlines()[0] == "customer_id,spend,x"
+    monkeypatch.setenv(CSV_AFTER_PAGES, "1")  # as in a report run's kernel
     page = Stage(tmp_path)
     page.add_columns(pd.DataFrame({"customer_id": ["b", "a"], "clv": [20.123, 10.0]}))
     assert not (tmp_path / "customers.csv").exists()  # never a CSV older than the table
@@ -108,6 +111,7 @@ def test_a_failed_step_is_named_and_never_replaces_latest(tmp_path, lifetimes_da
     failed = err.value.run_dir
     assert (out / "latest").resolve() == first.resolve()
     assert (failed / "notebooks" / "02_broken.ipynb").is_file()  # the failing notebook is kept
+    assert pd.read_csv(failed / "customers.csv", encoding="utf-8-sig").shape[0] == 2357  # the table so far
     record = json.loads((failed / "run.json").read_text())
     assert (record["status"], record["failed_step"]) == ("failed", "02_broken")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import platform
 import tempfile
 from dataclasses import dataclass, field
@@ -175,10 +176,11 @@ def write_csv(frame: pd.DataFrame, path: Path, chunk: int = 200_000) -> None:
     frame.to_csv(path, index=False, encoding="utf-8-sig", float_format="%.15g")
 
 
-# settings["customers_csv"] of a run whose runner writes customers.csv once, after the last page
-# (write_customers_csv): each page then writes only customers.parquet, not a CSV it would soon replace
-# (formatting a million customers' 50 columns as text costs about 6 s).
-CSV_AFTER_PAGES = "after_pages"
+# Set to "1" in the environment of a report run's kernel, whose runner writes customers.csv once after the last
+# page (write_customers_csv): each page then writes only customers.parquet, not a CSV it would soon replace
+# (formatting a million customers' 50 columns as text costs about 6 s). Anywhere else (a notebook re-run in
+# JupyterLab) add_columns writes both, as the run directory's contract says.
+CSV_AFTER_PAGES = "ANALYSIS_CUSTOMERS_CSV_AFTER_PAGES"
 
 # The customer table a Stage last wrote or read: (run directory, the file's mtime and size then, table). The pages
 # of a run share one kernel, so the next page takes the table from here instead of reading it again; one entry,
@@ -221,12 +223,13 @@ def write_customers_csv(run_dir: Path | str) -> None:
     write_csv(rounded_for_people(table), run_dir / "customers.csv")
 
 
-def write_prepared(run_dir: Path, prepared: Prepared, settings: dict[str, Any]) -> None:
-    """Write what :func:`analysis.data.pipeline.prepare` produced into ``run_dir``."""
+def write_prepared(run_dir: Path, prepared: Prepared, settings: dict[str, Any], csv: bool = True) -> None:
+    """Write what :func:`analysis.data.pipeline.prepare` produced into ``run_dir`` (customers.csv too unless
+    ``csv`` is false: a report run writes it after its pages)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     prepared.write(run_dir)  # streamed from the engine: the rows need not be read into pandas
     write_json(run_dir / "quality.json", prepared.quality)
-    if settings.get("customers_csv") != CSV_AFTER_PAGES:
+    if csv:
         write_customers_csv(run_dir)
     write_json(run_dir / SETTINGS, settings)
 
@@ -249,13 +252,13 @@ def settings_for(
     }
 
 
-def prepare_run(run_dir: Path, settings: dict[str, Any]) -> Prepared:
-    """Prepare the data for ``settings`` and write it into ``run_dir``."""
+def prepare_run(run_dir: Path, settings: dict[str, Any], csv: bool = True) -> Prepared:
+    """Prepare the data for ``settings`` and write it into ``run_dir`` (``csv``: see :func:`write_prepared`)."""
     prepared = prepare(
         settings["input_path"], settings["config"], settings["as_of"], settings["customers_path"]
     )
     settings = {**settings, "as_of": prepared.quality["as_of"]}
-    write_prepared(run_dir, prepared, settings)
+    write_prepared(run_dir, prepared, settings, csv)
     return prepared
 
 
@@ -349,7 +352,7 @@ class Stage:
                 raise ValueError(f"add_columns got {unknown} customer ids not in the customer table")
             new = frame.assign(customer_id=ids)
             table = kept.merge(new, on="customer_id", how="left", validate="one_to_one")
-        write_customers(self.run_dir, table, csv=self.settings.get("customers_csv") != CSV_AFTER_PAGES)
+        write_customers(self.run_dir, table, csv=os.environ.get(CSV_AFTER_PAGES) != "1")
         self._customers = _remember(self.run_dir, table)
         return table.copy(deep=False)
 

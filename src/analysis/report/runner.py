@@ -137,7 +137,8 @@ def shared_kernel(cwd: Path, warm_up: str = ""):
     from jupyter_client.manager import KernelManager
 
     km = KernelManager(kernel_name="python3")
-    km.start_kernel(extra_arguments=KERNEL_ARGUMENTS, cwd=str(cwd))
+    # the pages write only customers.parquet; the runner has customers.csv written once, after the last page
+    km.start_kernel(extra_arguments=KERNEL_ARGUMENTS, cwd=str(cwd), env={**os.environ, CSV_AFTER_PAGES: "1"})
     client = km.client()
     try:
         if warm_up:  # sent now, run as soon as the kernel is up; a later request waits for it
@@ -250,7 +251,6 @@ def run_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     settings = settings_for(input_path, as_of, config_path, overrides, customers_path)
-    settings["customers_csv"] = CSV_AFTER_PAGES  # each page writes customers.parquet; the CSV comes last
     crm_systems = check_systems(crm_systems or [], settings["config"])
     steps: dict[str, float] = {}
     record: dict[str, Any] = {
@@ -284,7 +284,10 @@ def run_report(
 
         def customers_csv() -> None:
             t0 = time.perf_counter()
-            csv_written()
+            try:
+                csv_written()
+            except RuntimeError as exc:
+                raise RunFailed("customers_csv", str(exc), run_dir) from exc
             steps["customers_csv"] = round(time.perf_counter() - t0, 3)  # the time the pack waited for it
             log({"event": "pack_step", "step": "customers_csv", "seconds": steps["customers_csv"]})
 
@@ -307,7 +310,7 @@ def _prepare(out: Path, settings: dict[str, Any], record: dict[str, Any], log) -
     staging = out / f".staging-{os.getpid()}-{time.time_ns()}"
     t0 = time.perf_counter()
     try:
-        prepared = prepare_run(staging, settings)
+        prepared = prepare_run(staging, settings, csv=False)  # customers.csv comes after the pages
     except BaseException:
         _remove_tree(staging)
         raise
@@ -346,6 +349,7 @@ def _run_pages(notebooks: list[Path], km, run_dir: Path, parameters: dict[str, A
             steps[step] = round(time.perf_counter() - t0, 3)
             record.update(status="failed", failed_step=step, error=_first_error_line(exc))
             write_json(run_dir / "run.json", record)
+            write_customers_csv(run_dir)  # the table as the last page that ran left it, for the analyst
             user_error = getattr(exc, "ename", None) == "UserError"
             raise RunFailed(step, _first_error_line(exc), run_dir, user_error) from exc
         steps[step] = round(time.perf_counter() - t0, 3)
