@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.data.engine import ROW
 from analysis.data.features import calibration_holdout, customer_features, lifetimes_summary
 from analysis.errors import UserError
 
@@ -44,6 +45,34 @@ def test_exact_features_on_a_tiny_case():
     assert np.isnan(b["mean_gap_days"])
     assert b["country"] == "DE"
     assert list(f.index) == ["a", "b"]
+
+
+def tied_tx() -> pd.DataFrame:
+    """Attributes changing at the same moment, with gaps: the rows' order is the input order."""
+    rows = [
+        # customer, order, timestamp, country, size
+        ("a", "1", "2024-01-02 10:00", "UK", None),
+        ("a", "2", "2024-01-05 10:00", None, "S"),
+        ("a", "3", "2024-01-05 10:00", "FR", "M"),  # tied with order 2 and 4: the first known value wins
+        ("a", "4", "2024-01-05 10:00", "DE", "L"),
+        ("a", "5", "2024-01-03 10:00", "NL", None),  # earlier, though later in the input
+        ("b", "6", "2024-01-04 10:00", "ES", None),
+        ("b", "7", "2024-01-04 10:00", "PT", None),  # tied: the first in input order wins
+        ("c", "8", "2024-01-04 10:00", None, None),  # no known value: missing
+    ]
+    tx = pd.DataFrame(rows, columns=["customer_id", "order_id", "timestamp", "country", "size"])
+    tx["timestamp"] = pd.to_datetime(tx["timestamp"])
+    return tx.assign(amount=10.0)
+
+
+def test_attributes_are_the_latest_known_value_and_ties_go_to_the_first_row():
+    f = customer_features(tied_tx(), "2024-01-31").set_index("customer_id")
+    assert f.loc["a", "country"] == "FR" and f.loc["a", "size"] == "S"
+    assert f.loc["b", "country"] == "ES" and pd.isna(f.loc["b", "size"])
+    assert pd.isna(f.loc["c", "country"]) and pd.isna(f.loc["c", "size"])
+    # the same rows in reverse: the other tied rows come first
+    f = customer_features(tied_tx().iloc[::-1], "2024-01-31").set_index("customer_id")
+    assert (f.loc["a", "country"], f.loc["a", "size"], f.loc["b", "country"]) == ("DE", "L", "PT")
 
 
 def test_days_as_time_unit():
@@ -173,6 +202,11 @@ def test_same_expressions_on_pyspark_equal_duckdb(tmp_path):
         on_spark = customer_features(table, "2024-01-29", backend=con)
         on_duckdb = customer_features(tx, "2024-01-29")
         pd.testing.assert_frame_equal(on_spark, on_duckdb, check_dtype=False)
+        tied = customer_features(tied_tx(), "2024-01-31")  # numbered rows (ROW), the frame's order
+        numbered = tied_tx().assign(**{ROW: range(1, 9)}).astype({"country": object, "size": object})
+        spark.createDataFrame(numbered.where(numbered.notna(), None)).createOrReplaceTempView("tied")
+        pd.testing.assert_frame_equal(customer_features(con.table("tied"), "2024-01-31", backend=con), tied,
+                                      check_dtype=False)  # fmt: skip
         hold_spark = calibration_holdout(table, "2024-01-08", "2024-01-29", backend=con)
         pd.testing.assert_frame_equal(
             hold_spark, calibration_holdout(tx, "2024-01-08", "2024-01-29"), check_dtype=False

@@ -122,16 +122,14 @@ def customer_features_expr(tx: ibis.Table, as_of: dt.date, unit_days: float = 7.
     columns = tx.schema().names
     if "margin" in columns:
         aggs["margin_total"] = money_sum(_.margin)
-    base = tx.group_by("customer_id").aggregate(**aggs)
+    # each attribute: the value on the customer's latest row that has one; of rows at the same moment the
+    # first in input order (ROW), so reruns agree. One aggregate in the same grouping (the latest by a key
+    # of the moment and the row number negated), not a ranking window per attribute and a join.
+    latest = ibis.struct({"t": tx.timestamp, "r": -tx[ROW]}) if ROW in columns else tx.timestamp
     attributes = [c for c in ATTRIBUTES if c in columns]
     for col in attributes:
-        # the value on the customer's latest row that has one; of rows at the same moment the first
-        # in input order (ROW), so reruns agree
-        known = tx.filter(tx[col].notnull())
-        order = [ibis.desc(known.timestamp), *([known[ROW]] if ROW in columns else [])]
-        ranked = known.mutate(__rank=ibis.row_number().over(group_by=known.customer_id, order_by=order))
-        latest = ranked.filter(ranked["__rank"] == 0).select("customer_id", col)
-        base = base.left_join(latest, "customer_id").select(base, latest[col])
+        aggs[col] = tx[col].argmax(latest, where=tx[col].notnull())
+    base = tx.group_by("customer_id").aggregate(**aggs)
     j = base.join(lt, "customer_id")
     out = j.mutate(
         purchase_days=j.n_days,
@@ -168,7 +166,7 @@ def customer_features_expr(tx: ibis.Table, as_of: dt.date, unit_days: float = 7.
         "lt_T",
         "lt_monetary_value",
     ]
-    extra = [c for c in aggs if c not in order] + attributes
+    extra = [c for c in aggs if c not in order]
     return out.select(*order, *extra).order_by("customer_id")
 
 
