@@ -119,3 +119,15 @@ def test_renaming_labels_changes_no_number(lifetimes_datasets, config, tmp_path)
     for lang in ("en", "zh"):
         assert segments.manager_summary(renamed_run, lang) == segments.manager_summary(default_run, lang)
     assert set(renamed_run.customers["lifecycle_stage"]) >= {"sleeping", "gone"}
+
+
+def test_tier_rules_without_a_catch_all_leave_the_rest_ordinary(lifetimes_datasets, config):
+    customers = _cdnow_customers(lifetimes_datasets, config)
+    default_run = segments.run_segments(customers, config)
+    rules = config["tiers"]["rules"]
+    assert rules[-1] == {"tier": "ordinary"}  # the default's catch-all, left out below
+    cut = {**config, "tiers": {**config["tiers"], "rules": rules[:-1]}}
+    run = segments.run_segments(customers, cut)
+    assert run.customers["tier"].tolist() == default_run.customers["tier"].tolist()
+    assert run.report["tiers_by_key"] == default_run.report["tiers_by_key"]
+    assert (run.customers["tier"] == config["tiers"]["labels"]["ordinary"][0]).sum() > 0

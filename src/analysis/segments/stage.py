@@ -123,7 +123,9 @@ def run_segments(customers: pd.DataFrame, config: dict) -> SegmentRun:
     keyed = pd.DataFrame({"abc_class": groups["abc_class"], "lifecycle_stage": stage,
                           "rfm_segment": groups["rfm_segment"]})  # fmt: skip
     rules = cfg["tiers"]["rules"]
-    keyed["tier"] = _categorical(first_match(keyed, rules), [rule["tier"] for rule in rules] + ["ordinary"])
+    matched = first_match(keyed, rules)
+    keyed["tier"] = _categorical(np.where(matched < 0, len(rules), matched),  # no rule matches: ordinary
+                                 [rule["tier"] for rule in rules] + ["ordinary"])
     groups["tier"], groups["tier_zh"] = (_labels(keyed["tier"].array, cfg["tiers"]["labels"], i) for i in (0, 1))
     # the action: the first matching situation's, else the tier's (situations are listed first)
     actions = [s["action"] for s in cfg["playbook"]["situations"]]
