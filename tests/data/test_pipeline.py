@@ -30,3 +30,16 @@ def test_the_written_files_read_back_as_the_prepared_frames(tmp_path, config):
     written = (tmp_path / "quarantine.csv").read_bytes()
     assert written == prepared.quarantine.to_csv(index=False, encoding="utf-8-sig").encode("utf-8-sig")
     assert len(prepared.quarantine) == prepared.quality["rows_quarantined"] > 10
+
+
+def test_the_engine_hands_over_rows_in_their_order_and_keeps_the_connection_setting():
+    import ibis
+    import numpy as np
+
+    from analysis.data import engine
+
+    con = engine.connect()  # rows need not stay in order inside the engine (less memory)
+    ids = [f"c{i:07d}" for i in np.random.default_rng(0).permutation(300_000)]  # several threads' worth
+    table = engine.materialise(con, ibis.memtable(pd.DataFrame({"customer_id": ids})).order_by("customer_id"))
+    assert engine.to_pandas(con, table)["customer_id"].tolist() == sorted(ids)
+    assert con.raw_sql("SELECT current_setting('preserve_insertion_order')").fetchone() == (False,)

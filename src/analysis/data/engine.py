@@ -15,6 +15,7 @@ import itertools
 import os
 import tempfile
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -140,9 +141,25 @@ def _as_pandas_reads(expr: ibis.Table) -> ibis.Table:
     return expr.mutate(**typed) if typed else expr
 
 
+@contextmanager
+def _in_order(con: Any):
+    """DuckDB keeps rows in their order while inside (its threads would otherwise hand them over in any order);
+    the connection's own setting is restored after."""
+    if not is_duckdb(con):
+        yield
+        return
+    before = con.raw_sql("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    con.raw_sql("SET preserve_insertion_order = true")
+    try:
+        yield
+    finally:
+        con.raw_sql(f"SET preserve_insertion_order = {str(bool(before)).lower()}")
+
+
 def to_pandas(con: Any, expr: ibis.Table) -> pd.DataFrame:
     """The rows of ``expr`` as a pandas frame, the frame :func:`write_parquet`'s file gives read back."""
-    return con.to_pyarrow(_as_pandas_reads(expr)).to_pandas()
+    with _in_order(con):
+        return con.to_pyarrow(_as_pandas_reads(expr)).to_pandas()
 
 
 def write_parquet(con: Any, expr: ibis.Table, path: Path) -> None:
@@ -152,11 +169,8 @@ def write_parquet(con: Any, expr: ibis.Table, path: Path) -> None:
     typed = _as_pandas_reads(expr)
     tmp = Path(path).with_suffix(Path(path).suffix + ".tmp")
     if is_duckdb(con):
-        con.raw_sql("SET preserve_insertion_order = true")  # else its threads write their rows in any order
-        try:
+        with _in_order(con):
             con.to_parquet(typed, tmp)
-        finally:
-            con.raw_sql("SET preserve_insertion_order = false")
     else:
         reader = con.to_pyarrow_batches(typed)
         with pq.ParquetWriter(tmp, reader.schema) as writer:
