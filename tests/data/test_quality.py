@@ -5,8 +5,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 
 from analysis.data import quality  # noqa: E402
+from analysis.errors import UserError  # noqa: E402
 from tests.language import has_chinese
 
 
@@ -113,3 +115,8 @@ def test_monthly_chart_without_amounts_shows_customers_only_and_says_why():
     ax = _draw_inhas_chinese(lambda: quality.plot_monthly_revenue(_monthly([None, None], [1, 1]), lang="zh"))
     assert not ax.patches and len(ax.figure.axes) == 1 and "没有金额" in ax.get_title()
     plt.close(ax.figure)
+
+
+def test_a_run_directory_from_before_the_monthly_totals_asks_for_a_new_run():
+    with pytest.raises(UserError, match="prepared by an older version"):
+        quality.monthly_revenue({"rows_in": 10})

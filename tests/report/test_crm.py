@@ -8,6 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from analysis.errors import UserError
+from analysis.report import crm
 from analysis.report.crm import write_crm_files
 from analysis.report.export import tier_table
 from tests.report.test_export import AS_OF, cdnow_customers
@@ -148,3 +149,8 @@ def test_an_unknown_crm_or_policy_is_a_one_line_error(tmp_path, config):
     config["crm"]["missing_name"] = "invent"
     with pytest.raises(UserError, match="crm.missing_name"):
         write_crm_files(tmp_path, named(1).drop(columns="customer_name"), config, ["zoho"])
+
+
+def test_a_customer_without_a_purchase_date_gets_an_empty_field():
+    dates = pd.Series(pd.to_datetime(["2020-01-31", None, "2020-01-31"]))
+    assert crm._text(dates, "last_purchase", {"date_format": "%d/%m/%Y"}).tolist() == ["31/01/2020", "", "31/01/2020"]

@@ -214,3 +214,9 @@ def test_the_transition_chart_shows_every_cell_and_names_tiers_in_the_language(c
     value = plot_transition_matrix(m, value=True, config=config)
     assert "510" in [t.get_text() for t in value.texts] and "(value)" in value.get_title()
     plt.close("all")
+
+
+def test_a_missing_id_is_not_taken_for_a_repeated_one():
+    assert len(history.snapshot(pd.DataFrame({"customer_id": ["a", None, "b"]}))) == 3
+    with pytest.raises(UserError, match="repeats 1 customer ids"):
+        history.snapshot(pd.DataFrame({"customer_id": ["a", "a", "b"]}))

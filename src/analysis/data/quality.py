@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.dates import DateFormatter
 
 from analysis.data.validate import REASONS
+from analysis.errors import UserError
 from analysis.i18n import check_language, localize
 from analysis.plotting import thousands
 
@@ -249,6 +250,9 @@ def monthly_revenue(quality: dict[str, Any]) -> pd.DataFrame:
     """Kept ``revenue`` (NaN without amounts) and ``customers`` buying per month (the index: its first day), every
     month from the first to the last purchase (a month without purchases: no revenue, no customers), from the
     per-month totals the engine computed during validation (``quality["monthly"]``)."""
+    if "monthly" not in quality:
+        raise UserError("this run directory was prepared by an older version (no monthly totals in quality.json): "
+                        "run the report again")
     rows = pd.DataFrame(quality["monthly"], columns=["month", "revenue", "customers"])
     months = pd.DatetimeIndex(pd.to_datetime(rows["month"], format="%Y-%m"))
     monthly = pd.DataFrame(

@@ -76,7 +76,8 @@ def _text(values: pd.Series, column: str, preset: dict) -> pd.Series:
         out = _short((values.astype(float) * scale).round(4).to_numpy(float, na_value=np.nan))
     elif pd.api.types.is_datetime64_any_dtype(values):
         codes, days = pd.factorize(values)  # a handful of dates: each formatted once
-        out = pa.array([*pd.DatetimeIndex(days).strftime(preset["date_format"]), None]).take(pa.array(codes))
+        out = pa.array([*pd.DatetimeIndex(days).strftime(preset["date_format"]), None]).take(
+            pa.array(np.where(codes < 0, len(days), codes)))  # no date (code -1): the None after the dates
     elif pd.api.types.is_float_dtype(values):
         out = pa.array(values.map("{:.6g}".format).to_numpy(dtype=object), pa.string(), from_pandas=True)
     elif pd.api.types.is_integer_dtype(values):

@@ -99,7 +99,7 @@ def snapshot(customers: pd.DataFrame, labels: dict[str, list[str]] | None = None
     if "customer_id" not in customers:
         raise UserError("the customer table has no customer_id column")
     ids = customers["customer_id"].astype(str)
-    if pc.count_distinct(pa.array(ids.array, from_pandas=True)).as_py() < len(ids):  # (one hash, no mask)
+    if pc.count_distinct(pa.array(ids.array, from_pandas=True), mode="all").as_py() < len(ids):  # one hash
         raise UserError(f"the customer table repeats {int(ids.duplicated().sum())} customer ids")
     out = pd.DataFrame({"customer_id": ids.reset_index(drop=True)})
     for name in SNAPSHOT_SCHEMA.names[1:]:
