@@ -112,9 +112,10 @@ def _joined(negative: np.ndarray, whole: np.ndarray, fraction: np.ndarray, digit
 
 
 def _cents(values: np.ndarray) -> pa.Array:
-    """Money as ``"{:.2f}".format`` writes it (null for NaN): from whole cents, except the values whose cents a
-    float product could round the other way (within 1e-4 of half a cent), or too large: Python formats those."""
-    size = np.abs(np.nan_to_num(values))
+    """Money as ``"{:.2f}".format`` writes it (a NaN gives a placeholder the caller empties): from whole cents,
+    except the values whose cents a float product could round the other way (within 1e-4 of half a cent), or too
+    large: Python formats those."""
+    size = np.abs(np.nan_to_num(values, posinf=0.0, neginf=0.0))
     cents = size * 100
     whole = np.rint(cents)
     odd = (np.abs(cents - np.floor(cents) - 0.5) < 1e-4) | (size >= 1e9) | np.isinf(values)
@@ -124,9 +125,10 @@ def _cents(values: np.ndarray) -> pa.Array:
 
 
 def _short(values: np.ndarray) -> pa.Array:
-    """Values rounded to 4 decimals as ``"{:g}".format`` writes them (null for NaN): their decimals without
-    trailing zeros while they have at most 6 significant digits; Python formats the others."""
-    size = np.abs(np.nan_to_num(values))
+    """Values rounded to 4 decimals as ``"{:g}".format`` writes them (a NaN gives a placeholder the caller
+    empties): their decimals without trailing zeros while they have at most 6 significant digits; Python formats
+    the others."""
+    size = np.abs(np.nan_to_num(values, posinf=0.0, neginf=0.0))
     scaled = np.rint(size * 10_000)
     odd = ~((scaled < 1_000_000) | ((scaled % 10_000 == 0) & (size < 1_000_000))) | np.isinf(values)
     odd |= scaled / 10_000 != size  # (not a value of 4 decimals)
