@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from analysis.errors import UserError
 from analysis.report.export import write_plain_xlsx
 from analysis.report.rundir import MONEY_COLUMNS, PROBABILITY_COLUMNS
-from analysis.report.sheetxml import utf8_bytes
+from analysis.report.sheetxml import number_text, utf8_bytes
 
 CRM_DIR = "crm"
 MISSING_NAME = ("id", "skip")
@@ -103,14 +103,6 @@ def _digits(count: int, strip: bool) -> pa.Array:
     return pa.array([t.rstrip("0").rstrip(".") for t in texts] if strip else texts)
 
 
-def _joined(negative: np.ndarray, whole: np.ndarray, fraction: np.ndarray, digits: pa.Array) -> pa.Array:
-    """Sign, whole part and fraction (an index into ``digits``) as one text per value."""
-    text = pc.binary_join_element_wise(pc.cast(pa.array(whole), pa.string()), digits.take(pa.array(fraction)), "")
-    if negative.any():
-        text = pc.if_else(pa.array(negative), pc.binary_join_element_wise("-", text, ""), text)
-    return text
-
-
 def _cents(values: np.ndarray) -> pa.Array:
     """Money as ``"{:.2f}".format`` writes it (a NaN gives a placeholder the caller empties): from whole cents,
     except the values whose cents a float product could round the other way (within 1e-4 of half a cent), or too
@@ -120,7 +112,7 @@ def _cents(values: np.ndarray) -> pa.Array:
     whole = np.rint(cents)
     odd = (np.abs(cents - np.floor(cents) - 0.5) < 1e-4) | (size >= 1e9) | np.isinf(values)
     whole = np.where(odd, 0, whole).astype(np.int64)
-    text = _joined(np.signbit(values) & ~np.isnan(values), whole // 100, whole % 100, _digits(2, False))
+    text = number_text(np.signbit(values) & ~np.isnan(values), whole // 100, whole % 100, _digits(2, False))
     return _python(text, values, odd, ".2f")
 
 
@@ -133,7 +125,7 @@ def _short(values: np.ndarray) -> pa.Array:
     odd = ~((scaled < 1_000_000) | ((scaled % 10_000 == 0) & (size < 1_000_000))) | np.isinf(values)
     odd |= scaled / 10_000 != size  # (not a value of 4 decimals)
     scaled = np.where(odd, 0, scaled).astype(np.int64)
-    text = _joined(np.signbit(values) & ~np.isnan(values), scaled // 10_000, scaled % 10_000, _digits(4, True))
+    text = number_text(np.signbit(values) & ~np.isnan(values), scaled // 10_000, scaled % 10_000, _digits(4, True))
     return _python(text, values, odd, "g")
 
 

@@ -84,10 +84,16 @@ def _short_decimals(values: np.ndarray, finite: np.ndarray) -> pa.Array | None:
     if not (np.abs(scaled).max(initial=0.0) < 1e15 and np.array_equal(scaled / scale, known)):
         return None
     whole, fraction = np.divmod(np.abs(scaled).astype(np.int64), scale)
+    return number_text(np.signbit(values) & finite, whole, fraction, _fractions(), missing=~finite)
+
+
+def number_text(negative: np.ndarray, whole: np.ndarray, fraction: np.ndarray, fractions: pa.Array,
+                missing: np.ndarray | None = None) -> pa.Array:
+    """Numbers as text from their sign, whole part and fraction (an index into the texts ``fractions``), null
+    where ``missing``: a million values in milliseconds, no Python string per value."""
     text = pc.binary_join_element_wise(
-        pc.cast(pa.array(whole, mask=~finite), pa.string()), _fractions().take(pa.array(fraction)), ""
+        pc.cast(pa.array(whole, mask=missing), pa.string()), fractions.take(pa.array(fraction)), ""
     )
-    negative = np.signbit(values) & finite
     if negative.any():
         text = pc.if_else(pa.array(negative), pc.binary_join_element_wise("-", text, ""), text)
     return text
