@@ -157,3 +157,18 @@ def test_an_event_log_without_amounts_gives_the_whole_report(tmp_path, lifetimes
                        ("04_clv.html", "no amounts"), ("05_churn.html", "no amounts")):
         assert says in (run_dir / page).read_text(encoding="utf-8"), page
     assert 'id="revenue"' not in (run_dir / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_big_table_has_its_csv_written_before_the_pack(tmp_path, lifetimes_datasets, monkeypatch):
+    from analysis.report import runner
+
+    monkeypatch.setattr(runner, "OVERLAP_MAX_CUSTOMERS", 100)  # the sample's 2,357 customers count as big
+    notebooks = tmp_path / "nb"
+    notebooks.mkdir()
+    write_notebook(notebooks / "01_a.ipynb", "x = 1")
+    events = []
+    run_dir = run_report(str(lifetimes_datasets / "CDNOW_sample.txt"), out_dir=tmp_path / "out",
+                         notebooks_dir=notebooks, log=events.append)
+    steps = [e["step"] for e in events if e["event"] == "pack_step"]
+    assert steps == ["customers_csv", "tier_table", "history", "summary", "deck", "index"]
+    assert len(pd.read_csv(run_dir / "customers.csv", encoding="utf-8-sig")) == 2357

@@ -14,7 +14,7 @@ import os
 import resource
 import time
 from collections.abc import Callable
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,11 @@ from analysis.report.rundir import (
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
+
+# Up to this many customers the kernel writes customers.csv while the runner builds the pack, each holding the
+# customer table; above it one after the other, the kernel stopped first (at 10M customers two copies of the
+# table do not fit in 24 GB beside the pack's work).
+OVERLAP_MAX_CUSTOMERS = 2_000_000
 
 # The kernels' own log (a warning about TCP transport at start, a KeyboardInterrupt line at shutdown) is
 # noise in a scheduled run's output; errors in the notebook itself still reach the runner as exceptions.
@@ -264,7 +269,8 @@ def run_report(
     folder = Path(notebooks_dir) if notebooks_dir else PROJECT_ROOT / "notebooks"
     notebooks = notebooks_in(folder)
     # The kernel starts first and imports what the pages import while the data is prepared.
-    with shared_kernel(folder, page_imports(notebooks)) if notebooks else nullcontext() as km:
+    with ExitStack() as kernel:
+        km = kernel.enter_context(shared_kernel(folder, page_imports(notebooks))) if notebooks else None
         run_dir, quality = _prepare(out, settings, record, log)
         parameters = {
             "run_dir": str(run_dir.resolve()),
@@ -291,8 +297,11 @@ def run_report(
             steps["customers_csv"] = round(time.perf_counter() - t0, 3)  # the time the pack waited for it
             log({"event": "pack_step", "step": "customers_csv", "seconds": steps["customers_csv"]})
 
+        if quality["customers_total"] > OVERLAP_MAX_CUSTOMERS:
+            customers_csv()  # a big table: the kernel's copy is let go before the pack reads its own
+            kernel.close()
         record["warnings"] = build_pack(run_dir, out / "history", pages, steps, crm_systems, log, lang, masker,
-                                        before_index=customers_csv)
+                                        before_index=lambda: "customers_csv" in steps or customers_csv())
     steps["total"] = round(time.perf_counter() - started, 3)
     record["peak_memory_mb"]["total"] = _peak_memory_mb()
     record.update(status="ok", pages=pages,
