@@ -297,11 +297,12 @@ def run_report(
             steps["customers_csv"] = round(time.perf_counter() - t0, 3)  # the time the pack waited for it
             log({"event": "pack_step", "step": "customers_csv", "seconds": steps["customers_csv"]})
 
-        if quality["customers_total"] > OVERLAP_MAX_CUSTOMERS:
+        overlap = quality["customers_total"] <= OVERLAP_MAX_CUSTOMERS
+        if not overlap:
             customers_csv()  # a big table: the kernel's copy is let go before the pack reads its own
             kernel.close()
         record["warnings"] = build_pack(run_dir, out / "history", pages, steps, crm_systems, log, lang, masker,
-                                        before_index=lambda: "customers_csv" in steps or customers_csv())
+                                        before_index=customers_csv if overlap else lambda: None)
     steps["total"] = round(time.perf_counter() - started, 3)
     record["peak_memory_mb"]["total"] = _peak_memory_mb()
     record.update(status="ok", pages=pages,
