@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -116,8 +117,9 @@ def test_a_failed_step_is_named_and_never_replaces_latest(tmp_path, lifetimes_da
     assert (record["status"], record["failed_step"]) == ("failed", "02_broken")
 
 
-def test_progress_events_and_a_misspelt_parameter(tmp_path, lifetimes_datasets):
-    good, bad, out = tmp_path / "good", tmp_path / "bad", tmp_path / "reports"
+def test_progress_events_and_a_misspelt_parameter(tmp_path, lifetimes_datasets, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative out folder, as `make report` gives: the kernel runs elsewhere
+    good, bad, out = tmp_path / "good", tmp_path / "bad", Path("reports")
     good.mkdir()
     bad.mkdir()
     write_notebook(good / "01_a.ipynb", "x = 1")

@@ -285,7 +285,7 @@ def run_report(
         # customers.csv (6 s at 1M customers) is written by the kernel, which holds the table, while the runner
         # builds the rest of the pack; the landing page waits for it, as it lists it
         csv_written = (start_in_kernel(km, f"from analysis.report.rundir import write_customers_csv\n"
-                                           f"write_customers_csv({str(run_dir)!r})")
+                                           f"write_customers_csv({str(run_dir.resolve())!r})")  # (kernel cwd differs)
                        if km is not None else lambda: write_customers_csv(run_dir))
 
         def customers_csv() -> None:
