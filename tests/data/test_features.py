@@ -80,6 +80,16 @@ def test_days_as_time_unit():
     assert s.loc["a"].tolist() == [2.0, 14.0, 28.0, 35.0]
 
 
+def test_summaries_are_indexed_by_id_text_in_sorted_order_for_numeric_ids_too():
+    tx = tiny_tx()
+    tx["customer_id"] = tx["customer_id"].map({"a": 10, "b": 9})  # as numbers 9 < 10, as text "10" < "9"
+    s = lifetimes_summary(tx, "2024-01-29")
+    assert s.index.tolist() == ["10", "9"] and s.index.name == "customer_id"
+    assert s.loc["10", "frequency"] == 2 and s.loc["9", "frequency"] == 0
+    cal = calibration_holdout(tx, "2024-01-09", "2024-01-29")
+    assert cal.index.tolist() == ["10"] and cal.loc["10", "frequency_holdout"] == 1
+
+
 def test_unknown_time_unit_and_bad_dates_are_clear_errors():
     with pytest.raises(UserError, match="unknown time unit"):
         lifetimes_summary(tiny_tx(), "2024-01-29", time_unit="fortnights")

@@ -396,7 +396,7 @@ def _read_excel(file: Path, sheet: str | int | None) -> pd.DataFrame:
         sheet = int(sheet)
     if isinstance(sheet, int) and not 0 <= sheet < len(names) or isinstance(sheet, str) and sheet not in names:
         raise UserError(f"sheet {sheet!r} is not in {file.name}; its sheets are {_listing(names)}")
-    frame = book.parse(sheet, dtype=object)
+    frame = pd.read_excel(book, sheet_name=sheet, dtype=object)
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 

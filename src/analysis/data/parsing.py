@@ -146,7 +146,7 @@ def parse_amounts(values: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(values):
         return pd.Series(np.nan, index=values.index)
     if pd.api.types.is_numeric_dtype(values):
-        return values.astype("float64", copy=True)
+        return values.astype("float64")  # copy-on-write: never aliases the input
     codes, distinct = _distinct(values)
     per_distinct = _read_numbers(distinct.astype("string")).to_numpy(dtype="float64", na_value=np.nan)
     return pd.Series(_expand(codes, per_distinct), index=values.index)
