@@ -266,7 +266,7 @@ class _GammaGammaObjective:
     def __init__(self, frequency, monetary_value, weights, penalizer_coef):
         self.x = np.asarray(frequency, float)
         m = np.asarray(monetary_value, float)
-        self.xu, self.ix = np.unique(self.x, return_inverse=True)
+        self.ix, self.xu = pd.factorize(self.x, sort=True)  # np.unique's result, by hashing
         self.code, self.xm = pd.factorize(self.x * m)
         self.log_xm = np.log(self.xm)
         self.log_m = np.log(m)
