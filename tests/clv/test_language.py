@@ -81,7 +81,7 @@ def test_without_amounts_the_chinese_summary_says_so():
         clv.manager_summary(_report(), "de")
 
 
-def test_why_a_model_was_chosen_inhas_chinese():
+def test_why_a_model_was_chosen_in_chinese():
     assert choice_reason(_report(), "en") == _report()["choice_reason"]
     assert choice_reason(_report(backtest=None), "zh") == "Pareto/NBD 是唯一配置的模型（无法回测）"
     assert choice_reason(_report(chosen_model="bgnbd"), "zh") == "BG/NBD 是能在全部数据上重新拟合的最佳模型"
@@ -105,7 +105,7 @@ def test_the_stage_messages_are_translated_and_unknown_ones_kept():
     assert localize_message("something new", "zh") == "something new"
 
 
-def test_choice_and_spend_lists_and_tables_inhas_chinese():
+def test_choice_and_spend_lists_and_tables_in_chinese():
     run = _run(_report())
     choice = run.choice_markdown("zh")
     assert choice.startswith("**选定模型**：按验证期") and "- **MBG/NBD 未参与选择**：数据无法区分" in choice

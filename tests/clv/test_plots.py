@@ -152,7 +152,7 @@ def test_every_chart_speaks_chinese_with_no_missing_glyph(fitted):
         plt.close("all")
 
 
-def test_the_chart_of_an_input_without_amounts_says_so_inhas_chinese(fitted):
+def test_the_chart_of_an_input_without_amounts_says_so_in_chinese(fitted):
     use_cjk_font()
     _, _, scores = fitted
     ax = clv.plots.plot_top_customers(scores.assign(clv=np.nan), lang="zh")

@@ -65,7 +65,7 @@ QUALITY = {
 
 
 
-def _draw_inhas_chinese(draw):
+def _draw_in_chinese(draw):
     import warnings
 
     from analysis.plotting import use_cjk_font
@@ -78,18 +78,26 @@ def _draw_inhas_chinese(draw):
     return ax
 
 
-def test_quarantine_chart_in_chinese_names_reasons_inhas_chinese():
-    ax = _draw_inhas_chinese(lambda: quality.plot_quarantine(QUALITY, lang="zh"))
+def test_quarantine_chart_in_chinese_names_reasons_in_chinese():
+    ax = _draw_in_chinese(lambda: quality.plot_quarantine(QUALITY, lang="zh"))
     assert ax.get_title() == "被隔离（未纳入分析）的行及原因" and has_chinese(ax.get_xlabel())
     assert [t.get_text() for t in ax.get_yticklabels()] == ["同一订单的附加行", "重复行"]
     plt.close(ax.figure)
-    ax = _draw_inhas_chinese(lambda: quality.plot_quarantine(_quality({}), lang="zh"))
+    ax = _draw_in_chinese(lambda: quality.plot_quarantine(_quality({}), lang="zh"))
     assert ax.texts[0].get_text() == "没有被隔离的行：每一行输入都是保留的购买记录。"
     plt.close(ax.figure)
 
 
-def test_monthly_revenue_chart_inhas_chinese():
-    ax = _draw_inhas_chinese(lambda: quality.plot_monthly_revenue(_monthly([12000.0, 3000.0], [1, 1]), lang="zh"))
+def test_chinese_reason_meanings_use_chinese_punctuation():
+    from analysis.data.validate import REASONS
+
+    ascii_marks = [(code, zh) for code, (_, zh) in REASONS.items() if any(m in zh for m in ",:;()")]
+    assert ascii_marks == [], ascii_marks
+    assert quality.reason_label("not_won", "zh") == "未赢单的商机"  # the label stops at the full-width bracket
+
+
+def test_monthly_revenue_chart_in_chinese():
+    ax = _draw_in_chinese(lambda: quality.plot_monthly_revenue(_monthly([12000.0, 3000.0], [1, 1]), lang="zh"))
     twin = next(a for a in ax.figure.axes if a is not ax)
     words = [ax.get_title(), ax.get_ylabel(), twin.get_ylabel(), *(t.get_text() for t in ax.get_legend().get_texts())]
     assert all(has_chinese(w) for w in words), words
@@ -97,7 +105,7 @@ def test_monthly_revenue_chart_inhas_chinese():
     plt.close(ax.figure)
 
 
-def test_headline_summary_and_reason_table_inhas_chinese():
+def test_headline_summary_and_reason_table_in_chinese():
     headline = quality.headline(QUALITY, "zh")
     assert headline.startswith("**输入的 110 行中 90.9% 可用**") and "重复行（7 行）" in headline
     assert "every row" not in headline.lower()
@@ -112,7 +120,7 @@ def test_headline_summary_and_reason_table_inhas_chinese():
 
 
 def test_monthly_chart_without_amounts_shows_customers_only_and_says_why():
-    ax = _draw_inhas_chinese(lambda: quality.plot_monthly_revenue(_monthly([None, None], [1, 1]), lang="zh"))
+    ax = _draw_in_chinese(lambda: quality.plot_monthly_revenue(_monthly([None, None], [1, 1]), lang="zh"))
     assert not ax.patches and len(ax.figure.axes) == 1 and "没有金额" in ax.get_title()
     plt.close(ax.figure)
 

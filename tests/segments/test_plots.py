@@ -59,7 +59,7 @@ def _texts(ax) -> dict[str, list[str]]:
 
 
 
-def _draw_inhas_chinese(draw):
+def _draw_in_chinese(draw):
     """Draw a chart with a missing glyph an error (it would show as a box), then close it; returns its texts."""
     import warnings
 
@@ -84,8 +84,8 @@ SUMMARY = pd.DataFrame(
 )  # fmt: skip
 
 
-def test_shares_chart_in_chinese_names_the_groups_and_says_what_it_shows_inhas_chinese():
-    texts = _draw_inhas_chinese(lambda: segments.plots.plot_shares(SUMMARY, "segments", lang="zh"))
+def test_shares_chart_in_chinese_names_the_groups_and_says_what_it_shows_in_chinese():
+    texts = _draw_in_chinese(lambda: segments.plots.plot_shares(SUMMARY, "segments", lang="zh"))
     assert texts["title"] == ["RFM 细分：客户占比与价值占比"]
     assert texts["legend"] == ["客户占比", "价值占比"]
     assert [t for t in texts["ticks"] if not t.replace("%", "").isdigit()] == ["冠军客户", "已流失客户"]
@@ -94,25 +94,25 @@ def test_shares_chart_in_chinese_names_the_groups_and_says_what_it_shows_inhas_c
     assert "Champions" in english["ticks"] and not any(has_chinese(t) for v in english.values() for t in v)
 
 
-def test_counts_chart_inhas_chinese():
-    texts = _draw_inhas_chinese(lambda: segments.plots.plot_counts(SUMMARY, "lifecycle", lang="zh"))
+def test_counts_chart_in_chinese():
+    texts = _draw_in_chinese(lambda: segments.plots.plot_counts(SUMMARY, "lifecycle", lang="zh"))
     assert texts["title"] == ["各生命周期阶段的客户数"] and texts["axes"][1] == "客户数"
     assert {"冠军客户", "已流失客户"} <= set(texts["ticks"])
 
 
-def test_heatmap_inhas_chinese():
+def test_heatmap_in_chinese():
     seg = pd.DataFrame({"r_score": [5, 1], "f_score": [5, 1], "monetary": [10.0, 1.0]})
-    texts = _draw_inhas_chinese(lambda: segments.plots.plot_rf_heatmap(seg, lang="zh"))
+    texts = _draw_in_chinese(lambda: segments.plots.plot_rf_heatmap(seg, lang="zh"))
     assert all(has_chinese(t) for t in texts["title"] + texts["axes"])
     assert "Customers by recency" not in texts["title"][0]
 
 
-def test_pareto_inhas_chinese():
+def test_pareto_in_chinese():
     value = pd.Series([50.0, 20.0, 10.0, 5.0, 5.0, 4.0, 3.0, 1.0, 1.0, 1.0])
     abc = segments.abc_summary(
         segments.abc_classes(value, value.index.astype(str).to_series(), {"A": 0.8, "B": 0.95})["abc_class"], value
     )
-    texts = _draw_inhas_chinese(lambda: segments.plots.plot_pareto(segments.pareto_curve(value), abc, lang="zh"))
+    texts = _draw_in_chinese(lambda: segments.plots.plot_pareto(segments.pareto_curve(value), abc, lang="zh"))
     assert texts["title"] == ["客户价值有多集中？（ABC 分类）"]
     assert all(has_chinese(t) for t in texts["axes"] + texts["legend"] + texts["notes"])
     assert texts["notes"][0] == "A类：30% 的客户\n贡献 80% 的价值"

@@ -54,7 +54,7 @@ def test_summary_tables_name_groups_and_headers_in_the_page_language(run):
     assert segments.show(run.tables["abc"], "zh").data.index.name == "ABC 分类"
 
 
-def test_playbooks_actions_and_customer_preview_inhas_chinese(run, settings):
+def test_playbooks_actions_and_customer_preview_in_chinese(run, settings):
     playbook = segments.show(segments.playbook_table(settings, "zh"), "zh").data
     assert playbook.index.name == "等级"
     assert list(playbook.columns) == ["服务级别", "联系频率", "渠道", "优惠", "负责人", "行动"]

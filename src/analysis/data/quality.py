@@ -117,10 +117,8 @@ HEADERS = {
 
 
 def reason_meaning(code: str, lang: str = "en") -> str:
-    """What a quarantine reason code means, in ``lang`` (the code itself when it is unknown); Chinese with
-    Chinese punctuation (a full-width comma, not ``", "``)."""
-    meaning = REASONS.get(code, (code, code))[check_language(lang)]
-    return meaning.replace(", ", "，") if lang == "zh" else meaning
+    """What a quarantine reason code means, in ``lang`` (the code itself when it is unknown)."""
+    return REASONS.get(code, (code, code))[check_language(lang)]
 
 
 def reason_label(code: str, lang: str = "en") -> str:

@@ -63,35 +63,35 @@ REASONS: dict[str, tuple[str, str]] = {
     "missing_customer_id": ("No customer id: the purchase cannot be attributed to a customer.", "缺少客户ID"),
     "order_line": (
         "A further line of an order whose date, total and status are on its first line; its amount is in that total.",
-        "同一订单的附加行: 日期、总额和状态在订单首行, 金额已含在总额中",
+        "同一订单的附加行：日期、总额和状态在订单首行，金额已含在总额中",
     ),
     "cancelled_order": (
         "The order's status says it was closed, cancelled or refunded; not a purchase.",
-        "订单状态为关闭/取消/退款, 不计为购买",
+        "订单状态为关闭、取消或退款，不计为购买",
     ),
     "unpaid_order": ("The order's status says it was never paid.", "订单未付款"),
     "not_won": (
         "A CRM deal that is open or lost; only won deals are purchases.",
-        "未赢单的商机(进行中或已输单), 只有赢单计为购买",
+        "未赢单的商机（进行中或已输单），只有赢单计为购买",
     ),
     "unparsable_date": ("The date is missing or cannot be read in the detected format.", "日期缺失或无法解析"),
     "missing_amount": ("No amount (or no quantity / unit price to compute it).", "缺少金额"),
     "unparsable_amount": ("The amount (or quantity / unit price) is not a number.", "金额无法解析"),
     "duplicate_row": ("An exact copy of an earlier row; the first copy is kept.", "重复行"),
     "after_as_of": ("Dated after the as-of date of the analysis.", "晚于分析截止日"),
-    "non_product": ("A non-product line (postage, fee or manual adjustment).", "非商品行(运费/手续费/调整)"),
+    "non_product": ("A non-product line (postage, fee or manual adjustment).", "非商品行（运费、手续费或调整）"),
     "refunded_order": ("An order refunded in full (the refund amount equals the paid amount).", "已全额退款的订单"),
     "zero_amount": ("The amount is zero.", "金额为零"),
     "return_netted": (
         "A return or cancellation, netted against the customer's earlier purchase.",
-        "退货/取消, 已与原购买冲抵",
+        "退货或取消，已与原购买冲抵",
     ),
     "refunded_purchase": ("A purchase cancelled in full by a later return.", "已被全额退货的购买"),
     "unmatched_return": (
         "A return or cancellation with no earlier purchase that covers it.",
-        "无法匹配原购买的退货/取消",
+        "无法匹配原购买的退货或取消",
     ),
-    "outlier": ("An extreme amount, dropped because drop_outliers is set.", "极端金额(已剔除)"),
+    "outlier": ("An extreme amount, dropped because drop_outliers is set.", "极端金额（已剔除）"),
 }
 
 ATTRIBUTE_ROLES = ("customer_name", "country", "region", "city", "industry", "customer_type", "size")
