@@ -32,7 +32,6 @@ def test_notebook_adds_the_cluster_columns_and_writes_clusters_json(tmp_path, li
     from analysis import segments
     from analysis.report import open_stage
     from analysis.report.runner import execute_notebook
-
     from tests.language import assert_chinese_notebook
 
     config_path = tmp_path / "small.yaml"

@@ -40,7 +40,6 @@ from analysis.segments.show import (
 from analysis.segments.stage import (
     ATTRIBUTES,
     SegmentRun,
-    breakdown,
     manager_summary,
     run_segments,
     summary_tables,
@@ -65,7 +64,6 @@ __all__ = [
     "action_counts",
     "abc_summary",
     "abc_value",
-    "breakdown",
     "breakdowns",
     "chinese_segments",
     "chinese_thresholds",

@@ -271,13 +271,6 @@ def _attribute_codes(attribute: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.asarray(uniques, dtype=object)
 
 
-def breakdown(attribute: pd.Series, frame: pd.DataFrame, top: int = 10, mix: str = "tier") -> pd.DataFrame:
-    """Customers, value and the mix of ``mix`` (tier or segment) per attribute value (the ``top``
-    largest by value, then Other)."""
-    base, group = _attribute_groups(*_attribute_codes(attribute), frame["value"], top=top)
-    return _with_mix(base, group, *_codes(frame[mix]), mix=mix)
-
-
 def _attribute_groups(
     codes: np.ndarray, uniques: np.ndarray, value: pd.Series, top: int
 ) -> tuple[pd.DataFrame, np.ndarray]:
