@@ -175,10 +175,15 @@ def test_permutation_importance_is_scikit_learns(config, simulated, name):
     pd.testing.assert_frame_equal(mine, expected.sort_values("importance", ascending=False), check_exact=True)
 
 
-def test_reasons_are_the_templates_filled_customer_by_customer(config):
+@pytest.mark.parametrize("block", [None, 37])
+def test_reasons_are_the_templates_filled_customer_by_customer(config, monkeypatch, block):
     """The Arrow-built texts against str.format, one customer at a time, with missing numbers ("?"), a reason
-    without text in one language and customers left out."""
+    without text in one language and customers left out; also put together in blocks of 37 customers (the
+    first block has no customer to give reasons to)."""
     from analysis.churn import reasons
+
+    if block:
+        monkeypatch.setattr(reasons, "REASON_ROWS", block)
 
     rng = np.random.default_rng(5)
     n = 400
@@ -192,6 +197,7 @@ def test_reasons_are_the_templates_filled_customer_by_customer(config):
     })  # fmt: skip
     cfg = deep_merge(config["churn"]["reasons"], {"texts": {"silent": ["", "{recency} 天未购买"]}})
     who = rng.uniform(size=n) < 0.8
+    who[:40] = False
     en, zh = reasons.customer_reasons(feats, cfg, 90, 60, None, who)
     keys = [k for k in reasons.FEATURE_OF if k in cfg["texts"]]
     sev = reasons._severities(feats, cfg, 90)

@@ -136,55 +136,60 @@ def _trend(last: np.ndarray, prev: np.ndarray) -> np.ndarray:
     return np.divide(last - prev, total, out=np.zeros(len(total)), where=total > 0)
 
 
+BASE_FEATURES = ("recency_days", "tenure_days", "purchase_days", "orders", "total_spend", "avg_order_value",
+                 "avg_day_spend", "mean_gap_days", "gap_std_days", "max_gap_days", "last_gap_days",
+                 "recency_gap_ratio", "recency_max_gap_ratio", "purchases_last", "purchases_prev", "spend_last",
+                 "spend_prev", "purchases_trend", "spend_trend")  # fmt: skip
+
+
 def base_features(daily: DailyPurchases, cutoff: Any, trend_days: int) -> pd.DataFrame:
     """Every purchase-history feature at ``cutoff`` except the model ones (see the module docstring),
-    indexed by ``customer_id`` for customers with a purchase on or before it."""
+    indexed by ``customer_id`` for customers with a purchase on or before it. Each feature is written into
+    its row of one block as it is computed, which becomes the frame as it is (ten million customers' features
+    are not held twice)."""
     c = to_day(cutoff)
     keep = daily.day <= c
-    cust, day = daily.customer[keep], daily.day[keep]
-    spend, orders = daily.spend[keep], daily.orders[keep]
-    who, starts, counts = _segments(cust)
+    day = daily.day[keep]
+    who, starts, counts = _segments(daily.customer[keep])
     ends = starts + counts - 1
+    block = np.empty((len(BASE_FEATURES), len(who)))
+    f = dict(zip(BASE_FEATURES, block, strict=True))  # each feature's row of the block
     first, last = day[starts], day[ends]
-    n_days = counts.astype(float)
+    n_days, recency, mean_gap = f["purchase_days"], f["recency_days"], f["mean_gap_days"]
+    n_days[:] = counts
+    recency[:] = c - last
+    f["tenure_days"][:] = c - first
     gap = np.empty(len(day))
     if len(day):
         gap[1:] = np.diff(day)
         gap[starts] = np.nan
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_gap = np.where(counts > 1, (last - first) / np.maximum(n_days - 1, 1), np.nan)
+        mean_gap[:] = np.where(counts > 1, (last - first) / np.maximum(n_days - 1, 1), np.nan)
         sq = np.add.reduceat(np.nan_to_num(gap) ** 2, starts) if len(starts) else np.zeros(0)
         var = sq / np.maximum(n_days - 1, 1) - mean_gap**2
-        gap_std = np.where(counts > 2, np.sqrt(np.maximum(var, 0) * (n_days - 1) / np.maximum(n_days - 2, 1)), np.nan)
-        max_gap = np.fmax.reduceat(gap, starts) if len(starts) else np.zeros(0)
-        total_spend = np.add.reduceat(spend, starts) if len(starts) else np.zeros(0)
-        n_orders = np.add.reduceat(orders, starts).astype(float) if len(starts) else np.zeros(0)
-        recency = (c - last).astype(float)
+        f["gap_std_days"][:] = np.where(
+            counts > 2, np.sqrt(np.maximum(var, 0) * (n_days - 1) / np.maximum(n_days - 2, 1)), np.nan
+        )
+        f["max_gap_days"][:] = np.fmax.reduceat(gap, starts) if len(starts) else np.zeros(0)
+        f["last_gap_days"][:] = gap[ends] if len(ends) else np.zeros(0)
+        del gap, sq, var
+        spend = daily.spend[keep]
+        total_spend, n_orders = f["total_spend"], f["orders"]
+        total_spend[:] = np.add.reduceat(spend, starts) if len(starts) else np.zeros(0)
+        n_orders[:] = np.add.reduceat(daily.orders[keep], starts) if len(starts) else np.zeros(0)
+        f["avg_order_value"][:] = total_spend / np.maximum(n_orders, 1)
+        f["avg_day_spend"][:] = total_spend / n_days
+        f["recency_gap_ratio"][:] = recency / mean_gap
+        f["recency_max_gap_ratio"][:] = recency / f["max_gap_days"]
         w = int(trend_days)
         in_last, in_prev = day > c - w, (day > c - 2 * w) & (day <= c - w)
-        frame = {
-            "recency_days": recency,
-            "tenure_days": (c - first).astype(float),
-            "purchase_days": n_days,
-            "orders": n_orders,
-            "total_spend": total_spend,
-            "avg_order_value": total_spend / np.maximum(n_orders, 1),
-            "avg_day_spend": total_spend / n_days,
-            "mean_gap_days": mean_gap,
-            "gap_std_days": gap_std,
-            "max_gap_days": max_gap,
-            "last_gap_days": gap[ends] if len(ends) else np.zeros(0),
-            "recency_gap_ratio": recency / mean_gap,
-            "recency_max_gap_ratio": recency / max_gap,
-            "purchases_last": _window_sums(np.ones(len(day)), in_last, starts),
-            "purchases_prev": _window_sums(np.ones(len(day)), in_prev, starts),
-            "spend_last": _window_sums(spend, in_last, starts),
-            "spend_prev": _window_sums(spend, in_prev, starts),
-        }
-    out = pd.DataFrame(frame, index=customer_index(daily, who))
-    out["purchases_trend"] = _trend(out["purchases_last"].to_numpy(), out["purchases_prev"].to_numpy())
-    out["spend_trend"] = _trend(out["spend_last"].to_numpy(), out["spend_prev"].to_numpy())
-    return out
+        f["purchases_last"][:] = _window_sums(np.ones(len(day)), in_last, starts)
+        f["purchases_prev"][:] = _window_sums(np.ones(len(day)), in_prev, starts)
+        f["spend_last"][:] = _window_sums(spend, in_last, starts)
+        f["spend_prev"][:] = _window_sums(spend, in_prev, starts)
+    f["purchases_trend"][:] = _trend(f["purchases_last"], f["purchases_prev"])
+    f["spend_trend"][:] = _trend(f["spend_last"], f["spend_prev"])
+    return pd.DataFrame(block.T, index=customer_index(daily, who), columns=list(BASE_FEATURES), copy=False)
 
 
 def lifetimes_frame(base: pd.DataFrame) -> pd.DataFrame:

@@ -184,6 +184,9 @@ def _names(*templates: str) -> set[str]:
     return {name for t in templates for _literal, name, _spec, _conv in string.Formatter().parse(t) if name}
 
 
+REASON_ROWS = 500_000  # customers whose reasons are put together at once
+
+
 def customer_reasons(
     features: pd.DataFrame,
     cfg: dict[str, Any],
@@ -195,20 +198,17 @@ def customer_reasons(
     """The top ``cfg['count']`` reasons per customer in English and Chinese ("; " / "；" separated),
     for the customers where ``who`` (a boolean array; default all) is true, "" for the others.
 
-    The texts are put together by Arrow: each reason's texts are filled once, for the customers it is among
-    the top reasons of; then each customer's reasons are gathered rank by rank and joined, a separator before
-    each reason that applies once some text is written."""
+    Customers are taken :data:`REASON_ROWS` at a time (each customer's reasons depend only on their own
+    numbers and the importance weights), so the severities, rankings and partial texts of ten million
+    customers are never held at once; the texts of the blocks become one column without being copied."""
     texts = cfg.get("texts") or {}
     keys = [k for k in FEATURE_OF if k in texts]
     n = len(features)
     who = np.ones(n, bool) if who is None else np.asarray(who, bool)
-    idx = np.flatnonzero(who)
     count = int(cfg.get("count", 3))
-    if not len(idx) or not keys or count < 1:
+    if not who.any() or not keys or count < 1:
         empty = pd.Series("", index=features.index, dtype="str")
         return empty, empty.copy()
-    sub = features.iloc[idx]
-    sev = _severities(sub, cfg, horizon)
     weight = {k: 0.5 for k in keys}
     if importance is not None and len(importance):
         imp = importance["importance"].clip(lower=0)
@@ -216,6 +216,32 @@ def customer_reasons(
         for k in keys:
             if total > 0 and FEATURE_OF[k] in imp:
                 weight[k] += float(imp[FEATURE_OF[k]] / total)
+    blocks = [
+        _block_reasons(features.iloc[start : start + REASON_ROWS], who[start : start + REASON_ROWS], keys, weight,
+                       cfg, horizon, window, count)
+        for start in range(0, n, REASON_ROWS)
+    ]  # fmt: skip
+    return tuple(
+        pd.Series(pd.array(pa.chunked_array([b[lang] for b in blocks], TEXT), dtype="str"), index=features.index)
+        for lang in (0, 1)
+    )
+
+
+def _block_reasons(features, who, keys, weight, cfg, horizon, window, count) -> tuple[pa.Array, pa.Array]:
+    """:func:`customer_reasons` for one block of customers (``weight``: each reason's importance weight), as
+    Arrow texts in English and Chinese.
+
+    The texts are put together by Arrow: each reason's texts are filled once, for the customers it is among
+    the top reasons of; then each customer's reasons are gathered rank by rank and joined, a separator before
+    each reason that applies once some text is written."""
+    texts = cfg["texts"]
+    n = len(features)
+    idx = np.flatnonzero(who)
+    if not len(idx):
+        nothing = pa.repeat(pa.scalar("", TEXT), n)
+        return nothing, nothing
+    sub = features.iloc[idx]
+    sev = _severities(sub, cfg, horizon)
     scores = np.column_stack([sev[k] * weight[k] for k in keys])
     top = np.argsort(-scores, axis=1, kind="stable")[:, :count]
     m = len(idx)
@@ -246,6 +272,5 @@ def customer_reasons(
         for r in range(top.shape[1]):
             pieces.append(words(["", sep], before[:, r] & (at[:, r] < len(row))))
             pieces.append(every.take(pa.array(at[:, r])))
-        joined = pc.binary_join_element_wise(*pieces, pa.scalar("", TEXT))
-        out.append(pd.Series(pd.array(joined, dtype="str"), index=features.index))
+        out.append(pc.binary_join_element_wise(*pieces, pa.scalar("", TEXT)))
     return out[0], out[1]
