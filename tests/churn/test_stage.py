@@ -64,6 +64,20 @@ def test_too_little_history_falls_back_to_p_alive_with_a_message(config):
     assert "No model was trained" in churn.manager_summary(run)
 
 
+def test_warnings_are_listed_as_of_date_first_then_each_cutoff(config):
+    """Weekly buyers who never stop: the BG/NBD model cannot be fitted on any date. Today's features are
+    computed after the cut-offs' (to hold one frame of every customer at a time), their warnings still come
+    first."""
+    days = pd.date_range("2023-01-01", "2024-03-31", freq="7D")
+    tx = pd.DataFrame({"customer_id": np.repeat([f"c{i}" for i in range(50)], len(days)),
+                       "timestamp": np.tile(days, 50), "amount": 10.0})  # fmt: skip
+    tx["order_id"] = np.arange(len(tx)).astype(str)
+    run = churn.run_churn(tx, None, "2024-03-31", _cfg(config, {"churn": {"horizon_days": 60}}))
+    said = [w["en"].split(":")[0] for w in run.report["warnings"]]
+    assert said[:3] == ["as-of date", "cut-off 2023-12-02", "cut-off 2024-01-31"]
+    assert said[3].startswith("P(alive) unavailable")
+
+
 def test_reasons_are_the_customers_own_numbers(config):
     rows = [("loyal", d, 20.0) for d in pd.date_range("2024-01-01", periods=5, freq="30D")]  # every 30 days
     rows += [("once", "2024-02-10", 50.0)]

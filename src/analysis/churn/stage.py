@@ -22,7 +22,15 @@ from threadpoolctl import threadpool_limits
 from analysis.churn import evaluate, reasons, warning
 from analysis.churn.features import customer_attributes, cutoff_features, daily_purchases
 from analysis.churn.labels import CutoffPlan, churn_labels, plan_cutoffs
-from analysis.churn.models import BASELINES, MODEL_LABELS, MODEL_LABELS_ZH, MODELS, churn_probability, fit_scorers
+from analysis.churn.models import (
+    BASELINES,
+    MODEL_LABELS,
+    MODEL_LABELS_ZH,
+    MODELS,
+    churn_probability,
+    fit_scorers,
+    training_sample,
+)
 from analysis.errors import UserError
 from analysis.jsonable import jsonable
 
@@ -85,6 +93,12 @@ def _evaluate(daily, plan: CutoffPlan, features, cfg, report) -> dict[str, Any] 
     cut-off has too few churners or stayers. ``features(cutoff)``: the features and warnings at a cut-off."""
     seed = int(cfg.get("seed", 42))
     X_tr, y_tr, w1 = _labelled(daily, plan.train, plan, features)
+    X_tr = X_tr.loc[:, X_tr.notna().any()]  # a feature empty at the training cut-off (e.g. P(alive)) is left out
+    # the scorers are fitted on a sample of the training customers: only it is kept while the later cut-off's
+    # features are computed (fit_scorers takes all of a sample that size, so it is fitted on the same rows)
+    rows = training_sample(y_tr, int(cfg.get("max_train_customers", 50_000)), seed)
+    X_fit, y_fit = X_tr.iloc[rows], y_tr.iloc[rows]
+    del X_tr
     X_ev, y_ev, w2 = _labelled(daily, plan.evaluation, plan, features)
     report["warnings"] += [_warning(w) for w in w1 + w2]
     need = int(cfg.get("min_class_customers", 20))
@@ -100,8 +114,7 @@ def _evaluate(daily, plan: CutoffPlan, features, cfg, report) -> dict[str, Any] 
                 f"{stayers:,} 位留存客户；两者都至少需要 {need} 位（churn.min_class_customers）"
             )
             return None
-    X_tr = X_tr.loc[:, X_tr.notna().any()]  # a feature empty at the training cut-off (e.g. P(alive)) is left out
-    fitted, errors = fit_scorers(X_tr, y_tr, [*cfg["models"], *BASELINES], cfg, seed)
+    fitted, errors = fit_scorers(X_fit, y_fit, [*cfg["models"], *BASELINES], cfg, seed)
     report["warnings"] += [
         _warning(f"{MODEL_LABELS[n]} failed: {e}", f"{MODEL_LABELS_ZH[n]} 拟合失败：{e}") for n, e in errors.items()
     ]
@@ -109,7 +122,7 @@ def _evaluate(daily, plan: CutoffPlan, features, cfg, report) -> dict[str, Any] 
         report["fallback_reason"] = "no scorer could be fitted on the training cut-off"
         report["fallback_reason_zh"] = "在训练截止日上没有任何评分方法能拟合"
         return None
-    scores = {n: churn_probability(m, X_ev, X_tr.columns) for n, m in fitted.items()}
+    scores = {n: churn_probability(m, X_ev, X_fit.columns) for n, m in fitted.items()}
     ev = cfg.get("evaluation") or {}
     n_boot = int(ev.get("bootstrap", 200))
     bins = int(ev.get("reliability_bins", 10))
@@ -129,14 +142,14 @@ def _evaluate(daily, plan: CutoffPlan, features, cfg, report) -> dict[str, Any] 
         fitted[explainer],
         X_ev,
         y_ev,
-        X_tr.columns,
+        X_fit.columns,
         int(ev.get("importance_repeats", 2)),
         int(ev.get("importance_max_customers", 5_000)),
         seed,
     )
     X_last = X_ev.loc[:, X_ev.notna().any()]
     refit, refit_errors = fit_scorers(X_last, y_ev, [chosen], cfg, seed)
-    final, columns = (refit[chosen], X_last.columns) if chosen in refit else (fitted[chosen], X_tr.columns)
+    final, columns = (refit[chosen], X_last.columns) if chosen in refit else (fitted[chosen], X_fit.columns)
     if chosen not in refit:
         report["warnings"].append(
             _warning(
@@ -254,6 +267,7 @@ def _run(transactions, customers, as_of, config, returns) -> ChurnRun:
         raise UserError(f"no purchases on or before {as_of.date()}: nothing to model churn on")
     daily = daily_purchases(tx)
     plan = plan_cutoffs(tx["timestamp"].min(), as_of, config)
+    del after, tx  # the purchase days hold what the stage needs of the purchases
     horizon = plan.horizon_days
     trend = int(cfg.get("trend_window_days") or horizon)
     report: dict[str, Any] = {
@@ -277,9 +291,14 @@ def _run(transactions, customers, as_of, config, returns) -> ChurnRun:
         returns=returns,
         penalizer=cfg.get("penalizer", 0.0),
     )
-    X_now, warns = features(as_of)
-    report["warnings"] += [_warning(f"as-of date: {w}", f"分析日期：{w}") for w in warns]
+    before_cutoffs = len(report["warnings"])
     result = _evaluate(daily, plan, features, cfg, report) if plan.ok else None
+    # today's features once the cut-offs' are let go (one frame of every customer at a time); their warnings
+    # come before the cut-offs' all the same
+    X_now, warns = features(as_of)
+    report["warnings"][before_cutoffs:before_cutoffs] = [_warning(f"as-of date: {w}", f"分析日期：{w}") for w in warns]
+    spend = warning.yearly_spend(daily, as_of)
+    del daily, features  # not needed for the reasons and texts of every customer
     if not plan.ok:
         report["fallback_reason"], report["fallback_reason_zh"] = plan.reason, plan.reason_zh
     tables: dict[str, pd.DataFrame] = {}
@@ -334,14 +353,15 @@ def _run(transactions, customers, as_of, config, returns) -> ChurnRun:
                 )
             )
         risk_now = churn_probability(result["final"], X_now, result["columns"])
-    return _finish(daily, X_now, risk_now, importance, customers, where, cfg, config, report, tables, as_of)
+    return _finish(X_now, risk_now, spend, importance, customers, where, cfg, config, report, tables)
 
 
-def _finish(daily, X_now, risk_now, importance, customers, where, cfg, config, report, tables, as_of):
+def _finish(X_now, risk_now, spend, importance, customers, where, cfg, config, report, tables):
     """Bands, reasons, value at risk, the warning list and the lifecycle cross-tab for every customer of the
     customer table (``where``: each one's row of ``X_now``, -1 without purchase; None: ``X_now``'s customers).
-    Every customer who bought by the as-of date is a row of ``X_now``, in the order of ``daily.ids``; the
-    customer table's columns are used row by row, in its own order."""
+    Every customer who bought by the as-of date is a row of ``X_now``, in the order of the purchase days'
+    ids, as is ``spend`` (their spend in the year up to the as-of date); the customer table's columns are used
+    row by row, in its own order."""
 
     def per_customer(values: np.ndarray) -> np.ndarray:
         values = np.asarray(values, float)
@@ -358,8 +378,7 @@ def _finish(daily, X_now, risk_now, importance, customers, where, cfg, config, r
     horizon, trend = report["horizon_days"], report["trend_window_days"]
     why_en, why_zh = reasons.customer_reasons(feats, cfg.get("reasons") or {}, horizon, trend, importance, at_risk)
     clv = pd.Series(customers["clv"].to_numpy(float)) if customers is not None and "clv" in customers else None
-    spend = pd.Series(per_customer(warning.yearly_spend(daily, as_of)))
-    var, source = warning.value_at_risk(risk, clv, spend)
+    var, source = warning.value_at_risk(risk, clv, pd.Series(per_customer(spend)))
     out = pd.DataFrame(
         {
             "customer_id": ids,
