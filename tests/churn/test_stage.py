@@ -227,3 +227,34 @@ def test_reasons_are_the_templates_filled_customer_by_customer(config, monkeypat
                     words = {m: "?" if not np.isfinite(v) else str(int(np.round(v))) for m, v in named.items()}
                     text += (sep if text else "") + cfg["texts"][key][lang].format(**words)
             assert got.iloc[i] == (text if who[i] else ""), (i, lang)
+
+
+def test_warning_list_takes_its_rows_from_chunked_text_columns():
+    """The list's rows taken chunk by chunk from texts held in Arrow chunks (as read from Parquet) are the rows
+    pandas would take: the riskiest value first, ties by customer id, with their own names, reasons and tier."""
+    import pyarrow as pa
+
+    from analysis.churn import warning
+
+    rng = np.random.default_rng(8)
+    n = 1000
+
+    def chunked(texts):  # held in chunks of 128 rows
+        return pd.array(pa.chunked_array([pa.array(texts[i : i + 128], pa.large_string()) for i in range(0, n, 128)]),
+                        dtype="str")  # fmt: skip
+
+    ids = [f"c{i:04d}" for i in range(n)]
+    table = pd.DataFrame({
+        "customer_id": chunked(ids), "customer_name": chunked([f"name {i}" for i in ids]),
+        "churn_risk": rng.uniform(0.7, 1, n), "value_at_risk": np.round(rng.uniform(0, 50, n)),  # with ties
+        "churn_reasons": chunked([f"reason {i}" for i in ids]), "churn_reasons_zh": chunked([f"原因 {i}" for i in ids]),
+        "tier": chunked([f"tier {i}" for i in ids]),
+        "risk_band_key": np.where(rng.uniform(size=n) < 0.5, "high", "medium"),
+    })  # fmt: skip
+    got = warning.warning_list(table, 40)
+    high = pd.DataFrame({"customer_id": ids, "value_at_risk": table["value_at_risk"]})[table["risk_band_key"] == "high"]
+    first = high.sort_values(["value_at_risk", "customer_id"], ascending=[False, True])["customer_id"].head(40)
+    assert got["customer_id"].tolist() == first.tolist()
+    for col, text in (("customer_name", "name"), ("churn_reasons", "reason"), ("churn_reasons_zh", "原因"),
+                      ("tier", "tier")):  # fmt: skip
+        assert got[col].tolist() == [f"{text} {i}" for i in first]

@@ -377,8 +377,12 @@ def _finish(X_now, risk_now, spend, importance, customers, where, cfg, config, r
     at_risk = code <= warning.BAND_ORDER.index("medium")
     horizon, trend = report["horizon_days"], report["trend_window_days"]
     why_en, why_zh = reasons.customer_reasons(feats, cfg.get("reasons") or {}, horizon, trend, importance, at_risk)
+    stage = _lifecycle(customers, feats, config)
+    del feats  # the customer features and the value basis (texts) let go before the lists and tables
     clv = pd.Series(customers["clv"].to_numpy(float)) if customers is not None and "clv" in customers else None
     var, source = warning.value_at_risk(risk, clv, pd.Series(per_customer(spend)))
+    basis = source[risk.notna()].value_counts().to_dict()
+    del source
     out = pd.DataFrame(
         {
             "customer_id": ids,
@@ -398,7 +402,7 @@ def _finish(X_now, risk_now, spend, importance, customers, where, cfg, config, r
     size = int((cfg.get("warning_list") or {}).get("size", 30))
     tables["warning_list"] = warning.warning_list(work, size)
     report["warning_list"] = warning.list_coverage(work, size)
-    report["value_at_risk_basis"] = source[risk.notna()].value_counts().to_dict()
+    report["value_at_risk_basis"] = basis
     bands = work.groupby("risk_band_key").agg(
         customers=("churn_risk", "size"), mean_risk=("churn_risk", "mean"), value_at_risk=("value_at_risk", "sum")
     )
@@ -416,7 +420,6 @@ def _finish(X_now, risk_now, spend, importance, customers, where, cfg, config, r
     keys = pd.Series(warning.BAND_ORDER, index=warning.BAND_ORDER)
     labels = {"bands": dict(zip(keys.index, zip(*warning.band_labels(keys, bands_cfg), strict=True), strict=True)),
               "lifecycle": {str(v[0]): (str(v[0]), str(v[1])) for v in config["lifecycle"]["labels"].values()}}
-    stage = _lifecycle(customers, feats, config)
     tables["lifecycle"], found = warning.lifecycle_crosstab(stage, key, list(labels["lifecycle"]))
     for d in found:  # the two signals named in both languages
         d["lifecycle_stage_zh"] = labels["lifecycle"].get(d["lifecycle_stage"], (d["lifecycle_stage"],) * 2)[1]
