@@ -192,8 +192,8 @@ def test_permutation_importance_is_scikit_learns(config, simulated, name):
 @pytest.mark.parametrize("block", [None, 37])
 def test_reasons_are_the_templates_filled_customer_by_customer(config, monkeypatch, block):
     """The Arrow-built texts against str.format, one customer at a time, with missing numbers ("?"), a reason
-    without text in one language and customers left out; also put together in blocks of 37 customers (the
-    first block has no customer to give reasons to)."""
+    without text in one language, customers left out and customers with no clear sign; also put together in
+    blocks of 37 customers (the first block has no customer to give reasons to)."""
     from analysis.churn import reasons
 
     if block:
@@ -213,9 +213,11 @@ def test_reasons_are_the_templates_filled_customer_by_customer(config, monkeypat
     who = rng.uniform(size=n) < 0.8
     who[:40] = False
     en, zh = reasons.customer_reasons(feats, cfg, 90, 60, None, who)
-    keys = [k for k in reasons.FEATURE_OF if k in cfg["texts"]]
+    keys = [k for k in (*reasons.FEATURE_OF, reasons.NO_CLEAR_SIGN) if k in cfg["texts"]]
     sev = reasons._severities(feats, cfg, 90)
-    scores = np.column_stack([sev[k] * 0.5 for k in keys])
+    scores = np.column_stack([sev[k] * 0.5 for k in keys[:-1]])
+    scores = np.column_stack([scores, (scores == 0).all(axis=1)])  # no other reason applies
+    assert 0 < scores[who, -1].sum() < who.sum()  # the case is met, and not by everyone
     numbers = reasons._numbers(feats, 60)
     for i in range(n):
         for lang, got, sep in ((0, en, "; "), (1, zh, "；")):
@@ -227,6 +229,23 @@ def test_reasons_are_the_templates_filled_customer_by_customer(config, monkeypat
                     words = {m: "?" if not np.isfinite(v) else str(int(np.round(v))) for m, v in named.items()}
                     text += (sep if text else "") + cfg["texts"][key][lang].format(**words)
             assert got.iloc[i] == (text if who[i] else ""), (i, lang)
+
+
+def test_every_at_risk_customer_has_a_reason(config):
+    """A customer at risk with no warning sign (bought twice, on their usual rhythm, P(alive) high) is told
+    the model's view in both languages instead of getting no reason; a customer not at risk gets none."""
+    from analysis.churn import reasons
+
+    feats = pd.DataFrame({"recency_days": [40.0, 40.0], "mean_gap_days": [60.0, 60.0], "purchase_days": [3.0, 3.0],
+                          "purchases_last": [1.0, 1.0], "purchases_prev": [1.0, 1.0], "spend_last": [20.0, 20.0],
+                          "spend_prev": [20.0, 20.0], "p_alive": [0.9, 0.9]})  # fmt: skip
+    en, zh = reasons.customer_reasons(feats, config["churn"]["reasons"], 90, 90, None, np.array([True, False]))
+    assert en.tolist() == [
+        "no single warning sign: the model rates purchase histories like this one as likely to stop "
+        "(last purchase 40 days ago)",
+        "",
+    ]
+    assert zh.iloc[0] == "没有单一的预警信号：模型判断这类购买记录的客户较可能流失（上次购买在 40 天前）" and zh.iloc[1] == ""
 
 
 def test_warning_list_takes_its_rows_from_chunked_text_columns():

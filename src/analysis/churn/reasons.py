@@ -15,6 +15,8 @@ purchases_down            purchase days in the last window <= (1 - drop_share) x
 spend_down                as above for spend, when purchase days did not drop           drop share
 p_alive                   P(alive) < p_alive_below                                      1 - P(alive)
 returns                   return share > return_share_above                             return share
+no_clear_sign             none of the above applies (the model's risk rests on the      1
+                          history as a whole)
 ========================  ============================================================  ======================
 """
 
@@ -39,6 +41,9 @@ FEATURE_OF = {
     "p_alive": "p_alive",
     "returns": "return_share",
 }
+
+# Said of an at-risk customer for whom no other reason applies, so that no one on the list is without a reason.
+NO_CLEAR_SIGN = "no_clear_sign"
 
 # The features the reasons are computed and worded from (the rest of the feature frame is not needed).
 FEATURES_USED = ("recency_days", "mean_gap_days", "purchase_days", "purchases_last", "purchases_prev", "spend_last",
@@ -202,7 +207,7 @@ def customer_reasons(
     numbers and the importance weights), so the severities, rankings and partial texts of ten million
     customers are never held at once; the texts of the blocks become one column without being copied."""
     texts = cfg.get("texts") or {}
-    keys = [k for k in FEATURE_OF if k in texts]
+    keys = [k for k in (*FEATURE_OF, NO_CLEAR_SIGN) if k in texts]
     n = len(features)
     who = np.ones(n, bool) if who is None else np.asarray(who, bool)
     count = int(cfg.get("count", 3))
@@ -214,7 +219,7 @@ def customer_reasons(
         imp = importance["importance"].clip(lower=0)
         total = imp.sum()
         for k in keys:
-            if total > 0 and FEATURE_OF[k] in imp:
+            if total > 0 and FEATURE_OF.get(k) in imp:
                 weight[k] += float(imp[FEATURE_OF[k]] / total)
     blocks = [
         _block_reasons(features.iloc[start : start + REASON_ROWS], who[start : start + REASON_ROWS], keys, weight,
@@ -242,9 +247,11 @@ def _block_reasons(features, who, keys, weight, cfg, horizon, window, count) -> 
         return nothing, nothing
     sub = features.iloc[idx]
     sev = _severities(sub, cfg, horizon)
-    scores = np.column_stack([sev[k] * weight[k] for k in keys])
-    top = np.argsort(-scores, axis=1, kind="stable")[:, :count]
     m = len(idx)
+    scores = np.column_stack([sev[k] * weight[k] if k in sev else np.zeros(m) for k in keys])
+    if NO_CLEAR_SIGN in keys:
+        scores[:, keys.index(NO_CLEAR_SIGN)] = ~(scores > 0).any(axis=1)
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :count]
     applies = scores[np.arange(m)[:, None], top] > 0  # customers x ranks: the reason at that rank applies
     # the (customer, rank) pairs that get a text, grouped by reason (customers in order within a reason)
     row, rank = np.nonzero(applies)
