@@ -18,6 +18,7 @@ from analysis.data.validate import REASONS
 from analysis.errors import UserError
 from analysis.i18n import check_language, localize
 from analysis.plotting import thousands
+from analysis.tables import left_aligned
 
 TEXTS = {
     "en": {
@@ -150,7 +151,7 @@ def show_reasons(quality: dict[str, Any], lang: str = "en"):
     formats = {HEADERS[c][i]: f for c, f in (("rows", "{:,}"), ("share_of_rows", "{:.1%}"), ("amount", "{:,.2f}"))}
     text = [HEADERS[c][i] for c in ("reason", "meaning")]
     table = localize(reason_table(quality, lang), lang, HEADERS)
-    return table.style.format(formats).hide(axis="index").set_properties(subset=text, **{"text-align": "left"})
+    return left_aligned(table.style.format(formats).hide(axis="index"), text)
 
 
 def summary_lines(quality: dict[str, Any], lang: str = "en") -> list[str]:

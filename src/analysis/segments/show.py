@@ -16,6 +16,7 @@ from pandas.io.formats.style import Styler
 from analysis.i18n import check_language, header, localize
 from analysis.privacy import for_pages
 from analysis.segments.stage import ATTRIBUTES, SegmentRun
+from analysis.tables import left_aligned
 
 # This stage's headers (column -> (English, Chinese)); the shared ones are in analysis.i18n.HEADERS.
 HEADERS: dict[str, tuple[str, str]] = {
@@ -72,7 +73,7 @@ def _style(frame: pd.DataFrame, lang: str, formats: dict[str, str]) -> Styler:
     frame = frame.rename_axis([None if n is None else header(str(n), lang, HEADERS) for n in frame.index.names])
     styler = localize(frame, lang, HEADERS).style.format(shown, na_rep="-")
     styler = styler.set_table_styles([{"selector": "th.row_heading", "props": "text-align: left"}], overwrite=False)
-    return styler.set_properties(subset=text, **{"text-align": "left"}) if text else styler
+    return left_aligned(styler, text)
 
 
 def show(table: pd.DataFrame, lang: str = "en") -> Styler:
