@@ -20,3 +20,11 @@ def test_text_columns_and_their_headers_are_aligned_left():
 def test_no_text_columns_leave_the_table_as_it_was():
     style = pd.DataFrame({"Risk": [0.8]}).style
     assert left_aligned(style, []) is style
+
+
+def test_text_column_from_codes_with_missing_codes_and_words():
+    from analysis.tables import text_column
+
+    column = text_column(["VIP", None, 3], [0, 2, -1, 1, 0])
+    assert column.dtype == "str"
+    assert [None if pd.isna(v) else v for v in column] == ["VIP", "3", None, None, "VIP"]

@@ -245,7 +245,7 @@ def test_every_at_risk_customer_has_a_reason(config):
         "(last purchase 40 days ago)",
         "",
     ]
-    assert zh.iloc[0] == "没有单一的预警信号：模型判断这类购买记录的客户较可能流失（上次购买在 40 天前）" and zh.iloc[1] == ""
+    assert zh.tolist() == ["没有单一的预警信号：模型判断这类购买记录的客户较可能流失（上次购买在 40 天前）", ""]
 
 
 def test_warning_list_takes_its_rows_from_chunked_text_columns():

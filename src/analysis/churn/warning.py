@@ -18,9 +18,9 @@ import pyarrow as pa
 from pandas.api.extensions import ExtensionArray
 
 from analysis import privacy
-from analysis.churn.reasons import words
 from analysis.errors import UserError
 from analysis.i18n import check_language
+from analysis.tables import text_column
 
 BAND_ORDER = ("high", "medium", "low", "no_purchase")
 
@@ -67,11 +67,6 @@ def band_texts(codes: np.ndarray, cfg: dict[str, Any]) -> tuple[ExtensionArray, 
 def _band_names(cfg: dict[str, Any]) -> tuple[list[str], list[str]]:
     labels = cfg.get("labels") or {}
     return [(labels.get(k) or [k, k])[0] for k in BAND_ORDER], [(labels.get(k) or [k, k])[1] for k in BAND_ORDER]
-
-
-def text_column(vocabulary, codes: np.ndarray) -> ExtensionArray:
-    """A text column (pandas ``str``) holding ``vocabulary[code]`` for each code (:func:`reasons.words`)."""
-    return pd.array(words(vocabulary, codes), dtype="str")
 
 
 def yearly_spend(daily, as_of: Any) -> np.ndarray:

@@ -35,6 +35,7 @@ from analysis.clusters.naming import cluster_names, levels, typical_gap
 from analysis.clusters.rules import cluster_rules, rule_text
 from analysis.errors import UserError
 from analysis.i18n import check_language
+from analysis.tables import text_column
 
 __all__ = ["ClusterRun", "manager_summary", "run_clusters"]
 
@@ -183,7 +184,7 @@ def _label_customers(c, frame, clustered, separate, labels, labels_cfg, names) -
     for column, lang in (("cluster_name", 0), ("cluster_name_zh", 1)):
         words = [labels_cfg["no_purchase"][lang], labels_cfg["one_time"][lang]]
         words += [names.get(i, {}).get(("en", "zh")[lang]) for i in range(1, top + 1)]
-        out[column] = pd.array(pa.array(words, type=pa.string()).take(pa.array(code)), dtype="str")
+        out[column] = text_column(words, code)
     return pd.DataFrame(out)
 
 

@@ -23,8 +23,10 @@ import pyarrow.compute as pc
 
 from analysis.errors import UserError
 from analysis.report.export import write_plain_xlsx
+from analysis.report.history import tier_codes
 from analysis.report.rundir import MONEY_COLUMNS, PROBABILITY_COLUMNS
 from analysis.report.sheetxml import number_text, utf8_bytes
+from analysis.tables import text_column
 
 CRM_DIR = "crm"
 MISSING_NAME = ("id", "skip")
@@ -49,19 +51,6 @@ def check_systems(systems: list[str] | tuple[str, ...], config: dict) -> list[st
         if key not in chosen:
             chosen.append(key)
     return chosen
-
-
-def tier_keys(tiers: pd.Series, config: dict) -> pd.Series:
-    """The tier key (vip, important, ...) of each English tier label in ``tiers``."""
-    by_label = {labels[0]: key for key, labels in config["tiers"]["labels"].items()}
-    return _mapped(tiers, by_label)
-
-
-def _mapped(values: pd.Series, mapping: dict) -> pd.Series:
-    """``values.map(mapping)`` (missing where a value is not in it), looked up once per distinct value."""
-    codes, uniques = pd.factorize(values)
-    found = np.array([mapping.get(u) for u in uniques] + [None], dtype=object)
-    return pd.Series(found[codes], index=values.index, dtype=object)
 
 
 def _text(values: pd.Series, column: str, preset: dict) -> pd.Series:
@@ -165,7 +154,9 @@ def preset_frame(table: pd.DataFrame, preset: dict, config: dict, system: str) -
         if column not in table:
             continue
         if column in TIER_COLUMNS and "tier" in table:
-            mapped = _mapped(tier_keys(table["tier"], config), values)
+            labels = config["tiers"]["labels"]  # the tier's picklist value, by its key; else the column's own text
+            mapped = pd.Series(text_column([values.get(key) for key in labels], tier_codes(table["tier"], labels)),
+                               index=table.index)  # fmt: skip
             shown = mapped.where(mapped.notna(), table[column]).where(table[column].notna())
             out[header] = _text(shown.astype("str"), column, preset)
         else:

@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from analysis.errors import UserError
+from analysis.tables import text_column
 
 PARTITION = "as_of"
 PART_FILE = "part-0.parquet"
@@ -83,9 +84,7 @@ def tier_codes(tiers: pd.Series, labels: dict[str, list[str]] | None) -> np.ndar
 def tier_keys(tiers: pd.Series, labels: dict[str, list[str]] | None) -> pd.Series:
     """The tier key (vip, important, ...) of each tier label, by ``config["tiers"]["labels"]`` ({key: [en, zh]});
     a value that already is a key stays. Missing where a label is unknown or the tier is missing."""
-    keys = pa.array([*(str(k) for k in labels or {}), None], type=pa.string())
-    taken = keys.take(pa.array(tier_codes(tiers, labels) % len(keys)))
-    return pd.Series(pd.array(taken, dtype="str"), index=tiers.index, name=tiers.name)
+    return pd.Series(text_column(labels or {}, tier_codes(tiers, labels)), index=tiers.index, name=tiers.name)
 
 
 def _text(values: pd.Series) -> pd.Series:

@@ -36,7 +36,8 @@ from analysis.segments.rfm import (
     rfm_metrics,
     rfm_scores,
 )
-from analysis.segments.tiers import _categorical, _labels, _text, first_match
+from analysis.segments.tiers import _categorical, _labels, first_match
+from analysis.tables import text_column
 
 ATTRIBUTES = ("country", "region", "city", "industry", "customer_type", "size")
 
@@ -114,7 +115,7 @@ def run_segments(customers: pd.DataFrame, config: dict) -> SegmentRun:
     value = abc_value(c, cfg["abc"])
     abc, _ = abc_codes(value.where(~never), c["customer_id"], cfg["abc"]["cuts"])
     groups["abc_class"] = _categorical(np.where(lost, -1, abc), list(CLASSES))
-    out["abc_class"] = _text(groups["abc_class"])
+    out["abc_class"] = _as_text(groups["abc_class"])
     stage_codes, population_gap = lifecycle_codes(c, cfg["lifecycle"])
     stage = _categorical(stage_codes, list(STAGES))
     labels = cfg["lifecycle"]["labels"]
@@ -139,7 +140,7 @@ def run_segments(customers: pd.DataFrame, config: dict) -> SegmentRun:
     )
     for column in ("lifecycle_stage", "lifecycle_stage_zh", "tier", "tier_zh", "recommended_action",
                    "recommended_action_zh"):  # fmt: skip
-        out[column] = _text(groups[column])
+        out[column] = _as_text(groups[column])
 
     keys = ("rfm_segment", "rfm_segment_zh", "lifecycle_stage", "tier")  # the tables' groups, as Categoricals
     tables = summary_tables(c, out.assign(**{k: groups[k] for k in keys}), value, cfg)
@@ -169,6 +170,11 @@ def run_segments(customers: pd.DataFrame, config: dict) -> SegmentRun:
         **{name: _records(tables[name]) for name in ("abc", "segments", "segments_zh", "lifecycle", "tiers")},
     }  # fmt: skip
     return SegmentRun(out, report, tables)
+
+
+def _as_text(values: pd.Categorical) -> pd.api.extensions.ExtensionArray:
+    """A Categorical as a column of text (``str``; missing stays missing)."""
+    return text_column(values.categories, values.codes)
 
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -300,9 +306,9 @@ def _with_mix(
     """``table`` (of :func:`_attribute_groups`) with each group's shares of the values of ``mix`` (tier or
     segment; its codes and distinct values), largest value first."""
     # the mix's values sorted, as pandas sorts them
-    rank = np.argsort(np.argsort(np.asarray(mix_values, dtype=object), kind="stable"), kind="stable")
-    mix_sorted = np.asarray(mix_values, dtype=object)[np.argsort(rank)]
-    mix_codes = rank[mix_codes]
+    order = np.argsort(np.asarray(mix_values, dtype=object), kind="stable")
+    mix_sorted = np.asarray(mix_values, dtype=object)[order]
+    mix_codes = np.argsort(order)[mix_codes]  # each value's place in the sorted order
     counts = np.bincount(group * len(mix_sorted) + mix_codes, minlength=len(table) * len(mix_sorted))
     counts = counts.reshape(len(table), len(mix_sorted)).astype(float)
     shares = pd.DataFrame(counts / counts.sum(axis=1, keepdims=True), index=table.index, columns=list(mix_sorted))

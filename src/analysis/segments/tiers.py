@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from analysis.errors import UserError
 
@@ -49,12 +48,6 @@ def _categorical(codes: np.ndarray, names: list) -> pd.Categorical:
     distinct = list(dict.fromkeys(names))
     remap = np.array([distinct.index(n) for n in names] + [-1], dtype=np.int64)
     return pd.Categorical.from_codes(remap[codes], categories=pd.Index(distinct, dtype="str"))
-
-
-def _text(values: pd.Categorical) -> pd.api.extensions.ExtensionArray:
-    """A Categorical as a column of text (``str``; missing stays missing), without a Python string per row."""
-    words = pa.array([str(c) for c in values.categories], type=pa.string())
-    return pd.array(words.take(pa.array(values.codes, mask=values.codes < 0)), dtype="str")
 
 
 def playbook_table(cfg: dict, lang: str = "en") -> pd.DataFrame:
