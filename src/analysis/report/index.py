@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 
 from analysis.report.numbers import headline, read_json
 
@@ -143,7 +143,7 @@ def write_index(
     files += sorted(p.name for p in run_dir.glob("*.json") if p.name not in (*known, "run.json", "settings.json"))
     files += sorted(p.relative_to(run_dir).as_posix() for p in run_dir.glob("crm/*") if p.is_file())
     files += ["run.json"]
-    env = Environment(loader=PackageLoader("analysis.report"), autoescape=select_autoescape())
+    env = Environment(loader=PackageLoader("analysis.report"), autoescape=True)
     html = env.get_template("index.html.j2").render(
         lang=lang,
         t=t,

@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
+from jinja2 import Environment, PackageLoader  # noqa: E402
 
 from analysis import privacy  # noqa: E402
 from analysis.plotting import new_axes, use_cjk_font  # noqa: E402
@@ -225,7 +225,7 @@ def write_summary(
     rows = warning_rows(customers, config, lang, masked, salt)
     if rows:
         charts.append({"png": _warning_chart(rows, t["chart_warning"]), "alt": t["chart_warning"]})
-    env = Environment(loader=PackageLoader("analysis.report"), autoescape=select_autoescape())
+    env = Environment(loader=PackageLoader("analysis.report"), autoescape=True)
     html = env.get_template("summary.html.j2").render(
         lang=lang,
         t=t,
