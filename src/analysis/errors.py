@@ -8,3 +8,16 @@ file, a missing column role, an ambiguous date format, no valid rows left.
 
 class UserError(Exception):
     """A problem with the user's input or settings, with a message saying what to do."""
+
+
+class StageDeclined(Exception):
+    """A stage whose data cannot support it (no repeat buyers, too short a history, too few customers): not
+    an error of the user's, and not a failure. The run goes on without the stage; its page says why.
+
+    ``stage`` names the stage (``clv``, ``churn``, ...); ``reason`` is one sentence for people, ``{"en": ...,
+    "zh": ...}``; ``columns`` maps each column the stage would have added to the customer table to its kind
+    (``"number"`` or ``"text"``), so the table carries them empty rather than not at all."""
+
+    def __init__(self, stage: str, reason: dict[str, str], columns: dict[str, str]):
+        super().__init__(reason["en"])
+        self.stage, self.reason, self.columns = stage, dict(reason), dict(columns)
