@@ -30,6 +30,7 @@ import pandas as pd
 from analysis.errors import UserError
 from analysis.privacy import mask_text
 from analysis.report import plots
+from analysis.report.declines import read_declines
 from analysis.report.numbers import band_is_high, customer_label, headline, read_customers, read_json, top_at_risk
 
 DECK_FILE = "summary.pptx"
@@ -232,9 +233,18 @@ def _segment_slides(d: _Deck, run: Path) -> None:
         d.table(slide, frame, 0.4, 1.3, sum(widths), widths, size=13)
 
 
+def _declines_slide(d: _Deck, run: Path) -> None:
+    """The analyses the data could not support, each with the reason its stage gave."""
+    declines = read_declines(run)
+    if declines:
+        slide = d.slide(d.t("slides", "declined"))
+        lines = [f"{d.t('stages', x['stage'])}: {x['zh' if d.i else 'en']}" for x in declines]
+        d.text(slide, lines, 0.8, 1.4, 11.7, 5.0, size=18)
+
+
 def _warning_slide(d: _Deck, customers: pd.DataFrame, config: dict, mask_pii: bool, salt: str) -> None:
-    if "value_at_risk" not in customers or "churn_risk" not in customers:
-        return
+    if "value_at_risk" not in customers or "churn_risk" not in customers or customers["churn_risk"].isna().all():
+        return  # the churn stage did not run, or declined
     top = top_at_risk(customers, config, WARNING_ROWS)
     zh = "_zh" if d.i else ""
     rows = []
@@ -329,6 +339,7 @@ def build_deck(
         _tier_slides(d, customers, config, lang, amounts="revenue" in numbers)
     _segment_slides(d, run)
     _warning_slide(d, customers, config, mask_pii, salt)
+    _declines_slide(d, run)
     if migration is None and history_dir is not None and numbers.get("as_of"):
         migration = _migration(customers, numbers["as_of"], Path(history_dir), config)
     if migration is not None:

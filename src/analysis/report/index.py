@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader
 
+from analysis.report.declines import read_declines
 from analysis.report.numbers import headline, read_json
 
 TEXTS = {
@@ -23,6 +24,7 @@ TEXTS = {
         "title": "Customer analytics report", "summary": "Summary for management", "as_of": "As of",
         "headline": "Headline numbers",
         "pages": "The pages, in reading order", "files": "Data files",
+        "declined": "Not made for this data: the rest of the report stands without it",
         "masked": "Personal data is masked on the stakeholder pages (names, phones, e-mails, ids); the analyst "
                   "files (customer table, executed notebooks) keep the real values.",
         "customers": "Customers", "buyers": "{n} bought in the period", "revenue": "Revenue in the period",
@@ -46,7 +48,7 @@ TEXTS = {
     },
     "zh": {
         "title": "客户分析报告", "summary": "管理层摘要", "as_of": "截止日期", "headline": "关键指标",
-        "pages": "报告页面（按阅读顺序）",
+        "pages": "报告页面（按阅读顺序）", "declined": "本数据未能进行的分析（报告其余部分不受影响）",
         "files": "数据文件", "masked": "面向管理层的页面已隐去个人信息（姓名、电话、邮箱、编号）；分析用文件（客户表、"
                                        "已执行的笔记本）保留原值。",
         "customers": "客户数", "buyers": "其中 {n} 位在期内购买", "revenue": "期内收入",
@@ -153,6 +155,8 @@ def write_index(
         masked=masked,
         cards=cards(run_dir, pages, lang, customers),
         pages=[{"href": p, "title": _title(run_dir, p), "seconds": seconds.get(Path(p).stem)} for p in pages],
+        declines=[{"href": (page := _page_for(pages, f"_{d['stage']}")), "title": _title(run_dir, page),
+                   "reason": d[lang]} for d in read_declines(run_dir)],
         files=[{"href": f, "what": t["files_what"].get(f, "")} for f in files],
     )
     path = run_dir / "index.html"

@@ -23,6 +23,7 @@ from analysis.errors import UserError
 from analysis.i18n import LANGUAGES
 from analysis.privacy import page_salt
 from analysis.report.crm import check_systems
+from analysis.report.declines import read_declines
 from analysis.report.masking import PageMasker
 from analysis.report.pack import build_pack
 from analysis.report.progress import reporter
@@ -243,11 +244,15 @@ def run_report(
     crm_systems: list[str] | None = None,
     lang: str = "en",
     mask_pii: bool = False,
+    strict: bool = False,
     log=None,
 ) -> Path:
     """Run every report notebook on ``input_path``; returns the run directory. ``lang`` (en or zh) is the
     language of the pages; ``mask_pii`` masks names, phones, e-mails and ids on the stakeholder pages and the
-    deck (the customer table and the executed notebooks keep them). ``log`` receives the progress events
+    deck (the customer table and the executed notebooks keep them). A stage whose data cannot support it
+    declines (its page says why, the pack is made without it, run.json lists it); with ``strict`` a run with
+    declines fails instead (:class:`RunFailed`, the user's data, after the pack is written; ``latest`` is not
+    moved). ``log`` receives the progress events
     (:mod:`analysis.report.progress`; default: text lines on standard output)."""
     if lang not in LANGUAGES:
         raise UserError(f"language {lang!r}: use {' or '.join(LANGUAGES)}")
@@ -265,6 +270,7 @@ def run_report(
         "versions": versions(),
         "seconds": steps,
         "peak_memory_mb": {},
+        "declines": [],
     }
     folder = Path(notebooks_dir) if notebooks_dir else PROJECT_ROOT / "notebooks"
     notebooks = notebooks_in(folder)
@@ -307,6 +313,11 @@ def run_report(
     record["peak_memory_mb"]["total"] = _peak_memory_mb()
     record.update(status="ok", pages=pages,
                   finished_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    if strict and record["declines"]:
+        record["status"] = "declined"
+        write_json(run_dir / "run.json", record)
+        stages = "; ".join(f"{d['stage']}: {d['en']}" for d in record["declines"])
+        raise RunFailed(record["declines"][0]["page"], f"a stage declined (--strict): {stages}", run_dir, True)
     write_json(run_dir / "run.json", record)
     _point_latest(out, run_dir)
     log({"event": "done", "index_html": str(run_dir / "index.html"), "elapsed": steps["total"]})
@@ -342,7 +353,8 @@ def _prepare(out: Path, settings: dict[str, Any], record: dict[str, Any], log) -
 def _run_pages(notebooks: list[Path], km, run_dir: Path, parameters: dict[str, Any], masker,
                record: dict[str, Any], log, started: float) -> list[str]:
     """Execute each notebook in the shared kernel and render its page; returns the pages' file names. A failing
-    notebook ends the run: :class:`RunFailed` names it and its cause, and run.json records it."""
+    notebook ends the run: :class:`RunFailed` names it and its cause, and run.json records it. A page whose stage
+    declines is rendered as far as it got, the decline is added to ``record["declines"]``, and the run goes on."""
     steps, pages = record["seconds"], []
     for index, notebook in enumerate(notebooks, start=1):
         step = notebook.stem
@@ -356,12 +368,12 @@ def _run_pages(notebooks: list[Path], km, run_dir: Path, parameters: dict[str, A
             nb = execute_notebook(notebook, executed, parameters, km)
             render_html(nb, run_dir / f"{step}.html", masker, parameters["lang"])
         except Exception as exc:
-            steps[step] = round(time.perf_counter() - t0, 3)
-            record.update(status="failed", failed_step=step, error=_first_error_line(exc))
-            write_json(run_dir / "run.json", record)
-            write_customers_csv(run_dir)  # the table as the last page that ran left it, for the analyst
-            user_error = getattr(exc, "ename", None) == "UserError"
-            raise RunFailed(step, _first_error_line(exc), run_dir, user_error) from exc
+            if getattr(exc, "ename", None) != "StageDeclined":
+                _fail(step, exc, run_dir, record, round(time.perf_counter() - t0, 3))
+            # the stage declined: its page says why, and the run goes on without it
+            render_html(declined_page(executed), run_dir / f"{step}.html", masker, parameters["lang"])
+            record["declines"] = _with_page(read_declines(run_dir), record["declines"], step)
+            log({"event": "step_declined", **where, "reason": getattr(exc, "evalue", "")})
         steps[step] = round(time.perf_counter() - t0, 3)
         record["peak_memory_mb"][step] = _peak_memory_mb(km)
         pages.append(f"{step}.html")
@@ -370,6 +382,41 @@ def _run_pages(notebooks: list[Path], km, run_dir: Path, parameters: dict[str, A
         log({"event": "step_done", **where, "seconds": steps[step], "eta": round(eta, 1),
              "elapsed": round(time.perf_counter() - started, 3)})
     return pages
+
+
+def _fail(step: str, exc: Exception, run_dir: Path, record: dict[str, Any], seconds: float) -> None:
+    """End the run at a failing page: run.json says where and why, customers.csv holds the table as the last
+    page that ran left it (for the analyst), and :class:`RunFailed` is raised."""
+    record["seconds"][step] = seconds
+    record.update(status="failed", failed_step=step, error=_first_error_line(exc))
+    write_json(run_dir / "run.json", record)
+    write_customers_csv(run_dir)
+    user_error = getattr(exc, "ename", None) == "UserError"
+    raise RunFailed(step, _first_error_line(exc), run_dir, user_error) from exc
+
+
+def _with_page(declines: list[dict[str, Any]], known: list[dict[str, Any]], page: str) -> list[dict[str, Any]]:
+    """The run's declines so far: those already ``known``, then the new ones of ``declines.json``, named by the
+    ``page`` that declined them."""
+    seen = {d["stage"] for d in known}
+    return [*known, *({"page": page, **d} for d in declines if d["stage"] not in seen)]
+
+
+def declined_page(executed: Path):
+    """The executed notebook of a page whose stage declined, as far as it got: papermill's error banner and the
+    exception's traceback removed (the page shows the reason the stage gave, in its language), and the cells
+    that never ran (their headings would announce sections that are not there) left out."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    cells = [c for c in nb.cells if "papermill-error-cell-tag" not in c.get("metadata", {}).get("tags", [])]
+    for i, cell in enumerate(cells):
+        if cell.cell_type == "code" and any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"]
+            cells = cells[: i + 1]
+            break
+    nb.cells = cells
+    return nb
 
 
 def _remove_tree(path: Path) -> None:
