@@ -22,6 +22,13 @@ without case, spaces or punctuation. Within a role the table is in order of pref
 time before a creation time, a paid amount before a list amount); the other headers seen for a
 role are reported (``RawTable.also_seen``). A price without a quantity is the amount (CLVTools'
 ``Id, Date, Price``). Without any amount column the input is an event log without amounts.
+
+The header is the first row of a text or Excel file unless the user names its row (``data.header_row``,
+``--header-row N``, counted from 1 as a spreadsheet counts, blank rows included). When the first row
+does not give the required roles (a report title such as ``2023年销售明细表`` above the headers, as
+ERP and POS systems export), the header is the row among the first :data:`HEADER_SEARCH_ROWS` that
+the known headers match best with a customer id, a date and an amount (or a price); the rows above
+it are not data: they are skipped and reported (``RawTable.header``, and in ``source_format``).
 """
 
 from __future__ import annotations
@@ -30,7 +37,9 @@ import csv
 import functools
 import hashlib
 import io
+import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +82,24 @@ ENCODINGS = ("utf-8-sig", "utf-8", "gb18030", "latin-1")
 CDNOW_MASTER = ("customer_id", "date", "number_of_cds", "dollar_value")
 CDNOW_SAMPLE = ("customer_id", "sample_id", "date", "number_of_cds", "dollar_value")
 
+HEADER_SEARCH_ROWS = 20  # a header below title rows is looked for among this many first rows
+DELIMITERS = ",;\t|"
+
+
+@dataclass(frozen=True)
+class HeaderRow:
+    """Where the header of a text or Excel file was: its ``row`` (1-based, as a spreadsheet counts) and
+    the text of each row above it (skipped, not data; a blank row is ``""``)."""
+
+    row: int = 1
+    above: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """``header on row 2 (1 row above it skipped: '2023年销售明细表')``."""
+        n, texts = self.row - 1, [repr(text[:40]) for text in self.above if text]
+        shown = ": " + ", ".join(texts[:3]) + (", ..." if len(texts) > 3 else "") if texts else ""
+        return f"header on row {self.row} ({n} row{'s' if n != 1 else ''} above it skipped{shown})"
+
 
 @dataclass
 class RawTable:
@@ -88,6 +115,7 @@ class RawTable:
     source_format: str
     fingerprint: str
     also_seen: dict[str, list[str]] = field(default_factory=dict)
+    header: HeaderRow = HeaderRow()
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -125,12 +153,18 @@ def read_transactions(
     table: str | None = None,
     columns: dict[str, str] | None = None,
     headers: dict[str, list] | None = None,
+    header_row: int | None = None,
 ) -> RawTable:
     """Read a transactions file or table and map its columns to roles (see module docstring).
 
-    ``headers`` is the table of known headers per role (config ``data.headers``; None = the defaults).
+    ``headers`` is the table of known headers per role (config ``data.headers``; None = the defaults);
+    ``header_row`` the row of a text or Excel file holding the headers (config ``data.header_row``,
+    1-based; None = the first row, or the row found below title rows, see the module docstring).
     """
-    frame, enc, fmt, fingerprint = read_table(path, encoding=encoding, sheet=sheet, table=table, lazy=True)
+    find = functools.partial(header_index, explicit=columns or {}, table=headers)
+    frame, enc, fmt, fingerprint, header = read_table(
+        path, encoding=encoding, sheet=sheet, table=table, lazy=True, header_row=header_row, find_header=find
+    )
     if fmt == "cdnow":
         columns = {"order_id": "record", **(columns or {})}
     headers_seen = _parquet_columns(frame) if isinstance(frame, Path) else [str(c) for c in frame.columns]
@@ -143,11 +177,24 @@ def read_transactions(
             also_seen["amount"] = also_seen.pop("unit_price")
     missing = [r for r in REQUIRED if r not in mapping]
     if missing:
-        raise UserError(
-            f"no {missing[0]} column found among the headers {_listing(headers_seen)}: "
-            f"name it with --column {missing[0]}=HEADER or data.columns in the config"
-        )
-    return RawTable(frame, mapping, enc, fmt, fingerprint, also_seen)
+        raise UserError(_no_column(missing[0], headers_seen, fmt, header_row))
+    if header.row > 1:
+        fmt = f"{fmt}, {header.describe()}"
+    return RawTable(frame, mapping, enc, fmt, fingerprint, also_seen, header)
+
+
+def _no_column(role: str, headers: list[str], fmt: str, header_row: int | None) -> str:
+    """The one-line error for a required role no header plays; for a text or Excel file, how to name the
+    header's row."""
+    where, hint = "", ""
+    if header_row is not None:
+        where, hint = f" (row {header_row})", ", or give the row of the headers with --header-row N"
+    elif fmt == "excel" or fmt.startswith("csv"):
+        hint = " (use --header-row N if the header is not on the first row)"
+    return (
+        f"no {role} column found among the headers {_listing(headers)}{where}: "
+        f"name it with --column {role}=HEADER or data.columns in the config{hint}"
+    )
 
 
 def read_customer_list(
@@ -157,7 +204,7 @@ def read_customer_list(
     headers: dict[str, list] | None = None,
 ) -> RawTable:
     """A maintained customer list: a customer id column, optionally names and attributes."""
-    frame, enc, fmt, fingerprint = read_table(path, encoding=encoding)
+    frame, enc, fmt, fingerprint, _ = read_table(path, encoding=encoding)
     mapping = find_roles(list(frame.columns), columns, headers)
     if "customer_id" not in mapping:
         raise UserError(
@@ -244,6 +291,33 @@ def seen_alternatives(
     return seen
 
 
+def header_index(rows: list[list[str]], explicit: dict[str, str], table: dict[str, list] | None = None) -> int | None:
+    """The 0-based position of the header among the first ``rows`` (each a list of cell texts): 0 when
+    the first row gives the required roles and holds every ``explicit`` header; else the row whose cells
+    map the most roles (:func:`find_roles` on the ``table`` of known headers) among those giving the
+    required roles, every explicit header and an amount or a price; the first of equals. None: no row does."""
+    if rows and _header_roles(rows[0], explicit, table, money=False):
+        return 0
+    best, found = 0, None
+    for i, row in enumerate(rows[1:HEADER_SEARCH_ROWS], start=1):
+        roles = _header_roles(row, explicit, table, money=True)
+        if len(roles) > best:
+            best, found = len(roles), i
+    return found
+
+
+def _header_roles(cells: list[str], explicit: dict[str, str], table: dict[str, list] | None, money: bool) -> dict:
+    """The roles a row of cells would map as the header; empty when it lacks a required role, an explicit
+    header or (``money``) an amount or price."""
+    present = [c for c in cells if c]
+    if not set(explicit.values()) <= set(present):
+        return {}
+    roles = find_roles(present, explicit, table)
+    if any(r not in roles for r in REQUIRED) or money and not {"amount", "unit_price"} & set(roles):
+        return {}
+    return roles
+
+
 def _normalise(header: object) -> str:
     return re.sub(r"[\s_\-./()（）:：#]+", "", str(header).strip().lower())
 
@@ -263,11 +337,16 @@ def read_table(
     sheet: str | int | None = None,
     table: str | None = None,
     lazy: bool = False,
-) -> tuple[pd.DataFrame | Path, str | None, str, str]:
-    """(frame, encoding, source format, fingerprint) for a file or database table; with ``lazy`` a
-    Parquet file is not read: its path stands for the frame (the engine scans it)."""
+    header_row: int | None = None,
+    find_header: Callable[[list[list[str]]], int | None] | None = None,
+) -> tuple[pd.DataFrame | Path, str | None, str, str, HeaderRow]:
+    """(frame, encoding, source format, fingerprint, where its header was) for a file or database table;
+    with ``lazy`` a Parquet file is not read: its path stands for the frame (the engine scans it).
+
+    The header of a text or Excel file is on row ``header_row`` (1-based) when given, else on the row
+    ``find_header`` picks among the first rows' cells (None from it, or no ``find_header``: the first row)."""
     if "://" in path:
-        return _read_database(path, table)
+        return (*_read_database(path, table), HeaderRow())
     file = Path(path)
     if not file.exists():
         raise UserError(f"input file not found: {path}")
@@ -279,14 +358,15 @@ def read_table(
     fingerprint = _fingerprint(file)
     if suffix in DUCKDB_SUFFIXES:
         frame, _, fmt, _ = _read_database(f"duckdb://{file}", table)
-        return frame, None, fmt, fingerprint
+        return frame, None, fmt, fingerprint, HeaderRow()
     if suffix in EXCEL_SUFFIXES:
-        return _read_excel(file, sheet), None, "excel", fingerprint
+        frame, header = _read_excel(file, sheet, header_row, find_header)
+        return frame, None, "excel", fingerprint, header
     if suffix == ".parquet":
         if lazy:
             _parquet_columns(file)  # a damaged file is an error now, not in the middle of validation
-            return file, None, "parquet", fingerprint
-        return _readable(pd.read_parquet, file), None, "parquet", fingerprint
+            return file, None, "parquet", fingerprint, HeaderRow()
+        return _readable(pd.read_parquet, file), None, "parquet", fingerprint, HeaderRow()
     if suffix == ".xls":
         raise UserError(f"{path} is an old .xls workbook: save it as .xlsx or .csv and try again")
     if suffix not in TEXT_SUFFIXES:
@@ -294,8 +374,8 @@ def read_table(
             f"unsupported input type {suffix or '(no extension)'}: use .csv, .txt, .xlsx, .parquet or .duckdb"
         )
     text, enc = _decode(file.read_bytes(), encoding, path)
-    frame, fmt = _read_text(text, path)
-    return frame, enc, fmt, fingerprint
+    frame, fmt, header = _read_text(text, path, header_row, find_header)
+    return frame, enc, fmt, fingerprint, header
 
 
 def _parquet_columns(file: Path) -> list[str]:
@@ -343,23 +423,76 @@ def _decode(data: bytes, encoding: str | None, path: str) -> tuple[str, str]:
     raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
 
 
-def _read_text(text: str, path: str) -> tuple[pd.DataFrame, str]:
+def _read_text(
+    text: str, path: str, header_row: int | None = None, find_header: Callable | None = None
+) -> tuple[pd.DataFrame, str, HeaderRow]:
+    """A delimited text (or CDNOW) file: the frame, its format and where its header was (see :func:`read_table`)."""
     lines = [line for line in text.splitlines()[:50] if line.strip()]
     if not lines:
         raise UserError(f"the input file {path} is empty: export the transactions again")
-    cdnow = _cdnow_layout(lines)
+    cdnow = _cdnow_layout(lines) if header_row in (None, 1) else None
     if cdnow:
-        return _read_cdnow(text, cdnow), "cdnow"
+        return _read_cdnow(text, cdnow), "cdnow", HeaderRow()
+    top = _first_lines(text, max(header_row or 0, HEADER_SEARCH_ROWS))
+    if header_row is not None:
+        skip = _row_within(header_row, len(top), path) - 1
+        sep = _sniff([line for line in top[skip : header_row + HEADER_SEARCH_ROWS] if line.strip()])
+    else:
+        skip, sep = _text_header(top[:HEADER_SEARCH_ROWS], _sniff(lines), find_header)
     try:
-        sep = csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=",;\t|").delimiter
-    except csv.Error:
-        sep = ","
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=True)
+        frame = pd.read_csv(
+            io.StringIO(text), sep=sep, skiprows=skip, dtype=str, keep_default_na=False, skip_blank_lines=True
+        )
     except (pd.errors.ParserError, ValueError) as exc:
         raise UserError(f"could not read {path} as a table: {_first_line(exc)}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame, "csv" if sep == "," else f"csv (delimiter {sep!r})"
+    header = HeaderRow(skip + 1, tuple(" ".join(c for c in _cells(line, sep) if c) for line in top[:skip]))
+    return frame, "csv" if sep == "," else f"csv (delimiter {sep!r})", header
+
+
+def _first_lines(text: str, n: int) -> list[str]:
+    """The first ``n`` lines of ``text`` as pandas counts them (blank lines too), so that a line's position is
+    its row number; without their line ends."""
+    lines, start = [], 0
+    for end in itertools.islice(re.finditer(r"\r\n|\r|\n", text), n):
+        lines.append(text[start : end.start()])
+        start = end.end()
+    if len(lines) < n and start < len(text):
+        lines.append(text[start:])
+    return lines
+
+
+def _sniff(lines: list[str]) -> str:
+    try:
+        return csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def _cells(line: str, sep: str) -> list[str]:
+    return [c.strip() for c in next(csv.reader([line], delimiter=sep), [])]
+
+
+def _text_header(lines: list[str], sep: str, find_header: Callable | None) -> tuple[int, str]:
+    """(lines above the header, delimiter): the sniffed ``sep`` first; title lines can mislead the sniffer, so
+    when no line split by ``sep`` is a header, each other delimiter in turn. (0, ``sep``) when none is."""
+    if find_header is None:
+        return 0, sep
+    for delimiter in (sep, *(d for d in DELIMITERS if d != sep)):
+        found = find_header([_cells(line, delimiter) for line in lines])
+        if found is not None:
+            return found, delimiter
+    return 0, sep
+
+
+def _row_within(header_row: int, rows: int, path: object) -> int:
+    """``header_row``, when the file has that many rows."""
+    if header_row > rows:
+        raise UserError(
+            f"the header row {header_row} is past the end of {path} ({rows} rows): "
+            f"give the row of the headers, counted from 1"
+        )
+    return header_row
 
 
 def _cdnow_layout(lines: list[str]) -> tuple[str, ...] | None:
@@ -384,7 +517,10 @@ def _read_cdnow(text: str, layout: tuple[str, ...]) -> pd.DataFrame:
     return frame
 
 
-def _read_excel(file: Path, sheet: str | int | None) -> pd.DataFrame:
+def _read_excel(
+    file: Path, sheet: str | int | None, header_row: int | None = None, find_header: Callable | None = None
+) -> tuple[pd.DataFrame, HeaderRow]:
+    """One sheet as a frame, and where its header was (see :func:`read_table`)."""
     try:
         book = pd.ExcelFile(file, engine="openpyxl")
     except Exception as exc:  # openpyxl raises many types for a damaged workbook
@@ -396,9 +532,16 @@ def _read_excel(file: Path, sheet: str | int | None) -> pd.DataFrame:
         sheet = int(sheet)
     if isinstance(sheet, int) and not 0 <= sheet < len(names) or isinstance(sheet, str) and sheet not in names:
         raise UserError(f"sheet {sheet!r} is not in {file.name}; its sheets are {_listing(names)}")
-    frame = pd.read_excel(book, sheet_name=sheet, dtype=object)
+    # the first rows, blank ones too (as the sheet numbers them): only these are read to find the header
+    top = pd.read_excel(book, sheet_name=sheet, header=None, nrows=header_row or HEADER_SEARCH_ROWS, dtype=object)
+    rows = [["" if pd.isna(v) else str(v).strip() for v in row] for row in top.itertuples(index=False)]
+    if header_row is not None:
+        skip = _row_within(header_row, len(rows), file.name) - 1
+    else:
+        skip = (find_header(rows) if find_header else None) or 0
+    frame = pd.read_excel(book, sheet_name=sheet, header=skip, dtype=object)
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
+    return frame, HeaderRow(skip + 1, tuple(" ".join(c for c in row if c) for row in rows[:skip]))
 
 
 def _read_database(url: str, table: str | None) -> tuple[pd.DataFrame, None, str, str]:
