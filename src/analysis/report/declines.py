@@ -66,7 +66,7 @@ def record_decline(st, exc: StageDeclined, json_name: str) -> None:
 def decline_markdown(reason: dict[str, str], lang: str) -> str:
     """The page's sentence for a decline, escaped (a reason may quote a date or a count, never markup)."""
     lead = {"en": "**This analysis was not made for this data.**", "zh": "**本数据未能进行这项分析。**"}[lang]
-    return f"{lead} {html.escape(reason[lang])}"
+    return f"> {lead} {html.escape(reason[lang])}"
 
 
 @contextmanager
