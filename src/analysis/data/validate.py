@@ -58,6 +58,7 @@ from analysis.data.returns import candidates, net_returns
 from analysis.data.standardise import NUMBER_ROLES, frame_table, standardise
 from analysis.data.status import status_reasons
 from analysis.errors import UserError
+from analysis.tables import formula_guarded_frame, formula_guarded_value
 
 REASONS: dict[str, tuple[str, str]] = {
     "missing_customer_id": ("No customer id: the purchase cannot be attributed to a customer.", "缺少客户ID"),
@@ -118,6 +119,7 @@ class Validated:
     quarantined: ibis.Table
     con: Any
     as_read: Callable[[pd.DataFrame], pd.DataFrame] = field(default=lambda frame: frame, repr=False)
+    formula_guard: bool = True  # export.csv_formula_guard: quarantine.csv's text cells guarded against formulas
 
     @cached_property
     def transactions(self) -> pd.DataFrame:
@@ -135,9 +137,14 @@ class Validated:
         engine.write_parquet(self.con, self.kept.order_by(ROW).drop(ROW), path)
 
     def write_quarantine(self, path: Path) -> None:
-        """The quarantine as CSV (UTF-8 with BOM, for Excel)."""
+        """The quarantine as CSV (UTF-8 with BOM, for Excel); with :attr:`formula_guard`, a text cell that begins
+        with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'`` (the rows as read are
+        someone else's text: in a spreadsheet it must not run as a formula)."""
         frame = self.__dict__.get("quarantine")
         frame = self.as_read(_quarantine(self.con, self.quarantined)) if frame is None else frame
+        if self.formula_guard:
+            frame = formula_guarded_frame(frame)
+            frame = frame.set_axis([formula_guarded_value(str(c)) for c in frame.columns], axis=1)
         frame.to_csv(path, index=False, encoding="utf-8-sig")
 
 
@@ -229,7 +236,8 @@ def validate_table(
         mapping=dict(mapping),
         monthly=_monthly(con, kept, has_amounts),
     )
-    return Validated(quality, kept, _quarantined(raw, final), con)
+    guard = bool((config.get("export") or {}).get("csv_formula_guard", True))
+    return Validated(quality, kept, _quarantined(raw, final), con, formula_guard=guard)
 
 
 def _as_of(con: Any, t: ibis.Table, as_of: Any) -> pd.Timestamp:

@@ -24,9 +24,9 @@ import pyarrow.compute as pc
 from analysis.errors import UserError
 from analysis.report.export import write_plain_xlsx
 from analysis.report.history import tier_codes
-from analysis.report.rundir import MONEY_COLUMNS, PROBABILITY_COLUMNS
+from analysis.report.rundir import MONEY_COLUMNS, PROBABILITY_COLUMNS, csv_formula_guard
 from analysis.report.sheetxml import number_text, utf8_bytes
-from analysis.tables import text_column
+from analysis.tables import formula_guarded, text_column
 
 CRM_DIR = "crm"
 MISSING_NAME = ("id", "skip")
@@ -53,10 +53,11 @@ def check_systems(systems: list[str] | tuple[str, ...], config: dict) -> list[st
     return chosen
 
 
-def _text(values: pd.Series, column: str, preset: dict) -> pd.Series:
+def _text(values: pd.Series, column: str, preset: dict, guard: bool = False) -> pd.Series:
     """``values`` as the strings the import tool reads; missing values as empty strings. Money, probabilities,
     dates, whole numbers and text are formatted by Arrow a column at a time, exactly as Python's ``format``
-    writes them value by value; other floats by Python."""
+    writes them value by value; other floats by Python. ``guard``: a text (not a number written as text) that
+    begins with a formula start gets a leading ``'`` (:func:`analysis.tables.formula_guarded`)."""
     missing = values.isna().to_numpy()
     if column in MONEY_COLUMNS:
         out = _cents(values.astype(float).to_numpy(float, na_value=np.nan))
@@ -73,8 +74,10 @@ def _text(values: pd.Series, column: str, preset: dict) -> pd.Series:
         out = pc.cast(pa.array(values.array, from_pandas=True), pa.string())
     elif isinstance(values.dtype, pd.StringDtype):
         out = pa.array(values.array, from_pandas=True)
+        out = formula_guarded(out) if guard else out
     else:
         out = pa.array(values.astype(object).map(str).to_numpy(dtype=object), pa.string())
+        out = formula_guarded(out) if guard else out
     out = pc.if_else(pa.array(missing), "", out) if missing.any() else out
     return pd.Series(pd.array(out, dtype="str"), index=values.index)
 
@@ -120,7 +123,11 @@ def _short(values: np.ndarray) -> pa.Array:
 
 def preset_frame(table: pd.DataFrame, preset: dict, config: dict, system: str) -> tuple[pd.DataFrame, list[str]]:
     """The rows of one CRM file set: ``table`` (the tier table) under the preset's headers, as text; and the
-    warnings. An empty frame (no columns) means the preset is skipped."""
+    warnings. An empty frame (no columns) means the preset is skipped. In a CSV preset, with
+    ``export.csv_formula_guard``, a text from the data that begins with a formula start (``=``, ``+``, ``-``,
+    ``@``, a tab or a carriage return) gets a leading ``'``; numbers are never changed (an XLSX preset writes
+    text cells, which are never formulas)."""
+    guard = preset["format"] != "xlsx" and csv_formula_guard(config)
     warnings: list[str] = []
     ids = table["customer_id"].astype(str)
     out = pd.DataFrame(index=table.index)
@@ -139,7 +146,7 @@ def preset_frame(table: pd.DataFrame, preset: dict, config: dict, system: str) -
         whose = "the data has no customer names" if missing == len(table) else f"{missing:,} customers have no name"
         warnings.append(f"{system}: {whose}, so {name_header!r} (required) holds the customer id")
         names = names.where(names.notna(), ids)
-    out[name_header] = names.astype(str)
+    out[name_header] = _text(names.astype("str"), "customer_name", preset, guard)
     if preset.get("key"):
         source = next((c for c in preset.get("key_from") or [] if c in table), None)
         if source is None:
@@ -148,7 +155,7 @@ def preset_frame(table: pd.DataFrame, preset: dict, config: dict, system: str) -
                 f"{preset['key']!r} is left out and each import creates new records instead of updating them"
             )
         else:
-            out[preset["key"]] = _text(table[source], source, preset)
+            out[preset["key"]] = _text(table[source], source, preset, guard)
     values = dict(preset.get("tier_values") or [])
     for header, column in preset["columns"]:
         if column not in table:
@@ -158,9 +165,9 @@ def preset_frame(table: pd.DataFrame, preset: dict, config: dict, system: str) -
             mapped = pd.Series(text_column([values.get(key) for key in labels], tier_codes(table["tier"], labels)),
                                index=table.index)  # fmt: skip
             shown = mapped.where(mapped.notna(), table[column]).where(table[column].notna())
-            out[header] = _text(shown.astype("str"), column, preset)
+            out[header] = _text(shown.astype("str"), column, preset, guard)
         else:
-            out[header] = _text(table[column], column, preset)
+            out[header] = _text(table[column], column, preset, guard)
     return out.reset_index(drop=True), warnings
 
 

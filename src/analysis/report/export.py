@@ -142,10 +142,20 @@ def column_width(column: str, series: pd.Series, fmt: str | None) -> float:
     return float(min(MAX_WIDTH, max(MIN_WIDTH, widest + 2, text_width(column) + 4)))  # +4: the filter button
 
 
+def _cell(ws: Any, value: Any) -> Any:
+    """``value`` as a cell of ``ws``: a text is always a text cell (openpyxl makes a text beginning with ``=`` a
+    formula, and the texts here come from the data and the settings); anything else as it is."""
+    if not isinstance(value, str):
+        return value
+    cell = WriteOnlyCell(ws, value=value)
+    cell.data_type = "s"
+    return cell
+
+
 def _header(ws: Any, names: Iterable[str]) -> list[WriteOnlyCell]:
     cells = []
     for name in names:
-        cell = WriteOnlyCell(ws, value=name)
+        cell = _cell(ws, str(name))
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         cells.append(cell)
@@ -176,7 +186,7 @@ def _write_overflow(ws: Any, rows: int, lang: int) -> None:
     """Sheet 1 when the table is longer than a sheet: what happened and where the table is."""
     ws.column_dimensions["A"].width = 120
     for lang_index in (lang, 1 - lang):
-        cell = WriteOnlyCell(ws, value=TEXTS["too_many"][lang_index].format(rows=rows, limit=EXCEL_MAX_ROWS))
+        cell = _cell(ws, TEXTS["too_many"][lang_index].format(rows=rows, limit=EXCEL_MAX_ROWS))
         cell.alignment = WRAP
         ws.append([cell])
 
@@ -189,7 +199,7 @@ def _write_columns(ws: Any, columns: Iterable[str], descriptions: dict[str, list
     ws.append(_header(ws, [TEXTS[k][lang] for k in ("column", "english", "chinese")]))
     for column in columns:
         en, zh = (list(descriptions.get(column) or []) + ["", ""])[:2]
-        ws.append([column, en, zh])
+        ws.append([_cell(ws, str(column)), _cell(ws, str(en)), _cell(ws, str(zh))])
 
 
 def _write_playbook(ws: Any, table: pd.DataFrame, config: dict, lang: int) -> None:
@@ -214,7 +224,7 @@ def _write_playbook(ws: Any, table: pd.DataFrame, config: dict, lang: int) -> No
     ws.append(_header(ws, header))
     counts = table["tier"].value_counts() if "tier" in table else pd.Series(dtype=int)
     for key, (en, zh) in labels.items():
-        row: list[Any] = [en, zh, int(counts.get(en, 0)) if "tier" in table else None]
+        row: list[Any] = [_cell(ws, str(en)), _cell(ws, str(zh)), int(counts.get(en, 0)) if "tier" in table else None]
         for field in fields:
             text = (list(playbook.get(key, {}).get(field) or []) + ["", ""])[:2]
             row += [_wrapped(ws, text[0]), _wrapped(ws, text[1])]
@@ -222,7 +232,7 @@ def _write_playbook(ws: Any, table: pd.DataFrame, config: dict, lang: int) -> No
 
 
 def _wrapped(ws: Any, text: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=text)
+    cell = _cell(ws, str(text))
     cell.alignment = WRAP
     return cell
 
@@ -266,10 +276,11 @@ def write_tier_workbook(path: str | Path, table: pd.DataFrame, config: dict, lan
 
 def write_plain_xlsx(path: str | Path, frame: pd.DataFrame, title: str = "Sheet1") -> None:
     """Write ``frame`` as a one-sheet workbook ``path``: a plain header row, then the rows, every cell as it is
-    in ``frame`` (text stays text, so ids such as 00001 keep their zeros; missing values are empty cells)."""
+    in ``frame`` (text stays text, so ids such as 00001 keep their zeros, and a text beginning with ``=`` is never
+    a formula; missing values are empty cells)."""
     wb = Workbook(write_only=True)
     sheet = wb.create_sheet(title)
-    sheet.append(list(frame.columns))
+    sheet.append([_cell(sheet, str(c)) for c in frame.columns])
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     wb.save(tmp)

@@ -30,6 +30,7 @@ from analysis.config import load_config
 from analysis.data.pipeline import Prepared, prepare
 from analysis.errors import UserError
 from analysis.i18n import check_language
+from analysis.tables import formula_guarded, formula_guarded_frame, formula_guarded_value
 
 SETTINGS = "settings.json"
 VERSIONED = ("analysis", "pandas", "numpy", "scipy", "lifetimes", "ibis-framework", "duckdb",
@@ -84,19 +85,22 @@ def rounded_for_people(customers: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _quoted(text: pa.Array) -> pa.Array:
+def _quoted(text: pa.Array, guard: bool = False) -> pa.Array:
     """``text`` (no nulls) as Python's csv writer writes it: a field holding a comma, a quote or a newline is
-    enclosed in quotes, its quotes doubled (a lone carriage return is not quoted, as pandas does). A column of
-    few distinct values (segments, tiers, countries) is looked at once per value."""
+    enclosed in quotes, its quotes doubled (a lone carriage return is not quoted, as pandas does); with ``guard``,
+    a text beginning with a formula start first gets a leading ``'`` (:func:`analysis.tables.formula_guarded`). A
+    column of few distinct values (segments, tiers, countries) is looked at once per value."""
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
     encoded = pc.dictionary_encode(text)
     if 4 * len(encoded.dictionary) < len(text):
-        return pc.take(_quoted_values(encoded.dictionary), encoded.indices)
-    return _quoted_values(text)
+        return pc.take(_quoted_values(encoded.dictionary, guard), encoded.indices)
+    return _quoted_values(text, guard)
 
 
-def _quoted_values(text: pa.Array) -> pa.Array:
+def _quoted_values(text: pa.Array, guard: bool = False) -> pa.Array:
+    if guard:
+        text = formula_guarded(text)
     special = [pc.match_substring(text, c) for c in (",", '"', "\n")]
     plain = pc.invert(pc.or_(pc.or_(special[0], special[1]), special[2]))
     if pc.all(plain).as_py():
@@ -123,9 +127,10 @@ def _float_text(values: np.ndarray) -> pa.Array:
     return text
 
 
-def _column_text(column: pd.Series) -> pa.Array | None:
+def _column_text(column: pd.Series, guard: bool = False) -> pa.Array | None:
     """One column as ``DataFrame.to_csv(float_format="%.15g")`` writes it, or None for a kind of column this
-    fast path does not know (then pandas writes the whole table)."""
+    fast path does not know (then pandas writes the whole table). ``guard``: text that begins with a formula
+    start gets a leading ``'`` (numbers, dates and yes/no columns are never text)."""
     dtype = column.dtype
     if pd.api.types.is_bool_dtype(dtype):
         values = pa.array(column, from_pandas=True, type=pa.bool_())
@@ -147,21 +152,25 @@ def _column_text(column: pd.Series) -> pa.Array | None:
             values = pa.array(column, from_pandas=True, type=pa.string())
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             return None  # not all text
-        return _quoted(values.fill_null(""))
+        return _quoted(values.fill_null(""), guard)
     return None
 
 
-def write_csv(frame: pd.DataFrame, path: Path, chunk: int = 200_000) -> None:
+def write_csv(frame: pd.DataFrame, path: Path, chunk: int = 200_000, guard: bool = True) -> None:
     """``frame`` as ``frame.to_csv(path, index=False, encoding="utf-8-sig", float_format="%.15g")`` writes it,
     byte for byte, in a fraction of the time: each column is turned into text by Arrow, a chunk of rows at a
-    time (pandas' writer formats a million customers' 40 columns in about 20 s of CPU)."""
-    header = _quoted(pa.array([str(c) for c in frame.columns], pa.string())).to_pylist()
+    time (pandas' writer formats a million customers' 40 columns in about 20 s of CPU).
+
+    ``guard`` (the setting ``export.csv_formula_guard``): a text cell or header that begins with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return gets a leading ``'``, so that a spreadsheet shows it instead of
+    evaluating it (OWASP's CSV injection); numbers stay numbers."""
+    header = _quoted(pa.array([str(c) for c in frame.columns], pa.string()), guard).to_pylist()
     tmp = path.with_suffix(path.suffix + ".tmp")
     with tmp.open("wb") as out:
         out.write(("\ufeff" + ",".join(header) + "\n").encode("utf-8"))
         for start in range(0, len(frame), chunk):
             part = frame.iloc[start : start + chunk]
-            columns = [_column_text(part[c]) for c in part.columns] if part.shape[1] > 1 else [None]
+            columns = [_column_text(part[c], guard) for c in part.columns] if part.shape[1] > 1 else [None]
             if any(c is None for c in columns):  # (a one-column table quotes empty fields: pandas too)
                 break
             rows = pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, ","), "", "\n")
@@ -173,7 +182,15 @@ def write_csv(frame: pd.DataFrame, path: Path, chunk: int = 200_000) -> None:
             tmp.replace(path)
             return
     tmp.unlink()
+    if guard:
+        frame = formula_guarded_frame(frame)
+        frame = frame.set_axis([formula_guarded_value(str(c)) for c in frame.columns], axis=1)
     frame.to_csv(path, index=False, encoding="utf-8-sig", float_format="%.15g")
+
+
+def csv_formula_guard(config: dict[str, Any]) -> bool:
+    """Whether the CSV files people open get their formula starts guarded (``export.csv_formula_guard``)."""
+    return bool(config["export"]["csv_formula_guard"])
 
 
 # Set to "1" in the environment of a report run's kernel, whose runner writes customers.csv once after the last
@@ -209,18 +226,25 @@ def write_customers(run_dir: Path, customers: pd.DataFrame, csv: bool = True) ->
     table), for :func:`write_customers_csv` to write once the table is complete."""
     customers.to_parquet(run_dir / "customers.parquet", index=False)
     if csv:
-        write_csv(rounded_for_people(customers), run_dir / "customers.csv")
+        write_csv(rounded_for_people(customers), run_dir / "customers.csv", guard=_guard_of(run_dir))
     else:
         (run_dir / "customers.csv").unlink(missing_ok=True)
 
 
-def write_customers_csv(run_dir: Path | str) -> None:
+def write_customers_csv(run_dir: Path | str, guard: bool | None = None) -> None:
     """customers.csv from the customer table as it stands in ``run_dir`` (after the last page: the runner has
-    the pages' kernel write it, which still holds the table, while the runner builds the rest of the pack)."""
+    the pages' kernel write it, which still holds the table, while the runner builds the rest of the pack).
+    ``guard``: :func:`write_csv`'s, by default the run's ``export.csv_formula_guard`` (from its settings.json)."""
     run_dir = Path(run_dir)
+    guard = _guard_of(run_dir) if guard is None else guard
     table = _remembered(run_dir)
     table = pd.read_parquet(run_dir / "customers.parquet") if table is None else table
-    write_csv(rounded_for_people(table), run_dir / "customers.csv")
+    write_csv(rounded_for_people(table), run_dir / "customers.csv", guard=guard)
+
+
+def _guard_of(run_dir: Path) -> bool:
+    """The run's ``export.csv_formula_guard``, from its settings.json."""
+    return csv_formula_guard(json.loads((run_dir / SETTINGS).read_text(encoding="utf-8"))["config"])
 
 
 def write_prepared(run_dir: Path, prepared: Prepared, settings: dict[str, Any], csv: bool = True) -> None:
@@ -230,7 +254,7 @@ def write_prepared(run_dir: Path, prepared: Prepared, settings: dict[str, Any], 
     prepared.write(run_dir)  # streamed from the engine: the rows need not be read into pandas
     write_json(run_dir / "quality.json", prepared.quality)
     if csv:
-        write_customers_csv(run_dir)
+        write_customers_csv(run_dir, guard=csv_formula_guard(settings["config"]))
     write_json(run_dir / SETTINGS, settings)
 
 
