@@ -6,20 +6,27 @@ show masked ones:
 - ``mask_name("张三") == "张*"``, ``mask_name("Alice Smith") == "A**** S****"``
 - ``mask_phone("13812341234") == "138****1234"``
 - ``mask_email("alice.smith@example.com") == "a***@example.com"``
-- ``mask_id("12345") == "c-" + 8 hex digits``, the same for the same id (and ``salt``) in every run.
+- ``mask_id("12345", key) == "c-" + 8 hex digits``, the same for the same id and key in every run.
 
-A short unsalted hash of a short id can be undone by trying every id; pass a secret ``salt`` when the
-masked pages leave the company.
+A hash of a short id without a secret can be undone by hashing every id: ids are keyed (HMAC-SHA256) by the key
+of :func:`page_salt`, the environment variable ``ANALYSIS_MASK_SALT`` or else a random key kept beside the reports
+(``<reports>/.mask-key``, readable by its owner only), so masked ids stay the same from run to run of one reports
+folder and cannot be undone without the key.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import re
+import secrets
 import unicodedata
+from pathlib import Path
 
 import pandas as pd
+
+from analysis.errors import UserError
 
 # Column names (lower case) that hold personal data, by kind; with the usual Chinese headers.
 PII_COLUMNS = {
@@ -88,10 +95,11 @@ def mask_email(email: object) -> object:
 
 
 def mask_id(value: object, salt: str = "", length: int = 8) -> object:
-    """A stable short hash of an id: ``c-`` and the first ``length`` hex digits of SHA-256(salt + id)."""
+    """A stable short hash of an id: ``c-`` and the first ``length`` hex digits of HMAC-SHA256 of the id keyed by
+    ``salt`` (pages use :func:`page_salt`; without the key the hash cannot be recomputed from a list of ids)."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return value
-    digest = hashlib.sha256(f"{salt}{value}".encode()).hexdigest()
+    digest = hmac.new(str(salt).encode(), str(value).encode(), hashlib.sha256).hexdigest()
     return f"c-{digest[:length]}"
 
 
@@ -225,10 +233,63 @@ class KnownValues:
         return "".join(out) + text[done:] if out else text
 
 
-def page_salt() -> str:
-    """The key of the id hash on stakeholder pages: the environment variable ``ANALYSIS_MASK_SALT`` (empty when
-    unset). A secret, so it lives in the environment of the run, never in a settings file."""
-    return os.environ.get("ANALYSIS_MASK_SALT", "")
+SALT_VARIABLE = "ANALYSIS_MASK_SALT"
+KEY_FILE = ".mask-key"  # in the reports folder, beside the run directories and history/
+# The key file this process masks with: the one of the last run directory given to page_salt or use_key_of.
+_KEY_FILE: list[Path] = []
+_PROCESS_KEY: list[str] = []
+
+
+def key_file(run_dir: str | Path) -> Path:
+    """Where the mask key of ``run_dir`` is kept: ``.mask-key`` in the reports folder that holds the run."""
+    return Path(run_dir).resolve().parent / KEY_FILE
+
+
+def use_key_of(run_dir: str | Path) -> None:
+    """Mask with the key of ``run_dir``'s reports folder from now on in this process (e.g. a notebook's kernel,
+    where :func:`for_pages` is called without the run directory). Reads and creates nothing until a key is needed."""
+    _KEY_FILE[:] = [key_file(run_dir)]
+
+
+def page_salt(run_dir: str | Path | None = None) -> str:
+    """The key of the id hash on stakeholder pages, a secret that never goes into a page, ``run.json`` or
+    ``settings.json``: the environment variable ``ANALYSIS_MASK_SALT`` when set (share one key across machines
+    this way); else the random key in ``.mask-key`` beside the run directory ``run_dir`` (the reports folder),
+    created with mode 0600 by the first masked run and reused by the later ones, so ids stay the same from month
+    to month. ``run_dir`` is remembered (:func:`use_key_of`) for later calls without it; with none ever given,
+    a random key for this process alone (masked ids then differ from those of other processes, and never are
+    an unkeyed hash)."""
+    salt = os.environ.get(SALT_VARIABLE, "")
+    if salt:
+        return salt
+    if run_dir is not None:
+        use_key_of(run_dir)
+    if _KEY_FILE:
+        return _read_or_create_key(_KEY_FILE[0])
+    if not _PROCESS_KEY:
+        _PROCESS_KEY.append(secrets.token_hex(32))
+    return _PROCESS_KEY[0]
+
+
+def _read_or_create_key(path: Path) -> str:
+    """The key in ``path``; a new random one written there first if there is none (readable by its owner only;
+    two runs starting at once agree on one key: the file appears whole, and only once)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "w", encoding="ascii") as out:
+                out.write(secrets.token_hex(32) + "\n")
+            os.link(tmp, path)  # fails if another run created the key meanwhile: then its key is used
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    key = path.read_text(encoding="ascii").strip()
+    if not key:
+        raise UserError(f"the mask key {path} is empty: delete it to make a new one, or set {SALT_VARIABLE}")
+    return key
 
 
 def for_pages(frame: pd.DataFrame, mask: bool) -> pd.DataFrame:

@@ -286,7 +286,7 @@ def run_report(
             "lang": lang,
             "mask_pii": mask_pii,
         }
-        masker = PageMasker(run_dir, page_salt()) if mask_pii else None
+        masker = PageMasker(run_dir, page_salt(run_dir)) if mask_pii else None
         pages = _run_pages(notebooks, km, run_dir, parameters, masker, record, log, started)
         # customers.csv (6 s at 1M customers) is written by the kernel, which holds the table, while the runner
         # builds the rest of the pack; the landing page waits for it, as it lists it
