@@ -10,7 +10,7 @@ import pandas as pd
 from analysis.churn.models import MODEL_LABELS, MODEL_LABELS_ZH
 from analysis.churn.stage import ChurnRun
 from analysis.i18n import check_language, localize
-from analysis.tables import left_aligned
+from analysis.tables import escaped, left_aligned
 
 # This stage's headers (column -> (English, Chinese)); the shared ones are in analysis.i18n.HEADERS.
 HEADERS: dict[str, tuple[str, str]] = {
@@ -77,5 +77,5 @@ def page_table(run: ChurnRun, name: str, lang: str = "en"):
                for j, c in enumerate(table.columns) if pd.api.types.is_numeric_dtype(table[c])}  # fmt: skip
     text = [shown.columns[j] for j, c in enumerate(table.columns) if c in TWINS]
     short = [shown.columns[j] for j, c in enumerate(table.columns) if c in SHORT]
-    style = left_aligned(shown.style.format(formats, na_rep="-"), text)
+    style = left_aligned(escaped(shown.style.format(formats, na_rep="-", escape="html")), text)
     return style.set_properties(subset=short, **{"white-space": "nowrap"})

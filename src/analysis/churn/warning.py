@@ -20,7 +20,7 @@ from pandas.api.extensions import ExtensionArray
 from analysis import privacy
 from analysis.errors import UserError
 from analysis.i18n import check_language
-from analysis.tables import text_column
+from analysis.tables import markdown_text, text_column
 
 BAND_ORDER = ("high", "medium", "low", "no_purchase")
 
@@ -171,6 +171,7 @@ def disagreements_markdown(disagreements: list[dict], lang: str = "en") -> str:
         stage = d.get("lifecycle_stage_zh", d["lifecycle_stage"]) if zh else d["lifecycle_stage"]
         band = d.get("risk_band_zh" if zh else "risk_band_label", d["risk_band"])
         meaning = d.get("meaning_zh", d["meaning"]) if zh else d["meaning"]
+        stage, band, meaning = markdown_text(stage), markdown_text(band), markdown_text(meaning)
         lines.append(f"- **{stage} x {band}** ({d['customers']:,}): {meaning}" if not zh
                      else f"- **{stage} × {band}**（{d['customers']:,} 位）：{meaning}")  # fmt: skip
     return "\n".join(lines) or TEXTS[lang]["agree"]
@@ -180,7 +181,8 @@ def list_markdown(coverage: dict, table: pd.DataFrame | None = None, lang: str =
                   first: int = 5) -> str:  # fmt: skip
     """How much value at risk the early-warning list covers (or, without amounts, that the list is ranked by
     churn risk alone), then, given the list ``table``, the ``first`` customers to call by name (their id when
-    the input has no names), masked when ``mask`` (:func:`analysis.privacy.for_pages`)."""
+    the input has no names), masked when ``mask`` (:func:`analysis.privacy.for_pages`). Names and ids are the
+    data's: escaped, they show as written (:func:`analysis.tables.markdown_text`), never as markup."""
     check_language(lang)
     t, w = TEXTS[lang], coverage
     text = t["coverage" if w.get("total_value_at_risk") else "no_amounts"].format(**w)
@@ -194,7 +196,7 @@ def list_markdown(coverage: dict, table: pd.DataFrame | None = None, lang: str =
     money = bool(w.get("total_value_at_risk"))
     values = [t["value"].format(v=v) if money else t["risk"].format(v=r)
               for v, r in zip(shown["value_at_risk"], shown["churn_risk"], strict=True)]  # fmt: skip
-    people = t["sep"].join(t["who"].format(who=n, value=v) for n, v in zip(who, values, strict=True))
+    people = t["sep"].join(t["who"].format(who=markdown_text(n), value=v) for n, v in zip(who, values, strict=True))
     return f"{text}\n\n{t['first'].format(names=people)}"
 
 

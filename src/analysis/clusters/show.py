@@ -9,7 +9,7 @@ import pandas as pd
 
 from analysis.clusters.stage import ClusterRun
 from analysis.i18n import check_language, localize
-from analysis.tables import left_aligned
+from analysis.tables import escaped, left_aligned
 
 # This stage's headers (column -> (English, Chinese)); the shared ones are in analysis.i18n.HEADERS.
 HEADERS: dict[str, tuple[str, str]] = {
@@ -57,6 +57,6 @@ def page_table(run: ClusterRun, name: str, lang: str = "en"):
     formats = {shown.columns[j]: FORMATS.get(c, "{:,.2f}") for j, c in enumerate(table.columns)
                if pd.api.types.is_float_dtype(table[c]) or c in FORMATS}  # fmt: skip
     names = [shown.columns[j] for j, c in enumerate(table.columns) if c == "name"]  # a name on one line
-    style = shown.style.format(formats, na_rep="-")
+    style = escaped(shown.style.format(formats, na_rep="-", escape="html"))
     return left_aligned(style, names, white_space="nowrap")
 

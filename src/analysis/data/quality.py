@@ -18,7 +18,7 @@ from analysis.data.validate import REASONS
 from analysis.errors import UserError
 from analysis.i18n import check_language, localize
 from analysis.plotting import thousands
-from analysis.tables import left_aligned
+from analysis.tables import escaped, left_aligned, markdown_text
 
 TEXTS = {
     "en": {
@@ -151,7 +151,7 @@ def show_reasons(quality: dict[str, Any], lang: str = "en"):
     formats = {HEADERS[c][i]: f for c, f in (("rows", "{:,}"), ("share_of_rows", "{:.1%}"), ("amount", "{:,.2f}"))}
     text = [HEADERS[c][i] for c in ("reason", "meaning")]
     table = localize(reason_table(quality, lang), lang, HEADERS)
-    return left_aligned(table.style.format(formats).hide(axis="index"), text)
+    return left_aligned(escaped(table.style.format(formats, escape="html")).hide(axis="index"), text)
 
 
 def summary_lines(quality: dict[str, Any], lang: str = "en") -> list[str]:
@@ -219,9 +219,10 @@ def _amount_line(q: dict[str, Any], lang: str) -> str:
 
 
 def summary_markdown(quality: dict[str, Any], lang: str = "en") -> str:
-    """:func:`summary_lines` as a Markdown list, for the page."""
+    """:func:`summary_lines` as a Markdown list, for the page; each line escaped (:func:`analysis.tables.markdown_text`:
+    it quotes the input's name, headers and values, which must show as written, never as markup)."""
     return "\n".join(
-        f"- {line.strip()}" if not line.startswith("  ") else f"    - {line.strip()}"
+        f"- {markdown_text(line.strip())}" if not line.startswith("  ") else f"    - {markdown_text(line.strip())}"
         for line in summary_lines(quality, lang)
     )
 

@@ -243,8 +243,10 @@ def write_customers_csv(run_dir: Path | str, guard: bool | None = None) -> None:
 
 
 def _guard_of(run_dir: Path) -> bool:
-    """The run's ``export.csv_formula_guard``, from its settings.json."""
-    return csv_formula_guard(json.loads((run_dir / SETTINGS).read_text(encoding="utf-8"))["config"])
+    """The run's ``export.csv_formula_guard``, from its settings.json; guarded, the safe side, in a run directory
+    prepared before the setting existed."""
+    config = json.loads((run_dir / SETTINGS).read_text(encoding="utf-8")).get("config") or {}
+    return csv_formula_guard(config) if "csv_formula_guard" in (config.get("export") or {}) else True
 
 
 def write_prepared(run_dir: Path, prepared: Prepared, settings: dict[str, Any], csv: bool = True) -> None:

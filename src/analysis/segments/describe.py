@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from analysis.i18n import check_language
 from analysis.segments.lifecycle import lifecycle_rule_text
+from analysis.tables import markdown_text
 
 _COLUMN_WORDS = {
     "abc_class": ("ABC class", "ABC分类"),
@@ -190,6 +191,8 @@ def rule_texts(
 
 
 def rules_markdown(report: dict, *names: str, lang: str = "en") -> str:
-    """The named rules of a run's report as Markdown paragraphs in ``lang`` (``en`` or ``zh``)."""
+    """The named rules of a run's report as Markdown paragraphs in ``lang`` (``en`` or ``zh``). The rules are
+    plain text holding the settings' names, labels and actions: escaped (:func:`analysis.tables.markdown_text`),
+    they show as written."""
     check_language(lang)
-    return "\n\n".join(report["rules"][n][lang] for n in names)
+    return "\n\n".join(markdown_text(report["rules"][n][lang]) for n in names)

@@ -16,7 +16,7 @@ from pandas.io.formats.style import Styler
 from analysis.i18n import check_language, header, localize
 from analysis.privacy import for_pages
 from analysis.segments.stage import ATTRIBUTES, SegmentRun
-from analysis.tables import left_aligned
+from analysis.tables import escaped, left_aligned
 
 # This stage's headers (column -> (English, Chinese)); the shared ones are in analysis.i18n.HEADERS.
 HEADERS: dict[str, tuple[str, str]] = {
@@ -71,7 +71,7 @@ def _style(frame: pd.DataFrame, lang: str, formats: dict[str, str]) -> Styler:
     shown = {header(c, lang, HEADERS): f for c, f in formats.items() if c in frame.columns}
     text = [header(c, lang, HEADERS) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     frame = frame.rename_axis([None if n is None else header(str(n), lang, HEADERS) for n in frame.index.names])
-    styler = localize(frame, lang, HEADERS).style.format(shown, na_rep="-")
+    styler = escaped(localize(frame, lang, HEADERS).style.format(shown, na_rep="-", escape="html"))
     styler = styler.set_table_styles([{"selector": "th.row_heading", "props": "text-align: left"}], overwrite=False)
     return left_aligned(styler, text)
 
