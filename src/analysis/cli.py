@@ -29,6 +29,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sheet", default=None, help="Excel sheet name")
     parser.add_argument("--table", default=None, help="table name in a database input")
     parser.add_argument("--date-format", default=None, help="strftime format of the date column")
+    parser.add_argument("--header-row", default=None, metavar="N",
+                        help="row of the column headers in a CSV or Excel file, counted from 1 (default: the first "
+                             "row, or the row found below title rows)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,7 +68,17 @@ def _overrides(args: argparse.Namespace) -> dict:
     columns = parse_column_options(args.column)
     if columns:
         data["columns"] = columns
+    if args.header_row is not None:
+        data["header_row"] = _row_number(args.header_row)
     return {"data": data} if data else {}
+
+
+def _row_number(text: str) -> int:
+    """``--header-row N``: a row number from 1 up (the override is not checked as a YAML file's settings are)."""
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()) or int(digits) < 1:
+        raise UserError(f"--header-row takes a row number from 1 up (1 = the first row), got {text!r}")
+    return int(digits)
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -49,6 +49,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "crm.missing_name": ("id", "skip"),
 }
 
+# Settings that take a row number counted from 1, as a spreadsheet counts (or null).
+ROW_NUMBERS = frozenset({"data.header_row"})
+
 # Settings that need a column of the input: (setting, value) -> the column role it needs.
 NEEDS_COLUMN: dict[tuple[str, str], str] = {
     ("abc.value", "margin"): "margin",
@@ -74,6 +77,9 @@ def _check_value(name: str, value: Any, default: Any, source: str) -> None:
     number = isinstance(default, int | float) and not isinstance(default, bool)
     if number and (isinstance(value, bool) or not isinstance(value, int | float)):
         raise UserError(f"setting {name!r} in {source} must be a number, not {value!r}")
+    if name in ROW_NUMBERS and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise UserError(f"setting {name!r} in {source} must be a row number from 1 up (1 = the first row), "
+                        f"not {value!r}")
     allowed = CHOICES.get(name)
     if allowed:
         for item in value if isinstance(value, list) else [value]:
@@ -95,7 +101,7 @@ def check_settings(user: dict, defaults: dict, source: str, prefix: str = "") ->
             continue
         if default is not None:
             _check_value(name, value, default, source)
-        elif name in CHOICES:
+        elif name in CHOICES or name in ROW_NUMBERS:
             _check_value(name, value, value, source)
         if isinstance(default, dict) and name not in OPEN_MAPPINGS:
             check_settings(value, default, source, f"{name}.")
