@@ -1,23 +1,21 @@
 """Likelihoods and closed forms of the purchase and spend models, in numpy.
 
-Pareto/NBD in log space (the hypergeometric terms through Euler's transformation, ``2F1(1, b; c; z)``,
-which never overflows); the BG/NBD, MBG/NBD and Gamma-Gamma negative log-likelihoods of lifetimes with their
-exact gradients, the special functions evaluated once per distinct frequency, recency and T; the BG/NBD and
-MBG/NBD conditional expectation terms; the Gamma-Gamma expected spend.
+Pareto/NBD in log space, its dropout term (Fader & Hardie's hypergeometric terms) as an integral by a
+fixed Gauss-Legendre rule, the same cost at every frequency, with the exact gradient; the BG/NBD,
+MBG/NBD and Gamma-Gamma negative log-likelihoods of lifetimes with their exact gradients, the special
+functions evaluated once per distinct frequency, recency and T; the BG/NBD and MBG/NBD conditional
+expectation terms; the Gamma-Gamma expected spend.
 """
 
 from __future__ import annotations
 
 import copy
-import math
 
 import numpy as np
 import pandas as pd
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from analysis.errors import UserError
-
-_LN2 = math.log(2.0)
 
 MODELS = ("bgnbd", "pareto", "mbgnbd")
 
@@ -38,89 +36,91 @@ def _check_model(model: str) -> str:
     return model
 
 
-def _log1mexp(d: np.ndarray) -> np.ndarray:
-    """log(1 - exp(d)) for d <= 0, accurate near 0 and for very negative d; -inf at d = 0."""
-    d = np.minimum(d, 0.0)
-    out = np.empty_like(d)
-    near = d > -_LN2  # each element by its own formula only (half the transcendental functions)
-    with np.errstate(divide="ignore"):
-        out[near] = np.log(-np.expm1(d[near]))
-        far = ~near
-        out[far] = np.log1p(-np.exp(d[far]))
-    return out
+# Gauss-Legendre rule of the dropout integral: the same nodes, so the same cost, at every frequency
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(32)
+_LOG_WEIGHTS = np.log(_WEIGHTS)
+_NEGLIGIBLE = 42.0  # the integrand below e^-42 of its peak is left out (a relative 6e-19)
 
 
-_TINY = 1e-300
+def _dropout_window(k, far, d, span):
+    """The stretch of the dropout integral that carries its mass, in u = log((c + tau) / (c +
+    t_x)), c = min(alpha, beta), where the integrand is exp(-psi(u)), psi(u) = k u + far log(e^u
+    + d), a convex function: its peak is at u = 0, or, with k < 0 (no repeat purchase and r < 1),
+    where psi' = 0. Returns the end of the stretch, at most ``span``: where psi has risen
+    ``_NEGLIGIBLE`` above the peak, found by Newton's method from the right (on a convex function
+    it stays right of the root, so no mass is cut off)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = -k / far
+        peak = np.where(k < 0, np.log(d * q / (1.0 - q)), 0.0)
+    peak = np.clip(np.nan_to_num(peak, nan=0.0, neginf=0.0), 0.0, span)
+
+    def psi(u):
+        return k * u + far * np.log(np.exp(u) + d)
+
+    target = psi(peak) + _NEGLIGIBLE
+    u = span.copy()
+    for _ in range(5):
+        excess = psi(u) - target
+        slope = k + far / (1.0 + d * np.exp(-u))
+        u = np.where(excess > 0, u - excess / np.where(excess > 0, slope, 1.0), u)
+    return np.clip(u, peak, span)
 
 
-def _hyp2f1_one(b, c, z, max_terms: int = 5000) -> np.ndarray:
-    """2F1(1, b; c; z) for 0 <= z < 1, elementwise, by the continued fraction of the incomplete
-    beta function (Numerical Recipes ``betacf``: ``2F1(1, a + b; a + 1; z)`` with ``a = c - 1``,
-    ``b = b - c + 1``, which holds for a negative second parameter too), evaluated by Lentz's
-    method. Accurate to about 1e-13 where ``scipy.special.hyp2f1`` takes time linear in ``b``
-    or overflows (large b with z near 1). Elements whose fraction has converged are dropped
-    every few terms; the work is bounded by the slowest element (about 150 terms at z = 0.999)."""
-    b, c, z = np.broadcast_arrays(*(np.asarray(v, float) for v in (b, c, z)))
-    shape = z.shape
-    a, bb, z = (c - 1.0).ravel(), (b - c + 1.0).ravel(), z.ravel()
-    h = np.empty(len(z))
-    act = np.arange(len(z))  # elements still being computed
-    # per element: the numerators' factors, and Lentz's C and D
-    za, zb, a1 = z * bb, z * (a + bb), a + 1.0
-    cc = np.ones(len(z))
-    d = 1.0 / _nonzero(1.0 - zb / a1)
-    hh = d.copy()
-    m = 1
-    while len(act) and m < max_terms:
-        am, ab, zi, zbi, zai, ai = a[act], a1[act], z[act], zb[act], za[act], a[act]
-        di, ci, hi = d[act], cc[act], hh[act]
-        for _ in range(min(m, 8)):  # check after 1, 2, 4, 8, 8, ... terms
-            m2 = 2.0 * m
-            step = (m * zai - m * m * zi) / ((am - 1.0 + m2) * (ai + m2))
-            di, ci = 1.0 / _nonzero(1.0 + step * di), _nonzero(1.0 + step / ci)
-            hi = hi * (di * ci)
-            step = -(ai + m) * (zbi + m * zi) / ((ai + m2) * (ab + m2))
-            di, ci = 1.0 / _nonzero(1.0 + step * di), _nonzero(1.0 + step / ci)
-            delta = di * ci
-            hi = hi * delta
-            m += 1
-        d[act], cc[act], hh[act] = di, ci, hi
-        done = np.abs(delta - 1.0) <= 1e-15
-        h[act[done]] = hi[done]
-        act = act[~done]
-    h[act] = hh[act]
-    return h.reshape(shape)
+def pareto_dropout_integral(params, x, t_x, T, moments: bool = False):
+    """log of the integral over the dropout time tau in (t_x, T) of (alpha + tau)^-(r + x) (beta +
+    tau)^-(s + 1): the chance of dropping out between the last purchase and T, without the factors
+    s and A_1 (Fader & Hardie note 009, eq. 18-20, write it with hypergeometric functions). A
+    32-node Gauss-Legendre rule in log space on the stretch of :func:`_dropout_window`: the same
+    cost at every frequency, and no overflow. -inf where t_x = T. ``params`` (r, alpha, s, beta)
+    are numbers; frequency x, recency t_x and T arrays that broadcast.
+
+    ``moments``: also the means of log(alpha + tau), 1 / (alpha + tau), log(beta + tau) and 1 /
+    (beta + tau) under the integrand (rows x 4; 0 where t_x = T): the log integral's derivatives
+    in r, alpha, s, beta are minus these, those in alpha and beta times r + x and s + 1."""
+    r, alpha, s, beta = (float(v) for v in params)
+    x, t_x, T = np.broadcast_arrays(*(np.asarray(v, float) for v in (x, t_x, T)))
+    shape, x, t_x, T = x.shape, x.ravel(), t_x.ravel(), T.ravel()
+    near_alpha = alpha <= beta  # the nearer singularity of the integrand, at tau = -min(alpha, beta)
+    base = min(alpha, beta) + t_x
+    a, b = r + x, np.full(len(x), s + 1.0)
+    out, means = np.full(len(x), -np.inf), np.zeros((len(x), 4))
+    some = t_x < T
+    if not some.any():
+        return (out.reshape(shape), means) if moments else out.reshape(shape)
+    base, a, b = base[some], a[some], b[some]
+    d = abs(alpha - beta) / base
+    k, far = (a - 1.0, b) if near_alpha else (b - 1.0, a)
+    half = _dropout_window(k, far, d, np.log1p((T[some] - t_x[some]) / base))[:, None] / 2
+    u = half + half * _NODES
+    e_u = np.exp(u)
+    log_far = np.log(e_u + d[:, None])
+    terms = np.log(half) + _LOG_WEIGHTS - k[:, None] * u - far[:, None] * log_far
+    top = terms.max(axis=1)
+    weight = np.exp(terms - top[:, None])
+    total = weight.sum(axis=1)
+    log_base = np.log(base)
+    out[some] = (1.0 - a - b) * log_base + top + np.log(total)
+    if moments:
+        weight /= total[:, None]
+        near = (log_base + _row_dot(weight, u), _row_dot(weight, 1.0 / e_u) / base)
+        other = (log_base + _row_dot(weight, log_far), _row_dot(weight, 1.0 / (e_u + d[:, None])) / base)
+        means[some] = np.column_stack([*near, *other] if near_alpha else [*other, *near])
+        return out.reshape(shape), means
+    return out.reshape(shape)
 
 
-def _nonzero(v: np.ndarray) -> np.ndarray:
-    """``v`` with exact zeros (and tiny values) moved to 1e-300, as Lentz's method needs."""
-    return np.where(np.abs(v) < _TINY, _TINY, v)
-
-
-def _pareto_log_term(params, x, y):
-    """log of the hypergeometric term of A_0 at time y (Fader & Hardie note 009, eq. 19-20),
-    rewritten with Euler's transformation so the 2F1 factor is 2F1(1, b; c; z), between 1 and
-    1 / (1 - z): no overflow at any frequency. ``params`` may be arrays that broadcast against
-    ``x`` and ``y`` (several parameter values at once)."""
-    r, alpha, s, beta = params
-    rx, rsx = r + x, r + s + x
-    ge = np.asarray(alpha >= beta)
-    log_ay, log_by = np.log(alpha + y), np.log(beta + y)
-    z = np.where(ge, (alpha - beta) / (alpha + y), (beta - alpha) / (beta + y))
-    b = np.where(ge, rx, s + 1.0)
-    head = np.where(ge, -s * log_by - rx * log_ay, (1.0 - rx) * log_ay - (s + 1.0) * log_by)
-    return head + np.log(_hyp2f1_one(b, rsx + 1.0, z))
+def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The dot product of each row of ``a`` with the same row of ``b``."""
+    return np.einsum("ij,ij->i", a, b)
 
 
 def _pareto_log_parts(params, x, t_x, T):
     """The two log terms of the Pareto/NBD likelihood (without the common factor A_1): alive
-    through T, and died between the last purchase and T."""
+    through T, and dropped out between the last purchase and T."""
     r, alpha, s, beta = params
-    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
-    log_a0 = _pareto_log_term(params, x, t_x)
-    log_a0 = log_a0 + _log1mexp(_pareto_log_term(params, x, T) - log_a0)
+    x, T = np.asarray(x, dtype=float), np.asarray(T, dtype=float)
     alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    died = np.log(s) + log_a0 - np.log(r + s + x)
+    died = np.log(s) + pareto_dropout_integral(params, x, t_x, T)
     return alive, died
 
 
@@ -151,7 +151,7 @@ def pareto_expected_purchases(params, t, x, t_x, T, p_alive=None) -> np.ndarray:
     return alive * rate * horizon
 
 
-def _hessian_from_gradient(objective, x: np.ndarray, grad: np.ndarray | None = None, step: float = 1e-6) -> np.ndarray:
+def hessian_from_gradient(objective, x: np.ndarray, grad: np.ndarray | None = None, step: float = 1e-6) -> np.ndarray:
     """Hessian of ``objective`` (returning value, gradient) at ``x`` by forward differences of
     the exact gradient (only lifetimes' standard errors use it)."""
     n = len(x)
@@ -239,7 +239,7 @@ class _BGNBDObjective:
         return value, -params * grad / self.W + 2 * self.penalizer * params**2
 
     def hessian(self, log_params, grad=None):
-        return _hessian_from_gradient(self, np.asarray(log_params, float), grad)
+        return hessian_from_gradient(self, np.asarray(log_params, float), grad)
 
 
 class _MBGNBDObjective(_BGNBDObjective):
@@ -318,7 +318,7 @@ class _GammaGammaObjective:
         return value, -params * grad / self.W + 2 * self.penalizer * params**2
 
     def hessian(self, log_params, grad=None):
-        return _hessian_from_gradient(self, np.asarray(log_params, float), grad)
+        return hessian_from_gradient(self, np.asarray(log_params, float), grad)
 
 
 def _bg_numerator(model: str, params, t, x, T) -> np.ndarray:
@@ -377,79 +377,77 @@ def gamma_gamma_shrinkage(params, f) -> tuple[float, np.ndarray]:
     return v * p / (q - 1), p * f / (p * f + q - 1)
 
 
-class _ParetoObjective:
+class ParetoObjective:
     """Mean negative Pareto/NBD log-likelihood per customer plus lifetimes' L2 penalty on the
     parameters (the same normalisation as BG/NBD, so a penalty means the same on condensed
-    patterns as on customers), in the log parameters (r, alpha, s, beta), with its gradient by
-    central differences (``central = False``: forward differences, about half the work): the
-    parameter points go through one vectorised evaluation, the hypergeometric terms are computed
-    once per distinct (x, t_x) and (x, T), the terms of x alone once per distinct x and those of
-    T alone once per distinct T."""
+    patterns as on customers), in the log parameters (r, alpha, s, beta), with its exact gradient.
 
-    def __init__(self, freq, rec, T, weights, penalizer_coef, step: float = 1e-5):
-        x, t, T = (np.asarray(v, float) for v in (freq, rec, T))
+    One row per pattern (frequency, recency, T) with its customers as weight; the dropout integral
+    is computed once per row (:func:`pareto_dropout_integral`, with its moments for the gradient),
+    the terms of the frequency alone once per distinct frequency and those of T alone once per
+    distinct T."""
+
+    def __init__(self, freq, rec, T, weights, penalizer_coef):
+        self.x, self.t, self.T = (np.asarray(v, float) for v in (freq, rec, T))
         self.w = np.asarray(weights, float)
         self.W = self.w.sum()
-        # distinct values by hashing (their order does not matter; np.unique sorts, and on pairs
-        # it sorts a structured view, slowly)
-        self.i_x, self.xu = pd.factorize(x)
-        self.i_Tu, self.Tu = pd.factorize(T)
-        i_y, yu = pd.factorize(np.r_[t, T])
-        inverse, pairs = pd.factorize(np.r_[self.i_x, self.i_x] * len(yu) + i_y)
-        self.px, self.py = self.xu[pairs // len(yu)], yu[pairs % len(yu)]
-        self.i_t, self.i_T = inverse[: len(x)], inverse[len(x) :]
+        # distinct values by hashing (their order does not matter; np.unique sorts)
+        self.i_x, self.xu = pd.factorize(self.x)
+        self.i_T, self.Tu = pd.factorize(self.T)
         self.penalizer = penalizer_coef
-        self.step = step
-        self.forward_step = 1e-7
-        self.central = True
+
+    def pattern_log_likelihoods(self, params, gradient: bool = False):
+        """Each row's log-likelihood at ``params`` (natural units); with ``gradient`` also its
+        derivatives in the log parameters (rows x 4)."""
+        r, alpha, s, beta = params
+        if not gradient:
+            alive, died = _pareto_log_parts(params, self.x, self.t, self.T)
+            head = gammaln(r + self.xu) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+            return head[self.i_x] + np.logaddexp(alive, died)
+        log_i, means = pareto_dropout_integral(params, self.x, self.t, self.T, moments=True)
+        ix, iT = self.i_x, self.i_T
+        rx = (r + self.xu)[ix]
+        log_aT, log_bT = np.log(alpha + self.Tu)[iT], np.log(beta + self.Tu)[iT]
+        alive = -rx * log_aT - s * log_bT
+        died = np.log(s) + log_i
+        tail = np.logaddexp(alive, died)
+        head = gammaln(r + self.xu) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+        p_alive = np.exp(alive - tail)
+        p_died = 1.0 - p_alive
+        slopes = np.column_stack(
+            [
+                (digamma(r + self.xu) - digamma(r))[ix] + np.log(alpha) - p_alive * log_aT - p_died * means[:, 0],
+                r / alpha - rx * (p_alive / (alpha + self.Tu)[iT] + p_died * means[:, 1]),
+                np.log(beta) - p_alive * log_bT + p_died * (1.0 / s - means[:, 2]),
+                s / beta - p_alive * s / (beta + self.Tu)[iT] - p_died * (s + 1.0) * means[:, 3],
+            ]
+        )
+        return head[ix] + tail, slopes * np.asarray(params, float)
 
     def log_likelihoods(self, P: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Weighted total log-likelihood at each row of ``P`` (natural parameters, k x 4); with
-        ``weights`` (patterns x m, several weightings of the patterns) a k x m matrix."""
-        r, alpha, s, beta = (P[:, i : i + 1] for i in range(4))
-        term = _pareto_log_term((r, alpha, s, beta), self.px[None, :], self.py[None, :])
+        ``weights`` (rows x m, several weightings of the rows) a k x m matrix."""
+        w = self.w if weights is None else weights
+        return np.array([self.pattern_log_likelihoods(p) @ w for p in np.asarray(P, float)])
 
-        def rows(values, index):  # per distinct value -> per row (np.take: C order, the same sums)
-            return np.take(values, index, axis=1)
-
-        lt, lT = rows(term, self.i_t), rows(term, self.i_T)
-        log_a0 = lt + _log1mexp(lT - lt)
-        rx, ix, iT = r + self.xu, self.i_x, self.i_Tu  # per distinct x and T, then per row
-        alive = -rows(rx, ix) * rows(np.log(alpha + self.Tu), iT) - rows(s * np.log(beta + self.Tu), iT)
-        died = np.log(s) + log_a0 - rows(np.log(r + s + self.xu), ix)
-        a1 = rows(gammaln(rx) - gammaln(r) + r * np.log(alpha) + s * np.log(beta), ix)
-        return (a1 + np.logaddexp(alive, died)) @ (self.w if weights is None else weights)
-
-    def subset(self, keep: np.ndarray, weights: np.ndarray) -> _ParetoObjective:
+    def subset(self, keep: np.ndarray, weights: np.ndarray) -> ParetoObjective:
         """This objective on the rows ``keep`` (a boolean mask) with ``weights`` (one per kept
-        row, e.g. a bootstrap draw's customers without the rows it lacks): only the (frequency,
-        time) pairs those rows have are computed; nothing re-grouped."""
+        row, e.g. a bootstrap draw's customers without the rows it lacks); nothing re-grouped."""
         out = copy.copy(self)
         out.w = np.asarray(weights, float)
         out.W = out.w.sum()
-        i_t, i_T = self.i_t[keep], self.i_T[keep]
-        used = np.zeros(len(self.px), bool)
-        used[i_t] = used[i_T] = True
-        number = np.cumsum(used) - 1
-        out.px, out.py = self.px[used], self.py[used]
-        out.i_t, out.i_T = number[i_t], number[i_T]
-        out.i_x, out.i_Tu = self.i_x[keep], self.i_Tu[keep]
+        out.x, out.t, out.T, out.i_x, out.i_T = (v[keep] for v in (self.x, self.t, self.T, self.i_x, self.i_T))
         return out
 
     def __call__(self, log_params):
-        theta = np.asarray(log_params, float)
-        if self.central:  # 9 points: error of order step^2
-            h = self.step * np.eye(4)
-            points = np.exp(np.vstack([theta, theta + h, theta - h]))
-        else:  # forward differences, 5 points: for the first, rough part of a fit
-            h = self.forward_step * np.eye(4)
-            points = np.exp(np.vstack([theta, theta + h]))
+        params = np.exp(np.asarray(log_params, float))
         with np.errstate(all="ignore"):
-            ll = self.log_likelihoods(points)
-        params = points[0]
-        value = -ll[0] / self.W + self.penalizer * np.sum(params**2)
-        slope = (ll[1:5] - ll[5:9]) / (2 * self.step) if self.central else (ll[1:5] - ll[0]) / self.forward_step
-        grad = -slope / self.W + 2 * self.penalizer * params**2
+            ll, slopes = self.pattern_log_likelihoods(params, gradient=True)
+            value = -(self.w @ ll) / self.W + self.penalizer * np.sum(params**2)
+            grad = -(self.w @ slopes) / self.W + 2 * self.penalizer * params**2
         if not np.isfinite(value) or not np.all(np.isfinite(grad)):
             return np.inf, np.zeros(4)
         return value, grad
+
+    def hessian(self, log_params, grad=None):
+        return hessian_from_gradient(self, np.asarray(log_params, float), grad)

@@ -20,7 +20,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from analysis.clv.fitters import ConvergenceError, _FastFit, _one_blas_thread, coarse_copy, inverse_curvature
-from analysis.clv.likelihoods import MODEL_LABELS, PARAM_NAMES, _hessian_from_gradient, _ParetoObjective
+from analysis.clv.likelihoods import MODEL_LABELS, PARAM_NAMES, ParetoObjective, hessian_from_gradient
 
 MIN_PARAM = 1e-6  # lower bound of every parameter (time scaled to max T = 1)
 MAX_SCALE = 1e6  # upper bound of the scale parameters alpha and beta (same scale)
@@ -87,7 +87,7 @@ def fit_pareto(
     with _one_blas_thread():
         if curvature is not None:
             scale = 1.0 / float(np.max(T))
-            objective = _ParetoObjective(f, r * scale, T * scale, w, penalizer)
+            objective = ParetoObjective(f, r * scale, T * scale, w, penalizer)
             result = _polish(objective, np.log(np.asarray(start, float)), curvature, scale, max_shape, max_iterations)
         else:
             result = _fit_pareto_from_coarse(f, r, T, w, penalizer, start, max_shape, max_iterations, tol)
@@ -99,10 +99,10 @@ def pareto_curvature(f, r, T, w, penalizer: float, params) -> np.ndarray | None:
     (natural units), by differences of its gradient: the warm curvature of refits near
     ``params``; None when it is not positive definite."""
     scale = 1.0 / float(np.max(T))
-    objective = _ParetoObjective(f, r * scale, T * scale, w, penalizer)
+    objective = ParetoObjective(f, r * scale, T * scale, w, penalizer)
     x = np.log(np.asarray(params, float) * np.array([1.0, scale, 1.0, scale]))
     with _one_blas_thread(), np.errstate(all="ignore"):
-        return inverse_curvature(_hessian_from_gradient(objective, x))
+        return inverse_curvature(hessian_from_gradient(objective, x))
 
 
 def refit_pareto_draws(
@@ -110,22 +110,22 @@ def refit_pareto_draws(
 ) -> list[np.ndarray | None]:
     """Pareto/NBD refitted on many weightings of the same patterns at once (bootstrap draws:
     ``weights`` is patterns x draws, the customers each draw has of each pattern), every draw
-    started at ``params`` (the fit on all customers, natural units).
+    warm started at ``params`` (the fit on all customers, natural units).
 
     Each draw's objective is that of :func:`fit_pareto` on its own customers (the same maximum
-    likelihood estimate). Likelihood evaluations at points shared by all draws give each draw a
-    cubic model of its objective around ``params`` (:func:`_draw_models`: its gradient, Hessian
-    and third derivatives), whose maximum, found without further evaluations, is the draw's
-    start; from there Newton steps with the model's Hessian as the first curvature, each
-    evaluating the draw's gradient by central differences on the patterns the draw has (as
-    :func:`fit_pareto` does) and updating the curvature as BFGS does, stop at a gradient below
-    1e-9 (the tolerance of :func:`fit_pareto`): two or three evaluations a draw. Returns, per
-    draw, the parameters (natural units), or None where the run does not converge inside the
-    bounds of :func:`_fit_pareto` (the caller then refits that draw one by one)."""
+    likelihood estimate). The exact gradients of every pattern's log-likelihood at 21 points
+    around ``params``, shared by all draws, give each draw a cubic model of its objective there
+    (:func:`_draw_models_from_gradients`: its gradient, Hessian and third derivatives), whose
+    maximum, found without further evaluations, is the draw's start; from there Newton steps with
+    the model's Hessian as the first curvature, each evaluating the draw's exact gradient on the
+    patterns the draw has and updating the curvature as BFGS does, stop at a gradient below 1e-9
+    (the tolerance of :func:`fit_pareto`): one or two evaluations a draw. Returns, per draw, the
+    parameters (natural units), or None where the run does not converge inside the bounds of
+    :func:`_fit_pareto` (the caller then refits that draw one by one)."""
     weights = np.asarray(weights, float)
     n_draws = weights.shape[1]
     scale = 1.0 / float(np.max(T))
-    objective = _ParetoObjective(f, r * scale, T * scale, np.ones(len(f)), penalizer)
+    objective = ParetoObjective(f, r * scale, T * scale, np.ones(len(f)), penalizer)
     x_hat = np.log(np.asarray(params, float) * np.array([1.0, scale, 1.0, scale]))
     # each draw's own time scale (1 / its longest T) only changes its penalty's alpha and beta
     drawn_max = np.max(np.where(weights > 0, np.asarray(T, float)[:, None], 0.0), axis=0)
@@ -133,7 +133,7 @@ def refit_pareto_draws(
     ratio[:, [1, 3]] = (scale * drawn_max[:, None]) ** -1.0
     W = weights.sum(axis=0)
     with _one_blas_thread(), np.errstate(all="ignore"):
-        slopes, hessians, thirds = _draw_models(objective, x_hat, weights)
+        slopes, hessians, thirds = _draw_models_from_gradients(objective, x_hat, weights)
         lo, hi = np.log(MIN_PARAM), np.log([max_shape, MAX_SCALE, max_shape, MAX_SCALE])
         out: list[np.ndarray | None] = []
         for b in range(n_draws):
@@ -249,11 +249,37 @@ def _cubic_minimum(g: np.ndarray, H: np.ndarray, third: np.ndarray, steps: int =
 
 
 def _draw_slope(objective, x: np.ndarray) -> np.ndarray:
-    """The gradient of the objective's weighted log-likelihood at ``x`` (log parameters), by
-    central differences with the objective's step."""
-    h = objective.step * np.eye(4)
-    ll = objective.log_likelihoods(np.exp(np.vstack([x + h, x - h])))
-    return (ll[:4] - ll[4:]) / (2 * objective.step)
+    """The exact gradient of the objective's weighted log-likelihood at ``x`` (log parameters)."""
+    return objective.w @ objective.pattern_log_likelihoods(np.exp(x), gradient=True)[1]
+
+
+_PAIRS = [(j, k) for j in range(4) for k in range(j + 1, 4)]
+
+
+def _draw_models_from_gradients(objective, x: np.ndarray, weights: np.ndarray, step: float = 1e-3):
+    """Each weighting's gradient (draws x 4), Hessian (draws x 4 x 4) and third derivatives (draws
+    x 4 x 4 x 4) of the weighted log-likelihood at ``x`` (log parameters), from the exact gradients
+    of every pattern's log-likelihood at 21 points shared by all weightings: the Hessian by central
+    differences along the axes; the third derivatives T[., j, k] from the second differences of
+    the gradient along the axes (j = k) and along e_j + e_k, which give T[., j, j] + 2 T[., j, k] +
+    T[., k, k]; errors of order ``step`` squared."""
+
+    def slopes(point):  # draws x 4
+        return weights.T @ objective.pattern_log_likelihoods(np.exp(point), gradient=True)[1]
+
+    e = step * np.eye(4)
+    g = slopes(x)
+    plus, minus = [slopes(x + e[i]) for i in range(4)], [slopes(x - e[i]) for i in range(4)]
+    H = np.stack([(plus[i] - minus[i]) / (2 * step) for i in range(4)], axis=1)  # draws x i x m
+    H = (H + H.transpose(0, 2, 1)) / 2
+    third = np.empty((weights.shape[1], 4, 4, 4))
+    for i in range(4):
+        third[:, :, i, i] = (plus[i] + minus[i] - 2 * g) / step**2
+    for j, k in _PAIRS:
+        both = slopes(x + e[j] + e[k]) + slopes(x - e[j] - e[k]) - 2 * g
+        third[:, :, j, k] = third[:, :, k, j] = (both / step**2 - third[:, :, j, j] - third[:, :, k, k]) / 2
+    permuted = [third.transpose(0, *(1 + np.array(p))) for p in itertools.permutations(range(3))]
+    return g, H, sum(permuted) / len(permuted)
 
 
 def _fit_pareto_from_coarse(f, r, T, w, penalizer, start, max_shape, max_iterations, tol) -> FitResult | None:
@@ -271,17 +297,17 @@ def _fit_pareto_from_coarse(f, r, T, w, penalizer, start, max_shape, max_iterati
     if first.problem is not None:
         return None
     x0 = np.log(first.params * np.array([1.0, scale, 1.0, scale]))
-    coarse_objective = _ParetoObjective(x_c, t_c, T_c, w_c, penalizer)
+    coarse_objective = ParetoObjective(x_c, t_c, T_c, w_c, penalizer)
     with np.errstate(all="ignore"):
-        h_inv = inverse_curvature(_hessian_from_gradient(coarse_objective, x0))
+        h_inv = inverse_curvature(hessian_from_gradient(coarse_objective, x0))
     if h_inv is None:
         return None
-    objective = _ParetoObjective(f, r * scale, T * scale, w, penalizer)
+    objective = ParetoObjective(f, r * scale, T * scale, w, penalizer)
     return _polish(objective, x0, h_inv, scale, max_shape, max_iterations)
 
 
 def _polish(objective, x0, h_inv, scale, max_shape, max_iterations) -> FitResult | None:
-    """BFGS with central differences from ``x0`` (log parameters, time scaled by ``scale``) with
+    """BFGS with the exact gradient from ``x0`` (log parameters, time scaled by ``scale``) with
     the first inverse Hessian ``h_inv``, to a gradient of 1e-9; the fit in natural units, or None
     when it does not converge inside the bounds of :func:`_fit_pareto`."""
     out = minimize(
@@ -301,31 +327,18 @@ def _polish(objective, x0, h_inv, scale, max_shape, max_iterations) -> FitResult
 
 def _fit_pareto(f, r, T, w, penalizer, start, max_shape, max_iterations, tol) -> FitResult:
     scale = 1.0 / float(np.max(T))
-    objective = _ParetoObjective(f, r * scale, T * scale, w, penalizer)
+    objective = ParetoObjective(f, r * scale, T * scale, w, penalizer)
     lo = np.log(MIN_PARAM)
     bounds = [(lo, np.log(max_shape)), (lo, np.log(MAX_SCALE))] * 2
     x0 = np.clip(np.log(np.asarray(start, float)), [b[0] for b in bounds], [b[1] for b in bounds])
-    # the way to the maximum with forward differences, the last steps with central ones
-    objective.central = False
-    rough = minimize(
+    out = minimize(
         objective,
         x0,
         jac=True,
         method="L-BFGS-B",
         bounds=bounds,
-        options={"maxiter": int(max_iterations), "ftol": 1e-10},
-    )
-    objective.central = True
-    x1 = rough.x if np.all(np.isfinite(rough.x)) and np.isfinite(rough.fun) else x0
-    out = minimize(
-        objective,
-        x1,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=bounds,
         options={"maxiter": int(max_iterations), "ftol": tol or 1e-13, "gtol": 1e-9},
     )
-    out.nit += rough.nit
     params = np.exp(out.x)
     params[[1, 3]] /= scale
     converged = bool(out.success) or float(np.max(np.abs(out.jac))) < 1e-6
