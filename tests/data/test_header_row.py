@@ -166,8 +166,6 @@ def test_the_header_row_setting(tmp_path):
     assert load_config(path)["data"]["header_row"] == 3
 
 
-@pytest.mark.xfail(strict=True, reason="data.header_row reaches the loader once pipeline.prepare passes it on "
-                                       "(header_row=data_cfg.get('header_row')); remove this mark then")
 def test_check_with_a_named_header_row(tmp_path, capsys):
     # an event log without amounts below a title: its header is not looked for (no amount), it is named
     lines = ["2023年销售明细表", "客户编号,销售日期", "C001,2023-01-05", "C002,2023-01-06"]

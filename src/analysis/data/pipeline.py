@@ -85,6 +85,7 @@ def prepare(
         table=data_cfg.get("table"),
         columns=data_cfg.get("columns") or None,
         headers=data_cfg.get("headers"),
+        header_row=data_cfg.get("header_row"),
     )
     check_columns(config, set(raw.mapping))
     con = con if con is not None else engine.connect()
