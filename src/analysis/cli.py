@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--mask-pii", action="store_true",
                      help="mask customer names, phones, e-mails and ids on the pages and in the deck (the customer "
                           "table and executed notebooks keep them; ANALYSIS_MASK_SALT keys the id hash)")
+    run.add_argument("--strict", action="store_true",
+                     help="exit 2 when a stage declines for lack of data (default: the report is made without it)")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
     run.add_argument("--log-format", choices=("text", "json"), default="text",
                      help="progress as text lines (default) or one JSON object per line, for schedulers")
@@ -106,7 +108,7 @@ def _run(args: argparse.Namespace) -> int:
         run_report(args.input, as_of=args.as_of, config_path=args.config, overrides=_overrides(args),
                    customers_path=args.customers, out_dir=args.out, notebooks_dir=args.notebooks,
                    crm_systems=args.crm, lang=args.lang, mask_pii=args.mask_pii,
-                   log=reporter(args.log_format, args.quiet))
+                   strict=args.strict, log=reporter(args.log_format, args.quiet))
     except RunFailed as exc:  # 2: the user's data or settings; 1: an internal failure
         print(f"error: {exc}", file=sys.stderr)
         return 2 if exc.user_error else 1

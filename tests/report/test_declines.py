@@ -62,3 +62,14 @@ def test_strict_turns_a_decline_into_a_failure_of_the_data(tmp_path, lifetimes_d
     assert err.value.user_error and not (out / "latest").exists()
     assert json.loads((err.value.run_dir / "run.json").read_text(encoding="utf-8"))["status"] == "declined"
     assert (err.value.run_dir / "index.html").is_file()  # the pack is made all the same
+
+
+def test_the_command_exits_0_with_a_decline_and_2_with_strict(tmp_path, lifetimes_datasets, capsys):
+    from analysis.cli import main
+
+    args = ["run", "--input", str(lifetimes_datasets / "CDNOW_sample.txt"), "--out", str(tmp_path / "out"),
+            "--notebooks", str(_notebooks(tmp_path / "nb")), "--quiet"]
+    assert main(args) == 0
+    assert main([*args, "--strict"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: step 04_clv failed: a stage declined (--strict): clv: ")
