@@ -47,7 +47,8 @@ def formula_guarded(text: pa.Array) -> pa.Array:
     starts = pc.match_substring_regex(text, _FORMULA_START)
     if not pc.any(starts).as_py():
         return text
-    return pc.if_else(starts, pc.binary_join_element_wise("'", text, ""), text)
+    quote, nothing = pa.scalar("'", text.type), pa.scalar("", text.type)  # (string or large_string)
+    return pc.if_else(starts, pc.binary_join_element_wise(quote, text, nothing), text)
 
 
 def formula_guarded_frame(frame: pd.DataFrame) -> pd.DataFrame:
