@@ -7,7 +7,8 @@ import pytest
 
 from analysis.cli import main
 from analysis.config import load_config
-from analysis.data.load import HeaderRow, header_index, read_transactions
+from analysis.data.headers import header_index
+from analysis.data.load import HeaderRow, read_transactions
 from analysis.data.pipeline import prepare
 from analysis.data.quality import summary_lines
 from analysis.errors import UserError

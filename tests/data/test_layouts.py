@@ -468,7 +468,7 @@ def test_headers_table_can_be_extended_in_the_config(tmp_path, config):
 
 
 def test_a_header_tied_to_its_system_counts_only_beside_its_companions():
-    from analysis.data.load import find_roles
+    from analysis.data.headers import find_roles
 
     elsewhere = find_roles(["Customer ID", "Name", "Date", "Amount"])
     assert elsewhere["customer_name"] == "Name" and "order_id" not in elsewhere

@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from analysis.config import load_config
-from analysis.data.load import find_roles, read_customer_list, read_transactions
+from analysis.data.headers import find_roles
+from analysis.data.load import read_customer_list, read_transactions
 from analysis.data.pipeline import prepare
 from analysis.errors import UserError
 from tests.conftest import CDNOW_MASTER, UCI

@@ -48,31 +48,15 @@ import ibis
 import pandas as pd
 
 from analysis.data import engine
-from analysis.errors import UserError
-
-# The roles a column can play; the headers known for each are data (``defaults/headers.yaml``).
-ROLES = (
-    "customer_id",
-    "order_id",
-    "timestamp",
-    "amount",
-    "refund",
-    "quantity",
-    "unit_price",
-    "margin",
-    "product_id",
-    "description",
-    "status",
-    "deal_stage",
-    "customer_name",
-    "country",
-    "region",
-    "city",
-    "industry",
-    "customer_type",
-    "size",
+from analysis.data.headers import (
+    HEADER_SEARCH_ROWS,
+    REQUIRED,
+    find_roles,
+    header_index,
+    listing,
+    seen_alternatives,
 )
-REQUIRED = ("customer_id", "timestamp")
+from analysis.errors import UserError
 
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
@@ -82,7 +66,6 @@ ENCODINGS = ("utf-8-sig", "utf-8", "gb18030", "latin-1")
 CDNOW_MASTER = ("customer_id", "date", "number_of_cds", "dollar_value")
 CDNOW_SAMPLE = ("customer_id", "sample_id", "date", "number_of_cds", "dollar_value")
 
-HEADER_SEARCH_ROWS = 20  # a header below title rows is looked for among this many first rows
 DELIMITERS = ",;\t|"
 
 
@@ -192,7 +175,7 @@ def _no_column(role: str, headers: list[str], fmt: str, header_row: int | None) 
     elif fmt == "excel" or fmt.startswith("csv"):
         hint = " (use --header-row N if the header is not on the first row)"
     return (
-        f"no {role} column found among the headers {_listing(headers)}{where}: "
+        f"no {role} column found among the headers {listing(headers)}{where}: "
         f"name it with --column {role}=HEADER or data.columns in the config{hint}"
     )
 
@@ -209,122 +192,9 @@ def read_customer_list(
     if "customer_id" not in mapping:
         raise UserError(
             f"no customer_id column found in the customer list {path} among the headers "
-            f"{_listing(frame.columns)}: rename that column to customer_id"
+            f"{listing(frame.columns)}: rename that column to customer_id"
         )
     return RawTable(frame, mapping, enc, fmt, fingerprint)
-
-
-def known_headers(table: dict[str, list] | None = None, headers: list[str] | None = None) -> dict[str, tuple[str, ...]]:
-    """role → its known headers, normalised, in order of preference: from ``table`` (config
-    ``data.headers``) or, when None, the shipped ``defaults/headers.yaml``.
-
-    An entry is a header, or ``{header: H, with: [A, B]}``: H plays the role only in an input
-    that also has the headers A and B (Shopify's ``Name`` is the order number beside
-    ``Financial Status``; elsewhere a ``Name`` is a person). Such entries are left out unless
-    ``headers`` (the input's) hold their companions."""
-    if table is None:
-        table = _default_headers()
-    present = {_normalise(h) for h in headers or ()}
-    known = {}
-    for role in ROLES:
-        names = []
-        for entry in table.get(role) or ():
-            if isinstance(entry, dict):
-                if not {_normalise(h) for h in entry.get("with") or ()} <= present:
-                    continue
-                entry = entry["header"]
-            names.append(_normalise(entry))
-        known[role] = tuple(names)
-    return known
-
-
-@functools.cache
-def _default_headers() -> dict[str, list]:
-    from analysis.config import default_config
-
-    return default_config()["data"]["headers"]
-
-
-def find_roles(
-    headers: list[str], explicit: dict[str, str] | None = None, table: dict[str, list] | None = None
-) -> dict[str, str]:
-    """role → header: the explicit mapping wins, known headers (``table``, see
-    :func:`known_headers`) fill in the other roles, the most preferred header first."""
-    mapping: dict[str, str] = {}
-    for role, header in (explicit or {}).items():
-        if role not in ROLES:
-            raise UserError(f"unknown column role {role!r}: use one of {', '.join(ROLES)}")
-        if header not in headers:
-            raise UserError(
-                f"column {header!r} (given for {role}) is not in the input; its headers are {_listing(headers)}"
-            )
-        mapping[role] = header
-    taken = set(mapping.values())
-    by_name: dict[str, str] = {}
-    for header in headers:
-        by_name.setdefault(_normalise(header), header)
-    for role, names in known_headers(table, headers).items():
-        if role in mapping:
-            continue
-        for name in names:
-            header = by_name.get(name)
-            if header is not None and header not in taken:
-                mapping[role] = header
-                taken.add(header)
-                break
-    return mapping
-
-
-def seen_alternatives(
-    headers: list[str], mapping: dict[str, str], table: dict[str, list] | None = None
-) -> dict[str, list[str]]:
-    """role → the other known headers of a mapped role present in the input and used by no role
-    (say 订单创建时间 beside the 订单付款时间 taken), in the input's column order."""
-    used = set(mapping.values())
-    known = known_headers(table, headers)
-    seen = {}
-    for role, taken in mapping.items():
-        names = set(known.get(role, ()))
-        others = [h for h in headers if h != taken and h not in used and _normalise(h) in names]
-        if others:
-            seen[role] = others
-    return seen
-
-
-def header_index(rows: list[list[str]], explicit: dict[str, str], table: dict[str, list] | None = None) -> int | None:
-    """The 0-based position of the header among the first ``rows`` (each a list of cell texts): 0 when
-    the first row gives the required roles and holds every ``explicit`` header; else the row whose cells
-    map the most roles (:func:`find_roles` on the ``table`` of known headers) among those giving the
-    required roles, every explicit header and an amount or a price; the first of equals. None: no row does."""
-    if rows and _header_roles(rows[0], explicit, table, money=False):
-        return 0
-    best, found = 0, None
-    for i, row in enumerate(rows[1:HEADER_SEARCH_ROWS], start=1):
-        roles = _header_roles(row, explicit, table, money=True)
-        if len(roles) > best:
-            best, found = len(roles), i
-    return found
-
-
-def _header_roles(cells: list[str], explicit: dict[str, str], table: dict[str, list] | None, money: bool) -> dict:
-    """The roles a row of cells would map as the header; empty when it lacks a required role, an explicit
-    header or (``money``) an amount or price."""
-    present = [c for c in cells if c]
-    if not set(explicit.values()) <= set(present):
-        return {}
-    roles = find_roles(present, explicit, table)
-    if any(r not in roles for r in REQUIRED) or money and not {"amount", "unit_price"} & set(roles):
-        return {}
-    return roles
-
-
-def _normalise(header: object) -> str:
-    return re.sub(r"[\s_\-./()（）:：#]+", "", str(header).strip().lower())
-
-
-def _listing(headers) -> str:
-    shown = [str(h) for h in headers]
-    return ", ".join(shown) if shown else "(none)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -531,7 +401,7 @@ def _read_excel(
     elif isinstance(sheet, str) and sheet not in names and sheet.isdigit():
         sheet = int(sheet)
     if isinstance(sheet, int) and not 0 <= sheet < len(names) or isinstance(sheet, str) and sheet not in names:
-        raise UserError(f"sheet {sheet!r} is not in {file.name}; its sheets are {_listing(names)}")
+        raise UserError(f"sheet {sheet!r} is not in {file.name}; its sheets are {listing(names)}")
     # the first rows, blank ones too (as the sheet numbers them): only these are read to find the header
     top = pd.read_excel(book, sheet_name=sheet, header=None, nrows=header_row or HEADER_SEARCH_ROWS, dtype=object)
     rows = [["" if pd.isna(v) else str(v).strip() for v in row] for row in top.itertuples(index=False)]
@@ -556,10 +426,10 @@ def _read_database(url: str, table: str | None) -> tuple[pd.DataFrame, None, str
     tables = _tables(con)
     if table is None:
         if len(tables) != 1:
-            raise UserError(f"name the table to read with --table; the database holds {_listing(tables)}")
+            raise UserError(f"name the table to read with --table; the database holds {listing(tables)}")
         table = tables[0]
     if table not in tables:
-        raise UserError(f"table {table!r} not found; the database holds {_listing(tables)}")
+        raise UserError(f"table {table!r} not found; the database holds {listing(tables)}")
     frame = con.table(table).to_pandas()
     return frame, None, f"{backend} table {table}", f"{backend}:{table}:{len(frame)} rows"
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from analysis.config import check_columns
 from analysis.data import engine, features, load
+from analysis.data.headers import ROLES
 from analysis.data.parsing import parse_text
 from analysis.data.validate import ATTRIBUTE_ROLES, Validated, validate_raw
 from analysis.errors import UserError
@@ -61,8 +62,8 @@ def parse_column_options(options: list[str] | None) -> dict[str, str]:
         if not sep or not role.strip() or not header.strip():
             raise UserError(f"--column takes ROLE=HEADER, got {item!r}")
         role = role.strip()
-        if role not in load.ROLES:
-            raise UserError(f"unknown column role {role!r}: use one of {', '.join(load.ROLES)}")
+        if role not in ROLES:
+            raise UserError(f"unknown column role {role!r}: use one of {', '.join(ROLES)}")
         mapping[role] = header.strip()
     return mapping
 
