@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from analysis.privacy import KnownValues, mask_email, mask_frame, mask_id, mask_name, mask_phone, mask_text
 
@@ -85,3 +86,54 @@ def test_known_values_from_a_customer_table():
                           "orders": [12345]})  # fmt: skip
     known = KnownValues.from_frame(frame)
     assert known("Bob Stone, 13912345678, customer 12345") == "B** S****, 139****5678, customer 12345"
+
+
+def test_ids_are_keyed_by_hmac_not_an_unsalted_hash():
+    import hashlib
+    import hmac
+
+    assert mask_id("12345", "key") == "c-" + hmac.new(b"key", b"12345", hashlib.sha256).hexdigest()[:8]
+    assert mask_id("12345", "key") != "c-" + hashlib.sha256(b"12345").hexdigest()[:8]
+    assert mask_id("12345", "key") != "c-" + hashlib.sha256(b"key12345").hexdigest()[:8]
+
+
+def test_the_page_key_is_created_beside_the_reports_private_and_reused(tmp_path, monkeypatch):
+    import stat
+
+    from analysis import privacy
+
+    monkeypatch.delenv(privacy.SALT_VARIABLE, raising=False)
+    monkeypatch.setattr(privacy, "_KEY_FILE", [])
+    reports = tmp_path / "reports"
+    key = privacy.page_salt(reports / "run-1")
+    path = reports / privacy.KEY_FILE
+    assert path.is_file() and stat.S_IMODE(path.stat().st_mode) == 0o600 and len(key) == 64
+    assert privacy.page_salt(reports / "run-2") == key  # a later run of the folder
+    assert privacy.page_salt() == key  # this process keeps the folder (the pack, after the pages)
+    assert privacy.for_pages(pd.DataFrame({"customer_id": ["7"]}), True)["customer_id"][0] == mask_id("7", key)
+    other = privacy.page_salt(tmp_path / "elsewhere" / "run")
+    assert other != key and len(other) == 64
+    monkeypatch.setenv(privacy.SALT_VARIABLE, "shared secret")  # one key for several machines
+    assert privacy.page_salt(reports / "run-3") == "shared secret"
+    assert path.read_text(encoding="ascii").strip() == key
+
+
+def test_without_a_reports_folder_the_key_is_random_for_the_process(monkeypatch):
+    from analysis import privacy
+
+    monkeypatch.delenv(privacy.SALT_VARIABLE, raising=False)
+    monkeypatch.setattr(privacy, "_KEY_FILE", [])
+    monkeypatch.setattr(privacy, "_PROCESS_KEY", [])
+    key = privacy.page_salt()
+    assert key and privacy.page_salt() == key and mask_id("7", key) != mask_id("7")
+
+
+def test_an_empty_key_file_is_a_clear_error(tmp_path, monkeypatch):
+    from analysis import privacy
+    from analysis.errors import UserError
+
+    monkeypatch.delenv(privacy.SALT_VARIABLE, raising=False)
+    monkeypatch.setattr(privacy, "_KEY_FILE", [])
+    (tmp_path / privacy.KEY_FILE).write_text("")
+    with pytest.raises(UserError, match="mask key .* is empty"):
+        privacy.page_salt(tmp_path / "run")

@@ -2,6 +2,7 @@
 limits, and the one-line warning when the data lacks a required field."""
 
 import copy
+import zipfile
 
 import pandas as pd
 import pytest
@@ -154,3 +155,33 @@ def test_an_unknown_crm_or_policy_is_a_one_line_error(tmp_path, config):
 def test_a_customer_without_a_purchase_date_gets_an_empty_field():
     dates = pd.Series(pd.to_datetime(["2020-01-31", None, "2020-01-31"]))
     assert crm._text(dates, "last_purchase", {"date_format": "%d/%m/%Y"}).tolist() == ["31/01/2020", "", "31/01/2020"]
+
+
+HOSTILE = ["=1+1", "+SUM(1,2)", "-2+3", "@cmd", "\tTab", "Plain, Ltd"]
+
+
+def test_csv_presets_guard_formula_starts_in_texts_and_leave_numbers_alone(tmp_path, config):
+    frame = named(6, city=HOSTILE)
+    frame["customer_name"] = HOSTILE
+    frame["customer_id"] = ["=00007", "-5", "00003", "00004", "00005", "00006"]
+    frame["monetary"] = [-12.5, 3.0, 0.0, 1.0, 2.0, 4.0]  # a negative amount is a number, not text
+    files, _ = write_crm_files(tmp_path, frame, config, SYSTEMS)
+    guarded = ["'=1+1", "'+SUM(1,2)", "'-2+3", "'@cmd", "'\tTab", "Plain, Ltd"]
+    zoho = read(files["zoho"][0])
+    assert zoho["Account Name"].tolist() == guarded and zoho["Billing City"].tolist() == guarded
+    assert zoho["Account Number"].tolist()[:3] == ["'=00007", "'-5", "00003"]
+    assert zoho["Total Spend"].tolist()[:2] == ["-12.50", "3.00"]
+    assert read(files["salesforce"][0])["Account Name"].tolist() == guarded
+    # the xlsx preset writes text cells, which are never formulas: the texts as they are
+    assert read(files["fxiaoke"][0])["客户名称"].tolist() == HOSTILE
+    with zipfile.ZipFile(files["fxiaoke"][0]) as book:
+        assert not any(b"<f>" in book.read(n) for n in book.namelist() if n.startswith("xl/worksheets/"))
+
+
+def test_the_formula_guard_can_be_turned_off(tmp_path, config):
+    config = copy.deepcopy(config)
+    config["export"]["csv_formula_guard"] = False
+    frame = named(6, city=HOSTILE)
+    frame["customer_name"] = HOSTILE
+    files, _ = write_crm_files(tmp_path, frame, config, ["zoho"])
+    assert read(files["zoho"][0])["Account Name"].tolist() == HOSTILE

@@ -162,3 +162,73 @@ def test_above_the_row_limit_the_workbook_points_to_the_csv_and_parquet(monkeypa
 def test_a_wrong_language_is_refused(tmp_path, config):
     with pytest.raises(ValueError, match="lang must be"):
         write_tier_workbook(tmp_path / "x.xlsx", pd.DataFrame({"customer_id": ["1"]}), config, lang="fr")
+
+
+FORMULA_TEXTS = ["=1+1", "+SUM(1,2)", "-2+3", "@cmd", "\tTab", "plain", "a=b", None]
+
+
+@pytest.mark.parametrize("chunk", [200_000, 3])
+def test_customers_csv_guards_formula_starts_in_text_and_leaves_numbers(tmp_path, chunk):
+    from analysis.report.rundir import write_csv
+
+    frame = pd.DataFrame({
+        "customer_id": pd.array(["=00007", "-5", "3", "4", "5", "6", "7", "8"], dtype="str"),
+        "customer_name": pd.array(FORMULA_TEXTS, dtype="str"),
+        "monetary": [-12.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, np.nan],
+        "orders": [-1, 1, 2, 3, 4, 5, 6, 7],
+    })  # fmt: skip
+    write_csv(frame, tmp_path / "guarded.csv", chunk=chunk)
+    back = pd.read_csv(tmp_path / "guarded.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    assert back["customer_id"].tolist()[:3] == ["'=00007", "'-5", "3"]
+    assert back["customer_name"].tolist() == ["'=1+1", "'+SUM(1,2)", "'-2+3", "'@cmd", "'\tTab", "plain", "a=b", ""]
+    assert back["monetary"].tolist()[0] == "-12.5" and back["orders"].tolist()[0] == "-1"
+    # the slow path (a column the fast one does not know: a category) guards the same cells and its categories
+    write_csv(frame.assign(extra=pd.Categorical(["-a", "b"] * 4)), tmp_path / "slow.csv", chunk=chunk)
+    slow = pd.read_csv(tmp_path / "slow.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    assert slow.drop(columns="extra").equals(back) and slow["extra"].tolist()[:2] == ["'-a", "b"]
+    write_csv(frame, tmp_path / "plain.csv", chunk=chunk, guard=False)  # off: the data as it is, as pandas writes it
+    expected = frame.to_csv(index=False, float_format="%.15g", lineterminator="\n").encode("utf-8-sig")
+    assert (tmp_path / "plain.csv").read_bytes() == expected
+
+
+def test_formula_guard_on_every_formula_start():
+    import pyarrow as pa
+
+    from analysis.tables import formula_guarded
+
+    texts = ["=a", "+a", "-a", "@a", "\ta", "\ra", "a", "", " =a", None]
+    assert formula_guarded(pa.array(texts)).to_pylist() == ["'=a", "'+a", "'-a", "'@a", "'\ta", "'\ra", "a", "",
+                                                             " =a", None]  # fmt: skip
+
+
+def test_quarantine_csv_guards_the_rows_as_read(tmp_path, config):
+    import copy
+
+    path = tmp_path / "sales.csv"
+    path.write_text("customer_id,date,amount\n=00007,2024-01-05,10\n@x,=cmd|' /C calc'!A0,-5\n", encoding="utf-8")
+    prepared = prepare(str(path), config, "2024-01-31")
+    prepared.checked.write_quarantine(tmp_path / "quarantine.csv")
+    rows = pd.read_csv(tmp_path / "quarantine.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    assert rows[["customer_id", "date", "amount"]].values.tolist() == [["'@x", "'=cmd|' /C calc'!A0", "'-5"]]
+    off = copy.deepcopy(config)
+    off["export"]["csv_formula_guard"] = False
+    prepare(str(path), off, "2024-01-31").checked.write_quarantine(tmp_path / "raw.csv")
+    raw = pd.read_csv(tmp_path / "raw.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    assert raw[["customer_id", "date", "amount"]].values.tolist() == [["@x", "=cmd|' /C calc'!A0", "-5"]]
+
+
+def test_workbooks_hold_no_formula_even_for_texts_that_look_like_one(tmp_path, config):
+    import copy
+    import zipfile
+
+    config = copy.deepcopy(config)
+    config["columns"]["customer_name"] = ["=HYPERLINK(\"http://evil.example\",\"click\")", "=1+1"]
+    table = pd.DataFrame({"customer_id": ["=00007", "2"], "customer_name": ["=1+1", "@cmd"], "orders": [1, 2]})
+    write_tier_workbook(tmp_path / "customers.xlsx", table, config)
+    export.write_plain_xlsx(tmp_path / "plain.xlsx", table.rename(columns={"orders": "=orders"}))
+    for book in ("customers.xlsx", "plain.xlsx"):
+        with zipfile.ZipFile(tmp_path / book) as z:
+            sheets = [z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/")]
+        assert sheets and not any(b"<f>" in sheet or b"<f " in sheet for sheet in sheets), book
+    rows = list(load_workbook(tmp_path / "customers.xlsx").worksheets[0].iter_rows(values_only=True))
+    assert rows[1][:2] == ("=00007", "=1+1")  # shown as written: text cells
