@@ -15,11 +15,18 @@ and company size, written on every row under headers the loader recognises (``de
 ``Customer ID``, ``Order ID``, ``Order Date``, ``Amount``, ``Country``, ``Region``, ``Industry``,
 ``Customer Type``, ``Size``. Rows are in customer order, each customer's rows by date.
 
+Profiles (``--profile``): ``cdnow`` (the default, above) and ``dense``, a grocery-like panel of one year
+(2023) where customers arrive in the first 60 days and buy about 20 times each (BG/NBD r=2.0, alpha=4.0, a=0.2,
+b=8.0 in weeks: a purchase every two weeks on average, a few customers up to about 190 purchases), the data on
+which a Pareto/NBD likelihood costs most. A size with the profile's name in front (``dense100k``) selects it
+too, so ``make bench-data BENCH_SIZES=dense100k`` writes ``sim_dense100k.parquet``.
+
 The Parquet file is written one block (one row group) at a time, so 10M customers (~28M rows) never need all
 rows in memory; it is written to a temporary name and renamed when complete. The true parameters, the
 settings and the counts go into a JSON file beside it (``<name>.json``).
 
     .venv/bin/python benchmarks/generate.py --customers 1000000 --out benchmarks/data/sim_1m.parquet
+    .venv/bin/python benchmarks/generate.py --customers dense100k
 """
 
 from __future__ import annotations
@@ -41,6 +48,16 @@ from analysis.clv.simulate import simulate_transactions
 BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 GAMMA_GAMMA = {"p": 6.25, "q": 3.74, "gamma": 15.44}
 START, END, ACQUISITION_DAYS = "2022-01-01", "2023-12-31", 90
+# the purchase process and observation window of each profile (the spend model is the same)
+PROFILES = {
+    "cdnow": {"bgnbd": BGNBD, "start": START, "end": END, "acquisition_days": ACQUISITION_DAYS},
+    "dense": {
+        "bgnbd": {"r": 2.0, "alpha": 4.0, "a": 0.2, "b": 8.0},
+        "start": "2023-01-01",
+        "end": "2023-12-31",
+        "acquisition_days": 60,
+    },
+}
 BLOCK = 100_000  # customers per block and per row group; fixed, so the rows do not depend on the size asked
 FIRST_ID = 1_000_000  # customer ids are FIRST_ID + number, as simulate_transactions writes them
 
@@ -114,16 +131,20 @@ def _block_seed(seed: int, block: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, block, stream]).generate_state(1)[0])
 
 
-def simulate_block(block: int, n_customers: int, seed: int, first_order: int) -> tuple[pa.Table, int]:
+def simulate_block(
+    block: int, n_customers: int, seed: int, first_order: int, profile: str = "cdnow"
+) -> tuple[pa.Table, int]:
     """The rows of customers ``block * BLOCK`` to ``block * BLOCK + n_customers - 1`` as an Arrow table (order
-    ids continue from ``first_order``), and how many of them made a repeat purchase."""
+    ids continue from ``first_order``), and how many of them made a repeat purchase; ``profile``: a key of
+    ``PROFILES``."""
+    chosen = PROFILES[profile]
     tx = simulate_transactions(
         n_customers,
-        params=tuple(BGNBD.values()),
+        params=tuple(chosen["bgnbd"].values()),
         spend_params=tuple(GAMMA_GAMMA.values()),
-        start=START,
-        end=END,
-        acquisition_days=ACQUISITION_DAYS,
+        start=chosen["start"],
+        end=chosen["end"],
+        acquisition_days=chosen["acquisition_days"],
         model="bgnbd",
         seed=_block_seed(seed, block, 0),
     )
@@ -143,9 +164,13 @@ def simulate_block(block: int, n_customers: int, seed: int, first_order: int) ->
     return pa.table(columns), repeat_buyers
 
 
-def generate(n_customers: int, out: str | Path, seed: int = 0, compression: str = "zstd") -> dict:
-    """Write ``n_customers`` simulated customers' transactions to the Parquet file ``out`` and the true
-    parameters and counts to ``out`` with the suffix ``.json``; returns that record."""
+def generate(
+    n_customers: int, out: str | Path, seed: int = 0, compression: str = "zstd", profile: str = "cdnow"
+) -> dict:
+    """Write ``n_customers`` simulated customers' transactions of ``profile`` (a key of ``PROFILES``) to the
+    Parquet file ``out`` and the true parameters and counts to ``out`` with the suffix ``.json``; returns that
+    record."""
+    chosen = PROFILES[profile]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
@@ -154,7 +179,7 @@ def generate(n_customers: int, out: str | Path, seed: int = 0, compression: str 
     writer = None
     try:
         for block, begin in enumerate(range(0, n_customers, BLOCK)):
-            table, repeaters = simulate_block(block, min(BLOCK, n_customers - begin), seed, first_order)
+            table, repeaters = simulate_block(block, min(BLOCK, n_customers - begin), seed, first_order, profile)
             if writer is None:
                 writer = pq.ParquetWriter(partial, table.schema, compression=compression)
             writer.write_table(table, row_group_size=len(table))
@@ -175,12 +200,13 @@ def generate(n_customers: int, out: str | Path, seed: int = 0, compression: str 
         "rows": rows,
         "repeat_buyers": repeat_buyers,
         "seed": seed,
+        "profile": profile,
         "time_unit": "weeks",
-        "bgnbd": BGNBD,
+        "bgnbd": chosen["bgnbd"],
         "gamma_gamma": GAMMA_GAMMA,
-        "start": START,
-        "as_of": END,
-        "acquisition_days": ACQUISITION_DAYS,
+        "start": chosen["start"],
+        "as_of": chosen["end"],
+        "acquisition_days": chosen["acquisition_days"],
         "block_customers": BLOCK,
         "columns": {
             "customer_id": "Customer ID",
@@ -208,6 +234,15 @@ def generate(n_customers: int, out: str | Path, seed: int = 0, compression: str 
     return record
 
 
+def parse_profile(text: str) -> tuple[str | None, str]:
+    """A size with a profile's name in front (``dense100k``) as (profile, size); (None, text) without one."""
+    text = text.strip().lower()
+    for name in PROFILES:
+        if text.startswith(name) and text != name:
+            return name, text[len(name) :].lstrip("_-")
+    return None, text
+
+
 def parse_size(text: str) -> int:
     """``100k``, ``1m``, ``10M`` or a plain number of customers."""
     text = text.strip().lower().replace("_", "")
@@ -221,13 +256,18 @@ def parse_size(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", default="100k", help="number of customers: 100k, 1m, 10m or a number")
+    parser.add_argument(
+        "--customers", default="100k", help="number of customers: 100k, 1m, 10m or a number; dense100k: dense profile"
+    )
+    parser.add_argument("--profile", choices=list(PROFILES), help="purchase process (default cdnow, or the size's)")
     parser.add_argument("--out", help="Parquet file to write (default benchmarks/data/sim_<customers>.parquet)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    n = parse_size(args.customers)
+    named, size = parse_profile(args.customers)
+    profile = args.profile or named or "cdnow"
+    n = parse_size(size)
     out = args.out or Path(__file__).parent / "data" / f"sim_{args.customers.lower()}.parquet"
-    record = generate(n, out, seed=args.seed)
+    record = generate(n, out, seed=args.seed, profile=profile)
     print(
         f"{out}: {record['customers']:,} customers, {record['rows']:,} rows, "
         f"{record['file_bytes'] / 1e6:.1f} MB in {record['generation_seconds']:.1f} s",
