@@ -199,7 +199,7 @@ def test_quantiles_of_each_customers_draws_by_sorting_equal_numpys():
         np.testing.assert_allclose(_row_quantiles(values, q), np.quantile(values, q, axis=1), rtol=1e-14)
 
 
-def test_the_draws_cubic_models_recover_the_derivatives_of_a_cubic():
+def test_the_draws_cubic_models_from_exact_gradients_recover_the_derivatives_of_a_cubic():
     rng = np.random.default_rng(10)
     g, H, third = rng.normal(size=(2, 4)), rng.normal(size=(2, 4, 4)), rng.normal(size=(2, 4, 4, 4))
     H = H + H.transpose(0, 2, 1)
@@ -207,17 +207,17 @@ def test_the_draws_cubic_models_recover_the_derivatives_of_a_cubic():
     center = np.array([0.1, -0.2, 0.3, 0.0])
 
     class Cubic:  # two patterns, each a cubic in the log parameters around the center
-        def log_likelihoods(self, P, weights):
+        def pattern_log_likelihoods(self, P, gradient=False):
             d = np.log(P) - center
-            per = [d @ g[k] + np.einsum("pi,ij,pj->p", d, H[k], d) / 2 for k in range(2)]
-            per = [v + np.einsum("pi,ijk,pj,pk->p", d, third[k], d, d) / 6 for k, v in enumerate(per)]
-            return np.column_stack(per) @ weights
+            values = [d @ g[k] + d @ H[k] @ d / 2 + np.einsum("ijk,i,j,k", third[k], d, d, d) / 6 for k in range(2)]
+            slopes = [g[k] + H[k] @ d + np.einsum("ijk,j,k->i", third[k], d, d) / 2 for k in range(2)]
+            return np.array(values), np.array(slopes)
 
     weights = np.array([[1.0, 2.0, 0.0], [3.0, 1.0, 1.0]])  # patterns x draws
-    slopes, hessians, thirds = optimize._draw_models(Cubic(), center, weights)
+    slopes, hessians, thirds = optimize._draw_models_from_gradients(Cubic(), center, weights)
     np.testing.assert_allclose(slopes, weights.T @ g, atol=1e-6)
     np.testing.assert_allclose(hessians, np.einsum("pd,pij->dij", weights, H), atol=1e-4)
-    np.testing.assert_allclose(thirds, np.einsum("pd,pijk->dijk", weights, third), atol=1e-3)  # g: 1e-7
+    np.testing.assert_allclose(thirds, np.einsum("pd,pijk->dijk", weights, third), atol=1e-6)  # exact for a cubic
     step, curvature = optimize._cubic_minimum(slopes[0], np.eye(4) * 50 + hessians[0], thirds[0])
     model_slope = slopes[0] + (np.eye(4) * 50 + hessians[0]) @ step + (thirds[0] @ step) @ step / 2
     np.testing.assert_allclose(model_slope, 0.0, atol=1e-12)

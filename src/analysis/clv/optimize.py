@@ -180,49 +180,6 @@ def _newton(gradient, x0: np.ndarray, step: np.ndarray, curvature: np.ndarray, m
     return x, grad
 
 
-# the directions whose third derivatives determine a cubic in four variables: the axes, their
-# sums and differences in pairs, and their sums in threes (20 directions, 20 coefficients)
-_AXES = np.eye(4)
-_DIRECTIONS = np.array(
-    [*_AXES]
-    + [_AXES[i] + sign * _AXES[j] for i in range(4) for j in range(i + 1, 4) for sign in (1, -1)]
-    + [_AXES[i] + _AXES[j] + _AXES[k] for i in range(4) for j in range(i + 1, 4) for k in range(j + 1, 4)]
-)
-_TRIPLES = [(i, j, k) for i in range(4) for j in range(i, 4) for k in range(j, 4)]
-
-
-def _draw_models(objective, x: np.ndarray, weights: np.ndarray, step: float = 1e-4, reach: float = 0.05):
-    """Each weighting's gradient (draws x 4), Hessian (draws x 4 x 4) and third derivatives
-    (draws x 4 x 4 x 4) of the weighted log-likelihood at ``x`` (log parameters), from its values
-    at points shared by all weightings: the gradient and Hessian by central differences with
-    ``step`` (33 points); the third derivatives from the odd part of the values at ``reach``
-    along 20 directions d (40 points), F(x + d) - F(x - d) - 2 g.d = T[d, d, d] / 3 up to terms of
-    fifth order, solved for the 20 distinct derivatives."""
-    e = step * np.eye(4)
-    pairs = [(i, j) for i in range(4) for j in range(i + 1, 4)]
-    cross = [x + si * e[i] + sj * e[j] for i, j in pairs for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
-    far = reach * _DIRECTIONS
-    points = np.vstack([x, x + e, x - e, *cross, x + far, x - far])
-    ll = objective.log_likelihoods(np.exp(points), weights)  # 73 x draws
-    H = np.empty((weights.shape[1], 4, 4))
-    for i in range(4):
-        H[:, i, i] = (ll[1 + i] - 2 * ll[0] + ll[5 + i]) / step**2
-    for k, (i, j) in enumerate(pairs):
-        pp, pm, mp, mm = ll[9 + 4 * k : 13 + 4 * k]
-        H[:, i, j] = H[:, j, i] = (pp - pm - mp + mm) / (4 * step**2)
-    g = ((ll[1:5] - ll[5:9]) / (2 * step)).T
-    odd = 3.0 * (ll[33:53] - ll[53:73] - 2.0 * far @ g.T)  # T[d, d, d] per direction and draw
-    # T[d, d, d] = sum over distinct (i <= j <= k) of (its permutations) T_ijk d_i d_j d_k
-    design = np.column_stack(
-        [len(set(itertools.permutations(t))) * far[:, t[0]] * far[:, t[1]] * far[:, t[2]] for t in _TRIPLES]
-    )
-    distinct = np.linalg.solve(design, odd)  # 20 x draws
-    third = np.empty((weights.shape[1], 4, 4, 4))
-    for value, t in zip(distinct, _TRIPLES, strict=True):
-        for i, j, k in set(itertools.permutations(t)):
-            third[:, i, j, k] = value
-    return g, H, third
-
 
 def _diagonal3(values: np.ndarray) -> np.ndarray:
     """The 4 x 4 x 4 tensor with ``values`` on its diagonal."""
