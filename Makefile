@@ -37,7 +37,7 @@ bench: $(STAMP) ## benchmarks on 1M simulated customers (times and peak memory)
 	$(PY) benchmarks/bench_clusters.py
 	$(PY) benchmarks/bench_churn.py
 
-BENCH_SIZES ?= 100k 1m 10m
+BENCH_SIZES ?= 100k 1m 10m dense100k
 BENCH_DATA  := benchmarks/data
 
 bench-data: $(foreach s,$(BENCH_SIZES),$(BENCH_DATA)/sim_$(s).parquet) ## simulated transactions (BENCH_SIZES) as Parquet
