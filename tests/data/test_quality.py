@@ -128,3 +128,18 @@ def test_monthly_chart_without_amounts_shows_customers_only_and_says_why():
 def test_a_run_directory_from_before_the_monthly_totals_asks_for_a_new_run():
     with pytest.raises(UserError, match="prepared by an older version"):
         quality.monthly_revenue({"rows_in": 10})
+
+
+def test_an_as_of_date_more_than_a_year_after_the_last_purchase_is_named_in_a_warning(tmp_path):
+    from analysis.config import load_config
+    from analysis.data.pipeline import prepare
+    from tests.conftest import CDNOW_MASTER
+
+    late = prepare(str(CDNOW_MASTER), load_config(), "2030-01-01").quality
+    expected = ("Warning: the as-of date 2030-01-01 is 11,508 days after the last purchase (1998-06-30); if you "
+                "meant a recent date, run again with --as-of 1998-06-30.")  # 1998-06-30 + 11,508 days = 2030-01-01
+    assert quality.as_of_warning(late) == expected
+    assert quality.summary_lines(late)[0] == expected and expected in quality.headline(late)
+    assert "1998-06-30" in quality.as_of_warning(late, "zh") and has_chinese(quality.as_of_warning(late, "zh"))
+    on_time = dict(late, as_of="1999-06-30")  # 365 days after: no warning
+    assert quality.as_of_warning(on_time) is None and quality.summary_lines(on_time)[0].startswith("Input:")

@@ -61,6 +61,8 @@ TEXTS = {
         "refunded": "; partial refunds taken off kept purchases: {refunded:,.2f}",
         "unknown": "?",
         "none": "n/a",
+        "as_of_late": "Warning: the as-of date {as_of} is {days:,} days after the last purchase ({date_max}); "
+                      "if you meant a recent date, run again with --as-of {date_max}.",
     },
     "zh": {
         "nothing_set_aside": "没有被隔离的行：每一行输入都是保留的购买记录。",
@@ -104,6 +106,8 @@ TEXTS = {
         "list_join": "；",
         "unknown": "未知",
         "none": "无",
+        "as_of_late": "注意：分析截止日 {as_of} 比最后一笔购买（{date_max}）晚 {days:,} 天；如本意是近期日期，"
+                      "请用 --as-of {date_max} 重新运行。",
     },
 }  # fmt: skip
 
@@ -203,7 +207,23 @@ def summary_lines(quality: dict[str, Any], lang: str = "en") -> list[str]:
                 repeated=cl["duplicate_customer_id"],
             )
         )
-    return lines
+    late = as_of_warning(q, lang)
+    return [late, *lines] if late else lines
+
+
+# An as-of date further than this after the last purchase is likely a typo (2030 for 2023): the run warns.
+LATE_AS_OF_DAYS = 365
+
+
+def as_of_warning(quality: dict[str, Any], lang: str = "en") -> str | None:
+    """A warning in ``lang`` when the as-of date is more than a year after the last purchase, naming that
+    purchase's date; None otherwise."""
+    if not quality.get("date_max"):
+        return None
+    days = (pd.Timestamp(quality["as_of"]) - pd.Timestamp(quality["date_max"])).days
+    if days <= LATE_AS_OF_DAYS:
+        return None
+    return TEXTS[lang]["as_of_late"].format(as_of=quality["as_of"], date_max=quality["date_max"], days=days)
 
 
 def _amount_line(q: dict[str, Any], lang: str) -> str:
@@ -308,7 +328,9 @@ def headline(quality: dict[str, Any], lang: str = "en") -> str:
     )
     if q["rows_quarantined"]:
         text += t["headline_set_aside"].format(rows_quarantined=q["rows_quarantined"], why=why)
-    return text + (t["reconciled"] if q["reconciled"] else t["not_reconciled"])
+    text += t["reconciled"] if q["reconciled"] else t["not_reconciled"]
+    late = as_of_warning(q, lang)
+    return f"{text}\n\n**{late}**" if late else text
 
 
 def _clause(meaning: str, lang: str) -> str:

@@ -36,6 +36,8 @@ def text_line(event: Event) -> str | None:
             f"{counter} {event['step']} done in {_seconds(event['seconds'])} "
             f"(elapsed {_seconds(event['elapsed'])}{left})"
         )
+    if kind == "warning":
+        return event["message"]
     if kind == "step_declined":
         return f"{counter} {event['step']} declined: {event['reason']}"
     if kind == "pack_step":

@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from analysis.data.quality import as_of_warning
 from analysis.errors import UserError
 from analysis.i18n import LANGUAGES
 from analysis.privacy import page_salt
@@ -278,6 +279,9 @@ def run_report(
     with ExitStack() as kernel:
         km = kernel.enter_context(shared_kernel(folder, page_imports(notebooks))) if notebooks else None
         run_dir, quality = _prepare(out, settings, record, log)
+        late = as_of_warning(quality)
+        if late:
+            log({"event": "warning", "message": late})
         parameters = {
             "run_dir": str(run_dir.resolve()),
             "input_path": settings["input_path"],
@@ -307,8 +311,9 @@ def run_report(
         if not overlap:
             customers_csv()  # a big table: the kernel's copy is let go before the pack reads its own
             kernel.close()
-        record["warnings"] = build_pack(run_dir, out / "history", pages, steps, crm_systems, log, lang, masker,
-                                        before_index=customers_csv if overlap else lambda: None)
+        record["warnings"] = [late] if late else []
+        record["warnings"] += build_pack(run_dir, out / "history", pages, steps, crm_systems, log, lang, masker,
+                                         before_index=customers_csv if overlap else lambda: None)
     steps["total"] = round(time.perf_counter() - started, 3)
     record["peak_memory_mb"]["total"] = _peak_memory_mb()
     record.update(status="ok", pages=pages,
