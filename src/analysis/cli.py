@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "come in both")
     run.add_argument("--mask-pii", action="store_true",
                      help="mask customer names, phones, e-mails and ids on the pages and in the deck (the customer "
-                          "table and executed notebooks keep them; ANALYSIS_MASK_SALT keys the id hash)")
+                          "table and executed notebooks keep them; ANALYSIS_MASK_SALT, or the reports folder's "
+                          ".mask-key, keys the id hash)")
     run.add_argument("--strict", action="store_true",
                      help="exit 2 when a stage declines for lack of data (default: the report is made without it)")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")

@@ -45,12 +45,13 @@ def build_pack(
     ``steps`` and returns the warnings to show the user (e.g. a CRM field the data lacks). The landing page is
     in ``lang`` and leads to the summary in that language; the summary and the deck come in both languages.
     With a ``masker`` (:class:`~analysis.report.masking.PageMasker`, the run's ``--mask-pii``) the summary, the
-    deck and the landing page show masked names and ids (the hash keyed by ``ANALYSIS_MASK_SALT`` when it is
-    set), and the masker's check of every text runs over the HTML pages too, as over the notebook pages.
+    deck and the landing page show masked names and ids (the id hash keyed by the run's mask key:
+    ``ANALYSIS_MASK_SALT`` when it is set, else the reports folder's ``.mask-key``), and the masker's check of
+    every text runs over the HTML pages too, as over the notebook pages.
     ``before_index`` runs before the landing page is written (which lists the run's files): the runner waits
     there for customers.csv, written meanwhile by the pages' kernel."""
     mask_pii = masker is not None
-    salt = page_salt() if mask_pii else ""
+    salt = page_salt(run_dir) if mask_pii else ""
     settings = json.loads((run_dir / "settings.json").read_text(encoding="utf-8"))
     config, as_of = settings["config"], settings["as_of"]
     customers = pd.read_parquet(run_dir / "customers.parquet")

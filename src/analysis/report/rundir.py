@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from analysis import privacy
 from analysis.config import load_config
 from analysis.data.pipeline import Prepared, prepare
 from analysis.errors import UserError
@@ -432,11 +433,13 @@ def open_stage(
         path = Path(run_dir)
         if not (path / SETTINGS).is_file():
             raise UserError(f"{path} is not a prepared run directory (no {SETTINGS})")
-        return Stage(path)
+        privacy.use_key_of(path)  # the pages mask ids with the key of this run's reports folder
+    return Stage(path)
     if not input_path:
         raise UserError("give either run_dir or input_path")
     settings = settings_for(input_path, as_of or None, config_path or None, None, customers_path or None)
     path = _scratch_dir(settings)
     if not (path / SETTINGS).is_file():
         prepare_run(path, settings)
+    privacy.use_key_of(path)  # the pages mask ids with the key of this run's reports folder
     return Stage(path)
