@@ -174,3 +174,17 @@ def test_a_big_table_has_its_csv_written_before_the_pack(tmp_path, lifetimes_dat
     steps = [e["step"] for e in events if e["event"] == "pack_step"]
     assert steps == ["customers_csv", "tier_table", "history", "summary", "deck", "index"]
     assert len(pd.read_csv(run_dir / "customers.csv", encoding="utf-8-sig")) == 2357
+
+
+def test_numbers_too_small_to_scale_keep_their_value_when_rounded_for_people():
+    import warnings
+
+    import numpy as np
+
+    from analysis.report.rundir import rounded_for_people
+
+    table = pd.DataFrame({"expected_purchases": [1e-310, 2.5e-300, 1.23456789e-5, 0.0, np.nan]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow on the way
+        shown = rounded_for_people(table)["expected_purchases"].to_numpy()
+    np.testing.assert_array_equal(shown, [1e-310, 2.5e-300, 1.23457e-5, 0.0, np.nan])

@@ -64,11 +64,13 @@ PROBABILITY_COLUMNS = frozenset({"p_alive", "churn_risk"})
 
 
 def _significant(values: np.ndarray, digits: int) -> np.ndarray:
-    """``values`` rounded to ``digits`` significant digits (0, NaN and infinities unchanged)."""
+    """``values`` rounded to ``digits`` significant digits (0, NaN and infinities unchanged, and numbers below
+    1e-290, whose scale 10^(digits - 1 - magnitude) would overflow: they keep their value)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         magnitude = np.floor(np.log10(np.abs(values)))
-        scale = np.power(10.0, np.where(np.isfinite(magnitude), digits - 1 - magnitude, 0))
-        return np.where(np.isfinite(magnitude), np.round(values * scale) / scale, values)
+        rounded = np.isfinite(magnitude) & (magnitude > -290)
+        scale = np.power(10.0, np.where(rounded, digits - 1 - magnitude, 0))
+        return np.where(rounded, np.round(values * scale) / scale, values)
 
 
 def rounded_for_people(customers: pd.DataFrame) -> pd.DataFrame:
