@@ -53,29 +53,31 @@ def test_prospects_get_no_risk_and_their_own_band(config, simulated):
     assert run.report["customers_without_purchase"] == 1
 
 
-def test_too_little_history_falls_back_to_p_alive_with_a_message(config):
+def test_too_little_history_declines_with_the_days_it_would_take(config):
+    """No unchecked rule of thumb stands in for a score that cannot be checked on a later period: the stage
+    declines, and says how much history it would take."""
     tx = clv.simulate_transactions(400, start="2024-01-01", end="2024-03-31", acquisition_days=30, seed=2)
-    run = churn.run_churn(tx, None, "2024-03-31", _cfg(config))
-    r = run.report
-    assert r["fallback"] and "too little history" in r["fallback_reason"] and r["chosen_scorer"] == "p_alive"
-    assert "No model was trained" in r["choice"]["en"]
-    feats = run.features.reindex(run.customers["customer_id"])
-    np.testing.assert_allclose(run.customers["churn_risk"], 1 - feats["p_alive"].to_numpy())
-    assert "No model was trained" in churn.manager_summary(run)
+    with pytest.raises(churn.ChurnDeclined, match="too little history to check a churn score") as err:
+        churn.run_churn(tx, None, "2024-03-31", _cfg(config))
+    exc = err.value
+    assert exc.stage == "churn" and exc.columns == churn.stage.COLUMN_KINDS
+    assert "takes at least 146 days" in exc.reason["en"] and "至少需要 146 天" in exc.reason["zh"]
+    assert "scorers" not in exc.report and exc.report["declined"] == exc.reason
+    json.dumps(exc.report, allow_nan=False)
 
 
-def test_warnings_are_listed_as_of_date_first_then_each_cutoff(config):
-    """Weekly buyers who never stop: the BG/NBD model cannot be fitted on any date. Today's features are
-    computed after the cut-offs' (to hold one frame of every customer at a time), their warnings still come
-    first."""
+def test_nobody_stopping_declines_and_keeps_the_cutoffs_warnings(config):
+    """Weekly buyers who never stop: nobody churns on either cut-off, so nothing can be learnt; the BG/NBD model
+    cannot be fitted on any date, and the declined report keeps those warnings, cut-off by cut-off."""
     days = pd.date_range("2023-01-01", "2024-03-31", freq="7D")
     tx = pd.DataFrame({"customer_id": np.repeat([f"c{i}" for i in range(50)], len(days)),
                        "timestamp": np.tile(days, 50), "amount": 10.0})  # fmt: skip
     tx["order_id"] = np.arange(len(tx)).astype(str)
-    run = churn.run_churn(tx, None, "2024-03-31", _cfg(config, {"churn": {"horizon_days": 60}}))
-    said = [w["en"].split(":")[0] for w in run.report["warnings"]]
-    assert said[:3] == ["as-of date", "cut-off 2023-12-02", "cut-off 2024-01-31"]
-    assert said[3].startswith("P(alive) unavailable")
+    with pytest.raises(churn.ChurnDeclined) as err:
+        churn.run_churn(tx, None, "2024-03-31", _cfg(config, {"churn": {"horizon_days": 60}}))
+    said = [w["en"].split(":")[0] for w in err.value.report["warnings"]]
+    assert said[:2] == ["cut-off 2023-12-02", "cut-off 2024-01-31"]
+    assert err.value.reason["en"].startswith("Of the customers known on 2023-12-02, 0 stopped buying in the 60 days")
 
 
 def test_reasons_are_the_customers_own_numbers(config):

@@ -22,14 +22,14 @@ from analysis.churn.features import (
 from analysis.churn.labels import CutoffPlan, churn_labels, default_horizon, plan_cutoffs
 from analysis.churn.models import BASELINES, MODEL_LABELS, MODEL_LABELS_ZH, MODELS, BaselineScorer, make_model
 from analysis.churn.reasons import customer_reasons, importance_table
-from analysis.churn.show import HEADERS, page_table
+from analysis.churn.show import HEADERS, details_markdown, manager_summary, page_table
 from analysis.churn.stage import (
     OUTPUT_COLUMNS,
     TRANSACTION_COLUMNS,
+    ChurnDeclined,
     ChurnRun,
     churn_settings,
     definition,
-    manager_summary,
     run_churn,
 )
 from analysis.churn.warning import (
@@ -44,6 +44,7 @@ __all__ = [
     "BASELINES",
     "TRANSACTION_COLUMNS",
     "BaselineScorer",
+    "ChurnDeclined",
     "ChurnRun",
     "CutoffPlan",
     "DailyPurchases",
@@ -62,6 +63,7 @@ __all__ = [
     "daily_purchases",
     "default_horizon",
     "definition",
+    "details_markdown",
     "gains_table",
     "importance_table",
     "disagreements_markdown",

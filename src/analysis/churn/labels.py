@@ -81,14 +81,19 @@ def plan_cutoffs(first_purchase: Any, as_of: Any, config: dict[str, Any]) -> Cut
         )
         horizon, source = fits, "the longest horizon that fits"
     if horizon > fits or horizon < min_horizon:
+        # the shortest history that works: the configured horizon, else the shortest horizon allowed
+        need = min_history + 2 * (horizon if cfg.get("horizon_days") else min_horizon)
         reason = (
-            f"too little history for two cut-offs: {span} days of purchases, a {horizon}-day horizon needs "
-            f"{2 * horizon + min_history} (two horizons plus {min_history} days of history) and at least "
-            f"{min_horizon} days of horizon"
+            f"There is too little history to check a churn score on a later period: {span:,} days of purchases, "
+            f"where learning on one date and checking on a later one takes at least {need:,} days ({min_history} days "
+            "of history and two periods in which customers buy again or not), so no churn risk is given; until "
+            "then the lifecycle stages of the segments page (active, dormant, churned) are the rule of thumb."
         )
         reason_zh = (
-            f"历史太短，放不下两个截止日：只有 {span} 天的购买记录，{horizon} 天的观察期需要 "
-            f"{2 * horizon + min_history} 天（两个观察期加 {min_history} 天历史），且观察期至少 {min_horizon} 天"
+            f"历史太短，无法在较晚的时期上检验流失评分：只有 {span:,} 天的购买记录，"
+            f"而在一个日期上学习、在较晚日期上检验至少需要 {need:,} 天（{min_history} 天历史加两个观察客户是否再次购买的"
+            "时期），因此不给出流失风险；"
+            "在此之前，客户细分页面的生命周期阶段（活跃、沉睡、流失）可作为经验判断。"
         )
         return CutoffPlan(max(horizon, 1), None, None, end, reason, tuple(notes), reason_zh)
     evaluation = end - pd.Timedelta(days=horizon)

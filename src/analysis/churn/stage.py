@@ -2,9 +2,11 @@
 one cut-off and judged on a later one, the refit that scores every customer today, reasons, risk bands,
 value at risk and the early-warning list) and its summary for managers.
 
-Too little history for two cut-offs (or too few churners / stayers on one): no model is trained; the
-documented fallback scores customers by 1 - P(alive) of a BG/NBD model fitted on all purchases up to the
-as-of date, and the report says so.
+The stage declines (:class:`ChurnDeclined`, a :class:`~analysis.errors.StageDeclined`) when its scores could
+not be checked or were no better than chance: too little history for two cut-offs, too few churners or stayers
+on one, no scorer fitted, or no scorer (models and baselines alike) whose ROC-AUC interval on the later cut-off
+lies above 0.5. No unchecked rule of thumb stands in: the segments page's lifecycle stages (active, dormant,
+churned) are that rule of thumb, and they are labelled as such there.
 """
 
 from __future__ import annotations
@@ -31,11 +33,23 @@ from analysis.churn.models import (
     fit_scorers,
     training_sample,
 )
-from analysis.errors import UserError
+from analysis.errors import StageDeclined, UserError
 from analysis.jsonable import jsonable
 
 TRANSACTION_COLUMNS = ("customer_id", "order_id", "timestamp", "amount")  # what the stage reads of the purchases
 OUTPUT_COLUMNS = ("churn_risk", "risk_band", "risk_band_zh", "churn_reasons", "churn_reasons_zh", "value_at_risk")
+# each column's kind, for the empty columns of a declined stage
+COLUMN_KINDS = {c: "number" if c in ("churn_risk", "value_at_risk") else "text" for c in OUTPUT_COLUMNS}
+CHANCE = 0.5  # the ROC-AUC of guessing: a scorer counts only when its interval on the later cut-off lies above
+
+
+class ChurnDeclined(StageDeclined):
+    """The churn stage declined: ``reason`` says why ({en, zh}); ``report`` holds what was found on the way (the
+    cut-offs and, when they were judged, every scorer's metrics on the later cut-off), JSON-able."""
+
+    def __init__(self, reason: dict[str, str], report: dict[str, Any]):
+        super().__init__("churn", reason, COLUMN_KINDS)
+        self.report = jsonable({**report, "declined": dict(reason)})
 
 
 def churn_settings(config: dict[str, Any]) -> dict[str, Any]:
@@ -88,9 +102,29 @@ def _labelled(daily, cutoff, plan: CutoffPlan, features) -> tuple[pd.DataFrame, 
     return X, y, [f"cut-off {pd.Timestamp(cutoff).date()}: {w}" for w in warns]
 
 
-def _evaluate(daily, plan: CutoffPlan, features, cfg, report) -> dict[str, Any] | None:
-    """Train on the first cut-off, judge on the second, refit the chosen scorer on the second; None when a
-    cut-off has too few churners or stayers. ``features(cutoff)``: the features and warnings at a cut-off."""
+def _day(date) -> str:
+    return str(pd.Timestamp(date).date())
+
+
+def _check_classes(name: str, cutoff, y: pd.Series, need: int, report: dict) -> None:
+    """Decline when the cut-off ``name`` (training or evaluation) has fewer than ``need`` churners or stayers."""
+    churners, stayers = int(y.sum()), int(len(y) - y.sum())
+    if min(churners, stayers) >= need:
+        return
+    when, horizon = _day(cutoff), report["horizon_days"]
+    raise ChurnDeclined({
+        "en": f"Of the customers known on {when}, {churners:,} stopped buying in the {horizon} days after it and "
+              f"{stayers:,} bought again; learning and checking a churn score needs at least {need:,} of each "
+              "(churn.min_class_customers), so no churn risk is given.",
+        "zh": f"在 {when} 已有的客户中，之后 {horizon} 天内 {churners:,} 位停止购买、{stayers:,} 位再次购买；"
+              f"训练和检验流失评分两者都至少需要 {need:,} 位（churn.min_class_customers），因此不给出流失风险。",
+    }, report)  # fmt: skip
+
+
+def _evaluate(daily, plan: CutoffPlan, features, cfg, report) -> dict[str, Any]:
+    """Train on the first cut-off, judge on the second, refit the chosen scorer on the second; declines
+    (:class:`ChurnDeclined`) when a cut-off has too few churners or stayers, nothing could be fitted or no scorer
+    is better than chance. ``features(cutoff)``: the features and warnings at a cut-off."""
     seed = int(cfg.get("seed", 42))
     X_tr, y_tr, w1 = _labelled(daily, plan.train, plan, features)
     X_tr = X_tr.loc[:, X_tr.notna().any()]  # a feature empty at the training cut-off (e.g. P(alive)) is left out
@@ -101,27 +135,19 @@ def _evaluate(daily, plan: CutoffPlan, features, cfg, report) -> dict[str, Any] 
     del X_tr
     X_ev, y_ev, w2 = _labelled(daily, plan.evaluation, plan, features)
     report["warnings"] += [_warning(w) for w in w1 + w2]
-    need = int(cfg.get("min_class_customers", 20))
-    for name, y in (("training", y_tr), ("evaluation", y_ev)):
-        churners, stayers = int(y.sum()), int(len(y) - y.sum())
-        if min(churners, stayers) < need:
-            report["fallback_reason"] = (
-                f"the {name} cut-off has {churners:,} churners and {stayers:,} stayers; "
-                f"each needs at least {need} (churn.min_class_customers)"
-            )
-            report["fallback_reason_zh"] = (
-                f"{'训练' if name == 'training' else '检验'}截止日上有 {churners:,} 位流失客户和 "
-                f"{stayers:,} 位留存客户；两者都至少需要 {need} 位（churn.min_class_customers）"
-            )
-            return None
+    need = int(cfg["min_class_customers"])
+    _check_classes("training", plan.train, y_tr, need, report)
+    _check_classes("evaluation", plan.evaluation, y_ev, need, report)
     fitted, errors = fit_scorers(X_fit, y_fit, [*cfg["models"], *BASELINES], cfg, seed)
     report["warnings"] += [
         _warning(f"{MODEL_LABELS[n]} failed: {e}", f"{MODEL_LABELS_ZH[n]} 拟合失败：{e}") for n, e in errors.items()
     ]
     if not fitted:
-        report["fallback_reason"] = "no scorer could be fitted on the training cut-off"
-        report["fallback_reason_zh"] = "在训练截止日上没有任何评分方法能拟合"
-        return None
+        raise ChurnDeclined({
+            "en": f"No churn score could be fitted on the purchases up to {_day(plan.train)}, "
+                  "so no churn risk is given.",
+            "zh": f"基于截至 {_day(plan.train)} 的购买记录无法拟合任何流失评分，因此不给出流失风险。",
+        }, report)  # fmt: skip
     scores = {n: churn_probability(m, X_ev, X_fit.columns) for n, m in fitted.items()}
     ev = cfg.get("evaluation") or {}
     n_boot = int(ev.get("bootstrap", 200))
@@ -132,6 +158,7 @@ def _evaluate(daily, plan: CutoffPlan, features, cfg, report) -> dict[str, Any] 
         table.loc[name, "note"] = error
     table = table.reindex([n for n in [*cfg["models"], *BASELINES] if n in table.index])
     table.insert(0, "kind", ["model" if n in MODELS else "baseline" for n in table.index])
+    _check_chance(table, plan, n_boot, float(ev.get("interval", 0.9)), report)
     by = cfg.get("choose_by", "brier")
     chosen = evaluate.choose(table, by)
     models_fitted = [n for n in cfg["models"] if n in fitted]
@@ -173,6 +200,44 @@ def _evaluate(daily, plan: CutoffPlan, features, cfg, report) -> dict[str, Any] 
         "train_rate": float(y_tr.mean()),
         "n_train": len(y_tr),
     }
+
+
+def _scorer_report(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Each scorer's metrics on the later cut-off, named in both languages (``churn_metrics.json``'s scorers)."""
+    return {n: {"label": MODEL_LABELS[n], "label_zh": MODEL_LABELS_ZH[n], **row}
+            for n, row in table.to_dict(orient="index").items()}  # fmt: skip
+
+
+def _lower_bound(table: pd.DataFrame, n_boot: int) -> pd.Series:
+    """What must lie above chance per scorer: the ROC-AUC interval's lower bound (the ROC-AUC itself when no
+    bootstrap is run, ``evaluation.bootstrap: 0``); NaN for a scorer that was not fitted."""
+    return table["roc_auc_low" if n_boot > 0 else "roc_auc"].astype(float)
+
+
+def _check_chance(table: pd.DataFrame, plan: CutoffPlan, n_boot: int, interval: float, report: dict) -> None:
+    """Decline unless some scorer (model or baseline) ranks leavers above stayers better than chance on the
+    later cut-off: its ROC-AUC interval lies above :data:`CHANCE`."""
+    low = _lower_bound(table, n_boot)
+    if (low > CHANCE).any():
+        return
+    report["scorers"] = _scorer_report(table)
+    best = table.loc[low.fillna(-1.0).idxmax()] if low.notna().any() else None
+    when = _day(plan.evaluation)
+    if best is None:
+        best_en = best_zh = ""
+    else:
+        ci = (f" ({interval:.0%} interval {best['roc_auc_low']:.2f}–{best['roc_auc_high']:.2f})"
+              if n_boot > 0 else "")  # fmt: skip
+        ci_zh = f"（{interval:.0%} 区间 {best['roc_auc_low']:.2f}–{best['roc_auc_high']:.2f}）" if n_boot > 0 else ""
+        best_en = f": the best, {MODEL_LABELS[best.name].lower()}, has a ROC-AUC of {best['roc_auc']:.2f}{ci}, " \
+                  "where 0.5 is guessing"
+        best_zh = f"：最好的{MODEL_LABELS_ZH[best.name]} ROC-AUC 为 {best['roc_auc']:.2f}{ci_zh}，而 0.5 即随机猜测"
+    raise ChurnDeclined({
+        "en": f"No churn score ranked the customers who stopped buying above those who stayed better than guessing "
+              f"when checked on {when}{best_en}; so no churn risk or call list is given.",
+        "zh": f"在 {when} 的检验中，没有任何流失评分能比随机猜测更好地把停止购买的客户排在留存客户之前{best_zh}；"
+              "因此不给出流失风险和联系名单。",
+    }, report)  # fmt: skip
 
 
 METRIC_NAMES = {"roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "brier": "Brier score", "log_loss": "log loss"}
@@ -264,7 +329,8 @@ def _run(transactions, customers, as_of, config, returns) -> ChurnRun:
     after = transactions["timestamp"] >= as_of + pd.Timedelta(days=1)
     tx = transactions[~after] if after.any() else transactions  # no copy when nothing is after the as-of date
     if len(tx) == 0:
-        raise UserError(f"no purchases on or before {as_of.date()}: nothing to model churn on")
+        raise ChurnDeclined({"en": f"No purchase on or before {as_of.date()}, so there is no churn to model.",
+                             "zh": f"{as_of.date()} 及之前没有任何购买，无从分析流失。"}, {"as_of": as_of})  # fmt: skip
     daily = daily_purchases(tx)
     plan = plan_cutoffs(tx["timestamp"].min(), as_of, config)
     del after, tx  # the purchase days hold what the stage needs of the purchases
@@ -277,9 +343,11 @@ def _run(transactions, customers, as_of, config, returns) -> ChurnRun:
         "trend_window_days": trend,
         "cutoffs": {"train": plan.train, "evaluation": plan.evaluation, "score": as_of},
         "warnings": [_warning(en, zh) for en, zh in plan.notes],
-        "fallback": False,
+        "fallback": False,  # always: the stage declines instead of scoring by an unchecked rule (kept for readers)
         "seed": int(cfg.get("seed", 42)),
     }
+    if not plan.ok:
+        raise ChurnDeclined({"en": plan.reason, "zh": plan.reason_zh}, report)
     # the purchase-day customer (code into daily.ids) of each row of the customer table, -1 without purchase
     where = daily.ids.get_indexer(customers["customer_id"].astype(str)) if customers is not None else None
     features = partial(
@@ -292,68 +360,48 @@ def _run(transactions, customers, as_of, config, returns) -> ChurnRun:
         penalizer=cfg.get("penalizer", 0.0),
     )
     before_cutoffs = len(report["warnings"])
-    result = _evaluate(daily, plan, features, cfg, report) if plan.ok else None
+    result = _evaluate(daily, plan, features, cfg, report)
     # today's features once the cut-offs' are let go (one frame of every customer at a time); their warnings
     # come before the cut-offs' all the same
     X_now, warns = features(as_of)
     report["warnings"][before_cutoffs:before_cutoffs] = [_warning(f"as-of date: {w}", f"分析日期：{w}") for w in warns]
     spend = warning.yearly_spend(daily, as_of)
     del daily, features  # not needed for the reasons and texts of every customer
-    if not plan.ok:
-        report["fallback_reason"], report["fallback_reason_zh"] = plan.reason, plan.reason_zh
-    tables: dict[str, pd.DataFrame] = {}
-    if result is None:
-        report["fallback"] = True
-        report["chosen_scorer"] = "p_alive"
-        report["choice"] = {
-            "en": f"No model was trained: {report['fallback_reason']}. Customers are scored by 1 - P(alive) of a "
-            "BG/NBD purchase model fitted on all purchases up to the as-of date (not checked on a later date).",
-            "zh": f"未训练模型：{report.get('fallback_reason_zh') or report['fallback_reason']}。"
-            "客户按购买模型（BG/NBD，基于截至分析日期的全部购买）估计的 1 - 仍活跃概率评分（未在较晚日期上检验）。",
-        }
-        risk_now = 1.0 - X_now["p_alive"].to_numpy()
-        if np.isnan(risk_now).all():
-            risk_now = X_now["recency_days"].rank(pct=True).to_numpy()
-            report["warnings"].append(
-                _warning(
-                    "P(alive) unavailable: risk is the percentile of days since the last purchase",
-                    "无法得到仍活跃概率：风险按距上次购买天数的百分位计算",
-                )
+    tables = _judged(result, cfg, report)
+    risk_now = churn_probability(result["final"], X_now, result["columns"])
+    return _finish(X_now, risk_now, spend, result["importance"], customers, where, cfg, config, report, tables)
+
+
+def _judged(result: dict[str, Any], cfg: dict, report: dict) -> dict[str, pd.DataFrame]:
+    """The judgement on the later cut-off into ``report`` (the choice, every scorer, reliability, gains,
+    importance, a calibration warning); returns the page's tables of it."""
+    table, chosen = result["table"], result["chosen"]
+    report["chosen_scorer"], report["choose_by"] = chosen, result["by"]
+    report["choice"] = _choice_sentence(table, chosen, result["by"])
+    report["scorers"] = _scorer_report(table)
+    report["customers_train"], report["customers_evaluation"] = result["n_train"], len(result["y_ev"])
+    report["churn_rate_train"] = result["train_rate"]
+    report["bootstrap_resamples"] = result["n_boot"]
+    y_ev, p_ev = result["y_ev"].to_numpy(), result["p_ev"]
+    tables = {"metrics": table}
+    tables["reliability"] = evaluate.reliability_table(y_ev, p_ev, result["bins"])
+    tables["gains"] = evaluate.gains_table(y_ev, p_ev)
+    tables["importance"] = result["importance"]
+    report["importance_model"] = result["explainer"]
+    report["importance"] = result["importance"]["importance"].head(15).to_dict()
+    report["reliability"] = tables["reliability"].to_dict(orient="records")
+    report["gains"] = tables["gains"].to_dict(orient="records")
+    ece = table.loc[chosen, "expected_calibration_error"]
+    limit = float((cfg.get("evaluation") or {}).get("calibration_warning", 0.05))
+    if ece > limit:
+        report["warnings"].append(
+            _warning(
+                f"the chosen scorer's probabilities are off by {ece:.3f} on average on the "
+                f"evaluation cut-off (expected calibration error above {limit})",
+                f"所选评分的概率在检验日期上平均偏差 {ece:.3f}（期望校准误差高于 {limit}）",
             )
-        importance = None
-    else:
-        table, chosen = result["table"], result["chosen"]
-        report["chosen_scorer"], report["choose_by"] = chosen, result["by"]
-        report["choice"] = _choice_sentence(table, chosen, result["by"])
-        report["scorers"] = {
-            n: {"label": MODEL_LABELS[n], "label_zh": MODEL_LABELS_ZH[n], **row}
-            for n, row in table.to_dict(orient="index").items()
-        }
-        report["customers_train"], report["customers_evaluation"] = result["n_train"], len(result["y_ev"])
-        report["churn_rate_train"] = result["train_rate"]
-        report["bootstrap_resamples"] = result["n_boot"]
-        y_ev, p_ev = result["y_ev"].to_numpy(), result["p_ev"]
-        tables["metrics"] = table
-        tables["reliability"] = evaluate.reliability_table(y_ev, p_ev, result["bins"])
-        tables["gains"] = evaluate.gains_table(y_ev, p_ev)
-        importance = result["importance"]
-        tables["importance"] = importance
-        report["importance_model"] = result["explainer"]
-        report["importance"] = importance["importance"].head(15).to_dict()
-        report["reliability"] = tables["reliability"].to_dict(orient="records")
-        report["gains"] = tables["gains"].to_dict(orient="records")
-        ece = table.loc[chosen, "expected_calibration_error"]
-        limit = float((cfg.get("evaluation") or {}).get("calibration_warning", 0.05))
-        if ece > limit:
-            report["warnings"].append(
-                _warning(
-                    f"the chosen scorer's probabilities are off by {ece:.3f} on average on the "
-                    f"evaluation cut-off (expected calibration error above {limit})",
-                    f"所选评分的概率在检验日期上平均偏差 {ece:.3f}（期望校准误差高于 {limit}）",
-                )
-            )
-        risk_now = churn_probability(result["final"], X_now, result["columns"])
-    return _finish(X_now, risk_now, spend, importance, customers, where, cfg, config, report, tables)
+        )
+    return tables
 
 
 def _finish(X_now, risk_now, spend, importance, customers, where, cfg, config, report, tables):
@@ -431,43 +479,3 @@ def _finish(X_now, risk_now, spend, importance, customers, where, cfg, config, r
     report["mean_risk"] = float(risk.mean()) if risk.notna().any() else math.nan
     report["features"] = list(X_now.columns)
     return ChurnRun(out, jsonable(report), tables, X_now, labels)
-
-
-def manager_summary(run: ChurnRun, lang: str = "en") -> str:
-    """A few plain sentences (Markdown) for a manager: the definition, how good the scores are, how many
-    customers are at high risk, the value at stake and which list to call first."""
-    r = run.report
-    w = r["warning_list"]
-    counts = r["bands"]["counts"]
-    high = int((counts.get("high") or {}).get("customers", 0))
-    zh = lang == "zh"
-    lines = [f"- {r['definition']['zh' if zh else 'en']}", f"- {r['choice']['zh' if zh else 'en']}"]
-    if not r["fallback"]:
-        s = r["scorers"][r["chosen_scorer"]]
-        lo, hi = s.get("roc_auc_low"), s.get("roc_auc_high")
-        ci = f" ({lo:.3f}–{hi:.3f})" if lo is not None and hi is not None else ""
-        lines.append(
-            f"- 在 {r['cutoffs']['evaluation']} 的检验中，ROC-AUC 为 **{s['roc_auc']:.3f}**{ci}。"
-            if zh
-            else f"- Checked on {r['cutoffs']['evaluation']}: ROC-AUC **{s['roc_auc']:.3f}**{ci} "
-            "(0.5 = guessing, 1 = perfect ranking)."
-        )
-    if zh:
-        lines.append(
-            f"- 高风险客户 **{high:,}** 位，风险价值合计 **{w['high_value_at_risk']:,.0f}**；"
-            f"优先联系的 {w['list_size']} 位客户覆盖其中 {w['list_value_at_risk']:,.0f}。"
-        )
-    else:
-        lines.append(
-            f"- **{high:,}** customers are at high risk, with **{w['high_value_at_risk']:,.0f}** of value "
-            f"at risk; the {w['list_size']} to call first hold {w['list_value_at_risk']:,.0f} of it."
-        )
-    if r.get("customers_without_purchase"):
-        n = r["customers_without_purchase"]
-        lines.append(
-            f"- {n:,} 位客户尚未购买，不评估流失风险。"
-            if zh
-            else f"- {n:,} listed customers have not bought yet and get no churn risk."
-        )
-    lines += [f"- 注意：{x['zh']}" if zh else f"- Caution: {x['en']}" for x in r.get("warnings", [])]
-    return "\n".join(lines)
