@@ -373,12 +373,14 @@ def _run_pages(notebooks: list[Path], km, run_dir: Path, parameters: dict[str, A
             nb = execute_notebook(notebook, executed, parameters, km)
             render_html(nb, run_dir / f"{step}.html", masker, parameters["lang"])
         except Exception as exc:
-            if getattr(exc, "ename", None) != "StageDeclined":
+            # a stage that declined (StageDeclined, or a subclass of it) has recorded itself in declines.json
+            declines = _with_page(read_declines(run_dir), record["declines"], step)
+            if len(declines) == len(record["declines"]):
                 _fail(step, exc, run_dir, record, round(time.perf_counter() - t0, 3))
             # the stage declined: its page says why, and the run goes on without it
             render_html(declined_page(executed), run_dir / f"{step}.html", masker, parameters["lang"])
-            record["declines"] = _with_page(read_declines(run_dir), record["declines"], step)
-            log({"event": "step_declined", **where, "reason": getattr(exc, "evalue", "")})
+            record["declines"] = declines
+            log({"event": "step_declined", **where, "reason": declines[-1]["en"]})
         steps[step] = round(time.perf_counter() - t0, 3)
         record["peak_memory_mb"][step] = _peak_memory_mb(km)
         pages.append(f"{step}.html")
