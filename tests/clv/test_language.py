@@ -58,19 +58,23 @@ def _run(report: dict) -> clv.ClvRun:
     return clv.ClvRun(customers, report, SimpleNamespace(metrics=metrics), model, pd.DataFrame())
 
 
-def test_the_manager_summary_is_chinese_throughout_with_its_cautions():
+def test_the_manager_summary_is_chinese_throughout_and_its_cautions_go_to_the_details():
     report = _report()
     english = clv.manager_summary(report)
-    assert english.startswith("- Over the next **12 months**") and "Caution: MBG/NBD: the data cannot" in english
+    assert english.startswith("- Over the next **12 months**") and "MBG/NBD: the data cannot" not in english
+    assert english.endswith("Technical notes on the model fits are in Details at the end of this page.")
     chinese = clv.manager_summary(report, "zh")
     lines = chinese.splitlines()
     assert len(lines) == len(english.splitlines())
     assert all(has_chinese(line) for line in lines)
     assert "未来 **12 个月**" in lines[0] and "70,180" in lines[0] and "收入" in lines[0]
     assert "按验证期的每位客户 RMSE，Pareto/NBD 最好（1.597；BG/NBD 1.602）" in chinese
-    assert "注意：MBG/NBD：数据无法区分客户的流失倾向" in chinese and "已用惩罚 0.01 重新拟合" in chinese
+    assert "流失倾向" not in chinese and "技术细节" in lines[-1]
     for phrase in ("Over the next", "Caution", "left out", "refitted", "holdout"):
         assert phrase not in chinese
+    details = clv.details_markdown(report, "zh")
+    assert "MBG/NBD：数据无法区分客户的流失倾向" in details and "已用惩罚 0.01 重新拟合" in details
+    assert "MBG/NBD: the data cannot tell apart" in clv.details_markdown(report)
 
 
 def test_without_amounts_the_chinese_summary_says_so():

@@ -2,22 +2,28 @@
 CLV with bootstrap intervals, and the backtest that chooses a model.
 
 Modules, in the order of the computation: ``likelihoods`` (the models' mathematics in numpy), ``fitters``
-(the one module that imports lifetimes), ``models`` (:class:`PurchaseModel`), ``spend`` (:class:`SpendModel`),
+(the one module that imports lifetimes), ``models`` (:class:`PurchaseModel`; :class:`NBDModel`, the purchase
+process without dropout, the forecast where nobody has dropped out yet), ``spend`` (:class:`SpendModel`),
 ``optimize`` (bounded fits, starts, the degenerate-fit checks and retry), ``value``
 (:class:`CLVModel`), ``simulate``, ``backtest``, ``diagnostics`` (the data behind the charts),
-``plots``, ``stage`` (:func:`run_clv`, the one call the notebook makes) and ``describe`` (the page's words in
+``plots``, ``stage`` (:func:`run_clv`, the one call the notebook makes; its fallbacks: the whole period by BIC,
+a small penalty, the NBD; its declines) and ``describe`` (the page's words in
 English and Chinese: the managers' summary, the choice of model).
 """
 
 from analysis.clv import plots
 from analysis.clv.backtest import (
+    NO_DROPOUT_GAIN,
     Backtest,
+    WholePeriodChoice,
     backtest,
     backtest_metrics,
+    bic,
     choose_model,
     holdout_period,
+    whole_period_choice,
 )
-from analysis.clv.describe import manager_summary
+from analysis.clv.describe import details_markdown, manager_summary
 from analysis.clv.diagnostics import (
     conditional_expectation_data,
     frequency_recency_matrix,
@@ -34,11 +40,14 @@ from analysis.clv.likelihoods import (
     spend_gamma_gamma,
 )
 from analysis.clv.models import (
+    NBD_MODEL,
     OUTPUT_COLUMNS,
     SUMMARY_COLUMNS,
     UNIT_DAYS,
     UNITS_PER_MONTH,
+    NBDModel,
     PurchaseModel,
+    nbd_log_likelihood,
 )
 from analysis.clv.optimize import DegenerateFit
 from analysis.clv.simulate import (
@@ -64,6 +73,9 @@ __all__ = [
     "ClvRun",
     "DegenerateFit",
     "MODELS",
+    "NBDModel",
+    "NBD_MODEL",
+    "NO_DROPOUT_GAIN",
     "MODEL_LABELS",
     "OUTPUT_COLUMNS",
     "PARAM_NAMES",
@@ -74,15 +86,19 @@ __all__ = [
     "TRANSACTION_COLUMNS",
     "UNITS_PER_MONTH",
     "UNIT_DAYS",
+    "WholePeriodChoice",
     "backtest",
     "backtest_metrics",
+    "bic",
     "choose_model",
     "clv_settings",
     "conditional_expectation_data",
+    "details_markdown",
     "discount_weights",
     "frequency_recency_matrix",
     "holdout_period",
     "manager_summary",
+    "nbd_log_likelihood",
     "pareto_expected_purchases",
     "pareto_log_likelihood",
     "pareto_p_alive",
@@ -94,4 +110,5 @@ __all__ = [
     "simulate_transactions",
     "spend_gamma_gamma",
     "tracking_data",
+    "whole_period_choice",
 ]

@@ -14,7 +14,7 @@ import pandas as pd
 from analysis.clv.diagnostics import conditional_expectation_data, tracking_data
 from analysis.clv.fitters import ConvergenceError
 from analysis.clv.likelihoods import MODEL_LABELS, MODELS, _check_model
-from analysis.clv.models import SUMMARY_COLUMNS, PurchaseModel, _condense
+from analysis.clv.models import NBD_MODEL, SUMMARY_COLUMNS, NBDModel, PurchaseModel, _condense
 from analysis.clv.optimize import DegenerateFit
 from analysis.clv.spend import SpendModel
 from analysis.errors import UserError
@@ -208,3 +208,85 @@ def choose_model(metrics: pd.DataFrame, by: str = "rmse") -> tuple[str, str]:
 
 def _metric_col(by: str) -> str:
     return "total_error_pct" if by == "total_error" else by
+
+
+# A dropout model's log-likelihood this little above the NBD's (no dropout) means the data show no dropout: half
+# the 95% point of a chi-square with two degrees of freedom (the dropout model's two extra parameters), 5.99 / 2.
+NO_DROPOUT_GAIN = 3.0
+
+
+def bic(log_likelihood: float, n_params: int, n_customers: int) -> float:
+    """The Bayesian information criterion, k log n - 2 log L: lower is better."""
+    return n_params * math.log(n_customers) - 2.0 * log_likelihood
+
+
+@dataclass
+class WholePeriodChoice:
+    """A model chosen without a backtest (see :func:`whole_period_choice`): ``model`` (a configured model or
+    ``"nbd"``), the ``penalizer`` it is fitted with, ``kind`` (``"bic"``: the lowest BIC of the sound fits;
+    ``"penalized"``: the same after a retry with a small penalty; ``"no_dropout"``: the dropout fits are
+    degenerate and no better than the NBD's; ``"no_dropout_unfitted"``: no dropout model could be fitted at all,
+    the NBD is what is left), ``fits``: per model and penalty tried, what ``clv_models.json`` says of the fit,
+    ``nbd``: the NBD fit when one was made, and ``dropout_gain``: the best dropout fit's log-likelihood above it."""
+
+    model: str
+    penalizer: float
+    kind: str
+    fits: dict[str, dict[str, Any]]
+    nbd: NBDModel | None = None
+    dropout_gain: float = math.nan
+
+
+def _whole_period_fits(X: pd.DataFrame, condensed, models, penalizer: float, fit_options) -> dict[str, Any]:
+    """Each model fitted on ``X`` with ``penalizer``: the sound fits as :class:`PurchaseModel`, the others as
+    the reason (with the degenerate model when there is one): ``{name: (model or None, reason or None)}``."""
+    out: dict[str, Any] = {}
+    for name in models:
+        try:
+            out[name] = (PurchaseModel(name, penalizer, **fit_options).fit(X, condensed=condensed), None)
+        except DegenerateFit as exc:
+            out[name] = (exc.model, exc.reason)
+        except (ConvergenceError, FloatingPointError, ValueError, np.linalg.LinAlgError) as exc:
+            out[name] = (None, f"{type(exc).__name__}: {str(exc).strip()}")
+    return out
+
+
+def _fit_record(name: str, pm, reason: str | None, penalizer: float, n: int) -> dict[str, Any]:
+    """What the report says of one whole-period fit: status, penalty, log-likelihood, parameters, BIC, reason."""
+    ll = float(getattr(pm, "log_likelihood_", math.nan)) if pm is not None else math.nan
+    k = len(pm.params_) if pm is not None else 0
+    status = "fitted" if reason is None else "degenerate" if pm is not None else "failed"
+    record: dict[str, Any] = {"model": name, "status": status}
+    record.update(penalizer=penalizer, log_likelihood=ll, n_params=k, customers=n)
+    record["bic"] = bic(ll, k, n) if reason is None else math.nan
+    if pm is not None:
+        record["params"] = pm.params_.to_dict()
+    if reason is not None:
+        record["reason"] = reason
+    return record
+
+
+def whole_period_choice(
+    X: pd.DataFrame, models, penalizer: float, retry_penalizer: float, fit_options: dict[str, Any]
+) -> WholePeriodChoice:
+    """Choose a purchase model on the whole period ``X`` (a customer summary) when no backtest could: the lowest
+    BIC among the configured ``models`` fitted with ``penalizer``; if none fits soundly and the degenerate fits
+    are no better than the purchase process alone (by :data:`NO_DROPOUT_GAIN`), the NBD (nobody has dropped
+    out); else the lowest BIC among the models refitted with ``retry_penalizer``; else the NBD."""
+    condensed, n = _condense(X, SUMMARY_COLUMNS), len(X)
+    fits: dict[str, dict[str, Any]] = {}
+    for pen in (penalizer, retry_penalizer) if retry_penalizer > penalizer else (penalizer,):
+        tried = _whole_period_fits(X, condensed, models, pen, fit_options)
+        key = "" if pen == penalizer else f"@{pen:g}"
+        fits.update({name + key: _fit_record(name, pm, why, pen, n) for name, (pm, why) in tried.items()})
+        sound = {name: pm for name, (pm, why) in tried.items() if why is None}
+        if sound:
+            best = min(sound, key=lambda m: bic(sound[m].log_likelihood_, len(sound[m].params_), n))
+            return WholePeriodChoice(best, pen, "bic" if pen == penalizer else "penalized", fits)
+        if pen == penalizer:
+            nbd = NBDModel(fit_options["max_shape"], fit_options["max_iterations"]).fit(X, condensed=condensed)
+            lls = [pm.log_likelihood_ for pm, _ in tried.values() if pm is not None]
+            gain = max((ll for ll in lls if np.isfinite(ll)), default=math.nan) - nbd.log_likelihood_
+            if gain <= NO_DROPOUT_GAIN:
+                return WholePeriodChoice(NBD_MODEL, 0.0, "no_dropout", fits, nbd, float(gain))
+    return WholePeriodChoice(NBD_MODEL, 0.0, "no_dropout_unfitted", fits, nbd, float(gain))

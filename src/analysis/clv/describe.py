@@ -38,12 +38,18 @@ TEXTS = {
         "checked": "- The forecast model ({chosen}) was checked on the past: fitted on purchases up to {cal_end}, "
                    "it predicted {predicted:,.0f} repeat purchases up to {obs_end} against {actual:,.0f} that "
                    "happened ({error:+.1f}%). {reason}.",
+        "checked_none": "- The forecast model ({chosen}) was checked on the past: fitted on purchases up to {cal_end}, "
+                        "it predicted {predicted:,.2f} repeat purchases up to {obs_end}, and none happened. {reason}.",
+        "not_checked_bic": "- **{why}** The forecast model ({chosen}) was chosen by how well it describes all "
+                           "purchases up to {as_of} (BIC).",
+        "not_checked": "- **{why}** The forecast model ({chosen}) was fitted on all purchases up to {as_of}.",
         "spend_checked": "- Spend, checked the same way: {predicted:,.0f} forecast against {actual:,.0f} spent in "
                          "the holdout ({error:+.1f}%).",
         "intervals": "- Ranges shown per customer are {interval:.0%} intervals from {n} resamples of the customer "
                      "base: they show how sure the model's estimates are, not each customer's chance variation.",
         "not_bought": "- {n:,} listed customers have not bought yet and get no forecast",
-        "clv_zero": " (CLV 0).", "stop": ".", "caution": "- Caution: {w}",
+        "clv_zero": " (CLV 0).", "stop": ".", "caution": "- Caution: {w}", "item": "- {w}",
+        "no_details": "No technical notes on this run's fits.",
         "chosen": "**Chosen:** {reason}.", "left_out": "- **{label} left out:** {reason}.", "note": "- {note}.",
         "spend": {"method": "method", "params": "params", "population_mean_spend": "population mean spend",
                   "frequency_spend_correlation": "frequency spend correlation", "repeat_buyers": "repeat buyers",
@@ -59,12 +65,18 @@ TEXTS = {
                     "{scored:,} 位客户预计将重复购买 **{purchases:,.0f} 次**。不计算每次消费金额和以货币计的 CLV。",
         "checked": "- 预测模型（{chosen}）已用历史数据检验：用截至 {cal_end} 的购买拟合后，它预测到 {obs_end} 为止有 "
                    "{predicted:,.0f} 次重复购买，实际发生 {actual:,.0f} 次（误差 {error:+.1f}%）。{reason}。",
+        "checked_none": "- 预测模型（{chosen}）已用历史数据检验：用截至 {cal_end} 的购买拟合后，"
+                        "它预测到 {obs_end} 为止有 "
+                        "{predicted:,.2f} 次重复购买，实际一次也没有发生。{reason}。",
+        "not_checked_bic": "- **{why}** 预测模型（{chosen}）是按对截至 {as_of} 的全部购买的描述程度（BIC）选出的。",
+        "not_checked": "- **{why}** 预测模型（{chosen}）用截至 {as_of} 的全部购买拟合。",
         "spend_checked": "- 消费金额也同样检验：验证期预测 {predicted:,.0f}，实际消费 {actual:,.0f}"
                          "（误差 {error:+.1f}%）。",
         "intervals": "- 每位客户的范围是对客户群 {n} 次重抽样得到的 {interval:.0%} 区间：它说明模型估计有多可靠，"
                      "而不是单个客户购买的偶然波动。",
         "not_bought": "- 名单中有 {n:,} 位客户尚未购买，没有预测",
-        "clv_zero": "（CLV 为 0）。", "stop": "。", "caution": "- 注意：{w}",
+        "clv_zero": "（CLV 为 0）。", "stop": "。", "caution": "- 注意：{w}", "item": "- {w}",
+        "no_details": "本次拟合没有技术说明。",
         "chosen": "**选定模型**：{reason}。", "left_out": "- **{label} 未参与选择**：{reason}。", "note": "- {note}。",
         "spend": {"method": "方法", "params": "参数", "population_mean_spend": "总体平均每次消费",
                   "frequency_spend_correlation": "购买频次与每次消费的相关系数", "repeat_buyers": "重复购买客户数",
@@ -80,6 +92,79 @@ TEXTS = {
     },
 }  # fmt: skip
 
+# Sentences the stage makes when it falls back or declines, each written once per language (str.format
+# templates): :func:`texts` fills both.
+NOTICES = {
+    "not_backtested": {"en": "not backtested: too little history before {date}",
+                       "zh": "未回测：{date} 之前的历史太短"},
+    "not_refitted": {"en": "the backtested models could not be refitted on all purchases up to {date}",
+                     "zh": "回测过的模型无法在截至 {date} 的全部购买上重新拟合"},
+    "bic": {"en": "{label} has the lowest BIC on all purchases up to {as_of} ({value:,.6g}{others})",
+            "zh": "在截至 {as_of} 的全部购买上，{label} 的 BIC 最低（{value:,.6g}{others}）"},
+    "penalized": {"en": "no purchase model could be fitted on these data without help, so all were refitted with a "
+                        "small penalty ({penalizer:g}) that keeps their parameters finite",
+                  "zh": "没有任何购买模型能在这些数据上直接拟合，因此都用一个小惩罚（{penalizer:g}）重新拟合，"
+                        "使参数保持有限"},
+    "no_dropout": {"en": "no dropout seen yet: no customer has visibly stopped buying, so NBD (no dropout) "
+                         "forecasts from each customer's purchase rate alone, and everyone counts as still active",
+                   "zh": "尚未看到流失：没有客户明显停止购买，因此用 NBD（无流失）只按每位客户的购买频率预测，"
+                         "所有客户都视为仍活跃"},
+    "no_dropout_unfitted": {"en": "no model of customers leaving could be fitted on these data, even with a small "
+                                  "penalty, so NBD (no dropout) forecasts from each customer's purchase rate alone and "
+                                  "everyone counts as still active: purchases of customers who have left are "
+                                  "overstated",
+                            "zh": "即使加上小惩罚，也无法在这些数据上拟合任何客户流失模型，因此用 NBD（无流失）只按"
+                                  "每位客户的购买频率预测，所有客户都视为仍活跃：已流失客户的购买会被高估"},
+    "one_rate": {"en": "as far as the data can tell, all customers buy at one common rate: about {per_year:,.3g} "
+                       "purchases a year each (all repeat purchases divided by all the time observed)",
+                 "zh": "就数据所见，所有客户的购买频率相同：每人每年约 {per_year:,.3g} 次"
+                       "（全部重复购买次数除以全部观察时间）"},
+    "poisson_detail": {"en": "NBD fit at its Poisson limit (the gamma shape r grows without bound: customers' purchase "
+                             "rates cannot be told apart): rate = {rate:.6g} repeat purchases per {unit}",
+                       "zh": "NBD 拟合取泊松极限（伽马形状参数 r 无限增大：无法区分客户的购买率）："
+                             "购买率 = 每{unit_zh} "
+                             "{rate:.6g} 次重复购买"},
+    "nbd_detail": {"en": "NBD fit: r = {r:.6g}, alpha = {alpha:.6g} ({unit}); the best dropout model's "
+                         "log-likelihood is {gain:+.3g} above it (at most {limit:g} counts as no dropout)",
+                   "zh": "NBD 拟合：r = {r:.6g}，alpha = {alpha:.6g}（{unit_zh}）；最好的流失模型的对数似然比它高 "
+                         "{gain:+.3g}（不超过 {limit:g} 即视为无流失）"},
+    "late_as_of": {"en": "The as-of date {as_of} is {years:.1f} years after the last purchase in the data ({last}): "
+                         "check that it is the date you meant; the forecast counts the time in between as time "
+                         "without purchases.",
+                   "zh": "分析日期 {as_of} 比数据中最后一次购买（{last}）晚 {years:.1f} 年：请确认这是您想要的日期；"
+                         "预测把中间这段时间都视为没有购买。"},
+    "no_dropout_chart": {"en": "Every customer counts as still active (P(active) = 1): nobody has been seen to drop "
+                               "out, so the forecast model has no dropout.",
+                         "zh": "所有客户都视为仍活跃（仍活跃概率 = 1）：尚未看到任何客户流失，因此预测模型不含流失。"},
+    "see_details": {"en": "Technical notes on the model fits are in Details at the end of this page.",
+                    "zh": "模型拟合的技术说明见本页末尾的“技术细节”。"},
+    "decline_no_purchases": {"en": "No customer has a purchase up to the as-of date {as_of}, so there is nothing to "
+                                   "forecast lifetime value from.",
+                             "zh": "截至分析日期 {as_of} 没有任何客户购买，因此无从预测客户终身价值。"},
+    "decline_one_day": {"en": "All purchases fall on one day ({day}): repeat buying cannot be seen yet, so customer "
+                              "lifetime value cannot be forecast.",
+                        "zh": "所有购买都发生在同一天（{day}）：还看不到重复购买，因此无法预测客户终身价值。"},
+    "decline_short": {"en": "The data cover only {days} days ({first} to {as_of}): too short a history to forecast "
+                            "repeat buying; a lifetime value forecast needs at least {min_days} days.",
+                      "zh": "数据只覆盖 {days} 天（{first} 至 {as_of}）：历史太短，无法预测重复购买；"
+                            "客户终身价值预测至少需要 {min_days} 天。"},
+    "decline_nobody_twice": {"en": "None of the {n:,} customers has bought on a second day yet, so there is no repeat "
+                                   "buying to forecast lifetime value from.",
+                             "zh": "{n:,} 位客户中还没有人在第二天再次购买，因此没有可用来预测终身价值的重复购买。"},
+    "decline_unfitted": {"en": "No purchase model could be fitted on these data, not even the purchase process "
+                               "alone, so customer lifetime value cannot be forecast.",
+                         "zh": "在这些数据上无法拟合任何购买模型，连单纯的购买过程模型也不行，"
+                               "因此无法预测客户终身价值。"},
+}  # fmt: skip
+
+UNIT_ZH = {"weeks": "周", "W": "周", "days": "天", "D": "天"}
+
+
+def texts(key: str, **values: Any) -> dict[str, str]:
+    """The :data:`NOTICES` sentence ``key`` filled with ``values``, ``{"en": ..., "zh": ...}``."""
+    return {lang: template.format(**values) for lang, template in NOTICES[key].items()}
+
+
 # Headers of the tables this page shows, beside the shared ones of analysis.i18n.HEADERS.
 HEADERS = {
     "model": ("Model", "模型"), "parameter": ("Parameter", "参数"),
@@ -89,6 +174,9 @@ HEADERS = {
     "spend_mae": ("Spend MAE", "消费 MAE"), "spend_rmse": ("Spend RMSE", "消费 RMSE"),
     "spend_total_actual": ("Actual spend", "实际消费"), "spend_total_predicted": ("Forecast spend", "预测消费"),
     "spend_total_error_pct": ("Spend error of the total %", "消费总额误差 %"),
+    "penalizer": ("Penalty", "惩罚"), "log_likelihood": ("Log-likelihood", "对数似然"),
+    "n_params": ("Parameters", "参数个数"), "bic": ("BIC", "BIC"),
+    "status": ("Fit", "拟合"),
     "rank": ("Rank", "排名"), "estimate": ("Estimate", "估计值"), "low": ("Low", "下限"), "high": ("High", "上限"),
 }  # fmt: skip
 
@@ -138,6 +226,8 @@ def choice_reason(report: dict[str, Any], lang: str = "en") -> str:
     """Why the report's model was chosen, in ``lang`` (the report keeps the English sentence)."""
     if check_language(lang) == 0:
         return report["choice_reason"]
+    if report.get("choice_reason_zh"):  # a choice without a backtest: said in both languages where it is made
+        return report["choice_reason_zh"]
     t = TEXTS[lang]
     chosen = report["chosen_model"]
     label = MODEL_LABELS[chosen]
@@ -169,27 +259,66 @@ def manager_summary(report: dict[str, Any], lang: str = "en") -> str:
         ]
     else:
         lines = [t["no_money"].format(**size)]
-    bt = report.get("backtest")
-    if bt:
-        m = report["models"][report["chosen_model"]]["backtest"]
-        lines.append(
-            t["checked"].format(
-                chosen=MODEL_LABELS[report["chosen_model"]], cal_end=bt["calibration_end"],
-                obs_end=bt["observation_end"], predicted=m["total_predicted"], actual=m["total_actual"],
-                error=m["total_error_pct"], reason=choice_reason(report, lang),
-            )
-        )  # fmt: skip
-        if m.get("spend_total_error_pct") is not None:
-            lines.append(
-                t["spend_checked"].format(
-                    predicted=m["spend_total_predicted"], actual=m["spend_total_actual"],
-                    error=m["spend_total_error_pct"],
-                )
-            )  # fmt: skip
+    lines += _checked_lines(report, lang)
     if c.get("bootstrap_resamples") and amounts:
         lines.append(t["intervals"].format(interval=c["interval"], n=c["bootstrap_resamples"]))
     if c.get("customers_without_purchase"):
         end = t["clv_zero"] if amounts else t["stop"]
         lines.append(t["not_bought"].format(n=c["customers_without_purchase"]) + end)
-    lines += [t["caution"].format(w=localize_message(w, lang)) for w in report.get("warnings", [])]
+    lines += [t["item"].format(w=n[lang]) for n in report.get("notices", [])]
+    if technical_notes(report, lang):
+        lines.append(t["item"].format(w=NOTICES["see_details"][lang]))
     return "\n".join(lines)
+
+
+def _sentence(text: str, lang: str) -> str:
+    """``text`` as a sentence of its own: a capital first letter and a full stop."""
+    return text[:1].upper() + text[1:] + "." if lang == "en" else text + "。"
+
+
+def _checked_lines(report: dict[str, Any], lang: str) -> list[str]:
+    """How the forecast model was checked: against the backtest's holdout, or, without a backtest, why not and
+    what the whole-period choice says (a penalty, no dropout seen, one common rate)."""
+    t = TEXTS[lang]
+    chosen = report["chosen_model"]
+    label = report.get("chosen_label_zh" if lang == "zh" else "chosen_label") or MODEL_LABELS.get(chosen, chosen)
+    selection = report.get("selection")
+    if selection:
+        why = selection["not_backtested"][lang]
+        key = "not_checked_bic" if selection["kind"] in ("bic", "penalized") else "not_checked"
+        lines = [t[key].format(chosen=label, why=_sentence(why, lang), as_of=report["as_of"])]
+        return lines + [t["item"].format(w=_sentence(n[lang], lang)) for n in selection.get("notes", [])]
+    bt, m = report.get("backtest"), report["models"].get(chosen, {}).get("backtest")
+    if not bt or not m:
+        return []
+    values = {"chosen": label, "cal_end": bt["calibration_end"], "obs_end": bt["observation_end"],
+              "predicted": m["total_predicted"], "actual": m["total_actual"], "error": m["total_error_pct"],
+              "reason": choice_reason(report, lang)}  # fmt: skip
+    lines = [t["checked" if m.get("total_error_pct") is not None else "checked_none"].format(**values)]
+    if m.get("spend_total_error_pct") is not None:
+        lines.append(
+            t["spend_checked"].format(
+                predicted=m["spend_total_predicted"], actual=m["spend_total_actual"], error=m["spend_total_error_pct"]
+            )
+        )
+    return lines
+
+
+def technical_notes(report: dict[str, Any], lang: str = "en") -> list[str]:
+    """The technical cautions of a ``clv_models.json`` report in ``lang``: degenerate fits, parameter values,
+    spend-model notes (the report's warnings), and the details of a whole-period choice."""
+    notes = [localize_message(w, lang) for w in report.get("warnings", [])]
+    selection = report.get("selection") or {}
+    notes += [d[lang] for d in selection.get("details", [])]
+    for fit in (selection.get("fits") or {}).values():
+        if fit.get("reason"):
+            pen = f" (penalizer {fit['penalizer']:g})" if fit["penalizer"] else ""
+            notes.append(f"{fit['label']}{pen}: {localize_message(fit['reason'], lang)}")
+    return notes
+
+
+def details_markdown(report: dict[str, Any], lang: str = "en") -> str:
+    """The technical cautions (:func:`technical_notes`) as a Markdown list for the page's Details section."""
+    check_language(lang)
+    t, notes = TEXTS[lang], technical_notes(report, lang)
+    return "\n".join(t["item"].format(w=n) for n in notes) if notes else t["no_details"]

@@ -207,7 +207,8 @@ class SpendModel(BaseEstimator):
             rep = (freq > 0) & (money > 0)
             w = np.asarray(sample_weight, float)[rep]
             if np.count_nonzero(w) >= 2:
-                with _one_blas_thread():
+                # a trial step of the line search may overflow; the refit it ends with is judged by _accepted
+                with _one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
                     drawn = objective.reweighted(w)
                     try:
                         x = fit_prepared(drawn, np.log(warm), hess_inv0=curvature)

@@ -11,18 +11,39 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.clv.backtest import Backtest, backtest, choose_model, holdout_period
-from analysis.clv.describe import HEADERS, LOG_LIKELIHOOD_NOTE, NO_AMOUNTS, TEXTS, choice_reason, localize_message
+from analysis.clv.backtest import (
+    NO_DROPOUT_GAIN,
+    Backtest,
+    backtest,
+    choose_model,
+    holdout_period,
+    whole_period_choice,
+)
+from analysis.clv.describe import (
+    HEADERS,
+    LOG_LIKELIHOOD_NOTE,
+    NO_AMOUNTS,
+    TEXTS,
+    UNIT_ZH,
+    choice_reason,
+    details_markdown,
+    localize_message,
+    texts,
+)
 from analysis.clv.diagnostics import frequency_recency_matrix, repeat_purchase_histogram
 from analysis.clv.fitters import ConvergenceError
 from analysis.clv.likelihoods import MODEL_LABELS, MODELS, _check_model
-from analysis.clv.models import OUTPUT_COLUMNS, UNITS_PER_MONTH
+from analysis.clv.models import NBD_LABELS, NBD_MODEL, OUTPUT_COLUMNS, UNITS_PER_MONTH
 from analysis.clv.value import CLVModel
-from analysis.errors import UserError
+from analysis.errors import StageDeclined, UserError
 from analysis.i18n import localize
 from analysis.jsonable import jsonable
 
 TRANSACTION_COLUMNS = ("customer_id", "timestamp", "amount")  # what the stage reads of the purchases
+
+# The purchase models' names for people, in English and in Chinese (the pack names the chosen one).
+LABELS = {**MODEL_LABELS, NBD_MODEL: NBD_LABELS["en"]}
+LABELS_ZH = {**MODEL_LABELS, NBD_MODEL: NBD_LABELS["zh"]}
 
 
 def clv_settings(config: dict[str, Any]) -> dict[str, Any]:
@@ -56,12 +77,35 @@ class ClvRun:
     @property
     def chosen_label(self) -> str:
         """The chosen purchase model's name, e.g. "Pareto/NBD"."""
-        return MODEL_LABELS[self.model.model]
+        return LABELS[self.model.model]
 
     @property
     def horizon_units(self) -> float:
         """The CLV horizon in model time units (e.g. 12 months = 52.14 weeks)."""
         return self.model.horizon_months * UNITS_PER_MONTH[self.model.time_unit]
+
+    @property
+    def dropout(self) -> bool:
+        """Whether the chosen model has customers leaving (False for the NBD: P(alive) = 1 for everyone)."""
+        return self.model.model != NBD_MODEL
+
+    def no_dropout_markdown(self, lang: str = "en") -> str:
+        """The sentence shown instead of the P(alive) chart when the model has no dropout, in ``lang``."""
+        return TEXTS[lang]["item"].format(w=texts("no_dropout_chart")[lang])
+
+    def details_markdown(self, lang: str = "en") -> str:
+        """The technical cautions of the fits (degenerate fits, parameter values, spend-model notes) in
+        ``lang``, for the page's Details section (not the managers' summary)."""
+        return details_markdown(self.report, lang)
+
+    def selection_table(self, lang: str = "en") -> pd.DataFrame:
+        """The whole-period fits a model was chosen from by BIC when there was no backtest (model, penalty,
+        log-likelihood, parameters, customers, BIC, status), headed in ``lang``; empty after a backtest."""
+        fits = (self.report.get("selection") or {}).get("fits") or {}
+        columns = ["label", "penalizer", "log_likelihood", "n_params", "customers", "bic", "status"]
+        table = pd.DataFrame([{c: fit.get(c) for c in columns} for fit in fits.values()], columns=columns)
+        table = table.rename(columns={"label": "model"}).set_index("model").round(3)
+        return localize(table, lang, HEADERS)
 
     def matrix(self, what: str = "p_alive") -> pd.DataFrame:
         """``p_alive`` or ``expected_purchases`` (over the horizon) by frequency and recency,
@@ -137,34 +181,114 @@ class ClvRun:
 def run_clv(tx: pd.DataFrame, customers: pd.DataFrame | None, as_of: Any, config: dict[str, Any]) -> ClvRun:
     """The CLV stage: backtest every configured model on a calibration / holdout split, choose
     the best by holdout performance, refit it on all purchases up to ``as_of``, and score CLV
-    with bootstrap intervals.
+    with bootstrap intervals. When no model can be fitted on the calibration period (or refitted), the models
+    are fitted on the whole period and chosen by BIC (:func:`~analysis.clv.backtest.whole_period_choice`: with
+    a small penalty when nothing fits without, or the purchase process alone, NBD, when nobody has dropped out),
+    and the report says so.
 
     ``tx``: validated transactions (:data:`TRANSACTION_COLUMNS` are all it reads); ``customers``:
     the customer table (its ``customer_id`` decide the rows of the result; customers without a
     purchase get NaN model outputs and CLV 0; its lifetimes-style columns, when they are as of
     ``as_of`` in the model's time unit, are the summary the model is fitted on, see
-    :func:`customer_summary`); ``config``: the merged config (``clv`` section)."""
-    from analysis.data import features
-
+    :func:`customer_summary`); ``config``: the merged config (``clv`` section). Raises
+    :class:`~analysis.errors.StageDeclined` when the data cannot support a forecast (one day of purchases, too
+    short a history, nobody bought twice)."""
     cfg = clv_settings(config)
-    unit = cfg.get("time_unit", "weeks")
+    unit = cfg["time_unit"]
     tx = tx[list(TRANSACTION_COLUMNS)]  # all the models need (less to copy)
     as_of = pd.Timestamp(as_of)
     report: dict[str, Any] = {"as_of": as_of.date().isoformat(), "time_unit": unit, "warnings": []}
-    hold = cfg.get("holdout") or {}
-    gg = cfg.get("gamma_gamma") or {}
-    fit_options = _fit_options(cfg)
-    spend_options = {
-        "penalizer": float(gg.get("penalizer", 0.0)),
-        "retry_penalizer": float(gg.get("retry_penalizer", 0.01)),
-        "correlation_warning": float(gg.get("correlation_warning", 0.3)),
-    }
     amounts = not bool(tx["amount"].isna().all())
     report["amounts"] = amounts
     report["log_likelihood"] = LOG_LIKELIHOOD_NOTE.format(unit=unit)
     if not amounts:
         report["amounts_note"] = NO_AMOUNTS
-    bt = None
+    summary, rows = _fitting_summary(tx, customers, as_of, unit)
+    _decline_unless_forecastable(tx, summary, as_of, cfg)
+    notices = _late_as_of(tx, as_of)
+    bt, why = _try_backtest(tx, as_of, cfg)
+    chosen, reason, models_report = _backtest_choice(bt, cfg, report)
+    model, scores = (None, None) if chosen is None else _refit_ranked(chosen, bt, summary, cfg, report)
+    reason_zh = None
+    if model is not None and model.model != chosen:
+        chosen = model.model
+        reason = f"{MODEL_LABELS[chosen]} is the best model that could be refitted on all data"
+        models_report.setdefault(chosen, {"label": MODEL_LABELS[chosen]})
+    if model is None:
+        why = why or texts("not_refitted", date=as_of.date().isoformat())
+        model, scores, selection = _whole_period_model(summary, cfg, why, as_of)
+        chosen, (reason, reason_zh) = model.model, (selection["choice"]["en"], selection["choice"]["zh"])
+        models_report.setdefault(chosen, {"label": LABELS[chosen]})
+    report["chosen_model"], report["choice_reason"] = chosen, reason
+    if reason_zh is not None:
+        report["choice_reason_zh"] = reason_zh
+        report["selection"] = selection
+    report["chosen_label"], report["chosen_label_zh"] = LABELS[chosen], LABELS_ZH[chosen]
+    pm, sm = model.purchase_model_, model.spend_model_
+    models_report[chosen]["full"] = _fit_entry(pm)
+    report["models"] = models_report
+    report["spend_model"] = _spend_report(sm)
+    report["warnings"] += sm.warnings_
+    report["parameters"] = model.parameter_intervals().to_dict(orient="index")
+    out, matched = _place_scores(scores, summary, customers, rows, amounts)
+    report["clv"] = _clv_report(model, out, scores, matched, amounts)
+    missing = len(summary.index) - int(matched.sum())  # customer ids are unique in both
+    if missing:
+        report["warnings"].append(f"{missing} customers with purchases are not in the customer table")
+    if notices:
+        report["notices"] = notices
+    return ClvRun(out, jsonable(report), bt if bt is not None and bt.models else None, model, summary)
+
+
+def _fitting_summary(tx: pd.DataFrame, customers: pd.DataFrame | None, as_of: pd.Timestamp, unit: str):
+    """The customer summary the models are fitted on, and the rows of ``customers`` it holds (None: the summary
+    was computed from ``tx``, its rows are matched by id)."""
+    from analysis.data import features
+
+    summary = customer_summary(customers, as_of, unit)
+    if summary is None:
+        return features.lifetimes_summary(tx, as_of, unit), None
+    # the summary's customers are these rows of the table, in its order
+    return summary, np.flatnonzero(customers["lt_frequency"].notna().to_numpy())
+
+
+def _decline_unless_forecastable(tx: pd.DataFrame, summary: pd.DataFrame, as_of: pd.Timestamp, cfg) -> None:
+    """Raise :class:`StageDeclined` when the data cannot support a forecast: no purchase, all purchases on one
+    day, fewer than ``clv.min_history_days`` days from the first purchase to ``as_of`` (both counted), or no
+    customer with a repeat purchase."""
+    day = as_of.date().isoformat()
+    if not len(summary):
+        reason = texts("decline_no_purchases", as_of=day)
+    else:
+        first = pd.Timestamp(tx["timestamp"].min()).normalize()
+        days = (as_of.normalize() - first).days + 1
+        if float(summary["T"].max()) <= 0:
+            reason = texts("decline_one_day", day=first.date().isoformat())
+        elif days < int(cfg["min_history_days"]):
+            reason = texts(
+                "decline_short", days=days, first=first.date().isoformat(), as_of=day, min_days=cfg["min_history_days"]
+            )
+        elif not (summary["frequency"].to_numpy(float) > 0).any():
+            reason = texts("decline_nobody_twice", n=len(summary))
+        else:
+            return
+    raise StageDeclined("clv", reason, columns=dict.fromkeys(OUTPUT_COLUMNS, "number"))
+
+
+def _late_as_of(tx: pd.DataFrame, as_of: pd.Timestamp) -> list[dict[str, str]]:
+    """A notice when ``as_of`` is more than a year after the last purchase (naming it), else none."""
+    last = pd.Timestamp(tx["timestamp"].max()).normalize()
+    days = (as_of.normalize() - last).days
+    if days <= 365:
+        return []
+    return [texts("late_as_of", as_of=as_of.date().isoformat(), years=days / 365.25, last=last.date().isoformat())]
+
+
+def _try_backtest(tx: pd.DataFrame, as_of: pd.Timestamp, cfg) -> tuple[Backtest | None, dict[str, str] | None]:
+    """The backtest, and, when there is too little history before the calibration end for it (the holdout rule
+    leaves no calibration period, or no model fits on it), None or the backtest and the "not backtested" label.
+    A calibration end the user set that is out of range stays a :class:`UserError`."""
+    hold = cfg.get("holdout") or {}
     try:
         cal_end, obs_end = holdout_period(
             tx["timestamp"].min(),
@@ -173,113 +297,136 @@ def run_clv(tx: pd.DataFrame, customers: pd.DataFrame | None, as_of: Any, config
             hold.get("max_days", 365),
             hold.get("calibration_end"),
         )
-    except UserError as exc:
-        if len(cfg["models"]) > 1:
+    except UserError:
+        if hold.get("calibration_end") or not 0 < hold.get("fraction", 0.5) < 1:
             raise
-        report["warnings"].append(f"no backtest: {exc}")
-    else:
-        bt = backtest(tx, cal_end, obs_end, cfg["models"], unit, cfg.get("penalizer", 0.0), fit_options, spend_options)
-    models_report: dict[str, Any] = {}
-    if bt is not None:
-        chosen, reason = choose_model(bt.metrics, cfg.get("choose_by", "rmse"))
-        report["backtest"] = {
-            "calibration_end": bt.calibration_end.date().isoformat(),
-            "observation_end": bt.observation_end.date().isoformat(),
-            "holdout_length": bt.holdout_length,
-            "customers": int(len(bt.predictions)),
-            "choose_by": cfg.get("choose_by", "rmse"),
-            "spend_model": _spend_report(bt.spend_model),
-        }
-        for name in cfg["models"]:
-            models_report[name] = _model_entry(name, bt)
-            if name not in bt.models:
-                report["warnings"].append(f"{MODEL_LABELS[name]}: {bt.errors[name]}")
-    else:
-        chosen = cfg["models"][0]
-        reason = f"{MODEL_LABELS[chosen]} is the only configured model (no backtest possible)"
-        models_report[chosen] = {"label": MODEL_LABELS[chosen]}
-    report["chosen_model"], report["choice_reason"] = chosen, reason
+        return None, texts("not_backtested", date=as_of.date().isoformat())
+    unit, penalizer = cfg["time_unit"], cfg.get("penalizer", 0.0)
+    bt = backtest(tx, cal_end, obs_end, cfg["models"], unit, penalizer, _fit_options(cfg), _spend_options(cfg))
+    return bt, None if bt.models else texts("not_backtested", date=cal_end.date().isoformat())
 
-    summary = customer_summary(customers, as_of, unit)
-    if summary is None:
-        summary = features.lifetimes_summary(tx, as_of, unit)
-        rows = None
-    else:  # the summary's customers are these rows of the table, in its order
-        rows = np.flatnonzero(customers["lt_frequency"].notna().to_numpy())
-    boot = cfg.get("bootstrap") or {}
-    ranked = [chosen] + [m for m in (bt.metrics.index if bt is not None else []) if m != chosen]
-    for name in ranked:
-        model = CLVModel(
-            model=name,
-            horizon_months=int(cfg.get("horizon_months", 12)),
-            discount_rate=float(cfg.get("discount_rate", 0.01)),
-            margin=cfg.get("margin"),
-            time_unit=unit,
-            penalizer=float(cfg.get("penalizer", 0.0)),
-            gg_penalizer=spend_options["penalizer"],
-            gg_retry_penalizer=spend_options["retry_penalizer"],
-            correlation_warning=spend_options["correlation_warning"],
-            n_bootstrap=int(boot.get("n", 0)),
-            interval=float(boot.get("interval", 0.9)),
-            random_state=boot.get("seed"),
-            **fit_options,
-        )
+
+def _backtest_choice(bt: Backtest | None, cfg, report: dict[str, Any]) -> tuple[str | None, str, dict[str, Any]]:
+    """(the model the backtest chose or None, why, each model's entry of the report); the backtest's facts
+    go in ``report`` (``backtest``, warnings of the models left out)."""
+    models_report: dict[str, Any] = {}
+    if bt is None:
+        return None, "", models_report
+    for name in cfg["models"]:
+        models_report[name] = _model_entry(name, bt)
+        if name not in bt.models:
+            report["warnings"].append(f"{MODEL_LABELS[name]}: {bt.errors[name]}")
+    if not bt.models:
+        return None, "", models_report
+    chosen, reason = choose_model(bt.metrics, cfg.get("choose_by", "rmse"))
+    report["backtest"] = {
+        "calibration_end": bt.calibration_end.date().isoformat(),
+        "observation_end": bt.observation_end.date().isoformat(),
+        "holdout_length": bt.holdout_length,
+        "customers": int(len(bt.predictions)),
+        "choose_by": cfg.get("choose_by", "rmse"),
+        "spend_model": _spend_report(bt.spend_model),
+    }
+    return chosen, reason, dict(models_report)
+
+
+def _clv_model(name: str, cfg: dict[str, Any], penalizer: float) -> CLVModel:
+    """The CLV model of the settings ``cfg`` with purchase model ``name`` fitted with ``penalizer``."""
+    boot, spend = cfg.get("bootstrap") or {}, _spend_options(cfg)
+    return CLVModel(
+        model=name,
+        horizon_months=int(cfg.get("horizon_months", 12)),
+        discount_rate=float(cfg.get("discount_rate", 0.01)),
+        margin=cfg.get("margin"),
+        time_unit=cfg["time_unit"],
+        penalizer=float(penalizer),
+        gg_penalizer=spend["penalizer"],
+        gg_retry_penalizer=spend["retry_penalizer"],
+        correlation_warning=spend["correlation_warning"],
+        n_bootstrap=int(boot.get("n", 0)),
+        interval=float(boot.get("interval", 0.9)),
+        random_state=boot.get("seed"),
+        **_fit_options(cfg),
+    )
+
+
+def _refit_ranked(chosen: str, bt: Backtest, summary: pd.DataFrame, cfg, report: dict[str, Any]):
+    """(the CLV model, its scores) of the first of the backtest's models, the chosen one first, that can be
+    refitted on all data up to the as-of date; (None, None) when none can (each failure is a warning)."""
+    for name in [chosen] + [m for m in bt.metrics.index if m != chosen]:
+        model = _clv_model(name, cfg, float(cfg.get("penalizer", 0.0)))
         try:
-            scores = model.fit_predict(summary)  # the customers grouped once for both
-            break
+            return model, model.fit_predict(summary)  # the customers grouped once for both
         except ConvergenceError as exc:
             report["warnings"].append(
-                f"{MODEL_LABELS[name]} could not be refitted on all data up to {as_of.date()}: {str(exc).strip()}"
+                f"{MODEL_LABELS[name]} could not be refitted on all data up to {report['as_of']}: {str(exc).strip()}"
             )
-    else:
-        raise UserError("no CLV model could be fitted on the data up to the as-of date: try clv.penalizer: 0.001")
-    if model.model != chosen:
-        chosen = model.model
-        reason = f"{MODEL_LABELS[chosen]} is the best model that could be refitted on all data"
-        report["chosen_model"], report["choice_reason"] = chosen, reason
-        models_report.setdefault(chosen, {"label": MODEL_LABELS[chosen]})
-    pm, sm = model.purchase_model_, model.spend_model_
-    models_report[chosen]["full"] = _fit_entry(pm)
-    report["models"] = models_report
-    report["spend_model"] = _spend_report(sm)
-    report["warnings"] += sm.warnings_
-    report["parameters"] = model.parameter_intervals().to_dict(orient="index")
+    return None, None
 
-    ids = customers["customer_id"].astype(str) if customers is not None else pd.Series(summary.index, dtype=str)
-    if rows is None:
-        out = scores.reindex(pd.Index(ids, name="customer_id"))
-        matched = summary.index.get_indexer(out.index) >= 0  # a tenth of the time of Index.isin on 1M string ids
-    else:  # placed by position: no hashing of a million ids
-        values = np.full((len(ids), scores.shape[1]), np.nan)
-        values[rows] = scores.to_numpy(float)
-        out = pd.DataFrame(values, index=pd.Index(ids, name="customer_id"), columns=scores.columns)
-        matched = np.zeros(len(ids), bool)
-        matched[rows] = True
-    if "clv_low" not in out:
-        out["clv_low"] = out["clv_high"] = np.nan
-    no_purchase = ~matched
-    out.loc[no_purchase, ["clv", "clv_low", "clv_high"]] = 0.0 if amounts else np.nan
-    out = out[list(OUTPUT_COLUMNS)].reset_index()
-    report["clv"] = {
-        "horizon_months": model.horizon_months,
-        "discount_rate_monthly": model.discount_rate,
-        "margin": model.margin,
-        "value": "profit" if model.margin else "revenue",
-        "bootstrap_resamples": model.n_bootstrap,
-        "interval": model.interval,
-        "seed": model.random_state,
-        "customers_scored": int((~no_purchase).sum()),
-        "customers_without_purchase": int(no_purchase.sum()),
-        "total_clv": float(out["clv"].sum()) if amounts else math.nan,
-        "mean_clv": float(scores["clv"].mean()),
-        "median_clv": float(scores["clv"].median()),
-        "total_expected_purchases": float(scores["expected_purchases"].sum()),
-        "top_decile_share": _top_share(scores["clv"], 0.1),
-    }
-    missing = len(summary.index) - int(matched.sum())  # customer ids are unique in both
-    if missing:
-        report["warnings"].append(f"{missing} customers with purchases are not in the customer table")
-    return ClvRun(out, jsonable(report), bt, model, summary)
+
+def _whole_period_model(summary: pd.DataFrame, cfg, why: dict[str, str], as_of: pd.Timestamp):
+    """(the CLV model, its scores, the report's ``selection``) of the model chosen on the whole period
+    (:func:`whole_period_choice`); ``why`` says why there was no backtest to choose by. Declines when even that
+    model cannot be fitted."""
+    retry = float(cfg["fit"]["retry_penalizer"])
+    choice = whole_period_choice(summary, cfg["models"], float(cfg.get("penalizer", 0.0)), retry, _fit_options(cfg))
+    model = _clv_model(choice.model, cfg, choice.penalizer)
+    try:
+        scores = model.fit_predict(summary)
+    except ConvergenceError:
+        raise StageDeclined("clv", texts("decline_unfitted"), dict.fromkeys(OUTPUT_COLUMNS, "number")) from None
+    notes, details = _selection_notes(choice, model, cfg["time_unit"])
+    choice_texts = [why, *notes]
+    if choice.kind in ("bic", "penalized"):
+        choice_texts.append(_bic_text(choice, as_of))
+    return (
+        model,
+        scores,
+        {
+            "by": "bic",
+            "kind": choice.kind,
+            "not_backtested": why,
+            "penalizer": choice.penalizer,
+            "notes": notes,
+            "details": details,
+            "dropout_gain": choice.dropout_gain,
+            "fits": {key: {"label": LABELS[fit["model"]], **fit} for key, fit in choice.fits.items()},
+            "choice": {"en": "; ".join(t["en"] for t in choice_texts), "zh": "；".join(t["zh"] for t in choice_texts)},
+        },
+    )
+
+
+def _selection_notes(choice, model: CLVModel, unit: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """What a manager reads of a whole-period choice (a penalty, no dropout seen, one common rate), and the
+    technical details (the NBD's parameters), each ``{en, zh}``."""
+    notes, details = [], []
+    if choice.kind == "penalized":
+        notes.append(texts("penalized", penalizer=choice.penalizer))
+    if choice.model != NBD_MODEL:
+        return notes, details
+    notes.append(texts("no_dropout" if choice.kind == "no_dropout" else "no_dropout_unfitted"))
+    pm = model.purchase_model_
+    zh_unit = UNIT_ZH[unit]
+    if pm.poisson_:
+        rate = float(pm.params_["rate"])
+        notes.append(texts("one_rate", per_year=rate * UNITS_PER_MONTH[unit] * 12))
+        details.append(texts("poisson_detail", rate=rate, unit=unit.rstrip("s"), unit_zh=zh_unit))
+    else:
+        p = pm.params_
+        details.append(
+            texts("nbd_detail", r=p["r"], alpha=p["alpha"], unit=unit, unit_zh=zh_unit, gain=choice.dropout_gain,
+                  limit=NO_DROPOUT_GAIN)
+        )  # fmt: skip
+    return notes, details
+
+
+def _bic_text(choice, as_of: pd.Timestamp) -> dict[str, str]:
+    """The BIC sentence of a whole-period choice: the chosen model's BIC and the other sound fits'."""
+    fits = {k: f for k, f in choice.fits.items() if f["status"] == "fitted" and f["penalizer"] == choice.penalizer}
+    best = next(f for f in fits.values() if f["model"] == choice.model)
+    others = ", ".join(f"{LABELS[f['model']]} {f['bic']:,.6g}" for f in fits.values() if f is not best)
+    others = f"; {others}" if others else ""
+    return texts("bic", label=LABELS[choice.model], as_of=as_of.date().isoformat(), value=best["bic"], others=others)
 
 
 def customer_summary(customers: pd.DataFrame | None, as_of: Any, time_unit: str) -> pd.DataFrame | None:
@@ -309,6 +456,54 @@ def customer_summary(customers: pd.DataFrame | None, as_of: Any, time_unit: str)
     table = customers.loc[bought, ["customer_id", *columns]]
     table.columns = ["customer_id", "frequency", "recency", "T", "monetary_value"]
     return table.set_index("customer_id")
+
+
+def _place_scores(scores: pd.DataFrame, summary: pd.DataFrame, customers, rows, amounts: bool):
+    """The stage's columns for every customer of the table (or of the summary without one): the scores where
+    the customer has purchases, NaN elsewhere (CLV 0 with amounts); and which rows have purchases."""
+    ids = customers["customer_id"].astype(str) if customers is not None else pd.Series(summary.index, dtype=str)
+    if rows is None:
+        out = scores.reindex(pd.Index(ids, name="customer_id"))
+        matched = summary.index.get_indexer(out.index) >= 0  # a tenth of the time of Index.isin on 1M string ids
+    else:  # placed by position: no hashing of a million ids
+        values = np.full((len(ids), scores.shape[1]), np.nan)
+        values[rows] = scores.to_numpy(float)
+        out = pd.DataFrame(values, index=pd.Index(ids, name="customer_id"), columns=scores.columns)
+        matched = np.zeros(len(ids), bool)
+        matched[rows] = True
+    if "clv_low" not in out:
+        out["clv_low"] = out["clv_high"] = np.nan
+    out.loc[~matched, ["clv", "clv_low", "clv_high"]] = 0.0 if amounts else np.nan
+    return out[list(OUTPUT_COLUMNS)].reset_index(), matched
+
+
+def _clv_report(model: CLVModel, out: pd.DataFrame, scores: pd.DataFrame, matched, amounts: bool) -> dict:
+    """The ``clv`` entry of the report: the settings of the value and its totals."""
+    return {
+        "horizon_months": model.horizon_months,
+        "discount_rate_monthly": model.discount_rate,
+        "margin": model.margin,
+        "value": "profit" if model.margin else "revenue",
+        "bootstrap_resamples": model.n_bootstrap,
+        "interval": model.interval,
+        "seed": model.random_state,
+        "customers_scored": int(matched.sum()),
+        "customers_without_purchase": int((~matched).sum()),
+        "total_clv": float(out["clv"].sum()) if amounts else math.nan,
+        "mean_clv": float(scores["clv"].mean()),
+        "median_clv": float(scores["clv"].median()),
+        "total_expected_purchases": float(scores["expected_purchases"].sum()),
+        "top_decile_share": _top_share(scores["clv"], 0.1),
+    }
+
+
+def _spend_options(cfg: dict[str, Any]) -> dict[str, Any]:
+    gg = cfg.get("gamma_gamma") or {}
+    return {
+        "penalizer": float(gg.get("penalizer", 0.0)),
+        "retry_penalizer": float(gg.get("retry_penalizer", 0.01)),
+        "correlation_warning": float(gg.get("correlation_warning", 0.3)),
+    }
 
 
 def _fit_options(cfg: dict[str, Any]) -> dict[str, Any]:

@@ -10,10 +10,12 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from analysis.clv.likelihoods import PARAM_NAMES, _check_model, gamma_gamma_shrinkage
+from analysis.clv.likelihoods import _check_model, gamma_gamma_shrinkage
 from analysis.clv.models import (
+    NBD_MODEL,
     SUMMARY_COLUMNS,
     UNITS_PER_MONTH,
+    NBDModel,
     PurchaseModel,
     _check_columns,
     _condense,
@@ -49,7 +51,8 @@ class CLVModel(BaseEstimator):
 
     Parameters
     ----------
-    model : purchase model, "bgnbd", "pareto" or "mbgnbd".
+    model : purchase model, "bgnbd", "pareto", "mbgnbd", or "nbd" (:class:`NBDModel`, the purchase process
+        without dropout: the fallback where nobody has dropped out yet).
     horizon_months : CLV horizon in months.
     discount_rate : monthly discount rate (0.01 = 1 % a month).
     margin : profit margin applied to spend (e.g. 0.3); ``None`` = revenue CLV.
@@ -109,14 +112,17 @@ class CLVModel(BaseEstimator):
         self.max_shape = max_shape
         self.max_iterations = max_iterations
 
-    def _purchase(self) -> PurchaseModel:
+    def _purchase(self) -> PurchaseModel | NBDModel:
+        if self.model == NBD_MODEL:
+            return NBDModel(self.max_shape, self.max_iterations)
         return PurchaseModel(self.model, self.penalizer, self.tol, self.engine, self.max_shape, self.max_iterations)
 
     def _spend(self) -> SpendModel:
         return SpendModel(self.gg_penalizer, self.gg_retry_penalizer, self.correlation_warning, self.engine)
 
     def _check(self) -> None:
-        _check_model(self.model)
+        if self.model != NBD_MODEL:
+            _check_model(self.model)
         if self.time_unit not in UNITS_PER_MONTH:
             raise UserError(f"unknown time unit {self.time_unit!r}: use 'weeks' or 'days'")
         if int(self.horizon_months) < 1:
@@ -180,7 +186,7 @@ class CLVModel(BaseEstimator):
             row["gg_population_mean"] = mean
             rows.append(row)
         for row, params in zip(rows, pm0.refit_draws(unique, pattern_counts.T, curv_p), strict=True):
-            row.update(zip(PARAM_NAMES[self.model], params, strict=True))
+            row.update(zip(pm0.params_.index, params, strict=True))
         return pd.DataFrame(rows).set_index("draw")
 
     # prediction -----------------------------------------------------------------------------
@@ -232,7 +238,7 @@ class CLVModel(BaseEstimator):
         spend, the weight a function of the frequency (:func:`gamma_gamma_shrinkage`): so per
         unique row and draw a base and a slope, and per customer base + slope x mean spend, all
         draws of a chunk of customers at once (a row each), sorted per customer."""
-        names = list(PARAM_NAMES[self.model])
+        names = list(self.purchase_model_.params_.index)
         if self.spend_model_.method_ == "none":  # no amounts: no CLV in currency
             return np.full(len(X), np.nan), np.full(len(X), np.nan)
         draws = [row for _, row in self.bootstrap_params_.iterrows() if np.all(np.isfinite(row[names].to_numpy(float)))]
@@ -240,9 +246,9 @@ class CLVModel(BaseEstimator):
             return np.full(len(X), np.nan), np.full(len(X), np.nan)
         f = unique["frequency"].to_numpy(float)
         base, slope = np.empty((len(unique), len(draws))), np.empty((len(unique), len(draws)))
-        pairs = _condense(unique, ["frequency", "T"]) if self.model != "pareto" else None
+        pairs = _condense(unique, ["frequency", "T"]) if self.model not in ("pareto", NBD_MODEL) else None
         for k, row in enumerate(draws):
-            pm = PurchaseModel.from_params(self.model, row[names].to_numpy(float))
+            pm = type(self.purchase_model_).from_params(self.model, row[names].to_numpy(float))
             value = self._discounted_purchases(pm, unique, pairs)[1] * margin
             if row["gg_method"] == "mean":
                 mean, weight = row["gg_population_mean"], np.zeros(len(f))
