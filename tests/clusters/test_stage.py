@@ -9,6 +9,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from analysis import clusters
 from analysis.clusters.rules import assign_by_rules, matches
+from analysis.errors import StageDeclined
 
 from .conftest import planted_customers
 
@@ -114,27 +115,25 @@ def test_prospects_get_no_cluster_and_a_clear_label(fast):
     assert out["cluster"].notna().sum() == 1000 and run.report["clustered"] == 1000
 
 
-@pytest.mark.parametrize("n", [0, 1, 3])
-def test_fewer_customers_than_k_is_a_message_not_a_crash(fast, n):
+@pytest.mark.parametrize("n", [0, 1, 3, 49])
+def test_too_few_buyers_for_groups_decline_with_their_reason(fast, n):
+    """A fixed k = 5 with at least 10 customers a group in each resample (63 % distinct) takes 80 buyers."""
     fast["clusters"]["k"] = 5
+    assert clusters.fewest_buyers(fast["clusters"]) == 80
     customers, _ = planted_customers(50, seed=10)
-    run = clusters.run_clusters(customers.head(n), fast)
-    assert len(run.customers) == n
-    assert run.report["warnings"] and all(w["en"] and w["zh"] for w in run.report["warnings"])
-    assert run.customers["cluster_name"].notna().all()
-    json.dumps(run.report)
-    assert clusters.manager_summary(run) and clusters.manager_summary(run, "zh")
+    with pytest.raises(StageDeclined) as err:
+        clusters.run_clusters(customers.head(n), fast)
+    said = "No customer has bought yet" if n == 0 else f"Only {n:,} customers have bought"
+    assert err.value.reason["en"].startswith(said) and err.value.reason["zh"]
+    assert err.value.stage == "clusters" and err.value.columns == clusters.COLUMN_KINDS
 
 
-def test_identical_customers_form_one_group_with_a_message(fast):
+def test_identical_customers_decline_as_showing_no_groups(fast):
     customers, _ = planted_customers(200, seed=11)
     same = pd.concat([customers.head(1)] * 200, ignore_index=True).assign(customer_id=[f"s{i}" for i in range(200)])
-    run = clusters.run_clusters(same, fast)
-    assert run.report["k"] == 1
-    assert run.customers["cluster"].nunique() == 1
-    assert (run.customers["cluster_name"] == fast["clusters"]["labels"]["single"][0]).all()
-    assert "same features" in _text(run)
-    json.dumps(run.report)
+    with pytest.raises(StageDeclined, match="look the same on every feature") as err:
+        clusters.run_clusters(same, fast)
+    assert "没有可区分的群体" in err.value.reason["zh"]
 
 
 def test_a_single_purchase_each_is_said_and_still_clustered(fast):

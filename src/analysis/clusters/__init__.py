@@ -10,6 +10,7 @@ Settings in ``defaults/clusters.yaml``.
 from analysis.clusters import plots
 from analysis.clusters.describe import (
     cluster_readings,
+    details_markdown,
     k_markdown,
     manager_summary,
     rules_markdown,
@@ -21,9 +22,10 @@ from analysis.clusters.models import choose_k, k_table, knee, make_model, stabil
 from analysis.clusters.naming import cluster_names, levels
 from analysis.clusters.rules import assign_by_rules, cluster_rules, matches, rule_text
 from analysis.clusters.show import HEADERS, page_table
-from analysis.clusters.stage import TRANSACTION_COLUMNS, ClusterRun, run_clusters
+from analysis.clusters.stage import COLUMN_KINDS, TRANSACTION_COLUMNS, ClusterRun, fewest_buyers, run_clusters
 
 __all__ = [
+    "COLUMN_KINDS",
     "TRANSACTION_COLUMNS",
     "FEATURES",
     "HEADERS",
@@ -33,7 +35,9 @@ __all__ = [
     "cluster_names",
     "cluster_readings",
     "cluster_rules",
+    "details_markdown",
     "feature_frame",
+    "fewest_buyers",
     "k_table",
     "k_markdown",
     "knee",

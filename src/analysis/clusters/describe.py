@@ -29,7 +29,8 @@ def k_markdown(run: ClusterRun, lang: str = "en") -> str:
 
 
 def stability_markdown(run: ClusterRun, lang: str = "en") -> str:
-    """How well the groups come back on resampled customers (when checked), then the warnings."""
+    """How well the groups come back on resampled customers (when checked); the other warnings are in
+    :func:`details_markdown`."""
     s = run.report.get("stability")
     line = ""
     if s and lang == "zh":
@@ -38,7 +39,7 @@ def stability_markdown(run: ClusterRun, lang: str = "en") -> str:
     elif s:
         line = (f"Mean adjusted Rand index **{s['mean_ari']:.2f}** over {s['resamples']} resamples "
                 f"(lowest {s['min_ari']:.2f}; the page warns below {s['threshold']:.2f}).")  # fmt: skip
-    return "\n\n".join(part for part in (line, warnings_markdown(run, lang)) if part)
+    return line
 
 
 def _stability_line(report: dict, lang: str) -> str:
@@ -79,6 +80,7 @@ SUMMARY = {
         "top": "- The most valuable group is **{name}**: {customers:.0%} of customers, **{value:.0%}** of the value.",
         "big": "- The largest group is **{name}**: {customers:.0%} of customers, {value:.0%} of the value.",
         "left": "- {n:,} customers are not clustered (no purchase yet, or one-time buyers kept apart by the settings).",
+        "details": "- {n:,} technical notes on the grouping are listed under Details at the end of the page.",
         "extremes": "- {n:,} customers ({share:.1%}) lie far beyond everyone else on some feature (wholesalers, for "
         "example): their values were capped so they join the nearest group instead of forming one of their own.",
     },
@@ -87,6 +89,7 @@ SUMMARY = {
         "top": "- 价值最高的是 **{name}**：占客户 {customers:.0%}，占价值 **{value:.0%}**。",
         "big": "- 人数最多的是 **{name}**：占客户 {customers:.0%}，占价值 {value:.0%}。",
         "left": "- {n:,} 位客户未参与聚类（尚未购买或单独成组）。",
+        "details": "- 关于分组的 {n:,} 条技术说明见本页末尾的“技术细节”。",
         "extremes": "- {n:,} 位客户（{share:.1%}）的某项特征远超其他客户（如批发客户）：已封顶处理，归入最接近的组，"
         "不单独成组。",
     },
@@ -94,12 +97,13 @@ SUMMARY = {
 
 
 def manager_summary(run: ClusterRun, lang: str = "en") -> str:
-    """A few plain sentences (Markdown): how many groups and why, how stable, the biggest and most valuable."""
+    """A few plain sentences (Markdown): how many groups and why, how stable, the biggest and most valuable; the
+    technical warnings are only counted here (:func:`details_markdown` lists them)."""
     r = run.report
     prof = run.tables.get("profiles")
-    if prof is None or not len(prof):
-        return warnings_markdown(run, lang)
     t = SUMMARY[lang]
+    if prof is None or not len(prof):
+        return t["details"].format(n=len(r["warnings"])) if r["warnings"] else ""
     name = "name" if lang == "en" else "name_zh"
     reason = r["k_reason"] if lang == "en" else _reason_zh(r)
     lines = [t["k"].format(clustered=r["clustered"], k=r["k"], reason=reason), _stability_line(r, lang)]
@@ -110,8 +114,31 @@ def manager_summary(run: ClusterRun, lang: str = "en") -> str:
         lines.append(t["left"].format(n=r["customers"] - r["clustered"]))
     if r.get("extremes"):
         lines.append(t["extremes"].format(n=r["extremes"], share=r["extremes"] / max(r["clustered"], 1)))
-    lines += [f"- ⚠️ {w[lang]}" for w in r["warnings"]]
+    if r["warnings"]:
+        lines.append(t["details"].format(n=len(r["warnings"])))
     return "\n".join(line for line in lines if line)
+
+
+DETAILS = {
+    "en": "- Settings: {algorithm}, k searched from {lo} to {hi} and chosen by {criterion} (clusters.k: {fixed}); "
+          "k search on {search:,} customers, silhouettes on {silhouette:,}; seed {seed}.",
+    "zh": "- 设置：{algorithm}，k 在 {lo} 到 {hi} 之间搜索、按 {criterion} 选择（clusters.k：{fixed}）；"
+          "k 的搜索用 {search:,} 位客户，轮廓系数用 {silhouette:,} 位；随机种子 {seed}。",
+}
+
+
+def details_markdown(run: ClusterRun, lang: str = "en") -> str:
+    """The page's technical details (Markdown): the settings behind the grouping, then every warning (a capped
+    search, an unstable grouping, small groups, groups without a rule) in ``lang``."""
+    r = run.report
+    s, samples = r["settings"], r.get("samples")
+    lines = []
+    if samples:
+        lines.append(DETAILS[lang].format(
+            algorithm=s["algorithm"], lo=s["k_range"][0], hi=s["k_range"][1], criterion=s["criterion"],
+            fixed=s["k"] if s["k"] is not None else "null", search=samples["search"],
+            silhouette=samples["silhouette"], seed=s["random_state"]))  # fmt: skip
+    return "\n".join([*lines, warnings_markdown(run, lang)])
 
 
 def _typical(row, lang: str) -> str:

@@ -11,8 +11,11 @@ final model starts from the sample's fit and is refined on every buyer (``models
 the same grouping; silhouettes ``silhouette_sample`` of those, rule
 trees ``rule_sample`` buyers (rules are scored on all), the 2-D picture ``projection_sample``.
 
-Degenerate data (no buyers, fewer buyers than k, all buyers alike) never raises: the buyers get one group or the
-k that the data allows, and ``report["warnings"]`` says what happened, in English and Chinese.
+Data that cannot support clusters makes the stage decline (:class:`~analysis.errors.StageDeclined`, its reason in
+English and Chinese): no buyer to cluster, fewer buyers than the smallest split needs (:func:`fewest_buyers`: the
+k search's lowest k, or a fixed k, times ``min_group_customers``, more when the stability check resamples), or
+buyers who all look the same on every feature. Otherwise the k search stops at the groups the buyers allow, and
+``report["warnings"]`` says so.
 """
 
 from __future__ import annotations
@@ -33,13 +36,18 @@ from analysis.clusters.describe import manager_summary
 from analysis.clusters.models import choose_k, fit_final, k_table, sample_rows, stability
 from analysis.clusters.naming import cluster_names, levels, typical_gap
 from analysis.clusters.rules import cluster_rules, rule_text
-from analysis.errors import UserError
+from analysis.errors import StageDeclined, UserError
 from analysis.i18n import check_language
 from analysis.tables import text_column
 
-__all__ = ["ClusterRun", "manager_summary", "run_clusters"]
+__all__ = ["COLUMN_KINDS", "ClusterRun", "fewest_buyers", "manager_summary", "run_clusters"]
 
 TRANSACTION_COLUMNS = ("customer_id", "timestamp")  # what the stage reads of the purchases (regularity)
+# the columns the stage adds to the customer table and their kinds (a declined stage leaves them empty)
+COLUMN_KINDS = {"cluster": "number", "cluster_name": "text", "cluster_name_zh": "text"}
+# the share of distinct customers in a bootstrap resample (1 - 1/e): a group of m customers holds about this
+# share of m distinct ones in each of the stability check's resamples
+RESAMPLE_SHARE = 1 - np.exp(-1.0)
 OVERLAP = ("rfm_segment", "rfm_segment_zh", "abc_class", "tier", "lifecycle_stage")
 # The customer table's columns that name an overlap column's values in English and in Chinese.
 OVERLAP_LABELS = {
@@ -105,6 +113,42 @@ def _warn(report: dict, en: str, zh: str) -> None:
     report["warnings"].append({"en": en, "zh": zh})
 
 
+def _decline(en: str, zh: str) -> None:
+    raise StageDeclined("clusters", {"en": en, "zh": zh}, COLUMN_KINDS)
+
+
+def _groups_allowed(n: int, cfg: dict) -> int:
+    """The most groups ``n`` buyers allow: each holds at least ``min_group_customers`` of them, in every one of the
+    stability check's resamples too (about :data:`RESAMPLE_SHARE` of them distinct) when it runs."""
+    share = RESAMPLE_SHARE if int(cfg["stability"]["resamples"]) > 0 else 1.0
+    return int(n * share // int(cfg["min_group_customers"]))
+
+
+def fewest_buyers(cfg: dict) -> int:
+    """The fewest buyers the stage clusters (the ``clusters`` settings): the smallest split it would make (a fixed
+    ``k``, else ``k_range``'s low end) with ``min_group_customers`` in each group, in the resamples too."""
+    k = int(cfg["k"]) if cfg.get("k") is not None else int(cfg["k_range"][0])
+    share = RESAMPLE_SHARE if int(cfg["stability"]["resamples"]) > 0 else 1.0
+    return int(np.ceil(max(k, 2) * int(cfg["min_group_customers"]) / share))
+
+
+def _check_buyers(n: int, cfg: dict, separate: bool) -> None:
+    """Decline when there are no buyers to cluster, or fewer than :func:`fewest_buyers`."""
+    if n == 0 and separate:
+        _decline("Every customer bought only once and one-time buyers are kept apart "
+                 "(clusters.features.single_purchase: separate), so nobody is left to group.",
+                 "所有客户都只购买过一次，且一次性购买客户单独成组（clusters.features.single_purchase: separate），"
+                 "没有客户可分组。")  # fmt: skip
+    if n == 0:
+        _decline("No customer has bought yet, so there is nothing to group.", "尚无客户有购买记录，无从分组。")
+    need, m = fewest_buyers(cfg), int(cfg["min_group_customers"])
+    if n < need:
+        _decline(f"Only {n:,} customers have bought: splitting them into groups of at least {m} customers each that "
+                 f"come back when the customers are resampled takes at least {need:,}.",
+                 f"只有 {n:,} 位客户有购买记录：分成每组至少 {m} 位、且重抽样后依然成立的客户群，"
+                 f"至少需要 {need:,} 位。")  # fmt: skip
+
+
 def run_clusters(
     customers: pd.DataFrame,
     config: dict,
@@ -130,6 +174,7 @@ def run_clusters(
     report: dict[str, Any] = {"customers": len(c), "clustered": int(clustered.sum()), "warnings": [],
                               "settings": settings, "features": [f for f in F.FEATURES if f in frame]}  # fmt: skip
     sub = frame[clustered].reset_index(drop=True)
+    _check_buyers(len(sub), cfg, separate)
     x_frame, fill = F.model_matrix(sub)
     report["single_purchase"] = {
         "treatment": "separate" if separate else "together",
@@ -194,10 +239,6 @@ def _cluster(x_frame, sub, cfg, rng, report) -> tuple[np.ndarray, int, dict, np.
     n = len(sub)
     tables: dict[str, pd.DataFrame] = {}
     report.update(k=0, k_reason="", k_table=[], stability=None, extremes=0)
-    if n == 0:
-        if not report["warnings"]:
-            _warn(report, "No customer has a purchase yet: there is nothing to cluster.", "尚无客户有购买记录。")
-        return np.zeros(0, dtype=int), 0, tables, None, np.zeros(0, dtype=bool)
     clip = cfg["features"].get("clip")
     pipe = F.scaling_pipeline(cfg["features"].get("transform", "log"), clip)
     x = pipe.fit_transform(x_frame)
@@ -207,20 +248,19 @@ def _cluster(x_frame, sub, cfg, rng, report) -> tuple[np.ndarray, int, dict, np.
     lo, hi = (int(v) for v in cfg["k_range"])
     fixed = cfg.get("k")
     top = min(distinct, n - 1) if fixed is None else min(distinct, n)
-    wanted = int(fixed) if fixed is not None else lo
-    if top < max(2, wanted if fixed is not None else 2):
-        if distinct < 2:
-            en = f"All {n:,} buyers have the same features: the data shows no groups, so they form one group."
-            zh = f"全部 {n:,} 位购买客户的特征完全相同：数据中没有可区分的群体，归为一组。"
-        else:
-            en = (
-                f"Only {n:,} buyers ({distinct:,} different profiles): too few to form {max(wanted, 2)} "
-                "groups, so they form one group. Use more data or a smaller clusters.k."
-            )
-            zh = f"仅 {n:,} 位购买客户（{distinct:,} 种不同特征），不足以分为 {max(wanted, 2)} 组，归为一组。"
-        _warn(report, en, zh)
-        report.update(k=1, k_reason=en)
-        return np.ones(n, dtype=int), 1, tables, x, capped
+    if distinct < 2:
+        _decline(f"All {n:,} customers who bought look the same on every feature (recency, orders, spend, tenure, "
+                 "basket size), so the data shows no groups.",
+                 f"全部 {n:,} 位购买客户在每项特征（最近购买、订单数、消费、客户年限、客单价）上都相同，"
+                 "数据中没有可区分的群体。")  # fmt: skip
+    allowed = _groups_allowed(n, cfg)
+    by_size = allowed < min(top, hi if fixed is None else int(fixed))  # fewer groups than the buyers allow
+    if by_size:
+        top = allowed
+        _warn(report, f"{n:,} buyers allow groups of at least {int(cfg['min_group_customers'])} customers for k up to "
+              f"{allowed} (clusters.min_group_customers).",
+              f"{n:,} 位购买客户在每组至少 {int(cfg['min_group_customers'])} 位时最多可分 {allowed} 组"
+              "（clusters.min_group_customers）。")  # fmt: skip
     rows = sample_rows(n, int(cfg.get("search_sample", 100_000)), rng)
     xs = x[rows]
     sil = sample_rows(len(xs), int(cfg.get("silhouette_sample", 10_000)), rng)
@@ -229,12 +269,12 @@ def _cluster(x_frame, sub, cfg, rng, report) -> tuple[np.ndarray, int, dict, np.
         k = min(int(fixed), top)
         ks = [k] if k >= 2 else []
         reason = f"k = {k} is fixed by the setting clusters.k"
-        if k < int(fixed):
+        if k < int(fixed) and not by_size:
             reason += f" (lowered from {int(fixed)}: only {distinct:,} different customer profiles)"
             _warn(report, reason + ".", f"聚类数由设置的 {int(fixed)} 降为 {k}：不同的客户特征只有 {distinct:,} 种。")
     else:
         ks = list(range(lo, min(hi, top) + 1))
-        if min(hi, top) < hi:
+        if min(hi, top) < hi and not by_size:
             _warn(report, f"Only {distinct:,} different customer profiles: k is searched up to {min(hi, top)}.",
                   f"不同的客户特征只有 {distinct:,} 种：聚类数最多搜索到 {min(hi, top)}。")  # fmt: skip
     searched: dict[int, Any] = {}

@@ -1,0 +1,46 @@
+"""The report's stages run on a shape's transactions as the pages run them, without a run directory: prepare,
+segments, clusters (empty columns when it declines, as the page leaves them), then churn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import churn, clusters, segments
+from analysis.data.pipeline import prepare
+from analysis.errors import StageDeclined
+from analysis.report.declines import empty_columns
+
+
+def added(table: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with ``frame``'s columns merged in by ``customer_id`` (replacing those of the same name), as
+    ``Stage.add_columns`` does."""
+    kept = table.drop(columns=[c for c in frame.columns if c != "customer_id" and c in table])
+    return kept.merge(frame, on="customer_id", how="left")
+
+
+def prepared(frame: pd.DataFrame, as_of: str, folder: Path, config: dict):
+    """The data spine on ``frame`` (written as CSV into ``folder``) and the customer table with the segments."""
+    path = folder / "transactions.csv"
+    frame.to_csv(path, index=False)
+    spine = prepare(str(path), config, as_of)
+    return spine, added(spine.customers, segments.run_segments(spine.customers, config).customers)
+
+
+def run_clusters(spine, customers: pd.DataFrame, as_of: str, config: dict):
+    """The clusters stage as the page calls it: its run, or the decline; and the customer table after it."""
+    tx = spine.transactions[list(clusters.TRANSACTION_COLUMNS)]
+    try:
+        run = clusters.run_clusters(customers, config, transactions=tx, as_of=as_of, quarantine=spine.quarantine)
+    except StageDeclined as exc:
+        return exc, added(customers, empty_columns(customers["customer_id"], exc.columns))
+    return run, added(customers, run.customers)
+
+
+def run_churn(spine, customers: pd.DataFrame, as_of: str, config: dict):
+    """The churn stage as the page calls it: its run, or the decline (the exception)."""
+    try:
+        return churn.run_churn(spine.transactions[list(churn.TRANSACTION_COLUMNS)], customers, as_of, config)
+    except StageDeclined as exc:
+        return exc

@@ -1,0 +1,60 @@
+"""The clusters stage on the shops real users bring (tests/shapes.py, issue 24): it declines when there are too
+few buyers for groups or nothing to tell them apart, says why in both languages, and never fails otherwise."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from analysis import clusters
+from analysis.errors import StageDeclined
+from tests.churn.staged import prepared, run_clusters
+from tests.shapes import SHAPES, one_day, tiny
+
+
+def _clusters(shape, tmp_path, config):
+    frame, as_of = shape()
+    spine, customers = prepared(frame, as_of, tmp_path, config)
+    return run_clusters(spine, customers, as_of, config)
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_every_shape_runs_or_declines(name, tmp_path, config):
+    out, table = _clusters(SHAPES[name], tmp_path, config)
+    assert isinstance(out, clusters.ClusterRun | StageDeclined)
+    if isinstance(out, StageDeclined):
+        assert table["cluster"].isna().all() and table["cluster_name"].isna().all()
+    else:
+        json.dumps(out.report)
+        assert clusters.manager_summary(out, "zh") and clusters.details_markdown(out, "zh")
+        assert "⚠️" not in clusters.manager_summary(out)  # the warnings are in the details
+
+
+def test_tiny_is_grouped_into_no_more_groups_than_its_buyers_allow(tmp_path, config):
+    out, _ = _clusters(tiny, tmp_path, config)
+    assert isinstance(out, clusters.ClusterRun) and out.report["k"] == 2
+    assert "40 buyers allow groups of at least 10 customers for k up to 2" in clusters.details_markdown(out)
+
+
+def test_one_day_groups_by_spend_and_says_every_customer_bought_once(tmp_path, config):
+    out, _ = _clusters(one_day, tmp_path, config)
+    assert isinstance(out, clusters.ClusterRun)
+    assert "Every customer made a single purchase" in clusters.details_markdown(out)
+
+
+def test_too_few_buyers_decline(tmp_path, config):
+    frame, as_of = tiny()
+    few = frame[frame["customer_id"] < "C00020"]  # 20 buyers: fewer than the 32 a split into two takes
+    out, table = _clusters(lambda: (few, as_of), tmp_path, config)
+    assert isinstance(out, StageDeclined)
+    assert out.reason["en"] == ("Only 20 customers have bought: splitting them into groups of at least 10 customers "
+                                "each that come back when the customers are resampled takes at least 32.")  # fmt: skip
+    assert "至少需要 32 位" in out.reason["zh"] and len(table) == 20
+
+
+def test_cdnow_is_grouped(tmp_path, config, lifetimes_datasets):
+    from tests.churn.test_shapes import pd_read_cdnow
+
+    out, table = _clusters(lambda: (pd_read_cdnow(lifetimes_datasets), "1998-06-30"), tmp_path, config)
+    assert isinstance(out, clusters.ClusterRun) and out.report["k"] >= 2
+    assert pd.Series(table["cluster"]).notna().all()
