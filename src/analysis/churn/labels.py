@@ -91,8 +91,8 @@ def plan_cutoffs(first_purchase: Any, as_of: Any, config: dict[str, Any]) -> Cut
         )
         reason_zh = (
             f"历史太短，无法在较晚的时期上检验流失评分：只有 {span:,} 天的购买记录，"
-            f"而在一个日期上学习、在较晚日期上检验至少需要 {need:,} 天（{min_history} 天历史加两个观察客户是否再次购买的"
-            "时期），因此不给出流失风险；"
+            f"而在一个日期上学习、在较晚日期上检验至少需要 {need:,} 天"
+            f"（{min_history} 天历史加两个观察客户是否再次购买的时期），因此不给出流失风险；"
             "在此之前，客户细分页面的生命周期阶段（活跃、沉睡、流失）可作为经验判断。"
         )
         return CutoffPlan(max(horizon, 1), None, None, end, reason, tuple(notes), reason_zh)
