@@ -46,6 +46,10 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 # table do not fit in 24 GB beside the pack's work).
 OVERLAP_MAX_CUSTOMERS = 2_000_000
 
+# How long a page waits for the kernel to answer: the shared kernel imports the pages' libraries first (a few
+# seconds; on a busy two-core machine it took over papermill's default of 60 s).
+KERNEL_START_SECONDS = 300
+
 # The kernels' own log (a warning about TCP transport at start, a KeyboardInterrupt line at shutdown) is
 # noise in a scheduled run's output; errors in the notebook itself still reach the runner as exceptions.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
@@ -121,6 +125,7 @@ def execute_notebook(source: Path, target: Path, parameters: dict[str, Any], km=
     return papermill.execute_notebook(
         nb, str(target), parameters=parameters, kernel_name="python3", request_save_on_cell_execute=False,
         cwd=str(source.parent), progress_bar=False, log_output=False, extra_arguments=KERNEL_ARGUMENTS,
+        start_timeout=KERNEL_START_SECONDS,
         **({"km": km} if km is not None else {}),
     )
 
