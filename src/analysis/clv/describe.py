@@ -50,6 +50,8 @@ TEXTS = {
         "not_bought": "- {n:,} listed customers have not bought yet and get no forecast",
         "clv_zero": " (CLV 0).", "stop": ".", "caution": "- Caution: {w}", "item": "- {w}",
         "no_details": "No technical notes on this run's fits.",
+        "whole_period": ("{label} on all purchases: ", "{label} on all purchases, with penalty {pen:g}: "),
+        "status": {"fitted": "fitted", "degenerate": "degenerate", "failed": "failed"},
         "chosen": "**Chosen:** {reason}.", "left_out": "- **{label} left out:** {reason}.", "note": "- {note}.",
         "spend": {"method": "method", "params": "params", "population_mean_spend": "population mean spend",
                   "frequency_spend_correlation": "frequency spend correlation", "repeat_buyers": "repeat buyers",
@@ -77,6 +79,8 @@ TEXTS = {
         "not_bought": "- 名单中有 {n:,} 位客户尚未购买，没有预测",
         "clv_zero": "（CLV 为 0）。", "stop": "。", "caution": "- 注意：{w}", "item": "- {w}",
         "no_details": "本次拟合没有技术说明。",
+        "whole_period": ("{label}（全部购买）：", "{label}（全部购买，惩罚 {pen:g}）："),
+        "status": {"fitted": "已拟合", "degenerate": "退化", "failed": "失败"},
         "chosen": "**选定模型**：{reason}。", "left_out": "- **{label} 未参与选择**：{reason}。", "note": "- {note}。",
         "spend": {"method": "方法", "params": "参数", "population_mean_spend": "总体平均每次消费",
                   "frequency_spend_correlation": "购买频次与每次消费的相关系数", "repeat_buyers": "重复购买客户数",
@@ -312,8 +316,8 @@ def technical_notes(report: dict[str, Any], lang: str = "en") -> list[str]:
     notes += [d[lang] for d in selection.get("details", [])]
     for fit in (selection.get("fits") or {}).values():
         if fit.get("reason"):
-            pen = f" (penalizer {fit['penalizer']:g})" if fit["penalizer"] else ""
-            notes.append(f"{fit['label']}{pen}: {localize_message(fit['reason'], lang)}")
+            where = TEXTS[lang]["whole_period"][bool(fit["penalizer"])].format(label=fit["label"], pen=fit["penalizer"])
+            notes.append(f"{where}{localize_message(fit['reason'], lang)}")
     return notes
 
 

@@ -463,6 +463,10 @@ class PurchaseModel(BaseEstimator):
 NBD_MODEL = "nbd"  # the purchase process alone: no dropout (a fallback, not a configured model)
 NBD_LABELS = {"en": "NBD (no dropout)", "zh": "NBD（无流失）"}
 
+# The NBD's log-likelihood this little above its Poisson limit's means the data cannot tell customers' purchase
+# rates apart: half the 95% point of a chi-square with one degree of freedom (the gamma's shape r), 3.84 / 2.
+POISSON_GAIN = 1.92
+
 
 class NBDModel(BaseEstimator):
     """The purchase process alone, without dropout: each customer buys as a Poisson process at a rate that is
@@ -472,7 +476,8 @@ class NBDModel(BaseEstimator):
     log-likelihood is the density of each customer's repeat purchase times in (0, T] (recency plays no part),
     the BG/NBD's likelihood without dropout, so it is comparable with the other models'. When the data cannot
     tell customers' rates apart (r at ``max_shape``, the likelihood's maximum at infinity), the fit is its
-    Poisson limit: every customer at one rate, ``rate`` = total repeat purchases / total T (``poisson_``).
+    Poisson limit: every customer at one rate, ``rate`` = total repeat purchases / total T (``poisson_``); so also
+    when the NBD's log-likelihood is at most :data:`POISSON_GAIN` above the Poisson's (a likelihood-ratio test).
     ``fit(X)`` learns ``params_`` (``r``, ``alpha`` or ``rate``), ``log_likelihood_``, ``n_customers_``,
     ``n_patterns_``, ``n_iterations_``, ``poisson_`` and ``problem_`` (always None)."""
 
@@ -520,10 +525,14 @@ class NBDModel(BaseEstimator):
         with np.errstate(all="ignore"):
             res = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
                            options={"maxiter": int(self.max_iterations)})  # fmt: skip
-        r, alpha = np.exp(res.x)
-        if (poisson is None and r >= self.max_shape * (1 - 1e-6)) or not np.isfinite([r, alpha]).all():
+        params = np.exp(res.x) / [1.0, scale]
+        if not np.isfinite(params).all():
             return np.array([rate]), int(res.nit)
-        return np.array([r, alpha / scale]), int(res.nit)
+        if poisson is None:  # one rate for all unless the spread of rates fits clearly better
+            gain = np.sum(w * (nbd_log_likelihood(params, x, T) - nbd_log_likelihood([rate], x, T)))
+            if params[0] >= self.max_shape * (1 - 1e-6) or gain <= POISSON_GAIN:
+                return np.array([rate]), int(res.nit)
+        return params, int(res.nit)
 
     def refit_draws(self, unique: pd.DataFrame, weights: np.ndarray, curvature=None) -> list[np.ndarray]:
         """The parameters refitted for each column of ``weights`` (customers per row of ``unique``, e.g.

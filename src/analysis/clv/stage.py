@@ -104,6 +104,8 @@ class ClvRun:
         fits = (self.report.get("selection") or {}).get("fits") or {}
         columns = ["label", "penalizer", "log_likelihood", "n_params", "customers", "bic", "status"]
         table = pd.DataFrame([{c: fit.get(c) for c in columns} for fit in fits.values()], columns=columns)
+        table["bic"] = table["bic"].astype(float)
+        table["status"] = table["status"].map(TEXTS[lang]["status"])
         table = table.rename(columns={"label": "model"}).set_index("model").round(3)
         return localize(table, lang, HEADERS)
 
