@@ -436,7 +436,7 @@ def open_stage(
         if not (path / SETTINGS).is_file():
             raise UserError(f"{path} is not a prepared run directory (no {SETTINGS})")
         privacy.use_key_of(path)  # the pages mask ids with the key of this run's reports folder
-    return Stage(path)
+        return Stage(path)
     if not input_path:
         raise UserError("give either run_dir or input_path")
     settings = settings_for(input_path, as_of or None, config_path or None, None, customers_path or None)
