@@ -16,8 +16,9 @@ class StageDeclined(Exception):
 
     ``stage`` names the stage (``clv``, ``churn``, ...); ``reason`` is one sentence for people, ``{"en": ...,
     "zh": ...}``; ``columns`` maps each column the stage would have added to the customer table to its kind
-    (``"number"`` or ``"text"``), so the table carries them empty rather than not at all."""
+    (``"number"`` or ``"text"``), so the table carries them empty rather than not at all; ``report``, what the
+    stage found on the way (JSON-able), goes into its JSON beside the reason."""
 
-    def __init__(self, stage: str, reason: dict[str, str], columns: dict[str, str]):
+    def __init__(self, stage: str, reason: dict[str, str], columns: dict[str, str], report: dict | None = None):
         super().__init__(reason["en"])
-        self.stage, self.reason, self.columns = stage, dict(reason), dict(columns)
+        self.stage, self.reason, self.columns, self.report = stage, dict(reason), dict(columns), report or {}

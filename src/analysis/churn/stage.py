@@ -48,8 +48,7 @@ class ChurnDeclined(StageDeclined):
     cut-offs and, when they were judged, every scorer's metrics on the later cut-off), JSON-able."""
 
     def __init__(self, reason: dict[str, str], report: dict[str, Any]):
-        super().__init__("churn", reason, COLUMN_KINDS)
-        self.report = jsonable({**report, "declined": dict(reason)})
+        super().__init__("churn", reason, COLUMN_KINDS, jsonable({**report, "declined": dict(reason)}))
 
 
 def churn_settings(config: dict[str, Any]) -> dict[str, Any]:

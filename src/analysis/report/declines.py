@@ -57,9 +57,9 @@ def empty_columns(customer_ids: pd.Series, columns: dict[str, str]) -> pd.DataFr
 
 def record_decline(st, exc: StageDeclined, json_name: str) -> None:
     """Leave ``exc.stage``'s columns empty in ``st``'s customer table and record the decline in ``json_name``
-    and ``declines.json``."""
+    (with what the stage found on the way, ``exc.report``) and ``declines.json``."""
     st.add_columns(empty_columns(st.customers["customer_id"], exc.columns))
-    st.write_json(json_name, {"declined": exc.reason})
+    st.write_json(json_name, {**exc.report, "declined": exc.reason})
     _write_declines(Path(st.run_dir), exc.stage, {"stage": exc.stage, **exc.reason})
 
 
