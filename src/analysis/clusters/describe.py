@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from analysis.tables import markdown_text
+
 if TYPE_CHECKING:
     from analysis.clusters.stage import ClusterRun
 
@@ -17,7 +19,7 @@ def warnings_markdown(run: ClusterRun, lang: str = "en") -> str:
     if not items:
         return "_No warnings: the grouping is stable and every cluster has a rule._" if lang == "en" else "_无警告。_"
     sign = "⚠️ "
-    return "\n".join(f"- {sign}{w[lang]}" for w in items)
+    return "\n".join(f"- {sign}{markdown_text(w[lang])}" for w in items)
 
 
 def k_markdown(run: ClusterRun, lang: str = "en") -> str:
@@ -166,16 +168,16 @@ def cluster_readings(run: ClusterRun, lang: str = "en") -> str:
     for i, row in prof.iterrows():
         rule = rules.get(i)
         if lang == "zh":
-            text = (f"**第 {i} 组 · {row['name_zh']}**：{int(row['customers']):,} 位客户"
+            text = (f"**第 {i} 组 · {markdown_text(row['name_zh'])}**：{int(row['customers']):,} 位客户"
                     f"（{row['customer_share']:.1%}），价值占比 {row['value_share']:.1%}。"
                     f"{_typical(row, 'zh')}。")  # fmt: skip
-            text += f" 主要规则：{rule['text_zh']}。" if rule else ""
+            text += f" 主要规则：{markdown_text(rule['text_zh'])}。" if rule else ""
         else:
             text = (
-                f"**Cluster {i} · {row['name']}**: {int(row['customers']):,} customers "
+                f"**Cluster {i} · {markdown_text(row['name'])}**: {int(row['customers']):,} customers "
                 f"({row['customer_share']:.1%}), {row['value_share']:.1%} of the value; {_typical(row, 'en')}."
             )
-            text += f" Main rule: {rule['text']}." if rule else ""
+            text += f" Main rule: {markdown_text(rule['text'])}." if rule else ""
         out.append(text)
     return "\n\n".join(out)
 
@@ -190,5 +192,6 @@ def rules_markdown(run: ClusterRun, lang: str = "en") -> str:
             else "| 组号 | 规则 | 准确率 | 覆盖本组比例 | 匹配客户数 |")  # fmt: skip
     lines = [head, "|---|---|---:|---:|---:|"]
     for r in rules:
-        lines.append(f"| {r['cluster']} | {r[key]} | {r['precision']:.1%} | {r['coverage']:.1%} | {r['customers']:,} |")
+        rule = markdown_text(r[key])  # also escapes a | in a setting's text
+        lines.append(f"| {r['cluster']} | {rule} | {r['precision']:.1%} | {r['coverage']:.1%} | {r['customers']:,} |")
     return "\n".join(lines)
