@@ -112,7 +112,7 @@ def _draws(inverse: np.ndarray, patterns: int, n_draws: int, seed: int) -> np.nd
 @pytest.mark.parametrize("model", ["bgnbd", "mbgnbd"])
 def test_refits_of_the_draws_on_one_reweighted_objective_end_where_refits_one_by_one_do(model, many_patterns):
     point = clv.PurchaseModel(model).fit(many_patterns)
-    unique, _, inverse = clv.models._condense(many_patterns, clv.models.SUMMARY_COLUMNS)
+    unique, _, inverse = clv.models.condense(many_patterns, clv.models.SUMMARY_COLUMNS)
     weights = _draws(inverse, len(unique), 3, seed=9)
     curvature = point.warm_curvature()
     f, r, T = (unique[c].to_numpy() for c in ("frequency", "recency", "T"))
@@ -177,7 +177,7 @@ def test_the_spearman_correlation_of_the_backtest_equals_scipys():
 
 def test_pareto_refits_of_all_draws_at_once_end_where_refits_one_by_one_do(many_patterns):
     point = clv.PurchaseModel("pareto").fit(many_patterns)
-    unique, _, inverse = clv.models._condense(many_patterns, clv.models.SUMMARY_COLUMNS)
+    unique, _, inverse = clv.models.condense(many_patterns, clv.models.SUMMARY_COLUMNS)
     weights = _draws(inverse, len(unique), 3, seed=8)
     together = optimize.refit_pareto_draws(
         *(unique[c].to_numpy() for c in ("frequency", "recency", "T")), weights, 0.0, point.params_.to_numpy(), 1000.0

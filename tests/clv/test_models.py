@@ -517,13 +517,13 @@ def test_condense_gives_unique_rows_counts_and_each_customers_row():
         {"frequency": [1.0, 0, 1, 2, 0, 1], "recency": [3.0, 0, 3, 5, 0, 2], "T": [10.0, 10, 10, 10, 8, 10]},
         index=list("abcdef"),
     )
-    unique, counts, inverse = models._condense(X, clv.SUMMARY_COLUMNS)
+    unique, counts, inverse = models.condense(X, clv.SUMMARY_COLUMNS)
     expected = pd.DataFrame({"frequency": [1.0, 0, 2, 0, 1], "recency": [3.0, 0, 5, 0, 2], "T": [10.0, 10, 10, 8, 10]})
     pd.testing.assert_frame_equal(unique, expected)
     assert counts.tolist() == [2, 1, 1, 1, 1]
     assert inverse.tolist() == [0, 1, 0, 2, 3, 4]
     with pytest.raises(ValueError, match="missing values"):
-        models._condense(X.assign(T=[np.nan, 1, 1, 1, 1, 1]), clv.SUMMARY_COLUMNS)
+        models.condense(X.assign(T=[np.nan, 1, 1, 1, 1, 1]), clv.SUMMARY_COLUMNS)
 
 
 @pytest.mark.parametrize("model", ["bgnbd", "mbgnbd"])

@@ -39,16 +39,8 @@ from analysis.clv.likelihoods import (
     pareto_p_alive,
     spend_gamma_gamma,
 )
-from analysis.clv.models import (
-    NBD_MODEL,
-    OUTPUT_COLUMNS,
-    SUMMARY_COLUMNS,
-    UNIT_DAYS,
-    UNITS_PER_MONTH,
-    NBDModel,
-    PurchaseModel,
-    nbd_log_likelihood,
-)
+from analysis.clv.models import OUTPUT_COLUMNS, SUMMARY_COLUMNS, UNIT_DAYS, UNITS_PER_MONTH, PurchaseModel
+from analysis.clv.nbd import NBD_MODEL, NBDModel, nbd_log_likelihood
 from analysis.clv.optimize import DegenerateFit
 from analysis.clv.simulate import (
     simulate_spend,

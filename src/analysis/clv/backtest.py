@@ -14,7 +14,8 @@ import pandas as pd
 from analysis.clv.diagnostics import conditional_expectation_data, tracking_data
 from analysis.clv.fitters import ConvergenceError
 from analysis.clv.likelihoods import MODEL_LABELS, MODELS, _check_model
-from analysis.clv.models import NBD_MODEL, SUMMARY_COLUMNS, NBDModel, PurchaseModel, _condense
+from analysis.clv.models import SUMMARY_COLUMNS, PurchaseModel, condense
+from analysis.clv.nbd import NBD_MODEL, NBDModel
 from analysis.clv.optimize import DegenerateFit
 from analysis.clv.spend import SpendModel
 from analysis.errors import UserError
@@ -142,7 +143,7 @@ def backtest(
     condensed = None  # the customers grouped into unique rows once, for every model
     for name in models:
         try:
-            condensed = condensed or _condense(X, SUMMARY_COLUMNS)
+            condensed = condensed or condense(X, SUMMARY_COLUMNS)
             pm = PurchaseModel(_check_model(name), penalizer, **(fit_options or {})).fit(X, condensed=condensed)
         except DegenerateFit as exc:
             left_out[name] = exc.model
@@ -273,7 +274,7 @@ def whole_period_choice(
     BIC among the configured ``models`` fitted with ``penalizer``; if none fits soundly and the degenerate fits
     are no better than the purchase process alone (by :data:`NO_DROPOUT_GAIN`), the NBD (nobody has dropped
     out); else the lowest BIC among the models refitted with ``retry_penalizer``; else the NBD."""
-    condensed, n = _condense(X, SUMMARY_COLUMNS), len(X)
+    condensed, n = condense(X, SUMMARY_COLUMNS), len(X)
     fits: dict[str, dict[str, Any]] = {}
     for pen in (penalizer, retry_penalizer) if retry_penalizer > penalizer else (penalizer,):
         tried = _whole_period_fits(X, condensed, models, pen, fit_options)

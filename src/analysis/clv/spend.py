@@ -22,7 +22,7 @@ from analysis.clv.fitters import (
     inverse_curvature,
 )
 from analysis.clv.likelihoods import _GammaGammaObjective, spend_gamma_gamma
-from analysis.clv.models import _check_columns, _finite_params
+from analysis.clv.models import check_columns, finite_params
 from analysis.errors import UserError
 
 PENALIZED_MEAN_TOLERANCE = 0.2  # see SpendModel._try_fit
@@ -34,7 +34,7 @@ def _accepted(params: pd.Series, m, w, penalizer: float) -> pd.Series | None:
     mean v p / (q - 1) is undefined), and a penalised fit only with a population mean within
     PENALIZED_MEAN_TOLERANCE of the observed one (a penalty can "converge" on a biased answer: it
     pulls q and v towards 0)."""
-    if not _finite_params(params) or params["q"] <= 1.0:
+    if not finite_params(params) or params["q"] <= 1.0:
         return None
     if penalizer > 0:
         observed = np.average(m, weights=w)
@@ -94,7 +94,7 @@ class SpendModel(BaseEstimator):
         bootstrap); ``initial_params``: a warm start (p, q, v); ``warm_curvature``: with it, the
         inverse Hessian there (:meth:`warm_curvature`), so a refit near the point estimate takes
         a few BFGS steps (fast engine)."""
-        _check_columns(X, ("frequency", "monetary_value"))
+        check_columns(X, ("frequency", "monetary_value"))
         freq, money = X["frequency"].to_numpy(float), X["monetary_value"].to_numpy(float)
         weight = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
         rep = (freq > 0) & (money > 0) & (weight > 0)
@@ -226,7 +226,7 @@ class SpendModel(BaseEstimator):
         purchase), indexed like ``X``."""
         if not hasattr(self, "method_"):
             raise ValueError("this SpendModel is not fitted yet: call fit first")
-        _check_columns(X, ("frequency", "monetary_value"))
+        check_columns(X, ("frequency", "monetary_value"))
         return pd.Series(
             self._spend(X["frequency"].to_numpy(float), X["monetary_value"].to_numpy(float)), index=X.index
         )

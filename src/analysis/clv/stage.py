@@ -33,7 +33,8 @@ from analysis.clv.describe import (
 from analysis.clv.diagnostics import frequency_recency_matrix, repeat_purchase_histogram
 from analysis.clv.fitters import ConvergenceError
 from analysis.clv.likelihoods import MODEL_LABELS, MODELS, _check_model
-from analysis.clv.models import NBD_LABELS, NBD_MODEL, OUTPUT_COLUMNS, UNITS_PER_MONTH
+from analysis.clv.models import OUTPUT_COLUMNS, UNITS_PER_MONTH
+from analysis.clv.nbd import NBD_LABELS, NBD_MODEL
 from analysis.clv.value import CLVModel
 from analysis.errors import StageDeclined, UserError
 from analysis.i18n import localize

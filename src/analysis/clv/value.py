@@ -11,15 +11,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from analysis.clv.likelihoods import _check_model, gamma_gamma_shrinkage
-from analysis.clv.models import (
-    NBD_MODEL,
-    SUMMARY_COLUMNS,
-    UNITS_PER_MONTH,
-    NBDModel,
-    PurchaseModel,
-    _check_columns,
-    _condense,
-)
+from analysis.clv.models import SUMMARY_COLUMNS, UNITS_PER_MONTH, PurchaseModel, check_columns, condense
+from analysis.clv.nbd import NBD_MODEL, NBDModel
 from analysis.clv.spend import SpendModel
 from analysis.errors import UserError
 
@@ -145,10 +138,10 @@ class CLVModel(BaseEstimator):
 
     def _fit(self, X: pd.DataFrame):
         self._check()
-        _check_columns(X, (*SUMMARY_COLUMNS, "monetary_value"))
+        check_columns(X, (*SUMMARY_COLUMNS, "monetary_value"))
         if len(X) == 0:
             raise UserError("no customers with purchases to fit a CLV model on")
-        condensed = _condense(X, SUMMARY_COLUMNS)
+        condensed = condense(X, SUMMARY_COLUMNS)
         self.purchase_model_ = self._purchase().fit(X, condensed=condensed)
         self.spend_model_ = self._spend().fit(X)
         self.bootstrap_params_ = self._bootstrap(X, condensed) if self.n_bootstrap else None
@@ -205,7 +198,7 @@ class CLVModel(BaseEstimator):
         ``clv_high`` with a bootstrap), indexed like ``X``."""
         if not hasattr(self, "purchase_model_"):
             raise ValueError("this CLVModel is not fitted yet: call fit first")
-        _check_columns(X, (*SUMMARY_COLUMNS, "monetary_value"))
+        check_columns(X, (*SUMMARY_COLUMNS, "monetary_value"))
         unique, _, inverse = self.purchase_model_._unique(X)
         return self._predict(X, unique, inverse)
 
@@ -246,7 +239,7 @@ class CLVModel(BaseEstimator):
             return np.full(len(X), np.nan), np.full(len(X), np.nan)
         f = unique["frequency"].to_numpy(float)
         base, slope = np.empty((len(unique), len(draws))), np.empty((len(unique), len(draws)))
-        pairs = _condense(unique, ["frequency", "T"]) if self.model not in ("pareto", NBD_MODEL) else None
+        pairs = condense(unique, ["frequency", "T"]) if self.model not in ("pareto", NBD_MODEL) else None
         for k, row in enumerate(draws):
             pm = type(self.purchase_model_).from_params(self.model, row[names].to_numpy(float))
             value = self._discounted_purchases(pm, unique, pairs)[1] * margin
