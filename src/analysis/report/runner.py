@@ -188,9 +188,9 @@ def fresh_namespace(km) -> None:
     client = km.client()
     client.start_channels()
     try:
-        client.wait_for_ready(timeout=60)
+        client.wait_for_ready(timeout=KERNEL_START_SECONDS)  # the first page waits for the pages' imports
         reply = client.execute_interactive("get_ipython().reset(new_session=False)", store_history=False,
-                                           timeout=60, output_hook=lambda _: None)
+                                           timeout=KERNEL_START_SECONDS, output_hook=lambda _: None)
         if reply["content"]["status"] != "ok":
             raise RuntimeError("the kernel could not be reset between pages")
     finally:
