@@ -23,7 +23,7 @@ from analysis.clv.backtest import (
     holdout_period,
     whole_period_choice,
 )
-from analysis.clv.describe import details_markdown, manager_summary
+from analysis.clv.describe import caption, details_markdown, manager_summary
 from analysis.clv.diagnostics import (
     conditional_expectation_data,
     frequency_recency_matrix,
@@ -85,6 +85,7 @@ __all__ = [
     "choose_model",
     "clv_settings",
     "conditional_expectation_data",
+    "caption",
     "details_markdown",
     "discount_weights",
     "frequency_recency_matrix",

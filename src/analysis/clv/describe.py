@@ -163,6 +163,22 @@ NOTICES = {
 
 UNIT_ZH = {"weeks": "周", "W": "周", "days": "天", "D": "天"}
 
+# The captions of the backtest's charts, shown only where there was a backtest to draw.
+CAPTIONS = {
+    "tracking": {"en": "**Tracking.** Cumulative repeat purchases week by week. Left of the grey line the models saw "
+                       "the data; right of it they forecast. A good model follows the black line in the holdout.",
+                 "zh": "**跟踪。** 逐周累计的重复购买次数。灰线左侧是模型拟合时看到的数据，右侧是它们的预测。"
+                       "好的模型在验证期紧跟黑线。"},
+    "conditional": {"en": "**Conditional expectation.** Customers grouped by how often they bought in the calibration "
+                          "period: what they bought in the holdout period, on average, against the forecast.",
+                    "zh": "**条件期望。** 按校准期购买次数把客户分组：每组在验证期的平均购买次数，对比模型的预测。"},
+}  # fmt: skip
+
+
+def caption(name: str, lang: str = "en") -> str:
+    """The Markdown caption of the backtest chart ``name`` (tracking, conditional) in ``lang``."""
+    return CAPTIONS[name][lang]
+
 
 def texts(key: str, **values: Any) -> dict[str, str]:
     """The :data:`NOTICES` sentence ``key`` filled with ``values``, ``{"en": ..., "zh": ...}``."""
