@@ -40,9 +40,9 @@ TEXTS = {
                    "happened ({error:+.1f}%). {reason}.",
         "checked_none": "- The forecast model ({chosen}) was checked on the past: fitted on purchases up to {cal_end}, "
                         "it predicted {predicted:,.2f} repeat purchases up to {obs_end}, and none happened. {reason}.",
-        "not_checked_bic": "- **{why}** The forecast model ({chosen}) was chosen by how well it describes all "
+        "not_checked_bic": "- **{why}** The forecast model, {chosen}, was chosen by how well it describes all "
                            "purchases up to {as_of} (BIC).",
-        "not_checked": "- **{why}** The forecast model ({chosen}) was fitted on all purchases up to {as_of}.",
+        "not_checked": "- **{why}** The forecast model, {chosen}, was fitted on all purchases up to {as_of}.",
         "spend_checked": "- Spend, checked the same way: {predicted:,.0f} forecast against {actual:,.0f} spent in "
                          "the holdout ({error:+.1f}%).",
         "intervals": "- Ranges shown per customer are {interval:.0%} intervals from {n} resamples of the customer "
@@ -70,8 +70,8 @@ TEXTS = {
         "checked_none": "- 预测模型（{chosen}）已用历史数据检验：用截至 {cal_end} 的购买拟合后，"
                         "它预测到 {obs_end} 为止有 "
                         "{predicted:,.2f} 次重复购买，实际一次也没有发生。{reason}。",
-        "not_checked_bic": "- **{why}** 预测模型（{chosen}）是按对截至 {as_of} 的全部购买的描述程度（BIC）选出的。",
-        "not_checked": "- **{why}** 预测模型（{chosen}）用截至 {as_of} 的全部购买拟合。",
+        "not_checked_bic": "- **{why}** 预测模型 {chosen} 是按对截至 {as_of} 的全部购买的描述程度（BIC）选出的。",
+        "not_checked": "- **{why}** 预测模型 {chosen} 用截至 {as_of} 的全部购买拟合。",
         "spend_checked": "- 消费金额也同样检验：验证期预测 {predicted:,.0f}，实际消费 {actual:,.0f}"
                          "（误差 {error:+.1f}%）。",
         "intervals": "- 每位客户的范围是对客户群 {n} 次重抽样得到的 {interval:.0%} 区间：它说明模型估计有多可靠，"
