@@ -98,3 +98,11 @@ def dense_panel(seed: int = 8, households: int = 2377):
 
 SHAPES = {f.__name__: f for f in (tiny, nobody_twice, few_repeaters, b2b_accounts, one_week, one_day,
                                   steady_buyers, dense_panel)}
+
+
+def write_shape(name: str, folder) -> tuple:
+    """The shape ``name`` written as ``<folder>/<name>.csv``: ``(path, as_of)``."""
+    transactions, as_of = SHAPES[name]()
+    path = folder / f"{name}.csv"
+    transactions.to_csv(path, index=False)
+    return path, as_of

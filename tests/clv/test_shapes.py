@@ -13,7 +13,7 @@ import analysis.data.pipeline
 from analysis import clv
 from analysis.errors import StageDeclined
 from tests.conftest import ROOT
-from tests.shapes import SHAPES
+from tests.shapes import SHAPES, write_shape
 
 DECLINES = {  # shape: what its reason says
     "one_day": "All purchases fall on one day (2024-06-01)",
@@ -37,9 +37,7 @@ def shape_run(tmp_path_factory):
 
     def run(shape: str):
         if shape not in runs:
-            transactions, as_of = SHAPES[shape]()
-            path = base / f"{shape}.csv"
-            transactions.to_csv(path, index=False)
+            path, as_of = write_shape(shape, base)
             try:
                 runs[shape] = _run(path, as_of)
             except StageDeclined as exc:

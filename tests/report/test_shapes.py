@@ -10,7 +10,7 @@ import pytest
 from analysis.report.declines import read_declines
 from analysis.report.runner import notebooks_in, run_report
 from tests.conftest import ROOT
-from tests.shapes import SHAPES
+from tests.shapes import SHAPES, write_shape
 
 PACK = ["index.html", "00_summary.html", "00_summary_zh.html", "customers.csv", "customers.xlsx", "summary.pptx",
         "summary_zh.pptx", "quarantine.csv", "quality.json", "run.json"]
@@ -26,9 +26,7 @@ def shop_runs(tmp_path_factory):
 
     def run(shape: str):
         if shape not in runs:
-            transactions, as_of = SHAPES[shape]()
-            path = base / f"{shape}.csv"
-            transactions.to_csv(path, index=False)
+            path, as_of = write_shape(shape, base)
             runs[shape] = run_report(str(path), as_of=as_of, out_dir=base / shape, crm_systems=["salesforce"],
                                      log=lambda _: None)
         return runs[shape]

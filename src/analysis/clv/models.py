@@ -101,6 +101,19 @@ def condense(X: pd.DataFrame, columns) -> tuple[pd.DataFrame, np.ndarray, np.nda
     return unique, counts, inverse
 
 
+def weighted_patterns(X: pd.DataFrame, sample_weight=None, condensed=None):
+    """The distinct (frequency, recency, T) patterns of ``X`` a fit runs on, checked: ``(unique, counts,
+    inverse)`` as :func:`condense` gives them (``condensed``: computed already), the counts weighted by
+    ``sample_weight`` (one weight per customer) when given."""
+    check_columns(X, SUMMARY_COLUMNS)
+    if len(X) == 0:
+        raise UserError("no customers with purchases to fit a CLV model on")
+    unique, counts, inverse = condensed or condense(X, SUMMARY_COLUMNS)
+    if sample_weight is not None:
+        counts = np.bincount(inverse, weights=np.asarray(sample_weight, float), minlength=len(unique))
+    return unique, counts, inverse
+
+
 def _scaled_init(model: str, params: np.ndarray, scale: float) -> np.ndarray:
     """Starting values in the space the optimiser works in (time scaled to max T = 1; BG/NBD
     and MBG/NBD on lifetimes' log parameters, Pareto/NBD on the parameters)."""
@@ -172,12 +185,8 @@ class PurchaseModel(BaseEstimator):
         Raises :class:`~analysis.clv.optimize.DegenerateFit` (a ``ConvergenceError``) when the
         fit stays degenerate after the retry (see :mod:`analysis.clv.optimize`)."""
         _check_model(self.model)
-        check_columns(X, SUMMARY_COLUMNS)
-        if len(X) == 0:
-            raise UserError("no customers with purchases to fit a CLV model on")
-        unique, counts, inverse = condensed or condense(X, SUMMARY_COLUMNS)
+        unique, counts, inverse = weighted_patterns(X, sample_weight, condensed)
         if sample_weight is not None:
-            counts = np.bincount(inverse, weights=np.asarray(sample_weight, float), minlength=len(unique))
             keep = counts > 0
             unique, counts = unique[keep].reset_index(drop=True), counts[keep]
         self.n_customers_ = int(round(counts.sum()))

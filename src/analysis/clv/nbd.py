@@ -9,8 +9,7 @@ from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
 from sklearn.base import BaseEstimator
 
-from analysis.clv.models import SUMMARY_COLUMNS, check_columns, condense
-from analysis.errors import UserError
+from analysis.clv.models import SUMMARY_COLUMNS, check_columns, condense, weighted_patterns
 
 NBD_MODEL = "nbd"  # the purchase process alone: no dropout (a fallback, not a configured model)
 NBD_LABELS = {"en": "NBD (no dropout)", "zh": "NBD（无流失）"}
@@ -41,12 +40,7 @@ class NBDModel(BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y=None, sample_weight=None, condensed=None):
         """Fit on ``X`` (``frequency``, ``T``; ``recency`` is not used), as :meth:`PurchaseModel.fit`."""
-        check_columns(X, SUMMARY_COLUMNS)
-        if len(X) == 0:
-            raise UserError("no customers with purchases to fit a CLV model on")
-        unique, counts, inverse = condensed or condense(X, SUMMARY_COLUMNS)
-        if sample_weight is not None:
-            counts = np.bincount(inverse, weights=np.asarray(sample_weight, float), minlength=len(unique))
+        unique, counts, _ = weighted_patterns(X, sample_weight, condensed)
         x, T = unique["frequency"].to_numpy(float), unique["T"].to_numpy(float)
         params, self.n_iterations_ = self._fit_weighted(x, T, counts, None)
         self.poisson_ = len(params) == 1
