@@ -49,9 +49,10 @@ def test_a_declined_stage_leaves_its_columns_empty_and_the_run_goes_on(tmp_path,
     assert "only one day of purchases &lt;b&gt;here&lt;/b&gt;." in page  # escaped, not markup
     assert "later section" not in page and "Traceback" not in page and "StageDeclined" not in page
     index = (run_dir / "index.html").read_text(encoding="utf-8")
-    assert "Not made for this data" in index and 'href="04_clv.html">Lifetime value</a>' in index
+    assert "Not made for this data" in index and 'href="04_clv.html">Lifetime value</a>: only one day' in index
     summary = (run_dir / "00_summary_zh.html").read_text(encoding="utf-8")
     assert "本数据未能进行客户终身价值分析：只有一天的购买记录。" in summary
+    assert "Not made for this data: Lifetime value. only one day" in (run_dir / "00_summary.html").read_text("utf-8")
     assert (tmp_path / "out" / "latest").resolve() == run_dir.resolve()
 
 

@@ -22,6 +22,19 @@ from analysis.errors import StageDeclined
 
 DECLINES = "declines.json"
 
+# The stages as the landing page and the summary name them where they list what is missing.
+STAGE_NAMES = {
+    "segments": {"en": "Segments", "zh": "客户细分"},
+    "clusters": {"en": "Customer groups", "zh": "客户分群"},
+    "clv": {"en": "Lifetime value", "zh": "客户终身价值"},
+    "churn": {"en": "Churn early warning", "zh": "流失预警"},
+}
+
+
+def stage_name(stage: str, lang: str) -> str:
+    """``stage`` as people name it, in ``lang`` (the key itself for a stage this table does not know)."""
+    return STAGE_NAMES.get(stage, {}).get(lang, stage)
+
 
 def read_declines(run_dir: Path | str) -> list[dict[str, Any]]:
     """The stages that declined in ``run_dir``, in the order they ran: ``{"stage", "en", "zh"}`` each."""

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader
 
-from analysis.report.declines import read_declines
+from analysis.report.declines import read_declines, stage_name
 from analysis.report.numbers import headline, read_json
 
 TEXTS = {
@@ -157,7 +157,7 @@ def write_index(
         masked=masked,
         cards=cards(run_dir, pages, lang, customers),
         pages=[{"href": p, "title": _title(run_dir, p), "seconds": seconds.get(Path(p).stem)} for p in pages],
-        declines=[{"href": (page := _page_for(pages, f"_{d['stage']}")), "title": _title(run_dir, page),
+        declines=[{"href": _page_for(pages, f"_{d['stage']}"), "title": stage_name(d["stage"], lang),
                    "reason": d[lang]} for d in read_declines(run_dir)],
         files=[{"href": f, "what": t["files_what"].get(f, "")} for f in files],
     )

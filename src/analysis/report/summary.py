@@ -22,7 +22,7 @@ from jinja2 import Environment, PackageLoader  # noqa: E402
 
 from analysis import privacy  # noqa: E402
 from analysis.plotting import new_axes, use_cjk_font  # noqa: E402
-from analysis.report.declines import read_declines  # noqa: E402
+from analysis.report.declines import read_declines, stage_name  # noqa: E402
 from analysis.report.numbers import customer_label, read_customers, read_json, top_at_risk  # noqa: E402
 from analysis.report.plots import plot_transition_matrix, plot_value_by_tier, value_by_tier  # noqa: E402
 
@@ -48,8 +48,6 @@ TEXTS = {
            "p_migration": "Since the previous review ({previous}): {up:,} customers moved up a tier, {down:,} moved "
                           "down, {new:,} are new and {lost:,} are gone.",
            "p_declined": "Not made for this data: {stage}. {reason}",
-           "stages": {"segments": "segments", "clusters": "customer groups", "clv": "lifetime value",
-                      "churn": "churn early warning"},
            "what": {"revenue": "value", "margin": "margin", "orders": "orders"}},
     "zh": {"title": "管理层摘要", "as_of": "截止日期", "back": "全部页面与文件", "masked": "本页已隐去客户姓名与编号。",
            "todo": "本月各等级客户的行动", "tier": "等级", "customers": "客户数", "action": "行动",
@@ -70,7 +68,6 @@ TEXTS = {
            "p_migration": "自上次评估（{previous}）以来：{up:,} 位客户升级，{down:,} 位降级，"
                           "新增 {new:,} 位，流失 {lost:,} 位。",
            "p_declined": "本数据未能进行{stage}分析：{reason}",
-           "stages": {"segments": "客户细分", "clusters": "客户分群", "clv": "客户终身价值", "churn": "流失预警"},
            "what": {"revenue": "价值", "margin": "毛利", "orders": "订单"}},
 }  # fmt: skip
 
@@ -140,7 +137,7 @@ def sentences(
             )
         )
     for d in read_declines(run_dir):
-        points.append(t["p_declined"].format(stage=t["stages"].get(d["stage"], d["stage"]), reason=d[lang]))
+        points.append(t["p_declined"].format(stage=stage_name(d["stage"], lang), reason=d[lang]))
     if migration is not None:
         r = migration.report
         points.append(
