@@ -9,7 +9,7 @@ import pytest
 from analysis import clusters
 from analysis.errors import StageDeclined
 from tests.churn.staged import prepared, run_clusters
-from tests.shapes import SHAPES, one_day, tiny
+from tests.shapes import SHAPES, nobody_twice, one_day, tiny
 
 
 def _clusters(shape, tmp_path, config):
@@ -36,10 +36,16 @@ def test_tiny_is_grouped_into_no_more_groups_than_its_buyers_allow(tmp_path, con
     assert "40 buyers allow groups of at least 10 customers for k up to 2" in clusters.details_markdown(out)
 
 
-def test_one_day_groups_by_spend_and_says_every_customer_bought_once(tmp_path, config):
-    out, _ = _clusters(one_day, tmp_path, config)
-    assert isinstance(out, clusters.ClusterRun)
-    assert "Every customer made a single purchase" in clusters.details_markdown(out)
+@pytest.mark.parametrize(("shape", "n"), [(one_day, 200), (nobody_twice, 500)])
+def test_one_purchase_each_declines(shape, n, tmp_path, config):
+    """One day of data, or a year where nobody bought twice: nothing but when and how much to group by."""
+    out, table = _clusters(shape, tmp_path, config)
+    assert isinstance(out, StageDeclined) and out.stage == "clusters"
+    assert out.reason["en"] == (f"None of the {n} customers bought on more than one day: with one purchase each, "
+                                "they differ only in when they bought and how much they spent, which the segments "
+                                "page's RFM scores and value classes already show; no groups are formed.")  # fmt: skip
+    assert out.reason["zh"].startswith(f"{n} 位客户中没有人在一天以上购买过")
+    assert len(table) == n and table["cluster"].isna().all() and table["cluster_name_zh"].isna().all()
 
 
 def test_too_few_buyers_decline(tmp_path, config):

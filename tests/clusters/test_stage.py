@@ -136,18 +136,34 @@ def test_identical_customers_decline_as_showing_no_groups(fast):
     assert "没有可区分的群体" in err.value.reason["zh"]
 
 
-def test_a_single_purchase_each_is_said_and_still_clustered(fast):
-    customers, _ = planted_customers(1000, seed=12)
+def _once(customers: pd.DataFrame) -> pd.DataFrame:
+    """``customers`` as if each had bought once (the same recency and basket size)."""
     once = customers.assign(orders=1, purchase_days=1, frequency=1, tenure_days=customers["recency_days"])
     once["total_spend"] = once["monetary"] = once["avg_order_value"]
-    tx = pd.DataFrame({"customer_id": once["customer_id"], "order_id": once["customer_id"],
-                       "timestamp": pd.Timestamp("2020-12-31") - pd.to_timedelta(once["recency_days"], "D"),
-                       "amount": once["monetary"], "outlier": False})  # fmt: skip
-    run = clusters.run_clusters(once, fast, transactions=tx, as_of="2020-12-31")
-    assert "single purchase" in _text(run)
-    assert run.report["single_purchase"]["without_cadence"] == 1000
-    assert run.customers["cluster"].notna().all()
-    json.dumps(run.report)
+    return once
+
+
+def test_a_single_purchase_each_declines_as_nothing_but_when_and_how_much(fast):
+    """Bought once each, customers differ only in when and how much they bought (the segments page's R and M):
+    no repeat behaviour to group by, so the stage declines rather than cut a cloud by date and amount."""
+    customers, _ = planted_customers(1000, seed=12)
+    with pytest.raises(StageDeclined) as err:
+        clusters.run_clusters(_once(customers), fast)
+    assert err.value.reason["en"].startswith("None of the 1,000 customers bought on more than one day: with one "
+                                             "purchase each, they differ only in when they bought")  # fmt: skip
+    assert "没有人在一天以上购买过" in err.value.reason["zh"] and err.value.columns == clusters.COLUMN_KINDS
+
+
+def test_fewer_repeat_buyers_than_a_group_holds_decline(fast):
+    customers, _ = planted_customers(1000, seed=12)
+    once = _once(customers)
+    once.loc[:8, ["orders", "purchase_days", "frequency"]] = 2  # 9 repeat buyers: fewer than the 10 a group holds
+    with pytest.raises(StageDeclined, match=r"^Only 9 of the 1,000 customers bought on more than one day, fewer "
+                                            r"than the 10 a group holds") as err:  # fmt: skip
+        clusters.run_clusters(once, fast)
+    assert "只有 9 位在一天以上购买过" in err.value.reason["zh"]
+    once.loc[:9, ["orders", "purchase_days", "frequency"]] = 2  # 10: enough for a group of them
+    assert clusters.run_clusters(once, fast).customers["cluster"].notna().all()
 
 
 def test_the_large_population_path_recovers_the_planted_groups_too(fast):

@@ -13,8 +13,10 @@ trees ``rule_sample`` buyers (rules are scored on all), the 2-D picture ``projec
 
 Data that cannot support clusters makes the stage decline (:class:`~analysis.errors.StageDeclined`, its reason in
 English and Chinese): no buyer to cluster, fewer buyers than the smallest split needs (:func:`fewest_buyers`: the
-k search's lowest k, or a fixed k, times ``min_group_customers``, more when the stability check resamples), or
-buyers who all look the same on every feature. Otherwise the k search stops at the groups the buyers allow, and
+k search's lowest k, or a fixed k, times ``min_group_customers``, more when the stability check resamples),
+fewer buyers with more than one purchase day than a group holds (bought once, customers differ only in when and how
+much, which the segments page shows: nobody twice, one day of data), or buyers who all look the same on every
+feature. Otherwise the k search stops at the groups the buyers allow, and
 ``report["warnings"]`` says so.
 """
 
@@ -149,6 +151,28 @@ def _check_buyers(n: int, cfg: dict, separate: bool) -> None:
                  f"至少需要 {need:,} 位。")  # fmt: skip
 
 
+def _check_repeaters(purchase_days: np.ndarray, cfg: dict) -> None:
+    """Decline when fewer of the buyers to cluster (their ``purchase_days``) bought on more than one day than a
+    group holds (``min_group_customers``): bought once, the others differ only in when they bought and how much
+    they spent, which the segments page's RFM scores and value classes already show; no feature of repeat
+    behaviour (orders, tenure, regularity) varies enough to tell a group apart."""
+    repeaters, n, m = int((purchase_days > 1).sum()), len(purchase_days), int(cfg["min_group_customers"])
+    if repeaters >= m:
+        return
+    same = (
+        "they differ only in when they bought and how much they spent, which the segments page's RFM scores "
+        "and value classes already show; no groups are formed."
+    )
+    same_zh = "他们只在购买时间和消费金额上不同，这已由客户细分页面的 RFM 评分和价值分类呈现，因此不做分群。"
+    if repeaters == 0:
+        _decline(f"None of the {n:,} customers bought on more than one day: with one purchase each, {same}",
+                 f"{n:,} 位客户中没有人在一天以上购买过：每人只有一次购买，{same_zh}")  # fmt: skip
+    _decline(f"Only {repeaters:,} of the {n:,} customers bought on more than one day, fewer than the {m} a group "
+             f"holds (clusters.min_group_customers): the rest bought once, and {same}",
+             f"{n:,} 位客户中只有 {repeaters:,} 位在一天以上购买过，少于每组所需的 {m} 位"
+             f"（clusters.min_group_customers）：其余客户只购买过一次，{same_zh}")  # fmt: skip
+
+
 def run_clusters(
     customers: pd.DataFrame,
     config: dict,
@@ -175,6 +199,7 @@ def run_clusters(
                               "settings": settings, "features": [f for f in F.FEATURES if f in frame]}  # fmt: skip
     sub = frame[clustered].reset_index(drop=True)
     _check_buyers(len(sub), cfg, separate)
+    _check_repeaters(sub["purchase_days"].to_numpy(), cfg)
     x_frame, fill = F.model_matrix(sub)
     report["single_purchase"] = {
         "treatment": "separate" if separate else "together",
@@ -188,15 +213,6 @@ def run_clusters(
             "and their value is their share of orders.",
             "数据没有金额：按最近购买、订单数、客户年限和购买规律分组，价值按订单数占比计算。",
         )
-    if len(sub) and (sub["purchase_days"] <= 1).all():
-        _warn(report, "Every customer made a single purchase: there is no repeat behaviour or cadence to group by, "
-              "so the groups differ only by when they bought and how much they spent.",
-              "每位客户都只购买过一次：没有复购行为或购买节奏可供分组，各组只在购买时间和消费金额上不同。")  # fmt: skip
-    elif not len(sub) and separate and F.buyers(c).any():
-        _warn(report, "Every buyer bought once and one-time buyers are kept apart (single_purchase: separate): "
-              "there is nobody left to cluster.",
-              "所有购买客户都只购买过一次，且设置为单独成组（single_purchase: separate）："
-              "没有客户可聚类。")  # fmt: skip
     threads = cfg.get("threads")
     with threadpool_limits(int(threads) if threads else None):
         labels, k, tables, x, capped = _cluster(x_frame, sub, cfg, rng, report)
