@@ -27,7 +27,17 @@ def test_every_shape_runs_or_declines(name, tmp_path, config):
     else:
         json.dumps(out.report)
         assert clusters.manager_summary(out, "zh") and clusters.details_markdown(out, "zh")
-        assert "⚠️" not in clusters.manager_summary(out)  # the warnings are in the details
+        _plain_summary(out)
+
+
+TECHNICAL = ("⚠️", "Rand", "silhouette", "criteria", "capped", "clusters.", "k =", "兰德", "轮廓", "指标中有", "封顶")
+
+
+def _plain_summary(run) -> None:
+    """The managers' summary carries no technical caution, criterion or setting: those are in the details."""
+    for lang in ("en", "zh"):
+        summary = clusters.manager_summary(run, lang)
+        assert not [w for w in TECHNICAL if w in summary], summary
 
 
 def test_tiny_is_grouped_into_no_more_groups_than_its_buyers_allow(tmp_path, config):
@@ -64,3 +74,7 @@ def test_cdnow_is_grouped(tmp_path, config, lifetimes_datasets):
     out, table = _clusters(lambda: (pd_read_cdnow(lifetimes_datasets), "1998-06-30"), tmp_path, config)
     assert isinstance(out, clusters.ClusterRun) and out.report["k"] >= 2
     assert pd.Series(table["cluster"]).notna().all()
+    _plain_summary(out)
+    details = clusters.details_markdown(out)
+    assert "- Chosen: k = " in details and "adjusted Rand index" in details
+    assert "选定" in clusters.details_markdown(out, "zh") and "调整兰德指数" in clusters.details_markdown(out, "zh")

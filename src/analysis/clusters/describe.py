@@ -14,10 +14,11 @@ if TYPE_CHECKING:
 
 
 def warnings_markdown(run: ClusterRun, lang: str = "en") -> str:
-    """The report's warnings as a bullet list (a reassuring line when there are none)."""
+    """The report's warnings as a bullet list (a reassuring item when there are none), for the details."""
     items = run.report["warnings"]
     if not items:
-        return "_No warnings: the grouping is stable and every cluster has a rule._" if lang == "en" else "_无警告。_"
+        none = {"en": "- _No warnings: the grouping is stable and every cluster has a rule._", "zh": "- _无警告。_"}
+        return none[lang]
     sign = "⚠️ "
     return "\n".join(f"- {sign}{markdown_text(w[lang])}" for w in items)
 
@@ -45,6 +46,7 @@ def stability_markdown(run: ClusterRun, lang: str = "en") -> str:
 
 
 def _stability_line(report: dict, lang: str) -> str:
+    """The stability check in numbers (the adjusted Rand index over the resamples), for the details."""
     s = report.get("stability")
     if not s:
         return ""
@@ -78,37 +80,47 @@ def _reason_zh(report: dict) -> str:
 
 SUMMARY = {
     "en": {
-        "k": "- The data splits the {clustered:,} buyers into **{k} groups**: {reason}.",
+        "k": "- The data splits the {clustered:,} buyers into **{k} groups**.",
+        "stable": "- The groups come back when the customers are drawn again at random: they are a real pattern in "
+        "the data, not chance.",
+        "unstable": "- **The groups are not firm**: drawn again at random, the customers fall into groups that "
+        "differ, so read the groups and their names as a rough sketch, not as settled segments.",
         "top": "- The most valuable group is **{name}**: {customers:.0%} of customers, **{value:.0%}** of the value.",
         "big": "- The largest group is **{name}**: {customers:.0%} of customers, {value:.0%} of the value.",
         "left": "- {n:,} customers are not clustered (no purchase yet, or one-time buyers kept apart by the settings).",
+        "extremes": "- {n:,} customers ({share:.1%}) stand far apart from everyone else on some measure (wholesalers "
+        "buying far more, for example): they are counted in the group nearest to them rather than given "
+        "one of their own.",
         "details": "- {n:,} technical notes on the grouping are listed under Details at the end of the page.",
-        "extremes": "- {n:,} customers ({share:.1%}) lie far beyond everyone else on some feature (wholesalers, for "
-        "example): their values were capped so they join the nearest group instead of forming one of their own.",
     },
     "zh": {
-        "k": "- 数据将 {clustered:,} 位购买客户分为 **{k} 组**{reason}。",
+        "k": "- 数据将 {clustered:,} 位购买客户分为 **{k} 组**。",
+        "stable": "- 随机重新抽取客户后，分组依然成立：这是数据中真实存在的规律，而非偶然。",
+        "unstable": "- **分组不够稳固**：随机重新抽取客户后，客户会落入不同的组，"
+        "因此分组及其名称仅供参考，不宜作为定论。",
         "top": "- 价值最高的是 **{name}**：占客户 {customers:.0%}，占价值 **{value:.0%}**。",
         "big": "- 人数最多的是 **{name}**：占客户 {customers:.0%}，占价值 {value:.0%}。",
         "left": "- {n:,} 位客户未参与聚类（尚未购买或单独成组）。",
+        "extremes": "- {n:,} 位客户（{share:.1%}）在某项指标上与其他客户相差极远（如采购量大得多的批发客户）："
+        "他们归入最接近的组，不单独成组。",
         "details": "- 关于分组的 {n:,} 条技术说明见本页末尾的“技术细节”。",
-        "extremes": "- {n:,} 位客户（{share:.1%}）的某项特征远超其他客户（如批发客户）：已封顶处理，归入最接近的组，"
-        "不单独成组。",
     },
 }
 
 
 def manager_summary(run: ClusterRun, lang: str = "en") -> str:
-    """A few plain sentences (Markdown): how many groups and why, how stable, the biggest and most valuable; the
-    technical warnings are only counted here (:func:`details_markdown` lists them)."""
+    """A few plain sentences (Markdown) for a manager: how many groups, whether they are firm, the biggest and the
+    most valuable; how k was chosen, the stability's numbers and the technical warnings are in
+    :func:`details_markdown` (the warnings are only counted here)."""
     r = run.report
     prof = run.tables.get("profiles")
     t = SUMMARY[lang]
     if prof is None or not len(prof):
         return t["details"].format(n=len(r["warnings"])) if r["warnings"] else ""
     name = "name" if lang == "en" else "name_zh"
-    reason = r["k_reason"] if lang == "en" else _reason_zh(r)
-    lines = [t["k"].format(clustered=r["clustered"], k=r["k"], reason=reason), _stability_line(r, lang)]
+    lines = [t["k"].format(clustered=r["clustered"], k=r["k"])]
+    if r.get("stability"):
+        lines.append(t["stable" if r["stability"]["stable"] else "unstable"])
     for key, by in (("top", "value_share"), ("big", "customers")):
         row = prof.sort_values(by, ascending=False).iloc[0]
         lines.append(t[key].format(name=row[name], customers=row["customer_share"], value=row["value_share"]))
@@ -118,29 +130,45 @@ def manager_summary(run: ClusterRun, lang: str = "en") -> str:
         lines.append(t["extremes"].format(n=r["extremes"], share=r["extremes"] / max(r["clustered"], 1)))
     if r["warnings"]:
         lines.append(t["details"].format(n=len(r["warnings"])))
-    return "\n".join(line for line in lines if line)
+    return "\n".join(lines)
 
 
 DETAILS = {
-    "en": "- Settings: {algorithm}, k searched from {lo} to {hi} and chosen by {criterion} (clusters.k: {fixed}); "
-          "k search on {search:,} customers, silhouettes on {silhouette:,}; seed {seed}.",
-    "zh": "- 设置：{algorithm}，k 在 {lo} 到 {hi} 之间搜索、按 {criterion} 选择（clusters.k：{fixed}）；"
-          "k 的搜索用 {search:,} 位客户，轮廓系数用 {silhouette:,} 位；随机种子 {seed}。",
+    "en": {
+        "settings": "- Settings: {algorithm}, k searched from {lo} to {hi} and chosen by {criterion} (clusters.k: "
+        "{fixed}); k search on {search:,} customers, silhouettes on {silhouette:,}; seed {seed}.",
+        "k": "- Chosen: {reason}.",
+        "extremes": "- {n:,} customers had a scaled feature beyond the cap (clusters.features.clip): capped, they join "
+        "the nearest group instead of forming one by accident.",
+    },
+    "zh": {
+        "settings": "- 设置：{algorithm}，k 在 {lo} 到 {hi} 之间搜索、按 {criterion} 选择（clusters.k：{fixed}）；"
+        "k 的搜索用 {search:,} 位客户，轮廓系数用 {silhouette:,} 位；随机种子 {seed}。",
+        "k": "- 选定 {k} 组{reason}。",
+        "extremes": "- {n:,} 位客户有标准化特征超出上限（clusters.features.clip）：封顶后归入最接近的组，"
+        "以免偶然单独成组。",
+    },
 }
 
 
 def details_markdown(run: ClusterRun, lang: str = "en") -> str:
-    """The page's technical details (Markdown): the settings behind the grouping, then every warning (a capped
-    search, an unstable grouping, small groups, groups without a rule) in ``lang``."""
-    r = run.report
+    """The page's technical details (Markdown): the settings behind the grouping, how k was chosen, the stability
+    in numbers, the capped customers, then every warning (a capped search, an unstable grouping, small groups,
+    groups without a rule) in ``lang``."""
+    r, t = run.report, DETAILS[lang]
     s, samples = r["settings"], r.get("samples")
     lines = []
     if samples:
-        lines.append(DETAILS[lang].format(
+        lines.append(t["settings"].format(
             algorithm=s["algorithm"], lo=s["k_range"][0], hi=s["k_range"][1], criterion=s["criterion"],
             fixed=s["k"] if s["k"] is not None else "null", search=samples["search"],
             silhouette=samples["silhouette"], seed=s["random_state"]))  # fmt: skip
-    return "\n".join([*lines, warnings_markdown(run, lang)])
+    reason = (r["k_reason"] or f"k = {r['k']}") if lang == "en" else _reason_zh(r)
+    lines.append(t["k"].format(k=r["k"], reason=reason))
+    lines.append(_stability_line(r, lang))
+    if r.get("extremes"):
+        lines.append(t["extremes"].format(n=r["extremes"]))
+    return "\n".join([*(line for line in lines if line), warnings_markdown(run, lang)])
 
 
 def _typical(row, lang: str) -> str:
@@ -152,8 +180,10 @@ def _typical(row, lang: str) -> str:
         spent = f"累计消费 {spend:,.2f}，平均每单 {aov:,.2f}，" if money else ""
         return f"典型客户 {days:,.0f} 天前最后一次购买，共 {orders:,.0f} 笔订单，{spent}首次购买在 {tenure:,.0f} 天前"
     spent = f", spent {spend:,.2f} in total ({aov:,.2f} per order)" if money else ""
-    return f"the typical customer last bought {days:,.0f} days ago, placed {orders_text}{spent} and first bought " \
-           f"{tenure:,.0f} days ago"
+    return (
+        f"the typical customer last bought {days:,.0f} days ago, placed {orders_text}{spent} and first bought "
+        f"{tenure:,.0f} days ago"
+    )
 
 
 def cluster_readings(run: ClusterRun, lang: str = "en") -> str:
