@@ -75,11 +75,12 @@ NO_DROPOUT = "NBD (no dropout)"
 # shape: (the stages that decline, the CLV model chosen where CLV runs, words of the reasons)
 EXPECTED = {
     "tiny": ({"churn"}, NO_DROPOUT, ["too little history to check a churn score"]),
-    "nobody_twice": ({"clv", "churn"}, None, ["has bought on a second day yet"]),
+    "nobody_twice": ({"clusters", "clv", "churn"}, None, ["has bought on a second day yet",
+                                                           "bought on more than one day"]),
     "few_repeaters": (set(), "Pareto/NBD", []),
     "b2b_accounts": ({"churn"}, NO_DROPOUT, ["0 stopped buying"]),
     "one_week": ({"clv", "churn"}, None, ["The data cover only 7 days"]),
-    "one_day": ({"clv", "churn"}, None, ["All purchases fall on one day"]),
+    "one_day": ({"clusters", "clv", "churn"}, None, ["All purchases fall on one day"]),
     "steady_buyers": ({"churn"}, NO_DROPOUT, ["better than guessing"]),
     "dense_panel": (set(), NO_DROPOUT, []),
 }
