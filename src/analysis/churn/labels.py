@@ -83,22 +83,30 @@ def plan_cutoffs(first_purchase: Any, as_of: Any, config: dict[str, Any]) -> Cut
     if horizon > fits or horizon < min_horizon:
         # the shortest history that works: the configured horizon, else the shortest horizon allowed
         need = min_history + 2 * (horizon if cfg.get("horizon_days") else min_horizon)
-        reason = (
-            f"There is too little history to check a churn score on a later period: {span:,} days of purchases, "
-            f"where learning on one date and checking on a later one takes at least {need:,} days ({min_history} days "
-            "of history and two periods in which customers buy again or not), so no churn risk is given; until "
-            "then the lifecycle stages of the segments page (active, dormant, churned) are the rule of thumb."
-        )
-        reason_zh = (
-            f"历史太短，无法在较晚的时期上检验流失评分：只有 {span:,} 天的购买记录，"
-            f"而在一个日期上学习、在较晚日期上检验至少需要 {need:,} 天"
-            f"（{min_history} 天历史加两个观察客户是否再次购买的时期），因此不给出流失风险；"
-            "在此之前，客户细分页面的生命周期阶段（活跃、沉睡、流失）可作为经验判断。"
-        )
+        reason, reason_zh = _short_history(span, need, min_history, config)
         return CutoffPlan(max(horizon, 1), None, None, end, reason, tuple(notes), reason_zh)
     evaluation = end - pd.Timedelta(days=horizon)
     train = evaluation - pd.Timedelta(days=horizon)
     return CutoffPlan(horizon, train, evaluation, end, "", tuple(notes))
+
+
+def _short_history(span: int, need: int, min_history: int, config: dict[str, Any]) -> tuple[str, str]:
+    """Why a history of ``span`` days is too short (``need`` days would do), in English and Chinese; the segments
+    page's lifecycle stages (their configured labels) are named as the rule of thumb meanwhile."""
+    labels = config["lifecycle"]["labels"]
+    stages = [labels[k] for k in ("active", "dormant", "churned") if k in labels]
+    en = f" ({', '.join(str(v[0]) for v in stages)})" if stages else ""
+    zh = f"（{'、'.join(str(v[1]) for v in stages)}）" if stages else ""
+    return (
+        f"There is too little history to check a churn score on a later period: {span:,} days of purchases, "
+        f"where learning on one date and checking on a later one takes at least {need:,} days ({min_history} days "
+        "of history and two periods in which customers buy again or not), so no churn risk is given; until "
+        f"then the lifecycle stages of the segments page{en} are the rule of thumb.",
+        f"历史太短，无法在较晚的时期上检验流失评分：只有 {span:,} 天的购买记录，"
+        f"而在一个日期上学习、在较晚日期上检验至少需要 {need:,} 天"
+        f"（{min_history} 天历史加两个观察客户是否再次购买的时期），因此不给出流失风险；"
+        f"在此之前，客户细分页面的生命周期阶段{zh}可作为经验判断。",
+    )
 
 
 def churn_labels(daily: DailyPurchases, cutoff: Any, horizon_days: int) -> pd.Series:

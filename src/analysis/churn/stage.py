@@ -151,13 +151,8 @@ def _evaluate(daily, plan: CutoffPlan, features, cfg, report) -> dict[str, Any]:
     ev = cfg.get("evaluation") or {}
     n_boot = int(ev.get("bootstrap", 200))
     bins = int(ev.get("reliability_bins", 10))
-    table = evaluate.compare(y_ev.to_numpy(), scores, n_boot, float(ev.get("interval", 0.9)), seed, bins)
-    table["note"] = ""
-    for name, error in errors.items():  # a scorer that could not be fitted keeps its row, with the reason
-        table.loc[name, "note"] = error
-    table = table.reindex([n for n in [*cfg["models"], *BASELINES] if n in table.index])
-    table.insert(0, "kind", ["model" if n in MODELS else "baseline" for n in table.index])
-    _check_chance(table, plan, n_boot, float(ev.get("interval", 0.9)), report)
+    table = _judge(y_ev, scores, errors, cfg, seed)
+    _check_chance(table, plan, n_boot, float(ev.get("interval", 0.9)), _flat(scores, report), report)
     by = cfg.get("choose_by", "brier")
     chosen = evaluate.choose(table, by)
     models_fitted = [n for n in cfg["models"] if n in fitted]
@@ -201,6 +196,39 @@ def _evaluate(daily, plan: CutoffPlan, features, cfg, report) -> dict[str, Any]:
     }
 
 
+def _judge(y_ev: pd.Series, scores: dict[str, np.ndarray], errors: dict[str, str], cfg: dict, seed: int):
+    """Every scorer's metrics on the later cut-off (``scores``: each fitted scorer's probabilities for its
+    customers ``y_ev``), one row per scorer in the configured order, models then baselines; a scorer that could
+    not be fitted keeps its row with the reason (``errors``) in ``note``."""
+    ev = cfg.get("evaluation") or {}
+    n_boot, bins = int(ev.get("bootstrap", 200)), int(ev.get("reliability_bins", 10))
+    table = evaluate.compare(y_ev.to_numpy(), scores, n_boot, float(ev.get("interval", 0.9)), seed, bins)
+    table["note"] = ""
+    for name, error in errors.items():
+        table.loc[name, "note"] = error
+    table = table.reindex([n for n in [*cfg["models"], *BASELINES] if n in table.index])
+    table.insert(0, "kind", ["model" if n in MODELS else "baseline" for n in table.index])
+    return table
+
+
+def _flat(scores: dict[str, np.ndarray], report: dict) -> set[str]:
+    """The scorers that gave every customer of the later cut-off the same score (such as 1 - P(alive) when the
+    purchase model behind it finds nobody likely to have stopped): they rank nobody. Each is said in a warning."""
+    flat = set()
+    for name, p in scores.items():
+        p = np.asarray(p, float)
+        p = p[np.isfinite(p)]
+        if len(p) and p.min() == p.max():
+            flat.add(name)
+            report["warnings"].append(_warning(
+                f"{MODEL_LABELS[name]} gave every customer of the later cut-off the same score ({p[0]:.3f}): "
+                "it ranks nobody, and its ROC-AUC of 0.5 is that of a coin",
+                f"{MODEL_LABELS_ZH[name]}在较晚截止日上给每位客户的评分都相同（{p[0]:.3f}）：它无法区分任何客户，"
+                "其 ROC-AUC 为 0.5，与抛硬币无异",
+            ))  # fmt: skip
+    return flat
+
+
 def _scorer_report(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """Each scorer's metrics on the later cut-off, named in both languages (``churn_metrics.json``'s scorers)."""
     return {n: {"label": MODEL_LABELS[n], "label_zh": MODEL_LABELS_ZH[n], **row}
@@ -213,24 +241,28 @@ def _lower_bound(table: pd.DataFrame, n_boot: int) -> pd.Series:
     return table["roc_auc_low" if n_boot > 0 else "roc_auc"].astype(float)
 
 
-def _check_chance(table: pd.DataFrame, plan: CutoffPlan, n_boot: int, interval: float, report: dict) -> None:
+def _check_chance(table: pd.DataFrame, plan: CutoffPlan, n_boot: int, interval: float, flat: set[str],
+                  report: dict) -> None:  # fmt: skip
     """Decline unless some scorer (model or baseline) ranks leavers above stayers better than chance on the
-    later cut-off: its ROC-AUC interval lies above :data:`CHANCE`."""
+    later cut-off: its ROC-AUC interval lies above :data:`CHANCE`. The reason names the best of them (the highest
+    ROC-AUC among those that do not give everyone the same score, ``flat``) and its interval."""
     low = _lower_bound(table, n_boot)
     if (low > CHANCE).any():
         return
     report["scorers"] = _scorer_report(table)
-    best = table.loc[low.fillna(-1.0).idxmax()] if low.notna().any() else None
+    auc = table["roc_auc"].astype(float).drop(index=[n for n in flat if n in table.index])
+    best = table.loc[auc.idxmax()] if auc.notna().any() else None
     when = _day(plan.evaluation)
-    if best is None:
-        best_en = best_zh = ""
-    else:
-        ci = (f" ({interval:.0%} interval {best['roc_auc_low']:.2f}–{best['roc_auc_high']:.2f})"
-              if n_boot > 0 else "")  # fmt: skip
-        ci_zh = f"（{interval:.0%} 区间 {best['roc_auc_low']:.2f}–{best['roc_auc_high']:.2f}）" if n_boot > 0 else ""
-        best_en = f": the best, {MODEL_LABELS[best.name].lower()}, has a ROC-AUC of {best['roc_auc']:.2f}{ci}, " \
-                  "where 0.5 is guessing"
-        best_zh = f"：最好的{MODEL_LABELS_ZH[best.name]} ROC-AUC 为 {best['roc_auc']:.2f}{ci_zh}，而 0.5 即随机猜测"
+    best_en = best_zh = ""
+    if best is not None:
+        judged = n_boot > 0 and pd.notna(best["roc_auc_low"]) and pd.notna(best["roc_auc_high"])
+        ci = (f" ({interval:.0%} interval {best['roc_auc_low']:.0%} to {best['roc_auc_high']:.0%})"
+              if judged else "")  # fmt: skip
+        ci_zh = f"（{interval:.0%} 区间 {best['roc_auc_low']:.0%} 至 {best['roc_auc_high']:.0%}）" if judged else ""
+        best_en = (f": the best of them ({MODEL_LABELS[best.name]}) put a customer who stopped above one who "
+                   f"stayed {best['roc_auc']:.0%} of the time{ci}, where 50% is guessing")  # fmt: skip
+        best_zh = (f"：其中最好的（{MODEL_LABELS_ZH[best.name]}）把停止购买的客户排在留存客户之前的把握为 "
+                   f"{best['roc_auc']:.0%}{ci_zh}，而随机猜测为 50%")  # fmt: skip
     raise ChurnDeclined({
         "en": f"No churn score ranked the customers who stopped buying above those who stayed better than guessing "
               f"when checked on {when}{best_en}; so no churn risk or call list is given.",
