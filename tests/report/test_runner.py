@@ -10,6 +10,7 @@ import pytest
 
 from analysis.report.progress import text_line
 from analysis.report.rundir import CSV_AFTER_PAGES, Stage, rounded_for_people, write_customers, write_customers_csv
+from analysis.report import runner
 from analysis.report.runner import RunFailed, run_report
 from tests.conftest import write_notebook
 
@@ -188,3 +189,13 @@ def test_numbers_too_small_to_scale_keep_their_value_when_rounded_for_people():
         warnings.simplefilter("error")  # no overflow on the way
         shown = rounded_for_people(table)["expected_purchases"].to_numpy()
     np.testing.assert_array_equal(shown, [1e-310, 2.5e-300, 1.23457e-5, 0.0, np.nan])
+
+
+def test_the_warm_up_runs_and_the_first_page_is_answered_while_its_client_is_open(tmp_path, monkeypatch):
+    # two clients sharing the manager's session took each other's replies: the first page waited in vain about
+    # one start in three here, and the warm-up's imports were lost
+    monkeypatch.setattr(runner, "KERNEL_START_SECONDS", 30)
+    for _ in range(4):
+        with runner.shared_kernel(tmp_path, "import analysis.tables") as km:
+            runner.fresh_namespace(km)
+            runner.start_in_kernel(km, "import sys\nassert 'analysis.tables' in sys.modules")()

@@ -151,7 +151,7 @@ def shared_kernel(cwd: Path, warm_up: str = ""):
     km = KernelManager(kernel_name="python3")
     # the pages write only customers.parquet; the runner has customers.csv written once, after the last page
     km.start_kernel(extra_arguments=KERNEL_ARGUMENTS, cwd=str(cwd), env={**os.environ, CSV_AFTER_PAGES: "1"})
-    client = km.client()
+    client = own_client(km)
     try:
         if warm_up:  # sent now, run as soon as the kernel is up; a later request waits for it
             client.start_channels()
@@ -162,10 +162,19 @@ def shared_kernel(cwd: Path, warm_up: str = ""):
         km.shutdown_kernel(now=True)
 
 
+def own_client(km):
+    """A client of ``km`` with a session of its own. ``km.client()`` gives every client the manager's session, whose
+    id is the client's socket identity at the kernel; two such clients open at once take each other's replies (the
+    warm-up's client got the first page's, which then waited in vain: 300 s in CI, and the warm-up was lost)."""
+    from jupyter_client.session import Session
+
+    return km.client(session=Session(key=km.session.key, signature_scheme=km.session.signature_scheme))
+
+
 def start_in_kernel(km, code: str) -> Callable[[], None]:
     """Send ``code`` to the kernel to run while the caller goes on; returns the function that waits for it to end
     (raising RuntimeError with the kernel's error if it failed)."""
-    client = km.client()
+    client = own_client(km)
     client.start_channels()
     msg_id = client.execute(code, silent=True, store_history=False)
 
