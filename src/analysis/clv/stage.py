@@ -35,6 +35,7 @@ from analysis.clv.fitters import ConvergenceError
 from analysis.clv.likelihoods import MODEL_LABELS, MODELS, _check_model
 from analysis.clv.models import OUTPUT_COLUMNS, UNITS_PER_MONTH
 from analysis.clv.nbd import NBD_LABELS, NBD_MODEL
+from analysis.clv.record import clv_entry, fit_entry, model_entry, spend_entry
 from analysis.clv.value import CLVModel
 from analysis.errors import StageDeclined, UserError
 from analysis.i18n import localize
@@ -228,13 +229,13 @@ def run_clv(tx: pd.DataFrame, customers: pd.DataFrame | None, as_of: Any, config
         report["selection"] = selection
     report["chosen_label"], report["chosen_label_zh"] = LABELS[chosen], LABELS_ZH[chosen]
     pm, sm = model.purchase_model_, model.spend_model_
-    models_report[chosen]["full"] = _fit_entry(pm)
+    models_report[chosen]["full"] = fit_entry(pm)
     report["models"] = models_report
-    report["spend_model"] = _spend_report(sm)
+    report["spend_model"] = spend_entry(sm)
     report["warnings"] += sm.warnings_
     report["parameters"] = model.parameter_intervals().to_dict(orient="index")
     out, matched = _place_scores(scores, summary, customers, rows, amounts)
-    report["clv"] = _clv_report(model, out, scores, matched, amounts)
+    report["clv"] = clv_entry(model, out, scores, matched, amounts)
     missing = len(summary.index) - int(matched.sum())  # customer ids are unique in both
     if missing:
         report["warnings"].append(f"{missing} customers with purchases are not in the customer table")
@@ -316,7 +317,7 @@ def _backtest_choice(bt: Backtest | None, cfg, report: dict[str, Any]) -> tuple[
     if bt is None:
         return None, "", models_report
     for name in cfg["models"]:
-        models_report[name] = _model_entry(name, bt)
+        models_report[name] = model_entry(name, bt)
         if name not in bt.models:
             report["warnings"].append(f"{MODEL_LABELS[name]}: {bt.errors[name]}")
     if not bt.models:
@@ -328,7 +329,7 @@ def _backtest_choice(bt: Backtest | None, cfg, report: dict[str, Any]) -> tuple[
         "holdout_length": bt.holdout_length,
         "customers": int(len(bt.predictions)),
         "choose_by": cfg.get("choose_by", "rmse"),
-        "spend_model": _spend_report(bt.spend_model),
+        "spend_model": spend_entry(bt.spend_model),
     }
     return chosen, reason, dict(models_report)
 
@@ -480,26 +481,6 @@ def _place_scores(scores: pd.DataFrame, summary: pd.DataFrame, customers, rows, 
     return out[list(OUTPUT_COLUMNS)].reset_index(), matched
 
 
-def _clv_report(model: CLVModel, out: pd.DataFrame, scores: pd.DataFrame, matched, amounts: bool) -> dict:
-    """The ``clv`` entry of the report: the settings of the value and its totals."""
-    return {
-        "horizon_months": model.horizon_months,
-        "discount_rate_monthly": model.discount_rate,
-        "margin": model.margin,
-        "value": "profit" if model.margin else "revenue",
-        "bootstrap_resamples": model.n_bootstrap,
-        "interval": model.interval,
-        "seed": model.random_state,
-        "customers_scored": int(matched.sum()),
-        "customers_without_purchase": int((~matched).sum()),
-        "total_clv": float(out["clv"].sum()) if amounts else math.nan,
-        "mean_clv": float(scores["clv"].mean()),
-        "median_clv": float(scores["clv"].median()),
-        "total_expected_purchases": float(scores["expected_purchases"].sum()),
-        "top_decile_share": _top_share(scores["clv"], 0.1),
-    }
-
-
 def _spend_options(cfg: dict[str, Any]) -> dict[str, Any]:
     gg = cfg.get("gamma_gamma") or {}
     return {
@@ -512,50 +493,3 @@ def _spend_options(cfg: dict[str, Any]) -> dict[str, Any]:
 def _fit_options(cfg: dict[str, Any]) -> dict[str, Any]:
     fit = cfg.get("fit") or {}
     return {"max_shape": float(fit.get("max_shape", 1000.0)), "max_iterations": int(fit.get("max_iterations", 500))}
-
-
-def _fit_entry(pm) -> dict[str, Any]:
-    """A purchase model's parameters, full-data log-likelihood and customers, for the report."""
-    return {
-        "params": pm.params_.to_dict(),
-        "log_likelihood": pm.log_likelihood_,
-        "customers": pm.n_customers_,
-        "iterations": pm.n_iterations_,
-    }
-
-
-def _model_entry(name: str, bt: Backtest) -> dict[str, Any]:
-    """One purchase model in ``clv_models.json``: its calibration fit and backtest metrics, or,
-    when it was left out, why (with the degenerate fit's parameters when there are any)."""
-    entry: dict[str, Any] = {"label": MODEL_LABELS[name]}
-    if name in bt.models:
-        entry["status"] = "fitted"
-        entry["calibration"] = _fit_entry(bt.models[name])
-        entry["backtest"] = bt.metrics.loc[name].to_dict()
-        return entry
-    entry["status"] = "left out"
-    entry["reason"] = bt.errors[name]
-    if name in bt.left_out and np.isfinite(bt.left_out[name].log_likelihood_):
-        entry["calibration"] = _fit_entry(bt.left_out[name])
-    return entry
-
-
-def _spend_report(sm) -> dict[str, Any] | None:
-    if sm is None:
-        return None
-    return {
-        "method": sm.method_,
-        "params": sm.params_.to_dict(),
-        "population_mean_spend": sm.population_mean_spend_,
-        "frequency_spend_correlation": sm.correlation_,
-        "repeat_buyers": sm.n_repeat_buyers_,
-        "free_repeat_buyers": sm.n_free_repeat_buyers_,
-        "warnings": list(sm.warnings_),
-        "notes": list(sm.notes_),
-    }
-
-
-def _top_share(values: pd.Series, top: float) -> float:
-    v = np.sort(values.to_numpy(float))[::-1]
-    total = v.sum()
-    return float(v[: max(1, int(round(len(v) * top)))].sum() / total) if total > 0 else math.nan

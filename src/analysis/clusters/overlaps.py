@@ -1,0 +1,84 @@
+"""The clusters against the segments page's classifications: cross-tabs of customers per cluster and RFM segment,
+ABC class, tier and lifecycle stage, in English and Chinese, the columns in their configured order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+OVERLAP = ("rfm_segment", "rfm_segment_zh", "abc_class", "tier", "lifecycle_stage")
+# The customer table's columns that name an overlap column's values in English and in Chinese.
+OVERLAP_LABELS = {
+    "rfm_segment": ("rfm_segment", "rfm_segment_label_zh"),
+    "rfm_segment_zh": ("rfm_segment_zh_label_en", "rfm_segment_zh"),
+    "abc_class": ("abc_class", "abc_class"),
+    "tier": ("tier", "tier_zh"),
+    "lifecycle_stage": ("lifecycle_stage", "lifecycle_stage_zh"),
+}
+
+
+def category_order(column: str, config: dict, lang: int) -> list[str]:
+    """The configured order of a segmentation's values in one language (0 English, 1 Chinese): RFM segments as
+    their rule table, tiers and lifecycle stages as their labels; empty for ABC classes (alphabetical)."""
+    seg = config.get("rfm") or {}
+    if column == "rfm_segment":
+        pairs = [s["name"] for s in seg.get("segments", [])] + [seg.get("others"), seg.get("no_purchase")]
+    elif column == "rfm_segment_zh":
+        rows = [*seg.get("segments_zh", []), *seg.get("segments_zh_rf", [])]
+        pairs = [s["name"] for s in rows] + [seg.get("no_purchase")]
+    elif column in ("tier", "lifecycle_stage"):
+        section = config.get("tiers" if column == "tier" else "lifecycle") or {}
+        pairs = list((section.get("labels") or {}).values())
+    else:
+        pairs = []
+    return [str(p[lang]) for p in pairs if p]
+
+
+def overlaps(cust, labels, report, tables, tables_zh, config) -> None:
+    """Cross-tabs of the clusters (rows, most valuable first) against the segments page's columns, in English
+    (``tables``) and Chinese (``tables_zh``): the columns in their configured order (tiers as configured, not
+    alphabetically), a customer without a value as ``-``, last."""
+    report["overlap"] = {}
+    ids = sorted(int(i) for i in report["names"])
+    labels = np.asarray(labels, dtype=np.int64)
+    for col in OVERLAP:
+        if col not in cust or not cust[col].notna().any():
+            continue
+        for lang, out in ((0, tables), (1, tables_zh)):
+            source = OVERLAP_LABELS[col][lang]
+            names = {i: report["names"][i][("en", "zh")[lang]] for i in ids}
+            t = crosstab(labels, names, *values_or_dash(cust[source if source in cust else col], cust[col].isna()))
+            order = [v for v in dict.fromkeys(category_order(col, config, lang)) if v in t.columns]
+            rest = sorted(v for v in t.columns if v not in order and v != "-")
+            columns = order + rest + (["-"] if "-" in t.columns else [])
+            out[f"overlap_{col}"] = t.reindex(index=[names[i] for i in ids], columns=columns).fillna(0).astype(int)
+        t = (tables_zh if col.endswith("_zh") else tables)[f"overlap_{col}"]  # the JSON as before: a scheme's own names
+        report["overlap"][col] = {str(r): {str(kk): int(v) for kk, v in t.loc[r].items()} for r in t.index}
+
+
+def values_or_dash(values: pd.Series, missing: pd.Series) -> tuple[np.ndarray, list]:
+    """Integer codes of ``values`` with ``-`` where ``missing`` (or the value is), and the distinct values in order
+    of first appearance; text is encoded by Arrow, without a Python string per customer."""
+    if not isinstance(values.dtype, pd.StringDtype):
+        return pd.factorize(values.where(~missing).fillna("-"))
+    text = pa.array(values.array, from_pandas=True)
+    if missing.any():
+        text = pc.if_else(pa.array(~missing.to_numpy(bool)), text, pa.scalar(None, text.type))
+    encoded = pc.dictionary_encode(pc.fill_null(text, "-"))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    return encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()
+
+
+def crosstab(labels: np.ndarray, names: dict[int, str], codes: np.ndarray, uniques) -> pd.DataFrame:
+    """Customers per cluster name (rows) and value (columns; ``codes`` into ``uniques``), as ``pd.crosstab``
+    counts them, on integer codes: only the clusters and values that occur."""
+    present = np.bincount(labels) > 0  # (labels are small whole numbers: no sort of a million of them)
+    found = np.flatnonzero(present)
+    row = (np.cumsum(present) - 1)[labels]
+    counts = np.bincount(row * len(uniques) + codes, minlength=len(found) * len(uniques))
+    t = pd.DataFrame(counts.reshape(len(found), len(uniques)), columns=pd.Index(list(uniques), name="col_0"),
+                     index=pd.Index([names[int(i)] for i in found], name="cluster"))  # fmt: skip
+    return t.groupby(level=0, sort=False).sum() if t.index.has_duplicates else t
