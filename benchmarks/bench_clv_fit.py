@@ -11,7 +11,7 @@ temporary folder; the stage then runs in a fresh process on those transactions: 
 ``src/`` and, with ``--before``, with the ``src/`` of an earlier commit (extracted with
 ``git archive``, the repository is not touched). Prints, for each: the stage's wall and CPU time,
 each model's calibration fit alone (wall and CPU), and every model's parameters, log-likelihood and
-status as ``clv_models.json`` has them. The machine may be shared: CPU time is the steadier number.
+status as ``clv.json`` has them. The machine may be shared: CPU time is the steadier number.
 """
 
 from __future__ import annotations

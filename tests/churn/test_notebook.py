@@ -31,7 +31,7 @@ def test_notebook_adds_the_churn_columns_and_writes_churn_metrics(tmp_path, life
     for column in churn.OUTPUT_COLUMNS:
         assert column in customers, column
     assert customers["churn_risk"].between(0, 1).all() and customers["risk_band"].notna().all()
-    report = json.loads((st.run_dir / "churn_metrics.json").read_text(encoding="utf-8"))
+    report = json.loads((st.run_dir / "churn.json").read_text(encoding="utf-8"))
     assert report["chosen_scorer"] in report["scorers"] and report["bootstrap_resamples"] == 20
     assert report["definition"]["en"].startswith("A customer counts as churned")
     cells = json.loads(out.read_text(encoding="utf-8"))["cells"]

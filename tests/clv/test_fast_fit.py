@@ -27,7 +27,7 @@ def many_patterns() -> pd.DataFrame:
 def test_the_coarse_start_ends_at_lifetimes_maximum(model, many_patterns, monkeypatch):
     slow = clv.PurchaseModel(model, engine="lifetimes").fit(many_patterns)
     plain = clv.PurchaseModel(model).fit(many_patterns)  # below the threshold: lifetimes' start
-    monkeypatch.setattr(fitters._FastFit, "COARSE_PATTERNS", 1000)
+    monkeypatch.setattr(fitters.FastFit, "COARSE_PATTERNS", 1000)
     coarse = clv.PurchaseModel(model).fit(many_patterns)
     assert coarse.n_patterns_ > 1000
     assert coarse.n_iterations_ < plain.n_iterations_ / 2  # the full data sees a few steps only
@@ -60,7 +60,7 @@ def test_gamma_gamma_per_distinct_total_equals_the_per_customer_likelihood():
     total = rng.integers(1, 40, 3000) * 2.5  # few distinct totals, as amounts in cents give
     m = total / f
     w = rng.integers(1, 4, 3000).astype(float)
-    objective = likelihoods._GammaGammaObjective(f, m, w, 0.01)
+    objective = likelihoods.GammaGammaObjective(f, m, w, 0.01)
     assert len(objective.xm) < 100
     y0 = np.log([5.0, 3.0, 12.0])
     value, grad = objective(y0)
@@ -152,7 +152,7 @@ def test_the_bootstrap_is_reproducible_and_its_intervals_hold_the_estimate(many_
 
 def test_the_coarse_start_of_pareto_ends_at_the_plain_fits_maximum(many_patterns, monkeypatch):
     plain = clv.PurchaseModel("pareto").fit(many_patterns)
-    monkeypatch.setattr(fitters._FastFit, "COARSE_PATTERNS", 1000)
+    monkeypatch.setattr(fitters.FastFit, "COARSE_PATTERNS", 1000)
     calls = []
     real = optimize._fit_pareto_from_coarse
     monkeypatch.setattr(optimize, "_fit_pareto_from_coarse", lambda *a: calls.append(real(*a)) or calls[-1])

@@ -559,8 +559,8 @@ def test_fast_objectives_have_the_gradient_of_lifetimes_likelihood(lifetimes):
     )
     x0 = np.log([0.3, 0.05, 0.8, 2.0])
     for objective, fitter in [
-        (likelihoods._BGNBDObjective, lifetimes.BetaGeoFitter),
-        (likelihoods._MBGNBDObjective, lifetimes.ModifiedBetaGeoFitter),
+        (likelihoods.BGNBDObjective, lifetimes.BetaGeoFitter),
+        (likelihoods.MBGNBDObjective, lifetimes.ModifiedBetaGeoFitter),
     ]:
         value, grad = objective(*args)(x0)
         ref_value, ref_grad = value_and_grad(fitter._negative_log_likelihood)(x0, *args)
@@ -569,7 +569,7 @@ def test_fast_objectives_have_the_gradient_of_lifetimes_likelihood(lifetimes):
     f = rng.integers(1, 9, 300).astype(float)
     m = clv.simulate_spend(f, GG, rng)
     y0 = np.log([5.0, 3.0, 12.0])
-    value, grad = likelihoods._GammaGammaObjective(f, m, np.ones(300), 0.01)(y0)
+    value, grad = likelihoods.GammaGammaObjective(f, m, np.ones(300), 0.01)(y0)
     ref_value, ref_grad = value_and_grad(lifetimes.GammaGammaFitter._negative_log_likelihood)(
         y0, f, m, np.ones(300), 0.01
     )

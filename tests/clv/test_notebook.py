@@ -29,7 +29,7 @@ def test_notebook_runs_on_the_cdnow_sample_and_writes_its_outputs(tmp_path, stag
     customers = pd.read_csv(st.run_dir / "customers.csv", dtype={"customer_id": str}, encoding="utf-8-sig")
     for column in ("expected_purchases", "p_alive", "expected_spend", "clv", "clv_low", "clv_high"):
         assert customers[column].notna().all(), column
-    report = json.loads((st.run_dir / "clv_models.json").read_text(encoding="utf-8"))
+    report = json.loads((st.run_dir / "clv.json").read_text(encoding="utf-8"))
     assert report["chosen_model"] in report["models"]
     assert report["clv"]["bootstrap_resamples"] == 3
 

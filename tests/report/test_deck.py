@@ -53,10 +53,10 @@ def _make_run(path, sample, config, churn=True):
         }))  # fmt: skip
         high = band == "high"
         st.write_json(
-            "churn_metrics.json",
+            "churn.json",
             {"warning_list": {"high_risk_customers": int(high.sum()), "high_value_at_risk": float(var[high].sum())}},
         )
-        st.write_json("clv_models.json", {"clv": {"total_clv": float(table["monetary"].sum() / 2),
+        st.write_json("clv.json", {"clv": {"total_clv": float(table["monetary"].sum() / 2),
                                                   "horizon_months": 12}})  # fmt: skip
     return path
 

@@ -13,7 +13,7 @@ DECLINE = """from analysis.errors import StageDeclined
 from analysis.report import open_stage
 from analysis.report.declines import declining
 st = open_stage(run_dir)
-with declining(st, "clv", "clv_models.json", lang):
+with declining(st, "clv", lang):
     raise StageDeclined("clv", {"en": "only one day of purchases <b>here</b>.", "zh": "只有一天的购买记录。"},
                         {"clv": "number", "clv_name": "text"})"""
 
@@ -41,7 +41,7 @@ def test_a_declined_stage_leaves_its_columns_empty_and_the_run_goes_on(tmp_path,
     assert record["declines"] == [{"page": "04_clv", "stage": "clv", "en": "only one day of purchases <b>here</b>.",
                                    "zh": "只有一天的购买记录。"}]
     assert [e["step"] for e in events if e["event"] == "step_declined"] == ["04_clv"]
-    record = json.loads((run_dir / "clv_models.json").read_text(encoding="utf-8"))
+    record = json.loads((run_dir / "clv.json").read_text(encoding="utf-8"))
     assert record == {"declined": {"en": "only one day of purchases <b>here</b>.", "zh": "只有一天的购买记录。"}}
     table = pd.read_csv(run_dir / "customers.csv", encoding="utf-8-sig", keep_default_na=False)
     assert len(table) == 2357 and (table["clv"] == "").all() and (table["clv_name"] == "").all()

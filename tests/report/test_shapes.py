@@ -65,12 +65,12 @@ def test_every_shape_completes_with_every_page_and_the_whole_pack(shop_runs, sha
     assert {d["stage"] for d in declines} == declined
     assert all(any(words in d["en"] for d in declines) for words in said), [d["en"] for d in declines]
     if "clv" not in declined:
-        clv = json.loads((run_dir / "clv_models.json").read_text(encoding="utf-8"))
+        clv = json.loads((run_dir / "clv.json").read_text(encoding="utf-8"))
         assert clv["chosen_label"] == model
         assert model in (run_dir / "00_summary.html").read_text(encoding="utf-8")  # the model as people name it
 
 
-STAGE_JSON = {"clusters": "clusters.json", "clv": "clv_models.json", "churn": "churn_metrics.json"}
+STAGE_JSON = {"clusters": "clusters.json", "clv": "clv.json", "churn": "churn.json"}
 NO_DROPOUT = "NBD (no dropout)"
 # shape: (the stages that decline, the CLV model chosen where CLV runs, words of the reasons)
 EXPECTED = {

@@ -79,7 +79,7 @@ def definition(horizon: int) -> dict[str, str]:
 @dataclass
 class ChurnRun:
     """The stage's products: ``customers`` (``customer_id`` + :data:`OUTPUT_COLUMNS`, one row per customer
-    of the customer table), ``report`` (what goes in ``churn_metrics.json``), ``tables`` for the page
+    of the customer table), ``report`` (what goes in ``churn.json``), ``tables`` for the page
     (metrics, reliability, gains, importance, bands, lifecycle, warning_list) and ``features`` (today's)."""
 
     customers: pd.DataFrame
@@ -91,7 +91,7 @@ class ChurnRun:
 
 
 def _warning(en: str, zh: str | None = None) -> dict[str, str]:
-    """A warning for the page and ``churn_metrics.json`` in both languages (a machine-made message, such as a
+    """A warning for the page and ``churn.json`` in both languages (a machine-made message, such as a
     fit's error, stays in English in both)."""
     return {"en": en, "zh": zh or en}
 
@@ -231,7 +231,7 @@ def _flat(scores: dict[str, np.ndarray], report: dict) -> set[str]:
 
 
 def _scorer_report(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """Each scorer's metrics on the later cut-off, named in both languages (``churn_metrics.json``'s scorers)."""
+    """Each scorer's metrics on the later cut-off, named in both languages (``churn.json``'s scorers)."""
     return {n: {"label": MODEL_LABELS[n], "label_zh": MODEL_LABELS_ZH[n], **row}
             for n, row in table.to_dict(orient="index").items()}  # fmt: skip
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from analysis.clv.diagnostics import conditional_expectation_data, tracking_data
 from analysis.clv.fitters import ConvergenceError
-from analysis.clv.likelihoods import MODEL_LABELS, MODELS, _check_model
+from analysis.clv.likelihoods import MODEL_LABELS, MODELS, check_model
 from analysis.clv.models import SUMMARY_COLUMNS, PurchaseModel, condense
 from analysis.clv.nbd import NBD_MODEL, NBDModel
 from analysis.clv.optimize import DegenerateFit
@@ -144,7 +144,7 @@ def backtest(
     for name in models:
         try:
             condensed = condensed or condense(X, SUMMARY_COLUMNS)
-            pm = PurchaseModel(_check_model(name), penalizer, **(fit_options or {})).fit(X, condensed=condensed)
+            pm = PurchaseModel(check_model(name), penalizer, **(fit_options or {})).fit(X, condensed=condensed)
         except DegenerateFit as exc:
             left_out[name] = exc.model
             errors[name] = f"{exc.reason}; {MODEL_LABELS[name]} left out of the choice"
@@ -227,7 +227,7 @@ class WholePeriodChoice:
     ``"nbd"``), the ``penalizer`` it is fitted with, ``kind`` (``"bic"``: the lowest BIC of the sound fits;
     ``"penalized"``: the same after a retry with a small penalty; ``"no_dropout"``: the dropout fits are
     degenerate and no better than the NBD's; ``"no_dropout_unfitted"``: no dropout model could be fitted at all,
-    the NBD is what is left), ``fits``: per model and penalty tried, what ``clv_models.json`` says of the fit,
+    the NBD is what is left), ``fits``: per model and penalty tried, what ``clv.json`` says of the fit,
     ``nbd``: the NBD fit when one was made, and ``dropout_gain``: the best dropout fit's log-likelihood above it."""
 
     model: str

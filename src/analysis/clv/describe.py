@@ -265,7 +265,7 @@ def choice_reason(report: dict[str, Any], lang: str = "en") -> str:
 
 
 def manager_summary(report: dict[str, Any], lang: str = "en") -> str:
-    """A few plain sentences (Markdown) for a manager, in ``lang``, from a ``clv_models.json`` report."""
+    """A few plain sentences (Markdown) for a manager, in ``lang``, from a ``clv.json`` report."""
     check_language(lang)
     t = TEXTS[lang]
     c = report["clv"]
@@ -325,7 +325,7 @@ def _checked_lines(report: dict[str, Any], lang: str) -> list[str]:
 
 
 def technical_notes(report: dict[str, Any], lang: str = "en") -> list[str]:
-    """The technical cautions of a ``clv_models.json`` report in ``lang``: degenerate fits, parameter values,
+    """The technical cautions of a ``clv.json`` report in ``lang``: degenerate fits, parameter values,
     spend-model notes (the report's warnings), and the details of a whole-period choice."""
     notes = [localize_message(w, lang) for w in report.get("warnings", [])]
     selection = report.get("selection") or {}

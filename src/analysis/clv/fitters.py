@@ -21,9 +21,9 @@ from scipy.optimize import minimize
 from threadpoolctl import ThreadpoolController
 
 from analysis.clv.likelihoods import (
-    _BGNBDObjective,
-    _GammaGammaObjective,
-    _MBGNBDObjective,
+    BGNBDObjective,
+    GammaGammaObjective,
+    MBGNBDObjective,
     pareto_expected_purchases,
     pareto_log_likelihood,
     pareto_p_alive,
@@ -96,7 +96,7 @@ class _ParetoNBDFitter(ParetoNBDFitter):
         return r * beta / alpha / (s - 1) * (1 - (beta / (beta + np.asarray(t, float))) ** (s - 1))
 
 
-class _FastFit:
+class FastFit:
     """Mixin: lifetimes' ``BaseFitter._fit`` (same BFGS call, tolerance and start) with the
     objective of ``_objective`` instead of autograd. A run that stops on a loss of precision with
     a gradient below 1e-5 counts as converged (BFGS often cannot improve the last digits);
@@ -123,7 +123,7 @@ class _FastFit:
         return None
 
     def _fit(self, minimizing_function_args, initial_params, params_size, disp, tol=1e-7, bounds=None, **kwargs):
-        with _one_blas_thread():
+        with one_blas_thread():
             return self._fit_here(minimizing_function_args, initial_params, params_size, disp, tol, bounds, **kwargs)
 
     def _fit_here(self, minimizing_function_args, initial_params, params_size, disp, tol, bounds, **kwargs):
@@ -169,11 +169,11 @@ def _bfgs(objective, x0, tol, bounds=None, **options):
 
 def fit_prepared(objective, start, tol: float | None = None, **options) -> np.ndarray:
     """The optimum (log parameters) of a prepared fast-engine objective, e.g. a bootstrap
-    resample's ``reweighted`` copy of the point estimate's, by the BFGS call of :class:`_FastFit`
+    resample's ``reweighted`` copy of the point estimate's, by the BFGS call of :class:`FastFit`
     (lifetimes' tolerance 1e-7 unless ``tol``; ``options`` such as ``maxiter``, ``hess_inv0``) from
     ``start``; raises ConvergenceError as that fit does. Without lifetimes' input checks, its copy
     of the data and its standard errors, which a refit does not need."""
-    with _one_blas_thread():
+    with one_blas_thread():
         return _bfgs(objective, start, 1e-7 if tol is None else tol, disp=False, **options).x
 
 
@@ -211,7 +211,7 @@ def coarse_copy(freq, rec, T, weights, grid: int, min_rows: int):
 
 class _CoarseGrid:
     """Mixin for BG/NBD and MBG/NBD: the coarse copy of (frequency, recency, T, weights) that
-    starts the fit (see ``_FastFit``); times are already scaled to max T = 1."""
+    starts the fit (see ``FastFit``); times are already scaled to max T = 1."""
 
     def _coarse_args(self, args):
         freq, rec, T, weights, penalizer = args
@@ -219,22 +219,22 @@ class _CoarseGrid:
         return None if coarse is None else (*coarse, penalizer)
 
 
-class _FastBetaGeoFitter(_CoarseGrid, _FastFit, BetaGeoFitter):
-    _objective = _BGNBDObjective
+class _FastBetaGeoFitter(_CoarseGrid, FastFit, BetaGeoFitter):
+    _objective = BGNBDObjective
 
 
-class _FastModifiedBetaGeoFitter(_CoarseGrid, _FastFit, ModifiedBetaGeoFitter):
-    _objective = _MBGNBDObjective
+class _FastModifiedBetaGeoFitter(_CoarseGrid, FastFit, ModifiedBetaGeoFitter):
+    _objective = MBGNBDObjective
 
 
-class _FastGammaGammaFitter(_FastFit, GammaGammaFitter):
-    _objective = _GammaGammaObjective
+class FastGammaGammaFitter(FastFit, GammaGammaFitter):
+    _objective = GammaGammaObjective
 
 
-_FITTERS = {"bgnbd": BetaGeoFitter, "pareto": _ParetoNBDFitter, "mbgnbd": ModifiedBetaGeoFitter}
+FITTERS = {"bgnbd": BetaGeoFitter, "pareto": _ParetoNBDFitter, "mbgnbd": ModifiedBetaGeoFitter}
 
 
-_FAST_FITTERS = {"bgnbd": _FastBetaGeoFitter, "mbgnbd": _FastModifiedBetaGeoFitter}
+FAST_FITTERS = {"bgnbd": _FastBetaGeoFitter, "mbgnbd": _FastModifiedBetaGeoFitter}
 
 
 @functools.cache
@@ -245,7 +245,7 @@ def _blas_libraries() -> ThreadpoolController:
 
 
 @contextlib.contextmanager
-def _one_blas_thread():
+def one_blas_thread():
     """Run the likelihoods' dot products on one BLAS thread. They are long vectors, short work:
     OpenBLAS's threads then mostly wait for each other, and on a busy machine for the CPU (the
     BG/NBD + Gamma-Gamma fit on 1M customers took 3-4 s wall instead of 0.7 s with other
@@ -255,16 +255,16 @@ def _one_blas_thread():
 
 
 @contextlib.contextmanager
-def _quiet():
+def quiet_lifetimes():
     """Silence lifetimes while it runs: its warnings filters and its print() on failure."""
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         yield
 
 
-def _fitter_class(model: str, engine: str = "fast") -> type:
+def fitter_class_for(model: str, engine: str = "fast") -> type:
     if engine not in ("fast", "lifetimes"):
         raise UserError(f"unknown CLV engine {engine!r}: use 'fast' or 'lifetimes'")
     if engine == "fast":
-        return _FAST_FITTERS.get(model, _FITTERS[model])
-    return _FITTERS[model]
+        return FAST_FITTERS.get(model, FITTERS[model])
+    return FITTERS[model]

@@ -30,7 +30,7 @@ PARAM_NAMES = {
 }
 
 
-def _check_model(model: str) -> str:
+def check_model(model: str) -> str:
     if model not in MODELS:
         raise UserError(f"unknown CLV model {model!r}: use one of {', '.join(MODELS)}")
     return model
@@ -164,7 +164,7 @@ def hessian_from_gradient(objective, x: np.ndarray, grad: np.ndarray | None = No
     return (h + h.T) / 2
 
 
-class _BGNBDObjective:
+class BGNBDObjective:
     """lifetimes' ``BetaGeoFitter._negative_log_likelihood`` (BG/NBD, Fader, Hardie & Lee 2005,
     section 7) and its gradient in the log parameters (r, alpha, a, b).
 
@@ -242,7 +242,7 @@ class _BGNBDObjective:
         return hessian_from_gradient(self, np.asarray(log_params, float), grad)
 
 
-class _MBGNBDObjective(_BGNBDObjective):
+class MBGNBDObjective(BGNBDObjective):
     """lifetimes' ``ModifiedBetaGeoFitter._negative_log_likelihood`` and its gradient: every
     customer has the softplus term, with A4 = log a - log(b + x) + (r + x) log((alpha + T) /
     (alpha + recency))."""
@@ -250,7 +250,7 @@ class _MBGNBDObjective(_BGNBDObjective):
     modified = True
 
 
-class _GammaGammaObjective:
+class GammaGammaObjective:
     """lifetimes' ``GammaGammaFitter._negative_log_likelihood`` (Fader & Hardie note 025) and
     its gradient in the log parameters (p, q, v).
 
@@ -321,7 +321,7 @@ class _GammaGammaObjective:
         return hessian_from_gradient(self, np.asarray(log_params, float), grad)
 
 
-def _bg_numerator(model: str, params, t, x, T) -> np.ndarray:
+def bg_numerator(model: str, params, t, x, T) -> np.ndarray:
     """Numerator of lifetimes' conditional expectation (BG/NBD: Fader, Hardie & Lee 2005, eq. 10;
     MBG/NBD: Batislam et al. 2007), which depends on frequency and T only; 0 at t = 0."""
     r, alpha, a, b = params
@@ -341,7 +341,7 @@ def _bg_numerator(model: str, params, t, x, T) -> np.ndarray:
     return _c / (a - 1) * (1 - np.exp(ln_hyp + (r + x) * np.log((alpha + T) / (alpha + t + T))))
 
 
-def _bg_log_odds(model: str, params, x, t_x, T) -> np.ndarray:
+def bg_log_odds(model: str, params, x, t_x, T) -> np.ndarray:
     """log((1 - P(alive)) / P(alive)) under BG/NBD or MBG/NBD (lifetimes' ``log_div``):
     log(a / (b + x - 1)) + (r + x) log((alpha + T) / (alpha + t_x)), with x in place of x - 1
     for MBG/NBD; -inf for BG/NBD customers without a repeat purchase (alive for sure)."""
@@ -354,9 +354,9 @@ def _bg_log_odds(model: str, params, x, t_x, T) -> np.ndarray:
         return np.where(x > 0, np.log(a) - np.log(b + x - 1) + ratio, -np.inf)
 
 
-def _bg_denominator(model: str, params, x, t_x, T) -> np.ndarray:
+def bg_denominator(model: str, params, x, t_x, T) -> np.ndarray:
     """Denominator of the conditional expectation: 1 / P(alive)."""
-    return 1.0 + np.exp(_bg_log_odds(model, params, x, t_x, T))
+    return 1.0 + np.exp(bg_log_odds(model, params, x, t_x, T))
 
 
 def spend_gamma_gamma(params, f, m) -> np.ndarray:

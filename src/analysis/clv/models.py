@@ -19,20 +19,20 @@ from scipy.special import expit, gammaln
 from sklearn.base import BaseEstimator
 
 from analysis.clv.fitters import (
-    _FAST_FITTERS,
-    _FITTERS,
+    FAST_FITTERS,
+    FITTERS,
     ConvergenceError,
-    _fitter_class,
-    _quiet,
+    fitter_class_for,
+    quiet_lifetimes,
     fit_prepared,
     inverse_curvature,
 )
 from analysis.clv.likelihoods import (
     PARAM_NAMES,
-    _bg_denominator,
-    _bg_log_odds,
-    _bg_numerator,
-    _check_model,
+    bg_denominator,
+    bg_log_odds,
+    bg_numerator,
+    check_model,
     pareto_expected_purchases,
     pareto_log_likelihood,
     pareto_p_alive,
@@ -139,7 +139,7 @@ class PurchaseModel(BaseEstimator):
     penalizer : L2 penalty on the parameters (lifetimes' ``penalizer_coef``); 0 = plain MLE.
     tol : optimiser tolerance; ``None`` = lifetimes' default for the model.
     engine : ``"fast"`` (default) fits BG/NBD and MBG/NBD with lifetimes' optimiser on the same
-        likelihood computed in numpy with its exact gradient (see ``_BGNBDObjective``);
+        likelihood computed in numpy with its exact gradient (see ``BGNBDObjective``);
         ``"lifetimes"`` uses lifetimes' autograd likelihood. Both give the same parameters
         (tested to 1e-6); Pareto/NBD is always fitted by bounded L-BFGS-B on the log-space
         likelihood of :mod:`analysis.clv.likelihoods` (see :func:`~analysis.clv.optimize.fit_pareto`).
@@ -184,7 +184,7 @@ class PurchaseModel(BaseEstimator):
 
         Raises :class:`~analysis.clv.optimize.DegenerateFit` (a ``ConvergenceError``) when the
         fit stays degenerate after the retry (see :mod:`analysis.clv.optimize`)."""
-        _check_model(self.model)
+        check_model(self.model)
         unique, counts, inverse = weighted_patterns(X, sample_weight, condensed)
         if sample_weight is not None:
             keep = counts > 0
@@ -233,7 +233,7 @@ class PurchaseModel(BaseEstimator):
         self.n_iterations_ = best.iterations
         self.problem_ = best.problem
         if fitter is None:
-            fitter = _FITTERS[model]()
+            fitter = FITTERS[model]()
         # the fitter keeps the data it saw; drop it (the estimator keeps no copy of the data)
         for attr in ("data", "generate_new_data"):
             fitter.__dict__.pop(attr, None)
@@ -279,7 +279,7 @@ class PurchaseModel(BaseEstimator):
         """BG/NBD or MBG/NBD refitted on each column of ``weights`` as :meth:`refit` fits it (from
         this fit, in lifetimes' time scale of the draw's own customers, BFGS with ``curvature``),
         on the one objective of these rows reweighted per draw; None where the run fails."""
-        objective = _FAST_FITTERS[self.model]._objective(f, r, T, np.ones(len(f)), self.penalizer)
+        objective = FAST_FITTERS[self.model]._objective(f, r, T, np.ones(len(f)), self.penalizer)
         out: list[np.ndarray | None] = []
         for w in weights.T:
             scale = 1.0 / float(np.max(T[w > 0]))
@@ -309,8 +309,8 @@ class PurchaseModel(BaseEstimator):
             result = fit_pareto(
                 f, r, T, w, self.penalizer, start, self.max_shape, self.max_iterations, self.tol, curvature
             )
-            return result, _FITTERS["pareto"]()
-        fitter = _fitter_class(model, self.engine)(penalizer_coef=self.penalizer)
+            return result, FITTERS["pareto"]()
+        fitter = fitter_class_for(model, self.engine)(penalizer_coef=self.penalizer)
         kwargs: dict[str, Any] = {"maxiter": int(self.max_iterations)}
         if self.tol is not None:
             kwargs["tol"] = self.tol
@@ -318,7 +318,7 @@ class PurchaseModel(BaseEstimator):
             kwargs["initial_params"] = start
         if curvature is not None and self.engine == "fast":
             kwargs["hess_inv0"], kwargs["quasi_newton_hessian"] = curvature, True
-        with _quiet():
+        with quiet_lifetimes():
             fitter.fit(f, r, T, weights=w, **kwargs)
         params = fitter.params_.reindex(list(PARAM_NAMES[model])).to_numpy(float)
         objective = float(getattr(fitter, "_negative_log_likelihood_", np.nan))
@@ -348,9 +348,9 @@ class PurchaseModel(BaseEstimator):
     @classmethod
     def from_params(cls, model: str, params) -> PurchaseModel:
         """A fitted model with the given parameters (natural units), e.g. a bootstrap draw."""
-        out = cls(_check_model(model))
+        out = cls(check_model(model))
         out.params_ = pd.Series(np.asarray(params, float), index=list(PARAM_NAMES[model]))
-        out.fitter_ = _FITTERS[model]()
+        out.fitter_ = FITTERS[model]()
         out.fitter_.params_ = out.params_.copy()
         return out
 
@@ -405,9 +405,9 @@ class PurchaseModel(BaseEstimator):
             return np.column_stack([pareto_expected_purchases(p, t, f, r, T, alive) for t in times])
         pairs, _, pair = condense(unique, ["frequency", "T"])
         pf, pT = pairs["frequency"].to_numpy(), pairs["T"].to_numpy()
-        with _quiet():
-            num = np.column_stack([_bg_numerator(self.model, p, t, pf, pT) for t in times])
-        return num[pair] / _bg_denominator(self.model, p, f, r, T)[:, None]
+        with quiet_lifetimes():
+            num = np.column_stack([bg_numerator(self.model, p, t, pf, pT) for t in times])
+        return num[pair] / bg_denominator(self.model, p, f, r, T)[:, None]
 
     def discounted_purchases(self, unique: pd.DataFrame, times, weights, pairs=None) -> tuple[np.ndarray, np.ndarray]:
         """For each row of ``unique``: E[purchases up to the last of ``times``] and the sum over
@@ -426,9 +426,9 @@ class PurchaseModel(BaseEstimator):
         f, r, T = (unique[c].to_numpy(float) for c in SUMMARY_COLUMNS)
         pairs, _, pair = pairs or condense(unique, ["frequency", "T"])
         pf, pT = pairs["frequency"].to_numpy(), pairs["T"].to_numpy()
-        with _quiet():
-            num = np.column_stack([_bg_numerator(self.model, p, t, pf, pT) for t in times])
-        den = _bg_denominator(self.model, p, f, r, T)
+        with quiet_lifetimes():
+            num = np.column_stack([bg_numerator(self.model, p, t, pf, pT) for t in times])
+        den = bg_denominator(self.model, p, f, r, T)
         return num[pair, -1] / den, (np.diff(num, axis=1) @ weights)[pair] / den
 
     def p_alive_unique(self, unique: pd.DataFrame) -> np.ndarray:
@@ -437,7 +437,7 @@ class PurchaseModel(BaseEstimator):
         f, r, T = (unique[c].to_numpy(float) for c in SUMMARY_COLUMNS)
         if self.model == "pareto":
             return pareto_p_alive(p, f, r, T)
-        return expit(-_bg_log_odds(self.model, p, f, r, T))  # lifetimes' formula
+        return expit(-bg_log_odds(self.model, p, f, r, T))  # lifetimes' formula
 
     def expected_purchases(self, X: pd.DataFrame, t: float, condensed=None) -> pd.Series:
         """Each customer's expected repeat purchases in the next ``t`` time units (``condensed``:
@@ -458,7 +458,7 @@ class PurchaseModel(BaseEstimator):
         """E[repeat purchases in (0, t]] for a new customer (the tracking-plot curve)."""
         self._params()
         t = np.asarray(t, float)
-        with _quiet():
+        with quiet_lifetimes():
             out = np.asarray(self.fitter_.expected_number_of_purchases_up_to_time(t), float)
         return np.where(t > 0, out, 0.0)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from analysis.clv.fitters import ConvergenceError, _FastFit, _one_blas_thread, coarse_copy, inverse_curvature
+from analysis.clv.fitters import ConvergenceError, FastFit, one_blas_thread, coarse_copy, inverse_curvature
 from analysis.clv.likelihoods import MODEL_LABELS, PARAM_NAMES, ParetoObjective, hessian_from_gradient
 
 MIN_PARAM = 1e-6  # lower bound of every parameter (time scaled to max T = 1)
@@ -84,7 +84,7 @@ def fit_pareto(
     :func:`pareto_curvature`), as a bootstrap refit warm started at the point estimate has: BFGS
     then runs from ``start`` with it as its first curvature, a few steps to the same maximum
     (gradient below 1e-9) instead of about thirty evaluations from a cold curvature."""
-    with _one_blas_thread():
+    with one_blas_thread():
         if curvature is not None:
             scale = 1.0 / float(np.max(T))
             objective = ParetoObjective(f, r * scale, T * scale, w, penalizer)
@@ -101,7 +101,7 @@ def pareto_curvature(f, r, T, w, penalizer: float, params) -> np.ndarray | None:
     scale = 1.0 / float(np.max(T))
     objective = ParetoObjective(f, r * scale, T * scale, w, penalizer)
     x = np.log(np.asarray(params, float) * np.array([1.0, scale, 1.0, scale]))
-    with _one_blas_thread(), np.errstate(all="ignore"):
+    with one_blas_thread(), np.errstate(all="ignore"):
         return inverse_curvature(hessian_from_gradient(objective, x))
 
 
@@ -132,7 +132,7 @@ def refit_pareto_draws(
     ratio = np.ones((n_draws, 4))
     ratio[:, [1, 3]] = (scale * drawn_max[:, None]) ** -1.0
     W = weights.sum(axis=0)
-    with _one_blas_thread(), np.errstate(all="ignore"):
+    with one_blas_thread(), np.errstate(all="ignore"):
         slopes, hessians, thirds = _draw_models_from_gradients(objective, x_hat, weights)
         lo, hi = np.log(MIN_PARAM), np.log([max_shape, MAX_SCALE, max_shape, MAX_SCALE])
         out: list[np.ndarray | None] = []
@@ -246,7 +246,7 @@ def _fit_pareto_from_coarse(f, r, T, w, penalizer, start, max_shape, max_iterati
     evaluations). None, for the plain fit, without a coarse copy, when the coarse fit is
     degenerate, or when the full run does not converge inside the bounds."""
     scale = 1.0 / float(np.max(T))
-    coarse = coarse_copy(f, r * scale, T * scale, w, _FastFit.COARSE_GRID, _FastFit.COARSE_PATTERNS)
+    coarse = coarse_copy(f, r * scale, T * scale, w, FastFit.COARSE_GRID, FastFit.COARSE_PATTERNS)
     if coarse is None:
         return None
     x_c, t_c, T_c, w_c = coarse

@@ -1,4 +1,4 @@
-"""The entries of the CLV stage's JSON record (``clv_models.json``): each purchase model's fit and backtest, the
+"""The entries of the CLV stage's JSON record (``clv.json``): each purchase model's fit and backtest, the
 spend model, and the value's settings and totals."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def fit_entry(pm) -> dict[str, Any]:
 
 
 def model_entry(name: str, bt: Backtest) -> dict[str, Any]:
-    """One purchase model in ``clv_models.json``: its calibration fit and backtest metrics, or,
+    """One purchase model in ``clv.json``: its calibration fit and backtest metrics, or,
     when it was left out, why (with the degenerate fit's parameters when there are any)."""
     entry: dict[str, Any] = {"label": MODEL_LABELS[name]}
     if name in bt.models:

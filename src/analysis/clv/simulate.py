@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.clv.likelihoods import _check_model
+from analysis.clv.likelihoods import check_model
 
 
 def simulate_summary(model: str, params, T, rng: np.random.Generator) -> pd.DataFrame:
@@ -24,7 +24,7 @@ def simulate_summary(model: str, params, T, rng: np.random.Generator) -> pd.Data
 
 def _simulate_times(model: str, params, T: np.ndarray, rng: np.random.Generator):
     """Repeat purchase times (customer number, time since first purchase) up to each T."""
-    _check_model(model)
+    check_model(model)
     n = len(T)
     if model == "pareto":
         r, alpha, s, beta = params

@@ -15,13 +15,13 @@ from sklearn.base import BaseEstimator, clone
 from analysis.clv.fitters import (
     ConvergenceError,
     GammaGammaFitter,
-    _FastGammaGammaFitter,
-    _one_blas_thread,
-    _quiet,
+    FastGammaGammaFitter,
+    one_blas_thread,
+    quiet_lifetimes,
     fit_prepared,
     inverse_curvature,
 )
-from analysis.clv.likelihoods import _GammaGammaObjective, spend_gamma_gamma
+from analysis.clv.likelihoods import GammaGammaObjective, spend_gamma_gamma
 from analysis.clv.models import check_columns, finite_params
 from analysis.errors import UserError
 
@@ -163,13 +163,13 @@ class SpendModel(BaseEstimator):
     def _try_fit(f, m, w, penalizer, initial_params, engine="fast", curvature=None) -> pd.Series | None:
         if engine not in ("fast", "lifetimes"):
             raise UserError(f"unknown CLV engine {engine!r}: use 'fast' or 'lifetimes'")
-        fitter_class = _FastGammaGammaFitter if engine == "fast" else GammaGammaFitter
+        fitter_class = FastGammaGammaFitter if engine == "fast" else GammaGammaFitter
         fitter = fitter_class(penalizer_coef=penalizer)
         kwargs = {} if initial_params is None else {"initial_params": np.log(initial_params)}
         if curvature is not None and initial_params is not None and engine == "fast":
             kwargs.update(hess_inv0=curvature, quasi_newton_hessian=True)
         try:
-            with _quiet():
+            with quiet_lifetimes():
                 fitter.fit(f, m, weights=w, **kwargs)
         except (ConvergenceError, np.linalg.LinAlgError, ValueError, FloatingPointError):
             return None
@@ -183,7 +183,7 @@ class SpendModel(BaseEstimator):
             return None
         freq, money = X["frequency"].to_numpy(float), X["monetary_value"].to_numpy(float)
         rep = (freq > 0) & (money > 0)
-        return _GammaGammaObjective(freq[rep], money[rep], np.ones(int(rep.sum())), self.penalty_)
+        return GammaGammaObjective(freq[rep], money[rep], np.ones(int(rep.sum())), self.penalty_)
 
     def warm_curvature(self, X: pd.DataFrame, objective=None) -> np.ndarray | None:
         """The inverse Hessian of the fitted Gamma-Gamma objective (log parameters) on the repeat
@@ -208,7 +208,7 @@ class SpendModel(BaseEstimator):
             w = np.asarray(sample_weight, float)[rep]
             if np.count_nonzero(w) >= 2:
                 # a trial step of the line search may overflow; the refit it ends with is judged by _accepted
-                with _one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
+                with one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
                     drawn = objective.reweighted(w)
                     try:
                         x = fit_prepared(drawn, np.log(warm), hess_inv0=curvature)

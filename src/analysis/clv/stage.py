@@ -32,7 +32,7 @@ from analysis.clv.describe import (
 )
 from analysis.clv.diagnostics import frequency_recency_matrix, repeat_purchase_histogram
 from analysis.clv.fitters import ConvergenceError
-from analysis.clv.likelihoods import MODEL_LABELS, MODELS, _check_model
+from analysis.clv.likelihoods import MODEL_LABELS, MODELS, check_model
 from analysis.clv.models import OUTPUT_COLUMNS, UNITS_PER_MONTH
 from analysis.clv.nbd import NBD_LABELS, NBD_MODEL
 from analysis.clv.record import clv_entry, fit_entry, model_entry, spend_entry
@@ -57,7 +57,7 @@ def clv_settings(config: dict[str, Any]) -> dict[str, Any]:
     if isinstance(models, str):
         models = [models]
     for m in models:
-        _check_model(m)
+        check_model(m)
     if not models:
         raise UserError(f"clv.models is empty: list one or more of {', '.join(MODELS)}")
     cfg["models"] = list(models)
@@ -67,7 +67,7 @@ def clv_settings(config: dict[str, Any]) -> dict[str, Any]:
 @dataclass
 class ClvRun:
     """The CLV stage's products: ``customers`` (``customer_id`` + the CLV columns, one row per
-    customer of the customer table), ``report`` (what goes in ``clv_models.json``), the backtest,
+    customer of the customer table), ``report`` (what goes in ``clv.json``), the backtest,
     the fitted :class:`CLVModel` and the summary it was fitted on (indexed by customer id)."""
 
     customers: pd.DataFrame

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from analysis.clv.likelihoods import _check_model, gamma_gamma_shrinkage
+from analysis.clv.likelihoods import check_model, gamma_gamma_shrinkage
 from analysis.clv.models import SUMMARY_COLUMNS, UNITS_PER_MONTH, PurchaseModel, check_columns, condense
 from analysis.clv.nbd import NBD_MODEL, NBDModel
 from analysis.clv.spend import SpendModel
@@ -115,7 +115,7 @@ class CLVModel(BaseEstimator):
 
     def _check(self) -> None:
         if self.model != NBD_MODEL:
-            _check_model(self.model)
+            check_model(self.model)
         if self.time_unit not in UNITS_PER_MONTH:
             raise UserError(f"unknown time unit {self.time_unit!r}: use 'weeks' or 'days'")
         if int(self.horizon_months) < 1:

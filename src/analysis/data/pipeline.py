@@ -15,6 +15,7 @@ from analysis.config import check_columns
 from analysis.data import engine, features, load
 from analysis.data.headers import ROLES
 from analysis.data.parsing import parse_text
+from analysis.data.returns import returned_lines
 from analysis.data.validate import ATTRIBUTE_ROLES, Validated, validate_raw
 from analysis.errors import UserError
 
@@ -28,14 +29,34 @@ class Prepared:
     checked: Validated
     quality: dict[str, Any]
     table: ibis.Table | pd.DataFrame  # the customer table: in the engine, or a frame once merged with a list
+    data_cfg: dict[str, Any]  # the settings' ``data`` section (how the input's dates and texts read)
+
+    # The parts every stage reads (analysis.stage.Inputs), as a notebook's run-directory handle has them.
+    @property
+    def as_of(self) -> pd.Timestamp:
+        return pd.Timestamp(self.quality["as_of"])
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        return self.quality["mapping"]
 
     @property
     def transactions(self) -> pd.DataFrame:
         return self.checked.transactions
 
+    def read_transactions(self, columns: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
+        """The validated transactions with only ``columns`` (those there are; all when None)."""
+        tx = self.transactions
+        return tx if columns is None else tx[[c for c in columns if c in tx]]
+
     @property
     def quarantine(self) -> pd.DataFrame:
         return self.checked.quarantine
+
+    @cached_property
+    def returns(self) -> pd.DataFrame:
+        """The returned lines netting took off earlier purchases: ``customer_id``, ``timestamp``, ``amount``."""
+        return returned_lines(self.quarantine, self.mapping, self.data_cfg)
 
     @cached_property
     def customers(self) -> pd.DataFrame:
@@ -107,7 +128,7 @@ def prepare(
         quality["customers_total"] = len(table)
     else:
         quality["customers_total"] = int(engine.execute(con, table.count()))
-    return Prepared(checked, quality, table)
+    return Prepared(checked, quality, table, config["data"])
 
 
 def add_customer_list(customers: pd.DataFrame, path: str, data_cfg: dict) -> tuple[pd.DataFrame, dict[str, int]]:

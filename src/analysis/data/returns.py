@@ -90,3 +90,21 @@ def net_returns(rows: pd.DataFrame) -> Netting:
                 out.amounts[int(i)] = after
                 out.netted += before - after
     return out
+
+
+def returned_lines(quarantine: pd.DataFrame, mapping: dict[str, str], data_cfg: dict) -> pd.DataFrame:
+    """The returns netting took off earlier purchases (quarantine reason ``return_netted``) as the stages read
+    them: ``customer_id`` (text, as the validated transactions have it), ``timestamp`` and ``amount`` (> 0, the
+    value returned). The quarantine keeps the input's headers and text; ``mapping`` (role -> header) finds them."""
+    from analysis.data.parsing import parse_dates, parse_text
+
+    rows = quarantine[quarantine["reason"] == "return_netted"] if "reason" in quarantine else quarantine.iloc[:0]
+    if rows.empty or "customer_id" not in mapping or "timestamp" not in mapping:
+        return pd.DataFrame({"customer_id": pd.Series(dtype=object), "timestamp": pd.Series(dtype="datetime64[ns]"),
+                             "amount": pd.Series(dtype="float64")})  # fmt: skip
+    when, _ = parse_dates(rows[mapping["timestamp"]], fmt=data_cfg["date_format"], timezone=data_cfg["timezone"])
+    return pd.DataFrame({
+        "customer_id": parse_text(rows[mapping["customer_id"]]).astype(str).to_numpy(),
+        "timestamp": when.to_numpy(),
+        "amount": pd.to_numeric(rows["amount_parsed"], errors="coerce").abs().to_numpy(),
+    })  # fmt: skip

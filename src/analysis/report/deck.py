@@ -1,8 +1,8 @@
 """The management deck (``summary.pptx``) for the meeting where tiers are reviewed (如何管理各级客户).
 
 Built from a finished run directory alone: ``settings.json`` (the config), ``quality.json``,
-``customers.parquet`` and the stages' JSON (``segments.json``, ``clusters.json``, ``clv_models.json``,
-``churn_metrics.json``). A stage that did not run leaves no trace in the deck. Slides, in order:
+``customers.parquet`` and the stages' JSON (``segments.json``, ``clusters.json``, ``clv.json``,
+``churn.json``). A stage that did not run leaves no trace in the deck. Slides, in order:
 
 1. title: as-of date and input;
 2. the headline numbers (:func:`headline`): customers, revenue, share of value in class A, customers by tier,

@@ -68,11 +68,11 @@ def empty_columns(customer_ids: pd.Series, columns: dict[str, str]) -> pd.DataFr
     return pd.DataFrame(data)
 
 
-def record_decline(st, exc: StageDeclined, json_name: str) -> None:
-    """Leave ``exc.stage``'s columns empty in ``st``'s customer table and record the decline in ``json_name``
-    (with what the stage found on the way, ``exc.report``) and ``declines.json``."""
+def record_decline(st, exc: StageDeclined) -> None:
+    """Leave ``exc.stage``'s columns empty in ``st``'s customer table and record the decline in the stage's JSON,
+    ``<stage>.json`` (with what the stage found on the way, ``exc.report``), and in ``declines.json``."""
     st.add_columns(empty_columns(st.customers["customer_id"], exc.columns))
-    st.write_json(json_name, {**exc.report, "declined": exc.reason})
+    st.write_json(f"{exc.stage}.json", {**exc.report, "declined": exc.reason})
     _write_declines(Path(st.run_dir), exc.stage, {"stage": exc.stage, **exc.reason})
 
 
@@ -83,7 +83,7 @@ def decline_markdown(reason: dict[str, str], lang: str) -> str:
 
 
 @contextmanager
-def declining(st, stage: str, json_name: str, lang: str) -> Iterator[None]:
+def declining(st, stage: str, lang: str) -> Iterator[None]:
     """Run a stage's call inside this block: if it declines, show why on the page, record the decline and stop
     the page (the exception goes on to the runner, which renders the page as far as it got). If it runs, any
     earlier decline of ``stage`` in this run directory is cleared."""
@@ -92,7 +92,7 @@ def declining(st, stage: str, json_name: str, lang: str) -> Iterator[None]:
     try:
         yield
     except StageDeclined as exc:
-        record_decline(st, exc, json_name)
+        record_decline(st, exc)
         display(Markdown(decline_markdown(exc.reason, lang)))
         raise
     _write_declines(Path(st.run_dir), stage, None)

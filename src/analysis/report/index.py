@@ -43,8 +43,8 @@ TEXTS = {
                        "run.json": "parameters, input fingerprint, versions, time per step",
                        "segments.json": "segment rules in words, counts and shares",
                        "clusters.json": "clustering: choice of k, stability, profiles, names, rules",
-                       "clv_models.json": "CLV models: backtest, parameters, log-likelihoods, totals",
-                       "churn_metrics.json": "churn models and baselines on a later cut-off, risk bands",
+                       "clv.json": "CLV models: backtest, parameters, log-likelihoods, totals",
+                       "churn.json": "churn models and baselines on a later cut-off, risk bands",
                        "declines.json": "the analyses this data could not support, and why"},
     },
     "zh": {
@@ -65,8 +65,8 @@ TEXTS = {
                        "quarantine.csv": "被隔离的行及原因", "quality.json": "数据输入、保留与对账",
                        "run.json": "参数、输入指纹、版本、各步骤耗时", "segments.json": "分群规则、数量与占比",
                        "clusters.json": "聚类：k 的选择、稳定性、画像、名称与规则",
-                       "clv_models.json": "CLV 模型：回测、参数、对数似然、合计",
-                       "churn_metrics.json": "流失模型与基准（后一截止日评估）、风险等级",
+                       "clv.json": "CLV 模型：回测、参数、对数似然、合计",
+                       "churn.json": "流失模型与基准（后一截止日评估）、风险等级",
                        "declines.json": "本数据未能进行的分析及原因"},
     },
 }  # fmt: skip

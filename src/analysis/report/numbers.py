@@ -60,11 +60,11 @@ def headline(run_dir: str | Path, customers: pd.DataFrame | None = None) -> dict
             out["class_a_customers"] = int(a["customers"])
             out["class_a_customer_share"] = float(a["customer_share"])
         out["tiers"] = {k: int(v["customers"]) for k, v in (segments.get("tiers_by_key") or {}).items()}
-    churn = read_json(run, "churn_metrics.json")
+    churn = read_json(run, "churn.json")
     if churn and churn.get("warning_list"):
         out["high_risk_customers"] = int(churn["warning_list"]["high_risk_customers"])
         out["high_value_at_risk"] = float(churn["warning_list"]["high_value_at_risk"])
-    clv = read_json(run, "clv_models.json")
+    clv = read_json(run, "clv.json")
     if clv and (clv.get("clv") or {}).get("total_clv") is not None:
         out["clv_12m"] = float(clv["clv"]["total_clv"])
         out["clv_horizon_months"] = int(clv["clv"].get("horizon_months", 12))

@@ -29,8 +29,10 @@ import pyarrow.parquet as pq
 from analysis import privacy
 from analysis.config import load_config
 from analysis.data.pipeline import Prepared, prepare
+from analysis.data.returns import returned_lines
 from analysis.errors import UserError
 from analysis.i18n import check_language
+from analysis.stage import StageResult
 from analysis.tables import formula_guarded, formula_guarded_frame, formula_guarded_value
 
 SETTINGS = "settings.json"
@@ -326,6 +328,16 @@ class Stage:
     def quality(self) -> dict[str, Any]:
         return json.loads((self.run_dir / "quality.json").read_text(encoding="utf-8"))
 
+    @property
+    def mapping(self) -> dict[str, str]:
+        """Column role -> the input's header."""
+        return self.quality["mapping"]
+
+    @cached_property
+    def returns(self) -> pd.DataFrame:
+        """The returned lines netting took off earlier purchases: ``customer_id``, ``timestamp``, ``amount``."""
+        return returned_lines(self.quarantine, self.mapping, self.config["data"])
+
     @cached_property
     def transactions(self) -> pd.DataFrame:
         return pd.read_parquet(self.run_dir / "transactions.parquet")
@@ -385,6 +397,13 @@ class Stage:
         self._customers = _remember(self.run_dir, table)
         return table.copy(deep=False)
 
+    def add(self, result: StageResult) -> pd.DataFrame:
+        """Record a stage's result: its columns into the customer table (:meth:`add_columns`) and its record as
+        ``<stage>.json``. Returns the updated customer table."""
+        table = self.add_columns(result.columns)
+        self.write_json(result.json_name, result.record)
+        return table
+
     def provenance(self, lang: str = "en") -> pd.DataFrame:
         """When, on what input (its fingerprint), as of when and with which versions this ran, labelled in
         ``lang``."""
@@ -421,6 +440,19 @@ def _scratch_dir(settings: dict[str, Any]) -> Path:
     return Path(tempfile.gettempdir()) / "analysis-scratch" / digest
 
 
+# The project folder (the repository a notebook belongs to), when the package runs from it (an editable install).
+PROJECT = Path(__file__).resolve().parents[3]
+
+
+def project_file(path: str) -> str:
+    """A notebook's path parameter as a file: a relative path is read from the project folder, wherever the
+    notebook runs (JupyterLab in ``notebooks/``, papermill from the repository root or from another folder);
+    an absolute path, a connection string (``scheme://...``) or an empty value is left as it is."""
+    if not path or "://" in path or Path(path).is_absolute() or not (PROJECT / "pyproject.toml").is_file():
+        return path
+    return str(PROJECT / path)
+
+
 def open_stage(
     run_dir: str = "",
     input_path: str = "",
@@ -439,6 +471,7 @@ def open_stage(
         return Stage(path)
     if not input_path:
         raise UserError("give either run_dir or input_path")
+    input_path, config_path, customers_path = (project_file(p) for p in (input_path, config_path, customers_path))
     settings = settings_for(input_path, as_of or None, config_path or None, None, customers_path or None)
     path = _scratch_dir(settings)
     if not (path / SETTINGS).is_file():

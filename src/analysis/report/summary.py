@@ -114,7 +114,7 @@ def sentences(
     if clusters and clusters.get("names") and clusters.get("k", 0) > 1:
         names = [v["zh" if lang == "zh" else "en"] for v in clusters["names"].values()]
         points.append(t["p_clusters"].format(k=clusters["k"], names="; ".join(names)))
-    clv = read_json(run_dir, "clv_models.json")
+    clv = read_json(run_dir, "clv.json")
     if clv and clv.get("clv", {}).get("total_clv") is not None:
         c = clv["clv"]
         points.append(
@@ -125,7 +125,7 @@ def sentences(
                 top=c.get("top_decile_share", 0),
             )
         )
-    churn = read_json(run_dir, "churn_metrics.json")
+    churn = read_json(run_dir, "churn.json")
     if churn and churn.get("warning_list"):
         w = churn["warning_list"]
         points.append(

@@ -157,7 +157,7 @@ def chinese_thresholds(metrics: pd.DataFrame, cfg: dict, scores: pd.DataFrame | 
     return {col: float(getattr(buyers[col], how)()) for col in METRICS}
 
 
-def _finite(value: float) -> float | None:
+def finite_or_none(value: float) -> float | None:
     """``value``, or ``None`` for NaN (JSON has no NaN)."""
     return None if pd.isna(value) else float(value)
 

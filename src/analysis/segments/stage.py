@@ -27,7 +27,7 @@ from analysis.segments.abc import CLASSES, abc_codes, abc_summary, abc_value, pa
 from analysis.segments.describe import rule_texts
 from analysis.segments.lifecycle import STAGES, lifecycle_codes
 from analysis.segments.rfm import (
-    _finite,
+    finite_or_none,
     chinese_segment_rules,
     chinese_segment_table,
     chinese_thresholds,
@@ -36,7 +36,7 @@ from analysis.segments.rfm import (
     rfm_metrics,
     rfm_scores,
 )
-from analysis.segments.tiers import _categorical, _labels, first_match
+from analysis.segments.tiers import categorical, labelled, first_match
 from analysis.tables import text_column
 
 ATTRIBUTES = ("country", "region", "city", "industry", "customer_type", "size")
@@ -109,25 +109,25 @@ def run_segments(customers: pd.DataFrame, config: dict) -> SegmentRun:
                                  ("rfm_segment_label_zh", segment, [n[1] for n in english]),
                                  ("rfm_segment_zh", segment_zh, [n[1] for n in chinese]),
                                  ("rfm_segment_zh_label_en", segment_zh, [n[0] for n in chinese])):  # fmt: skip
-        groups[column] = _categorical(codes, names)
+        groups[column] = categorical(codes, names)
         out[column] = pd.Series(np.array([*names, pd.NA], dtype=object)[codes], dtype=object)
 
     value = abc_value(c, cfg["abc"])
     abc, _ = abc_codes(value.where(~never), c["customer_id"], cfg["abc"]["cuts"])
-    groups["abc_class"] = _categorical(np.where(lost, -1, abc), list(CLASSES))
+    groups["abc_class"] = categorical(np.where(lost, -1, abc), list(CLASSES))
     out["abc_class"] = _as_text(groups["abc_class"])
     stage_codes, population_gap = lifecycle_codes(c, cfg["lifecycle"])
-    stage = _categorical(stage_codes, list(STAGES))
+    stage = categorical(stage_codes, list(STAGES))
     labels = cfg["lifecycle"]["labels"]
-    groups["lifecycle_stage"], groups["lifecycle_stage_zh"] = (_labels(stage, labels, i) for i in (0, 1))
+    groups["lifecycle_stage"], groups["lifecycle_stage_zh"] = (labelled(stage, labels, i) for i in (0, 1))
 
     keyed = pd.DataFrame({"abc_class": groups["abc_class"], "lifecycle_stage": stage,
                           "rfm_segment": groups["rfm_segment"]})  # fmt: skip
     rules = cfg["tiers"]["rules"]
     matched = first_match(keyed, rules)
-    keyed["tier"] = _categorical(np.where(matched < 0, len(rules), matched),  # no rule matches: ordinary
+    keyed["tier"] = categorical(np.where(matched < 0, len(rules), matched),  # no rule matches: ordinary
                                  [rule["tier"] for rule in rules] + ["ordinary"])
-    groups["tier"], groups["tier_zh"] = (_labels(keyed["tier"].array, cfg["tiers"]["labels"], i) for i in (0, 1))
+    groups["tier"], groups["tier_zh"] = (labelled(keyed["tier"].array, cfg["tiers"]["labels"], i) for i in (0, 1))
     # the action: the first matching situation's, else the tier's (situations are listed first)
     actions = [s["action"] for s in cfg["playbook"]["situations"]]
     by_tier = {t: len(actions) + i for i, t in enumerate(cfg["playbook"]["tiers"])}
@@ -136,7 +136,7 @@ def run_segments(customers: pd.DataFrame, config: dict) -> SegmentRun:
     tier_action = np.array([by_tier[t] for t in keyed["tier"].cat.categories])[keyed["tier"].cat.codes]
     choice = np.where(choice >= 0, choice, tier_action)
     groups["recommended_action"], groups["recommended_action_zh"] = (
-        _categorical(choice, [a[i] for a in actions]) for i in (0, 1)
+        categorical(choice, [a[i] for a in actions]) for i in (0, 1)
     )
     for column in ("lifecycle_stage", "lifecycle_stage_zh", "tier", "tier_zh", "recommended_action",
                    "recommended_action_zh"):  # fmt: skip
@@ -156,7 +156,7 @@ def run_segments(customers: pd.DataFrame, config: dict) -> SegmentRun:
                                                          "threshold_on")},
                      "abc_value": str(value.name), "abc_cuts": cfg["abc"]["cuts"],
                      "lifecycle": {k: v for k, v in cfg["lifecycle"].items() if k != "labels"}},
-        "thresholds_zh": {k: _finite(v) for k, v in thresholds.items()},
+        "thresholds_zh": {k: finite_or_none(v) for k, v in thresholds.items()},
         "population_gap_days": population_gap,
         "customers": len(out),
         "buyers": int((~never).sum()),

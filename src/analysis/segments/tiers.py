@@ -33,17 +33,17 @@ def match_rules(frame: pd.DataFrame, rules: list[dict], key: str) -> pd.Series:
     return pd.Series(values[first_match(frame, rules)], index=frame.index, dtype=object)
 
 
-def _labels(keys: pd.Categorical, table: dict, lang: int) -> pd.Categorical:
+def labelled(keys: pd.Categorical, table: dict, lang: int) -> pd.Categorical:
     """``table[key][lang]`` for each key, as a Categorical of the labels (every key must be in ``table``)."""
     positions = pd.Index(list(table)).get_indexer(keys.categories)
     used = np.bincount(keys.codes[keys.codes >= 0], minlength=len(positions)) > 0
     if (positions[used] < 0).any() or (keys.codes < 0).any():
         shown = sorted({str(k) for k in keys.categories[used]} | ({"nan"} if (keys.codes < 0).any() else set()))
         raise UserError(f"a label is missing for one of {shown}")
-    return _categorical(positions[keys.codes], [table[k][lang] for k in table])
+    return categorical(positions[keys.codes], [table[k][lang] for k in table])
 
 
-def _categorical(codes: np.ndarray, names: list) -> pd.Categorical:
+def categorical(codes: np.ndarray, names: list) -> pd.Categorical:
     """``names[code]`` for each code (-1: missing) as a Categorical of the distinct names (names may repeat)."""
     distinct = list(dict.fromkeys(names))
     remap = np.array([distinct.index(n) for n in names] + [-1], dtype=np.int64)
