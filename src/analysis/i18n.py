@@ -63,6 +63,8 @@ def header(column: str, lang: str, extra: Mapping[str, tuple[str, str]] | None =
     """The header of ``column`` in ``lang``: from ``extra`` first, then :data:`HEADERS`; else the name itself."""
     i = check_language(lang)
     pair = (extra or {}).get(column) or HEADERS.get(column)
+    if isinstance(pair, Mapping):  # a {en, zh} text
+        return pair[lang]
     return pair[i] if pair else column
 
 
