@@ -99,13 +99,13 @@ def prepare(
     """Load, validate and summarise per customer. ``config['data']['columns']`` maps roles. ``con`` is the
     engine (an Ibis connection: :func:`analysis.data.engine.connect`'s DuckDB by default, or e.g.
     ``ibis.pyspark.connect(spark)``); validation, quarantine and the features run there."""
-    data_cfg = config.get("data", {})
+    data_cfg = config["data"]
     raw = load.read_transactions(
         str(input_path),
         encoding=data_cfg.get("encoding"),
         sheet=data_cfg.get("sheet"),
         table=data_cfg.get("table"),
-        columns=data_cfg.get("columns") or None,
+        columns=data_cfg["columns"] or None,  # {} maps nothing: find every column by header
         headers=data_cfg.get("headers"),
         header_row=data_cfg.get("header_row"),
     )
@@ -120,7 +120,7 @@ def prepare(
         "encoding": raw.encoding,
         "fingerprint": raw.fingerprint,
     }
-    unit = features.time_unit_days(config.get("features", {}).get("time_unit", "weeks"))
+    unit = features.time_unit_days(config["features"]["time_unit"])
     as_of_day = pd.Timestamp(quality["as_of"]).date()
     table = engine.materialise(con, features.customer_features_expr(checked.kept, as_of_day, unit))
     if customers_path:

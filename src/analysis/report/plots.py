@@ -33,12 +33,7 @@ def with_defaults(config: dict | None) -> dict[str, Any]:
 
 def _config(config: dict | None) -> dict[str, Any]:
     """The settings the charts read (the package defaults when none are given)."""
-    from analysis.config import deep_merge
-
-    defaults = _defaults()
-    if config is None:
-        return with_defaults(None)
-    return {**defaults, **config, "deck": deep_merge(defaults["deck"], config.get("deck") or {})}
+    return with_defaults(config)
 
 
 def _i(lang: str) -> int:
