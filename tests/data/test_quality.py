@@ -1,4 +1,7 @@
-"""The data-quality page's charts: what they draw for a file with and without quarantined rows."""
+"""The data-quality page: its charts (what they draw for a file with and without quarantined rows), its numbers
+and its sentences in both languages."""
+
+import re
 
 import matplotlib
 
@@ -7,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from analysis.data import quality  # noqa: E402
+from analysis.data import plots, quality  # noqa: E402
 from analysis.errors import UserError  # noqa: E402
 from tests.language import has_chinese
 
@@ -22,10 +25,10 @@ def _quality(quarantined: dict[str, int]) -> dict:
 
 
 def test_quarantine_chart_bars_per_reason_or_a_sentence_when_nothing_was_set_aside():
-    ax = quality.plot_quarantine(_quality({"duplicate_row": 3, "zero_amount": 1}))
+    ax = plots.plot_quarantine(_quality({"duplicate_row": 3, "zero_amount": 1}))
     assert sorted(p.get_width() for p in ax.patches) == [1, 3]
     plt.close(ax.figure)
-    ax = quality.plot_quarantine(_quality({}))
+    ax = plots.plot_quarantine(_quality({}))
     assert not ax.axison and not ax.patches
     assert "No row was set aside" in ax.texts[0].get_text()
     plt.close(ax.figure)
@@ -38,7 +41,7 @@ def _monthly(revenue: list[float | None], customers: list[int], months=("2024-01
 
 
 def test_monthly_revenue_chart_has_thousands_separators():
-    ax = quality.plot_monthly_revenue(_monthly([12000.0, 3000.0], [1, 1]))
+    ax = plots.plot_monthly_revenue(_monthly([12000.0, 3000.0], [1, 1]))
     ax.figure.canvas.draw()
     assert any("," in t.get_text() for t in ax.get_yticklabels())
     assert [p.get_height() for p in ax.patches] == [12000.0, 3000.0]
@@ -79,11 +82,11 @@ def _draw_in_chinese(draw):
 
 
 def test_quarantine_chart_in_chinese_names_reasons_in_chinese():
-    ax = _draw_in_chinese(lambda: quality.plot_quarantine(QUALITY, lang="zh"))
+    ax = _draw_in_chinese(lambda: plots.plot_quarantine(QUALITY, lang="zh"))
     assert ax.get_title() == "被隔离（未纳入分析）的行及原因" and has_chinese(ax.get_xlabel())
     assert [t.get_text() for t in ax.get_yticklabels()] == ["同一订单的附加行", "重复行"]
     plt.close(ax.figure)
-    ax = _draw_in_chinese(lambda: quality.plot_quarantine(_quality({}), lang="zh"))
+    ax = _draw_in_chinese(lambda: plots.plot_quarantine(_quality({}), lang="zh"))
     assert ax.texts[0].get_text() == "没有被隔离的行：每一行输入都是保留的购买记录。"
     plt.close(ax.figure)
 
@@ -97,7 +100,7 @@ def test_chinese_reason_meanings_use_chinese_punctuation():
 
 
 def test_monthly_revenue_chart_in_chinese():
-    ax = _draw_in_chinese(lambda: quality.plot_monthly_revenue(_monthly([12000.0, 3000.0], [1, 1]), lang="zh"))
+    ax = _draw_in_chinese(lambda: plots.plot_monthly_revenue(_monthly([12000.0, 3000.0], [1, 1]), lang="zh"))
     twin = next(a for a in ax.figure.axes if a is not ax)
     words = [ax.get_title(), ax.get_ylabel(), twin.get_ylabel(), *(t.get_text() for t in ax.get_legend().get_texts())]
     assert all(has_chinese(w) for w in words), words
@@ -120,7 +123,7 @@ def test_headline_summary_and_reason_table_in_chinese():
 
 
 def test_monthly_chart_without_amounts_shows_customers_only_and_says_why():
-    ax = _draw_in_chinese(lambda: quality.plot_monthly_revenue(_monthly([None, None], [1, 1]), lang="zh"))
+    ax = _draw_in_chinese(lambda: plots.plot_monthly_revenue(_monthly([None, None], [1, 1]), lang="zh"))
     assert not ax.patches and len(ax.figure.axes) == 1 and "没有金额" in ax.get_title()
     plt.close(ax.figure)
 
@@ -143,3 +146,15 @@ def test_an_as_of_date_more_than_a_year_after_the_last_purchase_is_named_in_a_wa
     assert "1998-06-30" in quality.as_of_warning(late, "zh") and has_chinese(quality.as_of_warning(late, "zh"))
     on_time = dict(late, as_of="1999-06-30")  # 365 days after: no warning
     assert quality.as_of_warning(on_time) is None and quality.summary_lines(on_time)[0].startswith("Input:")
+
+
+def test_every_sentence_of_the_page_is_written_in_both_languages():
+    """The catalogues are keyed by message id, each text in English and Chinese (none left in English)."""
+    for catalogue in (quality.TEXTS, plots.TEXTS):
+        for key, text in catalogue.items():
+            assert set(text) == {"en", "zh"} and text["en"] and text["zh"], key
+            words = {lang: re.sub(r"\{[^}]*\}", "", text[lang]) for lang in text}  # the words, not the fields
+            assert has_chinese(words["zh"]) or not any(c.isalpha() for c in words["en"]), key  # "; " is "；"
+    assert quality.words("zh")["reconciliation_failed"] == "不一致"
+    with pytest.raises(ValueError, match="language 'fr'"):
+        quality.words("fr")

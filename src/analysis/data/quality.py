@@ -1,7 +1,8 @@
-"""The data-quality summary: what came in, what was kept, what was quarantined and why, in English or Chinese.
+"""The data-quality summary: what came in, what was kept, what was quarantined and why, in English or Chinese:
+the numbers (the reason table, the monthly totals) and the sentences. The charts are in :mod:`analysis.data.plots`.
 
-The page's sentences, chart texts and table headers live in :data:`TEXTS` (``en`` / ``zh``); the meaning of each
-quarantine reason comes from :data:`analysis.data.validate.REASONS`.
+The page's sentences live in :data:`TEXTS`, keyed by message id (each ``{"en": ..., "zh": ...}``), its table
+headers in :data:`HEADERS`; the meaning of each quarantine reason comes from :data:`analysis.data.validate.REASONS`.
 """
 
 from __future__ import annotations
@@ -9,106 +10,73 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.dates import DateFormatter
 
 from analysis.data.validate import REASONS
 from analysis.errors import UserError
 from analysis.i18n import check_language, localize
-from analysis.plotting import thousands
 from analysis.tables import escaped, left_aligned, markdown_text
 
 TEXTS = {
-    "en": {
-        "nothing_set_aside": "No row was set aside: every input row is a kept purchase.",
-        "rows_set_aside": "rows set aside",
-        "quarantine_title": "Why rows were set aside (quarantined)",
-        "revenue": "revenue",
-        "customers": "customers buying that month",
-        "revenue_axis": "revenue (kept purchases)",
-        "revenue_title": "Revenue and customers per month, kept purchases",
-        "customers_title": "Customers buying each month (the data has no amounts, so no revenue)",
-        "headline": "**{kept_share:.1%} of the {rows_in:,} input rows were usable**: {rows_kept:,} purchases by "
-                    "{customers:,} customers between {date_min} and {date_max}, analysed as of **{as_of}**. ",
-        "headline_set_aside": "{rows_quarantined:,} rows were set aside with a reason; the main ones: {why}. ",
-        "why": "{meaning} ({n:,} rows)",
-        "why_join": "; ",
-        "reconciled": "Every row and every unit of amount is accounted for.",
-        "not_reconciled": "**The reconciliation does not add up: please report this.**",
-        "input": "Input: {input} ({source_format}, encoding {encoding})",
-        "rows": "Rows in: {rows_in:,}; kept: {rows_kept:,} ({kept_share:.1%}); quarantined: {rows_quarantined:,}",
-        "reason": "  {code}: {n:,} rows, amount {amount:,.2f} - {meaning}",
-        "reconciliation": "Reconciliation: {state}",
-        "reconciliation_ok": "exact (rows and amounts add up)",
-        "reconciliation_failed": "FAILED",
-        "customers_line": "Customers: {customers:,}; purchases from {date_min} to {date_max}; as of {as_of}",
-        "outliers": "Outliers flagged (kept): {outliers:,}; zero-amount purchases kept: {zero:,}",
-        "date_format": "Date format: {date_format}",
-        "mapping": "Column mapping: {pairs}",
-        "mapping_pair": "{role} <- {header}",
-        "roles": {},
-        "list_join": ", ",
-        "also_seen": "  {role}: took {took!r}, also seen {others} (the header nearest a completed purchase is "
-                     "preferred; choose with --column {role}=HEADER)",
-        "customer_list": "Customer list: {listed:,} customers, {never:,} never bought; skipped {no_id:,} rows "
-                         "without id and {repeated:,} repeated ids",
-        "no_amounts": "Amounts: none (an event log without an amount column): counts and dates are analysed, "
-                      "spend is unknown; if there is an amount column, name it with --column amount=HEADER",
-        "amounts": "Amount in: {amount_in:,.2f}; kept: {amount_kept:,.2f}; netted against kept purchases: "
-                   "{netted:,.2f}",
-        "refunded": "; partial refunds taken off kept purchases: {refunded:,.2f}",
-        "unknown": "?",
-        "none": "n/a",
-        "as_of_late": "Warning: the as-of date {as_of} is {days:,} days after the last purchase ({date_max}); "
-                      "if you meant a recent date, run again with --as-of {date_max}.",
-    },
-    "zh": {
-        "nothing_set_aside": "没有被隔离的行：每一行输入都是保留的购买记录。",
-        "rows_set_aside": "被隔离的行数",
-        "quarantine_title": "被隔离（未纳入分析）的行及原因",
-        "revenue": "收入",
-        "customers": "当月购买客户数",
-        "revenue_axis": "收入（保留的购买）",
-        "revenue_title": "每月收入与购买客户数（保留的购买）",
-        "customers_title": "每月购买客户数（数据没有金额，因此没有收入）",
-        "headline": "**输入的 {rows_in:,} 行中 {kept_share:.1%} 可用**：{customers:,} 位客户在 {date_min} 至 "
-                    "{date_max} 间的 {rows_kept:,} 笔购买，分析截止日为 **{as_of}**。",
-        "headline_set_aside": "{rows_quarantined:,} 行因故被隔离，主要原因：{why}。",
-        "why": "{meaning}（{n:,} 行）",
-        "why_join": "；",
-        "reconciled": "每一行、每一笔金额都有着落，对账完全一致。",
-        "not_reconciled": "**对账不一致：请报告此问题。**",
-        "input": "输入：{input}（{source_format}，编码 {encoding}）",
-        "rows": "输入 {rows_in:,} 行；保留 {rows_kept:,} 行（{kept_share:.1%}）；隔离 {rows_quarantined:,} 行",
-        "reason": "  {meaning}（{code}）：{n:,} 行，金额 {amount:,.2f}",
-        "reconciliation": "对账：{state}",
-        "reconciliation_ok": "完全一致（行数与金额均可对上）",
-        "reconciliation_failed": "不一致",
-        "customers_line": "客户 {customers:,} 位；购买日期 {date_min} 至 {date_max}；分析截止日 {as_of}",
-        "outliers": "标记为极端值（仍保留）的购买：{outliers:,} 笔；保留的零金额购买：{zero:,} 笔",
-        "date_format": "日期格式：{date_format}",
-        "mapping": "列的识别：{pairs}",
-        "mapping_pair": "{name}（{role}）← {header}",
-        "also_seen": "  {role}：采用 {took!r}，另见 {others}（优先采用最接近已完成购买的列名；可用 "
-                     "--column {role}=列名 指定）",
-        "customer_list": "客户名单：{listed:,} 位客户，其中 {never:,} 位从未购买；跳过 {no_id:,} 行无编号的记录和 "
-                         "{repeated:,} 个重复编号",
-        "no_amounts": "金额：无（没有金额列的事件记录）：只分析次数与日期，消费金额未知；如有金额列，请用 "
-                      "--column amount=列名 指定",
-        "amounts": "输入金额 {amount_in:,.2f}；保留 {amount_kept:,.2f}；与保留的购买冲抵 {netted:,.2f}",
-        "refunded": "；从保留的购买中扣除的部分退款 {refunded:,.2f}",
-        "roles": {"customer_id": "客户编号", "order_id": "订单号", "timestamp": "日期", "amount": "金额",
-                  "quantity": "数量", "unit_price": "单价", "product_id": "商品编号", "description": "商品描述",
-                  "margin": "毛利", "status": "订单状态", "customer_name": "客户名称", "country": "国家",
-                  "region": "地区", "city": "城市", "industry": "行业", "customer_type": "客户类型", "size": "规模"},
-        "list_join": "；",
-        "unknown": "未知",
-        "none": "无",
-        "as_of_late": "注意：分析截止日 {as_of} 比最后一笔购买（{date_max}）晚 {days:,} 天；如本意是近期日期，"
-                      "请用 --as-of {date_max} 重新运行。",
-    },
+    "headline": {"en": "**{kept_share:.1%} of the {rows_in:,} input rows were usable**: {rows_kept:,} purchases by "
+                       "{customers:,} customers between {date_min} and {date_max}, analysed as of **{as_of}**. ",
+                 "zh": "**输入的 {rows_in:,} 行中 {kept_share:.1%} 可用**：{customers:,} 位客户在 {date_min} 至 "
+                       "{date_max} 间的 {rows_kept:,} 笔购买，分析截止日为 **{as_of}**。"},
+    "headline_set_aside": {"en": "{rows_quarantined:,} rows were set aside with a reason; the main ones: {why}. ",
+                           "zh": "{rows_quarantined:,} 行因故被隔离，主要原因：{why}。"},
+    "why": {"en": "{meaning} ({n:,} rows)", "zh": "{meaning}（{n:,} 行）"},
+    "why_join": {"en": "; ", "zh": "；"},
+    "reconciled": {"en": "Every row and every unit of amount is accounted for.",
+                   "zh": "每一行、每一笔金额都有着落，对账完全一致。"},
+    "not_reconciled": {"en": "**The reconciliation does not add up: please report this.**",
+                       "zh": "**对账不一致：请报告此问题。**"},
+    "input": {"en": "Input: {input} ({source_format}, encoding {encoding})",
+              "zh": "输入：{input}（{source_format}，编码 {encoding}）"},
+    "rows": {"en": "Rows in: {rows_in:,}; kept: {rows_kept:,} ({kept_share:.1%}); quarantined: {rows_quarantined:,}",
+             "zh": "输入 {rows_in:,} 行；保留 {rows_kept:,} 行（{kept_share:.1%}）；隔离 {rows_quarantined:,} 行"},
+    "reason": {"en": "  {code}: {n:,} rows, amount {amount:,.2f} - {meaning}",
+               "zh": "  {meaning}（{code}）：{n:,} 行，金额 {amount:,.2f}"},
+    "reconciliation": {"en": "Reconciliation: {state}", "zh": "对账：{state}"},
+    "reconciliation_ok": {"en": "exact (rows and amounts add up)", "zh": "完全一致（行数与金额均可对上）"},
+    "reconciliation_failed": {"en": "FAILED", "zh": "不一致"},
+    "customers_line": {"en": "Customers: {customers:,}; purchases from {date_min} to {date_max}; as of {as_of}",
+                       "zh": "客户 {customers:,} 位；购买日期 {date_min} 至 {date_max}；分析截止日 {as_of}"},
+    "outliers": {"en": "Outliers flagged (kept): {outliers:,}; zero-amount purchases kept: {zero:,}",
+                 "zh": "标记为极端值（仍保留）的购买：{outliers:,} 笔；保留的零金额购买：{zero:,} 笔"},
+    "date_format": {"en": "Date format: {date_format}", "zh": "日期格式：{date_format}"},
+    "mapping": {"en": "Column mapping: {pairs}", "zh": "列的识别：{pairs}"},
+    "mapping_pair": {"en": "{role} <- {header}", "zh": "{name}（{role}）← {header}"},
+    "list_join": {"en": ", ", "zh": "；"},
+    "also_seen": {"en": "  {role}: took {took!r}, also seen {others} (the header nearest a completed purchase is "
+                        "preferred; choose with --column {role}=HEADER)",
+                  "zh": "  {role}：采用 {took!r}，另见 {others}（优先采用最接近已完成购买的列名；可用 "
+                        "--column {role}=列名 指定）"},
+    "customer_list": {"en": "Customer list: {listed:,} customers, {never:,} never bought; skipped {no_id:,} rows "
+                            "without id and {repeated:,} repeated ids",
+                      "zh": "客户名单：{listed:,} 位客户，其中 {never:,} 位从未购买；跳过 {no_id:,} 行无编号的记录和 "
+                            "{repeated:,} 个重复编号"},
+    "no_amounts": {"en": "Amounts: none (an event log without an amount column): counts and dates are analysed, "
+                         "spend is unknown; if there is an amount column, name it with --column amount=HEADER",
+                   "zh": "金额：无（没有金额列的事件记录）：只分析次数与日期，消费金额未知；如有金额列，请用 "
+                         "--column amount=列名 指定"},
+    "amounts": {"en": "Amount in: {amount_in:,.2f}; kept: {amount_kept:,.2f}; netted against kept purchases: "
+                      "{netted:,.2f}",
+                "zh": "输入金额 {amount_in:,.2f}；保留 {amount_kept:,.2f}；与保留的购买冲抵 {netted:,.2f}"},
+    "refunded": {"en": "; partial refunds taken off kept purchases: {refunded:,.2f}",
+                 "zh": "；从保留的购买中扣除的部分退款 {refunded:,.2f}"},
+    "no_encoding": {"en": "n/a", "zh": "无"},
+    "as_of_late": {"en": "Warning: the as-of date {as_of} is {days:,} days after the last purchase ({date_max}); "
+                         "if you meant a recent date, run again with --as-of {date_max}.",
+                   "zh": "注意：分析截止日 {as_of} 比最后一笔购买（{date_max}）晚 {days:,} 天；如本意是近期日期，"
+                         "请用 --as-of {date_max} 重新运行。"},
+}  # fmt: skip
+
+# The Chinese page names each column role in Chinese beside its key (the English page shows the key alone).
+ROLES = {
+    "customer_id": "客户编号", "order_id": "订单号", "timestamp": "日期", "amount": "金额", "quantity": "数量",
+    "unit_price": "单价", "product_id": "商品编号", "description": "商品描述", "margin": "毛利", "status": "订单状态",
+    "customer_name": "客户名称", "country": "国家", "region": "地区", "city": "城市", "industry": "行业",
+    "customer_type": "客户类型", "size": "规模",
 }  # fmt: skip
 
 # The reason table's own headers (column -> (English, Chinese)); shared headers come from analysis.i18n.
@@ -119,6 +87,12 @@ HEADERS = {
     "share_of_rows": ("Share of rows", "行数占比"),
     "amount": ("Amount", "金额"),
 }
+
+
+def words(lang: str) -> dict[str, str]:
+    """The page's sentences (:data:`TEXTS`) in ``lang``, by message id."""
+    check_language(lang)
+    return {key: text[lang] for key, text in TEXTS.items()}
 
 
 def reason_meaning(code: str, lang: str = "en") -> str:
@@ -160,12 +134,12 @@ def show_reasons(quality: dict[str, Any], lang: str = "en"):
 
 def summary_lines(quality: dict[str, Any], lang: str = "en") -> list[str]:
     """The data-quality summary in plain sentences, in ``lang`` (used by ``check`` and the first report page)."""
-    q, t = quality, TEXTS[lang]
+    q, t = quality, words(lang)
     lines = [
         t["input"].format(
-            input=q.get("input", t["unknown"]),
-            source_format=q.get("source_format", t["unknown"]),
-            encoding=q.get("encoding") or t["none"],
+            input=q["input"],
+            source_format=q["source_format"],
+            encoding=q["encoding"] or t["no_encoding"],
         ),
         t["rows"].format(
             rows_in=q["rows_in"],
@@ -183,7 +157,7 @@ def summary_lines(quality: dict[str, Any], lang: str = "en") -> list[str]:
         )
     state = t["reconciliation_ok"] if q["reconciled"] else t["reconciliation_failed"]
     pairs = t["list_join"].join(
-        t["mapping_pair"].format(role=role, header=header, name=t["roles"].get(role, role))
+        t["mapping_pair"].format(role=role, header=header, name=ROLES.get(role, role))
         for role, header in q["mapping"].items()
     )
     lines += [
@@ -223,11 +197,12 @@ def as_of_warning(quality: dict[str, Any], lang: str = "en") -> str | None:
     days = (pd.Timestamp(quality["as_of"]) - pd.Timestamp(quality["date_max"])).days
     if days <= LATE_AS_OF_DAYS:
         return None
-    return TEXTS[lang]["as_of_late"].format(as_of=quality["as_of"], date_max=quality["date_max"], days=days)
+    return words(lang)["as_of_late"].format(as_of=quality["as_of"], date_max=quality["date_max"], days=days)
 
 
 def _amount_line(q: dict[str, Any], lang: str) -> str:
-    t = TEXTS[lang]
+    """The amounts in, kept and netted (or a sentence that the data has none), in ``lang``."""
+    t = words(lang)
     if not q.get("has_amounts", True):
         return t["no_amounts"]
     line = t["amounts"].format(
@@ -245,25 +220,6 @@ def summary_markdown(quality: dict[str, Any], lang: str = "en") -> str:
         f"- {markdown_text(line.strip())}" if not line.startswith("  ") else f"    - {markdown_text(line.strip())}"
         for line in summary_lines(quality, lang)
     )
-
-
-def plot_quarantine(quality: dict[str, Any], ax: Axes | None = None, lang: str = "en") -> Axes:
-    """Horizontal bars: rows quarantined per reason (a plain sentence instead when nothing was set aside)."""
-    t = TEXTS[lang]
-    table = reason_table(quality, lang).sort_values("rows")
-    ax = ax or plt.subplots(figsize=(7, 0.4 * max(len(table), 2) + 1))[1]
-    if table.empty:
-        ax.text(0.5, 0.5, t["nothing_set_aside"], ha="center", va="center", fontsize=11, transform=ax.transAxes)
-        ax.set_axis_off()
-        return ax
-    ax.barh([reason_label(code, lang) for code in table["reason"]], table["rows"], color="#c44e52")
-    for y, (n, share) in enumerate(zip(table["rows"], table["share_of_rows"], strict=True)):
-        ax.annotate(f" {n:,} ({share:.1%})", (n, y), va="center", fontsize=9)
-    ax.set_xlabel(t["rows_set_aside"])
-    ax.set_title(t["quarantine_title"])
-    ax.margins(x=0.25)
-    thousands(ax, "x")
-    return ax
 
 
 def monthly_revenue(quality: dict[str, Any]) -> pd.DataFrame:
@@ -284,37 +240,9 @@ def monthly_revenue(quality: dict[str, Any]) -> pd.DataFrame:
     return monthly
 
 
-def plot_monthly_revenue(quality: dict[str, Any], ax: Axes | None = None, lang: str = "en") -> Axes:
-    """Kept revenue (bars, left axis) and customers buying (line, right axis) per month (:func:`monthly_revenue`);
-    for data without amounts (an event log) the customers alone, and the title says there is no revenue."""
-    t = TEXTS[lang]
-    monthly = monthly_revenue(quality)
-    ax = ax or plt.subplots(figsize=(8, 3.5))[1]
-    ax.xaxis.set_major_formatter(DateFormatter("%Y-%m"))  # numbers, never month names, in either language
-    if not monthly["revenue"].notna().any():
-        ax.plot(monthly.index, monthly["customers"], color="#dd8452", marker="o")
-        ax.set_ylabel(t["customers"])
-        ax.set_title(t["customers_title"])
-        ax.set_ylim(bottom=0)
-        thousands(ax)
-        return ax
-    bars = ax.bar(monthly.index, monthly["revenue"], width=20, color="#4c72b0")
-    ax.set_ylabel(t["revenue_axis"])
-    ax.set_title(t["revenue_title"])
-    twin = ax.twinx()
-    (line,) = twin.plot(monthly.index, monthly["customers"], color="#dd8452", marker="o")
-    twin.set_ylabel(t["customers"])
-    twin.set_ylim(bottom=0)
-    ax.legend([bars, line], [t["revenue"], t["customers"]], loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2,
-              frameon=False)  # fmt: skip
-    thousands(ax)
-    thousands(twin)
-    return ax
-
-
 def headline(quality: dict[str, Any], lang: str = "en") -> str:
     """A Markdown paragraph for stakeholders, in ``lang``: how much of the data could be used, and why not all."""
-    q, t = quality, TEXTS[lang]
+    q, t = quality, words(lang)
     top = sorted(q["quarantined"].items(), key=lambda kv: -kv[1])[:3]
     why = t["why_join"].join(t["why"].format(meaning=_clause(reason_meaning(c, lang), lang), n=n) for c, n in top)
     text = t["headline"].format(
