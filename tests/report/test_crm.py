@@ -185,3 +185,11 @@ def test_the_formula_guard_can_be_turned_off(tmp_path, config):
     frame["customer_name"] = HOSTILE
     files, _ = write_crm_files(tmp_path, frame, config, ["zoho"])
     assert read(files["zoho"][0])["Account Name"].tolist() == HOSTILE
+
+
+def test_every_preset_keeps_the_day_the_tiers_were_assessed(tmp_path, config):
+    files, _ = write_crm_files(tmp_path, named(2), config, SYSTEMS)
+    expected = {"zoho": ("Assessed On", "06/30/1998"), "salesforce": ("Assessed On", "1998-06-30"),
+                "hubspot": ("Assessed On", "1998-06-30"), "fxiaoke": ("评估日期", "1998-06-30")}  # fmt: skip
+    for system, (header, day) in expected.items():
+        assert read(files[system][0])[header].tolist() == [day, day], system

@@ -54,8 +54,8 @@ def test_tier_table_keeps_the_documented_order_and_adds_the_as_of_date():
     table = tier_table(customers, "1998-06-30")
     assert table.columns.tolist() == ["customer_id", "customer_name", "city", "website", "r_score", "tier", "tier_zh",
                                       "risk_band", "risk_band_zh", "value_at_risk", "recommended_action",
-                                      "assessed_on"]  # fmt: skip
-    assert table["assessed_on"].iloc[0] == pd.Timestamp("1998-06-30")
+                                      "as_of"]  # fmt: skip
+    assert table["as_of"].iloc[0] == pd.Timestamp("1998-06-30")
     assert table["customer_id"].iloc[0] == "007"  # lifecycle_stage_zh without lifecycle_stage is left out
 
 
@@ -64,7 +64,7 @@ def test_tier_table_of_a_real_run_has_every_stage_column(table):
         "customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_segment",
         "rfm_segment_zh", "abc_class", "lifecycle_stage", "lifecycle_stage_zh", "tier", "tier_zh", "cluster_name",
         "cluster_name_zh", "clv", "clv_low", "clv_high", "p_alive", "churn_risk", "risk_band", "risk_band_zh",
-        "value_at_risk", "recommended_action", "recommended_action_zh", "assessed_on"]  # fmt: skip
+        "value_at_risk", "recommended_action", "recommended_action_zh", "as_of"]  # fmt: skip
     assert len(table) == 2357 and table["customer_id"].is_unique
 
 
@@ -91,8 +91,8 @@ def test_workbook_has_the_table_frozen_and_filtered_with_number_formats(table, t
     assert ws.cell(row, col["p_alive"]).value == round(expected["p_alive"], 4)
     assert ws.cell(row, col["p_alive"]).number_format == "0.0%"
     assert ws.cell(row, col["churn_risk"]).number_format == "0.0%"
-    assert ws.cell(row, col["assessed_on"]).value == pd.Timestamp(AS_OF).to_pydatetime()
-    assert ws.cell(row, col["assessed_on"]).number_format == "yyyy-mm-dd"
+    assert ws.cell(row, col["as_of"]).value == pd.Timestamp(AS_OF).to_pydatetime()
+    assert ws.cell(row, col["as_of"]).number_format == "yyyy-mm-dd"
     assert ws.cell(row, col["tier_zh"]).value == expected["tier_zh"]
     assert ws.cell(2, col["clv"]).value is None  # missing stays empty, never "nan"
     assert ws.cell(2, col["frequency"]).value == table["frequency"].iloc[0]
@@ -232,3 +232,23 @@ def test_workbooks_hold_no_formula_even_for_texts_that_look_like_one(tmp_path, c
         assert sheets and not any(b"<f>" in sheet or b"<f " in sheet for sheet in sheets), book
     rows = list(load_workbook(tmp_path / "customers.xlsx").worksheets[0].iter_rows(values_only=True))
     assert rows[1][:2] == ("=00007", "=1+1")  # shown as written: text cells
+
+
+def test_customers_csv_ends_each_row_with_the_as_of_date_and_keeps_every_other_byte(tmp_path):
+    from analysis.report.rundir import rounded_for_people, write_csv, write_customers, write_customers_csv
+
+    (tmp_path / "settings.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "quality.json").write_text('{"as_of": "1998-06-30"}', encoding="utf-8")
+    frame = pd.DataFrame({"customer_id": ["007", "b"], "clv": [12.3456, np.nan], "tier": ["VIP", "=x"],
+                          "last_purchase": pd.to_datetime(["1998-06-01", "1997-01-02"])})  # fmt: skip
+    write_customers(tmp_path, frame)
+    text = (tmp_path / "customers.csv").read_text(encoding="utf-8-sig")
+    assert text.splitlines() == ["customer_id,clv,tier,last_purchase,as_of", "007,12.35,VIP,1998-06-01,1998-06-30",
+                                 "b,,'=x,1997-01-02,1998-06-30"]  # fmt: skip
+    write_csv(rounded_for_people(frame), tmp_path / "without.csv")  # the file as it was before the column
+    lines = (tmp_path / "customers.csv").read_bytes().splitlines()
+    assert [line.rsplit(b",", 1)[0] for line in lines] == (tmp_path / "without.csv").read_bytes().splitlines()
+    before = (tmp_path / "customers.csv").read_bytes()
+    write_customers_csv(tmp_path)  # the runner's writer, after the last page: the same bytes
+    assert (tmp_path / "customers.csv").read_bytes() == before
+    assert pd.read_parquet(tmp_path / "customers.parquet").columns.tolist() == frame.columns.tolist()

@@ -94,7 +94,8 @@ def tier_table(customers: pd.DataFrame, as_of: Any) -> pd.DataFrame:
     """The tier table of ``customers`` (the run's customer table, one row per customer) as of ``as_of``.
 
     Columns in the order of ``TIER_COLUMNS`` when present, each Chinese label column (``tier_zh``, ...) right
-    after its English twin, then ``assessed_on`` (``as_of`` as a date). Rows keep the customer table's order.
+    after its English twin, then ``as_of``: the day the tiers were assessed on (as customers.csv and the CRM files
+    have it, so an import keeps when each customer was classified). Rows keep the customer table's order.
     """
     if "customer_id" not in customers:
         raise ValueError("the customer table has no customer_id column")
@@ -106,7 +107,7 @@ def tier_table(customers: pd.DataFrame, as_of: Any) -> pd.DataFrame:
             if name in ZH_TWINS and twin in customers:
                 columns.append(twin)
     table = customers[columns].reset_index(drop=True)  # a new frame (copy on write): customers is untouched
-    table["assessed_on"] = pd.Timestamp(as_of).normalize()
+    table["as_of"] = pd.Timestamp(as_of).normalize()
     return table
 
 

@@ -225,13 +225,34 @@ def _remembered(run_dir: Path) -> pd.DataFrame | None:
     return table if where == run_dir.resolve() and stamp == (stat.st_mtime_ns, stat.st_size) else None
 
 
+def for_people(customers: pd.DataFrame, as_of: pd.Timestamp | None) -> pd.DataFrame:
+    """The customer table as customers.csv holds it: rounded for people (:func:`rounded_for_people`), then
+    ``as_of``, the day the table was assessed on, as its last column (a CRM import keeps when each customer was
+    classified; the column is left out when the run has no as-of date yet)."""
+    out = rounded_for_people(customers)
+    if as_of is not None:
+        out["as_of"] = pd.Timestamp(as_of).normalize()
+    return out
+
+
+def run_as_of(run_dir: Path) -> pd.Timestamp | None:
+    """The day ``run_dir``'s table is assessed on (its quality.json's ``as_of``, written before any
+    customers.csv), or None in a folder without one."""
+    path = run_dir / "quality.json"
+    if not path.is_file():
+        return None
+    as_of = json.loads(path.read_text(encoding="utf-8")).get("as_of")
+    return pd.Timestamp(as_of) if as_of else None
+
+
 def write_customers(run_dir: Path, customers: pd.DataFrame, csv: bool = True) -> None:
     """The typed working copy at full precision (parquet) and the CSV people import (UTF-8 with BOM for
-    Excel), rounded for people. With ``csv=False`` the CSV is removed instead (it would be older than the
-    table), for :func:`write_customers_csv` to write once the table is complete."""
+    Excel), rounded for people, with the as-of date (:func:`for_people`). With ``csv=False`` the CSV is removed
+    instead (it would be older than the table), for :func:`write_customers_csv` to write once the table is
+    complete."""
     customers.to_parquet(run_dir / "customers.parquet", index=False)
     if csv:
-        write_csv(rounded_for_people(customers), run_dir / "customers.csv", guard=_guard_of(run_dir))
+        write_csv(for_people(customers, run_as_of(run_dir)), run_dir / "customers.csv", guard=_guard_of(run_dir))
     else:
         (run_dir / "customers.csv").unlink(missing_ok=True)
 
@@ -244,7 +265,7 @@ def write_customers_csv(run_dir: Path | str, guard: bool | None = None) -> None:
     guard = _guard_of(run_dir) if guard is None else guard
     table = _remembered(run_dir)
     table = pd.read_parquet(run_dir / "customers.parquet") if table is None else table
-    write_csv(rounded_for_people(table), run_dir / "customers.csv", guard=guard)
+    write_csv(for_people(table, run_as_of(run_dir)), run_dir / "customers.csv", guard=guard)
 
 
 def _guard_of(run_dir: Path) -> bool:
