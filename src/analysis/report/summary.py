@@ -121,7 +121,7 @@ def sentences(
             t["p_clv"].format(
                 months=c["horizon_months"],
                 total=f"{c['total_clv']:,.0f}",
-                model=clv.get("chosen_label", clv.get("chosen_model")),
+                model=model_name(clv, lang),
                 top=c.get("top_decile_share", 0),
             )
         )
@@ -150,6 +150,22 @@ def sentences(
             )
         )
     return points
+
+
+def model_name(clv: dict, lang: str) -> str:
+    """The purchase model clv.json's record chose, as people name it in ``lang`` ("Pareto/NBD", "帕累托/NBD 模型"):
+    the record's ``chosen_label`` (a ``{en, zh}`` text); in a record without one, the model's label by its
+    settings key (``analysis.clv.MODEL_LABELS``), never the key itself."""
+    label = clv.get("chosen_label")
+    if isinstance(label, dict):
+        return label[lang]
+    if isinstance(label, str) and label:
+        return label
+    from analysis.clv import MODEL_LABELS, NBD_MODEL  # (only for a record written before it named the model)
+    from analysis.clv.nbd import NBD_LABELS
+
+    key = clv["chosen_model"]
+    return {**MODEL_LABELS, NBD_MODEL: NBD_LABELS[lang]}.get(key, key)
 
 
 def _top_share(customers: pd.DataFrame, n: int) -> float:
