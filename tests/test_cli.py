@@ -128,3 +128,27 @@ def test_a_setting_that_needs_a_missing_column_stops_before_the_work(tmp_path, s
         "error: setting abc.value: margin needs a margin column, and the input has none: map one with "
         "--column margin=HEADER or change abc.value"]
     assert not any((tmp_path / "reports").glob("2*"))  # no run directory left behind
+
+
+EVENTS = [{"event": "prepared", "rows_kept": 3, "customers": 2, "seconds": 0.5, "run_dir": "reports/r"},
+          {"event": "done", "index_html": "reports/r/index.html", "elapsed": 1.0}]
+
+
+@pytest.mark.parametrize(("options", "lines"), [
+    (["--quiet", "--log-format", "json"], [json.dumps(e) for e in EVENTS]),  # the README's cron line: the events
+    (["--log-format", "json"], [json.dumps(e) for e in EVENTS]),
+    (["--quiet"], []),  # --quiet silences the lines for people
+    ([], ["prepared 3 purchases of 2 customers in 0.5s -> reports/r", "report: reports/r/index.html (1.0s in all)"]),
+])
+def test_quiet_silences_the_progress_lines_but_never_the_json_log(monkeypatch, sales_csv, capsys, options, lines):
+    from analysis.report import runner
+
+    def run_report(*args, log, **kwargs):
+        for event in EVENTS:
+            log(event)
+        return None
+
+    monkeypatch.setattr(runner, "run_report", run_report)
+    assert main(["run", "--input", str(sales_csv), *options]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == lines and captured.err == ""

@@ -53,9 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
                           ".mask-key, keys the id hash)")
     run.add_argument("--strict", action="store_true",
                      help="exit 2 when a stage declines for lack of data (default: the report is made without it)")
-    run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    run.add_argument("--quiet", action="store_true",
+                     help="no progress lines, only errors (the JSON lines of --log-format json are still written)")
     run.add_argument("--log-format", choices=("text", "json"), default="text",
-                     help="progress as text lines (default) or one JSON object per line, for schedulers")
+                     help="progress as text lines (default) or one JSON object per line, for schedulers (written "
+                          "with --quiet too)")
     check = sub.add_parser("check", help="data-quality summary without a report run")
     _common(check)
     check.add_argument("--json", action="store_true", help="print the summary as one JSON object")

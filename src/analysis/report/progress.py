@@ -1,6 +1,7 @@
 """What a run says while it works: each step as it starts and ends, elapsed time and an estimate of what is
-left, and one closing line with the landing page. Three ways to say it: text for people (default), one JSON
-object per line for schedulers (``--log-format json``), or nothing (``--quiet``).
+left, and one closing line with the landing page. Three ways to say it: text for people (default), nothing
+(``--quiet``, which silences these human lines only), or one JSON object per line for schedulers
+(``--log-format json``, written whatever ``--quiet`` says: a scheduler that asks for the events gets them).
 
 The runner emits events (plain dicts with an ``event`` key); a reporter turns them into lines.
 """
@@ -49,12 +50,13 @@ def text_line(event: Event) -> str | None:
 
 def reporter(log_format: str = "text", quiet: bool = False, stream: TextIO | None = None) -> Callable[[Event], None]:
     """A callable that writes each event as a line of ``log_format`` (``text`` or ``json``) to ``stream``
-    (standard output by default), or writes nothing when ``quiet``."""
+    (standard output by default). ``quiet`` silences the text lines; the JSON lines are always written (the
+    cron line ``--quiet --log-format json >> runs.log`` keeps its log)."""
     if log_format not in ("text", "json"):
         raise ValueError(f"log format {log_format!r}: use text or json")
 
     def emit(event: Event) -> None:
-        if quiet:
+        if quiet and log_format == "text":
             return
         line = json.dumps(event, ensure_ascii=False, default=str) if log_format == "json" else text_line(event)
         if line is not None:
