@@ -5,10 +5,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install report test lint format bench bench-data bench-run lab clean
+.PHONY: help install report test lint format bench bench-data bench-run lab clean clean-runs
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,5 +53,12 @@ lab: $(STAMP) ## JupyterLab on the project environment, with the kernel "Python 
 	$(PY) -m ipykernel install --sys-prefix --name analysis --display-name "Python (analysis)"
 	$(VENV)/bin/jupyter lab notebooks/
 
-clean: ## remove the virtual environment and report runs
-	rm -rf $(VENV) reports/*/ reports/latest
+# The run folders the runner makes in reports/ (YYYYMMDD-HHMMSS-<fingerprint>[-n]). reports/history/ (the tier
+# snapshots the next run's migration compares with) and reports/.mask-key (the key of the masked ids) are kept.
+RUNS := reports/[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9][0-9][0-9]-*/
+
+clean-runs: ## remove the report runs and reports/latest (history and the mask key stay)
+	rm -rf $(RUNS) reports/latest
+
+clean: clean-runs ## remove the virtual environment and the report runs (history and the mask key stay)
+	rm -rf $(VENV)
