@@ -119,7 +119,7 @@ def measure(path: str, as_of: str) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         step(out, "write", lambda: prepared.write(Path(folder)))
     table = step(out, "customers", lambda: prepared.customers)
-    step(out, "segments", lambda: segments.run_segments(table, config))
+    step(out, "segments", lambda: segments.run(prepared, config))
     out["rows"] = prepared.quality["rows_in"]
     out["customers"] = len(table)
     out["reconciled"] = prepared.quality["reconciled"]

@@ -18,11 +18,11 @@ NAMES = ["张三", "李小明", "Alice Smith", "Bob Stone", "欧阳娜娜"]
 
 
 def _segmented(sample, config, as_of):
+    from analysis import segments
     from analysis.data.pipeline import prepare
-    from analysis.segments import run_segments
 
     prepared = prepare(sample, config, as_of)
-    return prepared, run_segments(prepared.customers, config)
+    return prepared, segments.run(prepared, config)
 
 
 def _make_run(path, sample, config, churn=True):
@@ -30,8 +30,8 @@ def _make_run(path, sample, config, churn=True):
     prepared, seg = _segmented(sample, config, "1998-06-30")
     write_prepared(path, prepared, settings_for(sample, "1998-06-30", None))
     st = Stage(path)
-    table = st.add_columns(seg.customers.drop(columns=["recency_days", "frequency", "monetary"]))
-    st.write_json("segments.json", seg.report)
+    table = st.add_columns(seg.columns.drop(columns=["recency_days", "frequency", "monetary"]))
+    st.write_json("segments.json", seg.record)
     n = len(table)
     people = pd.DataFrame({
         "customer_id": table["customer_id"],
@@ -71,7 +71,7 @@ def run(tmp_path_factory, lifetimes_datasets):
     full = _make_run(base / "run", sample, config)
     plain = _make_run(base / "plain", sample, config, churn=False)
     prepared_early, earlier = _segmented(sample, config, "1997-12-31")
-    snap = prepared_early.customers.merge(earlier.customers.drop(columns=["recency_days", "frequency", "monetary"]),
+    snap = prepared_early.customers.merge(earlier.columns.drop(columns=["recency_days", "frequency", "monetary"]),
                                           on="customer_id")  # fmt: skip
     append_snapshot(base / "history", snap, "1997-12-31", config["tiers"]["labels"])
     return {"full": full, "plain": plain, "history": base / "history", "base": base, "config": config}

@@ -10,7 +10,8 @@ from analysis.config import load_config
 from analysis.data.pipeline import prepare
 from analysis.report import export
 from analysis.report.export import tier_table, write_tier_workbook
-from analysis.segments import run_segments
+from analysis.segments import run
+from analysis.stage import Frames
 
 AS_OF = "1998-06-30"
 
@@ -20,7 +21,7 @@ def cdnow_customers(folder) -> pd.DataFrame:
     cluster and churn columns made up from a seeded generator (those stages are not what is tested here)."""
     config = load_config()
     customers = prepare(str(folder / "CDNOW_sample.txt"), config, AS_OF).customers
-    segments = run_segments(customers, config).customers
+    segments = run(Frames(customers_table=customers), config).columns
     table = customers.merge(segments.drop(columns=["recency_days", "frequency", "monetary"]), on="customer_id")
     rng = np.random.default_rng(7)
     n = len(table)

@@ -173,8 +173,9 @@ def test_snapshots_of_runs_with_different_stages_read_together(tmp_path, config)
 
 
 def test_cdnow_at_two_as_of_dates(tmp_path, lifetimes_datasets, config):
+    from analysis import segments
     from analysis.data.pipeline import prepare
-    from analysis.segments import run_segments
+    from analysis.stage import Frames
 
     sample = str(lifetimes_datasets / "CDNOW_sample.txt")
     store = tmp_path / "history"
@@ -182,7 +183,7 @@ def test_cdnow_at_two_as_of_dates(tmp_path, lifetimes_datasets, config):
     tables = {}
     for as_of in ("1997-12-31", "1998-06-30"):
         customers = prepare(sample, config, as_of).customers
-        seg = run_segments(customers, config).customers
+        seg = segments.run(Frames(customers_table=customers), config).columns
         table = customers.merge(seg.drop(columns=["recency_days", "frequency", "monetary"]), on="customer_id")
         tables[as_of] = table
         append_snapshot(store, table, as_of, labels)

@@ -8,8 +8,14 @@ import pytest
 from analysis import segments
 from analysis.data.features import customer_features
 from analysis.errors import UserError
+from analysis.stage import Frames
 
 AS_OF = "2024-12-31"
+
+
+def run_on(customers: pd.DataFrame, config: dict) -> segments.SegmentsResult:
+    """The stage on a customer table of one's own, as an analyst runs it."""
+    return segments.run(Frames(customers_table=customers), config)
 
 
 def table(rows, columns=("customer_id", "recency_days", "frequency", "monetary")):
@@ -139,8 +145,8 @@ def test_bought_yesterday_often_and_much_vs_long_ago_once_and_little(config):
     histories["best"] = [(f"2024-{m:02d}-15", 500.0) for m in range(1, 13)] + [("2024-12-30", 500.0)]
     histories["gone"] = [("2022-01-10", 5.0)]
     customers = customer_features(tx_from(histories), AS_OF)
-    run = segments.run_segments(customers, config)
-    out = run.customers.set_index("customer_id")
+    run = run_on(customers, config)
+    out = run.columns.set_index("customer_id")
     assert tuple(out.loc["best", ["r_score", "f_score", "m_score"]]) == (5, 5, 5)
     assert out.loc["best", ["rfm_segment", "rfm_segment_zh"]].tolist() == ["Champions", "重要价值客户"]
     assert tuple(out.loc["gone", ["r_score", "f_score", "m_score"]]) == (1, 1, 1)
@@ -258,16 +264,16 @@ def test_actions_follow_the_situation_then_the_tier(config):
     histories["vip_dormant"] = [("2024-08-01", 900.0), ("2024-09-01", 900.0), ("2024-10-01", 900.0)]
     histories["vip_active"] = [("2024-10-01", 900.0), ("2024-11-01", 900.0), ("2024-12-01", 900.0)]
     histories["newbie"] = [("2024-12-20", 5.0)]
-    run = segments.run_segments(customer_features(tx_from(histories), AS_OF), config)
-    out = run.customers.set_index("customer_id")
+    run = run_on(customer_features(tx_from(histories), AS_OF), config)
+    out = run.columns.set_index("customer_id")
     assert out.loc["vip_dormant", ["tier", "lifecycle_stage"]].tolist() == ["VIP", "dormant"]
     assert out.loc["vip_dormant", "recommended_action"].startswith("Win back in person")
     assert out.loc["vip_active", "recommended_action"] == config["playbook"]["tiers"]["vip"]["action"][0]
     newbie = out.loc["newbie", ["tier_zh", "recommended_action_zh"]].tolist()
     assert newbie == ["潜在客户", "新客引导：欢迎系列与复购激励"]
     assert out.loc["c0", "recommended_action"].startswith("Low-cost automated win-back")  # churned ordinary
-    assert run.report["valuable_slipping"] == 1  # vip_dormant: the one valuable customer slipping away
-    assert "**1** valuable customers (VIP and Important tiers) are dormant or churned" in segments.manager_summary(run)
+    assert run.record["valuable_slipping"] == 1  # vip_dormant: the one valuable customer slipping away
+    assert "**1** valuable customers (VIP and Important tiers) are dormant or churned" in run.summary()
 
 
 def test_playbook_covers_every_tier_and_segment(config):
@@ -292,8 +298,8 @@ def test_playbook_covers_every_tier_and_segment(config):
     ],
 )
 def test_degenerate_populations_give_documented_scores(config, histories):
-    run = segments.run_segments(customer_features(tx_from(histories), AS_OF), config)
-    out = run.customers
+    run = run_on(customer_features(tx_from(histories), AS_OF), config)
+    out = run.columns
     assert out["f_score"].eq(1).all()  # everyone bought once
     if len(histories) > 1 and len({h[0][1] for h in histories.values()}) == 1:
         assert out["r_score"].eq(3).all() and out["m_score"].eq(3).all()  # no spread: the middle score
@@ -313,8 +319,8 @@ def test_customers_without_a_purchase_are_potential(config):
             "monetary": [0.0],
         }
     )
-    run = segments.run_segments(pd.concat([customers, listed], ignore_index=True), config)
-    z = run.customers.set_index("customer_id").loc["z"]
+    run = run_on(pd.concat([customers, listed], ignore_index=True), config)
+    z = run.columns.set_index("customer_id").loc["z"]
     assert pd.isna(z["r_score"]) and pd.isna(z["abc_class"])
     assert (z["rfm_segment"], z["rfm_segment_zh"], z["lifecycle_stage"], z["tier"]) == (
         "No purchase yet",
@@ -334,18 +340,18 @@ def test_breakdown_by_region_and_determinism(config):
     }
     customers = customer_features(tx_from(histories), AS_OF)
     customers["region"] = np.where(np.arange(len(customers)) % 3 == 0, "华东", "华南")
-    run = segments.run_segments(customers, config)
+    run = run_on(customers, config)
     by_region = run.tables["by_region"]
     assert set(by_region.index) == {"华东", "华南"} and by_region["value_share"].sum() == pytest.approx(1.0)
     assert by_region["customers"].sum() == 200
     mix = run.tables["segments_by_region"].filter(like="segment: ")
     assert mix.sum(axis=1).to_numpy() == pytest.approx([1.0, 1.0])
-    east = run.customers[customers["region"].to_numpy() == "华东"]
+    east = run.columns[customers["region"].to_numpy() == "华东"]
     assert mix.loc["华东", "segment: Lost"] == pytest.approx((east["rfm_segment"] == "Lost").mean())
     assert by_region.filter(like="tier: ").sum(axis=1).to_numpy() == pytest.approx([1.0, 1.0])
     shuffled = customers.sample(frac=1.0, random_state=1)
-    again = segments.run_segments(shuffled, config).customers.set_index("customer_id").sort_index()
-    pd.testing.assert_frame_equal(again, run.customers.set_index("customer_id").sort_index())
+    again = run_on(shuffled, config).columns.set_index("customer_id").sort_index()
+    pd.testing.assert_frame_equal(again, run.columns.set_index("customer_id").sort_index())
 
 
 def test_cdnow_every_customer_has_one_label_in_each_scheme(config):
@@ -353,8 +359,8 @@ def test_cdnow_every_customer_has_one_label_in_each_scheme(config):
     from tests.conftest import CDNOW_MASTER
 
     prepared = prepare(str(CDNOW_MASTER), config, "1998-06-30")
-    run = segments.run_segments(prepared.customers, config)
-    out = run.customers
+    run = run_on(prepared.customers, config)
+    out = run.columns
     assert len(out) == len(prepared.customers) and out["customer_id"].is_unique
     for col in ("rfm_segment", "rfm_segment_zh", "abc_class", "lifecycle_stage", "tier", "recommended_action"):
         assert out[col].notna().all(), col
@@ -366,7 +372,7 @@ def test_cdnow_every_customer_has_one_label_in_each_scheme(config):
     n_a = int(abc.loc["A", "customers"])
     assert share[n_a - 2] < 0.8 <= share[n_a - 1]  # A is the fewest top customers that reach 80 % of value
     # the CDNOW cohort all first bought in Jan-Mar 1997: nobody is new at mid-1998
-    assert run.report["counts"]["lifecycle_stage"].get("new", 0) == 0
+    assert run.record["counts"]["lifecycle_stage"].get("new", 0) == 0
 
 
 def test_customer_list_adds_prospects_and_attributes(tmp_path, config):
@@ -380,8 +386,8 @@ def test_customer_list_adds_prospects_and_attributes(tmp_path, config):
     crm.write_text("客户编号,客户名称,行业\nk1,甲公司,制造\nk2,乙公司,零售\nk3,丙公司,制造\n", encoding="utf-8")
     prepared = prepare(str(sales), config, AS_OF, customers_path=str(crm))
     assert prepared.quality["customer_list"]["never_bought"] == 1
-    run = segments.run_segments(prepared.customers, config)
-    out = run.customers.set_index("customer_id")
+    run = run_on(prepared.customers, config)
+    out = run.columns.set_index("customer_id")
     assert out.loc["k3", ["lifecycle_stage_zh", "tier_zh"]].tolist() == ["潜在", "潜在客户"]
     industry = run.tables["by_industry"]
     assert industry.loc["制造", "customers"] == 2 and industry.loc["制造", "value"] == 180.0
@@ -391,13 +397,13 @@ def test_a_tier_rule_naming_an_unknown_tier_is_a_clear_error(config):
     config["tiers"]["rules"] = [{"tier": "gold"}]
     customers = customer_features(tx_from({"a": [("2024-05-01", 10.0)]}), AS_OF)
     with pytest.raises(UserError, match="names tier 'gold'"):
-        segments.run_segments(customers, config)
+        run_on(customers, config)
 
 
 def test_manager_summary_in_both_languages(config):
     histories = {"big": [("2024-12-01", 900.0), ("2024-12-20", 900.0)], "small": [("2023-01-05", 10.0)]}
-    run = segments.run_segments(customer_features(tx_from(histories), AS_OF), config)
-    en, zh = segments.manager_summary(run), segments.manager_summary(run, "zh")
+    run = run_on(customer_features(tx_from(histories), AS_OF), config)
+    en, zh = run.summary(), run.summary("zh")
     assert "**50%** of customers (class A) bring **99%** of the value" in en
     assert "1 are new" in en and "0 customers are dormant and 1 churned" in en
     assert "**50%** 的客户（A类）贡献了 **99%** 的价值" in zh
@@ -436,8 +442,8 @@ def test_report_is_plain_json_and_tables_carry_both_languages(config):
         "mid": [("2024-06-01", 100.0), ("2024-07-01", 100.0)],
         "small": [("2023-01-05", 10.0)],
     }
-    run = segments.run_segments(customer_features(tx_from(histories), AS_OF), config)
-    report = json.loads(json.dumps(run.report, allow_nan=False))
+    run = run_on(customer_features(tx_from(histories), AS_OF), config)
+    report = json.loads(json.dumps(run.record, allow_nan=False))
     assert report["customers"] == report["buyers"] == 3
     assert report["thresholds_zh"] == pytest.approx(
         {"recency_days": (30 + 183 + 726) / 3, "frequency": 2.0, "monetary": (2700 + 200 + 10) / 3}
@@ -449,7 +455,7 @@ def test_report_is_plain_json_and_tables_carry_both_languages(config):
     assert run.tables["segments_zh"].loc["重要价值客户", "label_en"] == "Important value"
     assert list(run.tables["lifecycle"].index) == ["active", "churned"]
     assert run.tables["pareto"]["value_share"].tolist() == pytest.approx([0, 2700 / 2910, 2900 / 2910, 1.0])
-    assert segments.rules_markdown(run.report, "abc").startswith("ABC classes:")
+    assert segments.rules_markdown(run, "abc").startswith("ABC classes:")
 
 
 def test_nobody_bought_yet_gives_prospects_and_valid_json(config):
@@ -468,10 +474,57 @@ def test_nobody_bought_yet_gives_prospects_and_valid_json(config):
             "mean_gap_days": np.nan,
         }
     )
-    run = segments.run_segments(listed, config)
-    assert run.customers["tier"].tolist() == ["Potential", "Potential"]
-    assert run.customers["abc_class"].isna().all() and run.customers["r_score"].isna().all()
-    assert json.loads(json.dumps(run.report, allow_nan=False))["thresholds_zh"]["monetary"] is None
-    assert "0 customers are dormant and 0 churned" in segments.manager_summary(run)
-    assert "2 customers on the customer list have not bought yet" in segments.manager_summary(run)
-    assert "2 位潜在客户尚未购买" in segments.manager_summary(run, "zh")
+    run = run_on(listed, config)
+    assert run.columns["tier"].tolist() == ["Potential", "Potential"]
+    assert run.columns["abc_class"].isna().all() and run.columns["r_score"].isna().all()
+    assert json.loads(json.dumps(run.record, allow_nan=False))["thresholds_zh"]["monetary"] is None
+    assert "0 customers are dormant and 0 churned" in run.summary()
+    assert "2 customers on the customer list have not bought yet" in run.summary()
+    assert "2 位潜在客户尚未购买" in run.summary("zh")
+
+
+# ---------------------------------------------------------------------------------------------
+# the stage contract: one entry, one result shape, every sentence in both languages
+
+
+def test_the_stage_runs_on_transactions_alone_and_gives_the_contract_result(config):
+    histories = {"big": [("2024-12-01", 900.0), ("2024-12-20", 900.0)], "small": [("2023-01-05", 10.0)]}
+    tx = tx_from(histories)
+    result = segments.run(Frames(transactions=tx, as_of=AS_OF), config)  # the customer table made from them
+    assert isinstance(result, segments.SegmentsResult) and result.stage == "segments"
+    assert result.json_name == "segments.json" and result.warnings == [] and result.record["warnings"] == []
+    same = run_on(customer_features(tx, AS_OF), config)
+    pd.testing.assert_frame_equal(result.columns, same.columns)
+    assert result.columns["customer_id"].tolist() == ["big", "small"]  # one row per customer, in the table's order
+    assert result.summary("zh") == segments.describe.summary(same, "zh")
+
+
+def test_a_table_the_page_does_not_have_is_named_with_the_ones_it_has(config):
+    result = run_on(customer_features(tx_from({"a": [("2024-05-01", 10.0)]}), AS_OF), config)
+    with pytest.raises(ValueError, match="no table 'tier'.*tiers, playbook"):
+        segments.show.page_table(result, "tier")
+
+
+def test_without_amounts_the_score_lines_name_r_and_f_only(config):
+    config["rfm"]["threshold_on"] = "scores"
+    rules = segments.rule_texts(config, {"recency_days": 3.0, "frequency": 2.5, "monetary": float("nan")}, 30.0,
+                                amounts=False)  # fmt: skip
+    assert "R and F are high when their score is above the buyers' mean (3.00, 2.50);" in rules["rfm_segments_zh"]["en"]
+    assert "R、F 得分高于已购买客户的均值（3.00、2.50）为高" in rules["rfm_segments_zh"]["zh"]
+    assert "nan" not in rules["rfm_segments_zh"]["en"] + rules["rfm_segments_zh"]["zh"]
+
+
+def test_every_catalogue_of_the_page_is_keyed_by_id_with_both_languages():
+    import re
+
+    from tests.language import has_chinese
+
+    catalogues = (segments.describe.SUMMARY, segments.describe.SCORING, segments.describe.HIGH,
+                  segments.describe.RULES, segments.describe.CONDITIONS, segments.describe.COLUMN_WORDS,
+                  segments.describe.MEASURES, segments.describe.THRESHOLDS, segments.show.TEXTS,
+                  segments.show.HEADERS, segments.plots.TEXTS, segments.plots.TITLES)  # fmt: skip
+    for catalogue in catalogues:
+        for key, text in catalogue.items():
+            assert set(text) == {"en", "zh"} and text["en"] and text["zh"], key
+            words = {lang: re.sub(r"\{[^}]*\}", "", text[lang]) for lang in text}  # the words, not the fields
+            assert has_chinese(words["zh"]) or not re.search("[a-z]{2,}", words["en"]), key

@@ -8,6 +8,7 @@ import pytest
 from analysis import segments
 from analysis.config import load_config
 from analysis.errors import UserError
+from tests.segments.test_segments import run_on
 
 # A published-style scheme: R by days (30/60/90/120), F by purchase days (2/3/5/10), M by spend
 # (100/250/500/1000); the 8 segments split each score at a fixed 3 ("above 3 is high").
@@ -89,21 +90,21 @@ def _cdnow_customers(lifetimes_datasets, config):
 def test_without_amounts_the_schemes_fall_back_to_r_and_f_and_abc_ranks_by_orders(lifetimes_datasets, config):
     customers = _cdnow_customers(lifetimes_datasets, config)
     no_money = customers.assign(monetary=np.nan, total_spend=np.nan, avg_order_value=np.nan)
-    run = segments.run_segments(no_money, config)
-    out = run.customers
+    run = run_on(no_money, config)
+    out = run.columns
     assert out["m_score"].isna().all() and out["r_score"].notna().all()
     assert set(out["rfm_segment_zh"]) <= {r["name"][1] for r in config["rfm"]["segments_zh_rf"]}
     assert out["rfm_segment"].isin([r["name"][0] for r in config["rfm"]["segments"]]).all()  # no "Others"
-    assert run.report["settings"]["abc_value"] == "orders" and not run.report["has_amounts"]
+    assert run.record["settings"]["abc_value"] == "orders" and not run.record["has_amounts"]
     # ABC by orders: A is the fewest top customers by orders that reach 80 % of all orders
     orders = np.sort(customers["frequency"].to_numpy())[::-1]
     n_a = int(run.tables["abc"].loc["A", "customers"])
     share = np.cumsum(orders) / orders.sum()
     assert share[n_a - 2] < 0.8 <= share[n_a - 1] or orders[n_a - 1] == orders[n_a - 2]
-    summary = segments.manager_summary(run)
+    summary = run.summary()
     assert "no amounts" in summary and "of the orders" in summary
-    assert "没有金额" in segments.manager_summary(run, "zh")
-    assert "no M score" in run.report["rules"]["rfm_scores"]["en"]
+    assert "没有金额" in run.summary("zh")
+    assert "no M score" in run.record["rules"]["rfm_scores"]["en"]
 
 
 def test_renaming_labels_changes_no_number(lifetimes_datasets, config, tmp_path):
@@ -112,22 +113,22 @@ def test_renaming_labels_changes_no_number(lifetimes_datasets, config, tmp_path)
     path.write_text("lifecycle:\n  labels:\n    dormant: [sleeping, 休眠]\n    churned: [gone, 已流失]\n"
                     "tiers:\n  labels:\n    vip: [Gold, 金牌客户]\n", encoding="utf-8")
     renamed = load_config(path)
-    default_run, renamed_run = segments.run_segments(customers, config), segments.run_segments(customers, renamed)
-    assert renamed_run.report["lifecycle_by_key"] == default_run.report["lifecycle_by_key"]
-    assert renamed_run.report["tiers_by_key"] == default_run.report["tiers_by_key"]
-    assert default_run.report["lifecycle_by_key"]["dormant"] > 0 and default_run.report["tiers_by_key"]["vip"]
+    default_run, renamed_run = run_on(customers, config), run_on(customers, renamed)
+    assert renamed_run.record["lifecycle_by_key"] == default_run.record["lifecycle_by_key"]
+    assert renamed_run.record["tiers_by_key"] == default_run.record["tiers_by_key"]
+    assert default_run.record["lifecycle_by_key"]["dormant"] > 0 and default_run.record["tiers_by_key"]["vip"]
     for lang in ("en", "zh"):
-        assert segments.manager_summary(renamed_run, lang) == segments.manager_summary(default_run, lang)
-    assert set(renamed_run.customers["lifecycle_stage"]) >= {"sleeping", "gone"}
+        assert renamed_run.summary(lang) == default_run.summary(lang)
+    assert set(renamed_run.columns["lifecycle_stage"]) >= {"sleeping", "gone"}
 
 
 def test_tier_rules_without_a_catch_all_leave_the_rest_ordinary(lifetimes_datasets, config):
     customers = _cdnow_customers(lifetimes_datasets, config)
-    default_run = segments.run_segments(customers, config)
+    default_run = run_on(customers, config)
     rules = config["tiers"]["rules"]
     assert rules[-1] == {"tier": "ordinary"}  # the default's catch-all, left out below
     cut = {**config, "tiers": {**config["tiers"], "rules": rules[:-1]}}
-    run = segments.run_segments(customers, cut)
-    assert run.customers["tier"].tolist() == default_run.customers["tier"].tolist()
-    assert run.report["tiers_by_key"] == default_run.report["tiers_by_key"]
-    assert (run.customers["tier"] == config["tiers"]["labels"]["ordinary"][0]).sum() > 0
+    run = run_on(customers, cut)
+    assert run.columns["tier"].tolist() == default_run.columns["tier"].tolist()
+    assert run.record["tiers_by_key"] == default_run.record["tiers_by_key"]
+    assert (run.columns["tier"] == config["tiers"]["labels"]["ordinary"][0]).sum() > 0

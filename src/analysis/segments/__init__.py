@@ -1,11 +1,16 @@
 """Rule-based segmentation: RFM scores and the English 11-segment and Chinese 8-segment schemes (``rfm``),
 ABC value classes (``abc``), lifecycle stages (``lifecycle``), management tiers and the playbook (``tiers``),
-every rule in words (``describe``), charts (``plots``), the stage (``stage``: :func:`run_segments`, the one
-call the notebook makes, and the managers' summary) and its tables as the page shows them in English or Chinese
-(``show``). Every rule table is data in ``defaults/segments.yaml``.
+the stage (``stage``: :func:`run`, the one call the notebook makes, and :class:`SegmentsResult`), every sentence
+of the page in English and Chinese (``describe``: the rules in words, the managers' summary), its tables as the
+page shows them (``show.page_table``) and its charts (``plots``). Every rule table is data in
+``defaults/segments.yaml``.
+
+    result = segments.run(st, st.config)        # or segments.run(Frames(customers_table=df), load_config())
+    st.add(result)
+    result.summary("zh"); segments.show.page_table(result, "tiers", "zh"); segments.plots.plot_shares(...)
 """
 
-from analysis.segments import plots
+from analysis.segments import describe, plots, show
 from analysis.segments.abc import (
     abc_classes,
     abc_summary,
@@ -31,17 +36,10 @@ from analysis.segments.rfm import (
     rfm_scores,
     score,
 )
-from analysis.segments.show import (
-    action_counts,
-    breakdowns,
-    customer_preview,
-    show,
-)
 from analysis.segments.stage import (
     ATTRIBUTES,
-    SegmentRun,
-    manager_summary,
-    run_segments,
+    SegmentsResult,
+    run,
     summary_tables,
 )
 from analysis.segments.tiers import (
@@ -59,20 +57,17 @@ __all__ = [
     "rfm_metrics",
     "ATTRIBUTES",
     "PLAYBOOK_FIELDS",
-    "SegmentRun",
+    "SegmentsResult",
     "abc_classes",
-    "action_counts",
     "abc_summary",
     "abc_value",
-    "breakdowns",
     "chinese_segments",
     "chinese_thresholds",
-    "customer_preview",
+    "describe",
     "english_segments",
     "first_match",
     "lifecycle",
     "lifecycle_rule_text",
-    "manager_summary",
     "match_rules",
     "pareto_curve",
     "playbook_table",
@@ -80,7 +75,7 @@ __all__ = [
     "rfm_scores",
     "rule_texts",
     "rules_markdown",
-    "run_segments",
+    "run",
     "score",
     "segment_playbook_table",
     "show",

@@ -45,7 +45,7 @@ def abc_classes(value: pd.Series, customer_id: pd.Series, cuts: dict) -> pd.Data
 def abc_value(customers: pd.DataFrame, cfg: dict) -> pd.Series:
     """The value ABC ranks by: revenue (``monetary``), ``margin_total``, or the number of orders. Data without
     amounts ranks by orders (the series' ``name`` says which: ``revenue``, ``margin`` or ``orders``)."""
-    basis = cfg.get("value", "revenue")
+    basis = cfg["value"]
     if basis == "revenue" and not customers.loc[customers["frequency"] > 0, "monetary"].notna().any():
         basis = "orders"
     if basis == "revenue":

@@ -1,6 +1,6 @@
 """Charts for the segmentation report, in English or Chinese. Each takes data from :mod:`analysis.segments`,
 ``ax=None`` and ``lang`` (``en`` / ``zh``), draws one figure and returns the Axes. Their texts are in
-:data:`TEXTS`; a chart's title is a key of ``TEXTS[lang]["titles"]``.
+:data:`TEXTS` (by message id, each ``{"en": ..., "zh": ...}``); a chart's title is a key of :data:`TITLES`.
 
 Groups are named in the chart's language: a summary table of :func:`analysis.segments.summary_tables` carries
 each group's name in the other language (``label_zh`` or ``label_en``), which a chart in that language shows
@@ -17,53 +17,42 @@ from matplotlib.ticker import PercentFormatter
 from analysis.i18n import check_language
 from analysis.plotting import new_axes, thousands
 
+# A chart's title, by key (the keys a caller names, e.g. plot_shares(table, "tiers")).
+TITLES = {
+    "segments": {"en": "RFM segments: share of customers and of value", "zh": "RFM 细分：客户占比与价值占比"},
+    "segments_zh": {"en": "The 8 RFM classes: share of customers and of value", "zh": "八类客户：客户占比与价值占比"},
+    "tiers": {"en": "Management tiers: share of customers and of value", "zh": "客户等级：客户占比与价值占比"},
+    "clusters": {"en": "Customer groups: share of customers and of value", "zh": "客户群：客户占比与价值占比"},
+    "lifecycle": {"en": "Customers by lifecycle stage", "zh": "各生命周期阶段的客户数"},
+    "rf_heatmap": {"en": "Customers by recency and frequency, coloured by average spend",
+                   "zh": "按最近购买与购买频率划分的客户数（颜色为平均消费）"},
+    "pareto": {"en": "How concentrated is customer value? (ABC classes)", "zh": "客户价值有多集中？（ABC 分类）"},
+}  # fmt: skip
+
+# The charts' axis labels, legends and notes, by message id.
 TEXTS = {
-    "en": {
-        "titles": {
-            "segments": "RFM segments: share of customers and of value",
-            "segments_zh": "The 8 RFM classes: share of customers and of value",
-            "tiers": "Management tiers: share of customers and of value",
-            "clusters": "Customer groups: share of customers and of value",
-            "lifecycle": "Customers by lifecycle stage",
-            "rf_heatmap": "Customers by recency and frequency, coloured by average spend",
-            "pareto": "How concentrated is customer value? (ABC classes)",
-        },
-        "share_of_customers": "share of customers",
-        "share_of_value": "share of value",
-        "customers": "customers",
-        "recency_score": "recency score ({top} = bought most recently)",
-        "frequency_score": "frequency score ({top} = buys most often)",
-        "average_spend": "average spend per customer",
-        "pareto_curve": "customers, highest value first",
-        "equal_value": "equal value",
-        "cut_off": "{cls}: {x:.0%} of customers\n{y:.0%} of value",
-    },
-    "zh": {
-        "titles": {
-            "segments": "RFM 细分：客户占比与价值占比",
-            "segments_zh": "八类客户：客户占比与价值占比",
-            "tiers": "客户等级：客户占比与价值占比",
-            "clusters": "客户群：客户占比与价值占比",
-            "lifecycle": "各生命周期阶段的客户数",
-            "rf_heatmap": "按最近购买与购买频率划分的客户数（颜色为平均消费）",
-            "pareto": "客户价值有多集中？（ABC 分类）",
-        },
-        "share_of_customers": "客户占比",
-        "share_of_value": "价值占比",
-        "customers": "客户数",
-        "recency_score": "R 评分（{top} = 最近购买）",
-        "frequency_score": "F 评分（{top} = 购买最频繁）",
-        "average_spend": "每位客户的平均消费",
-        "pareto_curve": "客户（按价值从高到低）",
-        "equal_value": "价值平均分布",
-        "cut_off": "{cls}类：{x:.0%} 的客户\n贡献 {y:.0%} 的价值",
-    },
+    "share_of_customers": {"en": "share of customers", "zh": "客户占比"},
+    "share_of_value": {"en": "share of value", "zh": "价值占比"},
+    "customers": {"en": "customers", "zh": "客户数"},
+    "recency_score": {"en": "recency score ({top} = bought most recently)", "zh": "R 评分（{top} = 最近购买）"},
+    "frequency_score": {"en": "frequency score ({top} = buys most often)", "zh": "F 评分（{top} = 购买最频繁）"},
+    "average_spend": {"en": "average spend per customer", "zh": "每位客户的平均消费"},
+    "pareto_curve": {"en": "customers, highest value first", "zh": "客户（按价值从高到低）"},
+    "equal_value": {"en": "equal value", "zh": "价值平均分布"},
+    "cut_off": {"en": "{cls}: {x:.0%} of customers\n{y:.0%} of value",
+                "zh": "{cls}类：{x:.0%} 的客户\n贡献 {y:.0%} 的价值"},
 }  # fmt: skip
 
 
+def _words(lang: str) -> dict[str, str]:
+    """The charts' texts (:data:`TEXTS`) in ``lang``."""
+    check_language(lang)
+    return {key: words[lang] for key, words in TEXTS.items()}
+
+
 def _title(title: str, lang: str) -> str:
-    """A title key of ``TEXTS[lang]["titles"]`` in ``lang``; any other text is taken as the title itself."""
-    return TEXTS[lang]["titles"].get(title, title)
+    """A title key of :data:`TITLES` in ``lang``; any other text is taken as the title itself."""
+    return TITLES[title][lang] if title in TITLES else title
 
 
 def group_names(table: pd.DataFrame, lang: str = "en") -> list[str]:
@@ -76,9 +65,8 @@ def group_names(table: pd.DataFrame, lang: str = "en") -> list[str]:
 
 def plot_shares(table: pd.DataFrame, title: str = "segments", ax: Axes | None = None, lang: str = "en") -> Axes:
     """Share of customers and share of value per group (a table of :func:`summary_tables`), groups named in
-    ``lang``; ``title`` is a key of ``TEXTS[lang]["titles"]`` (segments, segments_zh, tiers, clusters)."""
-    check_language(lang)
-    t = TEXTS[lang]
+    ``lang``; ``title`` is a key of :data:`TITLES` (segments, segments_zh, tiers, clusters)."""
+    t = _words(lang)
     ax = new_axes(ax, (8, 0.45 * len(table) + 2))
     y = np.arange(len(table))
     ax.barh(y + 0.2, table["customer_share"], height=0.4, label=t["share_of_customers"], color="#4c72b0")
@@ -94,8 +82,7 @@ def plot_shares(table: pd.DataFrame, title: str = "segments", ax: Axes | None = 
 def plot_rf_heatmap(seg: pd.DataFrame, bins: int = 5, ax: Axes | None = None, lang: str = "en") -> Axes:
     """Recency score x frequency score (every score 1..``bins``, empty cells blank): colour = average
     spend (``monetary``), number = customers."""
-    check_language(lang)
-    t = TEXTS[lang]
+    t = _words(lang)
     ax = new_axes(ax, (7, 5.5))
     r, f, m = (seg[c].to_numpy(float, na_value=np.nan) for c in ("r_score", "f_score", "monetary"))
     known = ~(np.isnan(r) | np.isnan(f) | np.isnan(m))
@@ -117,7 +104,7 @@ def plot_rf_heatmap(seg: pd.DataFrame, bins: int = 5, ax: Axes | None = None, la
     ax.set_yticks(range(mean.shape[0]), [str(int(i)) for i in mean.index])
     ax.set_xlabel(t["recency_score"].format(top=levels[-1]))
     ax.set_ylabel(t["frequency_score"].format(top=levels[-1]))
-    ax.set_title(t["titles"]["rf_heatmap"])
+    ax.set_title(TITLES["rf_heatmap"][lang])
     colorbar = ax.figure.colorbar(image, ax=ax, label=t["average_spend"])
     thousands(colorbar.ax)
     return ax
@@ -125,8 +112,7 @@ def plot_rf_heatmap(seg: pd.DataFrame, bins: int = 5, ax: Axes | None = None, la
 
 def plot_pareto(curve: pd.DataFrame, abc: pd.DataFrame, ax: Axes | None = None, lang: str = "en") -> Axes:
     """The Pareto (Lorenz) curve of customer value with the A/B/C cut-offs."""
-    check_language(lang)
-    t = TEXTS[lang]
+    t = _words(lang)
     ax = new_axes(ax, (7, 5))
     ax.plot(curve["customer_share"], curve["value_share"], color="#4c72b0", label=t["pareto_curve"])
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label=t["equal_value"])
@@ -150,7 +136,7 @@ def plot_pareto(curve: pd.DataFrame, abc: pd.DataFrame, ax: Axes | None = None, 
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel(t["share_of_customers"])
     ax.set_ylabel(t["share_of_value"])
-    ax.set_title(t["titles"]["pareto"])
+    ax.set_title(TITLES["pareto"][lang])
     ax.legend(loc="lower right")
     return ax
 
@@ -163,9 +149,8 @@ def plot_counts(
     lang: str = "en",
 ) -> Axes:
     """Customers per group as bars, in ``order`` (of the table's index) when given, groups named in ``lang``;
-    ``title`` is a key of ``TEXTS[lang]["titles"]`` (lifecycle)."""
-    check_language(lang)
-    t = TEXTS[lang]
+    ``title`` is a key of :data:`TITLES` (lifecycle)."""
+    t = _words(lang)
     ax = new_axes(ax, (7, 4))
     if order:
         table = table.reindex([o for o in order if o in table.index])

@@ -62,8 +62,7 @@ def edge_score(values: pd.Series, edges, bins: int, descending: bool = False) ->
 def rfm_metrics(customers: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     """``recency_days``, ``frequency`` and ``monetary`` as the RFM scheme measures them: F as orders or
     purchase days (``rfm.frequency``), M as total spend or spend per purchase day (``rfm.monetary``)."""
-    freq = cfg.get("frequency", "orders")
-    money = cfg.get("monetary", "total_spend")
+    freq, money = cfg["frequency"], cfg["monetary"]
     days = customers["purchase_days"].where(customers["purchase_days"] > 0)
     return pd.DataFrame({
         "recency_days": customers["recency_days"],
@@ -143,16 +142,16 @@ def chinese_thresholds(metrics: pd.DataFrame, cfg: dict, scores: pd.DataFrame | 
     """The high/low lines of the Chinese scheme for ``recency_days``, ``frequency`` and ``monetary``: the
     buyers' mean or median, or the fixed values (``rfm.threshold``), of the values or of the scores
     (``rfm.threshold_on``); NaN when nobody bought (or no amounts, for M)."""
-    how = cfg.get("threshold", "mean")
+    how = cfg["threshold"]
     if how == "fixed":
-        fixed = cfg.get("threshold_fixed") or {}
+        fixed = cfg["threshold_fixed"]
         missing = [c for c in METRICS if fixed.get(c) is None]
         if missing:
             raise UserError(f"rfm.threshold is fixed: set rfm.threshold_fixed for {', '.join(missing)}")
         return {c: float(fixed[c]) for c in METRICS}
     if how not in ("mean", "median"):
         raise UserError(f"rfm.threshold is {how!r}: use mean, median or fixed")
-    source = _threshold_source(metrics, scores, cfg.get("threshold_on", "values"))
+    source = _threshold_source(metrics, scores, cfg["threshold_on"])
     buyers = source[metrics["frequency"] > 0]
     return {col: float(getattr(buyers[col], how)()) for col in METRICS}
 
@@ -185,7 +184,7 @@ def chinese_segment_table(metrics: pd.DataFrame, cfg: dict) -> list[dict]:
 def chinese_segment_rules(metrics: pd.DataFrame, cfg: dict, scores: pd.DataFrame | None = None) -> np.ndarray:
     """Index into :func:`chinese_segment_table` of the rule each customer's high/low R, F (and M) match (the
     last one listed, should two match); -1 when none does."""
-    on = cfg.get("threshold_on", "values")
+    on = cfg["threshold_on"]
     thresholds = chinese_thresholds(metrics, cfg, scores)
     source = _threshold_source(metrics, scores, on)
     high = {}

@@ -1,8 +1,9 @@
-"""The stage's tables as a page shows them, in English or Chinese: groups named in the page's language, headers
-from :mod:`analysis.i18n` (with this stage's own in :data:`HEADERS`), numbers rounded for people.
+"""The stage's tables as a page shows them, in English or Chinese: one entry, :func:`page_table` (a result of
+:func:`analysis.segments.run` and the table's name); groups named in the page's language, headers from
+:mod:`analysis.i18n` (with this stage's own in :data:`HEADERS`), numbers rounded for people.
 
-The tables themselves (:func:`analysis.segments.summary_tables`, the playbooks) keep their column names and both
-languages' labels; only what is shown changes with ``lang``.
+The tables themselves (:func:`analysis.segments.stage.summary_tables`, the playbooks) keep their column names and
+both languages' labels; only what is shown changes with ``lang``.
 """
 
 from __future__ import annotations
@@ -15,37 +16,45 @@ from pandas.io.formats.style import Styler
 
 from analysis.i18n import check_language, header, localize
 from analysis.privacy import for_pages
-from analysis.segments.stage import ATTRIBUTES, SegmentRun
+from analysis.segments.stage import ATTRIBUTES, SegmentsResult
+from analysis.segments.tiers import playbook_table, segment_playbook_table
+from analysis.stage import Text, text
 from analysis.tables import escaped, left_aligned
 
-# This stage's headers (column -> (English, Chinese)); the shared ones are in analysis.i18n.HEADERS.
-HEADERS: dict[str, tuple[str, str]] = {
-    "label_en": ("English name", "英文名称"),
-    "label_zh": ("Chinese name", "中文名称"),
-    "segment": ("RFM segment", "RFM 细分"),
-    "service_level": ("Service level", "服务级别"),
-    "contact_cadence": ("Contact cadence", "联系频率"),
-    "channel": ("Channel", "渠道"),
-    "offer": ("Offer", "优惠"),
-    "owner": ("Owner", "负责人"),
-    "action": ("Action", "行动"),
-    "country": ("Country", "国家"),
-    "region": ("Region", "地区"),
-    "city": ("City", "城市"),
-    "industry": ("Industry", "行业"),
-    "customer_type": ("Customer type", "客户类型"),
-    "size": ("Size", "规模"),
+# This stage's headers (column -> {en, zh}); the shared ones are in analysis.i18n.HEADERS.
+HEADERS: dict[str, Text] = {
+    "label_en": text("English name", "英文名称"),
+    "label_zh": text("Chinese name", "中文名称"),
+    "segment": text("RFM segment", "RFM 细分"),
+    "service_level": text("Service level", "服务级别"),
+    "contact_cadence": text("Contact cadence", "联系频率"),
+    "channel": text("Channel", "渠道"),
+    "offer": text("Offer", "优惠"),
+    "owner": text("Owner", "负责人"),
+    "action": text("Action", "行动"),
+    "country": text("Country", "国家"),
+    "region": text("Region", "地区"),
+    "city": text("City", "城市"),
+    "industry": text("Industry", "行业"),
+    "customer_type": text("Customer type", "客户类型"),
+    "size": text("Size", "规模"),
 }
 
+# The breakdowns' headings and column names, by message id; "Other" and "(unknown)" are the groups the stage
+# makes of an attribute's small and missing values.
 TEXTS = {
-    "en": {"mix": {"tier": "{attribute}: value and tier mix", "rfm_segment": "{attribute}: segment mix"},
-           "share_of": {"tier": "{what}: {name}", "rfm_segment": "{name}"}, "other": "Other", "unknown": "(unknown)",
-           "no_attributes": "The data has no customer attributes (country, region, city, industry, customer type, "
-                            "size)."},
-    "zh": {"mix": {"tier": "{attribute}：价值与客户等级构成", "rfm_segment": "{attribute}：RFM 细分构成"},
-           "share_of": {"tier": "{what}：{name}", "rfm_segment": "{name}"}, "other": "其他", "unknown": "（未知）",
-           "no_attributes": "数据中没有客户属性（国家、地区、城市、行业、客户类型、规模）。"},
+    "mix_tier": {"en": "{attribute}: value and tier mix", "zh": "{attribute}：价值与客户等级构成"},
+    "mix_rfm_segment": {"en": "{attribute}: segment mix", "zh": "{attribute}：RFM 细分构成"},
+    "share_of_tier": {"en": "{what}: {name}", "zh": "{what}：{name}"},
+    "share_of_rfm_segment": {"en": "{name}", "zh": "{name}"},
+    "Other": {"en": "Other", "zh": "其他"},
+    "(unknown)": {"en": "(unknown)", "zh": "（未知）"},
+    "no_attributes": {"en": "The data has no customer attributes (country, region, city, industry, customer type, "
+                            "size).",
+                      "zh": "数据中没有客户属性（国家、地区、城市、行业、客户类型、规模）。"},
 }  # fmt: skip
+
+SUMMARY_TABLES = ("segments", "segments_zh", "abc", "lifecycle", "tiers")  # the stage's tables by group
 
 # How the page shows each kind of column (shares in percent, money and averages rounded for people).
 FORMATS = {
@@ -76,8 +85,8 @@ def _style(frame: pd.DataFrame, lang: str, formats: dict[str, str]) -> Styler:
     return left_aligned(styler, text)
 
 
-def show(table: pd.DataFrame, lang: str = "en") -> Styler:
-    """A table of the stage (a summary table of :func:`~analysis.segments.summary_tables`, the ABC table, a
+def summary_table(table: pd.DataFrame, lang: str = "en") -> Styler:
+    """A table of the stage (a summary table of :func:`~analysis.segments.stage.summary_tables`, the ABC table, a
     playbook) as the page shows it in ``lang``: groups named in ``lang`` (a summary table's ``label_zh`` becomes
     the index in Chinese; in English ``label_zh`` is left out and the Chinese scheme keeps its ``label_en``),
     headers in ``lang``, shares in percent."""
@@ -104,18 +113,18 @@ class Sections:
         return "\n".join(f"<h3>{html.escape(heading)}</h3>\n{table.to_html()}" for heading, table in self.parts)
 
 
-def breakdowns(run: SegmentRun, lang: str = "en") -> Sections:
+def breakdowns(run: SegmentsResult, lang: str = "en") -> Sections:
     """Value and tier mix, and segment mix, per customer attribute (country, region, ...; the ten largest
     groups by value, then Other), in ``lang``; a sentence instead when the data has no attributes."""
     check_language(lang)
-    t = TEXTS[lang]
+    t = {key: words[lang] for key, words in TEXTS.items()}
     # each tier's and segment's Chinese name, from the summary tables (one row per tier or segment)
     names = {
         "tier": run.tables["tiers"]["label_zh"].to_dict(),
         "rfm_segment": run.tables["segments"]["label_zh"].to_dict(),
     }
     prefixes = {"tier": "tier: ", "rfm_segment": "segment: "}
-    groups = {"Other": t["other"], "(unknown)": t["unknown"]}
+    groups = {"Other": t["Other"], "(unknown)": t["(unknown)"]}
     # mix columns in the order of the page's tables: tiers as configured, segments by value
     order = {"tier": {k: i for i, k in enumerate(run.tables["tiers"].index)},
              "rfm_segment": {k: i for i, k in enumerate(run.tables["segments"].index)}}  # fmt: skip
@@ -130,22 +139,22 @@ def breakdowns(run: SegmentRun, lang: str = "en") -> Sections:
                 if column.startswith(prefixes[mix]):
                     key = column.removeprefix(prefixes[mix])
                     label = names[mix].get(key, key) if lang == "zh" else key
-                    columns[column] = t["share_of"][mix].format(what=header(mix, lang), name=label)
+                    columns[column] = t[f"share_of_{mix}"].format(what=header(mix, lang), name=label)
                     formats[columns[column]] = "{:.1%}"
             shares = sorted(columns, key=lambda c: order[mix].get(c.removeprefix(prefixes[mix]), len(order[mix])))
             table = table[[c for c in table.columns if c not in columns] + shares]
             frame = table.rename(columns=columns, index=groups).rename_axis(attribute)
-            heading = t["mix"][mix].format(attribute=header(attribute, lang, HEADERS))
+            heading = t[f"mix_{mix}"].format(attribute=header(attribute, lang, HEADERS))
             parts.append((heading, _style(frame, lang, formats)))
     return Sections(parts, t["no_attributes"])
 
 
-def action_counts(run: SegmentRun, lang: str = "en") -> Styler:
+def action_counts(run: SegmentsResult, lang: str = "en") -> Styler:
     """How many customers each recommended action applies to, per tier (tiers in their configured order)."""
     check_language(lang)
     suffix = "_zh" if lang == "zh" else ""
     frame = pd.DataFrame(
-        {"tier": run.customers[f"tier{suffix}"], "recommended_action": run.customers[f"recommended_action{suffix}"]}
+        {"tier": run.columns[f"tier{suffix}"], "recommended_action": run.columns[f"recommended_action{suffix}"]}
     )
     counts = frame.groupby(["tier", "recommended_action"], sort=False).size().rename("customers").reset_index()
     order = {name: i for i, name in enumerate(_tier_order(run, lang))}
@@ -154,16 +163,17 @@ def action_counts(run: SegmentRun, lang: str = "en") -> Styler:
     return _style(counts.set_index(["tier", "recommended_action"]), lang, {"customers": "{:,.0f}"})
 
 
-def _tier_order(run: SegmentRun, lang: str) -> list[str]:
+def _tier_order(run: SegmentsResult, lang: str) -> list[str]:
+    """The tiers in their configured order, named in ``lang``."""
     tiers = run.tables["tiers"]
     return list(tiers["label_zh"] if lang == "zh" else tiers.index)
 
 
-def customer_preview(run: SegmentRun, lang: str = "en", rows: int = 10, mask: bool = False) -> Styler:
+def customer_preview(run: SegmentsResult, lang: str = "en", rows: int = 10, mask: bool = False) -> Styler:
     """The first ``rows`` customers' scores, segments, class, stage, tier and action in ``lang`` (ids masked
     with ``mask``): what the tier table in ``customers.csv`` holds."""
     check_language(lang)
-    c = for_pages(run.customers.head(rows), mask)
+    c = for_pages(run.columns.head(rows), mask)
     zh = lang == "zh"
     frame = pd.DataFrame({
         "customer_id": c["customer_id"],
@@ -176,3 +186,26 @@ def customer_preview(run: SegmentRun, lang: str = "en", rows: int = 10, mask: bo
         "recommended_action": c["recommended_action_zh" if zh else "recommended_action"],
     })  # fmt: skip
     return _style(frame, lang, FORMATS).hide(axis="index")
+
+
+def page_table(result: SegmentsResult, name: str, lang: str = "en", rows: int = 10, mask: bool = False):
+    """A table of the page as people read it, in ``lang``: a summary table by group (``segments``,
+    ``segments_zh``, ``abc``, ``lifecycle``, ``tiers``), the playbook per tier (``playbook``) or per named segment
+    (``segment_playbook``) from the settings the run applied, the customers per recommended action (``actions``),
+    the breakdowns by customer attribute (``breakdowns``, headed tables) or the first ``rows`` customers
+    (``preview``, ids masked with ``mask``)."""
+    check_language(lang)
+    if name in SUMMARY_TABLES:
+        return summary_table(result.tables[name], lang)
+    if name == "playbook":
+        return summary_table(playbook_table(result.settings, lang), lang)
+    if name == "segment_playbook":
+        return summary_table(segment_playbook_table(result.settings, lang), lang)
+    if name == "actions":
+        return action_counts(result, lang)
+    if name == "breakdowns":
+        return breakdowns(result, lang)
+    if name == "preview":
+        return customer_preview(result, lang, rows=rows, mask=mask)
+    names = (*SUMMARY_TABLES, "playbook", "segment_playbook", "actions", "breakdowns", "preview")
+    raise ValueError(f"the segments page has no table {name!r}: use one of {', '.join(names)}")

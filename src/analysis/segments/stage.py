@@ -1,175 +1,175 @@
-"""The segmentation stage (:func:`run_segments`, the one call the notebook makes), its tables and the
-managers' summary.
+"""The segmentation stage: :func:`run` (the one call the notebook makes) and its result,
+:class:`SegmentsResult`, with the tables the page shows.
 
-Every rule table is data in ``defaults/segments.yaml`` (English and Chinese labels); this module
-only applies it. The input is the customer table of :func:`analysis.data.features.customer_features`.
+Every rule table is data in ``defaults/segments.yaml`` (English and Chinese labels); this module only applies it
+(the rules themselves are in ``rfm``, ``abc``, ``lifecycle`` and ``tiers``). The input is the customer table of
+:func:`analysis.data.features.customer_features` (``prepared.customers``).
 
 Customers known only from a customer list (no purchase yet): no R/F/M scores and no ABC class
 (empty in ``customers.csv``), segment "No purchase yet" / 尚未购买 in both schemes, lifecycle
 potential, tier Potential (by the default rules), and the tier's onboarding action. They count
 in the segment, lifecycle and tier tables but not in the ABC table, which ranks buyers only.
 
-Every rule is also stated in words, English and Chinese, in ``report["rules"]`` (see
-:func:`rule_texts`), from the same settings that were applied.
+Every rule is also stated in words, English and Chinese, in ``segments.json``'s ``rules`` (see
+:func:`analysis.segments.describe.rule_texts`), from the same settings that were applied.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from analysis.errors import UserError
-from analysis.i18n import check_language
+from analysis.segments import describe
 from analysis.segments.abc import CLASSES, abc_codes, abc_summary, abc_value, pareto_curve
-from analysis.segments.describe import rule_texts
 from analysis.segments.lifecycle import STAGES, lifecycle_codes
 from analysis.segments.rfm import (
-    finite_or_none,
     chinese_segment_rules,
     chinese_segment_table,
     chinese_thresholds,
     english_segment_rules,
+    finite_or_none,
     has_amounts,
     rfm_metrics,
     rfm_scores,
 )
-from analysis.segments.tiers import categorical, labelled, first_match
+from analysis.segments.tiers import categorical, check_tier_rules, labelled, recommended_actions, tier_keys
+from analysis.stage import Inputs, StageResult
 from analysis.tables import text_column
 
 ATTRIBUTES = ("country", "region", "city", "industry", "customer_type", "size")
+SECTIONS = ("rfm", "abc", "lifecycle", "tiers", "playbook")  # the settings the stage applies
 
-# The managers' summary (:func:`manager_summary`), one Markdown list item per sentence.
-TEXTS = {
-    "en": {
-        "what": {"revenue": "value", "margin": "margin", "orders": "orders"},
-        "abc": "**{a_customers:.0%}** of customers (class A) bring **{a_value:.0%}** of the {what}.",
-        "no_amounts": "The data has no amounts: there is no M score or spend; ABC ranks customers by orders and "
-                      "the segments use R and F only.",
-        "vip": "{vip:,} VIP customers hold **{vip_value:.0%}** of the {what}: keep them close with a dedicated "
-               "account manager.",
-        "new": "; {new:,} are new and need onboarding",
-        "dormant": "{dormant:,} customers are dormant and {churned:,} churned{new}.",
-        "slipping": "**{slipping:,}** valuable customers (VIP and Important tiers) are dormant or churned: win them "
-                    "back in person, with an account manager's call.",
-        "potential": "{potential:,} customers on the customer list have not bought yet: give them a first-purchase "
-                     "incentive.",
-    },
-    "zh": {
-        "what": {"revenue": "价值", "margin": "毛利", "orders": "订单"},
-        "abc": "**{a_customers:.0%}** 的客户（A类）贡献了 **{a_value:.0%}** 的{what}。",
-        "no_amounts": "数据没有金额：M 得分、消费金额不可用，ABC 按订单数划分，分群只看 R 和 F。",
-        "vip": "VIP客户 {vip:,} 位，占{what}的 **{vip_value:.0%}**：由专属客户经理重点维护。",
-        "new": "，新客户 {new:,} 位，需要新客引导",
-        "dormant": "沉睡客户 {dormant:,} 位，流失客户 {churned:,} 位{new}。",
-        "slipping": "**{slipping:,}** 位高价值客户（VIP与重要客户）已沉睡或流失：由客户经理专人致电挽回。",
-        "potential": "客户名单中 {potential:,} 位潜在客户尚未购买：安排首单激励。",
-    },
-}  # fmt: skip
+# The customer table's columns the stage writes, in order (recency_days, frequency and monetary are the
+# features' own, written again in their place after the features).
+SEGMENT_COLUMNS = ("rfm_segment", "rfm_segment_label_zh", "rfm_segment_zh", "rfm_segment_zh_label_en")
+LABEL_COLUMNS = ("abc_class", "lifecycle_stage", "lifecycle_stage_zh", "tier", "tier_zh", "recommended_action",
+                 "recommended_action_zh")  # fmt: skip
 
 
-@dataclass
-class SegmentRun:
-    """The stage's products: ``customers`` (``customer_id`` + the segment columns), ``report``
-    (JSON-able: rules in words, counts and shares), and the tables the notebook shows."""
+@dataclass(kw_only=True)
+class SegmentsResult(StageResult):
+    """The stage's products: ``columns`` (``customer_id``, the RFM metrics, scores and every label column, one row
+    per customer of the table, in its order), ``record`` (JSON-able, ``segments.json``: rules in words, counts and
+    shares), ``tables`` (the summary tables, ABC, the Pareto curve, the breakdowns by attribute); and what the
+    page's words are made from: ``settings`` (the rule sections applied), ``thresholds`` (the Chinese scheme's
+    high/low lines) and ``population_gap`` (the lifecycle's gap in days for customers without a cadence)."""
 
-    customers: pd.DataFrame
-    report: dict[str, Any]
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    stage: ClassVar[str] = "segments"
+
+    settings: dict[str, Any]
+    thresholds: dict[str, float]
+    population_gap: float
+
+    def summary(self, lang: str = "en") -> str:
+        """The managers' bullets in ``lang`` (:func:`analysis.segments.describe.summary`)."""
+        return describe.summary(self, lang)
 
 
-def run_segments(customers: pd.DataFrame, config: dict) -> SegmentRun:
-    """Score, name, classify and tier every customer of the customer table."""
-    cfg = {k: config[k] for k in ("rfm", "abc", "lifecycle", "tiers", "playbook")}
-    known = set(cfg["tiers"]["labels"])
-    for rule in cfg["tiers"]["rules"]:
-        if rule.get("tier") not in known or rule["tier"] not in cfg["playbook"]["tiers"]:
-            raise UserError(
-                f"tier rule {rule} names tier {rule.get('tier')!r}: use one of {', '.join(known)} "
-                "(each needs a label in tiers.labels and an entry in playbook.tiers)"
-            )
-    c = customers.reset_index(drop=True)
+def run(prepared: Inputs, config: dict) -> SegmentsResult:
+    """Score, name, classify and tier every customer of the customer table (``prepared.customers``) by the rules
+    of ``config`` (the validated settings: ``rfm``, ``abc``, ``lifecycle``, ``tiers``, ``playbook``)."""
+    cfg = {k: config[k] for k in SECTIONS}
+    check_tier_rules(cfg["tiers"], cfg["playbook"])
+    c = prepared.customers.reset_index(drop=True)
     metrics = rfm_metrics(c, cfg["rfm"])
-    edges = cfg["rfm"]["edges"] if cfg["rfm"].get("scoring", "quantiles") == "edges" else None
+    edges = cfg["rfm"]["edges"] if cfg["rfm"]["scoring"] == "edges" else None
     scores = rfm_scores(metrics, int(cfg["rfm"]["bins"]), edges)
-    out = pd.concat([c[["customer_id", "recency_days", "frequency", "monetary"]], scores], axis=1)
     never = c["frequency"] <= 0
-    lost = never.to_numpy(bool)
-    # Every label column is decided on integer codes, as a Categorical (the groups of the tables), and written
-    # out as text once. rfm_segment: the English 11-segment scheme; rfm_segment_zh: the Chinese 8-segment
-    # scheme; each with its label in the other language; customers without a purchase: "No purchase yet".
-    groups = {}
-    english = [rule["name"] for rule in cfg["rfm"]["segments"]] + [cfg["rfm"]["others"], cfg["rfm"]["no_purchase"]]
-    segment = np.where(lost, len(english) - 1, english_segment_rules(scores, cfg["rfm"]))
-    chinese = [rule["name"] for rule in chinese_segment_table(metrics, cfg["rfm"])] + [cfg["rfm"]["no_purchase"]]
-    segment_zh = np.where(lost, len(chinese) - 1, chinese_segment_rules(metrics, cfg["rfm"], scores))
-    for column, codes, names in (("rfm_segment", segment, [n[0] for n in english]),
-                                 ("rfm_segment_label_zh", segment, [n[1] for n in english]),
-                                 ("rfm_segment_zh", segment_zh, [n[1] for n in chinese]),
-                                 ("rfm_segment_zh_label_en", segment_zh, [n[0] for n in chinese])):  # fmt: skip
-        groups[column] = categorical(codes, names)
-        out[column] = pd.Series(np.array([*names, pd.NA], dtype=object)[codes], dtype=object)
-
+    groups = segment_groups(metrics, scores, never.to_numpy(bool), cfg["rfm"])
     value = abc_value(c, cfg["abc"])
     abc, _ = abc_codes(value.where(~never), c["customer_id"], cfg["abc"]["cuts"])
-    groups["abc_class"] = categorical(np.where(lost, -1, abc), list(CLASSES))
-    out["abc_class"] = _as_text(groups["abc_class"])
+    groups["abc_class"] = categorical(np.where(never, -1, abc), list(CLASSES))
     stage_codes, population_gap = lifecycle_codes(c, cfg["lifecycle"])
-    stage = categorical(stage_codes, list(STAGES))
-    labels = cfg["lifecycle"]["labels"]
-    groups["lifecycle_stage"], groups["lifecycle_stage_zh"] = (labelled(stage, labels, i) for i in (0, 1))
-
-    keyed = pd.DataFrame({"abc_class": groups["abc_class"], "lifecycle_stage": stage,
+    keyed = pd.DataFrame({"abc_class": groups["abc_class"], "lifecycle_stage": categorical(stage_codes, list(STAGES)),
                           "rfm_segment": groups["rfm_segment"]})  # fmt: skip
-    rules = cfg["tiers"]["rules"]
-    matched = first_match(keyed, rules)
-    keyed["tier"] = categorical(np.where(matched < 0, len(rules), matched),  # no rule matches: ordinary
-                                 [rule["tier"] for rule in rules] + ["ordinary"])
-    groups["tier"], groups["tier_zh"] = (labelled(keyed["tier"].array, cfg["tiers"]["labels"], i) for i in (0, 1))
-    # the action: the first matching situation's, else the tier's (situations are listed first)
-    actions = [s["action"] for s in cfg["playbook"]["situations"]]
-    by_tier = {t: len(actions) + i for i, t in enumerate(cfg["playbook"]["tiers"])}
-    actions += [entry["action"] for entry in cfg["playbook"]["tiers"].values()]
-    choice = first_match(keyed, cfg["playbook"]["situations"])
-    tier_action = np.array([by_tier[t] for t in keyed["tier"].cat.categories])[keyed["tier"].cat.codes]
-    choice = np.where(choice >= 0, choice, tier_action)
-    groups["recommended_action"], groups["recommended_action_zh"] = (
-        categorical(choice, [a[i] for a in actions]) for i in (0, 1)
-    )
-    for column in ("lifecycle_stage", "lifecycle_stage_zh", "tier", "tier_zh", "recommended_action",
-                   "recommended_action_zh"):  # fmt: skip
-        out[column] = _as_text(groups[column])
-
+    keyed["tier"] = tier_keys(keyed, cfg["tiers"]["rules"])
+    groups.update(label_groups(keyed, cfg))
+    columns = customer_columns(c, scores, groups)
     keys = ("rfm_segment", "rfm_segment_zh", "lifecycle_stage", "tier")  # the tables' groups, as Categoricals
-    tables = summary_tables(c, out.assign(**{k: groups[k] for k in keys}), value, cfg)
+    tables = summary_tables(c, columns.assign(**{k: groups[k] for k in keys}), value, cfg)
     tables["pareto"] = pareto_curve(value[~never])
     thresholds = chinese_thresholds(metrics, cfg["rfm"], scores)
-    amounts = has_amounts(c)
+    record = segments_record(cfg, groups, keyed, tables, value, never, thresholds=thresholds,
+                             population_gap=population_gap, amounts=has_amounts(c))  # fmt: skip
+    return SegmentsResult(columns=columns, record=record, tables=tables, settings=cfg, thresholds=thresholds,
+                          population_gap=population_gap)  # fmt: skip
+
+
+def segment_groups(metrics: pd.DataFrame, scores: pd.DataFrame, never: np.ndarray, rfm: dict) -> dict:
+    """The four segment columns as Categoricals: ``rfm_segment`` (the English 11-segment scheme) and
+    ``rfm_segment_zh`` (the Chinese 8-segment scheme), each with its label in the other language; customers
+    without a purchase (``never``): "No purchase yet" in both."""
+    english = [rule["name"] for rule in rfm["segments"]] + [rfm["others"], rfm["no_purchase"]]
+    segment = np.where(never, len(english) - 1, english_segment_rules(scores, rfm))
+    chinese = [rule["name"] for rule in chinese_segment_table(metrics, rfm)] + [rfm["no_purchase"]]
+    segment_zh = np.where(never, len(chinese) - 1, chinese_segment_rules(metrics, rfm, scores))
+    codes = {"rfm_segment": (segment, english, 0), "rfm_segment_label_zh": (segment, english, 1),
+             "rfm_segment_zh": (segment_zh, chinese, 1),
+             "rfm_segment_zh_label_en": (segment_zh, chinese, 0)}  # fmt: skip
+    return {column: categorical(c, [n[i] for n in names]) for column, (c, names, i) in codes.items()}
+
+
+def label_groups(keyed: pd.DataFrame, cfg: dict) -> dict[str, pd.Categorical]:
+    """Lifecycle stage, tier and recommended action of each customer in English and Chinese (``..._zh``), as
+    Categoricals of the configured labels; ``keyed`` holds the keys (``lifecycle_stage``, ``tier``, ...)."""
+    stage, tier = keyed["lifecycle_stage"].array, keyed["tier"].array
+    choice, actions = recommended_actions(keyed, cfg["playbook"])
+    return {
+        "lifecycle_stage": labelled(stage, cfg["lifecycle"]["labels"], 0),
+        "lifecycle_stage_zh": labelled(stage, cfg["lifecycle"]["labels"], 1),
+        "tier": labelled(tier, cfg["tiers"]["labels"], 0),
+        "tier_zh": labelled(tier, cfg["tiers"]["labels"], 1),
+        "recommended_action": categorical(choice, [a[0] for a in actions]),
+        "recommended_action_zh": categorical(choice, [a[1] for a in actions]),
+    }
+
+
+def customer_columns(customers: pd.DataFrame, scores: pd.DataFrame, groups: dict) -> pd.DataFrame:
+    """``customer_id``, the RFM metrics and scores, and every label column as text, one row per customer. The
+    segment columns are objects (missing: ``pd.NA``), the others ``str`` columns (as ``customers.csv`` has
+    always had them)."""
+    out = pd.concat([customers[["customer_id", "recency_days", "frequency", "monetary"]], scores], axis=1)
+    for column in SEGMENT_COLUMNS:
+        values = groups[column]
+        names = np.array([*values.categories, pd.NA], dtype=object)
+        out[column] = pd.Series(names[values.codes], dtype=object)
+    for column in LABEL_COLUMNS:
+        out[column] = _as_text(groups[column])
+    return out
+
+
+def segments_record(
+    cfg: dict, groups: dict, keyed: pd.DataFrame, tables: dict, value: pd.Series, never: pd.Series, *,
+    thresholds: dict, population_gap: float, amounts: bool,
+) -> dict[str, Any]:  # fmt: skip
+    """``segments.json``: the rules in words, the settings applied, the Chinese scheme's thresholds, counts per
+    group (and per stage and tier key, whatever the labels say), the summary tables as rows, and the warnings
+    (none: everything this stage finds is said in the summary). ``never``: the customers without a purchase."""
     slipping = keyed["tier"].isin(["vip", "important"]) & keyed["lifecycle_stage"].isin(["dormant", "churned"])
-    report = {
-        "rules": rule_texts(cfg, thresholds, population_gap, amounts=amounts, abc_basis=str(value.name)),
+    rfm = cfg["rfm"]
+    return {
+        "rules": describe.rule_texts(cfg, thresholds, population_gap, amounts=amounts, abc_basis=str(value.name)),
         "has_amounts": amounts,
-        "settings": {"bins": int(cfg["rfm"]["bins"]),
-                     **{k: cfg["rfm"].get(k) for k in ("scoring", "frequency", "monetary", "threshold",
-                                                         "threshold_on")},
+        "settings": {"bins": int(rfm["bins"]),
+                     **{k: rfm[k] for k in ("scoring", "frequency", "monetary", "threshold", "threshold_on")},
                      "abc_value": str(value.name), "abc_cuts": cfg["abc"]["cuts"],
                      "lifecycle": {k: v for k, v in cfg["lifecycle"].items() if k != "labels"}},
         "thresholds_zh": {k: finite_or_none(v) for k, v in thresholds.items()},
         "population_gap_days": population_gap,
-        "customers": len(out),
+        "customers": len(keyed),
         "buyers": int((~never).sum()),
         "valuable_slipping": int(slipping.sum()),
         "counts": {col: {str(k): int(v) for k, v in _value_counts(groups[col]).items()}
                    for col in ("rfm_segment", "rfm_segment_zh", "abc_class", "lifecycle_stage", "tier",
                                "recommended_action")},
-        # by key (potential, new, ...; vip, important, ...), whatever the configured labels say
         "lifecycle_by_key": {k: int((keyed["lifecycle_stage"] == k).sum()) for k in cfg["lifecycle"]["labels"]},
         "tiers_by_key": {k: _tier_numbers(keyed["tier"] == k, value, never) for k in cfg["tiers"]["labels"]},
         **{name: _records(tables[name]) for name in ("abc", "segments", "segments_zh", "lifecycle", "tiers")},
+        "warnings": [],
     }  # fmt: skip
-    return SegmentRun(out, report, tables)
 
 
 def _as_text(values: pd.Categorical) -> pd.api.extensions.ExtensionArray:
@@ -314,27 +314,3 @@ def _with_mix(
     shares = pd.DataFrame(counts / counts.sum(axis=1, keepdims=True), index=table.index, columns=list(mix_sorted))
     table = table.join(shares.add_prefix("tier: " if mix == "tier" else "segment: "))
     return table.sort_values("value", ascending=False)
-
-
-def manager_summary(run: SegmentRun, lang: str = "en") -> str:
-    """A few plain sentences (Markdown, in ``lang``) on value concentration, tiers and who is slipping away.
-    Stages and tiers are looked up by their key, so renaming a label in the config changes no number."""
-    check_language(lang)
-    t = TEXTS[lang]
-    a = run.tables["abc"].loc["A"]
-    life = run.report["lifecycle_by_key"]
-    vip = run.report["tiers_by_key"].get("vip")
-    basis = run.report["settings"]["abc_value"]
-    what = t["what"].get(basis, basis)
-    lines = [t["abc"].format(a_customers=a["customer_share"], a_value=a["value_share"], what=what)]
-    if not run.report["has_amounts"]:
-        lines.append(t["no_amounts"])
-    if vip and vip["customers"]:
-        lines.append(t["vip"].format(vip=vip["customers"], vip_value=vip["value_share"], what=what))
-    new = t["new"].format(new=life["new"]) if life.get("new") else ""
-    lines.append(t["dormant"].format(dormant=life.get("dormant", 0), churned=life.get("churned", 0), new=new))
-    if run.report.get("valuable_slipping"):
-        lines.append(t["slipping"].format(slipping=run.report["valuable_slipping"]))
-    if life.get("potential"):
-        lines.append(t["potential"].format(potential=life["potential"]))
-    return "\n".join(f"- {line}" for line in lines)

@@ -1,5 +1,7 @@
-"""Tiers: ordered rules over ``abc_class``, ``lifecycle_stage`` and ``rfm_segment``, first match wins.
-The recommended action is the tier's, unless a playbook situation (e.g. a dormant VIP) applies.
+"""Tiers: ordered rules over ``abc_class``, ``lifecycle_stage`` and ``rfm_segment``, first match wins
+(:func:`tier_keys`). The recommended action is the tier's, unless a playbook situation (e.g. a dormant VIP)
+applies (:func:`recommended_actions`). The playbooks as tables: :func:`playbook_table`,
+:func:`segment_playbook_table`.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import UserError
+from analysis.i18n import check_language
 
 PLAYBOOK_FIELDS = ("service_level", "contact_cadence", "channel", "offer", "owner")
 
@@ -50,9 +53,40 @@ def categorical(codes: np.ndarray, names: list) -> pd.Categorical:
     return pd.Categorical.from_codes(remap[codes], categories=pd.Index(distinct, dtype="str"))
 
 
+def check_tier_rules(tiers: dict, playbook: dict) -> None:
+    """A ``UserError`` naming the first tier rule whose tier has no label in ``tiers.labels`` or no entry in
+    ``playbook.tiers``."""
+    known = set(tiers["labels"])
+    for rule in tiers["rules"]:
+        if rule.get("tier") not in known or rule["tier"] not in playbook["tiers"]:
+            raise UserError(
+                f"tier rule {rule} names tier {rule.get('tier')!r}: use one of {', '.join(known)} "
+                "(each needs a label in tiers.labels and an entry in playbook.tiers)"
+            )
+
+
+def tier_keys(keyed: pd.DataFrame, rules: list[dict]) -> pd.Categorical:
+    """Each customer's tier key (``vip``, ``important``, ...): the first matching rule's, ``ordinary`` when none
+    matches. ``keyed`` has ``abc_class``, ``lifecycle_stage`` and ``rfm_segment``."""
+    matched = first_match(keyed, rules)
+    return categorical(np.where(matched < 0, len(rules), matched), [rule["tier"] for rule in rules] + ["ordinary"])
+
+
+def recommended_actions(keyed: pd.DataFrame, playbook: dict) -> tuple[np.ndarray, list]:
+    """(each customer's action as a position in the list of actions, the actions ``[English, Chinese]``): the
+    first matching situation's (situations are listed first), else the tier's from the playbook. ``keyed`` has
+    ``tier`` (a Categorical of tier keys) besides the columns the situations name."""
+    actions = [s["action"] for s in playbook["situations"]]
+    by_tier = {t: len(actions) + i for i, t in enumerate(playbook["tiers"])}
+    actions += [entry["action"] for entry in playbook["tiers"].values()]
+    choice = first_match(keyed, playbook["situations"])
+    tier_action = np.array([by_tier[t] for t in keyed["tier"].cat.categories])[keyed["tier"].cat.codes]
+    return np.where(choice >= 0, choice, tier_action), actions
+
+
 def playbook_table(cfg: dict, lang: str = "en") -> pd.DataFrame:
     """The treatment of each tier: label, service level, cadence, channel, offer, owner, action."""
-    i = 0 if lang == "en" else 1
+    i = check_language(lang)  # the settings write each text [English, 中文]
     labels = cfg["tiers"]["labels"]
     rows = []
     for key, entry in cfg["playbook"]["tiers"].items():
@@ -62,7 +96,7 @@ def playbook_table(cfg: dict, lang: str = "en") -> pd.DataFrame:
 
 def segment_playbook_table(cfg: dict, lang: str = "en") -> pd.DataFrame:
     """The treatment of each named RFM segment."""
-    i = 0 if lang == "en" else 1
+    i = check_language(lang)  # the settings write each text [English, 中文]
     names = {rule["name"][0]: rule["name"][i] for rule in cfg["rfm"]["segments"]}
     names[cfg["rfm"]["others"][0]] = cfg["rfm"]["others"][i]
     rows = [
