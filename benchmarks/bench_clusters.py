@@ -65,14 +65,15 @@ def measure(n: int, algorithm: str) -> dict:
 
     from analysis import clusters
     from analysis.config import load_config
+    from analysis.stage import Frames
 
     config = load_config()
     config["clusters"]["algorithm"] = algorithm
     table = simulate(n)
     t0, c0 = time.perf_counter(), time.process_time()
-    run = clusters.run_clusters(table, config)
+    run = clusters.run(Frames(customers_table=table), config)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    r = run.report
+    r = run.record
     json.dumps(r)
     stability = r.get("stability") or {}
     return {

@@ -29,7 +29,6 @@ def test_notebook_adds_the_cluster_columns_and_writes_clusters_json(tmp_path, li
     pytest.importorskip("papermill")
     import yaml
 
-    from analysis import segments
     from analysis.report import open_stage
     from analysis.report.runner import execute_notebook
     from tests.language import assert_chinese_notebook
@@ -39,8 +38,10 @@ def test_notebook_adds_the_cluster_columns_and_writes_clusters_json(tmp_path, li
     sample = str(lifetimes_datasets / "CDNOW_sample.txt")
     prepared = open_stage(input_path=sample, as_of="1998-06-30", config_path=str(config_path)).run_dir
     st = open_stage(run_dir=str(shutil.copytree(prepared, tmp_path / "run")))  # a private copy to add columns to
-    st.add_columns(segments.run_segments(st.customers, st.config).customers)  # as the segments page would
-    before = st.customers
+    execute_notebook(NOTEBOOK.with_name("02_segments.ipynb"), tmp_path / "segments.ipynb",
+                     {"run_dir": str(st.run_dir), "lang": "zh"})  # the segments page first, as the runner runs it
+    before = open_stage(run_dir=str(st.run_dir)).customers
+    assert "tier" in before
     out = tmp_path / "out.ipynb"
     execute_notebook(NOTEBOOK, out, {"run_dir": str(st.run_dir), "lang": "zh", "mask_pii": True})
     assert not _errors(out)
@@ -58,7 +59,10 @@ def test_notebook_adds_the_cluster_columns_and_writes_clusters_json(tmp_path, li
     names = [n["en"] for n in report["names"].values()]
     assert len(set(names)) == len(names) == report["k"]
     assert sum(p["customers"] for p in report["profiles"]) == len(customers)
-    assert {"tier", "rfm_segment", "abc_class"} <= set(report["overlap"])
+    assert {"tier", "rfm_segment", "abc_class", "lifecycle_stage"} <= set(report["overlap"])
+    tiers = [label[0] for label in st.config["tiers"]["labels"].values()]
+    shown = list(next(iter(report["overlap"]["tier"].values())))
+    assert shown == [t for t in tiers if t in shown]  # tiers in tier order (issue 23)
     assert report["rules"] and all(0 < r["precision"] <= 1 for r in report["rules"])
 
 

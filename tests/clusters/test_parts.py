@@ -33,11 +33,12 @@ def test_regularity_is_the_spread_of_the_gaps_over_their_mean():
 
 
 def test_return_share_is_returned_value_over_returned_plus_kept():
-    customers = pd.DataFrame({"customer_id": ["a", "b", "c"], "monetary": [75.0, 10.0, 0.0]})
-    reasons = ["return_netted", "return_netted", "duplicate_row"]
-    quarantine = pd.DataFrame({"customer_id": ["a", "a", "b"], "reason": reasons, "amount_parsed": ["-20", "-5", "10"]})
-    share = return_share(quarantine, customers)
-    assert share.to_dict() == pytest.approx({"a": 0.25, "b": 0.0, "c": 0.0})
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c", "17850"], "monetary": [75.0, 10.0, 0.0, 30.0]})
+    # the returned lines as prepared.returns gives them; an id read from a number (17850.0) is the table's 17850
+    returns = _tx([("a", "2020-01-02", 20.0), ("a", "2020-01-03", 5.0), ("17850.0", "2020-01-04", 10.0)])
+    share = return_share(returns, customers)
+    assert share.to_dict() == pytest.approx({"a": 0.25, "b": 0.0, "c": 0.0, "17850": 0.25})
+    assert return_share(returns.iloc[:0], customers) is None  # no returns: no feature
 
 
 def test_feature_frame_keeps_single_purchase_customers_and_says_who_has_a_cadence():
@@ -72,8 +73,12 @@ def test_the_votes_choose_k_and_say_why():
                           "davies_bouldin": [0.8, 0.9, 0.7, 1.0]}).set_index("k")  # fmt: skip
     k, why, picks = choose_k(table)
     assert picks == {"silhouette": 3, "calinski_harabasz": 3, "davies_bouldin": 4, "elbow": 3}
-    assert k == 3 and "3 of 4" in why and "davies-bouldin 4" in why
-    assert choose_k(table, "davies_bouldin")[0] == 4
+    assert k == 3 and "3 of 4" in why["en"] and "davies-bouldin 4" in why["en"]
+    assert why["zh"] == "：4 项指标中有 3 项（轮廓系数、CH 指数、肘部法则）支持 3 组；其余指标的选择：DB 指数 4"
+    k, why, _ = choose_k(table, "davies_bouldin")
+    assert k == 4 and why == {"en": "k = 4 because the Davies-Bouldin index (overlap of neighbouring groups) is lowest "
+                                    "there (the setting clusters.criterion)",
+                              "zh": "：DB 指数在 4 组时最优（设置 clusters.criterion）"}  # fmt: skip
 
 
 def test_rule_conditions_read_in_whole_days_and_apply_as_written():

@@ -7,26 +7,38 @@ import pandas as pd
 import pytest
 
 from analysis import clusters
+from analysis.data.pipeline import prepare
 from analysis.errors import StageDeclined
-from tests.churn.staged import prepared, run_clusters
+from analysis.report.declines import empty_columns
 from tests.shapes import SHAPES, nobody_twice, one_day, tiny
 
 
 def _clusters(shape, tmp_path, config):
+    """The stage on the data spine's products for a shape (``prepare``: no run directory), and its columns: the
+    result's, or empty ones when it declines (as the page leaves them)."""
     frame, as_of = shape()
-    spine, customers = prepared(frame, as_of, tmp_path, config)
-    return run_clusters(spine, customers, as_of, config)
+    path = tmp_path / "transactions.csv"
+    frame.to_csv(path, index=False)
+    return _staged(prepare(str(path), config, as_of), config)
+
+
+def _staged(spine, config):
+    try:
+        out = clusters.run(spine, config)
+    except StageDeclined as exc:
+        return exc, empty_columns(spine.customers["customer_id"], exc.columns)
+    return out, out.columns
 
 
 @pytest.mark.parametrize("name", sorted(SHAPES))
 def test_every_shape_runs_or_declines(name, tmp_path, config):
     out, table = _clusters(SHAPES[name], tmp_path, config)
-    assert isinstance(out, clusters.ClusterRun | StageDeclined)
+    assert isinstance(out, clusters.ClustersResult | StageDeclined)
     if isinstance(out, StageDeclined):
         assert table["cluster"].isna().all() and table["cluster_name"].isna().all()
     else:
-        json.dumps(out.report)
-        assert clusters.manager_summary(out, "zh") and clusters.details_markdown(out, "zh")
+        json.dumps(out.record)
+        assert out.summary("zh") and clusters.describe.details_markdown(out, "zh")
         _plain_summary(out)
 
 
@@ -36,14 +48,14 @@ TECHNICAL = ("⚠️", "Rand", "silhouette", "criteria", "capped", "clusters.", 
 def _plain_summary(run) -> None:
     """The managers' summary carries no technical caution, criterion or setting: those are in the details."""
     for lang in ("en", "zh"):
-        summary = clusters.manager_summary(run, lang)
+        summary = run.summary(lang)
         assert not [w for w in TECHNICAL if w in summary], summary
 
 
 def test_tiny_is_grouped_into_no_more_groups_than_its_buyers_allow(tmp_path, config):
     out, _ = _clusters(tiny, tmp_path, config)
-    assert isinstance(out, clusters.ClusterRun) and out.report["k"] == 2
-    assert "40 buyers allow groups of at least 10 customers for k up to 2" in clusters.details_markdown(out)
+    assert isinstance(out, clusters.ClustersResult) and out.record["k"] == 2
+    assert "40 buyers allow groups of at least 10 customers for k up to 2" in clusters.describe.details_markdown(out)
 
 
 @pytest.mark.parametrize(("shape", "n"), [(one_day, 200), (nobody_twice, 500)])
@@ -68,13 +80,12 @@ def test_too_few_buyers_decline(tmp_path, config):
     assert "至少需要 32 位" in out.reason["zh"] and len(table) == 20
 
 
-def test_cdnow_is_grouped(tmp_path, config, lifetimes_datasets):
-    from tests.churn.test_shapes import pd_read_cdnow
-
-    out, table = _clusters(lambda: (pd_read_cdnow(lifetimes_datasets), "1998-06-30"), tmp_path, config)
-    assert isinstance(out, clusters.ClusterRun) and out.report["k"] >= 2
+def test_cdnow_is_grouped(config, lifetimes_datasets):
+    spine = prepare(str(lifetimes_datasets / "CDNOW_sample.txt"), config, "1998-06-30")
+    out, table = _staged(spine, config)
+    assert isinstance(out, clusters.ClustersResult) and out.record["k"] >= 2
     assert pd.Series(table["cluster"]).notna().all()
     _plain_summary(out)
-    details = clusters.details_markdown(out)
+    details, details_zh = (clusters.describe.details_markdown(out, lang) for lang in ("en", "zh"))
     assert "- Chosen: k = " in details and "adjusted Rand index" in details
-    assert "选定" in clusters.details_markdown(out, "zh") and "调整兰德指数" in clusters.details_markdown(out, "zh")
+    assert "选定" in details_zh and "调整兰德指数" in details_zh

@@ -10,63 +10,72 @@ from sklearn.metrics import adjusted_rand_score
 from analysis import clusters
 from analysis.clusters.rules import assign_by_rules, matches
 from analysis.errors import StageDeclined
+from analysis.stage import Frames
 
 from .conftest import planted_customers
 
 
+def _run(customers: pd.DataFrame, config: dict) -> clusters.ClustersResult:
+    """The stage on an analyst's own customer table (no transactions: no regularity, no returns)."""
+    return clusters.run(Frames(customers_table=customers), config)
+
+
 def _labels(run) -> np.ndarray:
-    return run.customers["cluster"].to_numpy(dtype=float)
+    return run.columns["cluster"].to_numpy(dtype=float)
 
 
 def _text(run) -> str:
-    return " ".join(w["en"] for w in run.report["warnings"])
+    return " ".join(w["en"] for w in run.record["warnings"])
 
 
 def test_planted_groups_are_recovered_and_k_is_chosen_right(fast):
     customers, truth = planted_customers(3000, seed=1, sigma=0.3)
-    run = clusters.run_clusters(customers, fast)
-    assert run.report["k"] == 3
-    assert "k = 3" in run.report["k_reason"]
+    run = _run(customers, fast)
+    assert run.record["k"] == 3
+    assert "k = 3" in run.record["k_reason"]["en"] and "支持 3 组" in run.record["k_reason"]["zh"]
     assert adjusted_rand_score(truth, _labels(run)) >= 0.9
-    assert run.report["stability"]["mean_ari"] >= 0.9 and run.report["stability"]["stable"]
-    json.dumps(run.report)  # JSON-able as it is
+    assert run.record["stability"]["mean_ari"] >= 0.9 and run.record["stability"]["stable"]
+    json.dumps(run.record)  # JSON-able as it is
+    assert list(run.columns.columns) == ["customer_id", *clusters.COLUMN_KINDS]
+    assert run.columns["customer_id"].tolist() == customers["customer_id"].tolist()  # the table's order
+    assert run.stage == "clusters" and run.json_name == "clusters.json"
 
 
 def test_names_say_what_the_planted_groups_are(fast):
     customers, truth = planted_customers(3000, seed=2)
-    run = clusters.run_clusters(customers, fast)
-    frame = pd.DataFrame({"truth": truth, "name": run.customers["cluster_name"]})
+    run = _run(customers, fast)
+    frame = pd.DataFrame({"truth": truth, "name": run.columns["cluster_name"]})
     name = frame.groupby("truth")["name"].agg(lambda s: s.mode()[0])
     assert "frequent" in name[0].lower() and "lapsed" not in name[0].lower()  # loyal
     assert "lapsed" in name[1].lower() and "one-time" in name[1].lower()  # bought once, long ago
     assert "lapsed" not in name[2].lower() and "cooling" not in name[2].lower()  # first bought a few weeks ago
-    assert run.customers["cluster_name"].nunique() == run.customers["cluster_name_zh"].nunique() == 3
+    assert run.columns["cluster_name"].nunique() == run.columns["cluster_name_zh"].nunique() == 3
 
 
 def test_wholesalers_do_not_form_a_cluster_by_accident(fast):
     customers, truth = planted_customers(3000, seed=3)
     big = customers.index[:5]  # five loyal customers become wholesalers: a thousand times the spend
     customers.loc[big, ["total_spend", "monetary", "avg_order_value"]] *= 1000
-    run = clusters.run_clusters(customers, fast)
-    assert run.report["k"] == 3
+    run = _run(customers, fast)
+    assert run.record["k"] == 3
     assert adjusted_rand_score(truth, _labels(run)) >= 0.9
-    assert run.report["extremes"] >= 5
+    assert run.record["extremes"] >= 5
 
 
 def test_two_runs_give_the_same_clusters_and_names(fast):
     customers, _ = planted_customers(2000, seed=4, sigma=0.5)
-    first = clusters.run_clusters(customers, fast)
-    second = clusters.run_clusters(customers, fast)
-    pd.testing.assert_frame_equal(first.customers, second.customers)
-    assert first.report["names"] == second.report["names"]
+    first = _run(customers, fast)
+    second = _run(customers, fast)
+    pd.testing.assert_frame_equal(first.columns, second.columns)
+    assert first.record["names"] == second.record["names"]
 
 
 def test_rules_reproduce_the_assignment_with_their_stated_precision(fast):
     customers, _ = planted_customers(3000, seed=5, sigma=0.5)
-    run = clusters.run_clusters(customers, fast)
-    cluster = run.customers["cluster"].to_numpy(dtype=float)
-    assert run.report["rules"], "no rules"
-    for rule in run.report["rules"]:
+    run = _run(customers, fast)
+    cluster = run.columns["cluster"].to_numpy(dtype=float)
+    assert run.record["rules"], "no rules"
+    for rule in run.record["rules"]:
         hit = matches(customers, rule["conditions"])
         assert hit.sum() == rule["customers"]
         assert (cluster[hit] == rule["cluster"]).mean() == pytest.approx(rule["precision"], abs=1e-12)
@@ -75,30 +84,31 @@ def test_rules_reproduce_the_assignment_with_their_stated_precision(fast):
         )
         assert rule["precision"] >= fast["clusters"]["rules"]["min_precision"]
         assert 1 <= len({c["feature"] for c in rule["conditions"]}) <= fast["clusters"]["rules"]["depth"]
-    assigned = assign_by_rules(customers, run.report["rules"])
+    assigned = assign_by_rules(customers, run.record["rules"])
     assert (assigned == cluster).mean() >= 0.9  # a CRM applying the rules gets (nearly) the model's clusters
 
 
 def test_a_fixed_k_is_used_and_said(fast):
     fast["clusters"]["k"] = 4
     customers, _ = planted_customers(2000, seed=6)
-    run = clusters.run_clusters(customers, fast)
-    assert run.report["k"] == 4 and "clusters.k" in run.report["k_reason"]
-    assert set(run.customers["cluster"].dropna().astype(int)) == {1, 2, 3, 4}
+    run = _run(customers, fast)
+    assert run.record["k"] == 4 and "clusters.k" in run.record["k_reason"]["en"]
+    assert run.record["k_reason"]["zh"] == "（由设置 clusters.k 指定）"
+    assert set(run.columns["cluster"].dropna().astype(int)) == {1, 2, 3, 4}
 
 
 def test_the_gaussian_mixture_option_recovers_the_planted_groups(fast):
     fast["clusters"].update(algorithm="gmm", k=3)
     customers, truth = planted_customers(2000, seed=7)
-    run = clusters.run_clusters(customers, fast)
+    run = _run(customers, fast)
     assert adjusted_rand_score(truth, _labels(run)) >= 0.9
 
 
 def test_an_unstable_grouping_is_flagged(fast):
     fast["clusters"]["stability"]["threshold"] = 1.01  # no grouping reaches it
     customers, _ = planted_customers(1000, seed=8)
-    run = clusters.run_clusters(customers, fast)
-    assert run.report["stability"]["stable"] is False
+    run = _run(customers, fast)
+    assert run.record["stability"]["stable"] is False
     assert "not stable" in _text(run)
 
 
@@ -106,13 +116,13 @@ def test_prospects_get_no_cluster_and_a_clear_label(fast):
     customers, _ = planted_customers(1000, seed=9)
     prospects = pd.DataFrame({"customer_id": ["p1", "p2"], "orders": 0, "purchase_days": 0, "total_spend": 0.0,
                               "frequency": 0, "monetary": 0.0})  # fmt: skip
-    run = clusters.run_clusters(pd.concat([customers, prospects], ignore_index=True), fast)
-    out = run.customers.set_index("customer_id")
+    run = _run(pd.concat([customers, prospects], ignore_index=True), fast)
+    out = run.columns.set_index("customer_id")
     assert out.loc[["p1", "p2"], "cluster"].isna().all()
     label = fast["clusters"]["labels"]["no_purchase"]
     assert (out.loc[["p1", "p2"], "cluster_name"] == label[0]).all()
     assert (out.loc[["p1", "p2"], "cluster_name_zh"] == label[1]).all()
-    assert out["cluster"].notna().sum() == 1000 and run.report["clustered"] == 1000
+    assert out["cluster"].notna().sum() == 1000 and run.record["clustered"] == 1000
 
 
 @pytest.mark.parametrize("n", [0, 1, 3, 49])
@@ -122,7 +132,7 @@ def test_too_few_buyers_for_groups_decline_with_their_reason(fast, n):
     assert clusters.fewest_buyers(fast["clusters"]) == 80
     customers, _ = planted_customers(50, seed=10)
     with pytest.raises(StageDeclined) as err:
-        clusters.run_clusters(customers.head(n), fast)
+        _run(customers.head(n), fast)
     said = "No customer has bought yet" if n == 0 else f"Only {n:,} customers have bought"
     assert err.value.reason["en"].startswith(said) and err.value.reason["zh"]
     assert err.value.stage == "clusters" and err.value.columns == clusters.COLUMN_KINDS
@@ -132,7 +142,7 @@ def test_identical_customers_decline_as_showing_no_groups(fast):
     customers, _ = planted_customers(200, seed=11)
     same = pd.concat([customers.head(1)] * 200, ignore_index=True).assign(customer_id=[f"s{i}" for i in range(200)])
     with pytest.raises(StageDeclined, match="look the same on every feature") as err:
-        clusters.run_clusters(same, fast)
+        _run(same, fast)
     assert "没有可区分的群体" in err.value.reason["zh"]
 
 
@@ -148,7 +158,7 @@ def test_a_single_purchase_each_declines_as_nothing_but_when_and_how_much(fast):
     no repeat behaviour to group by, so the stage declines rather than cut a cloud by date and amount."""
     customers, _ = planted_customers(1000, seed=12)
     with pytest.raises(StageDeclined) as err:
-        clusters.run_clusters(_once(customers), fast)
+        _run(_once(customers), fast)
     assert err.value.reason["en"].startswith("None of the 1,000 customers bought on more than one day: with one "
                                              "purchase each, they differ only in when they bought")  # fmt: skip
     assert "没有人在一天以上购买过" in err.value.reason["zh"] and err.value.columns == clusters.COLUMN_KINDS
@@ -160,18 +170,18 @@ def test_fewer_repeat_buyers_than_a_group_holds_decline(fast):
     once.loc[:8, ["orders", "purchase_days", "frequency"]] = 2  # 9 repeat buyers: fewer than the 10 a group holds
     with pytest.raises(StageDeclined, match=r"^Only 9 of the 1,000 customers bought on more than one day, fewer "
                                             r"than the 10 a group holds") as err:  # fmt: skip
-        clusters.run_clusters(once, fast)
+        _run(once, fast)
     assert "只有 9 位在一天以上购买过" in err.value.reason["zh"]
     once.loc[:9, ["orders", "purchase_days", "frequency"]] = 2  # 10: enough for a group of them
-    assert clusters.run_clusters(once, fast).customers["cluster"].notna().all()
+    assert _run(once, fast).columns["cluster"].notna().all()
 
 
 def test_the_large_population_path_recovers_the_planted_groups_too(fast):
     """Sampled k search and stability, MiniBatchKMeans for the final fit: the path 1M customers take."""
     fast["clusters"].update(minibatch_threshold=1000, search_sample=1500, silhouette_sample=500, rule_sample=1000)
     customers, truth = planted_customers(4000, seed=13, sigma=0.3)
-    run = clusters.run_clusters(customers, fast)
-    assert run.report["model"] == "MiniBatchKMeans" and run.report["samples"]["search"] == 1500
-    assert run.report["k"] == 3
+    run = _run(customers, fast)
+    assert run.record["model"] == "MiniBatchKMeans" and run.record["samples"]["search"] == 1500
+    assert run.record["k"] == 3
     assert adjusted_rand_score(truth, _labels(run)) >= 0.9
-    assert run.report["stability"]["mean_ari"] >= 0.9
+    assert run.record["stability"]["mean_ari"] >= 0.9

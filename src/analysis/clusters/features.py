@@ -7,8 +7,8 @@ Features, one row per buyer, in their original units (``FEATURES``):
 - ``regularity``: the spread of the gaps between a customer's purchase days relative to their mean (standard
   deviation / mean, the coefficient of variation; 0 = clockwork). It needs at least two gaps, so three purchase
   days; it comes from the transactions (:func:`regularity`) or a ``regularity`` column already in the table.
-- ``return_share``: returned value / (returned value + kept spend), when returns exist (from the quarantine of
-  the data spine, rows ``return_netted``: :func:`return_share`), or a ``return_share`` column in the table.
+- ``return_share``: returned value / (returned value + kept spend), when returns exist (the returned lines the
+  data spine netted away, ``prepared.returns``: :func:`return_share`), or a ``return_share`` column in the table.
 
 Customers with fewer than three purchase days have no regularity. This is not filled silently: they get the
 median regularity of the customers who have one, so that feature is neutral for them (neither regular nor
@@ -32,20 +32,21 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, PowerTransformer
 
 from analysis.errors import UserError
+from analysis.stage import Text, text
 
 BASE = ("recency_days", "frequency", "monetary", "tenure_days", "avg_order_value")
 MONEY = ("monetary", "avg_order_value")  # left out when the input has no amounts
 OPTIONAL = ("regularity", "return_share")
 FEATURES = BASE + OPTIONAL
-UNITS = {
-    "recency_days": ("days since the last purchase", "距上次购买天数"),
-    "frequency": ("orders", "订单数"),
-    "purchase_days": ("purchase days", "购买天数"),
-    "monetary": ("total spend", "累计消费"),
-    "tenure_days": ("days since the first purchase", "距首次购买天数"),
-    "avg_order_value": ("average order value", "平均订单金额"),
-    "regularity": ("irregularity of purchase gaps (0 = clockwork)", "购买间隔不规律度（0 = 非常规律）"),
-    "return_share": ("share of value returned", "退货金额占比"),
+UNITS: dict[str, Text] = {  # each feature's name for people
+    "recency_days": text("days since the last purchase", "距上次购买天数"),
+    "frequency": text("orders", "订单数"),
+    "purchase_days": text("purchase days", "购买天数"),
+    "monetary": text("total spend", "累计消费"),
+    "tenure_days": text("days since the first purchase", "距首次购买天数"),
+    "avg_order_value": text("average order value", "平均订单金额"),
+    "regularity": text("irregularity of purchase gaps (0 = clockwork)", "购买间隔不规律度（0 = 非常规律）"),
+    "return_share": text("share of value returned", "退货金额占比"),
 }
 
 
@@ -63,8 +64,8 @@ def regularity(transactions: pd.DataFrame, as_of: object = None) -> pd.Series:
 
 
 def _until(transactions: pd.DataFrame, as_of: object) -> pd.DataFrame:
-    """The purchases on or before ``as_of`` (all when ``None``)."""
-    if as_of is None:
+    """The purchases on or before ``as_of`` (all when ``None`` or not a time)."""
+    if as_of is None or pd.isna(as_of):
         return transactions
     end = pd.Timestamp(as_of) + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
     return transactions[transactions["timestamp"] <= end]
@@ -117,21 +118,15 @@ def _ids(values: pd.Series) -> np.ndarray:
     return text.str.replace(r"^(\d+)\.0+$", r"\1", regex=True).to_numpy()
 
 
-def return_share(
-    quarantine: pd.DataFrame | None, customers: pd.DataFrame, id_column: str = "customer_id"
-) -> pd.Series | None:
-    """Returned value / (returned value + kept spend) per customer, from the quarantine rows the data spine
-    netted against earlier purchases (reason ``return_netted``); ``None`` when there are no returns.
-
-    The quarantine keeps the input's own headers: ``id_column`` is the input's customer id column
-    (``st.quality["mapping"]["customer_id"]`` in a run)."""
-    if quarantine is None or not len(quarantine) or "reason" not in quarantine or id_column not in quarantine:
+def return_share(returns: pd.DataFrame | None, customers: pd.DataFrame) -> pd.Series | None:
+    """Returned value / (returned value + kept spend) per customer of ``customers`` (by ``customer_id``), from the
+    returned lines the data spine netted against earlier purchases (``prepared.returns``: ``customer_id``,
+    ``timestamp``, ``amount`` > 0); ``None`` when there are no returns. A return's id is read as the customer
+    table writes it (``17850.0`` is ``17850``)."""
+    if returns is None or not len(returns):
         return None
-    rows = quarantine[quarantine["reason"] == "return_netted"]
-    if rows.empty:
-        return None
-    amount = pd.to_numeric(rows["amount_parsed"], errors="coerce").abs().fillna(0.0)
-    returned = amount.groupby(_ids(rows[id_column])).sum()
+    amount = returns["amount"].astype(float).abs().fillna(0.0)
+    returned = amount.groupby(_ids(returns["customer_id"])).sum()
     ids = customers["customer_id"].astype(str)
     back = returned.reindex(ids).fillna(0.0).to_numpy()
     spend = customers["monetary"].to_numpy(dtype=float)
@@ -148,16 +143,16 @@ def buyers(customers: pd.DataFrame) -> np.ndarray:
 def feature_frame(
     customers: pd.DataFrame,
     transactions: pd.DataFrame | None = None,
-    quarantine: pd.DataFrame | None = None,
+    returns: pd.DataFrame | None = None,
     as_of: object = None,
-    quarantine_id: str = "customer_id",
 ) -> pd.DataFrame:
     """The features of every customer in original units (columns ``FEATURES`` that exist, plus
     ``purchase_days`` and ``cadence``), in the order of ``customers``.
 
-    ``regularity`` is taken from a column of that name, else computed from ``transactions``, else left out;
-    it is NaN for customers with fewer than three purchase days (``cadence`` False). ``return_share`` from a
-    column, else from ``quarantine`` (whose customer id column is ``quarantine_id``), else left out.
+    ``regularity`` is taken from a column of that name, else computed from ``transactions`` (purchases up to
+    ``as_of``), else left out; it is NaN for customers with fewer than three purchase days (``cadence`` False).
+    ``return_share`` from a column, else from ``returns`` (the returned lines: :func:`return_share`), else left
+    out.
     """
     missing = [c for c in BASE if c not in customers]
     if missing:
@@ -178,7 +173,7 @@ def feature_frame(
     elif "return_share" in c:
         out["return_share"] = c["return_share"].astype(float).fillna(0.0).to_numpy()
     else:
-        share = return_share(quarantine, c, quarantine_id)
+        share = return_share(returns, c)
         if share is not None:
             out["return_share"] = share.to_numpy()
     out["cadence"] = out["regularity"].notna() if "regularity" in out else out["purchase_days"] >= 3

@@ -22,28 +22,48 @@ from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies
 from sklearn.mixture import GaussianMixture
 
 from analysis.errors import UserError
+from analysis.stage import LANGUAGES, Text
 
 CRITERIA = ("silhouette", "calinski_harabasz", "davies_bouldin", "elbow")
-CRITERION_WORDS = {
-    "silhouette": "the silhouette (how well each customer sits in its own group) is highest",
-    "calinski_harabasz": "the Calinski-Harabasz ratio (spread between groups / within groups) is highest",
-    "davies_bouldin": "the Davies-Bouldin index (overlap of neighbouring groups) is lowest",
-    "elbow": "the elbow of the within-group spread (adding groups stops paying off)",
+# Each criterion by its short name, as the reason lists them.
+SHORT = {
+    "silhouette": {"en": "silhouette", "zh": "轮廓系数"},
+    "calinski_harabasz": {"en": "calinski-harabasz", "zh": "CH 指数"},
+    "davies_bouldin": {"en": "davies-bouldin", "zh": "DB 指数"},
+    "elbow": {"en": "elbow", "zh": "肘部法则"},
 }
+# Each criterion in words (for the reason k was chosen), by message id, in English and Chinese.
+TEXTS = {
+    "silhouette": {"en": "the silhouette (how well each customer sits in its own group) is highest",
+                   "zh": "轮廓系数"},
+    "calinski_harabasz": {"en": "the Calinski-Harabasz ratio (spread between groups / within groups) is highest",
+                          "zh": "CH 指数"},
+    "davies_bouldin": {"en": "the Davies-Bouldin index (overlap of neighbouring groups) is lowest", "zh": "DB 指数"},
+    "elbow": {"en": "the elbow of the within-group spread (adding groups stops paying off)", "zh": "肘部法则"},
+    "by_criterion": {"en": "k = {k} because {words} there (the setting clusters.criterion)",
+                     "zh": "：{words}在 {k} 组时最优（设置 clusters.criterion）"},
+    "by_votes": {"en": "k = {k}: {n} of 4 criteria point to it ({agree})",
+                 "zh": "：4 项指标中有 {n} 项（{agree}）支持 {k} 组"},
+    "separator": {"en": ", ", "zh": "、"},
+    "tie": {"en": "; a tie, broken by the higher silhouette", "zh": "；票数相同，取轮廓系数较高者"},
+    "others": {"en": "; the others prefer {others}", "zh": "；其余指标的选择：{others}"},
+    "left_out": {"en": "; k = {ks} left out: a group smaller than {share:.0%} of the customers, too small to act on",
+                 "zh": "；k = {ks} 不予考虑：有一组不足客户的 {share:.0%}，太小，无法据以行动"},
+}  # fmt: skip
 
 
 def make_model(k: int, n: int, cfg: dict, seed: int | np.random.Generator | None = None) -> Any:
     """An unfitted estimator with ``k`` clusters for ``n`` customers, as set in ``cfg`` (the ``clusters`` section)."""
-    rs = int(cfg.get("random_state", 0)) if seed is None else seed
+    rs = int(cfg["random_state"]) if seed is None else seed
     if isinstance(rs, np.random.Generator):
         rs = int(rs.integers(2**31 - 1))
-    algorithm = cfg.get("algorithm", "kmeans")
+    algorithm = cfg["algorithm"]
     if algorithm == "gmm":
-        return GaussianMixture(k, covariance_type=cfg.get("gmm_covariance", "full"), n_init=1, random_state=rs)
+        return GaussianMixture(k, covariance_type=cfg["gmm_covariance"], n_init=1, random_state=rs)
     if algorithm != "kmeans":
         raise UserError(f"clusters.algorithm is {algorithm!r}: use kmeans or gmm")
-    n_init = int(cfg.get("n_init", 4))
-    if n > int(cfg.get("minibatch_threshold", 200_000)):
+    n_init = int(cfg["n_init"])
+    if n > int(cfg["minibatch_threshold"]):
         return MiniBatchKMeans(k, n_init=n_init, random_state=rs, batch_size=4096, max_no_improvement=10)
     return KMeans(k, n_init=n_init, random_state=rs)
 
@@ -56,11 +76,11 @@ def fit_final(x: np.ndarray, rows: np.ndarray, k: int, cfg: dict, sample_fit: An
     by ``predict``). ``sample_fit``: the k search's model for ``k`` (the same fit on the same sample), when there
     is one."""
     model = sample_fit if sample_fit is not None else make_model(k, len(rows), cfg).fit(x[rows])
-    if len(rows) == len(x) or cfg.get("algorithm", "kmeans") != "kmeans":
+    if len(rows) == len(x) or cfg["algorithm"] != "kmeans":
         return model
-    rs = int(cfg.get("random_state", 0))
+    rs = int(cfg["random_state"])
     centres = model.cluster_centers_
-    if len(x) > int(cfg.get("minibatch_threshold", 200_000)):
+    if len(x) > int(cfg["minibatch_threshold"]):
         # started at the sample's optimum the mini-batch updates only wobble: stop after 3 batches without gain
         return MiniBatchKMeans(k, init=centres, n_init=1, random_state=rs, batch_size=4096,
                                max_no_improvement=3).fit(x)  # fmt: skip
@@ -141,8 +161,9 @@ def knee(ks: np.ndarray, values: np.ndarray) -> int:
     return int(ks[int(np.argmax(chord - ys))])
 
 
-def choose_k(table: pd.DataFrame, criterion: str = "votes", min_share: float = 0.0) -> tuple[int, str, dict[str, int]]:
-    """The chosen k, a sentence saying why, and each criterion's preferred k.
+def choose_k(table: pd.DataFrame, criterion: str = "votes", min_share: float = 0.0) -> tuple[int, Text, dict[str, int]]:
+    """The chosen k, why (``{en, zh}``: in Chinese the clause that follows "k groups chosen"), and each criterion's
+    preferred k.
 
     A k whose smallest group holds fewer than ``min_share`` of the customers is not eligible (unless no k is): a
     handful of extreme customers would otherwise win the silhouette as a "group" of their own."""
@@ -151,11 +172,10 @@ def choose_k(table: pd.DataFrame, criterion: str = "votes", min_share: float = 0
         raise ValueError("no k in the range gave two or more groups")
     big = ok[ok["smallest_share"] >= min_share] if "smallest_share" in ok else ok
     dropped = [int(k) for k in ok.index if k not in big.index]
-    note = ""
+    note = {"en": "", "zh": ""}
     if len(big) and dropped:
         ok = big
-        note = (f"; k = {', '.join(map(str, dropped))} left out: a group smaller than {min_share:.0%} of the "
-                "customers, too small to act on")  # fmt: skip
+        note = _said("left_out", ks=", ".join(map(str, dropped)), share=min_share)
     picks = {
         "silhouette": int(ok["silhouette"].idxmax()),
         "calinski_harabasz": int(ok["calinski_harabasz"].idxmax()),
@@ -164,20 +184,38 @@ def choose_k(table: pd.DataFrame, criterion: str = "votes", min_share: float = 0
     }
     if criterion in picks:
         k = picks[criterion]
-        return k, f"k = {k} because {CRITERION_WORDS[criterion]} there (the setting clusters.criterion){note}", picks
+        why = {lang: TEXTS["by_criterion"][lang].format(k=k, words=TEXTS[criterion][lang]) for lang in LANGUAGES}
+        return k, _joined(why, note), picks
     if criterion != "votes":
         raise UserError(f"clusters.criterion is {criterion!r}: use votes or one of {', '.join(CRITERIA)}")
     votes = pd.Series(list(picks.values())).value_counts()
     best = votes[votes == votes.max()].index
     k = int(max(best, key=lambda b: ok.loc[b, "silhouette"]))
-    agree = [name.replace("_", "-") for name, v in picks.items() if v == k]
-    others = ", ".join(f"{name.replace('_', '-')} {v}" for name, v in picks.items() if v != k)
-    why = f"k = {k}: {len(agree)} of 4 criteria point to it ({', '.join(agree)})"
+    agree = {name: v for name, v in picks.items() if v == k}
+    why = {lang: TEXTS["by_votes"][lang].format(k=k, n=len(agree), agree=_listed(agree, lang)) for lang in LANGUAGES}
     if len(best) > 1:
-        why += "; a tie, broken by the higher silhouette"
+        why = _joined(why, _said("tie"))
+    others = {name: v for name, v in picks.items() if v != k}
     if others:
-        why += f"; the others prefer {others}"
-    return k, why + note, picks
+        listed = {lang: _listed(others, lang, with_k=True) for lang in LANGUAGES}
+        why = _joined(why, {lang: TEXTS["others"][lang].format(others=listed[lang]) for lang in LANGUAGES})
+    return k, _joined(why, note), picks
+
+
+def _listed(criteria: dict[str, int], lang: str, with_k: bool = False) -> str:
+    """Criteria by their short names in ``lang`` (``davies-bouldin``, DB 指数), each with its k if ``with_k``."""
+    names = [SHORT[c][lang] + (f" {k}" if with_k else "") for c, k in criteria.items()]
+    return TEXTS["separator"][lang].join(names)
+
+
+def _said(key: str, **values) -> Text:
+    """The message ``key`` of :data:`TEXTS` in both languages, with ``values`` filled in."""
+    return {lang: TEXTS[key][lang].format(**values) for lang in LANGUAGES}
+
+
+def _joined(first: Text, then: Text) -> Text:
+    """Two texts one after the other, in each language."""
+    return {lang: first[lang] + then[lang] for lang in LANGUAGES}
 
 
 def stability(

@@ -69,7 +69,8 @@ def _join(words: list[str], lang: int) -> str:
 def _phrase(level_row: pd.Series, naming: dict, lang: int, extras: list[str]) -> str:
     words = [naming[e][level_row[e]][lang] for e in extras]
     # without amounts there is no M level: the noun is M's middle word ("buyers", 客户)
-    words += [naming[col][level_row.get(col, "mid")][lang] for col in CORE]
+    core = level_row.reindex(list(CORE)).fillna("mid")
+    words += [naming[col][core[col]][lang] for col in CORE]
     text = _join(words, lang)
     return text[:1].upper() + text[1:] if lang == 0 else text
 

@@ -8,6 +8,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from analysis.i18n import check_language
+from analysis.stage import LANGUAGES, Text
+
 OVERLAP = ("rfm_segment", "rfm_segment_zh", "abc_class", "tier", "lifecycle_stage")
 # The customer table's columns that name an overlap column's values in English and in Chinese.
 OVERLAP_LABELS = {
@@ -19,43 +22,54 @@ OVERLAP_LABELS = {
 }
 
 
-def category_order(column: str, config: dict, lang: int) -> list[str]:
-    """The configured order of a segmentation's values in one language (0 English, 1 Chinese): RFM segments as
-    their rule table, tiers and lifecycle stages as their labels; empty for ABC classes (alphabetical)."""
-    seg = config.get("rfm") or {}
+def category_order(column: str, config: dict, lang: str) -> list[str]:
+    """The configured order of a segmentation's values in ``lang``: RFM segments as their rule table (then the
+    others and the customers without a purchase), tiers and lifecycle stages as their labels (``tiers.labels``,
+    ``lifecycle.labels``: VIP, Important, Ordinary, Potential); empty for ABC classes (alphabetical)."""
+    i = check_language(lang)
+    rfm = config["rfm"]
     if column == "rfm_segment":
-        pairs = [s["name"] for s in seg.get("segments", [])] + [seg.get("others"), seg.get("no_purchase")]
+        pairs = [s["name"] for s in rfm["segments"]] + [rfm["others"], rfm["no_purchase"]]
     elif column == "rfm_segment_zh":
-        rows = [*seg.get("segments_zh", []), *seg.get("segments_zh_rf", [])]
-        pairs = [s["name"] for s in rows] + [seg.get("no_purchase")]
+        pairs = [s["name"] for s in [*rfm["segments_zh"], *rfm["segments_zh_rf"]]] + [rfm["no_purchase"]]
     elif column in ("tier", "lifecycle_stage"):
-        section = config.get("tiers" if column == "tier" else "lifecycle") or {}
-        pairs = list((section.get("labels") or {}).values())
+        pairs = list(config["tiers" if column == "tier" else "lifecycle"]["labels"].values())
     else:
         pairs = []
-    return [str(p[lang]) for p in pairs if p]
+    return [str(p[i]) for p in pairs if p]
 
 
-def overlaps(cust, labels, report, tables, tables_zh, config) -> None:
-    """Cross-tabs of the clusters (rows, most valuable first) against the segments page's columns, in English
-    (``tables``) and Chinese (``tables_zh``): the columns in their configured order (tiers as configured, not
-    alphabetically), a customer without a value as ``-``, last."""
-    report["overlap"] = {}
-    ids = sorted(int(i) for i in report["names"])
+def overlaps(cust: pd.DataFrame, labels: np.ndarray, names: dict[int, Text], config: dict) -> dict[str, dict]:
+    """Cross-tabs of the clusters (rows, most valuable first, named in each language by ``names``) against the
+    segments page's columns of ``cust`` (one row per clustered customer, ``labels`` their clusters), by language:
+    ``{"en": {column: table}, "zh": {column: table}}``, the columns in their configured order
+    (:func:`category_order`: tiers and lifecycle stages as configured, not alphabetically), values not configured
+    next in alphabetical order, a customer without a value as ``-``, last."""
+    out: dict[str, dict] = {lang: {} for lang in LANGUAGES}
+    ids = sorted(int(i) for i in names)
     labels = np.asarray(labels, dtype=np.int64)
     for col in OVERLAP:
         if col not in cust or not cust[col].notna().any():
             continue
-        for lang, out in ((0, tables), (1, tables_zh)):
-            source = OVERLAP_LABELS[col][lang]
-            names = {i: report["names"][i][("en", "zh")[lang]] for i in ids}
-            t = crosstab(labels, names, *values_or_dash(cust[source if source in cust else col], cust[col].isna()))
+        for lang in LANGUAGES:
+            source = OVERLAP_LABELS[col][check_language(lang)]
+            named = {i: names[i][lang] for i in ids}
+            t = crosstab(labels, named, *values_or_dash(cust[source if source in cust else col], cust[col].isna()))
             order = [v for v in dict.fromkeys(category_order(col, config, lang)) if v in t.columns]
             rest = sorted(v for v in t.columns if v not in order and v != "-")
             columns = order + rest + (["-"] if "-" in t.columns else [])
-            out[f"overlap_{col}"] = t.reindex(index=[names[i] for i in ids], columns=columns).fillna(0).astype(int)
-        t = (tables_zh if col.endswith("_zh") else tables)[f"overlap_{col}"]  # the JSON as before: a scheme's own names
-        report["overlap"][col] = {str(r): {str(kk): int(v) for kk, v in t.loc[r].items()} for r in t.index}
+            out[lang][col] = t.reindex(index=[named[i] for i in ids], columns=columns).fillna(0).astype(int)
+    return out
+
+
+def overlap_record(tables: dict[str, dict]) -> dict[str, dict]:
+    """The cross-tabs for ``clusters.json`` (``overlap``): customers by cluster name and value, each in its scheme's
+    own language (the Chinese RFM classes in Chinese, the others in English)."""
+    record = {}
+    for col, table in tables["en"].items():
+        t = tables["zh"][col] if col.endswith("_zh") else table
+        record[col] = {str(r): {str(kk): int(v) for kk, v in t.loc[r].items()} for r in t.index}
+    return record
 
 
 def values_or_dash(values: pd.Series, missing: pd.Series) -> tuple[np.ndarray, list]:

@@ -24,10 +24,18 @@ import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
 from analysis.clusters.features import UNITS
+from analysis.i18n import check_language
 
 RULE_FEATURES = ("recency_days", "frequency", "purchase_days", "monetary", "tenure_days", "avg_order_value",
                  "return_share")  # fmt: skip
 WHOLE = ("recency_days", "frequency", "purchase_days", "tenure_days")  # counted in whole days or orders
+# A rule's words, by message id, in English and Chinese.
+TEXTS = {
+    "and": {"en": " and ", "zh": " 且 "},
+    "everyone": {"en": "every customer", "zh": "所有客户"},
+    "rule": {"en": "{conditions} → {name} (precision {precision:.0%})",
+             "zh": "{conditions} → {name}（准确率 {precision:.0%}）"},
+}  # fmt: skip
 
 
 def _round(feature: str, threshold: float, op: str) -> float:
@@ -62,7 +70,7 @@ def _merge(conds: list[tuple[str, str, float]]) -> list[dict[str, Any]]:
     bounds: dict[str, dict[str, float]] = {}
     for name, op, value in conds:
         b = bounds.setdefault(name, {})
-        b[op] = min(b.get(op, value), value) if op == "<=" else max(b.get(op, value), value)
+        b[op] = value if op not in b else min(b[op], value) if op == "<=" else max(b[op], value)
     return [{"feature": n, "op": op, "value": v} for n, b in bounds.items() for op, v in sorted(b.items())]
 
 
@@ -77,7 +85,8 @@ def matches(frame: pd.DataFrame, conditions: list[dict[str, Any]]) -> np.ndarray
 
 def condition_text(c: dict[str, Any], lang: str = "en") -> str:
     """``recency_days <= 45`` as words: "days since the last purchase ≤ 45"."""
-    name = UNITS.get(c["feature"], (c["feature"], c["feature"]))[0 if lang == "en" else 1]
+    check_language(lang)
+    name = UNITS[c["feature"]][lang]
     whole = c["feature"] in WHOLE
     if c["op"] == "<=":
         value, sign = c["value"], "≤"
@@ -90,7 +99,8 @@ def condition_text(c: dict[str, Any], lang: str = "en") -> str:
 def range_text(low: dict[str, Any], high: dict[str, Any], lang: str = "en") -> str:
     """Both bounds of one feature as one range: "days since the last purchase 106–209" (whole numbers, both
     ends included) or "642.46 < total spend ≤ 848.92"."""
-    name = UNITS.get(low["feature"], (low["feature"], low["feature"]))[0 if lang == "en" else 1]
+    check_language(lang)
+    name = UNITS[low["feature"]][lang]
     if low["feature"] in WHOLE:
         return f"{name} {low['value'] + 1:,.0f}–{high['value']:,.0f}"
     if low["feature"] == "return_share":
@@ -101,8 +111,7 @@ def range_text(low: dict[str, Any], high: dict[str, Any], lang: str = "en") -> s
 def rule_text(conditions: list[dict[str, Any]], name: str, precision: float, lang: str = "en") -> str:
     """A rule in words: "days since the last purchase ≤ 45 and purchase days ≥ 4 → Recent frequent buyers
     (precision 93%)"; a feature bounded on both sides reads as one range (:func:`range_text`)."""
-    joiner = " and " if lang == "en" else " 且 "
-    everyone = "every customer" if lang == "en" else "所有客户"
+    check_language(lang)
     parts, seen = [], set()
     for c in conditions:
         if c["feature"] in seen:
@@ -111,10 +120,8 @@ def rule_text(conditions: list[dict[str, Any]], name: str, precision: float, lan
         pair = {d["op"]: d for d in conditions if d["feature"] == c["feature"]}
         both = "<=" in pair and ">" in pair
         parts.append(range_text(pair[">"], pair["<="], lang) if both else condition_text(c, lang))
-    conds = joiner.join(parts) or everyone
-    if lang == "en":
-        return f"{conds} → {name} (precision {precision:.0%})"
-    return f"{conds} → {name}（准确率 {precision:.0%}）"
+    words = TEXTS["and"][lang].join(parts) or TEXTS["everyone"][lang]
+    return TEXTS["rule"][lang].format(conditions=words, name=name, precision=precision)
 
 
 def cluster_rules(
@@ -130,8 +137,8 @@ def cluster_rules(
     columns = [c for c in RULE_FEATURES if c in frame]
     x_all = frame[columns].astype(float)
     fit_rows = np.arange(len(frame)) if rows is None else rows
-    depth = int(cfg.get("depth", 3))
-    keep, floor = int(cfg.get("max_rules", 3)), float(cfg.get("min_precision", 0.5))
+    depth = int(cfg["depth"])
+    keep, floor = int(cfg["max_rules"]), float(cfg["min_precision"])
     out: dict[int, list[dict[str, Any]]] = {}
     for cluster in np.unique(labels):
         target = labels == cluster
