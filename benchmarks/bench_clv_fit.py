@@ -38,6 +38,7 @@ def _child(folder: Path, bootstrap: int, as_of: str, models: str | None) -> None
     from analysis import clv
     from analysis.config import load_config
     from analysis.data import features
+    from analysis.stage import Frames
 
     warnings.simplefilter("ignore")
     tx = pd.read_parquet(folder / "transactions.parquet")
@@ -56,11 +57,11 @@ def _child(folder: Path, bootstrap: int, as_of: str, models: str | None) -> None
             status = f"{type(exc).__name__}: {exc}"[:120]
         out["fits"][name] = {"wall_s": time.perf_counter() - w0, "cpu_s": time.process_time() - c0, "status": status}
     w0, c0 = time.perf_counter(), time.process_time()
-    run = clv.run_clv(tx, customers, as_of, config)
+    run = clv.run(Frames(tx, as_of=as_of, customers_table=customers), config)
     out["stage"] = {"wall_s": time.perf_counter() - w0, "cpu_s": time.process_time() - c0}
-    out["models"] = run.report["models"]
-    out["chosen"] = run.report["choice_reason"]
-    out["spend_model"] = run.report["spend_model"]["params"]
+    out["models"] = run.record["models"]
+    out["chosen"] = run.record["choice_reason"]["en"]
+    out["spend_model"] = run.record["spend_model"]["params"]
     print(json.dumps(out, default=str))
 
 
@@ -87,7 +88,7 @@ def _run(src: Path, folder: Path, bootstrap: int, as_of: str, models: str | None
 
 def _print(label: str, result: dict) -> None:
     stage = result["stage"]
-    print(f"\n== {label}: run_clv {stage['wall_s']:.1f} s wall, {stage['cpu_s']:.1f} s CPU")
+    print(f"\n== {label}: clv.run {stage['wall_s']:.1f} s wall, {stage['cpu_s']:.1f} s CPU")
     for name, fit in result["fits"].items():
         print(f"   calibration fit {name:7s} {fit['wall_s']:7.2f} s wall {fit['cpu_s']:7.2f} s CPU  {fit['status']}")
     for entry in result["models"].values():

@@ -2,17 +2,25 @@
 
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from analysis import clv
-from analysis.clv.describe import choice_reason, localize_message
+from analysis.clv import describe, optimize, record, show
+from analysis.clv.stage import SELECTION_COLUMNS
 from tests.language import has_chinese
 
-DEGENERATE = (
-    "the data cannot tell apart customers' dropout probabilities: the MBG/NBD fit runs to the edge of its "
-    "parameter space (b grows without bound, as if all customers were alike in this); MBG/NBD left out of the choice"
-)
+DEGENERATE = {
+    "en": "the data cannot tell apart customers' dropout probabilities: the MBG/NBD fit runs to the edge of its "
+    "parameter space (b grows without bound, as if all customers were alike in this); MBG/NBD left out of the choice",
+    "zh": "数据无法区分客户的流失倾向：MBG/NBD 的拟合到达参数空间的边界（b 无限增大，仿佛所有客户在这方面都一样）；"
+    "MBG/NBD 未参与选择",
+}
+PENALIZED = {
+    "en": "Gamma-Gamma did not converge; refitted with penalty 0.01",
+    "zh": "Gamma-Gamma 未收敛；已用惩罚 0.01 重新拟合",
+}
 
 
 def _report(**changes) -> dict:
@@ -25,8 +33,11 @@ def _report(**changes) -> dict:
         "spend_total_error_pct": -15.8,
     }
     report = {
+        "as_of": "1998-06-30",
         "chosen_model": "pareto",
-        "choice_reason": "Pareto/NBD has the best holdout per-customer RMSE (1.597; BG/NBD 1.602)",
+        "choice_reason": {"en": "Pareto/NBD has the best holdout per-customer RMSE (1.597; BG/NBD 1.602)",
+                          "zh": "按验证期的每位客户 RMSE，Pareto/NBD 最好（1.597；BG/NBD 1.602）"},
+        "chosen_label": {"en": "Pareto/NBD", "zh": "帕累托/NBD 模型"},
         "amounts": True,
         "backtest": {"calibration_end": "1997-10-01", "observation_end": "1998-06-30", "choose_by": "rmse"},
         "models": {
@@ -39,31 +50,34 @@ def _report(**changes) -> dict:
                 "median_clv": 3.22, "bootstrap_resamples": 30, "interval": 0.9, "customers_without_purchase": 4},
         "spend_model": {"method": "gamma-gamma (penalized)", "params": {"p": 4.68, "q": 4.19, "v": 24.39},
                         "population_mean_spend": 35.81, "repeat_buyers": 1139, "free_repeat_buyers": 0,
-                        "warnings": ["Gamma-Gamma did not converge; refitted with penalty 0.01"],
-                        "notes": []},
-        "warnings": [f"MBG/NBD: {DEGENERATE}", "Gamma-Gamma did not converge; refitted with penalty 0.01"],
+                        "warnings": [PENALIZED], "notes": []},
+        "warnings": [{"en": f"MBG/NBD: {DEGENERATE['en']}", "zh": f"MBG/NBD：{DEGENERATE['zh']}"}, PENALIZED],
     }  # fmt: skip
     report.update(changes)
     return report
 
 
-def _run(report: dict) -> clv.ClvRun:
+def _run(report: dict, backtested: bool = True) -> clv.ClvResult:
     metrics = pd.DataFrame({"mae": [0.78, 0.75], "rmse": [1.602, 1.597], "spend_rmse": [80.1, 79.9]},
                            index=pd.Index(["bgnbd", "pareto"], name="model"))  # fmt: skip
     intervals = pd.DataFrame({"estimate": [0.56], "low": [0.52], "high": [0.61]}, index=["r"])
-    model = SimpleNamespace(parameter_intervals=lambda: intervals)
     customers = pd.DataFrame({"customer_id": ["a", "b"], "expected_purchases": [2.0, 1.0], "p_alive": [0.98766, 0.5],
                               "expected_spend": [10.0, 5.0], "clv": [20.123, 5.0], "clv_low": [18.0, 4.0],
                               "clv_high": [22.0, 6.0]})  # fmt: skip
-    return clv.ClvRun(customers, report, SimpleNamespace(metrics=metrics), model, pd.DataFrame())
+    tables = {"backtest": metrics if backtested else pd.DataFrame(), "parameters": intervals,
+              "selection": pd.DataFrame(columns=SELECTION_COLUMNS),
+              "top_customers": show.top_customers(customers, True)}  # fmt: skip
+    return clv.ClvResult(columns=customers, record=report, tables=tables,
+                         backtest=SimpleNamespace(metrics=metrics) if backtested else None,
+                         model=SimpleNamespace(model="pareto"), fit_summary=pd.DataFrame())  # fmt: skip
 
 
 def test_the_manager_summary_is_chinese_throughout_and_its_cautions_go_to_the_details():
-    report = _report()
-    english = clv.manager_summary(report)
+    run = _run(_report())
+    english = run.summary()
     assert english.startswith("- Over the next **12 months**") and "MBG/NBD: the data cannot" not in english
     assert english.endswith("Technical notes on the model fits are in Details at the end of this page.")
-    chinese = clv.manager_summary(report, "zh")
+    chinese = run.summary("zh")
     lines = chinese.splitlines()
     assert len(lines) == len(english.splitlines())
     assert all(has_chinese(line) for line in lines)
@@ -72,62 +86,108 @@ def test_the_manager_summary_is_chinese_throughout_and_its_cautions_go_to_the_de
     assert "流失倾向" not in chinese and "技术细节" in lines[-1]
     for phrase in ("Over the next", "Caution", "left out", "refitted", "holdout"):
         assert phrase not in chinese
-    details = clv.details_markdown(report, "zh")
+    details = describe.details_markdown(run, "zh")
     assert "MBG/NBD：数据无法区分客户的流失倾向" in details and "已用惩罚 0.01 重新拟合" in details
-    assert "MBG/NBD: the data cannot tell apart" in clv.details_markdown(report)
+    assert "MBG/NBD: the data cannot tell apart" in describe.details_markdown(run)
 
 
 def test_without_amounts_the_chinese_summary_says_so():
     c = {**_report()["clv"], "total_clv": float("nan")}
-    text = clv.manager_summary(_report(amounts=False, clv=c, warnings=[]), "zh")
+    text = _run(_report(amounts=False, clv=c, warnings=[])).summary("zh")
     assert "**输入数据没有金额**" in text and "CLV 为 0" not in text and "区间" not in text
     with pytest.raises(ValueError, match="language 'de'"):
-        clv.manager_summary(_report(), "de")
+        _run(_report()).summary("de")
 
 
-def test_why_a_model_was_chosen_in_chinese():
-    assert choice_reason(_report(), "en") == _report()["choice_reason"]
-    assert choice_reason(_report(backtest=None), "zh") == "Pareto/NBD 是唯一配置的模型（无法回测）"
-    assert choice_reason(_report(chosen_model="bgnbd"), "zh") == "BG/NBD 是能在全部数据上重新拟合的最佳模型"
+def test_why_a_model_was_chosen_in_both_languages():
+    assert describe.best_model_reason(_report()) == _report()["choice_reason"]
+    assert describe.best_model_reason(_report(backtest=None))["zh"] == "Pareto/NBD 是唯一配置的模型（无法回测）"
+    assert describe.best_model_reason(_report(chosen_model="bgnbd")) == {
+        "en": "BG/NBD is the best model that could be refitted on all data",
+        "zh": "BG/NBD 是能在全部数据上重新拟合的最佳模型",
+    }
     spearman = _report()
     spearman["backtest"] = {**spearman["backtest"], "choose_by": "spearman"}
     spearman["models"]["pareto"]["backtest"]["spearman"] = 0.46
     spearman["models"]["bgnbd"]["backtest"]["spearman"] = 0.45
-    assert choice_reason(spearman, "zh").startswith("按验证期的Spearman 秩相关，Pareto/NBD 最好（0.46；BG/NBD 0.45）")
+    reason = describe.best_model_reason(spearman)
+    assert reason["zh"].startswith("按验证期的Spearman 秩相关，Pareto/NBD 最好（0.46；BG/NBD 0.45）")
+    # the English is the backtest's own sentence, made from the same numbers
+    metrics = pd.DataFrame({"spearman": [0.45, 0.46]}, index=["bgnbd", "pareto"])
+    assert reason["en"] == clv.choose_model(metrics, "spearman")[1]
 
 
-def test_the_stage_messages_are_translated_and_unknown_ones_kept():
-    assert localize_message(DEGENERATE, "en") == DEGENERATE
-    assert localize_message(DEGENERATE, "zh") == (
-        "数据无法区分客户的流失倾向：MBG/NBD 的拟合到达参数空间的边界（b 无限增大，仿佛所有客户在这方面都一样）；"
-        "MBG/NBD 未参与选择"
-    )
-    refit = "Pareto/NBD could not be refitted on all data up to 1998-06-30: the optimiser stopped after 500 steps: X"
-    assert localize_message(refit, "zh") == (
-        "Pareto/NBD 无法在截至 1998-06-30 的全部数据上重新拟合：优化器在 500 步后停止：X"
-    )
-    assert localize_message("something new", "zh") == "something new"
+@pytest.mark.parametrize(
+    "model, params, ll",
+    [
+        ("mbgnbd", [0.2, 4.0, 0.8, 1000.0], -1.0),  # b at its bound: the dropout probabilities
+        ("pareto", [0.49, 7.78, 1000.0, 16716.5], -4937.0),  # s at its bound: the dropout rates
+        ("bgnbd", [2000.0, 4.4, 0.8, 2.4], -1.0),  # r: the purchase rates
+        ("bgnbd", [0.2, 1e-9, 0.8, 2.4], -1.0),  # a scale at its lower bound, named with its value
+        ("bgnbd", [0.243, 4.414, 0.793, 2.426], float("nan")),  # no finite log-likelihood
+        ("pareto", [0.553, 10.58, 0.606, 11.67], -9595.0),  # sound
+    ],
+)
+def test_a_degenerate_fit_is_said_in_both_languages_as_the_optimiser_judges_it(model, params, ll):
+    scale = 1 / 19.43
+    said = record.judge_text(model, params, ll, scale, 1000.0)
+    english = optimize.judge(model, np.array(params), ll, scale, 1000.0)
+    if english is None:
+        assert said is None
+        return
+    assert said["en"] == english and has_chinese(said["zh"]) and "the" not in said["zh"].split()
+
+
+def test_a_finding_without_words_here_is_quoted_in_a_chinese_sentence():
+    quoted = record.said("the optimiser stopped after 500 steps: ABNORMAL", None)
+    assert quoted["en"] == "the optimiser stopped after 500 steps: ABNORMAL"
+    assert has_chinese(quoted["zh"]) and quoted["en"] in quoted["zh"]
+    # words that do not say what the model said are not used
+    assert record.said("something else", {"en": "a sentence", "zh": "一句话"}) == record.said("something else", None)
 
 
 def test_choice_and_spend_lists_and_tables_in_chinese():
     run = _run(_report())
-    choice = run.choice_markdown("zh")
+    choice = describe.choice_markdown(run, "zh")
     assert choice.startswith("**选定模型**：按验证期") and "- **MBG/NBD 未参与选择**：数据无法区分" in choice
-    spend = run.spend_markdown("zh").splitlines()
+    spend = describe.spend_markdown(run, "zh").splitlines()
     assert spend[0] == "- 方法：Gamma-Gamma（带惩罚）" and "- 警告：Gamma-Gamma 未收敛；已用惩罚 0.01 重新拟合" in spend
     assert all(has_chinese(line) for line in spend)
-    assert run.spend_markdown().splitlines()[0] == "- method: gamma-gamma (penalized)"
+    assert describe.spend_markdown(run).splitlines()[0] == "- method: gamma-gamma (penalized)"
 
-    table = run.backtest_table("zh")
+    table = clv.page_table(run, "backtest", "zh")
     assert table.index.name == "模型" and table.index.tolist() == ["BG/NBD", "Pareto/NBD"]
     assert table.columns.tolist() == ["MAE", "RMSE", "消费 RMSE"]
-    assert run.backtest_table().index.name == "Model"
-    assert run.parameter_table("zh").columns.tolist() == ["估计值", "下限", "上限"]
-    assert run.parameter_table("zh").index.name == "参数"
-    top = run.top_customers_table(1, "zh")
+    assert clv.page_table(run, "backtest").index.name == "Model"
+    assert clv.page_table(run, "parameters", "zh").columns.tolist() == ["估计值", "下限", "上限"]
+    assert clv.page_table(run, "parameters", "zh").index.name == "参数"
+    top = clv.page_table(run, "top_customers", "zh", n=1)
     assert top.columns.tolist() == [
         "客户编号", "预期购买次数", "仍活跃概率", "预期每次消费", "客户终身价值", "CLV 下限", "CLV 上限"
     ]  # fmt: skip
     assert top.iloc[0].tolist() == ["a", 2.0, 0.9877, 10.0, 20.12, 18.0, 22.0]
     assert top.index.name == "排名" and top.index.tolist() == [1]
-    assert clv.ClvRun(run.customers, run.report, None, run.model, run.summary).backtest_table().empty
+    assert clv.page_table(_run(_report(), backtested=False), "backtest").empty
+    with pytest.raises(ValueError, match="no CLV table 'lift'"):
+        clv.page_table(run, "lift")
+
+
+def test_captions_and_the_no_dropout_sentence_only_where_they_belong():
+    run = _run(_report())
+    assert describe.caption(run, "tracking", "zh").startswith("**跟踪。**")
+    assert describe.caption(_run(_report(), backtested=False), "tracking") == ""
+    assert describe.no_dropout_markdown(run) == ""  # Pareto/NBD has dropout
+    nbd = _run(_report())
+    nbd.model = SimpleNamespace(model="nbd")
+    assert has_chinese(describe.no_dropout_markdown(nbd, "zh"))
+
+
+def test_the_record_names_the_model_for_people_and_the_page_as_its_tables_do():
+    run = _run(_report())
+    assert describe.MODEL_NAMES["pareto"] == {"en": "Pareto/NBD", "zh": "帕累托/NBD 模型"}
+    assert all(has_chinese(name["zh"]) for name in describe.MODEL_NAMES.values())
+    # this page's tables and charts say Pareto/NBD: so do its sentences
+    assert describe.page_model_name(run, "zh") == "Pareto/NBD" and "预测模型（Pareto/NBD）" in run.summary("zh")
+    nbd = _run(_report(chosen_model="nbd", selection={"not_backtested": {"en": "x", "zh": "某"}, "kind": "no_dropout",
+                                                       "notes": []}))  # fmt: skip
+    assert describe.page_model_name(nbd, "zh") == "NBD（无流失）" and "NBD（无流失）" in nbd.summary("zh")

@@ -17,6 +17,7 @@ from analysis.config import load_config
 from analysis.data import features
 from analysis.data.pipeline import prepare
 from analysis.errors import UserError
+from analysis.stage import Frames
 
 BGNBD = (0.243, 4.414, 0.793, 2.426)
 GG = (6.25, 3.74, 15.44)
@@ -483,14 +484,14 @@ def test_run_clv_writes_every_column_and_a_json_report():
     tx = clv.simulate_transactions(3000, seed=8, start="2023-01-01", end="2024-06-30")
     customers = pd.DataFrame({"customer_id": [*tx["customer_id"].unique(), "prospect"]})
     config = load_config(overrides={"clv": {"bootstrap": {"n": 4, "seed": 1}}})
-    run = clv.run_clv(tx, customers, "2024-06-30", config)
-    out = run.customers.set_index("customer_id")
+    run = clv.run(Frames(tx, as_of="2024-06-30", customers_table=customers), config)
+    out = run.columns.set_index("customer_id")
     assert list(out.columns) == list(clv.OUTPUT_COLUMNS)
     assert out.index.equals(pd.Index(customers["customer_id"], name="customer_id"))
     assert out.loc["prospect", "clv"] == 0 and np.isnan(out.loc["prospect", "p_alive"])
     bought = out.drop(index="prospect")
     assert bought.notna().all().all() and (bought["clv_low"] <= bought["clv_high"]).all()
-    report = json.loads(json.dumps(run.report, allow_nan=False))
+    report = json.loads(json.dumps(run.record, allow_nan=False))
     assert report["chosen_model"] in report["models"]
     for name in clv.MODELS:
         entry = report["models"][name]
@@ -498,8 +499,8 @@ def test_run_clv_writes_every_column_and_a_json_report():
         assert {"mae", "rmse", "spearman", "total_error_pct"} <= set(entry["backtest"])
     assert "full" in report["models"][report["chosen_model"]]
     assert report["clv"]["customers_without_purchase"] == 1
-    assert report["choice_reason"].startswith(clv.MODEL_LABELS[report["chosen_model"]])
-    assert "repeat purchases" in clv.manager_summary(report)
+    assert report["choice_reason"]["en"].startswith(clv.MODEL_LABELS[report["chosen_model"]])
+    assert "repeat purchases" in run.summary()
 
 
 def test_unknown_model_in_the_config_is_a_user_error():

@@ -15,6 +15,7 @@ from analysis.clv.backtest import _cal_frame
 from analysis.config import load_config
 from analysis.data import features
 from analysis.data.pipeline import prepare
+from analysis.stage import Frames
 
 PNBD = (0.553, 10.58, 0.606, 11.67)
 
@@ -26,8 +27,7 @@ def _matches_published(value: float, published: float, decimals: int) -> bool:
 def _cdnow(lifetimes_datasets, as_of: str):
     config = load_config()
     config["validation"]["zero_amount"] = "keep"  # free CDs are purchases, as in the papers
-    prepared = prepare(str(lifetimes_datasets / "CDNOW_sample.txt"), config, as_of)
-    return prepared.transactions, prepared.customers
+    return prepare(str(lifetimes_datasets / "CDNOW_sample.txt"), config, as_of)
 
 
 def _run_config(**clv_settings):
@@ -40,26 +40,28 @@ def _run_config(**clv_settings):
 
 
 def test_sample_window_fits_are_finite_or_flagged_and_a_flagged_model_is_never_chosen(lifetimes_datasets):
-    tx, customers = _cdnow(lifetimes_datasets, "1997-09-30")
-    run = clv.run_clv(tx, customers, "1997-09-30", _run_config())
-    report = json.loads(json.dumps(run.report, allow_nan=False))  # no NaN anywhere
+    run = clv.run(_cdnow(lifetimes_datasets, "1997-09-30"), _run_config())
+    report = json.loads(json.dumps(run.record, allow_nan=False))  # no NaN anywhere
     assert report["backtest"]["calibration_end"] == "1997-05-17"
     for name, entry in report["models"].items():
         if entry["status"] == "fitted":
             assert math.isfinite(entry["calibration"]["log_likelihood"])
         else:
             assert entry["status"] == "left out" and name != report["chosen_model"]
-            assert entry["reason"].endswith(f"{clv.MODEL_LABELS[name]} left out of the choice")
+            assert entry["reason"]["en"].endswith(f"{clv.MODEL_LABELS[name]} left out of the choice")
+            assert entry["reason"]["zh"].endswith(f"{clv.MODEL_LABELS[name]} 未参与选择")
             assert name not in run.backtest.metrics.index
-            assert any(entry["reason"] in w for w in report["warnings"])
-            assert entry["reason"] in clv.details_markdown(report)  # a technical caution, not for managers
+            reason = entry["reason"]
+            assert any(reason["en"] in w["en"] and reason["zh"] in w["zh"] for w in report["warnings"])
+            for lang in ("en", "zh"):  # a technical caution, not for managers
+                assert entry["reason"][lang] in clv.describe.details_markdown(run, lang)
             if "calibration" in entry:
                 assert entry["calibration"]["log_likelihood"] is not None
     assert math.isfinite(report["models"][report["chosen_model"]]["full"]["log_likelihood"])
 
 
 def test_pareto_on_the_sample_window_is_finite_or_says_what_the_data_cannot_tell(lifetimes_datasets):
-    tx, _ = _cdnow(lifetimes_datasets, "1997-09-30")
+    tx = _cdnow(lifetimes_datasets, "1997-09-30").transactions
     X = _cal_frame(features.calibration_holdout(tx, "1997-05-17", "1997-09-30"))
     try:
         pm = clv.PurchaseModel("pareto").fit(X)
@@ -87,9 +89,8 @@ def test_degenerate_fits_are_described_in_words():
 
 
 def test_the_published_cdnow_fits_can_be_checked_from_the_report(lifetimes_datasets):
-    tx, customers = _cdnow(lifetimes_datasets, "1998-06-30")
     config = _run_config(holdout={"calibration_end": "1997-09-30"})
-    report = json.loads(json.dumps(clv.run_clv(tx, customers, "1998-06-30", config).report))
+    report = json.loads(json.dumps(clv.run(_cdnow(lifetimes_datasets, "1998-06-30"), config).record))
     published = {
         "bgnbd": ({"r": (0.243, 3), "alpha": (4.414, 3), "a": (0.793, 3), "b": (2.426, 3)}, -9582.4),
         "pareto": ({"r": (0.553, 3), "alpha": (10.58, 2), "s": (0.606, 3), "beta": (11.67, 2)}, -9595.0),
@@ -104,7 +105,8 @@ def test_the_published_cdnow_fits_can_be_checked_from_the_report(lifetimes_datas
     assert spend["repeat_buyers"] == 946
     for p, value in {"p": 6.25, "q": 3.74, "v": 15.44}.items():
         assert _matches_published(spend["params"][p], value, 2), (p, spend)
-    assert "not lifetimes' mean per customer" in report["log_likelihood"]
+    assert "not lifetimes' mean per customer" in report["log_likelihood"]["en"]
+    assert "lifetimes 的每位客户平均值" in report["log_likelihood"]["zh"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,7 +115,7 @@ def test_the_published_cdnow_fits_can_be_checked_from_the_report(lifetimes_datas
 
 @pytest.fixture(scope="module")
 def cdnow_calibration(lifetimes_datasets) -> pd.DataFrame:
-    tx, _ = _cdnow(lifetimes_datasets, "1998-06-30")
+    tx = _cdnow(lifetimes_datasets, "1998-06-30").transactions
     return _cal_frame(features.calibration_holdout(tx, "1997-09-30", "1998-06-30"))
 
 
@@ -177,32 +179,34 @@ def test_an_event_log_without_amounts_gets_purchase_forecasts_and_says_there_is_
     tx = clv.simulate_transactions(1500, seed=9, start="2023-01-01", end="2024-06-30")
     customers = pd.DataFrame({"customer_id": [*tx["customer_id"].unique(), "prospect"]})
     config = load_config(overrides={"clv": {"bootstrap": {"n": 2, "seed": 0}}})
-    log = clv.run_clv(tx.assign(amount=np.nan), customers, "2024-06-30", config)
-    out = log.customers.set_index("customer_id")
+    log = clv.run(Frames(tx.assign(amount=np.nan), as_of="2024-06-30", customers_table=customers), config)
+    out = log.columns.set_index("customer_id")
     bought = out.drop(index="prospect")
     assert bought[["expected_purchases", "p_alive"]].notna().all().all()
     assert out[["expected_spend", "clv", "clv_low", "clv_high"]].isna().all().all()
-    report = json.loads(json.dumps(log.report, allow_nan=False))
-    assert report["amounts"] is False and "the input has no amounts" in report["amounts_note"]
+    report = json.loads(json.dumps(log.record, allow_nan=False))
+    assert report["amounts"] is False and "the input has no amounts" in report["amounts_note"]["en"]
     assert report["spend_model"]["method"] == "none"
-    assert "The input has no amounts" in clv.manager_summary(report)
-    top = log.top_customers(5)
-    assert top["expected_purchases"].tolist() == sorted(bought["expected_purchases"], reverse=True)[:5]
+    assert "The input has no amounts" in log.summary()
+    for text in (clv.describe.choice_markdown(log, "zh"), clv.describe.spend_markdown(log, "zh")):
+        assert "输入数据没有金额" in text and "the input" not in text
+    top = clv.page_table(log, "top_customers", n=5)
+    assert top["Expected purchases"].tolist() == sorted(bought["expected_purchases"].round(2), reverse=True)[:5]
     # the purchase forecasts are those of the same log with its amounts
-    with_amounts = clv.run_clv(tx, customers, "2024-06-30", config).customers
+    with_amounts = clv.run(Frames(tx, as_of="2024-06-30", customers_table=customers), config).columns
     for column in ("expected_purchases", "p_alive"):
-        np.testing.assert_array_equal(log.customers[column], with_amounts[column])
+        np.testing.assert_array_equal(log.columns[column], with_amounts[column])
 
 
 # --------------------------------------------------------------------------------------------
 # determinism
 
 
-def test_run_clv_twice_gives_the_same_report_bytes_and_values():
+def test_the_stage_twice_gives_the_same_record_bytes_and_values():
     tx = clv.simulate_transactions(3000, seed=8, start="2023-01-01", end="2024-06-30")
     config = load_config(overrides={"clv": {"bootstrap": {"n": 4, "seed": 1}}})
-    runs = [clv.run_clv(tx, None, "2024-06-30", config) for _ in range(3)]
-    first = json.dumps(runs[0].report, sort_keys=True)
+    runs = [clv.run(Frames(tx, as_of="2024-06-30"), config) for _ in range(3)]
+    first = json.dumps(runs[0].record, sort_keys=True)
     for run in runs[1:]:
-        assert json.dumps(run.report, sort_keys=True) == first
-        pd.testing.assert_frame_equal(run.customers, runs[0].customers, check_exact=True)
+        assert json.dumps(run.record, sort_keys=True) == first
+        pd.testing.assert_frame_equal(run.columns, runs[0].columns, check_exact=True)

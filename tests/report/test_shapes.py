@@ -66,7 +66,7 @@ def test_every_shape_completes_with_every_page_and_the_whole_pack(shop_runs, sha
     assert all(any(words in d["en"] for d in declines) for words in said), [d["en"] for d in declines]
     if "clv" not in declined:
         clv = json.loads((run_dir / "clv.json").read_text(encoding="utf-8"))
-        assert clv["chosen_label"] == model
+        assert clv["chosen_label"]["en"] == model
         assert model in (run_dir / "00_summary.html").read_text(encoding="utf-8")  # the model as people name it
 
 

@@ -6,12 +6,13 @@ Modules, in the order of the computation: ``likelihoods`` (the models' mathemati
 process without dropout, the forecast where nobody has dropped out yet), ``spend`` (:class:`SpendModel`),
 ``optimize`` (bounded fits, starts, the degenerate-fit checks and retry), ``value``
 (:class:`CLVModel`), ``simulate``, ``backtest``, ``diagnostics`` (the data behind the charts),
-``plots``, ``stage`` (:func:`run_clv`, the one call the notebook makes; its fallbacks: the whole period by BIC,
-a small penalty, the NBD; its declines) and ``describe`` (the page's words in
-English and Chinese: the managers' summary, the choice of model).
+``plots``, ``stage`` (:func:`run`, the one call the notebook makes, and :class:`ClvResult`; its fallbacks: the
+whole period by BIC, a small penalty, the NBD; its declines), ``record`` (``clv.json``'s entries and the warnings
+about the fits, en/zh), ``describe`` (the page's words in English and Chinese: the managers' summary, the choice
+of model) and ``show`` (the page's tables, en/zh: :func:`page_table`).
 """
 
-from analysis.clv import plots
+from analysis.clv import describe, diagnostics, plots, show
 from analysis.clv.backtest import (
     NO_DROPOUT_GAIN,
     Backtest,
@@ -23,10 +24,11 @@ from analysis.clv.backtest import (
     holdout_period,
     whole_period_choice,
 )
-from analysis.clv.describe import caption, details_markdown, manager_summary
 from analysis.clv.diagnostics import (
     conditional_expectation_data,
     frequency_recency_matrix,
+    histogram_data,
+    matrix_data,
     repeat_purchase_histogram,
     tracking_data,
 )
@@ -42,6 +44,7 @@ from analysis.clv.likelihoods import (
 from analysis.clv.models import OUTPUT_COLUMNS, SUMMARY_COLUMNS, UNIT_DAYS, UNITS_PER_MONTH, PurchaseModel
 from analysis.clv.nbd import NBD_MODEL, NBDModel, nbd_log_likelihood
 from analysis.clv.optimize import DegenerateFit
+from analysis.clv.show import page_table
 from analysis.clv.simulate import (
     simulate_spend,
     simulate_summary,
@@ -50,9 +53,9 @@ from analysis.clv.simulate import (
 from analysis.clv.spend import PENALIZED_MEAN_TOLERANCE, SpendModel
 from analysis.clv.stage import (
     TRANSACTION_COLUMNS,
-    ClvRun,
+    ClvResult,
     clv_settings,
-    run_clv,
+    run,
 )
 from analysis.clv.value import (
     CLVModel,
@@ -62,7 +65,7 @@ from analysis.clv.value import (
 __all__ = [
     "Backtest",
     "CLVModel",
-    "ClvRun",
+    "ClvResult",
     "DegenerateFit",
     "MODELS",
     "NBDModel",
@@ -85,19 +88,22 @@ __all__ = [
     "choose_model",
     "clv_settings",
     "conditional_expectation_data",
-    "caption",
-    "details_markdown",
+    "describe",
+    "diagnostics",
     "discount_weights",
     "frequency_recency_matrix",
+    "histogram_data",
     "holdout_period",
-    "manager_summary",
+    "matrix_data",
     "nbd_log_likelihood",
     "pareto_expected_purchases",
     "pareto_log_likelihood",
+    "page_table",
     "pareto_p_alive",
     "plots",
     "repeat_purchase_histogram",
-    "run_clv",
+    "run",
+    "show",
     "simulate_spend",
     "simulate_summary",
     "simulate_transactions",

@@ -5,13 +5,16 @@ the repeat-purchase histogram and the frequency x recency matrices of a fitted m
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from analysis.clv.likelihoods import MODELS
 from analysis.clv.models import UNIT_DAYS, PurchaseModel
+
+if TYPE_CHECKING:
+    from analysis.clv.stage import ClvResult
 
 
 def tracking_data(
@@ -121,3 +124,19 @@ def frequency_recency_matrix(
         index=pd.Index(rec, name="recency"),
         columns=pd.Index(freq.astype(int), name="frequency"),
     )
+
+
+def matrix_data(result: ClvResult, what: str = "p_alive") -> pd.DataFrame:
+    """``p_alive`` or ``expected_purchases`` (over the CLV horizon) of the run's chosen model by frequency and
+    recency, for a customer whose first purchase was at the start of the data (the longest T fitted); frequency
+    up to the 99th percentile of the customers' (at least 5, at most 30)."""
+    fitted = result.fit_summary
+    T = float(fitted["T"].max())
+    max_f = int(min(30, max(5, fitted["frequency"].quantile(0.99))))
+    return frequency_recency_matrix(result.model.purchase_model_, T, result.horizon_units, what, max_frequency=max_f)
+
+
+def histogram_data(result: ClvResult) -> pd.DataFrame:
+    """The run's customers by repeat purchases, actual and expected by the chosen model
+    (:func:`repeat_purchase_histogram`)."""
+    return repeat_purchase_histogram(result.model.purchase_model_, result.fit_summary)
