@@ -45,8 +45,7 @@ HEADERS: dict[str, Text] = {
 TEXTS = {
     "mix_tier": {"en": "{attribute}: value and tier mix", "zh": "{attribute}：价值与客户等级构成"},
     "mix_rfm_segment": {"en": "{attribute}: segment mix", "zh": "{attribute}：RFM 细分构成"},
-    "share_of_tier": {"en": "{what}: {name}", "zh": "{what}：{name}"},
-    "share_of_rfm_segment": {"en": "{name}", "zh": "{name}"},
+    "share_of_tier": {"en": "{what}: {name}", "zh": "{what}：{name}"},  # a segment's share is headed by its name
     "Other": {"en": "Other", "zh": "其他"},
     "(unknown)": {"en": "(unknown)", "zh": "（未知）"},
     "no_attributes": {"en": "The data has no customer attributes (country, region, city, industry, customer type, "
@@ -139,7 +138,8 @@ def breakdowns(run: SegmentsResult, lang: str = "en") -> Sections:
                 if column.startswith(prefixes[mix]):
                     key = column.removeprefix(prefixes[mix])
                     label = names[mix].get(key, key) if lang == "zh" else key
-                    columns[column] = t[f"share_of_{mix}"].format(what=header(mix, lang), name=label)
+                    tier_share = t["share_of_tier"].format(what=header(mix, lang), name=label)
+                    columns[column] = tier_share if mix == "tier" else label
                     formats[columns[column]] = "{:.1%}"
             shares = sorted(columns, key=lambda c: order[mix].get(c.removeprefix(prefixes[mix]), len(order[mix])))
             table = table[[c for c in table.columns if c not in columns] + shares]
