@@ -193,3 +193,10 @@ def test_every_preset_keeps_the_day_the_tiers_were_assessed(tmp_path, config):
                 "hubspot": ("Assessed On", "1998-06-30"), "fxiaoke": ("评估日期", "1998-06-30")}  # fmt: skip
     for system, (header, day) in expected.items():
         assert read(files[system][0])[header].tolist() == [day, day], system
+
+
+def test_a_csv_preset_without_an_encoding_stops_with_one_line(tmp_path, config):
+    config = copy.deepcopy(config)
+    config["crm"]["systems"]["zoho"]["encoding"] = None
+    with pytest.raises(UserError, match=r"^setting 'crm.systems.zoho.encoding' is empty: a CSV preset takes utf-8-sig"):
+        write_crm_files(tmp_path, named(2), config, ["zoho"])

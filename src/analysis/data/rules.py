@@ -53,10 +53,10 @@ def after_as_of(t: ibis.Table, as_of: ibis.Value) -> ibis.BooleanValue:
 def non_product(t: ibis.Table, cfg: dict) -> ibis.BooleanValue:
     """Postage, fees, manual adjustments: by product code (any case) or by description."""
     hit = ibis.literal(False)
-    codes = sorted({str(c).strip().upper() for c in cfg.get("non_product_codes") or []})
+    codes = sorted({str(c).strip().upper() for c in cfg["non_product_codes"] or ()})  # (null: none)
     if "product_id" in t.columns and codes:
         hit |= t.product_id.upper().isin(codes).fill_null(False)
-    descriptions = sorted({str(c).strip().lower() for c in cfg.get("non_product_descriptions") or []})
+    descriptions = sorted({str(c).strip().lower() for c in cfg["non_product_descriptions"] or ()})
     if "description" in t.columns and descriptions:
         hit |= t.description.lower().isin(descriptions).fill_null(False)
     return hit
@@ -79,7 +79,7 @@ def is_return(t: ibis.Table, cfg: dict) -> ibis.BooleanValue:
     ret = (t.amount < 0).fill_null(False)
     if "quantity" in t.columns:
         ret |= (t.quantity < 0).fill_null(False)
-    pattern = cfg.get("cancellation_pattern")
+    pattern = cfg["cancellation_pattern"]
     if pattern:
         ret |= _cancellation(t.order_raw, pattern)
     return ret
@@ -97,7 +97,7 @@ def return_key(t: ibis.Table, cfg: dict) -> ibis.StringValue:
     if "product_id" in t.columns:
         return customer + "\x1f" + t.product_id.fill_null("")
     order = t.order_raw.fill_null("")
-    pattern = cfg.get("cancellation_pattern")
+    pattern = cfg["cancellation_pattern"]
     if pattern:
         order = ibis.ifelse(_cancellation(t.order_raw, pattern), order.re_replace("^[A-Za-z]+", ""), order)
     return customer + "\x1f" + order

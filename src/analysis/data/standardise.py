@@ -84,7 +84,7 @@ def frame_table(frame: pd.DataFrame, mapping: dict[str, str], data_cfg: dict) ->
         column = frame[mapping[role]]
         if role == "timestamp" and not pd.api.types.is_datetime64_any_dtype(column):
             parsed["__timestamp"], date_format = parse_dates(
-                column, fmt=data_cfg.get("date_format"), timezone=data_cfg.get("timezone") or "UTC"
+                column, fmt=data_cfg["date_format"], timezone=data_cfg["timezone"]
             )
         elif role != "timestamp" and not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
             parsed[f"__{role}"] = parse_amounts(column)
@@ -100,14 +100,14 @@ def _read_in_python(
 
     def read_dates(values: pd.Series) -> pd.Series:
         parsed, found["format"] = parse_dates(
-            values, fmt=data_cfg.get("date_format"), timezone=data_cfg.get("timezone") or "UTC"
+            values, fmt=data_cfg["date_format"], timezone=data_cfg["timezone"]
         )
         return parsed.astype(object).where(parsed.notna(), None)
 
     for role in ("timestamp", *NUMBER_ROLES, "amount", "refund"):
         if role in mapping and f"__{role}" not in table.columns and _needs_python(table[mapping[role]], role):
             if role == "timestamp":
-                found["format"] = data_cfg.get("date_format") or "none"  # when no value is readable
+                found["format"] = data_cfg["date_format"] or "none"  # when no value is readable
                 table = engine.map_distinct(con, table, mapping[role], read_dates, f"__{role}", "timestamp")
             else:
                 table = engine.map_distinct(con, table, mapping[role], parse_amounts, f"__{role}", "float64")

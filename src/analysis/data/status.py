@@ -60,13 +60,13 @@ def status_reasons(con: Any, table: ibis.Table, cfg: dict) -> ibis.Table:
     quarantine reason its status or deal stage gives (``cancelled_order``, ``unpaid_order``,
     ``not_won``), NULL for purchases. Each distinct status is classified once."""
     if "status" in table.columns:
-        vocab = cfg.get("order_status") or {}
-        lists = {k: vocab.get(k) or [] for k in ("cancelled", "unpaid", "paid")}
+        vocab = cfg["order_status"]
+        lists = {k: vocab[k] or [] for k in ("cancelled", "unpaid", "paid")}
         table = engine.map_distinct(
             con, table, "status", lambda v: classify(v, lists).map(ORDER_REASONS), "__order_reason", "string"
         )
     if "deal_stage" in table.columns:
-        won = {"won": cfg.get("deal_won") or []}
+        won = {"won": cfg["deal_won"] or []}  # (null: no stage is a win)
         table = engine.map_distinct(con, table, "deal_stage", lambda v: classify(v, won) == "won", "__won", "boolean")
     reason = table["__order_reason"] if "__order_reason" in table.columns else ibis.null("string")
     if "__won" in table.columns:  # deals without a stage are not won either

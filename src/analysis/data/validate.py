@@ -156,7 +156,7 @@ def validate(raw: pd.DataFrame, mapping: dict[str, str], config: dict, as_of: An
     """
     if len(raw) == 0:
         raise UserError(NO_ROWS)
-    table, date_format = frame_table(raw, mapping, config.get("data", {}))
+    table, date_format = frame_table(raw, mapping, config["data"])
     return validate_table(engine.connect(), table, mapping, config, as_of, date_format)
 
 
@@ -165,7 +165,7 @@ def validate_raw(raw: Any, config: dict, as_of: Any = None, con: Any = None) -> 
     file is scanned by the engine, other inputs arrive as the frame read."""
     con = con if con is not None else engine.connect()
     if isinstance(raw.source, pd.DataFrame):
-        table, date_format = frame_table(raw.source, raw.mapping, config.get("data", {}))
+        table, date_format = frame_table(raw.source, raw.mapping, config["data"])
     else:
         table, date_format = raw.table(con), None
     checked = validate_table(con, table, raw.mapping, config, as_of, date_format)
@@ -184,13 +184,13 @@ def validate_table(
     """:func:`validate` for raw rows already in the engine ``con``: an Ibis table with the input's
     columns and its row numbers (:data:`analysis.data.engine.ROW`), and possibly values already read
     in Python (:func:`analysis.data.standardise.frame_table`, which gives ``date_format``)."""
-    data_cfg = config.get("data", {})
-    cfg = config.get("validation", {})
-    zero = cfg.get("zero_amount", "keep")
+    data_cfg = config["data"]
+    cfg = config["validation"]
+    zero = cfg["zero_amount"]
     if zero not in ("quarantine", "keep"):
         raise UserError(f"validation.zero_amount is {zero!r}: use keep or quarantine")
     if engine.is_duckdb(con):
-        con.raw_sql(f"SET TimeZone = '{str(data_cfg.get('timezone') or 'UTC').replace(chr(39), '')}'")
+        con.raw_sql(f"SET TimeZone = '{str(data_cfg['timezone']).replace(chr(39), '')}'")
     std, date_format, has_amounts = standardise(con, raw, mapping, data_cfg, date_format)
     std = status_reasons(con, std, cfg)
     std = std.mutate(reason=rules.row_rules(std, has_amounts), amount_raw=std.amount)
@@ -216,9 +216,9 @@ def validate_table(
     settled = engine.materialise(con, t.drop("is_return", "net_key", "units"))
     engine.release(con, first)  # every later step reads the settled rows
 
-    threshold = outlier_threshold(con, settled, float(cfg.get("outlier_mad_k", 5.0)))
+    threshold = outlier_threshold(con, settled, float(cfg["outlier_mad_k"]))
     final = settled.mutate(outlier=rules.outliers(settled, threshold))
-    if cfg.get("drop_outliers"):
+    if cfg["drop_outliers"]:
         final = final.mutate(reason=rules.first_reason(final.reason, [("outlier", final.outlier)]))
     summary = _summary(con, final)
     if summary.empty:
@@ -236,7 +236,7 @@ def validate_table(
         mapping=dict(mapping),
         monthly=_monthly(con, kept, has_amounts),
     )
-    guard = bool((config.get("export") or {}).get("csv_formula_guard", True))
+    guard = bool(config["export"]["csv_formula_guard"])
     return Validated(quality, kept, _quarantined(raw, final), con, formula_guard=guard)
 
 

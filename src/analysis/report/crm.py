@@ -62,7 +62,7 @@ def _text(values: pd.Series, column: str, preset: dict, guard: bool = False) -> 
     if column in MONEY_COLUMNS:
         out = _cents(values.astype(float).to_numpy(float, na_value=np.nan))
     elif column in PROBABILITY_COLUMNS:
-        scale = 100.0 if preset.get("percent") else 1.0
+        scale = 100.0 if preset["percent"] else 1.0
         out = _short((values.astype(float) * scale).round(4).to_numpy(float, na_value=np.nan))
     elif pd.api.types.is_datetime64_any_dtype(values):
         codes, days = pd.factorize(values)  # a handful of dates: each formatted once
@@ -137,7 +137,7 @@ def preset_frame(table: pd.DataFrame, preset: dict, config: dict, system: str) -
     names = names.where(names.notna() & (names.str.strip() != ""), None)
     missing = int(names.isna().sum())
     if missing:
-        policy = config["crm"].get("missing_name", "id")
+        policy = config["crm"]["missing_name"]
         if policy not in MISSING_NAME:
             raise UserError(f"setting 'crm.missing_name' is {policy!r}: use one of {', '.join(MISSING_NAME)}")
         if missing == len(table) and policy == "skip":
@@ -147,16 +147,16 @@ def preset_frame(table: pd.DataFrame, preset: dict, config: dict, system: str) -
         warnings.append(f"{system}: {whose}, so {name_header!r} (required) holds the customer id")
         names = names.where(names.notna(), ids)
     out[name_header] = _text(names.astype("str"), "customer_name", preset, guard)
-    if preset.get("key"):
-        source = next((c for c in preset.get("key_from") or [] if c in table), None)
+    if preset["key"]:  # (null: the system matches on no field)
+        source = next((c for c in preset["key_from"] or () if c in table), None)
         if source is None:
             warnings.append(
-                f"{system}: the data has no {' or '.join(preset.get('key_from') or ['key'])} column, so "
+                f"{system}: the data has no {' or '.join(preset['key_from'] or ['key'])} column, so "
                 f"{preset['key']!r} is left out and each import creates new records instead of updating them"
             )
         else:
             out[preset["key"]] = _text(table[source], source, preset, guard)
-    values = dict(preset.get("tier_values") or [])
+    values = dict(preset["tier_values"] or ())  # (null: every tier keeps its label)
     for header, column in preset["columns"]:
         if column not in table:
             continue
@@ -214,9 +214,18 @@ def write_crm_files(
             if suffix == ".xlsx":
                 write_plain_xlsx(path, part.replace("", None))
             else:
-                _write_csv(path, part, preset.get("encoding") or "utf-8-sig")
+                _write_csv(path, part, csv_encoding(preset, system))
             files[system].append(path)
     return CrmFiles(files, warnings)
+
+
+def csv_encoding(preset: dict, system: str) -> str:
+    """The text encoding of a CSV preset's files (``crm.systems.<system>.encoding``); a CSV preset without one
+    stops with a one-line error (null is for the Excel presets, which have no encoding)."""
+    if not preset["encoding"]:
+        raise UserError(f"setting 'crm.systems.{system}.encoding' is empty: a CSV preset takes utf-8-sig "
+                        "(UTF-8 with BOM, Excel's CSV UTF-8) or utf-8")
+    return str(preset["encoding"])
 
 
 CSV_SPECIAL = np.frombuffer(b',"\r\n', dtype=np.uint8)  # the characters that make the csv writer quote a field

@@ -324,8 +324,10 @@ def build_deck(
     run = Path(run_dir)
     if not (run / "customers.parquet").is_file():
         raise UserError(f"{run} is not a run directory (no customers.parquet)")
-    settings = read_json(run, "settings.json") or {}
-    config = plots.with_defaults(settings.get("config"))
+    settings = read_json(run, "settings.json")
+    if settings is None:
+        raise UserError(f"{run} is not a prepared run directory (no settings.json)")
+    config = settings["config"]
     if customers is None:
         customers = read_customers(run)
     numbers = headline(run, customers)

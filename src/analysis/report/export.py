@@ -262,7 +262,7 @@ def write_tier_workbook(path: str | Path, table: pd.DataFrame, config: dict, lan
         )
     else:
         styles = _write_table(sheet, table)
-    _write_columns(wb.create_sheet(TEXTS["columns"][li]), table.columns, config.get("columns") or {}, li)
+    _write_columns(wb.create_sheet(TEXTS["columns"][li]), table.columns, config["columns"], li)
     _write_playbook(wb.create_sheet(TEXTS["playbook"][li]), table, config, li)
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")

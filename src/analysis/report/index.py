@@ -86,7 +86,7 @@ def cards(
     t = TEXTS[lang]
     n = headline(run_dir, customers)
     quality = read_json(run_dir, "quality.json") or {}
-    labels = (read_json(run_dir, "settings.json") or {}).get("config", {}).get("tiers", {}).get("labels", {})
+    labels = read_json(run_dir, "settings.json")["config"]["tiers"]["labels"]
     quality_page, segments_page = _page_for(pages, "_data_quality"), _page_for(pages, "_segments")
     out = [{"key": "customers", "label": t["customers"], "raw": n["customers"], "value": f"{n['customers']:,}",
             "detail": t["buyers"].format(n=f"{n['buyers']:,}"), "href": quality_page}]

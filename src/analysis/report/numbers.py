@@ -23,8 +23,7 @@ def read_json(run_dir: Path, name: str) -> dict[str, Any] | None:
 
 def band_is_high(customers: pd.DataFrame, config: dict) -> pd.Series:
     """Customers in the high churn-risk band (its label in either language)."""
-    labels = ((config.get("churn") or {}).get("bands") or {}).get("labels") or {}
-    names = set(labels.get("high") or ["high"]) | {"high"}
+    names = set(config["churn"]["bands"]["labels"]["high"]) | {"high"}
     if "risk_band" not in customers:
         return pd.Series(False, index=customers.index)
     return customers["risk_band"].isin(names)
@@ -55,7 +54,7 @@ def headline(run_dir: str | Path, customers: pd.DataFrame | None = None) -> dict
     segments = read_json(run, "segments.json")
     if segments:
         a = next((row for row in segments.get("abc", []) if row.get("abc_class") == "A"), None)
-        if a and (segments.get("settings") or {}).get("abc_value", "revenue") in ("revenue", "margin"):
+        if a and segments["settings"]["abc_value"] in ("revenue", "margin"):
             out["class_a_share"] = float(a["value_share"])
             out["class_a_customers"] = int(a["customers"])
             out["class_a_customer_share"] = float(a["customer_share"])
@@ -67,7 +66,7 @@ def headline(run_dir: str | Path, customers: pd.DataFrame | None = None) -> dict
     clv = read_json(run, "clv.json")
     if clv and (clv.get("clv") or {}).get("total_clv") is not None:
         out["clv_12m"] = float(clv["clv"]["total_clv"])
-        out["clv_horizon_months"] = int(clv["clv"].get("horizon_months", 12))
+        out["clv_horizon_months"] = int(clv["clv"]["horizon_months"])
         out["clv_customers"] = int(clv["clv"].get("customers_scored", 0))
     return out
 
