@@ -1,4 +1,4 @@
-"""Benchmark: the churn stage (:func:`analysis.churn.run_churn`) on 1M simulated customers.
+"""Benchmark: the churn stage (:func:`analysis.churn.run`) on 1M simulated customers.
 
 Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench_churn.py [--customers N]``). Transactions
 are simulated from BG/NBD (the CDNOW estimates, two years, customers acquired in the first quarter) with
@@ -54,6 +54,7 @@ def main() -> None:
 
     from analysis import churn, clv
     from analysis.config import load_config
+    from analysis.stage import Frames
 
     config = load_config()
     tx = clv.simulate_transactions(args.customers, seed=1)
@@ -65,7 +66,7 @@ def main() -> None:
     )
 
     small = tx[tx["customer_id"].isin(ids[:2000])]
-    churn.run_churn(small, None, AS_OF, config)  # warm-up
+    churn.run(Frames(small, as_of=AS_OF), config)  # warm-up
 
     rows = []
     t, c = time.perf_counter(), _cpu_seconds()
@@ -78,7 +79,7 @@ def main() -> None:
 
     _reset_peak_memory()
     t, c = time.perf_counter(), _cpu_seconds()
-    run = churn.run_churn(tx, customers, AS_OF, config)
+    run = churn.run(Frames(tx, as_of=AS_OF, customers_table=customers), config)
     cpu = _cpu_seconds() - c
     rows.append(("whole stage", time.perf_counter() - t, cpu))
     peak = _peak_memory_gb()
@@ -91,7 +92,7 @@ def main() -> None:
     for name, sec, cpu in rows:
         print(f"{name:45s} {sec:8.2f} {cpu:8.2f}")
     print(f"{'peak memory during the stage (GB)':45s} {peak:8.2f}")
-    r = run.report
+    r = run.record
     print(
         f"cut-offs {r['cutoffs']}, horizon {r['horizon_days']} days, chosen {r['chosen_scorer']}, "
         f"{r['bootstrap_resamples']} AUC resamples, customers scored {r['customers_scored']:,}"

@@ -91,7 +91,7 @@ def test_horizon_is_shortened_to_fit_two_cutoffs_and_too_little_history_is_state
     assert plan.train == plan.evaluation - pd.Timedelta(days=plan.horizon_days)
     assert (plan.train - pd.Timestamp("1997-01-01")).days >= config["churn"]["min_history_days"]
     short = churn.plan_cutoffs("2024-01-01", "2024-03-31", config)
-    assert not short.ok and "too little history" in short.reason
+    assert not short.ok and "too little history" in short.reason["en"] and "历史太短" in short.reason["zh"]
 
 
 def test_orders_are_distinct_order_ids_per_purchase_day():

@@ -18,7 +18,7 @@ FAST = {
 
 
 def _check(run, tx):
-    r = run.report
+    r = run.record
     assert not r["fallback"], r.get("fallback_reason")
     train, evaluation = pd.Timestamp(r["cutoffs"]["train"]), pd.Timestamp(r["cutoffs"]["evaluation"])
     assert train + pd.Timedelta(days=r["horizon_days"]) <= evaluation  # training labels end before evaluation
@@ -42,9 +42,10 @@ def _check(run, tx):
 def test_cdnow_models_and_baselines_on_the_later_cutoff(config):
     cfg = deep_merge(config, FAST)
     p = prepare(str(CDNOW_MASTER), cfg, "1998-06-30", None)
-    run = churn.run_churn(p.transactions, p.customers, "1998-06-30", cfg)
+    run = churn.run(p, cfg)
     _check(run, p.transactions)
-    assert run.customers["churn_risk"].notna().all() and len(run.customers) == len(p.customers)
+    assert run.columns["churn_risk"].notna().all() and len(run.columns) == len(p.customers)
+    assert "return_share" not in run.features  # CDNOW has no returns
 
 
 @pytest.mark.slow
@@ -53,7 +54,18 @@ def test_uci_models_and_baselines_on_the_later_cutoff(config):
         pytest.skip(f"{UCI} not available")
     cfg = deep_merge(config, FAST)
     p = prepare(str(UCI), cfg, None, None)
-    as_of = p.quality["as_of"]
-    run = churn.run_churn(p.transactions, p.customers, as_of, cfg)
+    run = churn.run(p, cfg)
     _check(run, p.transactions)
     assert any(c.startswith("attr_country=") for c in run.features.columns)  # customer attributes used
+    # the returned lines netting took off (the prepared run's returns) become each customer's return share:
+    # returned / (kept + returned) spend up to the as-of date
+    returns = p.returns
+    assert len(returns) > 0 and (returns["amount"] > 0).all()
+    share = run.features["return_share"]
+    returned = returns.groupby("customer_id")["amount"].sum().reindex(share.index).fillna(0.0)
+    spend = p.customers.set_index("customer_id")["total_spend"].reindex(share.index)
+    expected = (returned / (spend + returned).where(spend + returned > 0)).fillna(0.0)
+    pd.testing.assert_series_equal(share, expected, check_names=False, atol=1e-9)
+    assert (share > 0).sum() > 100
+    said = run.columns["churn_reasons"].str.contains("returned", regex=False)
+    assert said.any() and run.columns.loc[said, "churn_reasons_zh"].str.contains("退货金额占消费的").all()

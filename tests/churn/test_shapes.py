@@ -9,6 +9,7 @@ import pytest
 from analysis import churn
 from analysis.config import deep_merge
 from analysis.report.declines import empty_columns
+from tests.language import CJK
 from tests.shapes import SHAPES, b2b_accounts, nobody_twice, one_day, steady_buyers, tiny
 
 from .staged import added, prepared, run_churn, run_clusters
@@ -67,9 +68,9 @@ def test_b2b_accounts_decline_because_nobody_stops(tmp_path, config):
 def test_cdnow_is_scored(tmp_path, config, lifetimes_datasets):
     frame = pd_read_cdnow(lifetimes_datasets)
     run = _churn(lambda: (frame, "1998-06-30"), tmp_path, _config(config))
-    assert isinstance(run, churn.ChurnRun), getattr(run, "reason", None)
-    assert max(s["roc_auc_low"] for s in run.report["scorers"].values() if s["roc_auc_low"] is not None) > 0.5
-    assert run.customers["churn_risk"].notna().all()
+    assert isinstance(run, churn.ChurnResult), getattr(run, "reason", None)
+    assert max(s["roc_auc_low"] for s in run.record["scorers"].values() if s["roc_auc_low"] is not None) > 0.5
+    assert run.columns["churn_risk"].notna().all()
 
 
 def pd_read_cdnow(folder):
@@ -97,11 +98,13 @@ def test_small_and_short_shops_decline_with_their_reason(shape, said, tmp_path, 
 @pytest.mark.parametrize("name", sorted(SHAPES))
 def test_every_shape_runs_or_declines(name, tmp_path, config):
     out = _churn(SHAPES[name], tmp_path, _config(config))
-    assert isinstance(out, churn.ChurnRun | churn.ChurnDeclined)
-    report = out.report
+    assert isinstance(out, churn.ChurnResult | churn.ChurnDeclined)
+    report = out.record if isinstance(out, churn.ChurnResult) else out.report
     json.dumps(report, allow_nan=False)
-    if isinstance(out, churn.ChurnRun):
-        assert churn.manager_summary(out, "zh") and churn.details_markdown(out, "zh")
+    for w in report.get("warnings", []):  # every warning in both languages, the Chinese one written in Chinese
+        assert set(w) == {"en", "zh"} and w["zh"] != w["en"] and CJK.search(w["zh"]), w
+    if isinstance(out, churn.ChurnResult):
+        assert out.summary("zh") and churn.describe.details_markdown(out, "zh")
 
 
 def test_value_at_risk_falls_back_to_the_last_years_spend_when_clv_declined(tmp_path, config):
@@ -113,8 +116,8 @@ def test_value_at_risk_falls_back_to_the_last_years_spend_when_clv_declined(tmp_
     without = run_churn(spine, customers, as_of, _config(config))
     declined = added(customers, empty_columns(customers["customer_id"], {"clv": "number", "clv_low": "number"}))
     run = run_churn(spine, declined, as_of, _config(config))
-    assert run.report["value_at_risk_basis"] == {"yearly spend": int(run.customers["churn_risk"].notna().sum())}
-    np.testing.assert_array_equal(run.customers["value_at_risk"], without.customers["value_at_risk"])
+    assert run.record["value_at_risk_basis"] == {"yearly spend": int(run.columns["churn_risk"].notna().sum())}
+    np.testing.assert_array_equal(run.columns["value_at_risk"], without.columns["value_at_risk"])
 
 
 def test_clusters_declined_leaves_churn_as_it_is(tmp_path, config):
@@ -124,4 +127,4 @@ def test_clusters_declined_leaves_churn_as_it_is(tmp_path, config):
     empty = added(customers, empty_columns(customers["customer_id"], {"cluster": "number", "cluster_name": "text",
                                                                      "cluster_name_zh": "text"}))  # fmt: skip
     run = run_churn(spine, empty, as_of, _config(config))
-    assert isinstance(run, churn.ChurnRun) and run.customers["churn_risk"].notna().all()
+    assert isinstance(run, churn.ChurnResult) and run.columns["churn_risk"].notna().all()

@@ -11,6 +11,7 @@ from sklearn.metrics import roc_auc_score
 from analysis import churn, clv
 from analysis.config import deep_merge
 from analysis.errors import UserError
+from analysis.stage import Frames
 
 FAST = {
     "churn": {
@@ -29,28 +30,38 @@ def _cfg(config, extra=None):
     return deep_merge(deep_merge(config, FAST), extra or {})
 
 
+def _run(tx, as_of, config, customers=None):
+    """The stage on an analyst's own frames (the customer table made from ``tx`` unless given)."""
+    return churn.run(Frames(tx, as_of=as_of, customers_table=customers), config)
+
+
 def test_same_seed_same_scores_and_the_evaluation_is_on_the_later_cutoff(config, simulated):
     cfg = _cfg(config)
-    one = churn.run_churn(simulated, None, "2023-12-31", cfg)
-    two = churn.run_churn(simulated, None, "2023-12-31", cfg)
-    pd.testing.assert_frame_equal(one.customers, two.customers)
-    assert one.report == two.report
-    json.dumps(one.report, allow_nan=False)  # JSON as it stands
-    r = one.report
+    one = _run(simulated, "2023-12-31", cfg)
+    two = _run(simulated, "2023-12-31", cfg)
+    pd.testing.assert_frame_equal(one.columns, two.columns)
+    assert one.record == two.record
+    json.dumps(one.record, allow_nan=False)  # JSON as it stands
+    r = one.record
     assert not r["fallback"] and r["cutoffs"]["train"] < r["cutoffs"]["evaluation"] < r["cutoffs"]["score"]
     assert set(r["scorers"]) == {"logistic", "gradient_boosting", "recency", "recency_gap", "p_alive"}
     assert r["chosen_scorer"] in r["scorers"]
-    assert list(one.customers.columns) == ["customer_id", *churn.OUTPUT_COLUMNS]
-    assert one.customers["churn_risk"].between(0, 1).all()
-    assert set(one.customers["risk_band"]) <= {"high", "medium", "low"}
+    assert list(one.columns.columns) == ["customer_id", *churn.OUTPUT_COLUMNS]
+    assert one.columns["churn_risk"].between(0, 1).all()
+    assert set(one.columns["risk_band"]) <= {"high", "medium", "low"}
+    assert one.stage == "churn" and one.json_name == "churn.json" and one.warnings == r["warnings"]
+    assert "choice" not in r and "definition" not in r  # the page's sentences are made by describe, not stored
 
 
 def test_prospects_get_no_risk_and_their_own_band(config, simulated):
     customers = pd.DataFrame({"customer_id": [*simulated["customer_id"].unique(), "prospect-1"]})
-    run = churn.run_churn(simulated, customers, "2023-12-31", _cfg(config))
-    row = run.customers.set_index("customer_id").loc["prospect-1"]
+    run = _run(simulated, "2023-12-31", _cfg(config), customers)
+    assert run.columns["customer_id"].tolist() == customers["customer_id"].tolist()  # the table's rows, in order
+    row = run.columns.set_index("customer_id").loc["prospect-1"]
     assert np.isnan(row["churn_risk"]) and row["risk_band"] == "no purchase yet" and row["risk_band_zh"] == "尚未购买"
-    assert run.report["customers_without_purchase"] == 1
+    assert run.record["customers_without_purchase"] == 1
+    assert "- 1 listed customers have not bought yet and get no churn risk." in run.summary()
+    assert "- 1 位客户尚未购买，不评估流失风险。" in run.summary("zh")
 
 
 def test_too_little_history_declines_with_the_days_it_would_take(config):
@@ -58,7 +69,7 @@ def test_too_little_history_declines_with_the_days_it_would_take(config):
     declines, and says how much history it would take."""
     tx = clv.simulate_transactions(400, start="2024-01-01", end="2024-03-31", acquisition_days=30, seed=2)
     with pytest.raises(churn.ChurnDeclined, match="too little history to check a churn score") as err:
-        churn.run_churn(tx, None, "2024-03-31", _cfg(config))
+        _run(tx, "2024-03-31", _cfg(config))
     exc = err.value
     assert exc.stage == "churn" and exc.columns == churn.stage.COLUMN_KINDS
     assert "takes at least 146 days" in exc.reason["en"] and "至少需要 146 天" in exc.reason["zh"]
@@ -74,9 +85,12 @@ def test_nobody_stopping_declines_and_keeps_the_cutoffs_warnings(config):
                        "timestamp": np.tile(days, 50), "amount": 10.0})  # fmt: skip
     tx["order_id"] = np.arange(len(tx)).astype(str)
     with pytest.raises(churn.ChurnDeclined) as err:
-        churn.run_churn(tx, None, "2024-03-31", _cfg(config, {"churn": {"horizon_days": 60}}))
-    said = [w["en"].split(":")[0] for w in err.value.report["warnings"]]
+        _run(tx, "2024-03-31", _cfg(config, {"churn": {"horizon_days": 60}}))
+    warnings = err.value.report["warnings"]
+    said = [w["en"].split(":")[0] for w in warnings]
     assert said[:2] == ["cut-off 2023-12-02", "cut-off 2024-01-31"]
+    assert [w["zh"].split("：")[0] for w in warnings[:2]] == ["截止日 2023-12-02", "截止日 2024-01-31"]
+    assert all(w["zh"] != w["en"] and "BG/NBD 模型无法拟合" in w["zh"] for w in warnings[:2])  # each in Chinese
     assert err.value.reason["en"].startswith("Of the customers known on 2023-12-02, 0 stopped buying in the 60 days")
 
 
@@ -102,7 +116,7 @@ def test_bands_by_probability_and_by_top_share():
     by_share = churn.risk_bands(risk, {"method": "top_share", "high": 0.25, "medium": 0.5})
     assert list(by_share) == ["high", "low", "low", "no_purchase", "medium"]  # ranks 1, 3, 4, -, 2 of 4
     with pytest.raises(UserError, match="bands"):
-        churn.risk_bands(risk, {"method": "guess"})
+        churn.risk_bands(risk, {"method": "guess", "high": 0.7, "medium": 0.4})
 
 
 def test_value_at_risk_uses_clv_and_falls_back_to_yearly_spend():
@@ -115,9 +129,9 @@ def test_bootstrap_auc_matches_sklearn_and_brackets_it():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 3000)
     p = np.round(np.clip(0.3 * y + rng.uniform(0, 0.7, 3000), 0, 1), 2)  # ties on purpose
-    from analysis.churn.evaluate import _group_counts, _weighted_auc
+    from analysis.churn.evaluate import group_counts, weighted_auc
 
-    assert _weighted_auc(*_group_counts(y, p)) == pytest.approx(roc_auc_score(y, p), abs=1e-12)
+    assert weighted_auc(*group_counts(y, p)) == pytest.approx(roc_auc_score(y, p), abs=1e-12)
     low, high = churn.auc_interval(y, p, n_boot=200, seed=1)
     assert low < roc_auc_score(y, p) < high and high - low < 0.06
     # the interval agrees with a plain bootstrap (customers drawn with replacement)
@@ -216,11 +230,11 @@ def test_reasons_are_the_templates_filled_customer_by_customer(config, monkeypat
     who[:40] = False
     en, zh = reasons.customer_reasons(feats, cfg, 90, 60, None, who)
     keys = [k for k in (*reasons.FEATURE_OF, reasons.NO_CLEAR_SIGN) if k in cfg["texts"]]
-    sev = reasons._severities(feats, cfg, 90)
+    sev = reasons.severities(feats, cfg, 90)
     scores = np.column_stack([sev[k] * 0.5 for k in keys[:-1]])
     scores = np.column_stack([scores, (scores == 0).all(axis=1)])  # no other reason applies
     assert 0 < scores[who, -1].sum() < who.sum()  # the case is met, and not by everyone
-    numbers = reasons._numbers(feats, 60)
+    numbers = reasons.reason_numbers(feats, 60)
     for i in range(n):
         for lang, got, sep in ((0, en, "; "), (1, zh, "；")):
             text = ""

@@ -5,11 +5,15 @@ Modules, in the order of the computation: ``features`` (purchase days and leak-f
 ``labels`` (cut-offs, horizon, the churn label), ``models`` (logistic regression, gradient-boosted trees,
 baselines as scorers), ``evaluate`` (metrics with bootstrap intervals, reliability, gains), ``reasons``
 (permutation importance, reasons in words), ``warning`` (risk bands, value at risk, the early-warning
-list, lifecycle cross-tab), ``plots``, ``show`` (the tables as the page shows them) and ``stage``
-(:func:`run_churn`, the one call the notebook makes).
+list, lifecycle cross-tab), ``stage`` (:func:`run`, the one call the notebook makes, and :class:`ChurnResult`),
+then the page: ``describe`` (every sentence, en/zh), ``show`` (the tables as the page shows them) and ``plots``.
+
+    result = churn.run(st, st.config)
+    display(Markdown(result.summary(lang)))
+    display(churn.show.page_table(result, "metrics", lang))
 """
 
-from analysis.churn import plots
+from analysis.churn import describe, plots, show
 from analysis.churn.evaluate import auc_interval, gains_table, metrics, reliability_table
 from analysis.churn.features import (
     DailyPurchases,
@@ -20,39 +24,31 @@ from analysis.churn.features import (
     lifetimes_frame,
 )
 from analysis.churn.labels import CutoffPlan, churn_labels, default_horizon, plan_cutoffs
-from analysis.churn.models import BASELINES, MODEL_LABELS, MODEL_LABELS_ZH, MODELS, BaselineScorer, make_model
+from analysis.churn.models import BASELINES, MODEL_NAMES, MODELS, BaselineScorer, make_model
 from analysis.churn.reasons import customer_reasons, importance_table
-from analysis.churn.show import HEADERS, details_markdown, manager_summary, page_table
 from analysis.churn.stage import (
+    COLUMN_KINDS,
     OUTPUT_COLUMNS,
     TRANSACTION_COLUMNS,
     ChurnDeclined,
-    ChurnRun,
+    ChurnResult,
     churn_settings,
-    definition,
-    run_churn,
+    run,
 )
-from analysis.churn.warning import (
-    disagreements_markdown,
-    lifecycle_crosstab,
-    list_markdown,
-    risk_bands,
-    value_at_risk,
-)
+from analysis.churn.warning import lifecycle_crosstab, risk_bands, value_at_risk
 
 __all__ = [
     "BASELINES",
+    "COLUMN_KINDS",
+    "MODELS",
+    "MODEL_NAMES",
+    "OUTPUT_COLUMNS",
     "TRANSACTION_COLUMNS",
     "BaselineScorer",
     "ChurnDeclined",
-    "ChurnRun",
+    "ChurnResult",
     "CutoffPlan",
     "DailyPurchases",
-    "HEADERS",
-    "MODELS",
-    "MODEL_LABELS",
-    "MODEL_LABELS_ZH",
-    "OUTPUT_COLUMNS",
     "auc_interval",
     "base_features",
     "churn_labels",
@@ -62,22 +58,18 @@ __all__ = [
     "cutoff_features",
     "daily_purchases",
     "default_horizon",
-    "definition",
-    "details_markdown",
+    "describe",
     "gains_table",
     "importance_table",
-    "disagreements_markdown",
     "lifecycle_crosstab",
-    "list_markdown",
     "lifetimes_frame",
     "make_model",
-    "manager_summary",
     "metrics",
-    "page_table",
     "plan_cutoffs",
     "plots",
     "reliability_table",
     "risk_bands",
-    "run_churn",
+    "run",
+    "show",
     "value_at_risk",
 ]

@@ -20,7 +20,7 @@ SCORE_DECIMALS = 10  # see compare()
 BOOTSTRAP_GROUPS = 5_000
 
 
-def _group_counts(
+def group_counts(
     y: np.ndarray, p: np.ndarray, max_groups: int | None = None, ties: tuple | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Positives and negatives per distinct score, in increasing score order. With ``max_groups``, scores
@@ -36,7 +36,7 @@ def _group_counts(
     return pos, neg
 
 
-def _weighted_auc(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+def weighted_auc(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     """AUC from positive and negative counts per tied score group, in increasing score order (last axis;
     leading axes: resamples); ties count one half."""
     below = np.cumsum(neg, axis=-1) - neg
@@ -58,9 +58,9 @@ def _interval(y, p, n_boot, interval, seed, both: bool, ties: tuple | None = Non
     """:func:`auc_interval` given whether ``y`` has both classes and, optionally, ``p``'s ties."""
     if n_boot <= 0 or not both:
         return math.nan, math.nan
-    pos, neg = _group_counts(y, p, BOOTSTRAP_GROUPS, ties)
+    pos, neg = group_counts(y, p, BOOTSTRAP_GROUPS, ties)
     rng = np.random.default_rng(seed)
-    aucs = _weighted_auc(rng.poisson(pos, size=(n_boot, len(pos))), rng.poisson(neg, size=(n_boot, len(neg))))
+    aucs = weighted_auc(rng.poisson(pos, size=(n_boot, len(pos))), rng.poisson(neg, size=(n_boot, len(neg))))
     tail = (1 - interval) / 2
     return float(np.nanquantile(aucs, tail)), float(np.nanquantile(aucs, 1 - tail))
 
@@ -92,10 +92,10 @@ def metrics(y, p, n_boot: int = 200, interval: float = 0.9, seed: int = 0, bins:
     clipped = np.clip(p, EPS, 1 - EPS)  # for the log loss only: clipping would tie the ranking
     both = len(np.unique(y)) == 2
     ties = np.unique(p, return_inverse=True, return_counts=True)  # once for the AUCs and their interval
-    pos, neg = _group_counts(y, p, ties=ties)
+    pos, neg = group_counts(y, p, ties=ties)
     low, high = _interval(y, p, n_boot, interval, seed, both, ties)
     return {
-        "roc_auc": float(_weighted_auc(pos, neg)) if both else math.nan,
+        "roc_auc": float(weighted_auc(pos, neg)) if both else math.nan,
         "roc_auc_low": low,
         "roc_auc_high": high,
         "pr_auc": average_precision(pos, neg) if both else math.nan,
@@ -139,8 +139,10 @@ def compare(y, scores: dict[str, np.ndarray], n_boot: int, interval: float, seed
     """One row of :func:`metrics` per scorer, same bootstrap seed for all (paired resamples). Scores are
     rounded to 10 decimals first: model fits differ between runs in the last digits (threaded sums), and
     those would otherwise split or join tied scores and move the bootstrap interval."""
-    rows = {name: metrics(y, np.round(np.asarray(p, float), SCORE_DECIMALS), n_boot, interval, seed, bins)
-            for name, p in scores.items()}
+    rows = {
+        name: metrics(y, np.round(np.asarray(p, float), SCORE_DECIMALS), n_boot, interval, seed, bins)
+        for name, p in scores.items()
+    }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("scorer")
 
 

@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.stage import Text
+
 ATTRIBUTES = ("country", "region", "industry", "customer_type", "size")
 TOP_VALUES = 10
 NS_PER_DAY = 86_400_000_000_000
@@ -217,9 +219,17 @@ def _patterns(base: pd.DataFrame, summary: pd.DataFrame) -> tuple[np.ndarray, pd
     return pattern, summary.iloc[row].reset_index(drop=True)
 
 
-def model_features(base: pd.DataFrame, horizon_days: int, penalizer: float = 0.0) -> tuple[pd.DataFrame, str]:
+FLAT_P_ALIVE = {
+    "en": "P(alive) is the same for nearly every customer (the BG/NBD fit sees no drop-out in this history), so it "
+          "cannot rank customers here",
+    "zh": "几乎每位客户的仍活跃概率都相同（BG/NBD 拟合在这段历史中看不到流失），因此它在这里无法区分客户",
+}  # fmt: skip
+
+
+def model_features(base: pd.DataFrame, horizon_days: int, penalizer: float = 0.0) -> tuple[pd.DataFrame, list[Text]]:
     """``p_alive`` and ``expected_purchases`` over the horizon from a BG/NBD model fitted on the customers
-    at the cut-off; NaN and a warning when it cannot be fitted."""
+    at the cut-off, and what to know about the fit (``{en, zh}`` each); NaN and a warning when it cannot be
+    fitted."""
     from analysis.clv import PurchaseModel
 
     summary = lifetimes_frame(base)
@@ -234,15 +244,15 @@ def model_features(base: pd.DataFrame, horizon_days: int, penalizer: float = 0.0
         except Exception as exc:  # noqa: BLE001 - a failed fit leaves the features empty, stated in the report
             errors.append(f"{type(exc).__name__}: {exc}".strip())
             continue
-        notes = [f"the BG/NBD model needed penalizer {pen} to converge"] if errors else []
+        notes = [{"en": f"the BG/NBD model needed penalizer {pen} to converge",
+                  "zh": f"BG/NBD 模型需要惩罚项 {pen} 才能收敛"}] if errors else []  # fmt: skip
         if out["p_alive"].std() < 1e-3:
-            notes.append(
-                "P(alive) is the same for nearly every customer (the BG/NBD fit sees no drop-out in this "
-                "history), so it cannot rank customers here"
-            )
-        return out, "; ".join(notes)
+            notes.append(dict(FLAT_P_ALIVE))
+        return out, notes
     out["p_alive"] = out["expected_purchases"] = np.nan
-    return out, f"the BG/NBD model could not be fitted ({'; '.join(errors)}); P(alive) left empty"
+    said = "; ".join(errors)
+    return out, [{"en": f"the BG/NBD model could not be fitted ({said}); P(alive) left empty",
+                  "zh": f"BG/NBD 模型无法拟合（“{said}”）；仍活跃概率留空"}]  # fmt: skip
 
 
 def customer_attributes(
@@ -300,16 +310,14 @@ def cutoff_features(
     attributes: dict[str, tuple[np.ndarray, pd.Index]] | None = None,
     returns: pd.DataFrame | None = None,
     penalizer: float = 0.0,
-) -> tuple[pd.DataFrame, list[str]]:
-    """All features at ``cutoff`` (module docstring) and any warnings, indexed by ``customer_id``;
-    ``attributes`` from :func:`customer_attributes`."""
+) -> tuple[pd.DataFrame, list[Text]]:
+    """All features at ``cutoff`` (module docstring), indexed by ``customer_id``, and any warnings (``{en, zh}``
+    each); ``attributes`` from :func:`customer_attributes`."""
     base = base_features(daily, cutoff, int(trend_days or horizon_days))
-    warnings: list[str] = []
     if len(base) == 0:
-        return base, ["no customer has a purchase on or before the cut-off"]
-    model, warning = model_features(base, horizon_days, penalizer)
-    if warning:
-        warnings.append(warning)
+        return base, [{"en": "no customer has a purchase on or before the cut-off",
+                       "zh": "截止日及之前没有任何客户有购买记录"}]  # fmt: skip
+    model, warnings = model_features(base, horizon_days, penalizer)
     parts = [base, model]
     share = return_shares(returns, base, cutoff)
     if share is not None:

@@ -23,20 +23,18 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils import check_random_state
 
 from analysis.errors import UserError
+from analysis.stage import Text
 
-MODEL_LABELS = {
-    "logistic": "Logistic regression",
-    "gradient_boosting": "Gradient-boosted trees",
-    "recency": "Baseline: days since last purchase",
-    "recency_gap": "Baseline: days since last purchase / own typical gap",
-    "p_alive": "Baseline: 1 - P(alive)",
-}
-MODEL_LABELS_ZH = {
-    "logistic": "逻辑回归",
-    "gradient_boosting": "梯度提升树",
-    "recency": "基准：距上次购买天数",
-    "recency_gap": "基准：距上次购买天数 / 自身平均间隔",
-    "p_alive": "基准：1 - 仍活跃概率",
+# Each scorer's name for people, by id.
+MODEL_NAMES: dict[str, Text] = {
+    "logistic": {"en": "Logistic regression", "zh": "逻辑回归"},
+    "gradient_boosting": {"en": "Gradient-boosted trees", "zh": "梯度提升树"},
+    "recency": {"en": "Baseline: days since last purchase", "zh": "基准：距上次购买天数"},
+    "recency_gap": {
+        "en": "Baseline: days since last purchase / own typical gap",
+        "zh": "基准：距上次购买天数 / 自身平均间隔",
+    },
+    "p_alive": {"en": "Baseline: 1 - P(alive)", "zh": "基准：1 - 仍活跃概率"},
 }
 MODELS = ("logistic", "gradient_boosting")
 BASELINES = ("recency", "recency_gap", "p_alive")
@@ -111,7 +109,7 @@ def make_model(name: str, cfg: dict[str, Any], seed: int) -> Any:
     """An unfitted model: ``logistic`` (median imputation with missing-value indicators, signed log,
     standard scaling clipped to +-5 SD, L2 logistic regression) or ``gradient_boosting``."""
     if name == "logistic":
-        c = float((cfg.get("logistic") or {}).get("C", 1.0))
+        c = float(cfg["logistic"]["C"])
         return Pipeline(
             [
                 ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
@@ -122,11 +120,11 @@ def make_model(name: str, cfg: dict[str, Any], seed: int) -> Any:
             ]
         )
     if name == "gradient_boosting":
-        g = cfg.get("gradient_boosting") or {}
+        g = cfg["gradient_boosting"]
         return HistGradientBoostingClassifier(
-            max_iter=int(g.get("max_iter", 200)),
-            learning_rate=float(g.get("learning_rate", 0.1)),
-            max_leaf_nodes=int(g.get("max_leaf_nodes", 31)),
+            max_iter=int(g["max_iter"]),
+            learning_rate=float(g["learning_rate"]),
+            max_leaf_nodes=int(g["max_leaf_nodes"]),
             random_state=seed,
         )
     if name in BASELINES:
@@ -149,23 +147,29 @@ def training_sample(y: pd.Series, max_rows: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate(picked))
 
 
+NO_P_ALIVE = {
+    "en": "P(alive) is not available: the BG/NBD model could not be fitted at the training cut-off (see warnings)",
+    "zh": "仍活跃概率不可用：BG/NBD 模型无法在训练截止日上拟合（见技术警示）",
+}
+
+
 def fit_scorers(
     X: pd.DataFrame, y: pd.Series, names, cfg: dict[str, Any], seed: int
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Fit each scorer in ``names`` on (``X``, ``y``); a scorer that fails is reported, not raised."""
-    rows = training_sample(y, int(cfg.get("max_train_customers", 50_000)), seed)
+) -> tuple[dict[str, Any], dict[str, Text]]:
+    """Fit each scorer in ``names`` on (``X``, ``y``); a scorer that fails is reported (why, ``{en, zh}``: the
+    fit's own error quoted), not raised."""
+    rows = training_sample(y, int(cfg["max_train_customers"]), seed)
     Xs, ys = X.iloc[rows], np.asarray(y)[rows]
     fitted, errors = {}, {}
     for name in names:
         if name == "p_alive" and ("p_alive" not in X or X["p_alive"].isna().all()):
-            errors[name] = (
-                "P(alive) is not available: the BG/NBD model could not be fitted at the training cut-off (see warnings)"
-            )
+            errors[name] = dict(NO_P_ALIVE)
             continue
         try:
             fitted[name] = make_model(name, cfg, seed).fit(Xs, ys)
         except (ValueError, np.linalg.LinAlgError) as exc:
-            errors[name] = f"{type(exc).__name__}: {exc}"
+            said = f"{type(exc).__name__}: {exc}"
+            errors[name] = {"en": said, "zh": f"拟合出错（“{said}”）"}
     return fitted, errors
 
 

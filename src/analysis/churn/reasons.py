@@ -105,15 +105,17 @@ def importance_table(
     return table.sort_values("importance", ascending=False)
 
 
-def _severities(f: pd.DataFrame, cfg: dict[str, Any], horizon: int) -> dict[str, np.ndarray]:
+def severities(f: pd.DataFrame, cfg: dict[str, Any], horizon: int) -> dict[str, np.ndarray]:
+    """Each reason's severity per customer of ``f`` (their features) from ``churn.reasons`` (``cfg``): 0 where
+    the reason does not apply (the module docstring's table)."""
     def col(name, default=np.nan):
         return f[name].to_numpy(float) if name in f else np.full(len(f), default)
 
     rec, gap, days = col("recency_days"), col("mean_gap_days"), col("purchase_days", 1)
     ratio = rec / gap
-    limit = float(cfg.get("overdue_ratio", 1.5))
+    limit = float(cfg["overdue_ratio"])
     overdue = (days >= 2) & (ratio > limit)
-    drop = float(cfg.get("drop_share", 0.3))
+    drop = float(cfg["drop_share"])
     out = {
         "overdue": np.where(overdue, np.minimum(ratio / (2 * limit), 1), 0),
         "one_purchase": np.where(days == 1, np.minimum(rec / 365, 1), 0),
@@ -128,9 +130,9 @@ def _severities(f: pd.DataFrame, cfg: dict[str, Any], horizon: int) -> dict[str,
         out[key] = np.where(share >= drop, share, 0)
     out["spend_down"] = np.where(out["purchases_down"] > 0, 0, out["spend_down"])  # one "down" reason is enough
     p = col("p_alive")
-    out["p_alive"] = np.where(p < float(cfg.get("p_alive_below", 0.5)), 1 - p, 0)
+    out["p_alive"] = np.where(p < float(cfg["p_alive_below"]), 1 - p, 0)
     r = col("return_share", 0)
-    out["returns"] = np.where(r > float(cfg.get("return_share_above", 0.2)), r, 0)
+    out["returns"] = np.where(r > float(cfg["return_share_above"]), r, 0)
     return {k: np.nan_to_num(v) for k, v in out.items()}
 
 
@@ -151,7 +153,7 @@ def _whole(x: np.ndarray) -> pa.Array:
     return text if ok.all() else pc.if_else(pa.array(ok), text, pa.scalar("?", TEXT))
 
 
-def _numbers(f: pd.DataFrame, window: int) -> dict[str, np.ndarray]:
+def reason_numbers(f: pd.DataFrame, window: int) -> dict[str, np.ndarray]:
     """The numbers the templates can name, one entry per customer."""
 
     def col(name, default=np.nan):
@@ -206,11 +208,11 @@ def customer_reasons(
     Customers are taken :data:`REASON_ROWS` at a time (each customer's reasons depend only on their own
     numbers and the importance weights), so the severities, rankings and partial texts of ten million
     customers are never held at once; the texts of the blocks become one column without being copied."""
-    texts = cfg.get("texts") or {}
+    texts = cfg["texts"]
     keys = [k for k in (*FEATURE_OF, NO_CLEAR_SIGN) if k in texts]
     n = len(features)
     who = np.ones(n, bool) if who is None else np.asarray(who, bool)
-    count = int(cfg.get("count", 3))
+    count = int(cfg["count"])
     if not who.any() or not keys or count < 1:
         empty = pd.Series("", index=features.index, dtype="str")
         return empty, empty.copy()
@@ -219,7 +221,7 @@ def customer_reasons(
         imp = importance["importance"].clip(lower=0)
         total = imp.sum()
         for k in keys:
-            if total > 0 and FEATURE_OF.get(k) in imp:
+            if total > 0 and k in FEATURE_OF and FEATURE_OF[k] in imp:
                 weight[k] += float(imp[FEATURE_OF[k]] / total)
     blocks = [
         _block_reasons(features.iloc[start : start + REASON_ROWS], who[start : start + REASON_ROWS], keys, weight,
@@ -246,7 +248,7 @@ def _block_reasons(features, who, keys, weight, cfg, horizon, window, count) -> 
         nothing = pa.repeat(pa.scalar("", TEXT), n)
         return nothing, nothing
     sub = features.iloc[idx]
-    sev = _severities(sub, cfg, horizon)
+    sev = severities(sub, cfg, horizon)
     m = len(idx)
     scores = np.column_stack([sev[k] * weight[k] if k in sev else np.zeros(m) for k in keys])
     if NO_CLEAR_SIGN in keys:
@@ -259,7 +261,7 @@ def _block_reasons(features, who, keys, weight, cfg, horizon, window, count) -> 
     order = np.argsort(key, kind="stable")
     row, rank, key = row[order], rank[order], key[order]
     bounds = np.searchsorted(key, np.arange(len(keys) + 1))
-    numbers = _numbers(sub, window)
+    numbers = reason_numbers(sub, window)
     filled: dict[int, list[pa.Array]] = {0: [], 1: []}  # English, Chinese: every text, in the order of `row`
     for pos, k in enumerate(keys):
         pick = row[bounds[pos] : bounds[pos + 1]]
