@@ -40,6 +40,10 @@ SUMMARY = {
                   "zh": "客户名单中 {potential:,} 位潜在客户尚未购买：安排首单激励。"},
 }  # fmt: skip
 
+# The breakdowns section without a customer attribute to break down by.
+NO_ATTRIBUTES = text("The data has no customer attributes (country, region, city, industry, customer type, size).",
+                     "数据中没有客户属性（国家、地区、城市、行业、客户类型、规模）。")
+
 # What ABC ranks by, in the managers' summary ("of the value") and in the rules ("ranked by revenue").
 VALUE_WORDS = {"revenue": text("value", "价值"), "margin": text("margin", "毛利"), "orders": text("orders", "订单")}
 BASIS_WORDS = {"revenue": text("revenue", "收入"), "margin": text("margin", "毛利"), "orders": text("orders", "订单数")}
@@ -309,3 +313,9 @@ def summary(result: SegmentsResult, lang: str = "en") -> str:
     if life["potential"]:
         lines.append(t["potential"].format(potential=life["potential"]))
     return "\n".join(f"- {line}" for line in lines)
+
+
+def no_attributes(lang: str = "en") -> str:
+    """The breakdowns section's sentence when the data has no customer attribute (country, region, ...)."""
+    check_language(lang)
+    return NO_ATTRIBUTES[lang]

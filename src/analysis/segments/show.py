@@ -16,6 +16,7 @@ from pandas.io.formats.style import Styler
 
 from analysis.i18n import check_language, header, localize
 from analysis.privacy import for_pages
+from analysis.segments import describe
 from analysis.segments.stage import ATTRIBUTES, SegmentsResult
 from analysis.segments.tiers import playbook_table, segment_playbook_table
 from analysis.stage import Text, text
@@ -48,9 +49,6 @@ TEXTS = {
     "share_of_tier": {"en": "{what}: {name}", "zh": "{what}：{name}"},  # a segment's share is headed by its name
     "Other": {"en": "Other", "zh": "其他"},
     "(unknown)": {"en": "(unknown)", "zh": "（未知）"},
-    "no_attributes": {"en": "The data has no customer attributes (country, region, city, industry, customer type, "
-                            "size).",
-                      "zh": "数据中没有客户属性（国家、地区、城市、行业、客户类型、规模）。"},
 }  # fmt: skip
 
 SUMMARY_TABLES = ("segments", "segments_zh", "abc", "lifecycle", "tiers")  # the stage's tables by group
@@ -114,7 +112,8 @@ class Sections:
 
 def breakdowns(run: SegmentsResult, lang: str = "en") -> Sections:
     """Value and tier mix, and segment mix, per customer attribute (country, region, ...; the ten largest
-    groups by value, then Other), in ``lang``; a sentence instead when the data has no attributes."""
+    groups by value, then Other), in ``lang``; a sentence instead when the data has no attributes
+    (:func:`analysis.segments.describe.no_attributes`)."""
     check_language(lang)
     t = {key: words[lang] for key, words in TEXTS.items()}
     # each tier's and segment's Chinese name, from the summary tables (one row per tier or segment)
@@ -146,7 +145,7 @@ def breakdowns(run: SegmentsResult, lang: str = "en") -> Sections:
             frame = table.rename(columns=columns, index=groups).rename_axis(attribute)
             heading = t[f"mix_{mix}"].format(attribute=header(attribute, lang, HEADERS))
             parts.append((heading, _style(frame, lang, formats)))
-    return Sections(parts, t["no_attributes"])
+    return Sections(parts, describe.no_attributes(lang))
 
 
 def action_counts(run: SegmentsResult, lang: str = "en") -> Styler:
