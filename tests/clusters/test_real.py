@@ -33,7 +33,9 @@ def _netted_share(st) -> pd.Series:
 
 def _check_accounts(st, run):
     """Sizes and values of the profiles add up to what the transactions say, customer by customer."""
-    customers = st.customers.merge(run.columns, on="customer_id", validate="one_to_one")
+    before = st.customers  # (a page run on the same scratch folder may have added the stage's columns already)
+    before = before.drop(columns=[c for c in clusters.COLUMN_KINDS if c in before])
+    customers = before.merge(run.columns, on="customer_id", validate="one_to_one")
     spend = st.transactions.groupby("customer_id")["amount"].sum()
     value = customers.assign(spend=customers["customer_id"].map(spend)).groupby("cluster")["spend"].sum()
     profiles = run.tables["profiles"]
