@@ -185,3 +185,32 @@ def test_the_large_population_path_recovers_the_planted_groups_too(fast):
     assert run.record["k"] == 3
     assert adjusted_rand_score(truth, _labels(run)) >= 0.9
     assert run.record["stability"]["mean_ari"] >= 0.9
+
+
+def _purchases(n: int = 400, seed: int = 14) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """An analyst's own purchases (one to eight each over a year, a few after the as-of date 2024-12-31) and
+    returned lines for some of the customers."""
+    rng = np.random.default_rng(seed)
+    ids = np.repeat([f"c{i:03d}" for i in range(n)], rng.integers(1, 9, n))
+    when = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 380, len(ids)), unit="D")
+    tx = pd.DataFrame({"customer_id": ids, "order_id": [f"o{i}" for i in range(len(ids))], "timestamp": when,
+                       "amount": np.round(rng.lognormal(3.0, 0.6, len(ids)), 2)})  # fmt: skip
+    back = tx[tx["timestamp"] <= "2024-12-31"].sample(60, random_state=seed)
+    returns = pd.DataFrame({"customer_id": back["customer_id"].to_numpy(), "timestamp": back["timestamp"].to_numpy(),
+                            "amount": np.round(back["amount"].to_numpy() / 2, 2)})  # fmt: skip
+    return tx, returns
+
+
+def test_the_stage_reads_the_purchases_returns_and_as_of_date_itself(fast):
+    """Given the purchases, the returns and the as-of date, the stage measures regularity (purchases up to the
+    as-of date only) and the return share itself: the same groups as a customer table that already has both."""
+    tx, returns = _purchases()
+    frames = Frames(transactions=tx, as_of="2024-12-31", returns=returns)
+    run = clusters.run(frames, fast)
+    assert {"regularity", "return_share"} <= set(run.record["features"])
+    table = frames.customers
+    given = table.assign(regularity=table["customer_id"].map(clusters.regularity(tx, "2024-12-31")),
+                         return_share=clusters.return_share(returns, table).to_numpy())  # fmt: skip
+    by_hand = _run(given, fast)
+    pd.testing.assert_frame_equal(run.columns, by_hand.columns)
+    assert run.record["profiles"] == by_hand.record["profiles"]
