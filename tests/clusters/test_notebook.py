@@ -38,8 +38,8 @@ def test_notebook_adds_the_cluster_columns_and_writes_clusters_json(tmp_path, li
     sample = str(lifetimes_datasets / "CDNOW_sample.txt")
     prepared = open_stage(input_path=sample, as_of="1998-06-30", config_path=str(config_path)).run_dir
     st = open_stage(run_dir=str(shutil.copytree(prepared, tmp_path / "run")))  # a private copy to add columns to
-    execute_notebook(NOTEBOOK.with_name("02_segments.ipynb"), tmp_path / "segments.ipynb",
-                     {"run_dir": str(st.run_dir), "lang": "zh"})  # the segments page first, as the runner runs it
+    segments_page = NOTEBOOK.with_name("02_segments.ipynb")  # first, as the runner runs the pages
+    execute_notebook(segments_page, tmp_path / "segments.ipynb", {"run_dir": str(st.run_dir), "lang": "zh"})
     before = open_stage(run_dir=str(st.run_dir)).customers
     assert "tier" in before
     out = tmp_path / "out.ipynb"
