@@ -59,34 +59,31 @@ def _shuffled_with_ids(X: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
 
 
 def test_importing_clv_leaves_pandas_options_and_warning_filters_unchanged():
+    # fitters.pandas_options cannot be imported before the snapshot (importing fitters imports
+    # lifetimes): the same walk through pd.options, written out here
     code = (
         "import warnings, pandas as pd\n"
         "import scipy.special, scipy.stats, sklearn.base  # clv's other imports add filters too\n"
-        "from analysis.clv.fitters import _pandas_options\n"
-        "before, filters = _pandas_options(), list(warnings.filters)\n"
+        "def options(node=pd.options, prefix=''):\n"
+        "    out = {}\n"
+        "    for name in dir(node):\n"
+        "        with warnings.catch_warnings():\n"
+        "            warnings.simplefilter('ignore')\n"
+        "            value = getattr(node, name)\n"
+        "        if isinstance(value, type(pd.options)): out.update(options(value, prefix + name + '.'))\n"
+        "        else: out[prefix + name] = value\n"
+        "    return out\n"
+        "before, filters = options(), list(warnings.filters)\n"
+        "assert 'mode.chained_assignment' in before and 'display.max_rows' in before\n"
         "import sys; assert 'lifetimes' not in sys.modules\n"
         "import analysis.clv\n"
         "assert 'lifetimes' in sys.modules\n"
-        "after = _pandas_options()\n"
+        "from analysis.clv.fitters import pandas_options\n"
+        "assert pandas_options().keys() == before.keys()\n"
+        "after = options()\n"
         "changed = {k: (before[k], after.get(k)) for k in before if before[k] != after.get(k)}\n"
         "assert not changed, changed\n"
         "assert list(warnings.filters) == filters, 'warnings filters changed'\n"
-    )
-    # _pandas_options lives in analysis.clv.fitters; importing it imports lifetimes, so snapshot via a
-    # copy of the function's logic before the import instead
-    code = code.replace(
-        "from analysis.clv.fitters import _pandas_options\n",
-        (
-            "from pandas._config import config as c\n"
-            "def _pandas_options():\n"
-            "    out = {}\n"
-            "    with warnings.catch_warnings():\n"
-            "        warnings.simplefilter('ignore')\n"
-            "        for k in c._registered_options:\n"
-            "            try: out[k] = pd.get_option(k)\n"
-            "            except Exception: pass\n"
-            "    return out\n"
-        ),
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -32,6 +32,7 @@ from analysis.clv.diagnostics import (
     repeat_purchase_histogram,
     tracking_data,
 )
+from analysis.clv.lifetimes_api import BaseFitter, BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 from analysis.clv.likelihoods import (
     MODEL_LABELS,
     MODELS,

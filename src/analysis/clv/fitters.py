@@ -31,20 +31,24 @@ from analysis.clv.likelihoods import (
 from analysis.errors import UserError
 
 
-def _pandas_options() -> dict[str, Any]:
-    """Every registered pandas option and its current value (deprecated ones included, quietly)."""
-    from pandas._config import config as _pd_config
-
-    out = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for key in _pd_config._registered_options:
-            with contextlib.suppress(Exception):
-                out[key] = pd.get_option(key)
+def pandas_options(node=None, prefix: str = "") -> dict[str, Any]:
+    """Every pandas option and its current value (deprecated ones included, quietly), read through
+    ``pd.options`` one group at a time (``display.max_rows``, ``mode.chained_assignment``, ...)."""
+    node = pd.options if node is None else node
+    out: dict[str, Any] = {}
+    for name in dir(node):
+        with warnings.catch_warnings(), contextlib.suppress(Exception):
+            warnings.simplefilter("ignore")
+            value = getattr(node, name)
+            if isinstance(value, type(pd.options)):
+                out.update(pandas_options(value, f"{prefix}{name}."))
+            else:
+                out[prefix + name] = value
     return out
 
 
-def _restore_pandas_options(saved: dict[str, Any]) -> None:
+def restore_pandas_options(saved: dict[str, Any]) -> None:
+    """Set back every option of ``saved`` (from :func:`pandas_options`) that has changed since."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for key, value in saved.items():
@@ -53,7 +57,7 @@ def _restore_pandas_options(saved: dict[str, Any]) -> None:
                     pd.set_option(key, value)
 
 
-_saved_options = _pandas_options()
+_saved_options = pandas_options()
 
 
 with warnings.catch_warnings():  # lifetimes adds a global "ignore FutureWarning" filter at import
@@ -62,7 +66,7 @@ with warnings.catch_warnings():  # lifetimes adds a global "ignore FutureWarning
     from lifetimes.utils import ConvergenceError
 
 
-_restore_pandas_options(_saved_options)  # lifetimes sets pd.options.mode.chained_assignment
+restore_pandas_options(_saved_options)  # lifetimes sets pd.options.mode.chained_assignment
 
 
 del _saved_options
@@ -129,31 +133,45 @@ class FastFit:
     def _fit_here(self, minimizing_function_args, initial_params, params_size, disp, tol, bounds, **kwargs):
         objective = self._objective(*minimizing_function_args)
         x0 = 0.1 * np.ones(params_size) if initial_params is None else initial_params
+        coarse = None
         if initial_params is None and "hess_inv0" not in kwargs:
-            start = self._coarse_start(minimizing_function_args, x0, tol)
-            if start is not None:
-                x0, kwargs["hess_inv0"] = start
-                tol = tol * self.FINE_TOLERANCE
+            coarse_args = self._coarse_args(minimizing_function_args)
+            coarse = None if coarse_args is None else self._objective(*coarse_args)
         quasi_newton = kwargs.pop("quasi_newton_hessian", False)
-        output = _bfgs(objective, x0, tol, bounds, disp=disp, **kwargs)
+        output, hessian = fast_fit(objective, x0, tol, bounds, coarse, quasi_newton, disp=disp, **kwargs)
         self.n_iterations_ = int(output.nit)
-        hessian = inverse_curvature(output.hess_inv) if quasi_newton else None
-        return output.x, output.fun, objective.hessian(output.x, output.jac) if hessian is None else hessian
+        return output.x, output.fun, hessian
 
-    def _coarse_start(self, args, x0, tol):
-        """(optimum, inverse Hessian) of the fit on the coarse copy of the data, or None when
-        there is no coarse copy or its fit is not a clean minimum."""
-        coarse = self._coarse_args(args)
-        if coarse is None:
+
+def fast_fit(objective, x0, tol: float, bounds=None, coarse=None, quasi_newton: bool = False, **options):
+    """The fit of :class:`FastFit` on a prepared objective (value, gradient in the log parameters):
+    lifetimes' BFGS call from ``x0`` (L-BFGS-B within ``bounds`` when given), first on the
+    ``coarse`` objective (the same model on :func:`coarse_copy` of the data, or None) when it
+    reaches a clean minimum, then on the full data from there with its inverse Hessian and a
+    tolerance ``FastFit.FINE_TOLERANCE`` times ``tol``. Returns (scipy's result, the Hessian at the
+    optimum: BFGS's own estimate with ``quasi_newton``, else differences of the exact gradient);
+    raises ConvergenceError as lifetimes does."""
+    with one_blas_thread():
+        if coarse is not None and bounds is None:
+            start = coarse_start(coarse, x0, tol)
+            if start is not None:
+                x0, options["hess_inv0"] = start
+                tol = tol * FastFit.FINE_TOLERANCE
+        output = _bfgs(objective, x0, tol, bounds, **options)
+        hessian = inverse_curvature(output.hess_inv) if quasi_newton else None
+        return output, objective.hessian(output.x, output.jac) if hessian is None else hessian
+
+
+def coarse_start(objective, x0, tol: float):
+    """(optimum, inverse Hessian) of BFGS on the coarse ``objective`` from ``x0``, or None when its
+    fit is not a clean minimum."""
+    with np.errstate(all="ignore"):
+        out = minimize(objective, jac=True, method="BFGS", tol=tol, x0=x0)
+        if not (out.success and np.all(np.isfinite(out.x))):
             return None
-        objective = self._objective(*coarse)
-        with np.errstate(all="ignore"):
-            out = minimize(objective, jac=True, method="BFGS", tol=tol, x0=x0)
-            if not (out.success and np.all(np.isfinite(out.x))):
-                return None
-            h = objective.hessian(out.x, out.jac)
-        h_inv = inverse_curvature(h)
-        return None if h_inv is None else (out.x, h_inv)
+        h = objective.hessian(out.x, out.jac)
+    h_inv = inverse_curvature(h)
+    return None if h_inv is None else (out.x, h_inv)
 
 
 def _bfgs(objective, x0, tol, bounds=None, **options):

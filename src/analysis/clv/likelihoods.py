@@ -13,7 +13,7 @@ import copy
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma, expit, gammaln, hyp2f1
+from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1
 
 from analysis.errors import UserError
 
@@ -323,9 +323,10 @@ class GammaGammaObjective:
 
 def bg_numerator(model: str, params, t, x, T) -> np.ndarray:
     """Numerator of lifetimes' conditional expectation (BG/NBD: Fader, Hardie & Lee 2005, eq. 10;
-    MBG/NBD: Batislam et al. 2007), which depends on frequency and T only; 0 at t = 0."""
+    MBG/NBD: Batislam et al. 2007), which depends on frequency and T only; 0 at t = 0. ``t`` a
+    number, or an array that broadcasts with ``x`` and ``T``."""
     r, alpha, a, b = params
-    if t == 0:
+    if np.ndim(t) == 0 and t == 0:
         return np.zeros(len(x))
     z = t / (alpha + T + t)
     if model == "mbgnbd":
@@ -357,6 +358,72 @@ def bg_log_odds(model: str, params, x, t_x, T) -> np.ndarray:
 def bg_denominator(model: str, params, x, t_x, T) -> np.ndarray:
     """Denominator of the conditional expectation: 1 / P(alive)."""
     return 1.0 + np.exp(bg_log_odds(model, params, x, t_x, T))
+
+
+def population_expected_purchases(model: str, params, t) -> np.ndarray:
+    """E[repeat purchases in (0, t]] of a new customer: BG/NBD (Fader, Hardie & Lee 2005, eq. 9),
+    MBG/NBD (Batislam et al. 2007), Pareto/NBD (note 009, eq. 27; its limit log(1 + t / beta) at
+    s = 1)."""
+    t = np.asarray(t, float)
+    if model == "pareto":
+        r, alpha, s, beta = params
+        ratio = np.log(beta) - np.log(beta + t)
+        horizon = -ratio if abs(s - 1.0) < 1e-12 else -np.expm1((s - 1.0) * ratio) / (s - 1.0)
+        return r * beta / alpha * horizon
+    r, alpha, a, b = params
+    z = t / (alpha + t)
+    if model == "mbgnbd":
+        return b / (a - 1) * (1 - hyp2f1(r, b + 1, a + b, z) * (alpha / (alpha + t)) ** r)
+    return (a + b - 1) / (a - 1) * (1 - hyp2f1(r, b, a + b - 1, z) * (alpha / (alpha + t)) ** r)
+
+
+def bg_purchases_probability(model: str, params, t, n) -> np.ndarray:
+    """P(a new customer makes n repeat purchases in (0, t]) under BG/NBD (Fader, Hardie & Lee
+    2005, eq. 8) or MBG/NBD: the negative binomial of the purchases while alive, its tail the
+    regularized incomplete beta function, in log space (finite for any n)."""
+    r, alpha, a, b = params
+    t, n = np.broadcast_arrays(np.asarray(t, float), np.asarray(n, float))
+    k = 1.0 if model == "mbgnbd" else 0.0  # MBG/NBD may drop out at the first purchase too
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_nb = gammaln(r + n) - gammaln(r) - gammaln(n + 1) + r * (np.log(alpha) - np.log(alpha + t))
+        log_nb = log_nb + np.where(n > 0, n * (np.log(t) - np.log(alpha + t)), 0.0)
+        alive = np.exp(betaln(a, b + n + k) - betaln(a, b) + log_nb)
+        tail = np.where(n > 0, betainc(np.maximum(n, 1.0), r, t / (alpha + t)), 1.0)  # P(NB >= n)
+        dropped = np.exp(betaln(a + 1, b + n + k - 1) - betaln(a, b)) * tail
+    return alive + np.where((n > 0) | (k > 0), dropped, 0.0)
+
+
+_DYING_NODES, _DYING_WEIGHTS = np.polynomial.legendre.leggauss(64)  # the integral over the dropout time after T
+
+
+def pareto_purchases_probability(params, n, t, x, t_x, T) -> np.ndarray:
+    """P(n repeat purchases in (T, T + t] | x, t_x, T) under Pareto/NBD (Fader & Hardie note 028):
+    dropped out before T (n = 0 only); alive through T + t with n purchases; or alive at T, dropping
+    out at T + y, y < t, with n purchases in (T, T + y], the integral over y by Gauss-Legendre in
+    u = log(1 + y / (alpha + T)), in log space."""
+    r, alpha, s, beta = params
+    n, t, x, t_x, T = np.broadcast_arrays(*(np.asarray(v, float) for v in (n, t, x, t_x, T)))
+    log_l = pareto_log_likelihood(params, x, t_x, T)
+    head = gammaln(r + x + n) - gammaln(r) - gammaln(n + 1) + r * np.log(alpha) + s * np.log(beta)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        through = head + n * np.log(t) - (r + x + n) * np.log(alpha + T + t) - s * np.log(beta + T + t)
+        g, w = _DYING_NODES, _DYING_WEIGHTS
+        base = (alpha + T)[..., None]
+        half = np.log1p(t / (alpha + T))[..., None] / 2
+        u = half + half * g  # log((alpha + T + y) / (alpha + T)) at the nodes
+        y = base * np.expm1(u)
+        log_f = (
+            n[..., None] * np.log(y)
+            - (r + x + n)[..., None] * (np.log(base) + u)
+            - (s + 1) * np.log(beta + T[..., None] + y)
+            + np.log(base * half) + u + np.log(w)
+        )  # fmt: skip
+        peak = np.max(log_f, axis=-1, keepdims=True)
+        peak = np.where(np.isfinite(peak), peak, 0.0)
+        log_i = np.squeeze(peak, -1) + np.log(np.sum(np.exp(log_f - peak), axis=-1))
+        dying = np.exp(head + np.log(s) + log_i - log_l)
+        out = np.exp(through - log_l) + dying + (n == 0) * (1.0 - pareto_p_alive(params, x, t_x, T))
+    return np.where(t > 0, out, (n == 0).astype(float))
 
 
 def spend_gamma_gamma(params, f, m) -> np.ndarray:

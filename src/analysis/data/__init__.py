@@ -5,6 +5,7 @@ the SQL engine of ``engine``, order-status vocabularies from ``status``, netting
 ``pipeline.prepare`` runs the whole spine once for a report run."""
 
 from analysis.data.features import calibration_holdout, customer_features, lifetimes_summary
+from analysis.data.summary import summary_data_from_transaction_data
 from analysis.data.pipeline import Prepared, parse_column_options, prepare
 
 __all__ = [
