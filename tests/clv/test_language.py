@@ -51,6 +51,7 @@ def _report(**changes) -> dict:
         "spend_model": {"method": "gamma-gamma (penalized)", "params": {"p": 4.68, "q": 4.19, "v": 24.39},
                         "population_mean_spend": 35.81, "repeat_buyers": 1139, "free_repeat_buyers": 0,
                         "warnings": [PENALIZED], "notes": []},
+        "notices": [],
         "warnings": [{"en": f"MBG/NBD: {DEGENERATE['en']}", "zh": f"MBG/NBD：{DEGENERATE['zh']}"}, PENALIZED],
     }  # fmt: skip
     report.update(changes)
@@ -189,5 +190,5 @@ def test_the_record_names_the_model_for_people_and_the_page_as_its_tables_do():
     # this page's tables and charts say Pareto/NBD: so do its sentences
     assert describe.page_model_name(run, "zh") == "Pareto/NBD" and "预测模型（Pareto/NBD）" in run.summary("zh")
     nbd = _run(_report(chosen_model="nbd", selection={"not_backtested": {"en": "x", "zh": "某"}, "kind": "no_dropout",
-                                                       "notes": []}))  # fmt: skip
+                                                       "notes": [], "details": [], "fits": {}}))  # fmt: skip
     assert describe.page_model_name(nbd, "zh") == "NBD（无流失）" and "NBD（无流失）" in nbd.summary("zh")

@@ -157,7 +157,7 @@ def test_the_chart_of_an_input_without_amounts_says_so_in_chinese(fitted):
     _, _, scores = fitted
     ax = clv.plots.plot_top_customers(scores.assign(clv=np.nan), lang="zh")
     _draw(ax)
-    assert ax.texts[0].get_text() == clv.plots.TEXTS["zh"]["no_amounts"]
+    assert ax.texts[0].get_text() == clv.plots.TEXTS["no_amounts"]["zh"]
     with pytest.raises(ValueError, match="language 'fr'"):
         clv.plots.plot_tracking(pd.DataFrame(), lang="fr")
 

@@ -315,7 +315,7 @@ def summary(result: ClvResult, lang: str = "en") -> str:
     if c["customers_without_purchase"]:
         end = TEXTS["clv_zero" if record["amounts"] else "stop"][lang]
         lines.append(say("not_bought", lang, n=c["customers_without_purchase"]) + end)
-    lines += [say("item", lang, w=n[lang]) for n in record.get("notices", [])]
+    lines += [say("item", lang, w=n[lang]) for n in record["notices"]]
     if technical_notes(result, lang):
         lines.append(say("item", lang, w=TEXTS["see_details"][lang]))
     return "\n".join(lines)
@@ -355,10 +355,12 @@ def technical_notes(result: ClvResult, lang: str = "en") -> list[str]:
     record's warnings), and the details of a whole-period choice."""
     record = result.record
     notes = [w[lang] for w in record["warnings"]]
-    selection = record.get("selection") or {}
-    notes += [d[lang] for d in selection.get("details", [])]
-    for fit in (selection.get("fits") or {}).values():
-        if fit.get("reason"):
+    selection = record.get("selection")
+    if not selection:
+        return notes
+    notes += [d[lang] for d in selection["details"]]
+    for fit in selection["fits"].values():
+        if "reason" in fit:
             key = "whole_period_penalized" if fit["penalizer"] else "whole_period"
             notes.append(say(key, lang, label=fit["label"], pen=fit["penalizer"]) + fit["reason"][lang])
     return notes

@@ -9,67 +9,53 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from analysis.clv.likelihoods import MODEL_LABELS
 from analysis.i18n import check_language
 from analysis.plotting import new_axes as _axes
 from analysis.plotting import thousands as _thousands
 
-MODEL_LABELS = {"bgnbd": "BG/NBD", "pareto": "Pareto/NBD", "mbgnbd": "MBG/NBD"}
 MODEL_STYLES = {"bgnbd": "--", "pareto": "-.", "mbgnbd": ":"}
 
-# Every text a chart shows, per language. Model names (BG/NBD, ...) and CLV stay as they are.
+# Every text a chart shows, by message id, in each language. Model names (BG/NBD, ...) and CLV stay as they are.
 TEXTS = {
-    "en": {
-        "actual": "actual", "model": "model", "customers": "customers",
-        "hist_x": "repeat purchases in the observation period",
-        "hist_title": "Does the model reproduce how often customers come back?",
-        "matrix_x": "repeat purchases (frequency)",
-        "matrix_y": "{unit} from first to last purchase (recency; top = recent)",
-        "p_alive": "Probability a customer is still active", "p_alive_bar": "P(active)",
-        "expected_purchases": "Expected purchases in the next {months} months",
-        "expected_purchases_bar": "expected purchases",
-        "holdout": " holdout: forecast vs actual",
-        "tracking_y": "repeat purchases (cumulative)",
-        "tracking_title": "Tracking: forecast against what customers actually did",
-        "cond_x": "repeat purchases in the calibration period",
-        "cond_y": "average purchases in the holdout period",
-        "cond_title": "Are frequent buyers forecast correctly?",
-        "no_amounts": "No CLV in currency: the input has no amounts",
-        "median": " median {median:,.2f}",
-        "dist_x": "customer lifetime value (log scale)",
-        "dist_title": "Most customers are worth little; a few are worth a lot",
-        "clv": "CLV", "interval": "uncertainty interval", "top_x": "customer lifetime value",
-        "top_title": "The {n} most valuable customers",
-        "units": {"weeks": "weeks", "days": "days"},
-    },
-    "zh": {
-        "actual": "实际", "model": "模型", "customers": "客户数",
-        "hist_x": "观察期内的重复购买次数",
-        "hist_title": "模型能否再现客户回购的频率？",
-        "matrix_x": "重复购买次数（频次）",
-        "matrix_y": "首次到末次购买相隔{unit}（最近度；越上越近）",
-        "p_alive": "客户仍活跃的概率", "p_alive_bar": "仍活跃概率",
-        "expected_purchases": "未来 {months} 个月的预期购买次数",
-        "expected_purchases_bar": "预期购买次数",
-        "holdout": " 验证期：预测对比实际",
-        "tracking_y": "累计重复购买次数",
-        "tracking_title": "跟踪：预测与客户实际购买对比",
-        "cond_x": "校准期内的重复购买次数",
-        "cond_y": "验证期内的平均购买次数",
-        "cond_title": "常购客户的预测准确吗？",
-        "no_amounts": "无货币 CLV：输入数据没有金额",
-        "median": " 中位数 {median:,.2f}",
-        "dist_x": "客户终身价值（对数刻度）",
-        "dist_title": "多数客户价值不高，少数客户价值很高",
-        "clv": "客户终身价值", "interval": "不确定区间", "top_x": "客户终身价值",
-        "top_title": "价值最高的 {n} 位客户",
-        "units": {"weeks": "周数", "days": "天数"},
-    },
+    "actual": {"en": "actual", "zh": "实际"},
+    "model": {"en": "model", "zh": "模型"},
+    "customers": {"en": "customers", "zh": "客户数"},
+    "hist_x": {"en": "repeat purchases in the observation period", "zh": "观察期内的重复购买次数"},
+    "hist_title": {"en": "Does the model reproduce how often customers come back?",
+                   "zh": "模型能否再现客户回购的频率？"},
+    "matrix_x": {"en": "repeat purchases (frequency)", "zh": "重复购买次数（频次）"},
+    "matrix_y": {"en": "{unit} from first to last purchase (recency; top = recent)",
+                 "zh": "首次到末次购买相隔{unit}（最近度；越上越近）"},
+    "p_alive": {"en": "Probability a customer is still active", "zh": "客户仍活跃的概率"},
+    "p_alive_bar": {"en": "P(active)", "zh": "仍活跃概率"},
+    "expected_purchases": {"en": "Expected purchases in the next {months} months",
+                           "zh": "未来 {months} 个月的预期购买次数"},
+    "expected_purchases_bar": {"en": "expected purchases", "zh": "预期购买次数"},
+    "holdout": {"en": " holdout: forecast vs actual", "zh": " 验证期：预测对比实际"},
+    "tracking_y": {"en": "repeat purchases (cumulative)", "zh": "累计重复购买次数"},
+    "tracking_title": {"en": "Tracking: forecast against what customers actually did",
+                       "zh": "跟踪：预测与客户实际购买对比"},
+    "cond_x": {"en": "repeat purchases in the calibration period", "zh": "校准期内的重复购买次数"},
+    "cond_y": {"en": "average purchases in the holdout period", "zh": "验证期内的平均购买次数"},
+    "cond_title": {"en": "Are frequent buyers forecast correctly?", "zh": "常购客户的预测准确吗？"},
+    "no_amounts": {"en": "No CLV in currency: the input has no amounts", "zh": "无货币 CLV：输入数据没有金额"},
+    "median": {"en": " median {median:,.2f}", "zh": " 中位数 {median:,.2f}"},
+    "dist_x": {"en": "customer lifetime value (log scale)", "zh": "客户终身价值（对数刻度）"},
+    "dist_title": {"en": "Most customers are worth little; a few are worth a lot",
+                   "zh": "多数客户价值不高，少数客户价值很高"},
+    "clv": {"en": "CLV", "zh": "客户终身价值"},
+    "interval": {"en": "uncertainty interval", "zh": "不确定区间"},
+    "top_x": {"en": "customer lifetime value", "zh": "客户终身价值"},
+    "top_title": {"en": "The {n} most valuable customers", "zh": "价值最高的 {n} 位客户"},
+    "units": {"en": {"weeks": "weeks", "days": "days"}, "zh": {"weeks": "周数", "days": "天数"}},
 }  # fmt: skip
 
 
 def _texts(lang: str) -> dict:
+    """Every chart text in ``lang``, by message id."""
     check_language(lang)
-    return TEXTS[lang]
+    return {key: text[lang] for key, text in TEXTS.items()}
 
 
 def plot_repeat_histogram(
@@ -115,7 +101,7 @@ def plot_matrix(
     ax.set_xticks(xt, [f"{cols[i]:g}" for i in xt])
     ax.set_yticks(yt, [f"{rows[i]:.0f}" for i in yt])
     ax.set_xlabel(t["matrix_x"])
-    ax.set_ylabel(t["matrix_y"].format(unit=t["units"].get(time_unit, time_unit)))
+    ax.set_ylabel(t["matrix_y"].format(unit=t["units"][time_unit]))
     ax.set_title(t[what].format(months=horizon_months))
     bar = ax.figure.colorbar(image, ax=ax)
     bar.set_label(t[f"{what}_bar"])

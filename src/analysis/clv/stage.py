@@ -49,12 +49,11 @@ SELECTION_COLUMNS = ["label", "penalizer", "log_likelihood", "n_params", "custom
 
 def clv_settings(config: dict[str, Any]) -> dict[str, Any]:
     """The ``clv`` section of a merged config, checked (a :class:`UserError` says what to fix)."""
-    cfg = dict(config.get("clv") or {})
-    if not cfg:
+    if not config.get("clv"):
         raise UserError("the config has no clv section (defaults/clv.yaml)")
-    models = cfg["models"] or []
-    if isinstance(models, str):
-        models = [models]
+    cfg = dict(config["clv"])
+    models = cfg["models"]
+    models = [models] if isinstance(models, str) else [] if models is None else list(models)
     for m in models:
         check_model(m)
     if not models:
@@ -172,8 +171,7 @@ def make_record(fc: Forecast, cfg: dict[str, Any], as_of: pd.Timestamp, amounts:
     record["spend_model"] = spend_entry(sm)
     record["warnings"] += spend_warnings(sm)
     record["parameters"] = fc.model.parameter_intervals().to_dict(orient="index")
-    if notices:
-        record["notices"] = notices
+    record["notices"] = notices
     return record
 
 
@@ -181,7 +179,7 @@ def page_tables(fc: Forecast, columns: pd.DataFrame, amounts: bool) -> dict[str,
     """The page's tables, raw: the backtest's metrics (empty without one), the parameters with their intervals,
     the whole-period fits of a choice by BIC (empty after a backtest), the most valuable customers."""
     metrics = pd.DataFrame() if fc.metrics is None else fc.metrics
-    fits = (fc.selection or {}).get("fits") or {}
+    fits = fc.selection["fits"] if fc.selection else {}
     selection = pd.DataFrame([{c: fit.get(c) for c in SELECTION_COLUMNS} for fit in fits.values()],
                              columns=SELECTION_COLUMNS)  # fmt: skip
     selection["bic"] = selection["bic"].astype(float)
