@@ -168,6 +168,7 @@ def test_choice_and_spend_lists_and_tables_in_chinese():
     ]  # fmt: skip
     assert top.iloc[0].tolist() == ["a", 2.0, 0.9877, 10.0, 20.12, 18.0, 22.0]
     assert top.index.name == "排名" and top.index.tolist() == [1]
+    assert clv.page_table(run, "top_customers", n=50).index.tolist() == [1, 2]  # more asked than the page keeps
     assert clv.page_table(_run(_report(), backtested=False), "backtest").empty
     with pytest.raises(ValueError, match="no CLV table 'lift'"):
         clv.page_table(run, "lift")

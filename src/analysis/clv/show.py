@@ -63,7 +63,7 @@ def page_table(result: ClvResult, name: str, lang: str = "en", n: int = TOP_CUST
         table = table.assign(status=table["status"].map(TEXTS["status"][lang]))
         table = table.rename(columns={"label": "model"}).set_index("model").round(3)
     else:
-        top = table.head(n)
+        top = table.head(n) if n <= TOP_CUSTOMERS else top_customers(result.columns, result.record["amounts"], n)
         table = top.round(2).assign(p_alive=top["p_alive"].round(4))
         table = table.set_axis(pd.RangeIndex(1, len(table) + 1, name="rank"))
     return localize(table, lang, HEADERS)
