@@ -104,7 +104,9 @@ def returned_lines(quarantine: pd.DataFrame, mapping: dict[str, str], data_cfg: 
                              "amount": pd.Series(dtype="float64")})  # fmt: skip
     when, _ = parse_dates(rows[mapping["timestamp"]], fmt=data_cfg["date_format"], timezone=data_cfg["timezone"])
     return pd.DataFrame({
-        "customer_id": parse_text(rows[mapping["customer_id"]]).astype(str).to_numpy(),
+        # the quarantine's text of a number column reads 17850.0 where the validated id is 17850
+        "customer_id": parse_text(rows[mapping["customer_id"]]).str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+        .astype(str).to_numpy(),
         "timestamp": when.to_numpy(),
         "amount": pd.to_numeric(rows["amount_parsed"], errors="coerce").abs().to_numpy(),
     })  # fmt: skip
