@@ -51,6 +51,10 @@ def test_missing_config_file(tmp_path):
     ("clv:\n  holdout:\n    calibration_end: [1]\n", None),  # null default: any value type (a date)
     ("rfm:\n  threshold: average\n", "'rfm.threshold' .* is 'average': use one of mean, median"),
     ("lifecycle:\n  labels:\n    sleeping: [s, s]\n", "unknown setting 'lifecycle.labels.sleeping'"),
+    ("data:\n  timezone: null\n", "'data.timezone' .* cannot be empty \\(null\\): leave it out for its default, 'UTC'"),
+    ("clv: null\n", "'clv' .* cannot be empty"),
+    ("validation:\n  non_product_codes: null\n", None),  # a list: null is none of them
+    ("data:\n  columns: null\n", None),
 ])
 def test_misspelt_or_mistyped_settings_are_one_line_errors(tmp_path, text, message):
     path = tmp_path / "bad.yaml"

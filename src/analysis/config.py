@@ -98,7 +98,10 @@ def check_settings(user: dict, defaults: dict, source: str, prefix: str = "") ->
             raise UserError(f"unknown setting {name!r} in {source}: known settings here are {known}")
         default = defaults[key]
         if value is None:
-            continue
+            if default is None or isinstance(default, list) or name == "data.columns":  # null: none of them
+                continue
+            raise UserError(f"setting {name!r} in {source} cannot be empty (null): leave it out for its default, "
+                            f"{default!r}")
         if default is not None:
             _check_value(name, value, default, source)
         elif name in CHOICES or name in ROW_NUMBERS:
