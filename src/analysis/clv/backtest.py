@@ -140,29 +140,15 @@ def backtest(
     sm = SpendModel(**(spend_options or {})).fit(X) if len(X) else None
     spend = sm.predict(X) if sm is not None else pd.Series(math.nan, index=X.index)
     fitted, errors, left_out, rows = {}, {}, {}, []
-    condensed = None  # the customers grouped into unique rows once, for every model
+    condensed = unique_rows(X)
     for name in models:
-        try:
-            condensed = condensed or condense(X, SUMMARY_COLUMNS)
-            pm = PurchaseModel(check_model(name), penalizer, **(fit_options or {})).fit(X, condensed=condensed)
-        except DegenerateFit as exc:
-            left_out[name] = exc.model
-            errors[name] = f"{exc.reason}; {MODEL_LABELS[name]} left out of the choice"
-            continue
-        except (ConvergenceError, FloatingPointError, ValueError, np.linalg.LinAlgError) as exc:
-            errors[name] = f"{type(exc).__name__}: {str(exc).strip()}"
+        pm, error, degenerate = calibration_fit(name, X, condensed, penalizer, fit_options)
+        if pm is None:
+            errors[name] = error
+            left_out.update({} if degenerate is None else {name: degenerate})
             continue
         fitted[name] = pm
-        preds[name] = pm.expected_purchases(X, length, condensed)
-        preds[f"{name}_spend"] = preds[name] * spend
-        spend_metrics = backtest_metrics(preds["actual_spend"], preds[f"{name}_spend"], rank=False)
-        rows.append(
-            {
-                "model": name,
-                **backtest_metrics(preds["actual"], preds[name]),
-                **{f"spend_{k}": v for k, v in spend_metrics.items()},
-            }
-        )
+        rows.append(holdout_scores(name, pm.expected_purchases(X, length, condensed), spend, preds))
     metrics = pd.DataFrame(rows).set_index("model") if rows else pd.DataFrame()
     tracking = tracking_data(tx, fitted, calibration_end, observation_end, time_unit)
     return Backtest(
@@ -178,6 +164,41 @@ def backtest(
         sm,
         left_out,
     )
+
+
+def unique_rows(X: pd.DataFrame):
+    """``condense(X, SUMMARY_COLUMNS)``, once for every model; None when ``X`` has missing values (each model's
+    fit then meets them and says so)."""
+    try:
+        return condense(X, SUMMARY_COLUMNS)
+    except ValueError:
+        return None
+
+
+def holdout_scores(name: str, predicted: pd.Series, spend: pd.Series, preds: pd.DataFrame) -> dict[str, Any]:
+    """A model's row of the backtest metrics: its predicted holdout purchases (added to ``preds`` as ``name``)
+    against the actual ones, and the holdout spend they imply with ``spend`` per purchase (``name_spend``)."""
+    preds[name] = predicted
+    preds[f"{name}_spend"] = predicted * spend
+    spend_metrics = backtest_metrics(preds["actual_spend"], preds[f"{name}_spend"], rank=False)
+    return {
+        "model": name,
+        **backtest_metrics(preds["actual"], preds[name]),
+        **{f"spend_{k}": v for k, v in spend_metrics.items()},
+    }
+
+
+def calibration_fit(name: str, X: pd.DataFrame, condensed, penalizer: float, fit_options: dict[str, Any] | None):
+    """(the fitted :class:`PurchaseModel`, None, None) on the calibration summary ``X`` (``condensed``: its
+    unique rows), or (None, why it failed, the degenerate fit or None): a degenerate fit is left out of the
+    choice with its parameters, a failed one only said."""
+    try:
+        pm = PurchaseModel(check_model(name), penalizer, **(fit_options or {}))
+        return pm.fit(X, condensed=condensed), None, None
+    except DegenerateFit as exc:
+        return None, f"{exc.reason}; {MODEL_LABELS[name]} left out of the choice", exc.model
+    except (ConvergenceError, FloatingPointError, ValueError, np.linalg.LinAlgError) as exc:
+        return None, f"{type(exc).__name__}: {str(exc).strip()}", None
 
 
 def choose_model(metrics: pd.DataFrame, by: str = "rmse") -> tuple[str, str]:
