@@ -92,6 +92,8 @@ def test_when_nothing_fits_without_help_a_small_penalty_is_tried_and_said(shape_
     assert all(f["status"] != "fitted" for f in selection["fits"].values() if f["penalizer"] == 0)
     assert "refitted with a small penalty (0.001)" in run.record["choice_reason"]["en"]
     assert "小惩罚（0.001）" in run.summary("zh")
+    zh = run.record["choice_reason"]["zh"]  # the other fits' BICs listed with Chinese punctuation
+    assert "的 BIC 最低" in zh and "、" in zh and "; " not in zh and ", " not in zh
     # why each unpenalized fit was not used, in Chinese on the Chinese page
     reasons = [f["reason"] for f in selection["fits"].values() if f["penalizer"] == 0]
     details = clv.describe.details_markdown(run, "zh")

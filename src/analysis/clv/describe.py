@@ -232,6 +232,14 @@ def no_dropout_markdown(result: ClvResult, lang: str = "en") -> str:
     return "" if result.dropout else say("item", lang, w=TEXTS["no_dropout_chart"][lang])
 
 
+def listed(items: list[str]) -> Text:
+    """``items`` as the tail of a parenthesis after its first number, in each language ("; a 1, b 2" / "；a 1、b 2");
+    empty when there are none."""
+    if not items:
+        return {"en": "", "zh": ""}
+    return {lang: TEXTS["others_lead"][lang] + TEXTS["others"][lang].join(items) for lang in ("en", "zh")}
+
+
 def best_model_reason(record: dict[str, Any]) -> Text:
     """Why the record's model was chosen, from the backtest's metrics, in both languages: the best holdout score
     of the configured metric, the best that could be refitted on all data, or the only configured model."""
@@ -246,12 +254,9 @@ def best_model_reason(record: dict[str, Any]) -> Text:
     best = min(scores, key=lambda m: abs(scores[m]) if by == "total_error" else sign * scores[m])
     if best != chosen:
         return texts("refit", label=label)
-    out = {}
-    for lang in ("en", "zh"):
-        others = TEXTS["others"][lang].join(f"{MODEL_LABELS[m]} {v:.4g}" for m, v in scores.items() if m != best)
-        others = TEXTS["others_lead"][lang] + others if others else ""
-        out[lang] = say("best", lang, label=label, what=TEXTS["what"][lang][by], value=scores[best], others=others)
-    return out
+    others = listed([f"{MODEL_LABELS[m]} {v:.4g}" for m, v in scores.items() if m != best])
+    what = {lang: TEXTS["what"][lang][by] for lang in ("en", "zh")}
+    return texts("best", label=label, what=what, value=scores[best], others=others)
 
 
 def choice_reason(result: ClvResult, lang: str = "en") -> str:

@@ -36,7 +36,8 @@ WARNINGS = {
              "zh": "{label} 的拟合到达参数空间的边界（{name} = {value:.3g}）"},
     "not_finite": {"en": "the {label} fit gave no finite parameters and log-likelihood",
                    "zh": "{label} 的拟合没有得到有限的参数和对数似然"},
-    "quoted": {"en": "{message}", "zh": "拟合程序报告（英文原文）：{message}"},
+    "quoted": {"en": "{message}", "zh": "程序信息（英文原文）：{message}"},
+    "fit_failed": {"en": "{message}", "zh": "{label} 的拟合未能完成（程序信息：{message}）"},
     "not_refitted": {"en": "{label} could not be refitted on all data up to {as_of}: {reason}",
                      "zh": "{label} 无法在截至 {as_of} 的全部数据上重新拟合：{reason}"},
     "not_in_table": {"en": "{n} customers with purchases are not in the customer table",
@@ -76,12 +77,13 @@ def warning(key: str, **values: Any) -> Text:
     return fill(WARNINGS, key, **values)
 
 
-def said(message: str, candidate: Text | None) -> Text:
+def said(message: str, candidate: Text | None, label: str | None = None) -> Text:
     """``candidate`` when its English says what the model said (``message``); else the model's message quoted in
-    a Chinese sentence (a finding this module has no words for yet still reaches the reader)."""
+    a Chinese sentence (a finding this module has no words for yet still reaches the reader): that the fit of
+    ``label`` did not complete, when it is about a fit (an optimiser that stopped, a numerical error)."""
     if candidate is not None and candidate["en"] == message:
         return candidate
-    return warning("quoted", message=message)
+    return warning("quoted", message=message) if label is None else warning("fit_failed", label=label, message=message)
 
 
 def judge_text(model: str, params, log_likelihood: float, scale: float, max_shape: float) -> Text | None:
@@ -105,14 +107,14 @@ def fit_problem(pm, largest_T: float) -> Text:
     """Why the degenerate purchase model ``pm`` (its ``problem_``) was not used, in both languages;
     ``largest_T``: the longest observation of the customers it was fitted on."""
     found = judge_text(pm.model, pm.params_.to_numpy(), pm.log_likelihood_, 1.0 / largest_T, pm.max_shape)
-    return said(pm.problem_, found)
+    return said(pm.problem_, found, MODEL_LABELS[pm.model])
 
 
 def left_out_reason(name: str, bt: Backtest) -> Text:
     """Why model ``name`` was left out of the backtest's choice (``bt.errors``), in both languages."""
     pm = bt.left_out.get(name)
     if pm is None:
-        return warning("quoted", message=bt.errors[name])
+        return said(bt.errors[name], None, MODEL_LABELS[name])
     reason = warning("left_out", reason=fit_problem(pm, float(bt.predictions["T"].max())), label=MODEL_LABELS[name])
     return said(bt.errors[name], reason)
 
@@ -120,19 +122,20 @@ def left_out_reason(name: str, bt: Backtest) -> Text:
 def refit_failure(name: str, exc: Exception, as_of: str, largest_T: float) -> Text:
     """The warning that model ``name`` could not be refitted on all data up to ``as_of`` (``exc``: why)."""
     model = getattr(exc, "model", None)
-    reason = fit_problem(model, largest_T) if model is not None else warning("quoted", message=str(exc).strip())
+    reason = fit_problem(model, largest_T) if model is not None else said(str(exc).strip(), None, MODEL_LABELS[name])
     return warning("not_refitted", label=MODEL_LABELS[name], as_of=as_of, reason=reason)
 
 
-def whole_period_fit(fit: dict[str, Any], largest_T: float, max_shape: float) -> dict[str, Any]:
-    """A whole-period fit's record (``backtest.whole_period_choice``) with its reason, if any, in both languages."""
+def whole_period_fit(fit: dict[str, Any], label: str, largest_T: float, max_shape: float) -> dict[str, Any]:
+    """A whole-period fit's record (``backtest.whole_period_choice``) with its reason, if any, in both languages
+    (``label``: the model's name)."""
     if "reason" not in fit:
         return dict(fit)
     found = None
     if fit["status"] == "degenerate":
         params = list(fit["params"].values())
         found = judge_text(fit["model"], params, fit["log_likelihood"], 1.0 / largest_T, max_shape)
-    return {**fit, "reason": said(fit["reason"], found)}
+    return {**fit, "reason": said(fit["reason"], found, label)}
 
 
 def spend_warnings(sm) -> list[Text]:

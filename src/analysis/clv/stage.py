@@ -348,10 +348,10 @@ def whole_period_model(summary: pd.DataFrame, cfg, why: Text, as_of: pd.Timestam
     if choice.kind in ("bic", "penalized"):
         choice_texts.append(bic_text(choice, as_of))
     largest_T, max_shape = float(summary["T"].max()), float(cfg["fit"]["max_shape"])
-    fits = {
-        key: {"label": MODEL_NAMES[fit["model"]]["en"], **whole_period_fit(fit, largest_T, max_shape)}
-        for key, fit in choice.fits.items()
-    }
+    fits = {}
+    for key, fit in choice.fits.items():
+        label = MODEL_NAMES[fit["model"]]["en"]
+        fits[key] = {"label": label, **whole_period_fit(fit, label, largest_T, max_shape)}
     selection = {
         "by": "bic",
         "kind": choice.kind,
@@ -395,8 +395,8 @@ def bic_text(choice, as_of: pd.Timestamp) -> Text:
     fits = {k: f for k, f in choice.fits.items() if f["status"] == "fitted" and f["penalizer"] == choice.penalizer}
     best = next(f for f in fits.values() if f["model"] == choice.model)
     label = MODEL_NAMES[choice.model]["en"]
-    others = ", ".join(f"{MODEL_NAMES[f['model']]['en']} {f['bic']:,.6g}" for f in fits.values() if f is not best)
-    others = f"; {others}" if others else ""
+    names = MODEL_NAMES
+    others = describe.listed([f"{names[f['model']]['en']} {f['bic']:,.6g}" for f in fits.values() if f is not best])
     return texts("bic", label=label, as_of=as_of.date().isoformat(), value=best["bic"], others=others)
 
 
