@@ -186,3 +186,28 @@ def test_transactions_without_a_customer_or_a_date_are_a_user_error():
         summary_data_from_transaction_data(broken, "id", "when")
     with pytest.raises(UserError, match="no column 'amount_eur'"):
         summary_data_from_transaction_data(TINY, "id", "when", "amount_eur")
+
+
+@pytest.mark.parametrize("name", ["BetaGeoFitter", "ModifiedBetaGeoFitter"])
+@pytest.mark.parametrize("params", [BGNBD, (0.5, 2.0, 1.5, 0.5)])  # the second: c - a - b whole: hyp2f1 fails
+def test_bg_forecasts_of_heavy_buyers_equal_the_high_precision_truth(name, params, lifetimes):
+    import mpmath as mp
+
+    mp.mp.dps = 30
+    r, alpha, a, b = (mp.mpf(v) for v in params)
+    k = 1 if name == "ModifiedBetaGeoFitter" else 0
+    x, t_x = np.array([5.0, 300.0, 1000.0, 5000.0]), np.array([3.0, 0.5, 0.9, 90.0])
+    T, t = np.array([10.0, 1.0, 1.0, 100.0]), 52.0
+    ours = with_params(getattr(clv, name), params, ("r", "alpha", "a", "b"))
+    expected = ours.conditional_expected_number_of_purchases_up_to_time(t, x, t_x, T)
+    for i in range(len(x)):
+        xi, Ti = mp.mpf(x[i]), mp.mpf(T[i])
+        c = a + b + xi - 1 + k
+        kept = mp.hyp2f1(r + xi, b + xi + k, c, t / (alpha + Ti + t)) * ((alpha + Ti) / (alpha + t + Ti)) ** (r + xi)
+        numerator = c / (a - 1) * (1 - kept)
+        odds = (a / (b + xi - 1 + k)) * ((alpha + Ti) / (alpha + mp.mpf(t_x[i]))) ** (r + xi)
+        assert expected[i] == pytest.approx(float(numerator / (1 + odds)), rel=1e-9, abs=1e-300)
+    theirs = with_params(getattr(lifetimes, name), params, ("r", "alpha", "a", "b"))
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(theirs.conditional_expected_number_of_purchases_up_to_time(t, x, t_x, T)).all()
+    assert finite == (params == BGNBD and not k)  # lifetimes' MBG/NBD has no fallback; neither has SciPy

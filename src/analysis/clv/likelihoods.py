@@ -323,23 +323,41 @@ class GammaGammaObjective:
 
 def bg_numerator(model: str, params, t, x, T) -> np.ndarray:
     """Numerator of lifetimes' conditional expectation (BG/NBD: Fader, Hardie & Lee 2005, eq. 10;
-    MBG/NBD: Batislam et al. 2007), which depends on frequency and T only; 0 at t = 0. ``t`` a
-    number, or an array that broadcasts with ``x`` and ``T``."""
+    MBG/NBD: Batislam et al. 2007), which depends on frequency and T only; 0 at t = 0. ``t``, ``x``
+    and ``T`` broadcast. lifetimes' formula; where its hypergeometric term overflows (heavy
+    buyers), the same term by Euler's transformation, (1 - z)^(a - 1) 2F1(a + b - 1 + k - r, a - 1;
+    c; z), which is bounded at any frequency (lifetimes has that fallback for BG/NBD only)."""
     r, alpha, a, b = params
-    if np.ndim(t) == 0 and t == 0:
-        return np.zeros(len(x))
-    z = t / (alpha + T + t)
-    if model == "mbgnbd":
-        hyp = hyp2f1(r + x, b + x + 1, a + b + x, z)
-        return (a + b + x) / (a - 1) * (1 - hyp * ((alpha + T) / (alpha + t + T)) ** (r + x))
-    _a, _b, _c = r + x, b + x, a + b + x - 1
-    ln_hyp = np.log(hyp2f1(_a, _b, _c, z))
-    bad = np.isinf(ln_hyp)
-    if bad.any():  # lifetimes' equivalent form where the first overflows
-        ln_hyp[bad] = np.log(hyp2f1(_c[bad] - _a[bad], _c[bad] - _b[bad], _c[bad], z[bad])) + (
-            _c[bad] - _a[bad] - _b[bad]
-        ) * np.log(1 - z[bad])
-    return _c / (a - 1) * (1 - np.exp(ln_hyp + (r + x) * np.log((alpha + T) / (alpha + t + T))))
+    x, T, t = np.broadcast_arrays(*(np.asarray(v, float) for v in (x, T, t)))
+    if not np.any(t):
+        return np.zeros(x.shape)
+    k = 1.0 if model == "mbgnbd" else 0.0  # MBG/NBD: b + x + 1 and a + b + x
+    c, z, ratio = a + b + x - 1 + k, t / (alpha + T + t), (alpha + T) / (alpha + t + T)
+    with np.errstate(all="ignore"):
+        if k:
+            kept = hyp2f1(r + x, b + x + 1, c, z) * ratio ** (r + x)
+        else:
+            kept = np.exp(np.log(hyp2f1(r + x, b + x, c, z)) + (r + x) * np.log(ratio))
+        bad = ~np.isfinite(kept)
+        if bad.any():
+            euler = hyp2f1(a + b - 1 + k - r, a - 1, c[bad], z[bad])
+            missed = ~np.isfinite(euler)  # SciPy's hyp2f1 fails where c - a - b is a whole number
+            euler[missed] = hyp2f1_series(a + b - 1 + k - r, a - 1, c[bad][missed], z[bad][missed])
+            kept[bad] = np.exp((a - 1) * np.log1p(-z[bad])) * euler
+    return c / (a - 1) * (1 - kept)
+
+
+def hyp2f1_series(a, b, c, z, max_terms: int = 20_000) -> np.ndarray:
+    """Gauss's series of 2F1(a, b; c; z), 0 <= z < 1, summed until a term is below 1e-17 of the sum
+    (a few dozen terms where c is large, as for heavy buyers)."""
+    a, b, c, z = np.broadcast_arrays(*(np.asarray(v, float) for v in (a, b, c, z)))
+    total, term = np.ones(a.shape), np.ones(a.shape)
+    for n in range(max_terms):
+        term = term * (a + n) * (b + n) / ((c + n) * (n + 1)) * z
+        total = total + term
+        if np.all(np.abs(term) <= 1e-17 * np.abs(total)):
+            break
+    return total
 
 
 def bg_log_odds(model: str, params, x, t_x, T) -> np.ndarray:
