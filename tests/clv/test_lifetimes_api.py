@@ -211,3 +211,14 @@ def test_bg_forecasts_of_heavy_buyers_equal_the_high_precision_truth(name, param
     with np.errstate(all="ignore"):
         finite = np.isfinite(theirs.conditional_expected_number_of_purchases_up_to_time(t, x, t_x, T)).all()
     assert finite == (params == BGNBD and not k)  # lifetimes' MBG/NBD has no fallback; neither has SciPy
+
+
+@pytest.mark.parametrize(("name", "model", "params"), [
+    ("BetaGeoFitter", "bgnbd", BGNBD), ("ModifiedBetaGeoFitter", "mbgnbd", (0.525, 6.183, 0.891, 1.614)),
+    ("ParetoNBDFitter", "pareto", PNBD)])  # fmt: skip
+def test_parameters_are_recovered_within_their_standard_errors(name, model, params):
+    rng = np.random.default_rng(23)
+    X = clv.simulate_summary(model, params, rng.uniform(26, 78, 20_000), rng)
+    fitted = getattr(clv, name)().fit(X["frequency"], X["recency"], X["T"])
+    z = (fitted.params_ - np.array(params)) / fitted.summary["se(coef)"]
+    assert np.all(np.abs(z) < 4), z
