@@ -580,3 +580,11 @@ def test_fit_predict_equals_fit_then_predict(cdnow_calibration):
     a = clv.CLVModel("pareto", n_bootstrap=3, random_state=0).fit_predict(X)
     b = clv.CLVModel("pareto", n_bootstrap=3, random_state=0).fit(X).predict(X)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_population_curve_is_finite_at_s_equal_one():
+    # Pareto/NBD's E[X(t)] = r beta / (alpha (s - 1)) (1 - (beta / (beta + t))^(s - 1)) is 0 / 0 at s = 1 (lifetimes:
+    # NaN); its limit is r beta / alpha log(1 + t / beta)
+    t = np.array([0.0, 1.0, 52.0])
+    curve = clv.PurchaseModel.from_params("pareto", (0.5, 10.0, 1.0, 12.0)).population_expected_purchases(t)
+    np.testing.assert_allclose(curve, 0.5 * 12.0 / 10.0 * np.log1p(t / 12.0), rtol=1e-12)

@@ -22,10 +22,10 @@ from analysis.clv.fitters import (
     FAST_FITTERS,
     FITTERS,
     ConvergenceError,
-    fitter_class_for,
-    quiet_lifetimes,
     fit_prepared,
+    fitter_class_for,
     inverse_curvature,
+    quiet_lifetimes,
 )
 from analysis.clv.likelihoods import (
     PARAM_NAMES,
@@ -36,6 +36,7 @@ from analysis.clv.likelihoods import (
     pareto_expected_purchases,
     pareto_log_likelihood,
     pareto_p_alive,
+    population_expected_purchases,
 )
 from analysis.clv.optimize import (
     DegenerateFit,
@@ -456,10 +457,9 @@ class PurchaseModel(BaseEstimator):
 
     def population_expected_purchases(self, t) -> np.ndarray:
         """E[repeat purchases in (0, t]] for a new customer (the tracking-plot curve)."""
-        self._params()
         t = np.asarray(t, float)
-        with quiet_lifetimes():
-            out = np.asarray(self.fitter_.expected_number_of_purchases_up_to_time(t), float)
+        with np.errstate(all="ignore"):
+            out = population_expected_purchases(self.model, self._params(), t)
         return np.where(t > 0, out, 0.0)
 
     def simulate(self, T, rng: np.random.Generator) -> pd.DataFrame:
