@@ -1,5 +1,9 @@
 """Table headers in the page's language."""
 
+import ast
+import re
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -30,3 +34,49 @@ def test_localize_renames_columns_and_the_index_name_only():
 def test_an_unknown_language_is_refused():
     with pytest.raises(ValueError, match="language 'fr': use en or zh"):
         header("tier", "fr")
+
+
+CJK = re.compile(r"[\u2e80-\u9fff\uff00-\uffef]")
+TOKEN = re.compile(r"^[\w.\-/]*$")  # a file name, a column name or a technical term such as ROC-AUC: no sentence
+PLACEHOLDER = re.compile(r"\{[^{}]*\}")  # "- ⚠️ {warning}" is layout, not a sentence left in English
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "analysis"
+
+
+def _text_literals():
+    """Every dict literal of the package with an ``en`` or a ``zh`` key: (where, {key: value node})."""
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Dict):
+                keys = {k.value: v for k, v in zip(node.keys, node.values, strict=True) if isinstance(k, ast.Constant)}
+                if "en" in keys or "zh" in keys:
+                    yield f"{path.relative_to(PACKAGE)}:{node.lineno}", keys
+
+
+def test_every_text_written_in_english_is_written_in_chinese_too():
+    """A ``{en, zh}`` text (or a catalogue entry) has both languages, and its Chinese is Chinese: a sentence left
+    in English on the Chinese page fails here."""
+    missing = [where for where, keys in _text_literals() if "en" in keys and "zh" not in keys]
+    english = [where for where, keys in _text_literals()
+               if isinstance(keys.get("zh"), ast.Constant) and isinstance(keys["zh"].value, str)
+               and not CJK.search(keys["zh"].value) and re.search(r"[A-Za-z]", PLACEHOLDER.sub("", keys["zh"].value))
+               and not TOKEN.match(keys["zh"].value)]
+    uneven = [where for where, keys in _text_literals()  # a catalogue by language: the same ids in each
+              if isinstance(keys.get("en"), ast.Dict) and isinstance(keys.get("zh"), ast.Dict)
+              and {k.value for k in keys["en"].keys if isinstance(k, ast.Constant)}
+              != {k.value for k in keys["zh"].keys if isinstance(k, ast.Constant)}]
+    assert not missing and not english and not uneven, (missing, english, uneven)
+
+
+def test_a_text_refuses_a_missing_language():
+    from analysis.stage import text
+
+    assert text("At risk", "有风险") == {"en": "At risk", "zh": "有风险"}
+    with pytest.raises(ValueError, match="both languages"):
+        text("At risk", "")
+
+
+def test_no_text_is_translated_after_it_is_made():
+    """Nothing matches English sentences to translate them (the old ``MESSAGES_ZH`` regular expressions)."""
+    found = [p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")
+             if re.search(r"MESSAGES_ZH|_ZH\s*=\s*\[", p.read_text(encoding="utf-8"))]
+    assert not found, found

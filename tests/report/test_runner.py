@@ -26,7 +26,7 @@ def test_people_read_money_to_cents_probabilities_to_4_decimals_and_the_rest_to_
 
 
 def test_pages_of_a_run_write_the_table_and_the_csv_comes_once_after_them(tmp_path, monkeypatch):
-    (tmp_path / "settings.json").write_text("{}")
+    (tmp_path / "settings.json").write_text('{"config": {"export": {"csv_formula_guard": true}}}')
     write_customers(tmp_path, pd.DataFrame({"customer_id": ["a", "b"], "spend": [1.0, 2.0]}))
     Stage(tmp_path).add_columns(pd.DataFrame({"customer_id": ["a", "b"], "x": [1, 2]}))  # alone: CSV updated
     assert (tmp_path / "customers.csv").read_text(encoding="utf-8-sig").splitlines()[0] == "customer_id,spend,x"

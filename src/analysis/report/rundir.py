@@ -269,10 +269,8 @@ def write_customers_csv(run_dir: Path | str, guard: bool | None = None) -> None:
 
 
 def _guard_of(run_dir: Path) -> bool:
-    """The run's ``export.csv_formula_guard``, from its settings.json; guarded, the safe side, in a run directory
-    prepared before the setting existed."""
-    config = json.loads((run_dir / SETTINGS).read_text(encoding="utf-8")).get("config") or {}
-    return csv_formula_guard(config) if "csv_formula_guard" in (config.get("export") or {}) else True
+    """The run's ``export.csv_formula_guard``, from its settings.json."""
+    return csv_formula_guard(json.loads((run_dir / SETTINGS).read_text(encoding="utf-8"))["config"])
 
 
 def write_prepared(run_dir: Path, prepared: Prepared, settings: dict[str, Any], csv: bool = True) -> None:
@@ -448,7 +446,7 @@ class Stage:
 
 # What a prepared run directory holds, as a number: a scratch folder prepared with an older layout (say, before
 # quality.json carried the monthly revenue) is prepared again.
-LAYOUT = 2
+LAYOUT = 3  # 3: settings.json always has export.csv_formula_guard
 
 
 def _scratch_dir(settings: dict[str, Any]) -> Path:
