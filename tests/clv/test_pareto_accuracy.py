@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from analysis import clv
-from analysis.clv import likelihoods
+from analysis.clv import pareto
 
 mp = pytest.importorskip("mpmath")
 
@@ -90,7 +90,7 @@ def test_the_exact_gradient_equals_a_high_precision_derivative_of_the_truth(name
     scale = 1.0 / 300.0  # the fit's units: time scaled to max T = 1
     f, t_x, T = grid[:, 0], grid[:, 1] * scale, grid[:, 2] * scale
     params = np.array(PARAMS[name]) * np.array([1.0, scale, 1.0, scale])
-    objective = likelihoods.ParetoObjective(f, t_x, T, weights, penalizer_coef=0.0)
+    objective = pareto.ParetoObjective(f, t_x, T, weights, penalizer_coef=0.0)
     _, grad = objective(np.log(params))
 
     def mean_ll(i, log_value):  # the truth's mean log-likelihood, parameter i at exp(log_value)

@@ -33,15 +33,8 @@ from analysis.clv.diagnostics import (
     tracking_data,
 )
 from analysis.clv.lifetimes_api import BaseFitter, BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
-from analysis.clv.likelihoods import (
-    MODEL_LABELS,
-    MODELS,
-    PARAM_NAMES,
-    pareto_expected_purchases,
-    pareto_log_likelihood,
-    pareto_p_alive,
-    spend_gamma_gamma,
-)
+from analysis.clv.likelihoods import MODEL_LABELS, MODELS, PARAM_NAMES, spend_gamma_gamma
+from analysis.clv.pareto import pareto_expected_purchases, pareto_log_likelihood, pareto_p_alive
 from analysis.clv.models import OUTPUT_COLUMNS, SUMMARY_COLUMNS, UNIT_DAYS, UNITS_PER_MONTH, PurchaseModel
 from analysis.clv.nbd import NBD_MODEL, NBDModel, nbd_log_likelihood
 from analysis.clv.optimize import DegenerateFit

@@ -20,14 +20,8 @@ import pandas as pd
 from scipy.optimize import minimize
 from threadpoolctl import ThreadpoolController
 
-from analysis.clv.likelihoods import (
-    BGNBDObjective,
-    GammaGammaObjective,
-    MBGNBDObjective,
-    pareto_expected_purchases,
-    pareto_log_likelihood,
-    pareto_p_alive,
-)
+from analysis.clv.likelihoods import BGNBDObjective, GammaGammaObjective, MBGNBDObjective
+from analysis.clv.pareto import pareto_expected_purchases, pareto_log_likelihood, pareto_p_alive
 from analysis.errors import UserError
 
 

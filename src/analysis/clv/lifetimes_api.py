@@ -14,8 +14,8 @@ verbose=False, tol=..., index=None, **kwargs)``) and give lifetimes' attributes 
 - the likelihoods of :mod:`analysis.clv.likelihoods` with their exact gradients (no autograd), on the distinct
   (frequency, recency, T) patterns, started on a coarse copy of the data when there are many
   (:func:`analysis.clv.fitters.fast_fit`); BG/NBD, MBG/NBD and Gamma-Gamma reach lifetimes' maximum;
-- Pareto/NBD in log space (finite for heavy buyers, where lifetimes returns NaN on SciPy >= 1.16), fitted by the
-  bounded L-BFGS-B of :func:`analysis.clv.optimize.fit_pareto` (deterministic: lifetimes' random restarts,
+- Pareto/NBD in log space (:mod:`analysis.clv.pareto`; finite for heavy buyers, where lifetimes returns NaN on
+  SciPy >= 1.16), fitted by the bounded L-BFGS-B of :func:`analysis.clv.optimize.fit_pareto` (deterministic: lifetimes' random restarts,
   ``iterative_fitting``, add nothing) and, unlike lifetimes, with standard errors;
 - P(alive) and the conditional expectations in log space.
 
@@ -41,21 +41,23 @@ from analysis.clv.likelihoods import (
     BGNBDObjective,
     GammaGammaObjective,
     MBGNBDObjective,
-    ParetoObjective,
     bg_log_odds,
     bg_numerator,
     bg_purchases_probability,
     hessian_from_gradient,
-    pareto_dropout_integral,
-    pareto_expected_purchases,
-    pareto_log_likelihood,
-    pareto_p_alive,
-    pareto_purchases_probability,
     population_expected_purchases,
     spend_gamma_gamma,
 )
 from analysis.clv.models import condense
 from analysis.clv.optimize import fit_pareto, judge, pareto_start
+from analysis.clv.pareto import (
+    ParetoObjective,
+    pareto_dropout_integral,
+    pareto_expected_purchases,
+    pareto_log_likelihood,
+    pareto_p_alive,
+    pareto_purchases_probability,
+)
 from analysis.clv.simulate import simulate_summary
 from analysis.errors import UserError
 

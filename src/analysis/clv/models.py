@@ -33,9 +33,6 @@ from analysis.clv.likelihoods import (
     bg_log_odds,
     bg_numerator,
     check_model,
-    pareto_expected_purchases,
-    pareto_log_likelihood,
-    pareto_p_alive,
     population_expected_purchases,
 )
 from analysis.clv.optimize import (
@@ -47,6 +44,7 @@ from analysis.clv.optimize import (
     pareto_start,
     refit_pareto_draws,
 )
+from analysis.clv.pareto import pareto_expected_purchases, pareto_log_likelihood, pareto_p_alive
 from analysis.clv.simulate import simulate_summary
 from analysis.errors import UserError
 
@@ -143,7 +141,7 @@ class PurchaseModel(BaseEstimator):
         likelihood computed in numpy with its exact gradient (see ``BGNBDObjective``);
         ``"lifetimes"`` uses lifetimes' autograd likelihood. Both give the same parameters
         (tested to 1e-6); Pareto/NBD is always fitted by bounded L-BFGS-B on the log-space
-        likelihood of :mod:`analysis.clv.likelihoods` (see :func:`~analysis.clv.optimize.fit_pareto`).
+        likelihood of :mod:`analysis.clv.pareto` (see :func:`~analysis.clv.optimize.fit_pareto`).
     max_shape : a heterogeneity shape parameter (r, s; a, b) this large marks a degenerate fit.
     max_iterations : optimiser steps per start.
 

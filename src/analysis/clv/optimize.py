@@ -19,8 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from analysis.clv.fitters import ConvergenceError, FastFit, one_blas_thread, coarse_copy, inverse_curvature
-from analysis.clv.likelihoods import MODEL_LABELS, PARAM_NAMES, ParetoObjective, hessian_from_gradient
+from analysis.clv.fitters import ConvergenceError, FastFit, coarse_copy, inverse_curvature, one_blas_thread
+from analysis.clv.likelihoods import MODEL_LABELS, PARAM_NAMES, hessian_from_gradient
+from analysis.clv.pareto import ParetoObjective
 
 MIN_PARAM = 1e-6  # lower bound of every parameter (time scaled to max T = 1)
 MAX_SCALE = 1e6  # upper bound of the scale parameters alpha and beta (same scale)
