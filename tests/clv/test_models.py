@@ -12,7 +12,7 @@ from sklearn.base import clone
 
 from analysis import clv
 from analysis.clv import likelihoods, models
-from analysis.clv.backtest import _cal_frame
+from analysis.clv.backtest import calibration_summary
 from analysis.config import load_config
 from analysis.data import features
 from analysis.data.pipeline import prepare
@@ -36,7 +36,7 @@ def cdnow_calibration(lifetimes_datasets) -> pd.DataFrame:
     config["validation"]["zero_amount"] = "keep"  # the published analyses count free CDs as purchases
     tx = prepare(str(lifetimes_datasets / "CDNOW_sample.txt"), config, "1998-06-30").transactions
     cal = features.calibration_holdout(tx, "1997-09-30", "1998-06-30", time_unit="weeks")
-    return _cal_frame(cal)
+    return calibration_summary(cal)
 
 
 @pytest.fixture(scope="module")

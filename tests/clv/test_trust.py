@@ -11,7 +11,7 @@ import pytest
 
 from analysis import clv
 from analysis.clv import optimize
-from analysis.clv.backtest import _cal_frame
+from analysis.clv.backtest import calibration_summary
 from analysis.config import load_config
 from analysis.data import features
 from analysis.data.pipeline import prepare
@@ -62,7 +62,7 @@ def test_sample_window_fits_are_finite_or_flagged_and_a_flagged_model_is_never_c
 
 def test_pareto_on_the_sample_window_is_finite_or_says_what_the_data_cannot_tell(lifetimes_datasets):
     tx = _cdnow(lifetimes_datasets, "1997-09-30").transactions
-    X = _cal_frame(features.calibration_holdout(tx, "1997-05-17", "1997-09-30"))
+    X = calibration_summary(features.calibration_holdout(tx, "1997-05-17", "1997-09-30"))
     try:
         pm = clv.PurchaseModel("pareto").fit(X)
     except clv.DegenerateFit as exc:
@@ -116,7 +116,7 @@ def test_the_published_cdnow_fits_can_be_checked_from_the_report(lifetimes_datas
 @pytest.fixture(scope="module")
 def cdnow_calibration(lifetimes_datasets) -> pd.DataFrame:
     tx = _cdnow(lifetimes_datasets, "1998-06-30").transactions
-    return _cal_frame(features.calibration_holdout(tx, "1997-09-30", "1998-06-30"))
+    return calibration_summary(features.calibration_holdout(tx, "1997-09-30", "1998-06-30"))
 
 
 def test_the_pareto_penalty_is_the_same_on_condensed_patterns_and_on_customers(cdnow_calibration):
@@ -143,9 +143,8 @@ def test_the_backtest_checks_holdout_spend_against_expected_spend_times_purchase
     by_hand = holdout.groupby("customer_id")["amount"].sum()
     by_hand = by_hand.reindex(bt.predictions.index, fill_value=0.0)
     np.testing.assert_allclose(bt.predictions["actual_spend"], by_hand, rtol=1e-12)
-    X = bt.predictions[list(clv.SUMMARY_COLUMNS)].assign(
-        monetary_value=_cal_frame(features.calibration_holdout(tx, "2023-10-01", "2024-06-30"))["monetary_value"]
-    )
+    calibration = calibration_summary(features.calibration_holdout(tx, "2023-10-01", "2024-06-30"))
+    X = bt.predictions[list(clv.SUMMARY_COLUMNS)].assign(monetary_value=calibration["monetary_value"])
     predicted = bt.predictions["bgnbd"] * bt.spend_model.predict(X)
     m = bt.metrics.loc["bgnbd"]
     assert m["spend_total_actual"] == pytest.approx(by_hand.sum(), rel=1e-12)

@@ -43,7 +43,10 @@ def holdout_period(
     return cal, end
 
 
-def _cal_frame(cal_hold: pd.DataFrame) -> pd.DataFrame:
+def calibration_summary(cal_hold: pd.DataFrame) -> pd.DataFrame:
+    """The calibration period's customer summary (``frequency``, ``recency``, ``T``, ``monetary_value``, by
+    customer) from :func:`analysis.data.features.calibration_holdout`'s ``*_cal`` columns, the frame a purchase
+    model is fitted on; the holdout columns are kept as they are."""
     return cal_hold.rename(
         columns={
             "frequency_cal": "frequency",
@@ -132,7 +135,7 @@ def backtest(
     from analysis.data import features
 
     cal_hold = features.calibration_holdout(tx, calibration_end, observation_end, time_unit)
-    X = _cal_frame(cal_hold)
+    X = calibration_summary(cal_hold)
     length = float(cal_hold["duration_holdout"].iloc[0]) if len(cal_hold) else math.nan
     preds = X[["frequency", "recency", "T"]].copy()
     preds["actual"] = cal_hold["frequency_holdout"]

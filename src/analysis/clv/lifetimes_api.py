@@ -15,8 +15,8 @@ verbose=False, tol=..., index=None, **kwargs)``) and give lifetimes' attributes 
   (frequency, recency, T) patterns, started on a coarse copy of the data when there are many
   (:func:`analysis.clv.fitters.fast_fit`); BG/NBD, MBG/NBD and Gamma-Gamma reach lifetimes' maximum;
 - Pareto/NBD in log space (:mod:`analysis.clv.pareto`; finite for heavy buyers, where lifetimes returns NaN on
-  SciPy >= 1.16), fitted by the bounded L-BFGS-B of :func:`analysis.clv.optimize.fit_pareto` (deterministic: lifetimes' random restarts,
-  ``iterative_fitting``, add nothing) and, unlike lifetimes, with standard errors;
+  SciPy >= 1.16), fitted by the bounded L-BFGS-B of :func:`analysis.clv.optimize.fit_pareto` (deterministic:
+  lifetimes' random restarts, ``iterative_fitting``, add nothing) and, unlike lifetimes, with standard errors;
 - P(alive) and the conditional expectations in log space.
 
 Differences from lifetimes, on purpose: results keep the index of the customers given (a Series in, a Series
