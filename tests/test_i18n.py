@@ -13,13 +13,13 @@ from analysis.i18n import HEADERS, header, localize
 def test_headers_in_each_language_with_stage_extras_first():
     assert header("value_share", "en") == "Share of value"
     assert header("value_share", "zh") == "价值占比"
-    assert header("silhouette", "zh", {"silhouette": ("Silhouette", "轮廓系数")}) == "轮廓系数"
-    assert header("tier", "zh", {"tier": ("Service tier", "服务等级")}) == "服务等级"
+    assert header("silhouette", "zh", {"silhouette": {"en": "Silhouette", "zh": "轮廓系数"}}) == "轮廓系数"
+    assert header("tier", "zh", {"tier": {"en": "Service tier", "zh": "服务等级"}}) == "服务等级"
     assert header("not_a_known_column", "zh") == "not_a_known_column"
 
 
 def test_every_shared_header_has_a_chinese_text():
-    assert all(zh and zh != en and any(ord(ch) > 0x2E80 for ch in zh) for en, zh in HEADERS.values())
+    assert all(t["zh"] and t["zh"] != t["en"] and any(ord(ch) > 0x2E80 for ch in t["zh"]) for t in HEADERS.values())
 
 
 def test_localize_renames_columns_and_the_index_name_only():
@@ -80,3 +80,14 @@ def test_no_text_is_translated_after_it_is_made():
     found = [p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")
              if re.search(r"MESSAGES_ZH|_ZH\s*=\s*\[", p.read_text(encoding="utf-8"))]
     assert not found, found
+
+
+def test_every_text_has_the_one_shape():
+    """A text is ``{en, zh}``, not an ``("English", "中文")`` pair: one shape for every catalogue. (The settings'
+    YAML keeps its ``[English, 中文]`` lists: those are data a user edits, read where the settings are read.)"""
+    pairs = [f"{path.relative_to(PACKAGE)}:{node.lineno}" for path in sorted(PACKAGE.rglob("*.py"))
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Tuple | ast.List) and len(node.elts) == 2
+             and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts)
+             and CJK.search(node.elts[1].value) and not CJK.search(node.elts[0].value)]
+    assert not pairs, pairs

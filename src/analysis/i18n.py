@@ -1,9 +1,9 @@
 """The language of a page: table headers people read, in English or Chinese (``--lang en|zh``).
 
 Every stage shows tables whose columns share a vocabulary (customers, share of value, the customer table's own
-columns); :data:`HEADERS` holds those once, and a stage passes its own extra headers to :func:`localize`. Texts
-of charts and sentences live beside the code that draws or writes them (a ``TEXTS`` dict per module, keyed
-``en`` / ``zh``), as in :mod:`analysis.report.summary`.
+columns); :data:`HEADERS` holds those once, and a stage passes its own extra headers to :func:`localize`. Every
+text is one shape, ``{"en": ..., "zh": ...}`` (:func:`analysis.stage.text`); the texts of charts and sentences live
+beside the code that draws or writes them, in a catalogue keyed by message id (``TEXTS = {id: {en, zh}}``).
 """
 
 from __future__ import annotations
@@ -14,41 +14,41 @@ import pandas as pd
 
 LANGUAGES = ("en", "zh")
 
-# Column name -> (English header, Chinese header), for the columns several pages show.
-HEADERS: dict[str, tuple[str, str]] = {
-    "customer_id": ("Customer", "客户编号"),
-    "customer_name": ("Name", "客户名称"),
-    "customers": ("Customers", "客户数"),
-    "customer_share": ("Share of customers", "客户占比"),
-    "value": ("Value", "价值"),
-    "value_share": ("Share of value", "价值占比"),
-    "avg_recency_days": ("Avg. days since last purchase", "平均距上次购买天数"),
-    "avg_frequency": ("Avg. purchases", "平均购买次数"),
-    "recency_days": ("Days since last purchase", "距上次购买天数"),
-    "frequency": ("Purchases", "购买次数"),
-    "monetary": ("Spend", "消费金额"),
-    "orders": ("Orders", "订单数"),
-    "total_spend": ("Total spend", "累计消费"),
-    "r_score": ("R score", "R 评分"),
-    "f_score": ("F score", "F 评分"),
-    "m_score": ("M score", "M 评分"),
-    "rfm_segment": ("RFM segment", "RFM 细分"),
-    "rfm_segment_zh": ("8-class RFM segment", "八类客户"),
-    "abc_class": ("ABC class", "ABC 分类"),
-    "lifecycle_stage": ("Lifecycle stage", "生命周期阶段"),
-    "tier": ("Tier", "等级"),
-    "recommended_action": ("Recommended action", "建议行动"),
-    "cluster": ("Cluster", "聚类"),
-    "cluster_name": ("Cluster", "客户群"),
-    "expected_purchases": ("Expected purchases", "预期购买次数"),
-    "p_alive": ("P(active)", "仍活跃概率"),
-    "expected_spend": ("Expected spend per purchase", "预期每次消费"),
-    "clv": ("CLV", "客户终身价值"),
-    "clv_low": ("CLV low", "CLV 下限"),
-    "clv_high": ("CLV high", "CLV 上限"),
-    "churn_risk": ("Churn risk", "流失风险"),
-    "risk_band": ("Risk band", "风险等级"),
-    "value_at_risk": ("Value at risk", "风险价值"),
+# Column name -> its header {en, zh}, for the columns several pages show.
+HEADERS: dict[str, dict[str, str]] = {
+    "customer_id": {"en": "Customer", "zh": "客户编号"},
+    "customer_name": {"en": "Name", "zh": "客户名称"},
+    "customers": {"en": "Customers", "zh": "客户数"},
+    "customer_share": {"en": "Share of customers", "zh": "客户占比"},
+    "value": {"en": "Value", "zh": "价值"},
+    "value_share": {"en": "Share of value", "zh": "价值占比"},
+    "avg_recency_days": {"en": "Avg. days since last purchase", "zh": "平均距上次购买天数"},
+    "avg_frequency": {"en": "Avg. purchases", "zh": "平均购买次数"},
+    "recency_days": {"en": "Days since last purchase", "zh": "距上次购买天数"},
+    "frequency": {"en": "Purchases", "zh": "购买次数"},
+    "monetary": {"en": "Spend", "zh": "消费金额"},
+    "orders": {"en": "Orders", "zh": "订单数"},
+    "total_spend": {"en": "Total spend", "zh": "累计消费"},
+    "r_score": {"en": "R score", "zh": "R 评分"},
+    "f_score": {"en": "F score", "zh": "F 评分"},
+    "m_score": {"en": "M score", "zh": "M 评分"},
+    "rfm_segment": {"en": "RFM segment", "zh": "RFM 细分"},
+    "rfm_segment_zh": {"en": "8-class RFM segment", "zh": "八类客户"},
+    "abc_class": {"en": "ABC class", "zh": "ABC 分类"},
+    "lifecycle_stage": {"en": "Lifecycle stage", "zh": "生命周期阶段"},
+    "tier": {"en": "Tier", "zh": "等级"},
+    "recommended_action": {"en": "Recommended action", "zh": "建议行动"},
+    "cluster": {"en": "Cluster", "zh": "聚类"},
+    "cluster_name": {"en": "Cluster", "zh": "客户群"},
+    "expected_purchases": {"en": "Expected purchases", "zh": "预期购买次数"},
+    "p_alive": {"en": "P(active)", "zh": "仍活跃概率"},
+    "expected_spend": {"en": "Expected spend per purchase", "zh": "预期每次消费"},
+    "clv": {"en": "CLV", "zh": "客户终身价值"},
+    "clv_low": {"en": "CLV low", "zh": "CLV 下限"},
+    "clv_high": {"en": "CLV high", "zh": "CLV 上限"},
+    "churn_risk": {"en": "Churn risk", "zh": "流失风险"},
+    "risk_band": {"en": "Risk band", "zh": "风险等级"},
+    "value_at_risk": {"en": "Value at risk", "zh": "风险价值"},
 }
 
 
@@ -59,16 +59,14 @@ def check_language(lang: str) -> int:
     return LANGUAGES.index(lang)
 
 
-def header(column: str, lang: str, extra: Mapping[str, tuple[str, str]] | None = None) -> str:
+def header(column: str, lang: str, extra: Mapping[str, Mapping[str, str]] | None = None) -> str:
     """The header of ``column`` in ``lang``: from ``extra`` first, then :data:`HEADERS`; else the name itself."""
-    i = check_language(lang)
-    pair = (extra or {}).get(column) or HEADERS.get(column)
-    if isinstance(pair, Mapping):  # a {en, zh} text
-        return pair[lang]
-    return pair[i] if pair else column
+    check_language(lang)
+    found = (extra or {}).get(column) or HEADERS.get(column)
+    return found[lang] if found else column
 
 
-def localize(frame: pd.DataFrame, lang: str, extra: Mapping[str, tuple[str, str]] | None = None) -> pd.DataFrame:
+def localize(frame: pd.DataFrame, lang: str, extra: Mapping[str, Mapping[str, str]] | None = None) -> pd.DataFrame:
     """A copy of ``frame`` with its column headers and index name in ``lang`` (values unchanged)."""
     out = frame.rename(columns=lambda c: header(str(c), lang, extra))
     if out.index.name is not None:

@@ -238,7 +238,7 @@ def test_workbooks_hold_no_formula_even_for_texts_that_look_like_one(tmp_path, c
 def test_customers_csv_ends_each_row_with_the_as_of_date_and_keeps_every_other_byte(tmp_path):
     from analysis.report.rundir import rounded_for_people, write_csv, write_customers, write_customers_csv
 
-    (tmp_path / "settings.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "settings.json").write_text('{"config": {"export": {"csv_formula_guard": true}}}', encoding="utf-8")
     (tmp_path / "quality.json").write_text('{"as_of": "1998-06-30"}', encoding="utf-8")
     frame = pd.DataFrame({"customer_id": ["007", "b"], "clv": [12.3456, np.nan], "tier": ["VIP", "=x"],
                           "last_purchase": pd.to_datetime(["1998-06-01", "1997-01-02"])})  # fmt: skip

@@ -80,12 +80,12 @@ ROLES = {
 }  # fmt: skip
 
 # The reason table's own headers (column -> (English, Chinese)); shared headers come from analysis.i18n.
-HEADERS = {
-    "reason": ("Reason (code in quarantine.csv)", "原因代码（quarantine.csv）"),
-    "meaning": ("Meaning", "说明"),
-    "rows": ("Rows", "行数"),
-    "share_of_rows": ("Share of rows", "行数占比"),
-    "amount": ("Amount", "金额"),
+HEADERS: dict[str, dict[str, str]] = {
+    "reason": {"en": "Reason (code in quarantine.csv)", "zh": "原因代码（quarantine.csv）"},
+    "meaning": {"en": "Meaning", "zh": "说明"},
+    "rows": {"en": "Rows", "zh": "行数"},
+    "share_of_rows": {"en": "Share of rows", "zh": "行数占比"},
+    "amount": {"en": "Amount", "zh": "金额"},
 }
 
 
@@ -97,7 +97,8 @@ def words(lang: str) -> dict[str, str]:
 
 def reason_meaning(code: str, lang: str = "en") -> str:
     """What a quarantine reason code means, in ``lang`` (the code itself when it is unknown)."""
-    return REASONS.get(code, (code, code))[check_language(lang)]
+    check_language(lang)
+    return REASONS[code][lang] if code in REASONS else code
 
 
 def reason_label(code: str, lang: str = "en") -> str:
@@ -125,9 +126,9 @@ def reason_table(quality: dict[str, Any], lang: str = "en") -> pd.DataFrame:
 
 def show_reasons(quality: dict[str, Any], lang: str = "en"):
     """The reason table as the page shows it: headers in ``lang``, shares in percent, amounts to cents."""
-    i = check_language(lang)
-    formats = {HEADERS[c][i]: f for c, f in (("rows", "{:,}"), ("share_of_rows", "{:.1%}"), ("amount", "{:,.2f}"))}
-    text = [HEADERS[c][i] for c in ("reason", "meaning")]
+    check_language(lang)
+    formats = {HEADERS[c][lang]: f for c, f in (("rows", "{:,}"), ("share_of_rows", "{:.1%}"), ("amount", "{:,.2f}"))}
+    text = [HEADERS[c][lang] for c in ("reason", "meaning")]
     table = localize(reason_table(quality, lang), lang, HEADERS)
     return left_aligned(escaped(table.style.format(formats, escape="html")).hide(axis="index"), text)
 

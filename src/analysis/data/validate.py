@@ -56,43 +56,44 @@ from analysis.data import engine, rules
 from analysis.data.engine import ROW
 from analysis.data.returns import candidates, net_returns
 from analysis.data.standardise import NUMBER_ROLES, frame_table, standardise
+from analysis.stage import Text, text
 from analysis.data.status import status_reasons
 from analysis.errors import UserError
 from analysis.tables import formula_guarded_frame, formula_guarded_value
 
-REASONS: dict[str, tuple[str, str]] = {
-    "missing_customer_id": ("No customer id: the purchase cannot be attributed to a customer.", "缺少客户ID"),
-    "order_line": (
+REASONS: dict[str, Text] = {
+    "missing_customer_id": {"en": "No customer id: the purchase cannot be attributed to a customer.", "zh": "缺少客户ID"},
+    "order_line": text(
         "A further line of an order whose date, total and status are on its first line; its amount is in that total.",
         "同一订单的附加行：日期、总额和状态在订单首行，金额已含在总额中",
     ),
-    "cancelled_order": (
+    "cancelled_order": text(
         "The order's status says it was closed, cancelled or refunded; not a purchase.",
         "订单状态为关闭、取消或退款，不计为购买",
     ),
-    "unpaid_order": ("The order's status says it was never paid.", "订单未付款"),
-    "not_won": (
+    "unpaid_order": {"en": "The order's status says it was never paid.", "zh": "订单未付款"},
+    "not_won": text(
         "A CRM deal that is open or lost; only won deals are purchases.",
         "未赢单的商机（进行中或已输单），只有赢单计为购买",
     ),
-    "unparsable_date": ("The date is missing or cannot be read in the detected format.", "日期缺失或无法解析"),
-    "missing_amount": ("No amount (or no quantity / unit price to compute it).", "缺少金额"),
-    "unparsable_amount": ("The amount (or quantity / unit price) is not a number.", "金额无法解析"),
-    "duplicate_row": ("An exact copy of an earlier row; the first copy is kept.", "重复行"),
-    "after_as_of": ("Dated after the as-of date of the analysis.", "晚于分析截止日"),
-    "non_product": ("A non-product line (postage, fee or manual adjustment).", "非商品行（运费、手续费或调整）"),
-    "refunded_order": ("An order refunded in full (the refund amount equals the paid amount).", "已全额退款的订单"),
-    "zero_amount": ("The amount is zero.", "金额为零"),
-    "return_netted": (
+    "unparsable_date": {"en": "The date is missing or cannot be read in the detected format.", "zh": "日期缺失或无法解析"},
+    "missing_amount": {"en": "No amount (or no quantity / unit price to compute it).", "zh": "缺少金额"},
+    "unparsable_amount": {"en": "The amount (or quantity / unit price) is not a number.", "zh": "金额无法解析"},
+    "duplicate_row": {"en": "An exact copy of an earlier row; the first copy is kept.", "zh": "重复行"},
+    "after_as_of": {"en": "Dated after the as-of date of the analysis.", "zh": "晚于分析截止日"},
+    "non_product": {"en": "A non-product line (postage, fee or manual adjustment).", "zh": "非商品行（运费、手续费或调整）"},
+    "refunded_order": {"en": "An order refunded in full (the refund amount equals the paid amount).", "zh": "已全额退款的订单"},
+    "zero_amount": {"en": "The amount is zero.", "zh": "金额为零"},
+    "return_netted": text(
         "A return or cancellation, netted against the customer's earlier purchase.",
         "退货或取消，已与原购买冲抵",
     ),
-    "refunded_purchase": ("A purchase cancelled in full by a later return.", "已被全额退货的购买"),
-    "unmatched_return": (
+    "refunded_purchase": {"en": "A purchase cancelled in full by a later return.", "zh": "已被全额退货的购买"},
+    "unmatched_return": text(
         "A return or cancellation with no earlier purchase that covers it.",
         "无法匹配原购买的退货或取消",
     ),
-    "outlier": ("An extreme amount, dropped because drop_outliers is set.", "极端金额（已剔除）"),
+    "outlier": {"en": "An extreme amount, dropped because drop_outliers is set.", "zh": "极端金额（已剔除）"},
 }
 
 ATTRIBUTE_ROLES = ("customer_name", "country", "region", "city", "industry", "customer_type", "size")
@@ -397,7 +398,7 @@ def _quarantined(raw: ibis.Table, t: ibis.Table) -> ibis.Table:
 def _quarantine(con: Any, quarantined: ibis.Table) -> pd.DataFrame:
     """The quarantined rows as a pandas frame, in input order, with the explanation of each reason."""
     out = engine.execute(con, quarantined.order_by("row"))
-    out.insert(2, "explanation", out["reason"].map(lambda c: REASONS[c][0]))
+    out.insert(2, "explanation", out["reason"].map(lambda c: REASONS[c]["en"]))
     out["row"] = out["row"].astype("int64")
     out["amount_parsed"] = out["amount_parsed"].astype("float64")
     return out.reset_index(drop=True)

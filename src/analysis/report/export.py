@@ -31,6 +31,7 @@ from openpyxl.utils import get_column_letter
 
 from analysis.report.rundir import MONEY_COLUMNS, PROBABILITY_COLUMNS, rounded_for_people
 from analysis.report.sheetxml import SharedStrings, add_rows, rows_xml
+from analysis.stage import Text, text
 
 # Rows an Excel sheet holds, the header row included (Excel's specification and limits); a module constant so a
 # test can lower it.
@@ -54,18 +55,18 @@ DATE_FORMAT = "yyyy-mm-dd"
 INTEGER_FORMAT = "0"
 
 # Texts of the workbook itself, [English, 中文] (the column explanations are data: defaults/columns.yaml).
-TEXTS: dict[str, tuple[str, str]] = {
-    "customers": ("Customers", "客户分层"),
-    "columns": ("Columns", "字段说明"),
-    "playbook": ("Playbook", "分层策略"),
-    "column": ("Column", "字段"),
-    "english": ("English", "英文说明"),
-    "chinese": ("Chinese", "中文说明"),
-    "tier": ("Tier", "分层"),
-    "tier_en": ("Tier (English)", "分层（英文）"),
-    "tier_zh": ("Tier (Chinese)", "分层（中文）"),
-    "count": ("Customers", "客户数"),
-    "too_many": (
+TEXTS: dict[str, Text] = {
+    "customers": {"en": "Customers", "zh": "客户分层"},
+    "columns": {"en": "Columns", "zh": "字段说明"},
+    "playbook": {"en": "Playbook", "zh": "分层策略"},
+    "column": {"en": "Column", "zh": "字段"},
+    "english": {"en": "English", "zh": "英文说明"},
+    "chinese": {"en": "Chinese", "zh": "中文说明"},
+    "tier": {"en": "Tier", "zh": "分层"},
+    "tier_en": {"en": "Tier (English)", "zh": "分层（英文）"},
+    "tier_zh": {"en": "Tier (Chinese)", "zh": "分层（中文）"},
+    "count": {"en": "Customers", "zh": "客户数"},
+    "too_many": text(
         "{rows:,} customers do not fit in an Excel sheet ({limit:,} rows with the header). The full table is in "
         "customers.csv (UTF-8 with BOM) and customers.parquet in the same folder.",
         "{rows:,} 位客户超过 Excel 单个工作表的行数上限（含表头 {limit:,} 行）。完整表格见同一文件夹中的 "
@@ -73,13 +74,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
 }
 # Headings of the playbook's fields (a field not listed here is headed by its key).
-PLAYBOOK_FIELDS: dict[str, tuple[str, str]] = {
-    "service_level": ("Service level", "服务水平"),
-    "contact_cadence": ("Contact cadence", "联系频率"),
-    "channel": ("Channel", "渠道"),
-    "offer": ("Offer", "优惠"),
-    "owner": ("Owner", "负责人"),
-    "action": ("Recommended action", "建议动作"),
+PLAYBOOK_FIELDS: dict[str, Text] = {
+    "service_level": {"en": "Service level", "zh": "服务水平"},
+    "contact_cadence": {"en": "Contact cadence", "zh": "联系频率"},
+    "channel": {"en": "Channel", "zh": "渠道"},
+    "offer": {"en": "Offer", "zh": "优惠"},
+    "owner": {"en": "Owner", "zh": "负责人"},
+    "action": {"en": "Recommended action", "zh": "建议动作"},
 }
 
 WIDTH_SAMPLE = 2000  # rows looked at to size the columns
@@ -183,16 +184,16 @@ def _write_table(ws: Any, table: pd.DataFrame) -> dict[str, int | None]:
     return styles
 
 
-def _write_overflow(ws: Any, rows: int, lang: int) -> None:
-    """Sheet 1 when the table is longer than a sheet: what happened and where the table is."""
+def _write_overflow(ws: Any, rows: int, lang: str) -> None:
+    """Sheet 1 when the table is longer than a sheet: what happened and where the table is (``lang`` first)."""
     ws.column_dimensions["A"].width = 120
-    for lang_index in (lang, 1 - lang):
-        cell = _cell(ws, TEXTS["too_many"][lang_index].format(rows=rows, limit=EXCEL_MAX_ROWS))
+    for each in (lang, *(other for other in ("en", "zh") if other != lang)):
+        cell = _cell(ws, TEXTS["too_many"][each].format(rows=rows, limit=EXCEL_MAX_ROWS))
         cell.alignment = WRAP
         ws.append([cell])
 
 
-def _write_columns(ws: Any, columns: Iterable[str], descriptions: dict[str, list[str]], lang: int) -> None:
+def _write_columns(ws: Any, columns: Iterable[str], descriptions: dict[str, list[str]], lang: str) -> None:
     """Sheet 2: every column of sheet 1 with what it means, in English and Chinese."""
     for letter, width in zip("ABC", (26, 60, 50), strict=True):
         ws.column_dimensions[letter].width = width
@@ -203,7 +204,7 @@ def _write_columns(ws: Any, columns: Iterable[str], descriptions: dict[str, list
         ws.append([_cell(ws, str(column)), _cell(ws, str(en)), _cell(ws, str(zh))])
 
 
-def _write_playbook(ws: Any, table: pd.DataFrame, config: dict, lang: int) -> None:
+def _write_playbook(ws: Any, table: pd.DataFrame, config: dict, lang: str) -> None:
     """Sheet 3: per tier (in the order of ``tiers.labels``) its name in both languages, its customers in the
     table, and each playbook field in both languages."""
     labels = config["tiers"]["labels"]
@@ -213,11 +214,8 @@ def _write_playbook(ws: Any, table: pd.DataFrame, config: dict, lang: int) -> No
         fields += [f for f in entry if f not in fields]
     header = [TEXTS["tier_en"][lang], TEXTS["tier_zh"][lang], TEXTS["count"][lang]]
     for field in fields:
-        en, zh = PLAYBOOK_FIELDS.get(field, (field, field))
-        header += [
-            f"{en} (English)" if lang == 0 else f"{zh}（英文）",
-            f"{en} (Chinese)" if lang == 0 else f"{zh}（中文）",
-        ]
+        name = PLAYBOOK_FIELDS[field][lang] if field in PLAYBOOK_FIELDS else field
+        header += [f"{name} (English)", f"{name} (Chinese)"] if lang == "en" else [f"{name}（英文）", f"{name}（中文）"]
     widths = [14, 14, 11] + [40, 30] * len(fields)
     for i, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(i)].width = width
@@ -227,8 +225,8 @@ def _write_playbook(ws: Any, table: pd.DataFrame, config: dict, lang: int) -> No
     for key, (en, zh) in labels.items():
         row: list[Any] = [_cell(ws, str(en)), _cell(ws, str(zh)), int(counts.get(en, 0)) if "tier" in table else None]
         for field in fields:
-            text = (list(playbook.get(key, {}).get(field) or []) + ["", ""])[:2]
-            row += [_wrapped(ws, text[0]), _wrapped(ws, text[1])]
+            words = (list(playbook.get(key, {}).get(field) or []) + ["", ""])[:2]
+            row += [_wrapped(ws, words[0]), _wrapped(ws, words[1])]
         ws.append(row)
 
 
@@ -249,21 +247,20 @@ def write_tier_workbook(path: str | Path, table: pd.DataFrame, config: dict, lan
     """
     if lang not in ("en", "zh"):
         raise ValueError(f"lang must be 'en' or 'zh', not {lang!r}")
-    li = 0 if lang == "en" else 1
     warnings: list[str] = []
     styles: dict[str, int | None] | None = None
     wb = Workbook(write_only=True)
-    sheet = wb.create_sheet(TEXTS["customers"][li])
+    sheet = wb.create_sheet(TEXTS["customers"][lang])
     if len(table) + 1 > EXCEL_MAX_ROWS:
-        _write_overflow(sheet, len(table), li)
+        _write_overflow(sheet, len(table), lang)
         warnings.append(
             f"customers.xlsx: {len(table):,} customers exceed Excel's {EXCEL_MAX_ROWS:,} rows per sheet; "
             "sheet 1 points to customers.csv and customers.parquet instead"
         )
     else:
         styles = _write_table(sheet, table)
-    _write_columns(wb.create_sheet(TEXTS["columns"][li]), table.columns, config["columns"], li)
-    _write_playbook(wb.create_sheet(TEXTS["playbook"][li]), table, config, li)
+    _write_columns(wb.create_sheet(TEXTS["columns"][lang]), table.columns, config["columns"], lang)
+    _write_playbook(wb.create_sheet(TEXTS["playbook"][lang]), table, config, lang)
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     wb.save(tmp)

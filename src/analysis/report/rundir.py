@@ -312,16 +312,16 @@ def prepare_run(run_dir: Path, settings: dict[str, Any], csv: bool = True) -> Pr
     return prepared
 
 
-# The provenance table's labels, [English, 中文].
+# The provenance table's labels, {en, zh} each.
 PROVENANCE = {
-    "generated": ("generated (UTC)", "生成时间（UTC）"),
-    "input": ("input", "输入文件"),
-    "fingerprint": ("input fingerprint (sha256)", "输入指纹（sha256）"),
-    "as_of": ("as of", "截止日期"),
-    "run_dir": ("run directory", "运行目录"),
-    "version": ("version {}", "{} 版本"),
-    "value": ("value", "值"),
-    "item": ("item", "项目"),
+    "generated": {"en": "generated (UTC)", "zh": "生成时间（UTC）"},
+    "input": {"en": "input", "zh": "输入文件"},
+    "fingerprint": {"en": "input fingerprint (sha256)", "zh": "输入指纹（sha256）"},
+    "as_of": {"en": "as of", "zh": "截止日期"},
+    "run_dir": {"en": "run directory", "zh": "运行目录"},
+    "version": {"en": "version {}", "zh": "{} 版本"},
+    "value": {"en": "value", "zh": "值"},
+    "item": {"en": "item", "zh": "项目"},
 }
 
 
@@ -426,16 +426,16 @@ class Stage:
     def provenance(self, lang: str = "en") -> pd.DataFrame:
         """When, on what input (its fingerprint), as of when and with which versions this ran, labelled in
         ``lang``."""
-        i = check_language(lang)
+        check_language(lang)
         rows = {
-            PROVENANCE["generated"][i]: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            PROVENANCE["input"][i]: self.quality.get("input"),
-            PROVENANCE["fingerprint"][i]: self.quality.get("fingerprint"),
-            PROVENANCE["as_of"][i]: self.settings["as_of"],
-            PROVENANCE["run_dir"][i]: str(self.run_dir),
-            **{PROVENANCE["version"][i].format(k): v for k, v in versions().items()},
+            PROVENANCE["generated"][lang]: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            PROVENANCE["input"][lang]: self.quality.get("input"),
+            PROVENANCE["fingerprint"][lang]: self.quality.get("fingerprint"),
+            PROVENANCE["as_of"][lang]: self.settings["as_of"],
+            PROVENANCE["run_dir"][lang]: str(self.run_dir),
+            **{PROVENANCE["version"][lang].format(k): v for k, v in versions().items()},
         }
-        return pd.DataFrame({PROVENANCE["value"][i]: rows}).rename_axis(PROVENANCE["item"][i])
+        return pd.DataFrame({PROVENANCE["value"][lang]: rows}).rename_axis(PROVENANCE["item"][lang])
 
     def write_json(self, name: str, obj: Any) -> Path:
         """Write ``obj`` as ``name`` in the run directory; returns the path."""
