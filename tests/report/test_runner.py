@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.report import runner
 from analysis.report.progress import text_line
 from analysis.report.rundir import CSV_AFTER_PAGES, Stage, rounded_for_people, write_customers, write_customers_csv
-from analysis.report import runner
 from analysis.report.runner import RunFailed, run_report
 from tests.conftest import write_notebook
 

@@ -395,23 +395,24 @@ def _read_excel(
         book = pd.ExcelFile(file, engine="openpyxl")
     except Exception as exc:  # openpyxl raises many types for a damaged workbook
         raise UserError(f"could not open the workbook {file}: {_first_line(exc)}") from None
-    names = book.sheet_names
-    if sheet is None:
-        sheet = 0
-    elif isinstance(sheet, str) and sheet not in names and sheet.isdigit():
-        sheet = int(sheet)
-    if isinstance(sheet, int) and not 0 <= sheet < len(names) or isinstance(sheet, str) and sheet not in names:
-        raise UserError(f"sheet {sheet!r} is not in {file.name}; its sheets are {listing(names)}")
-    # the first rows, blank ones too (as the sheet numbers them): only these are read to find the header
-    top = pd.read_excel(book, sheet_name=sheet, header=None, nrows=header_row or HEADER_SEARCH_ROWS, dtype=object)
-    rows = [["" if pd.isna(v) else str(v).strip() for v in row] for row in top.itertuples(index=False)]
-    if header_row is not None:
-        skip = _row_within(header_row, len(rows), file.name) - 1
-    else:
-        skip = (find_header(rows) if find_header else None) or 0
-    frame = pd.read_excel(book, sheet_name=sheet, header=skip, dtype=object)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame, HeaderRow(skip + 1, tuple(" ".join(c for c in row if c) for row in rows[:skip]))
+    with book:  # closed when read (an open workbook keeps its file open)
+        names = book.sheet_names
+        if sheet is None:
+            sheet = 0
+        elif isinstance(sheet, str) and sheet not in names and sheet.isdigit():
+            sheet = int(sheet)
+        if isinstance(sheet, int) and not 0 <= sheet < len(names) or isinstance(sheet, str) and sheet not in names:
+            raise UserError(f"sheet {sheet!r} is not in {file.name}; its sheets are {listing(names)}")
+        # the first rows, blank ones too (as the sheet numbers them): only these are read to find the header
+        top = pd.read_excel(book, sheet_name=sheet, header=None, nrows=header_row or HEADER_SEARCH_ROWS, dtype=object)
+        rows = [["" if pd.isna(v) else str(v).strip() for v in row] for row in top.itertuples(index=False)]
+        if header_row is not None:
+            skip = _row_within(header_row, len(rows), file.name) - 1
+        else:
+            skip = (find_header(rows) if find_header else None) or 0
+        frame = pd.read_excel(book, sheet_name=sheet, header=skip, dtype=object)
+        frame.columns = [str(c).strip() for c in frame.columns]
+        return frame, HeaderRow(skip + 1, tuple(" ".join(c for c in row if c) for row in rows[:skip]))
 
 
 def _read_database(url: str, table: str | None) -> tuple[pd.DataFrame, None, str, str]:

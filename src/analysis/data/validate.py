@@ -56,13 +56,16 @@ from analysis.data import engine, rules
 from analysis.data.engine import ROW
 from analysis.data.returns import candidates, net_returns
 from analysis.data.standardise import NUMBER_ROLES, frame_table, standardise
-from analysis.stage import Text, text
 from analysis.data.status import status_reasons
 from analysis.errors import UserError
+from analysis.stage import Text, text
 from analysis.tables import formula_guarded_frame, formula_guarded_value
 
 REASONS: dict[str, Text] = {
-    "missing_customer_id": {"en": "No customer id: the purchase cannot be attributed to a customer.", "zh": "缺少客户ID"},
+    "missing_customer_id": text(
+        "No customer id: the purchase cannot be attributed to a customer.",
+        "缺少客户ID",
+    ),
     "order_line": text(
         "A further line of an order whose date, total and status are on its first line; its amount is in that total.",
         "同一订单的附加行：日期、总额和状态在订单首行，金额已含在总额中",
@@ -76,13 +79,22 @@ REASONS: dict[str, Text] = {
         "A CRM deal that is open or lost; only won deals are purchases.",
         "未赢单的商机（进行中或已输单），只有赢单计为购买",
     ),
-    "unparsable_date": {"en": "The date is missing or cannot be read in the detected format.", "zh": "日期缺失或无法解析"},
+    "unparsable_date": text(
+        "The date is missing or cannot be read in the detected format.",
+        "日期缺失或无法解析",
+    ),
     "missing_amount": {"en": "No amount (or no quantity / unit price to compute it).", "zh": "缺少金额"},
     "unparsable_amount": {"en": "The amount (or quantity / unit price) is not a number.", "zh": "金额无法解析"},
     "duplicate_row": {"en": "An exact copy of an earlier row; the first copy is kept.", "zh": "重复行"},
     "after_as_of": {"en": "Dated after the as-of date of the analysis.", "zh": "晚于分析截止日"},
-    "non_product": {"en": "A non-product line (postage, fee or manual adjustment).", "zh": "非商品行（运费、手续费或调整）"},
-    "refunded_order": {"en": "An order refunded in full (the refund amount equals the paid amount).", "zh": "已全额退款的订单"},
+    "non_product": text(
+        "A non-product line (postage, fee or manual adjustment).",
+        "非商品行（运费、手续费或调整）",
+    ),
+    "refunded_order": text(
+        "An order refunded in full (the refund amount equals the paid amount).",
+        "已全额退款的订单",
+    ),
     "zero_amount": {"en": "The amount is zero.", "zh": "金额为零"},
     "return_netted": text(
         "A return or cancellation, netted against the customer's earlier purchase.",
