@@ -327,7 +327,7 @@ def test_spend_without_heterogeneity_falls_back_to_the_population_mean():
     X = pd.DataFrame({"frequency": [0.0, 1, 2, 3, 4, 5] * 20, "monetary_value": [0.0, 20, 20, 20, 20, 20] * 20})
     sm = clv.SpendModel().fit(X)
     assert sm.method_ == "mean"
-    assert any("population mean" in w for w in sm.warnings_)
+    assert any("population mean" in w["en"] for w in sm.warnings_)
     np.testing.assert_allclose(sm.predict(X), 20.0)
     # and the whole CLV fit runs on it
     rng = np.random.default_rng(7)
@@ -348,7 +348,7 @@ def test_a_failed_first_gamma_gamma_fit_is_retried_with_the_penalty(monkeypatch,
     monkeypatch.setattr(clv.SpendModel, "_try_fit", staticmethod(first_fails))
     sm = clv.SpendModel(retry_penalizer=0.001).fit(cdnow_calibration)
     assert sm.method_ == "gamma-gamma (penalized)" and sm.penalty_ == 0.001
-    assert any("did not converge" in w for w in sm.warnings_)
+    assert any("did not converge" in w["en"] for w in sm.warnings_)
 
 
 def test_strong_frequency_spend_correlation_is_reported():
@@ -357,7 +357,7 @@ def test_strong_frequency_spend_correlation_is_reported():
     X = pd.DataFrame({"frequency": f, "monetary_value": 10 * f + rng.gamma(2.0, 2.0, 2000)})
     sm = clv.SpendModel(correlation_warning=0.3).fit(X)
     assert sm.correlation_ > 0.9
-    assert any("correlated" in w for w in sm.warnings_)
+    assert any("correlated" in w["en"] for w in sm.warnings_)
 
 
 def test_customers_without_repeat_purchase_get_the_population_mean_spend(cdnow_calibration):

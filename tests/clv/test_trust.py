@@ -66,7 +66,7 @@ def test_pareto_on_the_sample_window_is_finite_or_says_what_the_data_cannot_tell
     try:
         pm = clv.PurchaseModel("pareto").fit(X)
     except clv.DegenerateFit as exc:
-        assert "the data cannot tell apart customers' dropout rates" in exc.reason
+        assert "the data cannot tell apart customers' dropout rates" in exc.reason["en"]
         assert np.isfinite(exc.model.log_likelihood_)
     else:
         assert np.isfinite(pm.log_likelihood_) and np.isfinite(pm.params_).all()
@@ -75,13 +75,13 @@ def test_pareto_on_the_sample_window_is_finite_or_says_what_the_data_cannot_tell
 def test_degenerate_fits_are_described_in_words():
     # s at its bound (time scaled to max T = 1): the dropout rates cannot be told apart
     reason = optimize.judge("pareto", [0.49, 7.78, 1000.0, 16716.5], -4937.0, 1 / 19.43, 1000.0)
-    assert reason.startswith("the data cannot tell apart customers' dropout rates")
+    assert reason["en"].startswith("the data cannot tell apart customers' dropout rates")
     assert optimize.judge("pareto", PNBD, -9595.0, 1 / 39.0, 1000.0) is None
-    assert "no finite" in optimize.judge("bgnbd", [0.243, 4.414, 0.793, 2.426], np.nan, 1 / 39, 1000.0)
+    assert "no finite" in optimize.judge("bgnbd", [0.243, 4.414, 0.793, 2.426], np.nan, 1 / 39, 1000.0)["en"]
     purchase = optimize.judge("bgnbd", [2000.0, 4.4, 0.8, 2.4], -1.0, 1 / 39, 1000.0)
-    assert purchase.startswith("the data cannot tell apart customers' purchase rates")
+    assert purchase["en"].startswith("the data cannot tell apart customers' purchase rates")
     # a scale parameter pushed to its lower bound is named with its value
-    assert "(alpha = " in optimize.judge("bgnbd", [0.2, 1e-9, 0.8, 2.4], -1.0, 1 / 39, 1000.0)
+    assert "(alpha = " in optimize.judge("bgnbd", [0.2, 1e-9, 0.8, 2.4], -1.0, 1 / 39, 1000.0)["en"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -170,7 +170,7 @@ def test_repeat_buyers_with_only_free_purchases_are_left_out_of_the_spend_fit(cd
     )
     assert sm.n_repeat_buyers_ == len(paying) - 25
     pd.testing.assert_series_equal(sm.params_, reference.params_)
-    assert any("were all free (zero amounts)" in note for note in sm.notes_)
+    assert any("were all free (zero amounts)" in note["en"] for note in sm.notes_)
     assert np.isfinite(clv.CLVModel().fit(X).predict(X).loc[free, "clv"]).all()
 
 

@@ -1,6 +1,7 @@
 """Every warning and note the CLV stage can write reads in Chinese on the Chinese page: each is a {en, zh} text
-made where the stage receives the models' findings (analysis.clv.record), in the stage's own words where it has
-them (the English checked against what the model said), never translated afterwards by matching the English."""
+made where it is found (the spend model's warnings and notes, a fit's problem, the backtest's reasons), passed on
+by the stage (analysis.clv.record), never translated afterwards by matching the English; only a library's own
+message is quoted, inside a Chinese sentence."""
 
 import numpy as np
 import pandas as pd
@@ -8,7 +9,7 @@ import pytest
 
 from analysis import clv
 from analysis.clv import record
-from analysis.clv.fitters import ConvergenceError
+from analysis.clv.fitters import ConvergenceError, FitFailed, optimiser_stopped
 from analysis.config import load_config
 from analysis.stage import Frames
 from tests.language import has_chinese
@@ -22,10 +23,10 @@ def _in_chinese(texts) -> None:
 
 
 def _spend(sm) -> list:
-    """The spend model's warnings and notes as the stage writes them, checked to say what the model said."""
-    warnings, notes = record.spend_warnings(sm), record.spend_notes(sm)
-    assert [w["en"] for w in warnings] == sm.warnings_ and [n["en"] for n in notes] == sm.notes_
-    return warnings + notes
+    """The spend model's warnings and notes, checked to be what the stage writes in ``clv.json``."""
+    entry = record.spend_entry(sm)
+    assert entry["warnings"] == sm.warnings_ and entry["notes"] == sm.notes_
+    return sm.warnings_ + sm.notes_
 
 
 def test_every_spend_warning_and_note_is_said_in_both_languages(monkeypatch):
@@ -58,28 +59,21 @@ def test_every_spend_warning_and_note_is_said_in_both_languages(monkeypatch):
     assert "已用惩罚 0.001 重新拟合" in said["did not converge"][0]["zh"]
 
 
-def test_a_message_the_stage_has_no_words_for_is_quoted_inside_a_chinese_sentence():
-    sm = clv.SpendModel().fit(pd.DataFrame({"frequency": [0.0, 1, 2, 3, 4, 5] * 20,
-                                            "monetary_value": [0.0, 20, 20, 20, 20, 20] * 20}))  # fmt: skip
-    sm.warnings_ = ["a finding added to the spend model later"]
-    (quoted,) = record.spend_warnings(sm)
-    assert quoted["en"] == sm.warnings_[0] and has_chinese(quoted["zh"]) and sm.warnings_[0] in quoted["zh"]
-
-
 def test_a_model_that_cannot_be_refitted_is_said_in_both_languages():
     rng = np.random.default_rng(3)
     X = clv.simulate_summary("bgnbd", (0.243, 4.414, 0.793, 2.426), rng.uniform(20, 78, 500), rng)
     X = X.assign(recency=X["T"])  # everyone bought at the end: nobody has dropped out
     with pytest.raises(clv.DegenerateFit) as degenerate:
         clv.PurchaseModel("mbgnbd").fit(X)
-    said = record.refit_failure("mbgnbd", degenerate.value, "1998-06-30", float(X["T"].max()))
-    assert said["en"] == f"MBG/NBD could not be refitted on all data up to 1998-06-30: {degenerate.value.reason}"
+    said = record.refit_failure("mbgnbd", degenerate.value, "1998-06-30")
+    assert said["en"] == f"MBG/NBD could not be refitted on all data up to 1998-06-30: {degenerate.value.reason['en']}"
     _in_chinese([said])
-    stopped = record.refit_failure("pareto", ConvergenceError("the optimiser stopped after 500 steps: ABNORMAL"),
-                                   "1998-06-30", 78.0)  # fmt: skip
-    assert stopped["en"].endswith(": the optimiser stopped after 500 steps: ABNORMAL")
-    assert stopped["zh"].startswith("Pareto/NBD 无法在截至 1998-06-30 的全部数据上重新拟合")
-    assert "Pareto/NBD 的拟合未能完成（程序信息：the optimiser stopped after 500 steps: ABNORMAL）" in stopped["zh"]
+    stopped = record.refit_failure("pareto", FitFailed(optimiser_stopped(500, "ABNORMAL")), "1998-06-30")
+    assert stopped == {"en": "Pareto/NBD could not be refitted on all data up to 1998-06-30: "
+                             "the optimiser stopped after 500 steps: ABNORMAL",
+                       "zh": "Pareto/NBD 无法在截至 1998-06-30 的全部数据上重新拟合：优化器在 500 步后停止：ABNORMAL"}
+    lifetimes_says = record.refit_failure("pareto", ConvergenceError("did not converge"), "1998-06-30")
+    assert lifetimes_says["zh"].endswith("重新拟合：Pareto/NBD 的拟合未能完成（程序信息：did not converge）")
 
 
 def test_customers_with_purchases_missing_from_the_table_are_warned_of_in_both_languages():

@@ -12,13 +12,14 @@ import numpy as np
 import pandas as pd
 
 from analysis.clv.diagnostics import conditional_expectation_data, tracking_data
-from analysis.clv.fitters import ConvergenceError
+from analysis.clv.fitters import ConvergenceError, fit_failure
 from analysis.clv.likelihoods import MODEL_LABELS, MODELS, check_model
 from analysis.clv.models import SUMMARY_COLUMNS, PurchaseModel, condense
 from analysis.clv.nbd import NBD_MODEL, NBDModel
 from analysis.clv.optimize import DegenerateFit
 from analysis.clv.spend import SpendModel
 from analysis.errors import UserError
+from analysis.stage import Text, text
 
 
 def holdout_period(
@@ -104,7 +105,7 @@ class Backtest:
     metrics: pd.DataFrame  # one row per model: purchases, then spend (``spend_*``)
     predictions: pd.DataFrame  # per customer: calibration columns, actual, one column per model
     models: dict[str, PurchaseModel]
-    errors: dict[str, str]
+    errors: dict[str, Text]  # why each model left out was, in both languages
     tracking: pd.DataFrame
     conditional: pd.DataFrame
     spend_model: SpendModel | None = None  # Gamma-Gamma fitted on the calibration period
@@ -128,7 +129,7 @@ def backtest(
     amounts).
 
     Uses :func:`analysis.data.features.calibration_holdout`. A model whose fit fails is reported
-    in ``errors`` and left out; a degenerate fit (see :mod:`analysis.clv.optimize`) also goes to
+    in ``errors`` (why, ``{en, zh}``) and left out; a degenerate fit (see :mod:`analysis.clv.optimize`) also goes to
     ``left_out``, with its parameters, and is never scored or chosen. ``fit_options``:
     ``max_shape``, ``max_iterations`` of :class:`PurchaseModel`; ``spend_options``: keywords
     of :class:`SpendModel`."""
@@ -193,15 +194,17 @@ def holdout_scores(name: str, predicted: pd.Series, spend: pd.Series, preds: pd.
 
 def calibration_fit(name: str, X: pd.DataFrame, condensed, penalizer: float, fit_options: dict[str, Any] | None):
     """(the fitted :class:`PurchaseModel`, None, None) on the calibration summary ``X`` (``condensed``: its
-    unique rows), or (None, why it failed, the degenerate fit or None): a degenerate fit is left out of the
-    choice with its parameters, a failed one only said."""
+    unique rows), or (None, why it failed in both languages, the degenerate fit or None): a degenerate fit is
+    left out of the choice with its parameters, a failed one only said."""
+    label = MODEL_LABELS[check_model(name)]
     try:
-        pm = PurchaseModel(check_model(name), penalizer, **(fit_options or {}))
+        pm = PurchaseModel(name, penalizer, **(fit_options or {}))
         return pm.fit(X, condensed=condensed), None, None
     except DegenerateFit as exc:
-        return None, f"{exc.reason}; {MODEL_LABELS[name]} left out of the choice", exc.model
+        why = text(f"{exc.reason['en']}; {label} left out of the choice", f"{exc.reason['zh']}；{label} 未参与选择")
+        return None, why, exc.model
     except (ConvergenceError, FloatingPointError, ValueError, np.linalg.LinAlgError) as exc:
-        return None, f"{type(exc).__name__}: {str(exc).strip()}", None
+        return None, fit_failure(exc, label, named=True), None
 
 
 def choose_model(metrics: pd.DataFrame, by: str = "rmse") -> tuple[str, str]:
@@ -264,7 +267,8 @@ class WholePeriodChoice:
 
 def _whole_period_fits(X: pd.DataFrame, condensed, models, penalizer: float, fit_options) -> dict[str, Any]:
     """Each model fitted on ``X`` with ``penalizer``: the sound fits as :class:`PurchaseModel`, the others as
-    the reason (with the degenerate model when there is one): ``{name: (model or None, reason or None)}``."""
+    the reason, ``{en, zh}`` (with the degenerate model when there is one): ``{name: (model or None, reason or
+    None)}``."""
     out: dict[str, Any] = {}
     for name in models:
         try:
@@ -272,12 +276,13 @@ def _whole_period_fits(X: pd.DataFrame, condensed, models, penalizer: float, fit
         except DegenerateFit as exc:
             out[name] = (exc.model, exc.reason)
         except (ConvergenceError, FloatingPointError, ValueError, np.linalg.LinAlgError) as exc:
-            out[name] = (None, f"{type(exc).__name__}: {str(exc).strip()}")
+            out[name] = (None, fit_failure(exc, MODEL_LABELS[name], named=True))
     return out
 
 
-def _fit_record(name: str, pm, reason: str | None, penalizer: float, n: int) -> dict[str, Any]:
-    """What the report says of one whole-period fit: status, penalty, log-likelihood, parameters, BIC, reason."""
+def _fit_record(name: str, pm, reason: Text | None, penalizer: float, n: int) -> dict[str, Any]:
+    """What the report says of one whole-period fit: status, penalty, log-likelihood, parameters, BIC, reason
+    (``{en, zh}``)."""
     ll = float(getattr(pm, "log_likelihood_", math.nan)) if pm is not None else math.nan
     k = len(pm.params_) if pm is not None else 0
     status = "fitted" if reason is None else "degenerate" if pm is not None else "failed"

@@ -23,6 +23,7 @@ from threadpoolctl import ThreadpoolController
 from analysis.clv.likelihoods import BGNBDObjective, GammaGammaObjective, MBGNBDObjective
 from analysis.clv.pareto import pareto_expected_purchases, pareto_log_likelihood, pareto_p_alive
 from analysis.errors import UserError
+from analysis.stage import Text, text
 
 
 def pandas_options(node=None, prefix: str = "") -> dict[str, Any]:
@@ -64,6 +65,32 @@ restore_pandas_options(_saved_options)  # lifetimes sets pd.options.mode.chained
 
 
 del _saved_options
+
+
+class FitFailed(ConvergenceError):
+    """A fit that gave no usable model (a lifetimes ``ConvergenceError``), with why in both languages:
+    ``reason``, ``{en, zh}``; the exception's message is its English."""
+
+    def __init__(self, reason: Text):
+        super().__init__(reason["en"])
+        self.reason = reason
+
+
+def optimiser_stopped(steps: int, message: str) -> Text:
+    """That the optimiser stopped after ``steps`` steps without converging, in both languages; ``message`` is
+    SciPy's own (English) reason, quoted."""
+    return text(f"the optimiser stopped after {steps} steps: {message}", f"优化器在 {steps} 步后停止：{message}")
+
+
+def fit_failure(exc: Exception, label: str, named: bool = False) -> Text:
+    """Why the fit of model ``label`` raised ``exc``, in both languages: its own words when it has them
+    (:class:`FitFailed`), else the library's message (lifetimes, SciPy, numpy: English) quoted in a Chinese
+    sentence saying that the fit did not complete; ``named``: the English starts with the exception's type."""
+    if isinstance(exc, FitFailed):
+        return exc.reason
+    message = str(exc).strip()
+    message = f"{type(exc).__name__}: {message}" if named else message
+    return text(message, f"{label} 的拟合未能完成（程序信息：{message}）")
 
 
 class _ParetoNBDFitter(ParetoNBDFitter):
@@ -176,7 +203,7 @@ def _bfgs(objective, x0, tol, bounds=None, **options):
     small = np.all(np.isfinite(output.x)) and float(np.max(np.abs(output.jac))) < 1e-5
     if output.success or (small and output.status == 2):
         return output
-    raise ConvergenceError(f"the optimiser stopped after {output.nit} steps: {output.message}")
+    raise FitFailed(optimiser_stopped(output.nit, output.message))
 
 
 def fit_prepared(objective, start, tol: float | None = None, **options) -> np.ndarray:

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, gammaln
 
-from analysis.clv.fitters import ConvergenceError, FastFit, coarse_copy, fast_fit
+from analysis.clv.fitters import FastFit, FitFailed, coarse_copy, fast_fit
 from analysis.clv.likelihoods import (
     BGNBDObjective,
     GammaGammaObjective,
@@ -60,6 +60,7 @@ from analysis.clv.pareto import (
 )
 from analysis.clv.simulate import simulate_summary
 from analysis.errors import UserError
+from analysis.stage import text
 
 # time units in one month, as lifetimes' customer_lifetime_value counts them
 MONTH = {"W": 4.345, "M": 1.0, "D": 30.0, "H": 30.0 * 24}
@@ -362,10 +363,11 @@ class ParetoNBDFitter(PurchaseFitter):
         start = pareto_start(fu, Tu, wu, self._scale) if initial_params is None else np.asarray(initial_params)
         result = fit_pareto(fu, ru, Tu, wu, self.penalizer_coef, start, self.max_shape, int(maxiter))
         if result.problem is not None:
-            raise ConvergenceError(f"the Pareto/NBD fit did not converge: {result.problem}")
+            raise FitFailed(text(f"the Pareto/NBD fit did not converge: {result.problem['en']}",
+                                 f"Pareto/NBD 的拟合没有收敛：{result.problem['zh']}"))  # fmt: skip
         edge = judge(self.model, result.params, -result.objective, self._scale, self.max_shape)
         if edge is not None:
-            warnings.warn(edge, RuntimeWarning, stacklevel=2)
+            warnings.warn(edge["en"], RuntimeWarning, stacklevel=2)
         self._negative_log_likelihood_ = result.objective
         self._fitted(result.params)
         objective = ParetoObjective(fu, ru * self._scale, Tu * self._scale, wu, self.penalizer_coef)

@@ -22,12 +22,14 @@ from analysis.clv.fitters import (
     FAST_FITTERS,
     FITTERS,
     ConvergenceError,
+    fit_failure,
     fit_prepared,
     fitter_class_for,
     inverse_curvature,
     quiet_lifetimes,
 )
 from analysis.clv.likelihoods import (
+    MODEL_LABELS,
     PARAM_NAMES,
     bg_denominator,
     bg_log_odds,
@@ -148,9 +150,9 @@ class PurchaseModel(BaseEstimator):
     ``fit(X)`` takes a customer summary with ``frequency``, ``recency``, ``T`` (any index) and
     learns ``params_`` (a Series), ``log_likelihood_`` (the sum over customers, in the data's time
     unit, comparable across models and with the literature), ``n_customers_``, ``n_patterns_``
-    (unique rows fitted), ``n_iterations_`` and ``problem_`` (None, or why the fit is degenerate:
-    then ``fit`` raises :class:`~analysis.clv.optimize.DegenerateFit`). The fit runs on unique
-    rows with counts as weights; no copy of the data is kept.
+    (unique rows fitted), ``n_iterations_`` and ``problem_`` (None, or why the fit is degenerate, in
+    both languages, ``{en, zh}``: then ``fit`` raises :class:`~analysis.clv.optimize.DegenerateFit`).
+    The fit runs on unique rows with counts as weights; no copy of the data is kept.
     """
 
     def __init__(
@@ -217,7 +219,8 @@ class PurchaseModel(BaseEstimator):
             try:
                 result, candidate = self._fit_once(f, r, T, w, start, scale, curvature)
             except (ConvergenceError, FloatingPointError, ValueError, np.linalg.LinAlgError) as exc:
-                result, candidate = FitResult(np.full(4, np.nan), np.inf, 0, str(exc).strip()), None
+                why = fit_failure(exc, MODEL_LABELS[model])  # the optimiser's words, or the library's quoted
+                result, candidate = FitResult(np.full(4, np.nan), np.inf, 0, why), None
             with np.errstate(all="ignore"):
                 result.log_likelihood = float(np.sum(w * self._log_likelihood_at(result.params, f, r, T)))
             if result.problem is None:

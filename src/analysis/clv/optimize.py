@@ -19,41 +19,41 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from analysis.clv.fitters import ConvergenceError, FastFit, coarse_copy, inverse_curvature, one_blas_thread
+from analysis.clv.fitters import FastFit, FitFailed, coarse_copy, inverse_curvature, one_blas_thread, optimiser_stopped
 from analysis.clv.likelihoods import MODEL_LABELS, PARAM_NAMES, hessian_from_gradient
 from analysis.clv.pareto import ParetoObjective
+from analysis.stage import Text, text
 
 MIN_PARAM = 1e-6  # lower bound of every parameter (time scaled to max T = 1)
 MAX_SCALE = 1e6  # upper bound of the scale parameters alpha and beta (same scale)
 
 # what a shape parameter at its upper bound means, in the reader's words
-_FLAT = {
-    "r": "customers' purchase rates",
-    "s": "customers' dropout rates",
-    "a": "customers' dropout probabilities",
-    "b": "customers' dropout probabilities",
+FLAT = {
+    "r": text("customers' purchase rates", "客户的购买率"),
+    "s": text("customers' dropout rates", "客户的流失倾向"),
+    "a": text("customers' dropout probabilities", "客户的流失倾向"),
+    "b": text("customers' dropout probabilities", "客户的流失倾向"),
 }
 
 
-class DegenerateFit(ConvergenceError):
+class DegenerateFit(FitFailed):
     """A purchase model's fit stayed degenerate after the retry; ``model`` is the fitted
-    model (for the report), ``reason`` the plain-language sentence."""
+    model (for the report), ``reason`` why, in both languages (``{en, zh}``)."""
 
-    def __init__(self, reason: str, model=None):
+    def __init__(self, reason: Text, model=None):
         super().__init__(reason)
-        self.reason = reason
         self.model = model
 
 
 @dataclass
 class FitResult:
     """A fit's parameters in natural units, its penalised objective (mean negative log-likelihood
-    per customer in the optimiser's time scale), iterations and, if degenerate, why."""
+    per customer in the optimiser's time scale), iterations and, if degenerate, why (``{en, zh}``)."""
 
     params: np.ndarray
     objective: float
     iterations: int
-    problem: str | None = None
+    problem: Text | None = None
     log_likelihood: float = np.nan  # the sum over customers, in the data's time unit
 
 
@@ -300,26 +300,29 @@ def _fit_pareto(f, r, T, w, penalizer, start, max_shape, max_iterations, tol) ->
     params = np.exp(out.x)
     params[[1, 3]] /= scale
     converged = bool(out.success) or float(np.max(np.abs(out.jac))) < 1e-6
-    problem = None if converged else f"the optimiser stopped after {out.nit} steps: {out.message}"
+    problem = None if converged else optimiser_stopped(int(out.nit), out.message)
     return FitResult(params, float(out.fun), int(out.nit), problem)
 
 
-def judge(model: str, params: np.ndarray, log_likelihood: float, scale: float, max_shape: float) -> str | None:
-    """Why a fitted model is degenerate (a sentence), or None when it is sound. ``scale``: the
-    optimiser's time scale (1 / max T), to judge the scale parameters where the bounds are."""
+def judge(model: str, params: np.ndarray, log_likelihood: float, scale: float, max_shape: float) -> Text | None:
+    """Why a fitted model is degenerate, in both languages (``{en, zh}``), or None when it is sound. ``scale``:
+    the optimiser's time scale (1 / max T), to judge the scale parameters where the bounds are."""
     p = np.asarray(params, float)
     label = MODEL_LABELS[model]
     if not np.all(np.isfinite(p)) or not np.all(p > 0) or not np.isfinite(log_likelihood):
-        return f"the {label} fit gave no finite parameters and log-likelihood"
+        return text(f"the {label} fit gave no finite parameters and log-likelihood",
+                    f"{label} 的拟合没有得到有限的参数和对数似然")  # fmt: skip
     names = PARAM_NAMES[model]
     scaled = p * np.array([scale if n in ("alpha", "beta") else 1.0 for n in names])
-    for name, value in zip(names, scaled, strict=True):
-        if name in _FLAT and value >= max_shape * (1 - 1e-6):
-            return (
-                f"the data cannot tell apart {_FLAT[name]}: the {label} fit runs to the edge "
-                f"of its parameter space ({name} grows without bound, as if all customers "
-                "were alike in this)"
+    for name, value, natural in zip(names, scaled, p, strict=True):
+        if name in FLAT and value >= max_shape * (1 - 1e-6):
+            return text(
+                f"the data cannot tell apart {FLAT[name]['en']}: the {label} fit runs to the edge of its parameter "
+                f"space ({name} grows without bound, as if all customers were alike in this)",
+                f"数据无法区分{FLAT[name]['zh']}：{label} 的拟合到达参数空间的边界（{name} 无限增大，"
+                "仿佛所有客户在这方面都一样）",
             )
         if value <= MIN_PARAM * (1 + 1e-6) or (name in ("alpha", "beta") and value >= MAX_SCALE * (1 - 1e-6)):
-            return f"the {label} fit runs to the edge of its parameter space ({name} = {p[names.index(name)]:.3g})"
+            return text(f"the {label} fit runs to the edge of its parameter space ({name} = {natural:.3g})",
+                        f"{label} 的拟合到达参数空间的边界（{name} = {natural:.3g}）")  # fmt: skip
     return None

@@ -24,6 +24,7 @@ from analysis.clv.fitters import (
 from analysis.clv.likelihoods import GammaGammaObjective, spend_gamma_gamma
 from analysis.clv.models import check_columns, finite_params
 from analysis.errors import UserError
+from analysis.stage import Text, text
 
 PENALIZED_MEAN_TOLERANCE = 0.2  # see SpendModel._try_fit
 
@@ -51,6 +52,26 @@ def _no_amounts(frequency: np.ndarray, monetary_value: np.ndarray) -> bool:
     return bool(len(monetary_value)) and bool(np.isnan(repeat if len(repeat) else monetary_value).all())
 
 
+def free_buyers_note(free: int) -> Text:
+    """The note that ``free`` repeat buyers spent nothing on their repeat purchases and are left out of the fit."""
+    return text(
+        f"{free:,} repeat buyers whose repeat purchases were all free (zero amounts) are left out of the spend fit "
+        "(Gamma-Gamma needs a positive mean spend); their expected spend per purchase still comes from the fitted "
+        "model",
+        f"{free:,} 位客户的重复购买全部免费（金额为零），未纳入消费模型拟合（Gamma-Gamma 需要正的平均消费）；"
+        "他们的预期每次消费仍由拟合的模型给出",
+    )
+
+
+def mean_fallback_warning(mean: float) -> Text:
+    """The warning that Gamma-Gamma could not be fitted, so every customer's spend per purchase is ``mean``."""
+    return text(
+        "Gamma-Gamma could not be fitted (spend per purchase shows too little variation between customers); every "
+        f"customer's expected spend per purchase is the population mean {mean:,.2f}",
+        f"Gamma-Gamma 无法拟合（客户之间每次消费金额差异太小）；每位客户的预期每次消费都取总体平均值 {mean:,.2f}",
+    )
+
+
 class SpendModel(BaseEstimator):
     """Gamma-Gamma expected spend per purchase, with a penalised retry and a fallback.
 
@@ -68,7 +89,7 @@ class SpendModel(BaseEstimator):
     ``"none"`` when the input has no amounts: every ``monetary_value`` NaN), ``params_`` (p, q,
     v; NaN for the fallback), ``population_mean_``, ``correlation_``, ``n_repeat_buyers_``,
     ``n_free_repeat_buyers_`` (repeat buyers with zero mean spend, left out of the fit),
-    ``warnings_`` and ``notes_`` (plain-language strings for the report).
+    ``warnings_`` and ``notes_`` (plain-language sentences for the report, each ``{en, zh}``).
 
     A penalised fit is kept only when its implied population mean spend is within 20 % of the
     observed mean of the repeat buyers' mean spend (a penalty can pull the estimates far off).
@@ -100,36 +121,36 @@ class SpendModel(BaseEstimator):
         rep = (freq > 0) & (money > 0) & (weight > 0)
         f, m, w = freq[rep], money[rep], weight[rep]
         self.n_repeat_buyers_ = int(round(w.sum()))
-        self.warnings_: list[str] = []
-        self.notes_: list[str] = []
+        self.warnings_: list[Text] = []
+        self.notes_: list[Text] = []
         self.params_ = pd.Series(np.nan, index=["p", "q", "v"])
         self.population_mean_ = self.correlation_ = math.nan
         self.n_free_repeat_buyers_ = 0
         if _no_amounts(freq, money):
             self.method_ = "none"
-            self.notes_.append("the input has no amounts: spend per purchase and CLV in currency are not computed")
+            self.notes_.append(text("the input has no amounts: spend per purchase and CLV in currency are not computed",
+                                    "输入数据没有金额：不计算每次消费金额和以货币计的 CLV"))  # fmt: skip
             return self
         free = int(round(weight[(freq > 0) & (money <= 0)].sum()))
         if free:
-            self.notes_.append(
-                f"{free:,} repeat buyers whose repeat purchases were all free (zero amounts) are "
-                "left out of the spend fit (Gamma-Gamma needs a positive mean spend); their "
-                "expected spend per purchase still comes from the fitted model"
-            )
+            self.notes_.append(free_buyers_note(free))
         self.n_free_repeat_buyers_ = free
         self.population_mean_ = float(np.sum(w * f * m) / np.sum(w * f)) if len(f) else math.nan
         self.correlation_ = self._correlation(f, m, w)
         if np.isfinite(self.correlation_) and abs(self.correlation_) > self.correlation_warning:
             self.warnings_.append(
-                f"frequency and spend per purchase are correlated (r = {self.correlation_:.2f}); "
-                "Gamma-Gamma assumes they are independent, so spend forecasts may be biased"
-            )
+                text(f"frequency and spend per purchase are correlated (r = {self.correlation_:.2f}); Gamma-Gamma "
+                     "assumes they are independent, so spend forecasts may be biased",
+                     f"购买频次与每次消费金额相关（r = {self.correlation_:.2f}）；Gamma-Gamma 假设二者独立，"
+                     "消费预测可能有偏差")
+            )  # fmt: skip
         self.params_ = pd.Series(np.nan, index=["p", "q", "v"])
         self.method_ = "mean"
         if len(f) < 2:
             self.warnings_.append(
-                "fewer than two repeat buyers: spend per purchase is the observed mean, not a Gamma-Gamma model"
-            )
+                text("fewer than two repeat buyers: spend per purchase is the observed mean, not a Gamma-Gamma model",
+                     "重复购买客户少于两位：每次消费金额取观测平均值，而不是 Gamma-Gamma 模型")
+            )  # fmt: skip
             if not len(f):
                 self.population_mean_ = math.nan
             return self
@@ -140,13 +161,10 @@ class SpendModel(BaseEstimator):
             if params is not None:
                 self.params_, self.method_, self.penalty_ = params, method, pen
                 if method != "gamma-gamma":
-                    self.warnings_.append(f"Gamma-Gamma did not converge; refitted with penalty {pen}")
+                    self.warnings_.append(text(f"Gamma-Gamma did not converge; refitted with penalty {pen}",
+                                               f"Gamma-Gamma 未收敛；已用惩罚 {pen} 重新拟合"))  # fmt: skip
                 return self
-        self.warnings_.append(
-            "Gamma-Gamma could not be fitted (spend per purchase shows too little variation "
-            "between customers); every customer's expected spend per purchase is the population "
-            f"mean {self.population_mean_:,.2f}"
-        )
+        self.warnings_.append(mean_fallback_warning(self.population_mean_))
         return self
 
     @staticmethod

@@ -26,17 +26,7 @@ from analysis.clv.fitters import ConvergenceError
 from analysis.clv.likelihoods import MODEL_LABELS, MODELS, check_model
 from analysis.clv.models import OUTPUT_COLUMNS, UNITS_PER_MONTH
 from analysis.clv.nbd import NBD_MODEL
-from analysis.clv.record import (
-    clv_entry,
-    fit_entry,
-    left_out_reason,
-    model_entry,
-    refit_failure,
-    spend_entry,
-    spend_warnings,
-    warning,
-    whole_period_fit,
-)
+from analysis.clv.record import clv_entry, fit_entry, model_entry, refit_failure, spend_entry, warning
 from analysis.clv.show import TOP_CUSTOMERS, top_customers
 from analysis.clv.value import CLVModel
 from analysis.errors import StageDeclined, UserError
@@ -169,7 +159,7 @@ def make_record(fc: Forecast, cfg: dict[str, Any], as_of: pd.Timestamp, amounts:
     pm, sm = fc.model.purchase_model_, fc.model.spend_model_
     record["models"] = {**fc.models, fc.model.model: {**fc.models[fc.model.model], "full": fit_entry(pm)}}
     record["spend_model"] = spend_entry(sm)
-    record["warnings"] += spend_warnings(sm)
+    record["warnings"] += sm.warnings_
     record["parameters"] = fc.model.parameter_intervals().to_dict(orient="index")
     record["notices"] = notices
     return record
@@ -218,10 +208,9 @@ def backtest_entries(bt: Backtest | None, cfg) -> tuple[dict[str, Any], list[Tex
     if bt is None:
         return models, warnings, None
     for name in cfg["models"]:
-        reason = None if name in bt.models else left_out_reason(name, bt)
-        models[name] = model_entry(name, bt, reason)
-        if reason is not None:
-            warnings.append(warning("model", label=MODEL_LABELS[name], reason=reason))
+        models[name] = model_entry(name, bt)
+        if name not in bt.models:
+            warnings.append(warning("model", label=MODEL_LABELS[name], reason=bt.errors[name]))
     if not bt.models:
         return models, warnings, None
     entry = {
@@ -322,13 +311,12 @@ def refit_ranked(chosen: str, bt: Backtest, summary: pd.DataFrame, cfg, as_of: p
     can be refitted on all data up to the as-of date; the model and scores are None when none can (each failure
     is a warning)."""
     failures: list[Text] = []
-    largest_T = float(summary["T"].max())
     for name in [chosen] + [m for m in bt.metrics.index if m != chosen]:
         model = clv_model(name, cfg, float(cfg["penalizer"]))
         try:
             return model, model.fit_predict(summary), failures  # the customers grouped once for both
         except ConvergenceError as exc:
-            failures.append(refit_failure(name, exc, as_of.date().isoformat(), largest_T))
+            failures.append(refit_failure(name, exc, as_of.date().isoformat()))
     return None, None, failures
 
 
@@ -347,11 +335,7 @@ def whole_period_model(summary: pd.DataFrame, cfg, why: Text, as_of: pd.Timestam
     choice_texts = [why, *notes]
     if choice.kind in ("bic", "penalized"):
         choice_texts.append(bic_text(choice, as_of))
-    largest_T, max_shape = float(summary["T"].max()), float(cfg["fit"]["max_shape"])
-    fits = {}
-    for key, fit in choice.fits.items():
-        label = MODEL_NAMES[fit["model"]]["en"]
-        fits[key] = {"label": label, **whole_period_fit(fit, label, largest_T, max_shape)}
+    fits = {key: {"label": MODEL_NAMES[fit["model"]]["en"], **fit} for key, fit in choice.fits.items()}
     selection = {
         "by": "bic",
         "kind": choice.kind,
