@@ -222,3 +222,11 @@ def test_parameters_are_recovered_within_their_standard_errors(name, model, para
     fitted = getattr(clv, name)().fit(X["frequency"], X["recency"], X["T"])
     z = (fitted.params_ - np.array(params)) / fitted.summary["se(coef)"]
     assert np.all(np.abs(z) < 4), z
+
+
+def test_the_package_lists_the_lifetimes_style_fitters_and_every_name_it_exports():
+    fitters = ("BaseFitter", "BetaGeoFitter", "ModifiedBetaGeoFitter", "ParetoNBDFitter", "GammaGammaFitter",
+               "customer_lifetime_value")  # fmt: skip
+    assert all(name in clv.__all__ and f"{name}`" in clv.__doc__ for name in fitters)
+    assert all(hasattr(clv, name) for name in clv.__all__) and len(set(clv.__all__)) == len(clv.__all__)
+    assert clv.BetaGeoFitter.__module__ == "analysis.clv.lifetimes_api"

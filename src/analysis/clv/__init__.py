@@ -1,15 +1,25 @@
 """Customer lifetime value: BG/NBD, Pareto/NBD and MBG/NBD purchase models, Gamma-Gamma spend, discounted
 CLV with bootstrap intervals, and the backtest that chooses a model.
 
-Modules, in the order of the computation: ``likelihoods`` (the models' mathematics in numpy), ``fitters``
-(the one module that imports lifetimes), ``models`` (:class:`PurchaseModel`; :class:`NBDModel`, the purchase
-process without dropout, the forecast where nobody has dropped out yet), ``spend`` (:class:`SpendModel`),
-``optimize`` (bounded fits, starts, the degenerate-fit checks and retry), ``value``
-(:class:`CLVModel`), ``simulate``, ``backtest``, ``diagnostics`` (the data behind the charts),
-``plots``, ``stage`` (:func:`run`, the one call the notebook makes, and :class:`ClvResult`; its fallbacks: the
-whole period by BIC, a small penalty, the NBD; its declines), ``record`` (``clv.json``'s entries and the warnings
-about the fits, en/zh), ``describe`` (the page's words in English and Chinese: the managers' summary, the choice
-of model) and ``show`` (the page's tables, en/zh: :func:`page_table`).
+What a notebook calls: the stage, :func:`run` (``clv.run(st, st.config)``, a :class:`ClvResult`), its page's
+words (``clv.describe``), tables (:func:`page_table`) and charts (``clv.plots``, on the data of
+``clv.diagnostics``); the estimators (:class:`PurchaseModel`, :class:`NBDModel`, :class:`SpendModel`,
+:class:`CLVModel`) and the backtest (:func:`backtest`, :func:`choose_model`, :func:`whole_period_choice`); and
+lifetimes' fitters on the project's mathematics, for a notebook written for lifetimes (change one import):
+:class:`BetaGeoFitter`, :class:`ModifiedBetaGeoFitter`, :class:`ParetoNBDFitter`, :class:`GammaGammaFitter` (their
+base :class:`BaseFitter`) and :func:`customer_lifetime_value`.
+
+Modules, in the order of the computation: ``likelihoods`` (the BG/NBD, MBG/NBD and Gamma-Gamma mathematics in
+numpy), ``pareto`` (the Pareto/NBD mathematics in log space), ``fitters`` (the one module that imports lifetimes),
+``models`` (:class:`PurchaseModel`), ``nbd`` (:class:`NBDModel`, the purchase process without dropout, the
+forecast where nobody has dropped out yet), ``spend`` (:class:`SpendModel`), ``optimize`` (bounded fits, starts,
+the degenerate-fit checks and retry), ``value`` (:class:`CLVModel`), ``simulate``, ``backtest``, ``diagnostics``
+(the data behind the charts), ``plots``, ``lifetimes_api`` (the lifetimes-style fitters), ``stage`` (:func:`run`
+and :class:`ClvResult`; its fallbacks: the whole period by BIC, a small penalty, the NBD; its declines),
+``record`` (``clv.json``'s entries and the stage's warnings about the fits, en/zh), ``describe`` (the page's words
+in English and Chinese: the managers' summary, the choice of model) and ``show`` (the page's tables, en/zh:
+:func:`page_table`). What a model finds (a degenerate fit, an optimiser that stopped, a spend warning) it says in
+both languages where it finds it.
 """
 
 from analysis.clv import describe, diagnostics, plots, show
@@ -20,6 +30,7 @@ from analysis.clv.backtest import (
     backtest,
     backtest_metrics,
     bic,
+    calibration_summary,
     choose_model,
     holdout_period,
     whole_period_choice,
@@ -32,12 +43,20 @@ from analysis.clv.diagnostics import (
     repeat_purchase_histogram,
     tracking_data,
 )
-from analysis.clv.lifetimes_api import BaseFitter, BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
+from analysis.clv.fitters import FitFailed
+from analysis.clv.lifetimes_api import (
+    BaseFitter,
+    BetaGeoFitter,
+    GammaGammaFitter,
+    ModifiedBetaGeoFitter,
+    ParetoNBDFitter,
+    customer_lifetime_value,
+)
 from analysis.clv.likelihoods import MODEL_LABELS, MODELS, PARAM_NAMES, spend_gamma_gamma
-from analysis.clv.pareto import pareto_expected_purchases, pareto_log_likelihood, pareto_p_alive
 from analysis.clv.models import OUTPUT_COLUMNS, SUMMARY_COLUMNS, UNIT_DAYS, UNITS_PER_MONTH, PurchaseModel
 from analysis.clv.nbd import NBD_MODEL, NBDModel, nbd_log_likelihood
 from analysis.clv.optimize import DegenerateFit
+from analysis.clv.pareto import pareto_expected_purchases, pareto_log_likelihood, pareto_p_alive
 from analysis.clv.show import page_table
 from analysis.clv.simulate import (
     simulate_spend,
@@ -58,9 +77,15 @@ from analysis.clv.value import (
 
 __all__ = [
     "Backtest",
+    "BaseFitter",
+    "BetaGeoFitter",
     "CLVModel",
     "ClvResult",
     "DegenerateFit",
+    "FitFailed",
+    "GammaGammaFitter",
+    "ModifiedBetaGeoFitter",
+    "ParetoNBDFitter",
     "MODELS",
     "NBDModel",
     "NBD_MODEL",
@@ -79,9 +104,11 @@ __all__ = [
     "backtest",
     "backtest_metrics",
     "bic",
+    "calibration_summary",
     "choose_model",
     "clv_settings",
     "conditional_expectation_data",
+    "customer_lifetime_value",
     "describe",
     "diagnostics",
     "discount_weights",
