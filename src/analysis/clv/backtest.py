@@ -105,7 +105,7 @@ class Backtest:
     metrics: pd.DataFrame  # one row per model: purchases, then spend (``spend_*``)
     predictions: pd.DataFrame  # per customer: calibration columns, actual, one column per model
     models: dict[str, PurchaseModel]
-    errors: dict[str, Text]  # why each model left out was, in both languages
+    errors: dict[str, Text]  # why each model was left out, in both languages
     tracking: pd.DataFrame
     conditional: pd.DataFrame
     spend_model: SpendModel | None = None  # Gamma-Gamma fitted on the calibration period
