@@ -199,3 +199,20 @@ def test_the_warm_up_runs_and_the_first_page_is_answered_while_its_client_is_ope
         with runner.shared_kernel(tmp_path, "import analysis.tables") as km:
             runner.fresh_namespace(km)
             runner.start_in_kernel(km, "import sys\nassert 'analysis.tables' in sys.modules")()
+
+
+def test_a_page_run_in_the_shared_kernel_leaves_no_socket_open(tmp_path):
+    # nbclient closes the client it makes only of a kernel it started: of the run's shared kernel it left the
+    # client's four sockets to the garbage collector, four ResourceWarnings a page
+    import gc
+    import warnings
+
+    page = tmp_path / "01_page.ipynb"
+    write_notebook(page, "x = 1")
+    with runner.shared_kernel(tmp_path) as km:
+        runner.fresh_namespace(km)
+        runner.execute_notebook(page, tmp_path / "out.ipynb", {}, km)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            gc.collect()
+    assert not [w for w in caught if "Unclosed socket" in str(w.message)]

@@ -122,12 +122,36 @@ def execute_notebook(source: Path, target: Path, parameters: dict[str, Any], km=
     nb = in_language(nbformat.read(source, as_version=4), parameters.get("lang", "en"))
     # written once when done (or failed), not at every cell's start and end: that rewrote the whole notebook,
     # charts included, about 50 times a page
-    return papermill.execute_notebook(
-        nb, str(target), parameters=parameters, kernel_name="python3", request_save_on_cell_execute=False,
-        cwd=str(source.parent), progress_bar=False, log_output=False, extra_arguments=KERNEL_ARGUMENTS,
-        start_timeout=KERNEL_START_SECONDS,
-        **({"km": km} if km is not None else {}),
-    )
+    with clients_closed(km):
+        return papermill.execute_notebook(
+            nb, str(target), parameters=parameters, kernel_name="python3", request_save_on_cell_execute=False,
+            cwd=str(source.parent), progress_bar=False, log_output=False, extra_arguments=KERNEL_ARGUMENTS,
+            start_timeout=KERNEL_START_SECONDS,
+            **({"km": km} if km is not None else {}),
+        )
+
+
+@contextmanager
+def clients_closed(km):
+    """Close, at the end of the block, every client made of ``km`` inside it. nbclient closes the client it makes
+    only of a kernel it started itself; of a kernel it is given (the run's shared kernel) it leaves the client's four
+    sockets open until they are garbage-collected (a ResourceWarning per socket, four a page)."""
+    if km is None:
+        yield
+        return
+    made, make = [], km.client
+
+    def client(**kwargs):
+        made.append(make(**kwargs))
+        return made[-1]
+
+    km.client = client
+    try:
+        yield
+    finally:
+        del km.client  # the class's method again
+        for each in made:
+            each.stop_channels()
 
 
 def page_imports(notebooks: list[Path]) -> str:
