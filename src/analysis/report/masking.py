@@ -23,7 +23,7 @@ from analysis.i18n import HEADERS
 from analysis.privacy import MASKERS, KnownValues, mask_id, mask_name, mask_text, pii_kind
 
 # A header a page shows for a personal column (``Customer``, ``客户编号``, ...) -> that column.
-LOCALIZED = {label: column for column, pair in HEADERS.items() if pii_kind(column) for label in pair}
+LOCALIZED = {label: column for column, pair in HEADERS.items() if pii_kind(column) for label in pair.values()}
 # Cells that hold no value, or hold one masked already (by a notebook, through privacy.for_pages).
 EMPTY = {"", "nan", "none", "<na>", "nat", "...", "…", "-", "—"}
 MASKED_ID = re.compile(r"\bc-[0-9a-f]{8}\b")
