@@ -14,12 +14,12 @@ from sklearn.base import BaseEstimator, clone
 
 from analysis.clv.fitters import (
     ConvergenceError,
-    GammaGammaFitter,
     FastGammaGammaFitter,
-    one_blas_thread,
-    quiet_lifetimes,
+    GammaGammaFitter,
     fit_prepared,
     inverse_curvature,
+    one_blas_thread,
+    quiet_lifetimes,
 )
 from analysis.clv.likelihoods import GammaGammaObjective, spend_gamma_gamma
 from analysis.clv.models import check_columns, finite_params
