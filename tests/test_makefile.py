@@ -1,6 +1,7 @@
 """The Makefile's clean targets, as `make -n` prints them, run in a scratch project folder: they remove the run
 folders and reports/latest, never the tier history the next run compares with nor the key of the masked ids."""
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,8 +13,10 @@ RUN = "20261207-140301-3f2a9c1e"
 
 
 def _commands(target: str, folder: Path) -> list[str]:
-    make = subprocess.run(["make", "-n", "-f", str(ROOT / "Makefile"), target], cwd=folder, capture_output=True,
-                          text=True, check=True)
+    # as a make of its own: under `make test` the inherited MAKELEVEL would have it print "make[1]: Entering ..."
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    make = subprocess.run(["make", "-n", "--no-print-directory", "-f", str(ROOT / "Makefile"), target], cwd=folder,
+                          capture_output=True, text=True, check=True, env=env)
     return make.stdout.splitlines()
 
 
