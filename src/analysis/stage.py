@@ -91,6 +91,17 @@ class StageResult:
         raise NotImplementedError(f"{type(self).__name__} has no summary")
 
 
+def no_returns() -> pd.DataFrame:
+    """The returned lines of a run without returns: ``customer_id``, ``timestamp``, ``amount``, no row."""
+    return pd.DataFrame({"customer_id": pd.Series(dtype=object), "timestamp": pd.Series(dtype="datetime64[ns]"),
+                         "amount": pd.Series(dtype="float64")})  # fmt: skip
+
+
+def with_columns(transactions: pd.DataFrame, columns: list[str] | tuple[str, ...] | None) -> pd.DataFrame:
+    """``transactions`` with only ``columns`` (those it has; all when None): what ``read_transactions`` gives."""
+    return transactions if columns is None else transactions[[c for c in columns if c in transactions]]
+
+
 @dataclass
 class Frames:
     """:class:`Inputs` from frames an analyst already holds (a notebook of one's own, a test): one stage run on
@@ -104,11 +115,7 @@ class Frames:
     as_of: pd.Timestamp | str | None = None
     customers_table: pd.DataFrame | None = None
     quarantine: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({"reason": pd.Series(dtype=object)}))
-    returns: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame({"customer_id": pd.Series(dtype=object),
-                                              "timestamp": pd.Series(dtype="datetime64[ns]"),
-                                              "amount": pd.Series(dtype="float64")})  # fmt: skip
-    )
+    returns: pd.DataFrame = field(default_factory=no_returns)
     mapping: dict[str, str] = field(default_factory=dict)
     time_unit: str = "weeks"
 
@@ -130,5 +137,4 @@ class Frames:
     def read_transactions(self, columns: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
         if self.transactions is None:
             raise ValueError("this stage reads the transactions: give Frames(transactions=...)")
-        tx = self.transactions
-        return tx if columns is None else tx[[c for c in columns if c in tx]]
+        return with_columns(self.transactions, columns)

@@ -18,6 +18,7 @@ from analysis.data.parsing import parse_text
 from analysis.data.returns import returned_lines
 from analysis.data.validate import ATTRIBUTE_ROLES, Validated, validate_raw
 from analysis.errors import UserError
+from analysis.stage import with_columns
 
 
 @dataclass
@@ -46,8 +47,7 @@ class Prepared:
 
     def read_transactions(self, columns: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
         """The validated transactions with only ``columns`` (those there are; all when None)."""
-        tx = self.transactions
-        return tx if columns is None else tx[[c for c in columns if c in tx]]
+        return with_columns(self.transactions, columns)
 
     @property
     def quarantine(self) -> pd.DataFrame:

@@ -97,11 +97,11 @@ def returned_lines(quarantine: pd.DataFrame, mapping: dict[str, str], data_cfg: 
     them: ``customer_id`` (text, as the validated transactions have it), ``timestamp`` and ``amount`` (> 0, the
     value returned). The quarantine keeps the input's headers and text; ``mapping`` (role -> header) finds them."""
     from analysis.data.parsing import parse_dates, parse_text
+    from analysis.stage import no_returns
 
     rows = quarantine[quarantine["reason"] == "return_netted"] if "reason" in quarantine else quarantine.iloc[:0]
     if rows.empty or "customer_id" not in mapping or "timestamp" not in mapping:
-        return pd.DataFrame({"customer_id": pd.Series(dtype=object), "timestamp": pd.Series(dtype="datetime64[ns]"),
-                             "amount": pd.Series(dtype="float64")})  # fmt: skip
+        return no_returns()
     when, _ = parse_dates(rows[mapping["timestamp"]], fmt=data_cfg["date_format"], timezone=data_cfg["timezone"])
     return pd.DataFrame({
         # the quarantine's text of a number column reads 17850.0 where the validated id is 17850

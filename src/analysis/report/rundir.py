@@ -32,7 +32,7 @@ from analysis.data.pipeline import Prepared, prepare
 from analysis.data.returns import returned_lines
 from analysis.errors import UserError
 from analysis.i18n import check_language
-from analysis.stage import StageResult
+from analysis.stage import StageResult, with_columns
 from analysis.tables import formula_guarded, formula_guarded_frame, formula_guarded_value
 
 SETTINGS = "settings.json"
@@ -364,10 +364,8 @@ class Stage:
     def read_transactions(self, columns: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
         """The validated transactions with only ``columns`` (those the run has; all when None): a stage that
         needs the customer, the time and the amount need not hold every attribute of millions of rows."""
-        if columns is None:
-            return self.transactions
-        if "transactions" in self.__dict__:  # already read in full
-            return self.transactions[[c for c in columns if c in self.transactions]]
+        if columns is None or "transactions" in self.__dict__:  # all, or already read in full
+            return with_columns(self.transactions, columns)
         path = self.run_dir / "transactions.parquet"
         names = set(pq.read_schema(path).names)
         return pd.read_parquet(path, columns=[c for c in columns if c in names])
