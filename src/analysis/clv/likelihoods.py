@@ -209,7 +209,8 @@ def bg_numerator(model: str, params, t, x, T) -> np.ndarray:
     MBG/NBD: Batislam et al. 2007), which depends on frequency and T only; 0 at t = 0. ``t``, ``x``
     and ``T`` broadcast. lifetimes' formula; where its hypergeometric term overflows (heavy
     buyers), the same term by Euler's transformation, (1 - z)^(a - 1) 2F1(a + b - 1 + k - r, a - 1;
-    c; z), which is bounded at any frequency (lifetimes has that fallback for BG/NBD only)."""
+    c; z), which is bounded at any frequency (lifetimes has that fallback for BG/NBD only). ``alpha``, ``a`` and
+    ``b`` may be arrays that broadcast too (one per customer, with static covariates)."""
     r, alpha, a, b = params
     x, T, t = np.broadcast_arrays(*(np.asarray(v, float) for v in (x, T, t)))
     if not np.any(t):
@@ -222,12 +223,42 @@ def bg_numerator(model: str, params, t, x, T) -> np.ndarray:
         else:
             kept = np.exp(np.log(hyp2f1(r + x, b + x, c, z)) + (r + x) * np.log(ratio))
         bad = ~np.isfinite(kept)
-        if bad.any():
-            euler = hyp2f1(a + b - 1 + k - r, a - 1, c[bad], z[bad])
+        if bad.any():  # a and b may be one per customer (static covariates): taken where bad, as c and z
+            first, shape = (np.broadcast_to(v, c.shape)[bad] for v in (a + b - 1 + k - r, a - 1))
+            euler = hyp2f1(first, shape, c[bad], z[bad])
             missed = ~np.isfinite(euler)  # SciPy's hyp2f1 fails where c - a - b is a whole number
-            euler[missed] = hyp2f1_series(a + b - 1 + k - r, a - 1, c[bad][missed], z[bad][missed])
-            kept[bad] = np.exp((a - 1) * np.log1p(-z[bad])) * euler
+            euler[missed] = hyp2f1_series(first[missed], shape[missed], c[bad][missed], z[bad][missed])
+            kept[bad] = np.exp(shape * np.log1p(-z[bad])) * euler
     return c / (a - 1) * (1 - kept)
+
+
+def bg_row_log_likelihood(model: str, r: float, alpha, a, b, x, t_x, T, gradient: bool = False):
+    """Each row's BG/NBD or MBG/NBD log-likelihood (the per-customer terms of :class:`BGNBDObjective`) with
+    ``alpha``, ``a`` and ``b`` one per row (static covariates, :mod:`analysis.clv.covariates`); with
+    ``gradient`` also its derivatives in log r, log alpha, log a, log b (rows x 4)."""
+    alpha, a, b, x, t_x, T = np.broadcast_arrays(*(np.asarray(v, float) for v in (alpha, a, b, x, t_x, T)))
+    modified = model == "mbgnbd"
+    k = 1.0 if modified else 0.0
+    offset = x if modified else np.maximum(x, 1) - 1
+    rx, ab = r + x, a + b
+    log_aT, log_at = np.log(alpha + T), np.log(alpha + t_x)
+    d = np.log(a) - np.log(b + offset) + rx * (log_aT - log_at)
+    soft = np.maximum(d, 0.0) + np.log1p(np.exp(-np.abs(d)))
+    active = np.ones(len(x), bool) if modified else x > 0
+    head = gammaln(rx) - gammaln(r) + r * np.log(alpha) + gammaln(ab) + gammaln(b + x + k) - gammaln(b)
+    ll = head - gammaln(ab + x + k) - rx * log_aT + np.where(active, soft, 0.0)
+    if not gradient:
+        return ll
+    pi = np.where(active, np.exp(d - soft), 0.0)  # P(the dropped-out branch | data)
+    slopes = np.column_stack(
+        [
+            r * (digamma(rx) - digamma(r) + np.log(alpha) - log_aT + pi * (log_aT - log_at)),
+            r - rx * alpha / (alpha + T) + pi * rx * (alpha / (alpha + T) - alpha / (alpha + t_x)),
+            a * (digamma(ab) - digamma(ab + x + k)) + pi,
+            b * (digamma(ab) + digamma(b + x + k) - digamma(b) - digamma(ab + x + k)) - pi * b / (b + offset),
+        ]
+    )
+    return ll, slopes
 
 
 def hyp2f1_series(a, b, c, z, max_terms: int = 20_000) -> np.ndarray:
@@ -310,4 +341,3 @@ def gamma_gamma_shrinkage(params, f) -> tuple[float, np.ndarray]:
     p, q, v = params
     f = np.asarray(f, float)
     return v * p / (q - 1), p * f / (p * f + q - 1)
-

@@ -49,25 +49,26 @@ def pareto_dropout_integral(params, x, t_x, T, moments: bool = False):
     tau)^-(s + 1): the chance of dropping out between the last purchase and T, without the factors
     s and A_1 (Fader & Hardie note 009, eq. 18-20, write it with hypergeometric functions). A
     32-node Gauss-Legendre rule in log space on the stretch of :func:`_dropout_window`: the same
-    cost at every frequency, and no overflow. -inf where t_x = T. ``params`` (r, alpha, s, beta)
-    are numbers; frequency x, recency t_x and T arrays that broadcast.
+    cost at every frequency, and no overflow. -inf where t_x = T. ``params`` (r, alpha, s, beta):
+    r and s numbers, alpha and beta numbers or one per customer (static covariates); frequency x,
+    recency t_x and T arrays that broadcast with them.
 
     ``moments``: also the means of log(alpha + tau), 1 / (alpha + tau), log(beta + tau) and 1 /
     (beta + tau) under the integrand (rows x 4; 0 where t_x = T): the log integral's derivatives
     in r, alpha, s, beta are minus these, those in alpha and beta times r + x and s + 1."""
-    r, alpha, s, beta = (float(v) for v in params)
-    x, t_x, T = np.broadcast_arrays(*(np.asarray(v, float) for v in (x, t_x, T)))
-    shape, x, t_x, T = x.shape, x.ravel(), t_x.ravel(), T.ravel()
+    r, s = float(params[0]), float(params[2])
+    arrays = np.broadcast_arrays(*(np.asarray(v, float) for v in (x, t_x, T, params[1], params[3])))
+    shape, (x, t_x, T, alpha, beta) = arrays[0].shape, (v.ravel() for v in arrays)
     near_alpha = alpha <= beta  # the nearer singularity of the integrand, at tau = -min(alpha, beta)
-    base = min(alpha, beta) + t_x
+    base = np.minimum(alpha, beta) + t_x
     a, b = r + x, np.full(len(x), s + 1.0)
     out, means = np.full(len(x), -np.inf), np.zeros((len(x), 4))
     some = t_x < T
     if not some.any():
         return (out.reshape(shape), means) if moments else out.reshape(shape)
-    base, a, b = base[some], a[some], b[some]
-    d = abs(alpha - beta) / base
-    k, far = (a - 1.0, b) if near_alpha else (b - 1.0, a)
+    base, a, b, near_alpha = base[some], a[some], b[some], near_alpha[some]
+    d = np.abs(alpha - beta)[some] / base
+    k, far = np.where(near_alpha, a - 1.0, b - 1.0), np.where(near_alpha, b, a)
     half = _dropout_window(k, far, d, np.log1p((T[some] - t_x[some]) / base))[:, None] / 2
     u = half + half * _NODES
     e_u = np.exp(u)
@@ -82,7 +83,8 @@ def pareto_dropout_integral(params, x, t_x, T, moments: bool = False):
         weight /= total[:, None]
         near = (log_base + _row_dot(weight, u), _row_dot(weight, 1.0 / e_u) / base)
         other = (log_base + _row_dot(weight, log_far), _row_dot(weight, 1.0 / (e_u + d[:, None])) / base)
-        means[some] = np.column_stack([*near, *other] if near_alpha else [*other, *near])
+        near_first = np.column_stack([*near, *other])
+        means[some] = np.where(near_alpha[:, None], near_first, near_first[:, [2, 3, 0, 1]])
         return out.reshape(shape), means
     return out.reshape(shape)
 
@@ -160,6 +162,30 @@ def pareto_purchases_probability(params, n, t, x, t_x, T) -> np.ndarray:
         dying = np.exp(head + np.log(s) + log_i - log_l)
         out = np.exp(through - log_l) + dying + (n == 0) * (1.0 - pareto_p_alive(params, x, t_x, T))
     return np.where(t > 0, out, (n == 0).astype(float))
+
+
+def pareto_row_log_likelihood(r: float, alpha, s: float, beta, x, t_x, T):
+    """Each row's Pareto/NBD log-likelihood with ``alpha`` and ``beta`` one per row (static
+    covariates, :mod:`analysis.clv.covariates`) and its derivatives in log r, log alpha, log s,
+    log beta (rows x 4): the terms of :meth:`ParetoObjective.pattern_log_likelihoods`, row by row."""
+    alpha, beta, x, t_x, T = np.broadcast_arrays(*(np.asarray(v, float) for v in (alpha, beta, x, t_x, T)))
+    log_i, means = pareto_dropout_integral((r, alpha, s, beta), x, t_x, T, moments=True)
+    rx = r + x
+    log_aT, log_bT = np.log(alpha + T), np.log(beta + T)
+    alive = -rx * log_aT - s * log_bT
+    tail = np.logaddexp(alive, np.log(s) + log_i)
+    head = gammaln(rx) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    p_alive = np.exp(alive - tail)
+    p_died = 1.0 - p_alive
+    slopes = np.column_stack(
+        [
+            r * (digamma(rx) - digamma(r) + np.log(alpha) - p_alive * log_aT - p_died * means[:, 0]),
+            r - rx * alpha * (p_alive / (alpha + T) + p_died * means[:, 1]),
+            s * (np.log(beta) - p_alive * log_bT + p_died * (1.0 / s - means[:, 2])),
+            s - beta * (p_alive * s / (beta + T) + p_died * (s + 1.0) * means[:, 3]),
+        ]
+    )
+    return head + tail, slopes
 
 
 class ParetoObjective:
