@@ -1,0 +1,546 @@
+"""Static covariates in the purchase models (issue 20): which customer attributes change how often customers buy
+and how long they stay, in CLVTools' parameterisation (Bachmann, Meierer & Naef; its ``SetStaticCovariates``,
+``pnbd`` and ``bgnbd``, src/pnbd.cpp and src/bgnbd.cpp), so results compare one to one:
+
+- Pareto/NBD: alpha_i = alpha exp(-gamma_trans . x_i), beta_i = beta exp(-gamma_life . x_i)
+  (``pnbd_staticcov_alpha_i``, ``pnbd_staticcov_beta_i``): a positive gamma_trans means more purchases, a positive
+  gamma_life a longer life (the rates' gamma scales shrink);
+- BG/NBD: alpha_i = alpha exp(-gamma_trans . x_i), a_i = a exp(gamma_life . x_i), b_i = b exp(gamma_life . x_i)
+  (``bgnbd_staticcov_alpha_i``, ``_a_i``, ``_b_i``): a and b scaled together keep the mean dropout probability
+  a / (a + b) and change its spread;
+- MBG/NBD: the BG/NBD form, by analogy (CLVTools has no MBG/NBD).
+
+This module: the design matrix from the customer attributes (:func:`design_matrix`: indicator columns against
+the most frequent level, numeric columns as they are), the settings checks (one ``error:`` line), the objective
+with its exact gradient (:class:`CovariateObjective`), the estimator (:class:`CovariatePurchaseModel`: the fit
+on unique (frequency, recency, T, covariates) rows, standard errors from the Hessian, the predictions with each
+customer's covariates), and the effects as ratios and the likelihood-ratio test.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from scipy.special import expit
+from scipy.stats import chi2
+from sklearn.base import BaseEstimator, clone
+
+from analysis.clv.covariate_texts import covariate_text
+from analysis.clv.fitters import ConvergenceError, inverse_curvature, one_blas_thread, optimiser_stopped
+from analysis.clv.likelihoods import (
+    PARAM_NAMES,
+    bg_denominator,
+    bg_log_odds,
+    bg_numerator,
+    bg_row_log_likelihood,
+    check_model,
+    hessian_from_gradient,
+    population_expected_purchases,
+)
+from analysis.clv.models import SUMMARY_COLUMNS, PurchaseModel, check_columns, condense
+from analysis.clv.optimize import DegenerateFit, judge
+from analysis.clv.pareto import pareto_expected_purchases, pareto_p_alive, pareto_row_log_likelihood
+from analysis.clv.simulate import simulate_summary
+from analysis.errors import UserError
+from analysis.stage import Text
+
+SETTING = "clv.covariates"
+PROCESSES = ("trans", "life")
+
+
+@dataclass
+class Design:
+    """The covariates of each customer as the models read them: ``frame`` (one column per coefficient,
+    ``<column>=<level>`` for an indicator, ``<column>`` for a numeric column, indexed like the attributes), which
+    of its columns enter the purchase process (``trans``) and the dropout process (``life``), the ``constrain``ed
+    ones (the same coefficient in both) and each categorical column's reference level (``references``)."""
+
+    frame: pd.DataFrame
+    trans: list[str]
+    life: list[str]
+    constrain: list[str] = field(default_factory=list)
+    references: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(dict.fromkeys([*self.trans, *self.life]))
+
+    def keys(self) -> list[str]:
+        """The coefficients' names in the record: ``trans.<column>``, then ``life.<column>``."""
+        return [f"trans.{c}" for c in self.trans] + [f"life.{c}" for c in self.life]
+
+    def constraint_matrix(self) -> np.ndarray:
+        """(trans + life) x free coefficients: the full coefficient vectors from the free ones; a constrained
+        column's trans and life coefficients are one free coefficient."""
+        keys, free = self.keys(), []
+        for key in keys:
+            column = key.split(".", 1)[1]
+            name = f"constr.{column}" if column in self.constrain else key
+            if name not in free:
+                free.append(name)
+        out = np.zeros((len(keys), len(free)))
+        for i, key in enumerate(keys):
+            column = key.split(".", 1)[1]
+            out[i, free.index(f"constr.{column}" if column in self.constrain else key)] = 1.0
+        return out
+
+
+def is_categorical(values: pd.Series) -> bool:
+    """Whether a column enters as indicators (text, categories, yes/no) rather than as a number."""
+    return not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
+
+
+def check_covariate(name: str, values: pd.Series, max_levels: int) -> None:
+    """One ``error:`` line for a covariate that cannot enter a model: missing for some customers, the same for
+    all, or a text column with more levels than ``max_levels``."""
+    missing = int(values.isna().sum())
+    if missing:
+        raise UserError(
+            f"covariate {name!r} ({SETTING}) is missing for {missing:,} of {len(values):,} customers: fill it in "
+            f"the customer file or leave {name!r} out of {SETTING}"
+        )
+    levels = values.astype(str).nunique() if is_categorical(values) else values.nunique()
+    if levels < 2:
+        raise UserError(
+            f"covariate {name!r} ({SETTING}) has the same value ({values.iloc[0]!r}) for every customer: it cannot "
+            f"explain a difference between customers; leave it out of {SETTING}"
+        )
+    if is_categorical(values) and levels > max_levels:
+        raise UserError(
+            f"covariate {name!r} ({SETTING}) has {levels:,} levels, more than {SETTING}.max_levels ({max_levels}): "
+            f"group the rare levels into a few (e.g. 'other') in the customer file, or raise {SETTING}.max_levels"
+        )
+
+
+def indicator_columns(name: str, values: pd.Series) -> tuple[pd.DataFrame, str]:
+    """A categorical column as indicator columns ``<name>=<level>`` (0 / 1), one per level but the reference, the
+    most frequent level (ties: the first in sorted order), which is returned too."""
+    text = values.astype(str)
+    counts = text.value_counts()
+    top = counts[counts == counts.max()].index
+    reference = sorted(top)[0]
+    levels = [level for level in sorted(counts.index) if level != reference]
+    frame = pd.DataFrame({f"{name}={level}": (text == level).astype(float) for level in levels}, index=values.index)
+    return frame, reference
+
+
+def design_matrix(attributes: pd.DataFrame, settings: dict) -> Design | None:
+    """The :class:`Design` of ``settings`` (``clv.covariates``: ``trans``, ``life``, ``constrain``, ``max_levels``)
+    on the customer ``attributes`` (one row per customer, the rows the models are fitted on); None when no
+    covariate is named (the models without covariates, unchanged). Every check before any work, each one
+    ``error:`` line: a name that is no column, missing values, a constant, too many levels, a constrained name not
+    in both processes."""
+    trans, life = list(settings["trans"] or []), list(settings["life"] or [])
+    constrain = list(settings["constrain"] or [])
+    if not trans and not life:
+        if constrain:
+            raise UserError(f"{SETTING}.constrain names {', '.join(constrain)}, but no covariate is named")
+        return None
+    known = [str(c) for c in attributes.columns]
+    for name in dict.fromkeys([*trans, *life, *constrain]):
+        if name not in attributes.columns:
+            raise UserError(
+                f"covariate {name!r} ({SETTING}) is not a column of the customer attributes: they have "
+                f"{', '.join(known) or 'none'}"
+            )
+    for name in constrain:
+        if name not in trans or name not in life:
+            raise UserError(f"covariate {name!r} is in {SETTING}.constrain, so it must be in both trans and life")
+    parts, references, columns = [], {}, {}
+    for name in dict.fromkeys([*trans, *life]):
+        values = attributes[name]
+        check_covariate(name, values, int(settings["max_levels"]))
+        if is_categorical(values):
+            frame, references[name] = indicator_columns(name, values)
+        else:
+            frame = pd.DataFrame({name: values.astype(float)}, index=attributes.index)
+        parts.append(frame)
+        columns[name] = list(frame.columns)
+    frame = pd.concat(parts, axis=1)
+    return Design(
+        frame,
+        [c for n in trans for c in columns[n]],
+        [c for n in life for c in columns[n]],
+        [c for n in constrain for c in columns[n]],
+        references,
+    )
+
+
+class CovariateObjective:
+    """The mean negative log-likelihood per customer of a purchase model with static covariates, plus lifetimes'
+    L2 penalty on r, alpha, s, beta (a, b), as the models without covariates have it, and CLVTools' L2 penalty on
+    the coefficients (``reg.lambdas``: ``penalty`` x the sum of the squared coefficients of both processes, a
+    constrained one counted in each, added to the mean negative log-likelihood, as CLVTools'
+    ``interlayer_regularization``), with its exact gradient.
+
+    Parameters: log r, log alpha, log s (a), log beta (b), then the free coefficients (see
+    :meth:`Design.constraint_matrix`). One row per pattern (frequency, recency, T, covariates) with its customers
+    as ``weights``; ``X_trans``, ``X_life``: the rows' covariates (rows x columns). With every coefficient zero it
+    is the objective of the model without covariates on the same rows."""
+
+    def __init__(self, model, freq, rec, T, weights, X_trans, X_life, C, penalizer: float, penalty: float):
+        self.model = model
+        self.x, self.t, self.T = (np.asarray(v, float) for v in (freq, rec, T))
+        self.w = np.asarray(weights, float)
+        self.W = self.w.sum()
+        self.Xt, self.Xl = np.asarray(X_trans, float), np.asarray(X_life, float)
+        self.C = np.asarray(C, float)
+        self.penalizer, self.penalty = penalizer, penalty
+
+    def individual(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each row's (r, alpha_i, s or a_i, beta_i or b_i) at ``theta``."""
+        base = np.exp(theta[:4])
+        gamma = self.C @ theta[4:]
+        kt = self.Xt.shape[1]
+        rate = np.exp(-self.Xt @ gamma[:kt])
+        life = np.exp((-1.0 if self.model == "pareto" else 1.0) * (self.Xl @ gamma[kt:]))
+        r, s = np.full(len(self.x), base[0]), np.full(len(self.x), base[2])
+        if self.model == "pareto":
+            return r, base[1] * rate, s, base[3] * life
+        return r, base[1] * rate, base[2] * life, base[3] * life
+
+    def row_log_likelihoods(self, theta: np.ndarray, gradient: bool = False):
+        """Each row's log-likelihood at ``theta``; with ``gradient`` also its derivatives in ``theta`` (rows x
+        parameters)."""
+        theta = np.asarray(theta, float)
+        r, alpha, s_or_a, beta_or_b = self.individual(theta)
+        if self.model == "pareto":
+            out = pareto_row_log_likelihood(r[0], alpha, s_or_a[0], beta_or_b, self.x, self.t, self.T)
+        else:
+            out = bg_row_log_likelihood(self.model, r[0], alpha, s_or_a, beta_or_b, self.x, self.t, self.T, True)
+        ll, slopes = out
+        if not gradient:
+            return ll
+        life = -slopes[:, 3:4] if self.model == "pareto" else slopes[:, 2:3] + slopes[:, 3:4]
+        full = np.hstack([-slopes[:, 1:2] * self.Xt, life * self.Xl])
+        return ll, np.hstack([slopes, full @ self.C])
+
+    def __call__(self, theta):
+        theta = np.asarray(theta, float)
+        with np.errstate(all="ignore"):
+            ll, slopes = self.row_log_likelihoods(theta, gradient=True)
+            base = np.exp(theta[:4])
+            gamma = self.C @ theta[4:]
+            value = -(self.w @ ll) / self.W + self.penalizer * np.sum(base**2) + self.penalty * np.sum(gamma**2)
+            grad = -(self.w @ slopes) / self.W
+            grad[:4] += 2 * self.penalizer * base**2
+            grad[4:] += 2 * self.penalty * (self.C.T @ gamma)
+        if not np.isfinite(value) or not np.all(np.isfinite(grad)):
+            return np.inf, np.zeros(len(theta))
+        return value, grad
+
+
+def ratios(coefficients: pd.Series, std_errors: pd.Series, model: str, z: float = 1.96) -> pd.DataFrame:
+    """Each coefficient as the ratio a manager reads, with its range from the standard error (coefficient +- z
+    standard errors, 95 % for 1.96): ``trans.<c>``: exp(gamma), how many times as often these customers buy
+    (the purchase rate's mean r / alpha_i); ``life.<c>``: Pareto/NBD exp(gamma), how many times as long they stay
+    (the mean lifetime beta_i / (s - 1)); BG/NBD, MBG/NBD the same exp(gamma), the factor on a and b (the odds'
+    spread; the mean dropout probability a / (a + b) is unchanged, so "as long" is not claimed there). Columns
+    ``process``, ``column``, ``coefficient``, ``std_error``, ``ratio``, ``low``, ``high``, ``z``, ``p_value``."""
+    rows = []
+    for key, gamma in coefficients.items():
+        process, column = key.split(".", 1)
+        se = float(std_errors.get(key, math.nan))
+        rows.append(
+            {
+                "key": key,
+                "process": process,
+                "column": column,
+                "coefficient": float(gamma),
+                "std_error": se,
+                "ratio": math.exp(gamma),
+                "low": math.exp(gamma - z * se),
+                "high": math.exp(gamma + z * se),
+                "z": gamma / se if se > 0 else math.nan,
+                "p_value": float(chi2.sf((gamma / se) ** 2, 1)) if se > 0 else math.nan,  # two-sided, normal
+                "model": model,
+            }
+        )
+    return pd.DataFrame(rows).set_index("key")
+
+
+def lr_test(log_likelihood: float, baseline_log_likelihood: float, df: int) -> dict[str, float]:
+    """The likelihood-ratio test of the model with covariates against the same model without: statistic 2 (ll -
+    ll0), ``df`` (the free coefficients), p-value from the chi-square (exact only without a penalty)."""
+    statistic = 2.0 * (float(log_likelihood) - float(baseline_log_likelihood))
+    p_value = float(chi2.sf(max(statistic, 0.0), df)) if np.isfinite(statistic) and df > 0 else math.nan
+    return {"statistic": statistic, "df": int(df), "p_value": p_value}
+
+
+MAX_COEFFICIENT = 20.0  # |gamma| this large (a ratio of e^20, 5e8): perfect separation, the fit runs to infinity
+
+
+class CovariatePurchaseModel(BaseEstimator):
+    """A purchase model (BG/NBD, Pareto/NBD, MBG/NBD) with static covariates, a scikit-learn estimator like
+    :class:`~analysis.clv.models.PurchaseModel`, whose methods it offers (the CLV value, bootstrap and backtest
+    call them alike) with each customer's covariates.
+
+    Parameters: ``model``; ``trans``, ``life``: the columns of the summary (a :class:`Design`'s ``frame`` joined to
+    it) that enter the purchase and the dropout process; ``constrain``: those with one coefficient in both;
+    ``penalty``: CLVTools' L2 penalty on the coefficients; ``penalizer``, ``tol``, ``engine``, ``max_shape``,
+    ``max_iterations`` as :class:`PurchaseModel` (``tol``, ``engine``: the fit without covariates).
+
+    ``fit(X)`` fits the model without covariates first (its start, with every coefficient 0, and the
+    likelihood-ratio test's null), then BFGS with the exact gradient of :class:`CovariateObjective` on the unique
+    (frequency, recency, T, covariates) rows, time scaled to max T = 1. Learns ``params_`` (r, alpha, s, beta / a,
+    b: the customers' at covariates 0), ``coefficients_`` (``trans.<column>``, ``life.<column>``),
+    ``std_errors_`` (the same keys and the parameters'), ``covariance_`` (of log r, log alpha, log s / a, log
+    beta / b and the free coefficients: the inverse Hessian of the penalised negative log-likelihood at the
+    optimum, by differences of the exact gradient; the parameters' standard errors are p x the log parameter's,
+    the delta method), ``log_likelihood_``, ``baseline_`` (the fit without covariates), ``lr_test_``
+    (``statistic``, ``df``, ``p_value``), ``n_customers_``, ``n_patterns_``, ``problem_``: a degenerate fit
+    (not finite, a shape at its bound, a coefficient beyond ``MAX_COEFFICIENT``: perfect separation, a Hessian
+    not positive definite) raises :class:`~analysis.clv.optimize.DegenerateFit`, as the models without."""
+
+    def __init__(
+        self,
+        model: str = "bgnbd",
+        trans=(),
+        life=(),
+        constrain=(),
+        penalty: float = 0.0,
+        penalizer: float = 0.0,
+        tol: float | None = None,
+        engine: str = "fast",
+        max_shape: float = 1000.0,
+        max_iterations: int = 500,
+    ):
+        self.model = model
+        self.trans = trans
+        self.life = life
+        self.constrain = constrain
+        self.penalty = penalty
+        self.penalizer = penalizer
+        self.tol = tol
+        self.engine = engine
+        self.max_shape = max_shape
+        self.max_iterations = max_iterations
+
+    @property
+    def pattern_columns(self) -> list[str]:
+        """The columns a customer's pattern is made of: frequency, recency, T and the covariates."""
+        return [*SUMMARY_COLUMNS, *dict.fromkeys([*self.trans, *self.life])]
+
+    def _design(self) -> Design:
+        return Design(pd.DataFrame(), list(self.trans), list(self.life), list(self.constrain))
+
+    def _objective(self, unique: pd.DataFrame, weights, scale: float = 1.0) -> CovariateObjective:
+        """The objective on the rows ``unique`` with ``weights``, time multiplied by ``scale``."""
+        f, r, T = (unique[c].to_numpy(float) for c in SUMMARY_COLUMNS)
+        Xt, Xl = (unique[list(c)].to_numpy(float).reshape(len(unique), -1) for c in (self.trans, self.life))
+        C = self._design().constraint_matrix()
+        return CovariateObjective(self.model, f, r * scale, T * scale, weights, Xt, Xl, C, self.penalizer, self.penalty)
+
+    def _theta(self, scale: float = 1.0) -> np.ndarray:
+        """log r, log alpha, log s / a, log beta / b (time multiplied by ``scale``) and the free coefficients."""
+        units = np.array([1.0, scale, 1.0, scale if self.model == "pareto" else 1.0])
+        free = self._design().constraint_matrix().T @ self.coefficients_.to_numpy(float)
+        counts = self._design().constraint_matrix().sum(axis=0)
+        return np.concatenate([np.log(self.params_.to_numpy(float) * units), free / np.maximum(counts, 1)])
+
+    def fit(self, X: pd.DataFrame, y=None, sample_weight=None, initial=None, condensed=None, warm_curvature=None):
+        """Fit on ``X`` (``frequency``, ``recency``, ``T`` and the covariate columns). ``sample_weight``: customers
+        per row; ``initial``: a fitted model of the same settings to start from, with ``warm_curvature`` (its
+        :meth:`warm_curvature`), as a bootstrap refit does (no fit without covariates then, no test)."""
+        check_model(self.model)
+        check_columns(X, self.pattern_columns)
+        unique, counts, _ = condensed or condense(X, self.pattern_columns)
+        if sample_weight is not None:
+            counts = np.bincount(condensed[2] if condensed else condense(X, self.pattern_columns)[2],
+                                 weights=np.asarray(sample_weight, float), minlength=len(unique))  # fmt: skip
+        keep = counts > 0
+        unique, counts = unique[keep].reset_index(drop=True), counts[keep]
+        self.n_customers_, self.n_patterns_ = int(round(counts.sum())), len(unique)
+        covariates = unique[self.pattern_columns[3:]]
+        self.patterns_ = condense(covariates.assign(weight=0.0), covariates.columns)[0]  # the distinct covariates
+        self.patterns_["weight"] = np.bincount(condense(covariates, covariates.columns)[2], weights=counts)
+        if initial is None:
+            self.baseline_ = self._baseline(unique, counts)
+            start = np.concatenate([self.baseline_.params_.to_numpy(float), np.zeros(len(self._design().keys()))])
+        else:
+            self.baseline_ = None
+            start = np.concatenate([initial.params_.to_numpy(float), initial.coefficients_.to_numpy(float)])
+        self._set(start)
+        self._optimise(unique, counts, warm_curvature)
+        if self.problem_ is not None:
+            raise DegenerateFit(self.problem_, self)
+        return self
+
+    def _baseline(self, unique: pd.DataFrame, counts: np.ndarray) -> PurchaseModel:
+        """The same model without covariates on the same customers (a degenerate one too: its parameters start
+        the fit and its log-likelihood is the test's null)."""
+        pm = PurchaseModel(self.model, self.penalizer, self.tol, self.engine, self.max_shape, self.max_iterations)
+        try:
+            return pm.fit(unique[list(SUMMARY_COLUMNS)], sample_weight=counts)
+        except DegenerateFit as exc:
+            return exc.model
+
+    def _set(self, values) -> None:
+        """``params_`` and ``coefficients_`` from one vector: the four parameters (natural units), then the full
+        coefficients (trans, then life)."""
+        values = np.asarray(values, float)
+        self.params_ = pd.Series(values[:4], index=list(PARAM_NAMES[self.model]), dtype=float)
+        self.coefficients_ = pd.Series(values[4:], index=self._design().keys(), dtype=float)
+
+    def _optimise(self, unique: pd.DataFrame, counts: np.ndarray, curvature) -> None:
+        """BFGS from the current parameters on the rows ``unique`` (time scaled to max T = 1), then the
+        log-likelihood, standard errors, test and judgement."""
+        scale = 1.0 / float(np.max(unique["T"].to_numpy(float)))
+        objective = self._objective(unique, counts, scale)
+        options = {"maxiter": int(self.max_iterations), "gtol": 1e-9}
+        if curvature is not None:
+            options["hess_inv0"] = curvature
+        with one_blas_thread():
+            out = minimize(objective, self._theta(scale), jac=True, method="BFGS", options=options)
+        theta = out.x
+        units = np.array([1.0, scale, 1.0, scale if self.model == "pareto" else 1.0])
+        C = self._design().constraint_matrix()
+        self._set(np.concatenate([np.exp(theta[:4]) / units, C @ theta[4:]]))
+        self.n_iterations_ = int(out.nit)
+        with np.errstate(all="ignore"):
+            natural = self._objective(unique, counts)
+            self.log_likelihood_ = float(counts @ natural.row_log_likelihoods(self._theta()))
+        converged = bool(out.success) or float(np.max(np.abs(out.jac))) < 1e-6
+        self.problem_ = None if converged else optimiser_stopped(int(out.nit), out.message)
+        self.problem_ = self.problem_ or judge(self.model, self.params_, self.log_likelihood_, scale, self.max_shape)
+        self.problem_ = self.problem_ or separation(self.coefficients_)
+        self._uncertainty(objective, theta, out.jac, C)
+        if self.baseline_ is not None:
+            self.lr_test_ = lr_test(self.log_likelihood_, self.baseline_.log_likelihood_, C.shape[1])
+
+    def _uncertainty(self, objective: CovariateObjective, theta, grad, C) -> None:
+        """``covariance_``, ``std_errors_`` and ``curvature_`` (the inverse Hessian of the mean objective, the warm
+        start of refits) from the Hessian at ``theta``; a Hessian not positive definite is a degenerate fit."""
+        with np.errstate(all="ignore"):
+            hessian = hessian_from_gradient(objective, theta, grad)
+        self.curvature_ = inverse_curvature(hessian)
+        names = [*PARAM_NAMES[self.model], *self._design().keys()]
+        if self.curvature_ is None:
+            self.covariance_ = None
+            self.std_errors_ = pd.Series(np.nan, index=names)
+            self.problem_ = self.problem_ or covariate_text("not_identified")
+            return
+        self.covariance_ = self.curvature_ / objective.W
+        se_log = np.sqrt(np.diag(self.covariance_)[:4])
+        full = C @ self.covariance_[4:, 4:] @ C.T
+        se = np.concatenate([self.params_.to_numpy(float) * se_log, np.sqrt(np.diag(full))])
+        self.std_errors_ = pd.Series(se, index=names)
+
+    # scoring --------------------------------------------------------------------------------
+    def individual_params(self, unique: pd.DataFrame) -> tuple:
+        """Each row's (r, alpha_i, s, beta_i) or (r, alpha_i, a_i, b_i), natural units, r and s numbers."""
+        if not hasattr(self, "params_"):
+            raise ValueError("this CovariatePurchaseModel is not fitted yet: call fit first")
+        r, alpha, s_or_a, beta_or_b = self._objective(unique, np.ones(len(unique))).individual(self._theta())
+        return (r[0], alpha, s_or_a[0], beta_or_b) if self.model == "pareto" else (r[0], alpha, s_or_a, beta_or_b)
+
+    def _unique(self, X: pd.DataFrame):
+        check_columns(X, self.pattern_columns)
+        return condense(X, self.pattern_columns)
+
+    def conditional_matrix(self, unique: pd.DataFrame, times) -> np.ndarray:
+        """E[repeat purchases in (T, T + t]] for each row of ``unique`` (summary and covariate columns) and each t
+        of ``times``, with each row's parameters."""
+        p = self.individual_params(unique)
+        f, r, T = (unique[c].to_numpy(float) for c in SUMMARY_COLUMNS)
+        if self.model == "pareto":
+            alive = pareto_p_alive(p, f, r, T)
+            return np.column_stack([pareto_expected_purchases(p, t, f, r, T, alive) for t in times])
+        with np.errstate(all="ignore"):
+            num = np.column_stack([bg_numerator(self.model, p, t, f, T) for t in times])
+        return num / bg_denominator(self.model, p, f, r, T)[:, None]
+
+    def discounted_purchases(self, unique: pd.DataFrame, times, weights, pairs=None):
+        """As :meth:`PurchaseModel.discounted_purchases` (``pairs`` is not used: the rows differ in covariates)."""
+        grid = self.conditional_matrix(unique, times)
+        return grid[:, -1], np.diff(grid, axis=1) @ np.asarray(weights, float)
+
+    def p_alive_unique(self, unique: pd.DataFrame) -> np.ndarray:
+        p = self.individual_params(unique)
+        f, r, T = (unique[c].to_numpy(float) for c in SUMMARY_COLUMNS)
+        if self.model == "pareto":
+            return pareto_p_alive(p, f, r, T)
+        return expit(-bg_log_odds(self.model, p, f, r, T))
+
+    def expected_purchases(self, X: pd.DataFrame, t: float, condensed=None) -> pd.Series:
+        unique, _, inverse = condensed or self._unique(X)
+        return pd.Series(self.conditional_matrix(unique, [t])[inverse, 0], index=X.index)
+
+    def p_alive(self, X: pd.DataFrame) -> pd.Series:
+        unique, _, inverse = self._unique(X)
+        return pd.Series(self.p_alive_unique(unique)[inverse], index=X.index)
+
+    def predict(self, X: pd.DataFrame, t: float = 52.0) -> pd.Series:
+        return self.expected_purchases(X, t)
+
+    def log_likelihood(self, X: pd.DataFrame) -> np.ndarray:
+        """Each customer's log-likelihood in the data's time unit."""
+        unique, _, inverse = self._unique(X)
+        with np.errstate(all="ignore"):
+            return self._objective(unique, np.ones(len(unique))).row_log_likelihoods(self._theta())[inverse]
+
+    def population_expected_purchases(self, t) -> np.ndarray:
+        """E[repeat purchases in (0, t]] of a new customer, averaged over the fitted customers' covariates
+        (``patterns_``, weighted by their customers)."""
+        t = np.asarray(t, float)
+        rows = self.patterns_.assign(frequency=0.0, recency=0.0, T=1.0)
+        p = self.individual_params(rows)
+        params = [np.asarray(v, float).reshape(-1, *([1] * t.ndim)) if np.ndim(v) else v for v in p]
+        with np.errstate(all="ignore"):
+            each = population_expected_purchases(self.model, params, t)
+        w = self.patterns_["weight"].to_numpy(float)
+        return np.where(t > 0, np.tensordot(w / w.sum(), each, axes=1), 0.0)
+
+    def simulate(self, T, rng: np.random.Generator, unique: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Simulated ``frequency``, ``recency`` for customers observed for ``T`` units, each drawn with the
+        covariates of a fitted customer (``patterns_``, in proportion to their customers)."""
+        T = np.asarray(T, float)
+        w = self.patterns_["weight"].to_numpy(float)
+        rows = self.patterns_.iloc[rng.choice(len(w), len(T), p=w / w.sum())].reset_index(drop=True)
+        return simulate_summary(
+            self.model, self.individual_params(rows.assign(frequency=0.0, recency=0.0, T=T)), T, rng
+        )
+
+    # bootstrap --------------------------------------------------------------------------------
+    @property
+    def draw_index(self) -> list[str]:
+        """The names of a bootstrap draw's values: the parameters, then the coefficients."""
+        return [*self.params_.index, *self.coefficients_.index]
+
+    def with_values(self, values) -> CovariatePurchaseModel:
+        """This model with the parameters and coefficients ``values`` (a bootstrap draw, :attr:`draw_index`)."""
+        out = copy.copy(self)
+        out._set(values)
+        return out
+
+    def warm_curvature(self, X=None, condensed=None) -> np.ndarray | None:
+        return getattr(self, "curvature_", None)
+
+    def refit_draws(self, unique: pd.DataFrame, weights: np.ndarray, curvature=None) -> list[np.ndarray]:
+        """This model refitted on the rows ``unique`` (:attr:`pattern_columns`) with each column of ``weights``
+        (rows x draws: a bootstrap draw's customers per row), from this fit with its ``curvature``: the values of
+        :attr:`draw_index`, NaN where a refit fails or is degenerate (left out of the intervals)."""
+        out = []
+        for w in np.asarray(weights, float).T:
+            model = clone(self)
+            try:
+                model.fit(unique, sample_weight=w, initial=self, condensed=(unique, np.ones(len(unique)),
+                          np.arange(len(unique))), warm_curvature=curvature)  # fmt: skip
+                out.append(np.concatenate([model.params_.to_numpy(float), model.coefficients_.to_numpy(float)]))
+            except (ConvergenceError, FloatingPointError, ValueError, np.linalg.LinAlgError):
+                out.append(np.full(len(self.draw_index), np.nan))
+        return out
+
+
+def separation(coefficients: pd.Series) -> Text | None:
+    """Why the coefficients make a fit degenerate (not finite, or beyond ``MAX_COEFFICIENT``: perfect separation,
+    e.g. a level none of whose customers came back), in both languages; None when they are sound."""
+    for key, value in coefficients.items():
+        if not np.isfinite(value) or abs(value) >= MAX_COEFFICIENT:
+            return covariate_text("separation", key=key, value=value)
+    return None
