@@ -35,12 +35,8 @@ def simulated(model: str, n: int, seed: int = 7) -> pd.DataFrame:
         params = (r, rate, s, beta * np.exp(-X @ GAMMA_LIFE))
     else:
         params = (r, rate, s * np.exp(X @ GAMMA_LIFE), beta * np.exp(X @ GAMMA_LIFE))
-    T = rng.uniform(20, 60, n).round(1)
-    summary = simulate_summary(model, params, T, rng)
-    summary["recency"] = summary["recency"].round(1).clip(upper=summary["T"])
-    summary.loc[summary["frequency"] == 0, "recency"] = 0.0
-    summary["num"] = cov["num"].round(1)  # rounded, so the fit has repeated patterns
-    return pd.concat([summary, cov[["g1", "g2"]].astype(float)], axis=1)
+    summary = simulate_summary(model, params, rng.uniform(20, 60, n), rng)
+    return pd.concat([summary, cov.astype(float)], axis=1)
 
 
 @pytest.fixture(scope="module", params=["pareto", "bgnbd", "mbgnbd"])

@@ -8,7 +8,8 @@ TEXTS = {
     "separation": {
         "en": "perfect separation: the coefficient {key} runs to the edge ({value:.3g}), as if its customers never "
         "(or always) bought again; group its levels or leave the covariate out",
-        "zh": "完全分离：系数 {key} 趋于边界（{value:.3g}），仿佛这些客户从不（或总是）再次购买；请合并其水平或去掉该协变量",
+        "zh": "完全分离：系数 {key} 趋于边界（{value:.3g}），仿佛这些客户从不（或总是）再次购买；"
+        "请合并其水平或去掉该协变量",
     },
     "not_identified": {
         "en": "the covariates' effects cannot be told apart (the Hessian at the optimum is not positive definite)",
