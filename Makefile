@@ -21,8 +21,8 @@ install: $(STAMP) ## create .venv and install the package, test tools and the Sp
 report: $(STAMP) ## full report on the bundled CDNOW sample -> reports/latest/index.html
 	$(PY) -m analysis run --input data/raw/CDNOW_master.txt --as-of 1998-06-30
 
-test: $(STAMP) ## run the test suite (two workers; a test file stays on one, so it shares its fixtures)
-	$(PY) -m pytest -n 2 --dist loadfile
+test: $(STAMP) ## run the test suite (two workers; a test file, or the files sharing a fixture, on one: tests/conftest.py)
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP) ## ruff lint
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -1,4 +1,5 @@
-"""Shared fixtures: paths to the bundled and reference data, the default config."""
+"""Shared fixtures: paths to the bundled and reference data, the default config, one kernel for the report runs
+of a test worker; and the order and grouping of the tests on the workers (``make test`` runs two)."""
 
 from pathlib import Path
 
@@ -18,6 +19,29 @@ def lifetimes_datasets() -> Path:
 
     spec = importlib.util.find_spec("lifetimes")
     return Path(spec.origin).parent / "datasets"
+
+
+@pytest.fixture(scope="session")
+def page_kernel():
+    """One kernel for the report runs and page executions of a test worker (``run_report(..., kernel=)``), as
+    a run's pages share one: starting a kernel and importing the pages' libraries cost about 4 s a run. The
+    runs of ``tests/report/conftest.py`` and of the security test start their own, as a user's run does."""
+    from analysis.report.runner import notebooks_in, page_imports, shared_kernel
+
+    folder = ROOT / "notebooks"
+    with shared_kernel(folder, page_imports(notebooks_in(folder))) as km:
+        yield km
+
+
+def run_page(notebook: Path, out: Path, parameters: dict, kernel) -> Path:
+    """Execute ``notebook`` as a report run executes a page: in the run's ``kernel`` (:func:`page_kernel`),
+    with a fresh namespace and only the cells of ``parameters["lang"]``. The page writes customers.parquet
+    (customers.csv comes once at the end of a run); returns the executed copy ``out``."""
+    from analysis.report.runner import execute_notebook, fresh_namespace
+
+    fresh_namespace(kernel)
+    execute_notebook(notebook, out, parameters, kernel)
+    return out
 
 
 @pytest.fixture
@@ -50,3 +74,25 @@ def run_notebook(name: str, out: Path, **parameters) -> Path:
     papermill.execute_notebook(str(notebook), str(out), kernel_name="python3", cwd=str(notebook.parent),
                                progress_bar=False, parameters=parameters)
     return out
+
+
+# Test files that share a session fixture run on one worker (pytest-xdist's loadgroup), so it is made once:
+# the two sample runs, and the Spark session. Every other file is a group of its own (as loadfile would do).
+GROUPS = {"sample_runs": ("tests/report/test_runner.py", "tests/report/test_browser.py", "tests/report/test_texts.py"),
+          "spark": ("tests/data/test_spark.py", "tests/data/test_features.py")}
+# Groups of the longest first (a worker that takes the last long group alone would keep the suite waiting).
+LONG = ["tests/report/test_shapes.py", "sample_runs", "spark", "tests/report/test_security.py",
+        "tests/test_project.py", "tests/report/test_masking.py"]
+
+
+def _group(item) -> str:
+    path = item.nodeid.split("::")[0]
+    return next((name for name, paths in GROUPS.items() if path in paths), path)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups from the marks
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_group(item)))
+    rank = {name: i for i, name in enumerate(LONG)}
+    items.sort(key=lambda item: rank.get(_group(item), len(rank)))  # stable: each file's order is kept

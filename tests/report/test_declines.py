@@ -32,10 +32,10 @@ def _notebooks(folder):
     return folder
 
 
-def test_a_declined_stage_leaves_its_columns_empty_and_the_run_goes_on(tmp_path, lifetimes_datasets):
+def test_a_declined_stage_leaves_its_columns_empty_and_the_run_goes_on(tmp_path, lifetimes_datasets, page_kernel):
     events = []
     run_dir = run_report(str(lifetimes_datasets / "CDNOW_sample.txt"), out_dir=tmp_path / "out",
-                         notebooks_dir=_notebooks(tmp_path / "nb"), log=events.append)
+                         notebooks_dir=_notebooks(tmp_path / "nb"), log=events.append, kernel=page_kernel)
     record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     assert record["status"] == "ok" and record["pages"] == ["01_first.html", "04_clv.html", "05_after.html"]
     assert record["declines"] == [{"page": "04_clv", "stage": "clv", "en": "only one day of purchases <b>here</b>.",
@@ -56,12 +56,13 @@ def test_a_declined_stage_leaves_its_columns_empty_and_the_run_goes_on(tmp_path,
     assert (tmp_path / "out" / "latest").resolve() == run_dir.resolve()
 
 
-def test_strict_turns_a_decline_into_a_failure_of_the_data(tmp_path, lifetimes_datasets):
+def test_strict_turns_a_decline_into_a_failure_of_the_data(tmp_path, lifetimes_datasets, page_kernel):
     out = tmp_path / "out"
     said = "step 04_clv failed: a stage declined \\(--strict\\): clv: only one day"
     with pytest.raises(RunFailed, match=said) as err:
         run_report(str(lifetimes_datasets / "CDNOW_sample.txt"), out_dir=out,
-                   notebooks_dir=_notebooks(tmp_path / "nb"), strict=True, log=lambda _: None)
+                   notebooks_dir=_notebooks(tmp_path / "nb"), strict=True, log=lambda _: None,
+                   kernel=page_kernel)
     assert err.value.user_error and not (out / "latest").exists()
     assert json.loads((err.value.run_dir / "run.json").read_text(encoding="utf-8"))["status"] == "declined"
     assert (err.value.run_dir / "index.html").is_file()  # the pack is made all the same

@@ -10,12 +10,12 @@ from tests.language import CJK, SNAKE_CASE  # SNAKE_CASE: a raw column name such
 
 
 @pytest.fixture(scope="module")
-def zh_run(tmp_path_factory, lifetimes_datasets):
+def zh_run(tmp_path_factory, lifetimes_datasets, page_kernel):
     base = tmp_path_factory.mktemp("zh_run")
     config = base / "config.yaml"
     config.write_text("clv:\n  bootstrap:\n    n: 5\n", encoding="utf-8")
     return run_report(str(lifetimes_datasets / "CDNOW_sample.txt"), as_of="1998-06-30", config_path=str(config),
-                      out_dir=base / "reports", lang="zh", log=lambda _: None)
+                      out_dir=base / "reports", lang="zh", log=lambda _: None, kernel=page_kernel)
 
 
 def _page(path):

@@ -150,7 +150,7 @@ def _deck_text(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def masked_run(tmp_path_factory, lifetimes_datasets):
+def masked_run(tmp_path_factory, lifetimes_datasets, page_kernel):
     """A whole run of the CDNOW sample with a customer list of names, phones and e-mails, masked."""
     from analysis.config import load_config
     from analysis.data.pipeline import prepare
@@ -169,7 +169,7 @@ def masked_run(tmp_path_factory, lifetimes_datasets):
     config.write_text("clv:\n  bootstrap:\n    n: 5\n", encoding="utf-8")
     run_dir = run_report(sample, as_of="1998-06-30", config_path=str(config), customers_path=str(base / "people.csv"),
                          out_dir=base / "reports", notebooks_dir=notebooks, mask_pii=True,
-                         log=lambda _: None)  # fmt: skip
+                         log=lambda _: None, kernel=page_kernel)  # fmt: skip
     return run_dir, people
 
 

@@ -142,13 +142,14 @@ def test_progress_events_and_a_misspelt_parameter(tmp_path, lifetimes_datasets, 
 
 
 @pytest.mark.slow
-def test_an_event_log_without_amounts_gives_the_whole_report(tmp_path, lifetimes_datasets):
+def test_an_event_log_without_amounts_gives_the_whole_report(tmp_path, lifetimes_datasets, page_kernel):
     records = pd.read_csv(lifetimes_datasets / "CDNOW_sample.txt", sep=r"\s+", header=None, dtype=str)
     log = tmp_path / "events.csv"
     records[[0, 2]].set_axis(["cust", "date"], axis=1).to_csv(log, index=False)  # customer and date, no amount
     config = tmp_path / "config.yaml"
     config.write_text("clv:\n  bootstrap:\n    n: 3\nchurn:\n  evaluation:\n    bootstrap: 20\n", encoding="utf-8")
-    run_dir = run_report(str(log), config_path=str(config), out_dir=tmp_path / "reports", log=lambda _: None)
+    run_dir = run_report(str(log), config_path=str(config), out_dir=tmp_path / "reports", log=lambda _: None,
+                         kernel=page_kernel)
     customers = pd.read_csv(run_dir / "customers.csv", dtype={"customer_id": str}, encoding="utf-8-sig")
     assert len(customers) == records[0].nunique()
     assert customers["monetary"].isna().all() and customers["clv"].isna().all()

@@ -20,7 +20,7 @@ COLUMNS = {"clusters": ["cluster", "cluster_name", "cluster_name_zh"],
 
 
 @pytest.fixture(scope="module")
-def shop_runs(tmp_path_factory):
+def shop_runs(tmp_path_factory, page_kernel):
     """One report run per shape, made on first use: ``{shape: run directory}``."""
     base, runs = tmp_path_factory.mktemp("shapes"), {}
 
@@ -28,7 +28,7 @@ def shop_runs(tmp_path_factory):
         if shape not in runs:
             path, as_of = write_shape(shape, base)
             runs[shape] = run_report(str(path), as_of=as_of, out_dir=base / shape, crm_systems=["salesforce"],
-                                     log=lambda _: None)
+                                     log=lambda _: None, kernel=page_kernel)
         return runs[shape]
 
     return run

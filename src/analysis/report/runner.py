@@ -285,6 +285,7 @@ def run_report(
     mask_pii: bool = False,
     strict: bool = False,
     log=None,
+    kernel=None,
 ) -> Path:
     """Run every report notebook on ``input_path``; returns the run directory. ``lang`` (en or zh) is the
     language of the pages; ``mask_pii`` masks names, phones, e-mails and ids on the stakeholder pages and the
@@ -292,7 +293,9 @@ def run_report(
     declines (its page says why, the pack is made without it, run.json lists it); with ``strict`` a run with
     declines fails instead (:class:`RunFailed`, the user's data, after the pack is written; ``latest`` is not
     moved). ``log`` receives the progress events
-    (:mod:`analysis.report.progress`; default: text lines on standard output)."""
+    (:mod:`analysis.report.progress`; default: text lines on standard output). ``kernel``: a running kernel
+    from :func:`shared_kernel` to run the pages in, left running at the end (several runs in one kernel, as a
+    run's pages share one); by default the run starts its own and stops it."""
     if lang not in LANGUAGES:
         raise UserError(f"language {lang!r}: use {' or '.join(LANGUAGES)}")
     log = log or reporter()
@@ -314,8 +317,10 @@ def run_report(
     folder = Path(notebooks_dir) if notebooks_dir else PROJECT_ROOT / "notebooks"
     notebooks = notebooks_in(folder)
     # The kernel starts first and imports what the pages import while the data is prepared.
-    with ExitStack() as kernel:
-        km = kernel.enter_context(shared_kernel(folder, page_imports(notebooks))) if notebooks else None
+    with ExitStack() as own_kernel:
+        km = kernel
+        if km is None and notebooks:
+            km = own_kernel.enter_context(shared_kernel(folder, page_imports(notebooks)))
         run_dir, quality = _prepare(out, settings, record, log)
         late = as_of_warning(quality)
         if late:
@@ -348,7 +353,7 @@ def run_report(
         overlap = quality["customers_total"] <= OVERLAP_MAX_CUSTOMERS
         if not overlap:
             customers_csv()  # a big table: the kernel's copy is let go before the pack reads its own
-            kernel.close()
+            own_kernel.close()
         record["warnings"] = [late] if late else []
         record["warnings"] += build_pack(run_dir, out / "history", pages, steps, crm_systems, log, lang, masker,
                                          before_index=customers_csv if overlap else lambda: None)
