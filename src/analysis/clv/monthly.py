@@ -1,0 +1,435 @@
+"""The CLV models month by month: calendar month windows after a date (:func:`month_edges`), the forecast of
+today's customers' repeat purchases and revenue per calendar month, in total, per tier and per RFM segment, with
+the bootstrap's range (:func:`monthly_forecast`, :func:`forecast_quarter`), and the same forecast made on the
+backtest's calibration period against what the customers did in each month of the holdout
+(:func:`monthly_backtest`). Its sentences, en/zh, are :data:`TEXTS`; its charts are in
+:mod:`analysis.clv.monthly_plots`.
+
+Time in a window: the purchase model's conditional expectation E[X(t)] of a customer's repeat purchases in
+(T, T + t] gives the purchases of a window (t1, t2] as E[X(t2)] - E[X(t1)]. The forecast's calendar days are
+counted in the CLV's months (a month = 4.345 weeks or 30 days, :data:`~analysis.clv.models.UNITS_PER_MONTH`):
+the days from the as-of date are scaled so that the horizon's last day is exactly ``horizon_months`` model
+months, and the horizon's windows add up to the page's per-customer totals (for weeks the scale differs from
+calendar days by less than 0.01 %, for days by the 5 or 6 days a year has beyond 360). The backtest counts
+calendar days as they are (days / 7 for weeks), as the backtest does.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.clv.describe import MODEL_NAMES, fill
+from analysis.clv.likelihoods import gamma_gamma_shrinkage
+from analysis.clv.models import SUMMARY_COLUMNS, UNIT_DAYS, UNITS_PER_MONTH, check_columns, condense
+from analysis.clv.nbd import NBD_MODEL
+from analysis.errors import UserError
+from analysis.stage import Text
+
+FORECAST_COLUMNS = ("month", "group_by", "group", "expected_purchases", "expected_revenue", "expected_revenue_low",
+                    "expected_revenue_high")  # fmt: skip
+GROUPINGS = ("tier", "rfm_segment")  # the customer table's columns the forecast is split by, after "all"
+QUARTER_MONTHS = 3
+MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+# Every sentence of the month-by-month forecast and backtest, by message id (str.format templates).
+TEXTS = {
+    "month": {"en": "{mon} {year}", "zh": "{year}年{month}月"},
+    "rest_of": {"en": "{mon} {year} (from {day} {mon})", "zh": "{year}年{month}月（{day}日起）"},
+    "until": {"en": "{mon} {year} (to {day} {mon})", "zh": "{year}年{month}月（至{day}日）"},
+    "between": {"en": "{mon} {year} ({first} to {day} {mon})", "zh": "{year}年{month}月（{first}日至{day}日）"},
+    "existing_only": {"en": "The forecast covers today's {customers:,} customers only, not customers still to "
+                            "be won.",
+                      "zh": "本预测只涵盖现有的 {customers:,} 位客户，不包括今后新获得的客户。"},
+    "quarter": {"en": "Next three months ({start} to {end}): existing customers are expected to bring "
+                      "{revenue:,.0f} in revenue (range {low:,.0f} to {high:,.0f}) from {purchases:,.0f} repeat "
+                      "purchases.",
+                "zh": "未来三个月（{start} 至 {end}）：现有客户预计带来收入 {revenue:,.0f}"
+                      "（区间 {low:,.0f} 至 {high:,.0f}），重复购买 {purchases:,.0f} 次。"},
+    "quarter_no_range": {"en": "Next three months ({start} to {end}): existing customers are expected to bring "
+                               "{revenue:,.0f} in revenue from {purchases:,.0f} repeat purchases.",
+                         "zh": "未来三个月（{start} 至 {end}）：现有客户预计带来收入 {revenue:,.0f}，"
+                               "重复购买 {purchases:,.0f} 次。"},
+    "quarter_purchases": {"en": "Next three months ({start} to {end}): existing customers are expected to make "
+                                "{purchases:,.0f} repeat purchases (the data has no amounts: no revenue).",
+                          "zh": "未来三个月（{start} 至 {end}）：现有客户预计重复购买 {purchases:,.0f} 次"
+                                "（数据没有金额，无法预测收入）。"},
+    "backtest": {"en": "Forecast from {calibration_end} for the {months} holdout months to {end}, the same method "
+                       "missed monthly revenue by {mape_revenue:.0f}% on average (total {total_revenue:+.1f}%) and "
+                       "monthly repeat purchases by {mape_purchases:.0f}% (total {total_purchases:+.1f}%).",
+                 "zh": "以 {calibration_end} 为起点预测其后至 {end} 的 {months} 个验证月，同一方法对月收入的平均"
+                       "误差为 {mape_revenue:.0f}%（合计 {total_revenue:+.1f}%），对月重复购买次数的平均误差为 "
+                       "{mape_purchases:.0f}%（合计 {total_purchases:+.1f}%）。"},
+    "backtest_purchases": {"en": "Forecast from {calibration_end} for the {months} holdout months to {end}, the same "
+                                 "method missed monthly repeat purchases by {mape_purchases:.0f}% on average (total "
+                                 "{total_purchases:+.1f}%); the data has no amounts, so revenue is not backtested.",
+                           "zh": "以 {calibration_end} 为起点预测其后至 {end} 的 {months} 个验证月，同一方法对月重复"
+                                 "购买次数的平均误差为 {mape_purchases:.0f}%（合计 {total_purchases:+.1f}%）；"
+                                 "数据没有金额，未检验收入。"},
+    "short_holdout": {"en": "The holdout period ({start} to {end}) is shorter than two calendar months: there is "
+                            "no month-by-month backtest.",
+                      "zh": "验证期（{start} 至 {end}）不足两个自然月，无法逐月回测。"},
+    "no_model": {"en": "{label} was not backtested: there is no month-by-month backtest.",
+                 "zh": "{label} 未经回测，无法逐月回测。"},
+}  # fmt: skip
+
+
+def texts(key: str, **values: Any) -> Text:
+    """The :data:`TEXTS` sentence ``key`` filled with ``values``, ``{"en": ..., "zh": ...}``."""
+    return fill(TEXTS, key, **values)
+
+
+# calendar months ----------------------------------------------------------------------------------------------
+def month_windows(start: Any, end: Any) -> pd.DataFrame:
+    """The calendar months of the days after ``start`` up to ``end`` (both dates; ``start`` itself is the past):
+    one row per month, in order, with ``month`` (its first day, ISO), ``first_day`` and ``last_day`` (the days of
+    the month the window holds), ``days`` (their number), ``end_days`` (days from ``start`` to ``last_day``),
+    ``partial`` (the window is not the whole month: the rest of the month after a mid-month ``start``, or the
+    days up to a mid-month ``end``) and ``label_en``, ``label_zh`` (the month as people read it, a partial one
+    saying which days)."""
+    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    if not end > start:
+        raise UserError(f"the month windows need an end after the start: got {start.date()} to {end.date()}")
+    rows, first = [], start + pd.Timedelta(days=1)
+    while first <= end:
+        month = first.replace(day=1)
+        month_end = month + pd.offsets.MonthEnd(0)
+        last = min(month_end, end)
+        label = _label(first, last, month_end)
+        rows.append({"month": month.date().isoformat(), "first_day": first, "last_day": last,
+                     "days": (last - first).days + 1, "end_days": (last - start).days,
+                     "partial": first.day != 1 or last != month_end, "label_en": label["en"],
+                     "label_zh": label["zh"]})  # fmt: skip
+        first = last + pd.Timedelta(days=1)
+    return pd.DataFrame(rows)
+
+
+def _label(first: pd.Timestamp, last: pd.Timestamp, month_end: pd.Timestamp) -> Text:
+    """A window's month as people read it: "Jun 1998", or which days of it when it is not the whole month."""
+    names = {"mon": MONTHS_EN[first.month - 1], "year": first.year, "month": first.month, "day": last.day}
+    if first.day != 1 and last != month_end:
+        return texts("between", first=first.day, **names)
+    if first.day != 1:
+        return texts("rest_of", **{**names, "day": first.day})
+    return texts("until", **names) if last != month_end else texts("month", **names)
+
+
+def month_edges(as_of: Any, horizon_months: int) -> pd.DataFrame:
+    """The calendar month windows of the ``horizon_months`` months after ``as_of`` (:func:`month_windows` from
+    ``as_of`` to the same day ``horizon_months`` later): after a mid-month as-of date the first window is the rest
+    of that month and the last one the days of the final month up to the horizon, both labelled so."""
+    if int(horizon_months) < 1:
+        raise UserError(f"the forecast needs a horizon of at least 1 month, got {horizon_months}")
+    as_of = pd.Timestamp(as_of).normalize()
+    return month_windows(as_of, as_of + pd.DateOffset(months=int(horizon_months)))
+
+
+def model_times(edges: pd.DataFrame, horizon_months: int, time_unit: str) -> np.ndarray:
+    """The window ends of :func:`month_edges` in model time units, the horizon's last day exactly
+    ``horizon_months`` model months (see the module's docstring)."""
+    horizon = int(horizon_months) * UNITS_PER_MONTH[time_unit]
+    days = edges["end_days"].to_numpy(float)
+    times = days * (horizon / days[-1])
+    times[-1] = horizon  # the same number the CLV's horizon is (no rounding of the scale)
+    return times
+
+
+# the forecast ------------------------------------------------------------------------------------------------
+def _group_weights(customers: pd.DataFrame, groups: pd.DataFrame | None, inverse: np.ndarray, n_unique: int):
+    """The groups the forecast adds customers up by (``all``, then each of :data:`GROUPINGS` in ``groups``) as
+    (group_by, group) pairs, and per group and unique summary row the customers there (``N``) and the sum of
+    their mean spend (``M``, repeat buyers only: the part of Gamma-Gamma's expectation the customer's own
+    spend weighs)."""
+    f = customers["frequency"].to_numpy(float)
+    m = np.where(f > 0, np.nan_to_num(customers["monetary_value"].to_numpy(float)), 0.0)
+    labels, codes = [("all", "all")], [np.zeros(len(customers), np.int64)]
+    for column in GROUPINGS if groups is not None else ():
+        if column not in groups:
+            continue
+        values = groups[column].reindex(customers.index)
+        code, names = pd.factorize(values, sort=True)
+        labels += [(column, str(name)) for name in names]
+        codes.append(np.where(code >= 0, code + len(labels) - len(names), -1))
+    code = np.concatenate(codes)
+    keep = code >= 0
+    key = code[keep] * n_unique + np.tile(inverse, len(codes))[keep]
+    size = len(labels) * n_unique
+    N = np.bincount(key, minlength=size).reshape(len(labels), n_unique).astype(float)
+    M = np.bincount(key, weights=np.tile(m, len(codes))[keep], minlength=size).reshape(len(labels), n_unique)
+    return labels, N, M
+
+
+def _spend_parts(method: str, params, mean: float, f: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Gamma-Gamma's expected spend per purchase of a customer as base + slope x their mean spend, per unique row
+    (``f``: its frequency); None without amounts (``method`` "none")."""
+    if method == "none":
+        return None
+    if method == "mean":
+        return np.full(len(f), float(mean)), np.zeros(len(f))
+    population, weight = gamma_gamma_shrinkage(np.asarray(params, float), f)
+    return (1 - weight) * population, weight
+
+
+def _window_sums(pm, unique: pd.DataFrame, times, N, M, spend) -> tuple[np.ndarray, np.ndarray]:
+    """Expected repeat purchases and revenue per group and window (groups x windows), for purchase model ``pm``
+    and spend parts ``spend`` (:func:`_spend_parts`; None: revenue NaN)."""
+    grid = pm.conditional_matrix(unique, list(times))
+    per_window = np.diff(np.column_stack([np.zeros(len(unique)), grid]), axis=1)
+    purchases = N @ per_window
+    if spend is None:
+        return purchases, np.full(purchases.shape, np.nan)
+    base, slope = spend
+    return purchases, (N * base + M * slope) @ per_window
+
+
+def _draw_models(model, bootstrap: pd.DataFrame | None):
+    """(purchase model, spend parts' arguments) of each bootstrap refit with finite purchase parameters
+    (``CLVModel.bootstrap_params_``: a row per draw, the purchase parameters by name and the spend model's
+    ``gg_*`` columns), as :class:`~analysis.clv.value.CLVModel` takes them for its intervals."""
+    if bootstrap is None or not len(bootstrap):
+        return []
+    names = list(model.params_.index)
+    name = getattr(model, "model", NBD_MODEL)  # an NBDModel has no model name
+    out = []
+    for _, row in bootstrap.iterrows():
+        params = row[names].to_numpy(float)
+        if np.all(np.isfinite(params)):
+            spend = (row["gg_method"], row[["gg_p", "gg_q", "gg_v"]].to_numpy(float), row["gg_population_mean"])
+            out.append((type(model).from_params(name, params), spend))
+    return out
+
+
+def forecast_arrays(model, spend, customers, times, groups=None, bootstrap=None):
+    """(group labels, purchases, revenue, revenue of each bootstrap draw): the expected repeat purchases and
+    revenue of ``customers`` in the windows ending at ``times`` (model time units from the as-of date), per group
+    (groups x windows; draws x groups x windows, empty without a bootstrap)."""
+    check_columns(customers, (*SUMMARY_COLUMNS, "monetary_value"))
+    unique, _, inverse = condense(customers, SUMMARY_COLUMNS)
+    labels, N, M = _group_weights(customers, groups, inverse, len(unique))
+    f = unique["frequency"].to_numpy(float)
+    point = _spend_parts(spend.method_, spend.params_.to_numpy(float), spend.population_mean_, f)
+    purchases, revenue = _window_sums(model, unique, times, N, M, point)
+    draws = [_window_sums(pm, unique, times, N, M, _spend_parts(*args, f))[1]
+             for pm, args in _draw_models(model, bootstrap)] if point is not None else []  # fmt: skip
+    return labels, purchases, revenue, np.array(draws).reshape(len(draws), *revenue.shape)
+
+
+def _range(draws: np.ndarray, interval: float) -> tuple[np.ndarray, np.ndarray]:
+    """The ``interval`` range of the bootstrap's draws (first axis), NaN without draws."""
+    if not len(draws):
+        return np.full(draws.shape[1:], np.nan), np.full(draws.shape[1:], np.nan)
+    tail = (1 - float(interval)) / 2
+    low, high = np.quantile(draws, [tail, 1 - tail], axis=0)
+    return low, high
+
+
+def forecast_products(
+    model,
+    spend,
+    customers: pd.DataFrame,
+    as_of: Any,
+    horizon_months: int,
+    groups: pd.DataFrame | None = None,
+    *,
+    time_unit: str = "weeks",
+    bootstrap: pd.DataFrame | None = None,
+    interval: float = 0.9,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """(:func:`monthly_forecast`'s frame, :func:`forecast_quarter`'s entry), the models evaluated once for both
+    (each bootstrap refit's expectations are the costly part)."""
+    as_of = pd.Timestamp(as_of).normalize()
+    edges = month_edges(as_of, horizon_months)
+    times = model_times(edges, horizon_months, time_unit)
+    end = as_of + pd.DateOffset(months=QUARTER_MONTHS)
+    quarter = (end - as_of).days * (
+        int(horizon_months) * UNITS_PER_MONTH[time_unit] / float(edges["end_days"].iloc[-1])
+    )
+    ends = np.unique(np.r_[times, quarter])  # the months' ends and the quarter's, in order
+    labels, purchases, revenue, draws = forecast_arrays(model, spend, customers, ends, groups, bootstrap)
+    at, q = np.searchsorted(ends, times), int(np.searchsorted(ends, quarter))
+
+    def months(values: np.ndarray) -> np.ndarray:  # the windows between the months' ends (last axis)
+        cumulative = np.cumsum(values, axis=-1)[..., at]
+        return np.diff(cumulative, axis=-1, prepend=0.0)
+
+    low, high = _range(months(draws), interval)
+    n_groups, n_months = len(labels), len(edges)
+    frame = pd.DataFrame(
+        {
+            "month": np.tile(edges["month"].to_numpy(), n_groups),
+            "group_by": np.repeat([g for g, _ in labels], n_months),
+            "group": np.repeat([name for _, name in labels], n_months),
+            "expected_purchases": months(purchases).ravel(),
+            "expected_revenue": months(revenue).ravel(),
+            "expected_revenue_low": low.ravel(),
+            "expected_revenue_high": high.ravel(),
+        },
+        columns=list(FORECAST_COLUMNS),
+    )
+    totals = [np.cumsum(v, axis=-1)[..., 0, q] for v in (purchases, revenue, draws)]  # group "all"
+    return frame, quarter_entry(as_of, end, len(customers), *totals, interval)
+
+
+def quarter_entry(as_of: pd.Timestamp, end: pd.Timestamp, customers: int, purchases, revenue, draws, interval):
+    """The ``forecast_quarter`` entry from its totals (``draws``: the bootstrap refits' revenue)."""
+    low, high = _range(np.asarray(draws, float).reshape(-1), interval)
+    entry = {"start": (as_of + pd.Timedelta(days=1)).date().isoformat(), "end": end.date().isoformat(),
+             "months": QUARTER_MONTHS, "customers": int(customers), "expected_purchases": float(purchases),
+             "expected_revenue": float(revenue), "expected_revenue_low": float(low),
+             "expected_revenue_high": float(high)}  # fmt: skip
+    values = {"start": entry["start"], "end": entry["end"], "purchases": entry["expected_purchases"],
+              "revenue": entry["expected_revenue"], "low": entry["expected_revenue_low"],
+              "high": entry["expected_revenue_high"]}  # fmt: skip
+    key = "quarter" if math.isfinite(entry["expected_revenue_low"]) else "quarter_no_range"
+    entry["text"] = texts(key if math.isfinite(entry["expected_revenue"]) else "quarter_purchases", **values)
+    entry["scope"] = texts("existing_only", customers=entry["customers"])
+    return entry
+
+
+def monthly_forecast(
+    model,
+    spend,
+    customers: pd.DataFrame,
+    as_of: Any,
+    horizon_months: int,
+    groups: pd.DataFrame | None = None,
+    *,
+    time_unit: str = "weeks",
+    bootstrap: pd.DataFrame | None = None,
+    interval: float = 0.9,
+) -> pd.DataFrame:
+    """Today's customers' expected repeat purchases and revenue in each calendar month of the horizon
+    (:func:`month_edges`), in total (``group_by`` "all"), per tier and per RFM segment: a frame with exactly
+    :data:`FORECAST_COLUMNS` (``forecast.csv``), by group, then month.
+
+    ``model``: the fitted purchase model (``CLVModel.purchase_model_``), ``spend``: the fitted spend model
+    (``CLVModel.spend_model_``); ``customers``: the summary they were fitted on (``frequency``, ``recency``, ``T``,
+    ``monetary_value`` as of ``as_of``, by customer id); ``groups``: the customer table's ``tier`` and
+    ``rfm_segment`` by customer id (either may be missing; a customer without one is only in "all");
+    ``bootstrap``: ``CLVModel.bootstrap_params_`` (the refits of the CLV's intervals; None: no range) and
+    ``interval`` its coverage. Revenue is expected purchases x Gamma-Gamma's expected spend per purchase (the
+    population mean for a customer without a repeat purchase), undiscounted and without margin; NaN without
+    amounts. The range is the bootstrap's range of each group's month total (parameter uncertainty)."""
+    options = {"time_unit": time_unit, "bootstrap": bootstrap, "interval": interval}
+    return forecast_products(model, spend, customers, as_of, horizon_months, groups, **options)[0]
+
+
+def forecast_quarter(
+    model,
+    spend,
+    customers: pd.DataFrame,
+    as_of: Any,
+    horizon_months: int,
+    *,
+    time_unit: str = "weeks",
+    bootstrap: pd.DataFrame | None = None,
+    interval: float = 0.9,
+) -> dict[str, Any]:
+    """The record's ``forecast_quarter``: today's customers' expected repeat purchases and revenue over the
+    three months after ``as_of`` (in :func:`monthly_forecast`'s time scale: after a month-end as-of date, the
+    sum of its first three months), the bootstrap's range of that total (not the sum of the months' ranges), and
+    the sentences (``text``; ``scope``: that it covers today's customers only). Arguments as
+    :func:`monthly_forecast`."""
+    options = {"time_unit": time_unit, "bootstrap": bootstrap, "interval": interval}
+    return forecast_products(model, spend, customers, as_of, horizon_months, None, **options)[1]
+
+
+# the backtest, month by month ---------------------------------------------------------------------------------
+def holdout_actuals(tx: pd.DataFrame, customers: pd.Index, windows: pd.DataFrame, start: Any) -> pd.DataFrame:
+    """What ``customers`` did in each window (:func:`month_windows` after ``start``): ``actual_purchases`` (their
+    purchase days, as the models count them) and ``actual_revenue`` (the amounts of those days; NaN without
+    amounts)."""
+    ids = pd.Index(customers.astype(str))
+    code = ids.get_indexer(tx["customer_id"].astype(str))
+    day = pd.to_datetime(tx["timestamp"]).dt.normalize()
+    start = pd.Timestamp(start).normalize()
+    offset = ((day - start) / pd.Timedelta(days=1)).to_numpy(float)
+    keep = (code >= 0) & (offset > 0) & (offset <= float(windows["end_days"].iloc[-1]))
+    offset, code = offset[keep].astype(np.int64), code[keep].astype(np.int64)
+    amount = tx["amount"].to_numpy(float)[keep]
+    pair, first = np.unique(code * (int(offset.max(initial=0)) + 1) + offset, return_index=True)
+    window = np.searchsorted(windows["end_days"].to_numpy(), offset[first])  # each purchase day's window
+    n = len(windows)
+    purchases = np.bincount(window, minlength=n).astype(float)
+    amounts = ~np.isnan(amount)
+    which = np.searchsorted(windows["end_days"].to_numpy(), offset[amounts])
+    revenue = np.bincount(which, weights=amount[amounts], minlength=n)
+    if not amounts.any():
+        revenue = np.full(n, np.nan)
+    return pd.DataFrame({"actual_purchases": purchases, "actual_revenue": revenue})
+
+
+def percentage_errors(actual: np.ndarray, forecast: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Per-month error of the forecast in % of the actual (NaN where the actual is 0), their mean absolute value
+    (MAPE, over the months with an actual), and the error of the total in %."""
+    actual, forecast = np.asarray(actual, float), np.asarray(forecast, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        error = np.where(actual != 0, 100.0 * (forecast - actual) / actual, np.nan)
+    finite = np.isfinite(error)
+    mape = float(np.mean(np.abs(error[finite]))) if finite.any() else math.nan
+    total = float(actual.sum())
+    return error, mape, 100.0 * (float(forecast.sum()) - total) / total if total else math.nan
+
+
+def monthly_backtest(tx: pd.DataFrame, bt, model_name: str, time_unit: str = "weeks") -> dict[str, Any]:
+    """The record's month-by-month backtest: the purchase model ``model_name`` as fitted on the calibration period
+    of ``bt`` (:class:`~analysis.clv.backtest.Backtest`) and its Gamma-Gamma forecast each calendar month of the
+    holdout (:func:`month_windows` after the calibration end), against what the calibration period's customers
+    did in it (``tx``: the stage's purchases). Keys: ``monthly_backtest`` (a list, per month: ``month``, ``label``
+    {en, zh}, ``actual_purchases``, ``forecast_purchases``, ``actual_revenue``, ``forecast_revenue`` and their
+    errors in %), ``mape_purchases``, ``mape_revenue``, ``total_error_purchases_pct``,
+    ``total_error_revenue_pct``, ``monthly_backtest_model`` and ``monthly_backtest_text`` (the sentence, or why
+    there is no monthly backtest: a holdout shorter than two calendar months, a model not backtested)."""
+    from analysis.clv.backtest import calibration_summary
+    from analysis.data import features
+
+    cal, obs = pd.Timestamp(bt.calibration_end).normalize(), pd.Timestamp(bt.observation_end).normalize()
+    out: dict[str, Any] = {"monthly_backtest": [], "mape_purchases": math.nan, "mape_revenue": math.nan,
+                           "total_error_purchases_pct": math.nan, "total_error_revenue_pct": math.nan,
+                           "monthly_backtest_model": model_name}  # fmt: skip
+    if obs < cal + pd.DateOffset(months=2):
+        out["monthly_backtest_text"] = texts("short_holdout", start=cal.date().isoformat(), end=obs.date().isoformat())
+        return out
+    if model_name not in bt.models:
+        out["monthly_backtest_text"] = texts("no_model", label=MODEL_NAMES.get(model_name, model_name))
+        return out
+    windows = month_windows(cal, obs)
+    X = calibration_summary(features.calibration_holdout(tx, cal, obs, time_unit))
+    times = windows["end_days"].to_numpy(float) / UNIT_DAYS[time_unit]
+    _, purchases, revenue, _ = forecast_arrays(bt.models[model_name], bt.spend_model, X, times)
+    table = holdout_actuals(tx, X.index, windows, cal)
+    table["forecast_purchases"], table["forecast_revenue"] = purchases[0], revenue[0]
+    return {**out, **backtest_errors(table, windows, cal, obs)}
+
+
+def backtest_errors(table: pd.DataFrame, windows: pd.DataFrame, cal: pd.Timestamp, obs: pd.Timestamp) -> dict:
+    """The monthly backtest's list, errors and sentence from its per-month ``table`` (actual and forecast
+    purchases and revenue, one row per window of ``windows``)."""
+    e_p, mape_p, total_p = percentage_errors(table["actual_purchases"], table["forecast_purchases"])
+    e_r, mape_r, total_r = percentage_errors(table["actual_revenue"], table["forecast_revenue"])
+    rows = [{"month": w.month, "label": {"en": w.label_en, "zh": w.label_zh}, "partial": bool(w.partial),
+             "actual_purchases": float(a.actual_purchases), "forecast_purchases": float(a.forecast_purchases),
+             "actual_revenue": float(a.actual_revenue), "forecast_revenue": float(a.forecast_revenue),
+             "error_purchases_pct": float(ep), "error_revenue_pct": float(er)}
+            for w, a, ep, er in zip(windows.itertuples(), table.itertuples(), e_p, e_r, strict=True)]  # fmt: skip
+    values = {
+        "calibration_end": cal.date().isoformat(),
+        "end": obs.date().isoformat(),
+        "months": len(rows),
+        "mape_purchases": mape_p,
+        "total_purchases": total_p,
+        "mape_revenue": mape_r,
+        "total_revenue": total_r,
+    }
+    amounts = math.isfinite(mape_r)
+    return {
+        "monthly_backtest": rows,
+        "mape_purchases": mape_p,
+        "mape_revenue": mape_r,
+        "total_error_purchases_pct": total_p,
+        "total_error_revenue_pct": total_r,
+        "monthly_backtest_text": texts("backtest" if amounts else "backtest_purchases", **values),
+    }
