@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.clv.covariates import CovariatePurchaseModel, design_matrix, lr_test
+from analysis.clv.covariate_design import design_matrix, lr_test
+from analysis.clv.covariates import CovariatePurchaseModel
 from analysis.clv.models import PurchaseModel
 from analysis.clv.simulate import simulate_summary
 from analysis.errors import UserError
@@ -49,7 +50,7 @@ def test_zero_coefficients_are_the_model_without(small):
     base = PurchaseModel(model).fit(X[["frequency", "recency", "T"]])
     cov = CovariatePurchaseModel(model, trans=COLUMNS, life=COLUMNS)
     cov.n_customers_ = len(X)
-    cov._set(np.concatenate([base.params_.to_numpy(), np.zeros(6)]))
+    cov.set_values(np.concatenate([base.params_.to_numpy(), np.zeros(6)]))
     cov.patterns_ = X[COLUMNS].drop_duplicates().assign(weight=1.0)
     np.testing.assert_allclose(cov.log_likelihood(X), base.log_likelihood(X["frequency"], X["recency"], X["T"]),
                                rtol=0, atol=1e-9)  # fmt: skip
@@ -67,9 +68,9 @@ def test_zero_coefficients_are_the_model_without(small):
 def test_gradient_matches_finite_differences(small):
     model, X = small
     cov = CovariatePurchaseModel(model, trans=COLUMNS, life=["g1", "num"], constrain=["g1"], penalty=0.01)
-    cov._set(np.concatenate([TRUE[model], [0.3, -0.2, 0.1, 0.3, -0.1]]))
-    objective = cov._objective(X, np.ones(len(X)), 1 / 60)
-    theta = cov._theta(1 / 60)
+    cov.set_values(np.concatenate([TRUE[model], [0.3, -0.2, 0.1, 0.3, -0.1]]))
+    objective = cov.objective(X, np.ones(len(X)), 1 / 60)
+    theta = cov.theta(1 / 60)
     value, grad = objective(theta)
     for i in range(len(theta)):
         e = np.zeros(len(theta))
@@ -106,7 +107,7 @@ ATTRIBUTES = pd.DataFrame(
 
 
 def settings(**kw):
-    return {"trans": [], "life": [], "constrain": [], "max_levels": 5, **kw}
+    return {"trans": [], "life": [], "constrain": [], "penalty": 0.0, "max_levels": 5, **kw}
 
 
 def test_design_matrix_exact():

@@ -11,18 +11,20 @@ base :class:`BaseFitter`) and :func:`customer_lifetime_value`.
 
 Modules, in the order of the computation: ``likelihoods`` (the BG/NBD, MBG/NBD and Gamma-Gamma mathematics in
 numpy), ``pareto`` (the Pareto/NBD mathematics in log space), ``fitters`` (the one module that imports lifetimes),
-``models`` (:class:`PurchaseModel`), ``nbd`` (:class:`NBDModel`, the purchase process without dropout, the
-forecast where nobody has dropped out yet), ``spend`` (:class:`SpendModel`), ``optimize`` (bounded fits, starts,
-the degenerate-fit checks and retry), ``value`` (:class:`CLVModel`), ``simulate``, ``backtest``, ``diagnostics``
-(the data behind the charts), ``plots``, ``lifetimes_api`` (the lifetimes-style fitters), ``stage`` (:func:`run`
-and :class:`ClvResult`; its fallbacks: the whole period by BIC, a small penalty, the NBD; its declines),
-``record`` (``clv.json``'s entries and the stage's warnings about the fits, en/zh), ``describe`` (the page's words
-in English and Chinese: the managers' summary, the choice of model) and ``show`` (the page's tables, en/zh:
-:func:`page_table`). What a model finds (a degenerate fit, an optimiser that stopped, a spend warning) it says in
-both languages where it finds it.
+``models`` (:class:`PurchaseModel`), ``nbd`` (:class:`NBDModel`, the purchase process without dropout, the forecast
+where nobody has dropped out yet), ``spend`` (:class:`SpendModel`), ``optimize`` (bounded fits, starts, the
+degenerate-fit checks and retry), ``value`` (:class:`CLVModel`), ``simulate``, ``backtest``, ``diagnostics`` (the
+data behind the charts), ``plots``, ``lifetimes_api`` (the lifetimes-style fitters), ``stage`` (:func:`run` and
+:class:`ClvResult`; its fallbacks: the whole period by BIC, a small penalty, the NBD; its declines),
+``covariate_design``, ``covariates``, ``covariate_run``, ``effects``, ``covariate_texts`` (static covariates: the
+design matrix and its checks, :class:`CovariatePurchaseModel`, the stage's covariates and ``clv_models.json``, the
+effects in words), ``record`` (``clv.json``'s entries and the stage's warnings about the fits, en/zh), ``describe``
+(the page's words in English and Chinese: the managers' summary, the choice of model) and ``show`` (the page's
+tables, en/zh: :func:`page_table`). What a model finds (a degenerate fit, an optimiser that stopped, a spend
+warning) it says in both languages where it finds it.
 """
 
-from analysis.clv import describe, diagnostics, plots, show
+from analysis.clv import describe, diagnostics, effects, plots, show
 from analysis.clv.backtest import (
     NO_DROPOUT_GAIN,
     Backtest,
@@ -35,6 +37,9 @@ from analysis.clv.backtest import (
     holdout_period,
     whole_period_choice,
 )
+from analysis.clv.covariate_design import Design, design_matrix, lr_test, ratios
+from analysis.clv.covariate_run import models_record
+from analysis.clv.covariates import CovariatePurchaseModel
 from analysis.clv.diagnostics import (
     conditional_expectation_data,
     frequency_recency_matrix,
@@ -80,6 +85,8 @@ __all__ = [
     "BaseFitter",
     "BetaGeoFitter",
     "CLVModel",
+    "CovariatePurchaseModel",
+    "Design",
     "ClvResult",
     "DegenerateFit",
     "FitFailed",
@@ -110,6 +117,11 @@ __all__ = [
     "conditional_expectation_data",
     "customer_lifetime_value",
     "describe",
+    "design_matrix",
+    "effects",
+    "lr_test",
+    "models_record",
+    "ratios",
     "diagnostics",
     "discount_weights",
     "frequency_recency_matrix",

@@ -11,9 +11,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.clv.covariate_design import Design
+from analysis.clv.covariates import CovariatePurchaseModel
 from analysis.clv.diagnostics import conditional_expectation_data, tracking_data
 from analysis.clv.fitters import ConvergenceError, fit_failure
-from analysis.clv.likelihoods import MODEL_LABELS, MODELS, check_model
+from analysis.clv.likelihoods import COVARIATE_SUFFIX, MODEL_LABELS, MODELS, base_model, check_model, has_covariates
 from analysis.clv.models import SUMMARY_COLUMNS, PurchaseModel, condense
 from analysis.clv.nbd import NBD_MODEL, NBDModel
 from analysis.clv.optimize import DegenerateFit
@@ -110,6 +112,7 @@ class Backtest:
     conditional: pd.DataFrame
     spend_model: SpendModel | None = None  # Gamma-Gamma fitted on the calibration period
     left_out: dict[str, PurchaseModel] = field(default_factory=dict)  # degenerate fits
+    covariates: Design | None = None  # the customers' covariates, when the models were backtested with them too
 
 
 def backtest(
@@ -121,6 +124,7 @@ def backtest(
     penalizer: float = 0.0,
     fit_options: dict[str, Any] | None = None,
     spend_options: dict[str, Any] | None = None,
+    covariates: Design | None = None,
 ) -> Backtest:
     """Fit each purchase model on the calibration period and predict each customer's holdout
     purchases (repeat purchase days after ``calibration_end`` up to ``observation_end``); fit
@@ -132,7 +136,8 @@ def backtest(
     in ``errors`` (why, ``{en, zh}``) and left out; a degenerate fit (see :mod:`analysis.clv.optimize`) also goes to
     ``left_out``, with its parameters, and is never scored or chosen. ``fit_options``:
     ``max_shape``, ``max_iterations`` of :class:`PurchaseModel`; ``spend_options``: keywords
-    of :class:`SpendModel`."""
+    of :class:`SpendModel`; ``covariates``: the customers' covariates (a :class:`Design` indexed by customer id),
+    with which each model is also fitted and scored, keyed ``<model>_cov`` (:func:`covariate_options`)."""
     from analysis.data import features
 
     cal_hold = features.calibration_holdout(tx, calibration_end, observation_end, time_unit)
@@ -145,14 +150,17 @@ def backtest(
     spend = sm.predict(X) if sm is not None else pd.Series(math.nan, index=X.index)
     fitted, errors, left_out, rows = {}, {}, {}, []
     condensed = unique_rows(X)
-    for name in models:
-        pm, error, degenerate = calibration_fit(name, X, condensed, penalizer, fit_options)
+    Xc = None if covariates is None else X.join(covariates.frame)
+    for key in variants(models, covariates):
+        data, rows_of = (X, condensed) if not has_covariates(key) else (Xc, None)
+        options = {**(fit_options or {}), **covariate_options(key, covariates)}
+        pm, error, degenerate = calibration_fit(key, data, rows_of, penalizer, options)
         if pm is None:
-            errors[name] = error
-            left_out.update({} if degenerate is None else {name: degenerate})
+            errors[key] = error
+            left_out.update({} if degenerate is None else {key: degenerate})
             continue
-        fitted[name] = pm
-        rows.append(holdout_scores(name, pm.expected_purchases(X, length, condensed), spend, preds))
+        fitted[key] = pm
+        rows.append(holdout_scores(key, pm.expected_purchases(data, length, rows_of), spend, preds))
     metrics = pd.DataFrame(rows).set_index("model") if rows else pd.DataFrame()
     tracking = tracking_data(tx, fitted, calibration_end, observation_end, time_unit)
     return Backtest(
@@ -167,7 +175,24 @@ def backtest(
         conditional_expectation_data(preds),
         sm,
         left_out,
+        covariates,
     )
+
+
+def variants(models, covariates: Design | None) -> list[str]:
+    """The keys of the fits to backtest: each model, and with covariates each model with them too."""
+    if covariates is None:
+        return list(models)
+    return [k for m in models for k in (m, f"{m}{COVARIATE_SUFFIX}")]
+
+
+def covariate_options(key: str, covariates: Design | None) -> dict[str, Any]:
+    """The covariate keywords of :class:`~analysis.clv.covariates.CovariatePurchaseModel` for the fit ``key``
+    (none for a model without covariates)."""
+    if not has_covariates(key) or covariates is None:
+        return {}
+    c = covariates
+    return {"trans": list(c.trans), "life": list(c.life), "constrain": list(c.constrain), "penalty": c.penalty}
 
 
 def unique_rows(X: pd.DataFrame):
@@ -196,9 +221,14 @@ def calibration_fit(name: str, X: pd.DataFrame, condensed, penalizer: float, fit
     """(the fitted :class:`PurchaseModel`, None, None) on the calibration summary ``X`` (``condensed``: its
     unique rows), or (None, why it failed in both languages, the degenerate fit or None): a degenerate fit is
     left out of the choice with its parameters, a failed one only said."""
-    label = MODEL_LABELS[check_model(name)]
+    check_model(base_model(name))
+    label = MODEL_LABELS[name]
     try:
-        pm = PurchaseModel(name, penalizer, **(fit_options or {}))
+        options = fit_options or {}
+        if has_covariates(name):
+            pm = CovariatePurchaseModel(base_model(name), penalizer=penalizer, **options)
+        else:
+            pm = PurchaseModel(name, penalizer, **options)
         return pm.fit(X, condensed=condensed), None, None
     except DegenerateFit as exc:
         why = text(f"{exc.reason['en']}; {label} left out of the choice", f"{exc.reason['zh']}；{label} 未参与选择")

@@ -10,26 +10,23 @@ and how long they stay, in CLVTools' parameterisation (Bachmann, Meierer & Naef;
   a / (a + b) and change its spread;
 - MBG/NBD: the BG/NBD form, by analogy (CLVTools has no MBG/NBD).
 
-This module: the design matrix from the customer attributes (:func:`design_matrix`: indicator columns against
-the most frequent level, numeric columns as they are), the settings checks (one ``error:`` line), the objective
-with its exact gradient (:class:`CovariateObjective`), the estimator (:class:`CovariatePurchaseModel`: the fit
-on unique (frequency, recency, T, covariates) rows, standard errors from the Hessian, the predictions with each
-customer's covariates), and the effects as ratios and the likelihood-ratio test.
+This module: the objective with its exact gradient (:class:`CovariateObjective`) and the estimator
+(:class:`CovariatePurchaseModel`: the fit on unique (frequency, recency, T, covariates) rows, standard errors from
+the Hessian, the predictions with each customer's covariates). The design matrix, the settings' checks, the
+effects as ratios and the likelihood-ratio test are in :mod:`analysis.clv.covariate_design`.
 """
 
 from __future__ import annotations
 
 import copy
-import math
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import expit
-from scipy.stats import chi2
 from sklearn.base import BaseEstimator, clone
 
+from analysis.clv.covariate_design import Design, lr_test
 from analysis.clv.covariate_texts import covariate_text
 from analysis.clv.fitters import ConvergenceError, inverse_curvature, one_blas_thread, optimiser_stopped
 from analysis.clv.likelihoods import (
@@ -46,129 +43,7 @@ from analysis.clv.models import SUMMARY_COLUMNS, PurchaseModel, check_columns, c
 from analysis.clv.optimize import DegenerateFit, judge
 from analysis.clv.pareto import pareto_expected_purchases, pareto_p_alive, pareto_row_log_likelihood
 from analysis.clv.simulate import simulate_summary
-from analysis.errors import UserError
 from analysis.stage import Text
-
-SETTING = "clv.covariates"
-PROCESSES = ("trans", "life")
-
-
-@dataclass
-class Design:
-    """The covariates of each customer as the models read them: ``frame`` (one column per coefficient,
-    ``<column>=<level>`` for an indicator, ``<column>`` for a numeric column, indexed like the attributes), which
-    of its columns enter the purchase process (``trans``) and the dropout process (``life``), the ``constrain``ed
-    ones (the same coefficient in both) and each categorical column's reference level (``references``)."""
-
-    frame: pd.DataFrame
-    trans: list[str]
-    life: list[str]
-    constrain: list[str] = field(default_factory=list)
-    references: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def columns(self) -> list[str]:
-        return list(dict.fromkeys([*self.trans, *self.life]))
-
-    def keys(self) -> list[str]:
-        """The coefficients' names in the record: ``trans.<column>``, then ``life.<column>``."""
-        return [f"trans.{c}" for c in self.trans] + [f"life.{c}" for c in self.life]
-
-    def constraint_matrix(self) -> np.ndarray:
-        """(trans + life) x free coefficients: the full coefficient vectors from the free ones; a constrained
-        column's trans and life coefficients are one free coefficient."""
-        keys, free = self.keys(), []
-        for key in keys:
-            column = key.split(".", 1)[1]
-            name = f"constr.{column}" if column in self.constrain else key
-            if name not in free:
-                free.append(name)
-        out = np.zeros((len(keys), len(free)))
-        for i, key in enumerate(keys):
-            column = key.split(".", 1)[1]
-            out[i, free.index(f"constr.{column}" if column in self.constrain else key)] = 1.0
-        return out
-
-
-def is_categorical(values: pd.Series) -> bool:
-    """Whether a column enters as indicators (text, categories, yes/no) rather than as a number."""
-    return not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
-
-
-def check_covariate(name: str, values: pd.Series, max_levels: int) -> None:
-    """One ``error:`` line for a covariate that cannot enter a model: missing for some customers, the same for
-    all, or a text column with more levels than ``max_levels``."""
-    missing = int(values.isna().sum())
-    if missing:
-        raise UserError(
-            f"covariate {name!r} ({SETTING}) is missing for {missing:,} of {len(values):,} customers: fill it in "
-            f"the customer file or leave {name!r} out of {SETTING}"
-        )
-    levels = values.astype(str).nunique() if is_categorical(values) else values.nunique()
-    if levels < 2:
-        raise UserError(
-            f"covariate {name!r} ({SETTING}) has the same value ({values.iloc[0]!r}) for every customer: it cannot "
-            f"explain a difference between customers; leave it out of {SETTING}"
-        )
-    if is_categorical(values) and levels > max_levels:
-        raise UserError(
-            f"covariate {name!r} ({SETTING}) has {levels:,} levels, more than {SETTING}.max_levels ({max_levels}): "
-            f"group the rare levels into a few (e.g. 'other') in the customer file, or raise {SETTING}.max_levels"
-        )
-
-
-def indicator_columns(name: str, values: pd.Series) -> tuple[pd.DataFrame, str]:
-    """A categorical column as indicator columns ``<name>=<level>`` (0 / 1), one per level but the reference, the
-    most frequent level (ties: the first in sorted order), which is returned too."""
-    text = values.astype(str)
-    counts = text.value_counts()
-    top = counts[counts == counts.max()].index
-    reference = sorted(top)[0]
-    levels = [level for level in sorted(counts.index) if level != reference]
-    frame = pd.DataFrame({f"{name}={level}": (text == level).astype(float) for level in levels}, index=values.index)
-    return frame, reference
-
-
-def design_matrix(attributes: pd.DataFrame, settings: dict) -> Design | None:
-    """The :class:`Design` of ``settings`` (``clv.covariates``: ``trans``, ``life``, ``constrain``, ``max_levels``)
-    on the customer ``attributes`` (one row per customer, the rows the models are fitted on); None when no
-    covariate is named (the models without covariates, unchanged). Every check before any work, each one
-    ``error:`` line: a name that is no column, missing values, a constant, too many levels, a constrained name not
-    in both processes."""
-    trans, life = list(settings["trans"] or []), list(settings["life"] or [])
-    constrain = list(settings["constrain"] or [])
-    if not trans and not life:
-        if constrain:
-            raise UserError(f"{SETTING}.constrain names {', '.join(constrain)}, but no covariate is named")
-        return None
-    known = [str(c) for c in attributes.columns]
-    for name in dict.fromkeys([*trans, *life, *constrain]):
-        if name not in attributes.columns:
-            raise UserError(
-                f"covariate {name!r} ({SETTING}) is not a column of the customer attributes: they have "
-                f"{', '.join(known) or 'none'}"
-            )
-    for name in constrain:
-        if name not in trans or name not in life:
-            raise UserError(f"covariate {name!r} is in {SETTING}.constrain, so it must be in both trans and life")
-    parts, references, columns = [], {}, {}
-    for name in dict.fromkeys([*trans, *life]):
-        values = attributes[name]
-        check_covariate(name, values, int(settings["max_levels"]))
-        if is_categorical(values):
-            frame, references[name] = indicator_columns(name, values)
-        else:
-            frame = pd.DataFrame({name: values.astype(float)}, index=attributes.index)
-        parts.append(frame)
-        columns[name] = list(frame.columns)
-    frame = pd.concat(parts, axis=1)
-    return Design(
-        frame,
-        [c for n in trans for c in columns[n]],
-        [c for n in life for c in columns[n]],
-        [c for n in constrain for c in columns[n]],
-        references,
-    )
 
 
 class CovariateObjective:
@@ -235,43 +110,6 @@ class CovariateObjective:
         return value, grad
 
 
-def ratios(coefficients: pd.Series, std_errors: pd.Series, model: str, z: float = 1.96) -> pd.DataFrame:
-    """Each coefficient as the ratio a manager reads, with its range from the standard error (coefficient +- z
-    standard errors, 95 % for 1.96): ``trans.<c>``: exp(gamma), how many times as often these customers buy
-    (the purchase rate's mean r / alpha_i); ``life.<c>``: Pareto/NBD exp(gamma), how many times as long they stay
-    (the mean lifetime beta_i / (s - 1)); BG/NBD, MBG/NBD the same exp(gamma), the factor on a and b (the odds'
-    spread; the mean dropout probability a / (a + b) is unchanged, so "as long" is not claimed there). Columns
-    ``process``, ``column``, ``coefficient``, ``std_error``, ``ratio``, ``low``, ``high``, ``z``, ``p_value``."""
-    rows = []
-    for key, gamma in coefficients.items():
-        process, column = key.split(".", 1)
-        se = float(std_errors.get(key, math.nan))
-        rows.append(
-            {
-                "key": key,
-                "process": process,
-                "column": column,
-                "coefficient": float(gamma),
-                "std_error": se,
-                "ratio": math.exp(gamma),
-                "low": math.exp(gamma - z * se),
-                "high": math.exp(gamma + z * se),
-                "z": gamma / se if se > 0 else math.nan,
-                "p_value": float(chi2.sf((gamma / se) ** 2, 1)) if se > 0 else math.nan,  # two-sided, normal
-                "model": model,
-            }
-        )
-    return pd.DataFrame(rows).set_index("key")
-
-
-def lr_test(log_likelihood: float, baseline_log_likelihood: float, df: int) -> dict[str, float]:
-    """The likelihood-ratio test of the model with covariates against the same model without: statistic 2 (ll -
-    ll0), ``df`` (the free coefficients), p-value from the chi-square (exact only without a penalty)."""
-    statistic = 2.0 * (float(log_likelihood) - float(baseline_log_likelihood))
-    p_value = float(chi2.sf(max(statistic, 0.0), df)) if np.isfinite(statistic) and df > 0 else math.nan
-    return {"statistic": statistic, "df": int(df), "p_value": p_value}
-
-
 MAX_COEFFICIENT = 20.0  # |gamma| this large (a ratio of e^20, 5e8): perfect separation, the fit runs to infinity
 
 
@@ -329,14 +167,14 @@ class CovariatePurchaseModel(BaseEstimator):
     def _design(self) -> Design:
         return Design(pd.DataFrame(), list(self.trans), list(self.life), list(self.constrain))
 
-    def _objective(self, unique: pd.DataFrame, weights, scale: float = 1.0) -> CovariateObjective:
+    def objective(self, unique: pd.DataFrame, weights, scale: float = 1.0) -> CovariateObjective:
         """The objective on the rows ``unique`` with ``weights``, time multiplied by ``scale``."""
         f, r, T = (unique[c].to_numpy(float) for c in SUMMARY_COLUMNS)
         Xt, Xl = (unique[list(c)].to_numpy(float).reshape(len(unique), -1) for c in (self.trans, self.life))
         C = self._design().constraint_matrix()
         return CovariateObjective(self.model, f, r * scale, T * scale, weights, Xt, Xl, C, self.penalizer, self.penalty)
 
-    def _theta(self, scale: float = 1.0) -> np.ndarray:
+    def theta(self, scale: float = 1.0) -> np.ndarray:
         """log r, log alpha, log s / a, log beta / b (time multiplied by ``scale``) and the free coefficients."""
         units = np.array([1.0, scale, 1.0, scale if self.model == "pareto" else 1.0])
         free = self._design().constraint_matrix().T @ self.coefficients_.to_numpy(float)
@@ -365,7 +203,7 @@ class CovariatePurchaseModel(BaseEstimator):
         else:
             self.baseline_ = None
             start = np.concatenate([initial.params_.to_numpy(float), initial.coefficients_.to_numpy(float)])
-        self._set(start)
+        self.set_values(start)
         self._optimise(unique, counts, warm_curvature)
         if self.problem_ is not None:
             raise DegenerateFit(self.problem_, self)
@@ -380,7 +218,7 @@ class CovariatePurchaseModel(BaseEstimator):
         except DegenerateFit as exc:
             return exc.model
 
-    def _set(self, values) -> None:
+    def set_values(self, values) -> None:
         """``params_`` and ``coefficients_`` from one vector: the four parameters (natural units), then the full
         coefficients (trans, then life)."""
         values = np.asarray(values, float)
@@ -391,20 +229,20 @@ class CovariatePurchaseModel(BaseEstimator):
         """BFGS from the current parameters on the rows ``unique`` (time scaled to max T = 1), then the
         log-likelihood, standard errors, test and judgement."""
         scale = 1.0 / float(np.max(unique["T"].to_numpy(float)))
-        objective = self._objective(unique, counts, scale)
+        objective = self.objective(unique, counts, scale)
         options = {"maxiter": int(self.max_iterations), "gtol": 1e-9}
         if curvature is not None:
             options["hess_inv0"] = curvature
         with one_blas_thread():
-            out = minimize(objective, self._theta(scale), jac=True, method="BFGS", options=options)
+            out = minimize(objective, self.theta(scale), jac=True, method="BFGS", options=options)
         theta = out.x
         units = np.array([1.0, scale, 1.0, scale if self.model == "pareto" else 1.0])
         C = self._design().constraint_matrix()
-        self._set(np.concatenate([np.exp(theta[:4]) / units, C @ theta[4:]]))
+        self.set_values(np.concatenate([np.exp(theta[:4]) / units, C @ theta[4:]]))
         self.n_iterations_ = int(out.nit)
         with np.errstate(all="ignore"):
-            natural = self._objective(unique, counts)
-            self.log_likelihood_ = float(counts @ natural.row_log_likelihoods(self._theta()))
+            natural = self.objective(unique, counts)
+            self.log_likelihood_ = float(counts @ natural.row_log_likelihoods(self.theta()))
         converged = bool(out.success) or float(np.max(np.abs(out.jac))) < 1e-6
         self.problem_ = None if converged else optimiser_stopped(int(out.nit), out.message)
         self.problem_ = self.problem_ or judge(self.model, self.params_, self.log_likelihood_, scale, self.max_shape)
@@ -423,7 +261,11 @@ class CovariatePurchaseModel(BaseEstimator):
         if self.curvature_ is None:
             self.covariance_ = None
             self.std_errors_ = pd.Series(np.nan, index=names)
-            self.problem_ = self.problem_ or covariate_text("not_identified")
+            alone = hessian[4:, 4:] if hessian.shape[0] > 4 else None  # the coefficients' block, the rest fixed
+            sound = alone is not None and inverse_curvature(alone) is not None
+            names = ", ".join(PARAM_NAMES[self.model])
+            why = covariate_text("base_not_identified", names=names) if sound else covariate_text("not_identified")
+            self.problem_ = self.problem_ or why
             return
         self.covariance_ = self.curvature_ / objective.W
         se_log = np.sqrt(np.diag(self.covariance_)[:4])
@@ -436,7 +278,7 @@ class CovariatePurchaseModel(BaseEstimator):
         """Each row's (r, alpha_i, s, beta_i) or (r, alpha_i, a_i, b_i), natural units, r and s numbers."""
         if not hasattr(self, "params_"):
             raise ValueError("this CovariatePurchaseModel is not fitted yet: call fit first")
-        r, alpha, s_or_a, beta_or_b = self._objective(unique, np.ones(len(unique))).individual(self._theta())
+        r, alpha, s_or_a, beta_or_b = self.objective(unique, np.ones(len(unique))).individual(self.theta())
         return (r[0], alpha, s_or_a[0], beta_or_b) if self.model == "pareto" else (r[0], alpha, s_or_a, beta_or_b)
 
     def _unique(self, X: pd.DataFrame):
@@ -482,7 +324,7 @@ class CovariatePurchaseModel(BaseEstimator):
         """Each customer's log-likelihood in the data's time unit."""
         unique, _, inverse = self._unique(X)
         with np.errstate(all="ignore"):
-            return self._objective(unique, np.ones(len(unique))).row_log_likelihoods(self._theta())[inverse]
+            return self.objective(unique, np.ones(len(unique))).row_log_likelihoods(self.theta())[inverse]
 
     def population_expected_purchases(self, t) -> np.ndarray:
         """E[repeat purchases in (0, t]] of a new customer, averaged over the fitted customers' covariates
@@ -515,7 +357,7 @@ class CovariatePurchaseModel(BaseEstimator):
     def with_values(self, values) -> CovariatePurchaseModel:
         """This model with the parameters and coefficients ``values`` (a bootstrap draw, :attr:`draw_index`)."""
         out = copy.copy(self)
-        out._set(values)
+        out.set_values(values)
         return out
 
     def warm_curvature(self, X=None, condensed=None) -> np.ndarray | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from analysis.clv.effects import summary_line
 from analysis.clv.likelihoods import MODEL_LABELS
 from analysis.clv.nbd import NBD_LABELS, NBD_MODEL
 from analysis.i18n import check_language
@@ -25,6 +26,9 @@ MODEL_NAMES: dict[str, Text] = {
     "pareto": text("Pareto/NBD", "帕累托/NBD 模型"),
     "mbgnbd": text("MBG/NBD", "MBG/NBD 模型"),
     NBD_MODEL: text(NBD_LABELS["en"], NBD_LABELS["zh"]),
+    "bgnbd_cov": text("BG/NBD with covariates", "含协变量的 BG/NBD 模型"),
+    "pareto_cov": text("Pareto/NBD with covariates", "含协变量的帕累托/NBD 模型"),
+    "mbgnbd_cov": text("MBG/NBD with covariates", "含协变量的 MBG/NBD 模型"),
 }
 
 # Every sentence of the page and of the stage's fallbacks and declines, by message id: str.format templates in
@@ -315,6 +319,9 @@ def summary(result: ClvResult, lang: str = "en") -> str:
     else:
         lines = [say("no_money", lang, **size)]
     lines += checked_lines(result, lang)
+    covariates = summary_line(record, lang)
+    if covariates:
+        lines.append(covariates)
     if c["bootstrap_resamples"] and record["amounts"]:
         lines.append(say("intervals", lang, interval=c["interval"], n=c["bootstrap_resamples"]))
     if c["customers_without_purchase"]:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from analysis.clv.likelihoods import MODELS
+from analysis.clv.covariates import CovariatePurchaseModel
+from analysis.clv.likelihoods import MODEL_LABELS
 from analysis.clv.models import UNIT_DAYS, PurchaseModel
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def tracking_data(
 def conditional_expectation_data(predictions: pd.DataFrame, max_frequency: int = 7) -> pd.DataFrame:
     """Mean holdout purchases by calibration frequency (0, 1, ..., ``max_frequency``+): actual
     and predicted by each model, with the number of customers."""
-    models = [c for c in predictions.columns if c in MODELS]
+    models = [c for c in predictions.columns if c in MODEL_LABELS]
     group = np.minimum(predictions["frequency"].to_numpy(), max_frequency).astype(int)
     out = predictions[["actual", *models]].groupby(group).mean()
     out.insert(0, "customers", predictions.groupby(group).size())
@@ -81,7 +82,11 @@ def conditional_expectation_data(predictions: pd.DataFrame, max_frequency: int =
 
 
 def repeat_purchase_histogram(
-    model: PurchaseModel, X: pd.DataFrame, max_count: int = 7, n_sim: int = 10, random_state=0,
+    model: PurchaseModel,
+    X: pd.DataFrame,
+    max_count: int = 7,
+    n_sim: int = 10,
+    random_state=0,
     draws: int = 2_000_000,
 ) -> pd.DataFrame:
     """Customers by number of repeat purchases (0, 1, ..., ``max_count``+): actual, and expected
@@ -108,11 +113,14 @@ def frequency_recency_matrix(
     model: PurchaseModel, T: float, t: float, what: str = "p_alive", max_frequency: int = 30, n_recency: int = 30
 ) -> pd.DataFrame:
     """``p_alive`` or ``expected_purchases`` (next ``t`` units) of a customer observed for ``T``
-    units, by frequency (columns) and recency (rows, most recent first)."""
+    units, by frequency (columns) and recency (rows, most recent first); a model with covariates: for a customer
+    at every covariate's reference (the most frequent level, a number 0)."""
     freq = np.arange(max_frequency + 1, dtype=float)
     rec = np.linspace(T, 0.0, n_recency)
     f, r = np.meshgrid(freq, rec)
     grid = pd.DataFrame({"frequency": f.ravel(), "recency": np.where(f.ravel() > 0, r.ravel(), 0), "T": float(T)})
+    if isinstance(model, CovariatePurchaseModel):
+        grid = grid.assign(**dict.fromkeys(model.pattern_columns[3:], 0.0))
     if what == "p_alive":
         values = model.p_alive(grid)
     elif what == "expected_purchases":

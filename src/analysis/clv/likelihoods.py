@@ -18,7 +18,21 @@ from analysis.errors import UserError
 MODELS = ("bgnbd", "pareto", "mbgnbd")
 
 
+# A model fitted with static covariates (analysis.clv.covariates) is keyed <model>_cov in the backtest and the record.
+COVARIATE_SUFFIX = "_cov"
+
 MODEL_LABELS = {"bgnbd": "BG/NBD", "pareto": "Pareto/NBD", "mbgnbd": "MBG/NBD"}
+MODEL_LABELS.update({f"{m}{COVARIATE_SUFFIX}": f"{MODEL_LABELS[m]}+cov" for m in MODELS})
+
+
+def base_model(key: str) -> str:
+    """The purchase model of a key of the backtest and the record (``pareto_cov`` -> ``pareto``)."""
+    return key.removesuffix(COVARIATE_SUFFIX)
+
+
+def has_covariates(key: str) -> bool:
+    """Whether a key of the backtest and the record names a model fitted with covariates."""
+    return key.endswith(COVARIATE_SUFFIX)
 
 
 PARAM_NAMES = {

@@ -181,7 +181,6 @@ def _newton(gradient, x0: np.ndarray, step: np.ndarray, curvature: np.ndarray, m
     return x, grad
 
 
-
 def _diagonal3(values: np.ndarray) -> np.ndarray:
     """The 4 x 4 x 4 tensor with ``values`` on its diagonal."""
     out = np.zeros((4, 4, 4))

@@ -14,7 +14,7 @@ from analysis.i18n import check_language
 from analysis.plotting import new_axes as _axes
 from analysis.plotting import thousands as _thousands
 
-MODEL_STYLES = {"bgnbd": "--", "pareto": "-.", "mbgnbd": ":"}
+MODEL_STYLES = {"bgnbd": "--", "pareto": "-.", "mbgnbd": ":", "bgnbd_cov": "--", "pareto_cov": "-.", "mbgnbd_cov": ":"}
 
 # Every text a chart shows, by message id, in each language. Model names (BG/NBD, ...) and CLV stay as they are.
 TEXTS = {
@@ -208,4 +208,38 @@ def plot_top_customers(customers: pd.DataFrame, n: int = 20, ax: Axes | None = N
     ax.set_title(t["top_title"].format(n=len(top)))
     _thousands(ax, "x")
     ax.legend(loc="lower right")
+    return ax
+
+
+def plot_effects(effects: pd.DataFrame, model: str = "pareto", ax: Axes | None = None, lang: str = "en") -> Axes:
+    """The static covariates' effects (:func:`analysis.clv.covariate_run.effects_table`: ``process``,
+    ``column``, ``ratio``, ``low``, ``high``) as a ratio against the reference with its 95 % range, one row per
+    coefficient, purchase (how often) and dropout (how long; for BG/NBD, MBG/NBD the factor on a and b) in two
+    colours, on a log scale around 1 (no difference)."""
+    check_language(lang)
+    from analysis.clv.covariate_texts import TEXTS as COVARIATE_TEXTS
+
+    t = {k: v[lang] for k, v in COVARIATE_TEXTS.items() if k.startswith("chart_")}
+    rows = effects.iloc[::-1]
+    ax = _axes(ax, (9, max(2.5, 0.45 * len(rows) + 1.5)))
+    if rows.empty:
+        return ax
+    y = np.arange(len(rows))
+    life = t["chart_life"] if model == "pareto" else t["chart_life_bg"]
+    for process, colour, label in (("trans", "#4c72b0", t["chart_trans"]), ("life", "#dd8452", life)):
+        mine = (rows["process"] == process).to_numpy()
+        if not mine.any():
+            continue
+        r = rows[mine]
+        err = np.vstack([(r["ratio"] - r["low"]).clip(lower=0), (r["high"] - r["ratio"]).clip(lower=0)])
+        ax.errorbar(r["ratio"], y[mine], xerr=err, fmt="o", color=colour, ecolor=colour, capsize=4, label=label)
+    ax.axvline(1.0, color="grey", lw=1)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+    names = {"trans": t["chart_trans"], "life": life}
+    ax.set_yticks(y, [f"{c}  ({names[p]})" for c, p in zip(rows["column"], rows["process"], strict=True)])
+    ax.set_xlabel(t["chart_x"])
+    ax.set_title(t["chart_title"], fontsize=10)
+    ax.legend(loc="best")
     return ax

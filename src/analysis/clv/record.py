@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.clv.backtest import Backtest
+from analysis.clv.covariate_run import fit_coefficients
 from analysis.clv.describe import fill
 from analysis.clv.fitters import fit_failure
 from analysis.clv.likelihoods import MODEL_LABELS
@@ -74,6 +75,7 @@ def fit_entry(pm) -> dict[str, Any]:
         "log_likelihood": pm.log_likelihood_,
         "customers": pm.n_customers_,
         "iterations": pm.n_iterations_,
+        **fit_coefficients(pm),
     }
 
 

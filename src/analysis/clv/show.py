@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from analysis.clv.describe import TEXTS
+from analysis.clv.effects import effects_page_table
 from analysis.clv.likelihoods import MODEL_LABELS
 from analysis.i18n import check_language, localize
 from analysis.stage import Text, text
@@ -34,7 +35,7 @@ HEADERS: dict[str, Text] = {
     "high": text("High", "上限"),
 }  # fmt: skip
 
-TABLES = ("backtest", "parameters", "selection", "top_customers")
+TABLES = ("backtest", "parameters", "selection", "top_customers", "effects")
 TOP_CUSTOMERS = 20  # how many customers the page's top list shows
 
 
@@ -47,10 +48,14 @@ def page_table(result: ClvResult, name: str, lang: str = "en", n: int = TOP_CUST
     - ``selection``: the whole-period fits a model was chosen from by BIC when there was no backtest (model,
       penalty, log-likelihood, parameters, customers, BIC, fit); empty after a backtest;
     - ``top_customers``: the ``n`` most valuable customers (without amounts: the most expected purchases), ranked
-      from 1, to cents (P(active) to 4 decimals)."""
+      from 1, to cents (P(active) to 4 decimals);
+    - ``effects``: the static covariates' effects as ratios with 95 % ranges
+      (:func:`analysis.clv.effects.effects_page_table`); empty without covariates."""
     check_language(lang)
     if name not in TABLES:
         raise ValueError(f"no CLV table {name!r}: use one of {', '.join(TABLES)}")
+    if name == "effects":
+        return effects_page_table(result, lang)
     table = result.tables[name]
     if name == "backtest":
         table = table.rename(index=MODEL_LABELS).rename_axis("model").round(3)

@@ -18,12 +18,16 @@ from analysis.clv.backtest import (
     Backtest,
     backtest,
     choose_model,
+    covariate_options,
     holdout_period,
+    variants,
     whole_period_choice,
 )
+from analysis.clv.covariate_design import Design
+from analysis.clv.covariate_run import covariates_entry, effects_table, stage_design
 from analysis.clv.describe import MODEL_NAMES, UNIT_ZH, texts
 from analysis.clv.fitters import ConvergenceError
-from analysis.clv.likelihoods import MODEL_LABELS, MODELS, check_model
+from analysis.clv.likelihoods import COVARIATE_SUFFIX, MODEL_LABELS, MODELS, base_model, check_model
 from analysis.clv.models import OUTPUT_COLUMNS, UNITS_PER_MONTH
 from analysis.clv.nbd import NBD_MODEL
 from analysis.clv.record import clv_entry, fit_entry, model_entry, refit_failure, spend_entry, warning
@@ -120,17 +124,22 @@ def run(prepared: Inputs, config: dict[str, Any]) -> ClvResult:
     tx = prepared.read_transactions(TRANSACTION_COLUMNS).reindex(columns=list(TRANSACTION_COLUMNS))
     customers = prepared.customers
     summary, rows = fitting_summary(tx, customers, as_of, cfg["time_unit"])
+    design = stage_design(customers, summary.index, cfg)  # the covariates' one-line errors before any fit
     decline_unless_forecastable(tx, summary, as_of, cfg)
-    bt, why = try_backtest(tx, as_of, cfg)
-    fc = forecast(bt, why, summary, cfg, as_of)
+    bt, why = try_backtest(tx, as_of, cfg, design)
+    fc = forecast(bt, why, summary if design is None else summary.join(design.frame), cfg, as_of, design)
     amounts = not bool(tx["amount"].isna().all())
     columns, matched = place_scores(fc.scores, summary, customers, rows, amounts)
     record = make_record(fc, cfg, as_of, amounts, late_as_of(tx, as_of))
+    if design is not None:
+        record["covariates"] = covariates_entry(design, record["chosen_model"], fc.model.purchase_model_,
+                                                bt.models if bt is not None else {})  # fmt: skip
     record["clv"] = clv_entry(fc.model, columns, fc.scores, matched, amounts)
     missing = len(summary.index) - int(matched.sum())  # customer ids are unique in both
     if missing:
         record["warnings"].append(warning("not_in_table", n=missing))
     tables = page_tables(fc, columns, amounts)
+    tables["effects"] = effects_table(record)
     return ClvResult(
         columns=columns,
         record=jsonable(record),
@@ -152,12 +161,13 @@ def make_record(fc: Forecast, cfg: dict[str, Any], as_of: pd.Timestamp, amounts:
         record["amounts_note"] = texts("no_amounts")
     if fc.backtest is not None:
         record["backtest"] = fc.backtest
-    record["chosen_model"], record["choice_reason"] = fc.model.model, fc.reason
+    key = model_key(fc.model)
+    record["chosen_model"], record["choice_reason"] = key, fc.reason
     if fc.selection is not None:
         record["selection"] = fc.selection
-    record["chosen_label"] = MODEL_NAMES[fc.model.model]
+    record["chosen_label"] = MODEL_NAMES[key]
     pm, sm = fc.model.purchase_model_, fc.model.spend_model_
-    record["models"] = {**fc.models, fc.model.model: {**fc.models[fc.model.model], "full": fit_entry(pm)}}
+    record["models"] = {**fc.models, key: {**fc.models[key], "full": fit_entry(pm)}}
     record["spend_model"] = spend_entry(sm)
     record["warnings"] += sm.warnings_
     record["parameters"] = fc.model.parameter_intervals().to_dict(orient="index")
@@ -181,18 +191,21 @@ def page_tables(fc: Forecast, columns: pd.DataFrame, amounts: bool) -> dict[str,
     }
 
 
-def forecast(bt: Backtest | None, why: Text | None, summary: pd.DataFrame, cfg, as_of: pd.Timestamp) -> Forecast:
+def forecast(bt: Backtest | None, why: Text | None, summary: pd.DataFrame, cfg, as_of: pd.Timestamp,
+             design: Design | None = None) -> Forecast:  # fmt: skip
     """The forecast model: the backtest's choice refitted on all data (or the next best that can be), else the
-    model chosen on the whole period (``why``: why there was no backtest to choose by, if known)."""
+    model chosen on the whole period (``why``: why there was no backtest to choose by, if known), which is chosen
+    among the models without covariates. ``summary``: with the covariates' columns when ``design`` is given."""
     models, warnings, entry = backtest_entries(bt, cfg)
     model = scores = None
     if entry is not None:
         chosen, _ = choose_model(bt.metrics, cfg["choose_by"])
-        model, scores, failures = refit_ranked(chosen, bt, summary, cfg, as_of)
+        model, scores, failures = refit_ranked(chosen, bt, summary, cfg, as_of, design)
         warnings += failures
     if model is not None:
-        models.setdefault(model.model, {"label": MODEL_LABELS[model.model]})
-        reason = describe.best_model_reason({"chosen_model": model.model, "backtest": entry, "models": models})
+        key = model_key(model)
+        models.setdefault(key, {"label": MODEL_LABELS[key]})
+        reason = describe.best_model_reason({"chosen_model": key, "backtest": entry, "models": models})
         return Forecast(model, scores, models, reason, warnings, entry, bt.metrics)
     why = why or texts("not_refitted", date=as_of.date().isoformat())
     model, scores, selection = whole_period_model(summary, cfg, why, as_of)
@@ -207,7 +220,7 @@ def backtest_entries(bt: Backtest | None, cfg) -> tuple[dict[str, Any], list[Tex
     warnings: list[Text] = []
     if bt is None:
         return models, warnings, None
-    for name in cfg["models"]:
+    for name in variants(cfg["models"], bt.covariates):
         models[name] = model_entry(name, bt)
         if name not in bt.models:
             warnings.append(warning("model", label=MODEL_LABELS[name], reason=bt.errors[name]))
@@ -268,10 +281,11 @@ def late_as_of(tx: pd.DataFrame, as_of: pd.Timestamp) -> list[Text]:
     return [texts("late_as_of", as_of=as_of.date().isoformat(), years=days / 365.25, last=last.date().isoformat())]
 
 
-def try_backtest(tx: pd.DataFrame, as_of: pd.Timestamp, cfg) -> tuple[Backtest | None, Text | None]:
+def try_backtest(tx: pd.DataFrame, as_of: pd.Timestamp, cfg, design: Design | None = None):
     """The backtest, and, when there is too little history before the calibration end for it (the holdout rule
     leaves no calibration period, or no model fits on it), None or the backtest and the "not backtested" label.
-    A calibration end the user set that is out of range stays a :class:`UserError`."""
+    A calibration end the user set that is out of range stays a :class:`UserError`. With ``design`` each model
+    is backtested with the covariates too (:func:`~analysis.clv.backtest.backtest`)."""
     hold = cfg["holdout"]
     try:
         cal_end, obs_end = holdout_period(
@@ -282,15 +296,19 @@ def try_backtest(tx: pd.DataFrame, as_of: pd.Timestamp, cfg) -> tuple[Backtest |
             raise
         return None, texts("not_backtested", date=as_of.date().isoformat())
     unit, penalizer = cfg["time_unit"], cfg["penalizer"]
-    bt = backtest(tx, cal_end, obs_end, cfg["models"], unit, penalizer, fit_options(cfg), spend_options(cfg))
+    options = fit_options(cfg), spend_options(cfg)
+    bt = backtest(tx, cal_end, obs_end, cfg["models"], unit, penalizer, *options, covariates=design)
     return bt, None if bt.models else texts("not_backtested", date=cal_end.date().isoformat())
 
 
-def clv_model(name: str, cfg: dict[str, Any], penalizer: float) -> CLVModel:
-    """The CLV model of the settings ``cfg`` with purchase model ``name`` fitted with ``penalizer``."""
+def clv_model(name: str, cfg: dict[str, Any], penalizer: float, design: Design | None = None) -> CLVModel:
+    """The CLV model of the settings ``cfg`` with purchase model ``name`` (a key ``<model>_cov``: with the
+    covariates of ``design``) fitted with ``penalizer``."""
     boot, spend = cfg["bootstrap"], spend_options(cfg)
+    covariates = covariate_options(name, design) or None
     return CLVModel(
-        model=name,
+        model=base_model(name),
+        covariates=covariates,
         horizon_months=int(cfg["horizon_months"]),
         discount_rate=float(cfg["discount_rate"]),
         margin=cfg["margin"],
@@ -306,13 +324,13 @@ def clv_model(name: str, cfg: dict[str, Any], penalizer: float) -> CLVModel:
     )
 
 
-def refit_ranked(chosen: str, bt: Backtest, summary: pd.DataFrame, cfg, as_of: pd.Timestamp):
+def refit_ranked(chosen: str, bt: Backtest, summary: pd.DataFrame, cfg, as_of: pd.Timestamp, design=None):
     """(the CLV model, its scores, the warnings) of the first of the backtest's models, the chosen one first, that
     can be refitted on all data up to the as-of date; the model and scores are None when none can (each failure
     is a warning)."""
     failures: list[Text] = []
     for name in [chosen] + [m for m in bt.metrics.index if m != chosen]:
-        model = clv_model(name, cfg, float(cfg["penalizer"]))
+        model = clv_model(name, cfg, float(cfg["penalizer"]), design)
         try:
             return model, model.fit_predict(summary), failures  # the customers grouped once for both
         except ConvergenceError as exc:
@@ -382,6 +400,11 @@ def bic_text(choice, as_of: pd.Timestamp) -> Text:
     names = MODEL_NAMES
     others = describe.listed([f"{names[f['model']]['en']} {f['bic']:,.6g}" for f in fits.values() if f is not best])
     return texts("bic", label=label, as_of=as_of.date().isoformat(), value=best["bic"], others=others)
+
+
+def model_key(model: CLVModel) -> str:
+    """The key of a CLV model's purchase model in the record: its name, ``<model>_cov`` with covariates."""
+    return f"{model.model}{COVARIATE_SUFFIX}" if model.covariates else model.model
 
 
 def customer_summary(customers: pd.DataFrame | None, as_of: Any, time_unit: str) -> pd.DataFrame | None:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from analysis.clv.covariates import CovariatePurchaseModel
 from analysis.clv.likelihoods import check_model, gamma_gamma_shrinkage
 from analysis.clv.models import SUMMARY_COLUMNS, UNITS_PER_MONTH, PurchaseModel, check_columns, condense
 from analysis.clv.nbd import NBD_MODEL, NBDModel
@@ -62,6 +63,10 @@ class CLVModel(BaseEstimator):
         purchases around their expectation.
     interval : coverage of the intervals (0.9 = 5th to 95th percentile).
     random_state : seed or ``numpy.random.Generator`` for the bootstrap.
+    covariates : static covariates of the purchase model, ``{"trans": [...], "life": [...], "constrain": [...],
+        "penalty": x}`` (columns of ``X``, see :class:`~analysis.clv.covariates.CovariatePurchaseModel`); None =
+        the model without covariates. Every prediction then uses each customer's covariates, and the bootstrap
+        refits the coefficients too.
 
     ``fit(X)`` needs ``frequency``, ``recency``, ``T``, ``monetary_value`` (customers with at
     least one purchase). ``predict(X)`` returns a frame indexed like ``X`` with
@@ -87,6 +92,7 @@ class CLVModel(BaseEstimator):
         engine: str = "fast",
         max_shape: float = 1000.0,
         max_iterations: int = 500,
+        covariates: dict | None = None,
     ):
         self.model = model
         self.horizon_months = horizon_months
@@ -104,11 +110,25 @@ class CLVModel(BaseEstimator):
         self.engine = engine
         self.max_shape = max_shape
         self.max_iterations = max_iterations
+        self.covariates = covariates
 
-    def _purchase(self) -> PurchaseModel | NBDModel:
+    def _purchase(self) -> PurchaseModel | NBDModel | CovariatePurchaseModel:
         if self.model == NBD_MODEL:
             return NBDModel(self.max_shape, self.max_iterations)
+        if self.covariates:
+            cov = self.covariates
+            return CovariatePurchaseModel(
+                self.model, list(cov["trans"]), list(cov["life"]), list(cov["constrain"]), float(cov["penalty"]),
+                self.penalizer, self.tol, self.engine, self.max_shape, self.max_iterations,
+            )  # fmt: skip
         return PurchaseModel(self.model, self.penalizer, self.tol, self.engine, self.max_shape, self.max_iterations)
+
+    @property
+    def pattern_columns(self) -> list[str]:
+        """The columns that tell customers apart in the purchase model: frequency, recency, T and the covariates."""
+        if not self.covariates:
+            return list(SUMMARY_COLUMNS)
+        return [*SUMMARY_COLUMNS, *dict.fromkeys([*self.covariates["trans"], *self.covariates["life"]])]
 
     def _spend(self) -> SpendModel:
         return SpendModel(self.gg_penalizer, self.gg_retry_penalizer, self.correlation_warning, self.engine)
@@ -138,10 +158,10 @@ class CLVModel(BaseEstimator):
 
     def _fit(self, X: pd.DataFrame):
         self._check()
-        check_columns(X, (*SUMMARY_COLUMNS, "monetary_value"))
+        check_columns(X, (*self.pattern_columns, "monetary_value"))
         if len(X) == 0:
             raise UserError("no customers with purchases to fit a CLV model on")
-        condensed = condense(X, SUMMARY_COLUMNS)
+        condensed = condense(X, self.pattern_columns)
         self.purchase_model_ = self._purchase().fit(X, condensed=condensed)
         self.spend_model_ = self._spend().fit(X)
         self.bootstrap_params_ = self._bootstrap(X, condensed) if self.n_bootstrap else None
@@ -178,9 +198,22 @@ class CLVModel(BaseEstimator):
             row["gg_method"] = method
             row["gg_population_mean"] = mean
             rows.append(row)
+        names = self._draw_names()
         for row, params in zip(rows, pm0.refit_draws(unique, pattern_counts.T, curv_p), strict=True):
-            row.update(zip(pm0.params_.index, params, strict=True))
+            row.update(zip(names, params, strict=True))
         return pd.DataFrame(rows).set_index("draw")
+
+    def _draw_names(self) -> list[str]:
+        """The purchase model's values a bootstrap draw holds: its parameters (and coefficients)."""
+        pm = self.purchase_model_
+        return list(pm.draw_index) if isinstance(pm, CovariatePurchaseModel) else list(pm.params_.index)
+
+    def _draw_model(self, values):
+        """The purchase model at a bootstrap draw's ``values`` (:meth:`_draw_names`)."""
+        pm = self.purchase_model_
+        if isinstance(pm, CovariatePurchaseModel):
+            return pm.with_values(values)
+        return type(pm).from_params(self.model, values)
 
     # prediction -----------------------------------------------------------------------------
     def _discounted_purchases(self, pm: PurchaseModel, unique: pd.DataFrame, pairs=None):
@@ -198,7 +231,7 @@ class CLVModel(BaseEstimator):
         ``clv_high`` with a bootstrap), indexed like ``X``."""
         if not hasattr(self, "purchase_model_"):
             raise ValueError("this CLVModel is not fitted yet: call fit first")
-        check_columns(X, (*SUMMARY_COLUMNS, "monetary_value"))
+        check_columns(X, (*self.pattern_columns, "monetary_value"))
         unique, _, inverse = self.purchase_model_._unique(X)
         return self._predict(X, unique, inverse)
 
@@ -231,7 +264,7 @@ class CLVModel(BaseEstimator):
         spend, the weight a function of the frequency (:func:`gamma_gamma_shrinkage`): so per
         unique row and draw a base and a slope, and per customer base + slope x mean spend, all
         draws of a chunk of customers at once (a row each), sorted per customer."""
-        names = list(self.purchase_model_.params_.index)
+        names = self._draw_names()
         if self.spend_model_.method_ == "none":  # no amounts: no CLV in currency
             return np.full(len(X), np.nan), np.full(len(X), np.nan)
         draws = [row for _, row in self.bootstrap_params_.iterrows() if np.all(np.isfinite(row[names].to_numpy(float)))]
@@ -239,9 +272,10 @@ class CLVModel(BaseEstimator):
             return np.full(len(X), np.nan), np.full(len(X), np.nan)
         f = unique["frequency"].to_numpy(float)
         base, slope = np.empty((len(unique), len(draws))), np.empty((len(unique), len(draws)))
-        pairs = condense(unique, ["frequency", "T"]) if self.model not in ("pareto", NBD_MODEL) else None
+        plain = self.model not in ("pareto", NBD_MODEL) and not self.covariates
+        pairs = condense(unique, ["frequency", "T"]) if plain else None
         for k, row in enumerate(draws):
-            pm = type(self.purchase_model_).from_params(self.model, row[names].to_numpy(float))
+            pm = self._draw_model(row[names].to_numpy(float))
             value = self._discounted_purchases(pm, unique, pairs)[1] * margin
             if row["gg_method"] == "mean":
                 mean, weight = row["gg_population_mean"], np.zeros(len(f))
@@ -273,7 +307,9 @@ class CLVModel(BaseEstimator):
 
     def parameter_intervals(self) -> pd.DataFrame:
         """Point estimate and bootstrap interval of every parameter."""
-        point = {**self.purchase_model_.params_.to_dict(), **self.spend_model_.params_.add_prefix("gg_").to_dict()}
+        pm = self.purchase_model_
+        coefficients = pm.coefficients_.to_dict() if isinstance(pm, CovariatePurchaseModel) else {}
+        point = {**pm.params_.to_dict(), **coefficients, **self.spend_model_.params_.add_prefix("gg_").to_dict()}
         out = pd.DataFrame({"estimate": pd.Series(point)})
         if self.bootstrap_params_ is not None:
             q = [(1 - self.interval) / 2, 1 - (1 - self.interval) / 2]
