@@ -237,3 +237,19 @@ def test_the_charts_draw_a_bar_per_month(holdout, sim, lang):
     assert len(ax.patches) == 13
     assert ax.get_xticklabels()[0].get_text().endswith("*")  # the rest of June, starred
     plt.close(ax.figure)
+
+
+def test_with_covariates_each_customer_s_own_parameters_are_summed(sim):
+    """A model with a covariate (issue 20): the customers are told apart by it too, and the months still add up
+    to the CLV's totals."""
+    _, X = sim
+    X = X.assign(channel=np.random.default_rng(0).integers(0, 2, len(X)).astype(float))
+    covariates = {"trans": ["channel"], "life": ["channel"], "constrain": [], "penalty": 0.0}
+    clv = CLVModel("bgnbd", n_bootstrap=4, random_state=1, covariates=covariates)
+    scores = clv.fit_predict(X)
+    out = monthly.monthly_forecast(clv.purchase_model_, clv.spend_model_, X, AS_OF, 12,
+                                   bootstrap=clv.bootstrap_params_)  # fmt: skip
+    assert out["expected_purchases"].sum() == pytest.approx(scores["expected_purchases"].sum(), rel=1e-9)
+    revenue = (scores["expected_purchases"] * scores["expected_spend"]).sum()
+    assert out["expected_revenue"].sum() == pytest.approx(revenue, rel=1e-9)
+    assert out["expected_revenue_low"].notna().all()

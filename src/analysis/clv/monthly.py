@@ -185,35 +185,47 @@ def _window_sums(pm, unique: pd.DataFrame, times, N, M, spend) -> tuple[np.ndarr
     return purchases, (N * base + M * slope) @ per_window
 
 
-def _draw_models(model, bootstrap: pd.DataFrame | None):
-    """(purchase model, spend parts' arguments) of each bootstrap refit with finite purchase parameters
-    (``CLVModel.bootstrap_params_``: a row per draw, the purchase parameters by name and the spend model's
-    ``gg_*`` columns), as :class:`~analysis.clv.value.CLVModel` takes them for its intervals."""
+def draw_models(model, bootstrap: pd.DataFrame | None) -> list[tuple[Any, pd.Series]]:
+    """(purchase model, the draw's row) of each bootstrap refit with finite purchase values, as
+    :class:`~analysis.clv.value.CLVModel` takes them for its intervals (``CLVModel.bootstrap_params_``: a row per
+    draw, the purchase model's parameters, and coefficients with covariates, by name, and the spend model's
+    ``gg_*`` columns)."""
     if bootstrap is None or not len(bootstrap):
         return []
-    names = list(model.params_.index)
+    covariates = hasattr(model, "with_values")  # a CovariatePurchaseModel: parameters and coefficients
+    names = list(model.draw_index) if covariates else list(model.params_.index)
     name = getattr(model, "model", NBD_MODEL)  # an NBDModel has no model name
     out = []
     for _, row in bootstrap.iterrows():
-        params = row[names].to_numpy(float)
-        if np.all(np.isfinite(params)):
-            spend = (row["gg_method"], row[["gg_p", "gg_q", "gg_v"]].to_numpy(float), row["gg_population_mean"])
-            out.append((type(model).from_params(name, params), spend))
+        values = row[names].to_numpy(float)
+        if np.all(np.isfinite(values)):
+            out.append((model.with_values(values) if covariates else type(model).from_params(name, values), row))
     return out
+
+
+def pattern_columns(model) -> list[str]:
+    """The columns that tell customers apart in purchase model ``model``: frequency, recency, T (and the
+    covariates of a model with covariates)."""
+    return list(getattr(model, "pattern_columns", SUMMARY_COLUMNS))
 
 
 def forecast_arrays(model, spend, customers, times, groups=None, bootstrap=None):
     """(group labels, purchases, revenue, revenue of each bootstrap draw): the expected repeat purchases and
     revenue of ``customers`` in the windows ending at ``times`` (model time units from the as-of date), per group
     (groups x windows; draws x groups x windows, empty without a bootstrap)."""
-    check_columns(customers, (*SUMMARY_COLUMNS, "monetary_value"))
-    unique, _, inverse = condense(customers, SUMMARY_COLUMNS)
+    columns = pattern_columns(model)
+    check_columns(customers, (*columns, "monetary_value"))
+    unique, _, inverse = condense(customers, columns)
     labels, N, M = _group_weights(customers, groups, inverse, len(unique))
     f = unique["frequency"].to_numpy(float)
     point = _spend_parts(spend.method_, spend.params_.to_numpy(float), spend.population_mean_, f)
     purchases, revenue = _window_sums(model, unique, times, N, M, point)
-    draws = [_window_sums(pm, unique, times, N, M, _spend_parts(*args, f))[1]
-             for pm, args in _draw_models(model, bootstrap)] if point is not None else []  # fmt: skip
+    draws = []
+    for pm, row in draw_models(model, bootstrap) if point is not None else ():
+        parts = _spend_parts(
+            row["gg_method"], row[["gg_p", "gg_q", "gg_v"]].to_numpy(float), row["gg_population_mean"], f
+        )
+        draws.append(_window_sums(pm, unique, times, N, M, parts)[1])
     return labels, purchases, revenue, np.array(draws).reshape(len(draws), *revenue.shape)
 
 

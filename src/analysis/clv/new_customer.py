@@ -18,7 +18,7 @@ import pandas as pd
 
 from analysis.clv.describe import fill
 from analysis.clv.models import UNITS_PER_MONTH
-from analysis.clv.nbd import NBD_MODEL
+from analysis.clv.monthly import draw_models
 from analysis.clv.value import discount_weights
 from analysis.stage import Text
 
@@ -48,21 +48,16 @@ def _draws(model, bootstrap: pd.DataFrame | None, times, weights) -> list[float]
     """The new customer's discounted value (before margin) per bootstrap refit: discounted purchases x the
     refit's population mean spend (``CLVModel.bootstrap_params_``; refits with a non-finite parameter are
     left out, as the CLV's intervals leave them)."""
-    if bootstrap is None or not len(bootstrap):
-        return []
-    names = list(model.params_.index)
-    name = getattr(model, "model", NBD_MODEL)  # an NBDModel has no model name
     out = []
-    for _, row in bootstrap.iterrows():
-        params = row[names].to_numpy(float)
-        if not np.all(np.isfinite(params)) or row["gg_method"] == "none":
+    for draw, row in draw_models(model, bootstrap):
+        if row["gg_method"] == "none":
             continue
         if row["gg_method"] == "mean":
             mean = float(row["gg_population_mean"])
         else:
             p, q, v = row[["gg_p", "gg_q", "gg_v"]].to_numpy(float)
             mean = v * p / (q - 1)
-        out.append(_discounted(type(model).from_params(name, params), times, weights)[1] * mean)
+        out.append(_discounted(draw, times, weights)[1] * mean)
     return out
 
 
