@@ -220,3 +220,76 @@ def test_without_amounts_no_revenue_nor_value_is_shown(run, tmp_path):
     playbook = next(s for s in slides if s[0] == deck["slides"]["playbook"][0])
     assert deck["playbook_fields"]["value_share"][0] not in playbook
     assert deck["headline"]["revenue"][0] not in " ".join(slides[1])
+
+
+def _with_forecast(run, tmp_path, amounts=True):
+    """A copy of the full run whose clv.json has the forecast keys the CLV stage writes (analysis.clv.monthly,
+    analysis.clv.new_customer), on made-up numbers."""
+    import shutil
+
+    from analysis.clv import monthly
+    from analysis.clv.new_customer import new_customer_text
+    from analysis.jsonable import jsonable
+
+    path = shutil.copytree(run["full"], tmp_path / "forecast")
+    nan = float("nan")
+    revenue, draws = (230187.4, [227905.1, 231983.2]) if amounts else (nan, [])
+    quarter = monthly.quarter_entry(pd.Timestamp("1998-06-30"), pd.Timestamp("1998-09-30"), 2357, 593.2, revenue,
+                                    draws, 1.0)  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "actual_purchases": [200.0, 190.0, 180.0],
+            "forecast_purchases": [180.0, 190.0, 190.0],
+            "actual_revenue": [8000.0, 7600.0, 7000.0],
+            "forecast_revenue": [7200.0, 7600.0, 7700.0],
+        }
+    )
+    if not amounts:
+        table[["actual_revenue", "forecast_revenue"]] = nan
+    part = monthly.backtest_errors(
+        table, monthly.month_windows("1998-03-31", "1998-06-30"), pd.Timestamp("1998-03-31"), pd.Timestamp("1998-06-30")
+    )
+    new = {
+        "horizon_months": 12,
+        "discount_rate_monthly": 0.01,
+        "margin": None,
+        "expected_purchases": 1.48,
+        "expected_spend_per_purchase": 36.09 if amounts else nan,
+        "expected_value": 50.49 if amounts else nan,
+        "expected_value_low": nan,
+        "expected_value_high": nan,
+    }
+    new["text"] = new_customer_text(new)
+    clv = json.loads((path / "clv.json").read_text())
+    record = {**clv, "forecast_quarter": quarter, **part, "new_customer": new}
+    (path / "clv.json").write_text(json.dumps(jsonable(record), ensure_ascii=False), encoding="utf-8")
+    return path, record
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_forecast_slide_follows_the_headline_with_its_range_backtest_and_new_customer(run, tmp_path, lang):
+    from pptx import Presentation
+
+    from analysis.report.deck import FORECAST_TEXTS
+
+    path, record = _with_forecast(run, tmp_path)
+    deck = build_deck(tmp_path / "deck.pptx", path, lang=lang)
+    slide = _slides(deck)[2]
+    assert slide[0] == FORECAST_TEXTS["title"][lang]
+    text = " ".join(slide)
+    assert "230,187" in text and "227,905" in text and "231,983" in text
+    for said in (record["forecast_quarter"]["scope"], record["monthly_backtest_text"], record["new_customer"]["text"]):
+        assert said[lang] in text
+    pictures = [s for s in Presentation(str(deck)).slides[2].shapes if s.shape_type == 13]  # the backtest chart
+    assert len(pictures) == 1
+
+
+def test_the_forecast_slide_without_amounts_shows_purchases_and_an_old_record_none(run, tmp_path):
+    from analysis.report.deck import FORECAST_TEXTS
+
+    path, _ = _with_forecast(run, tmp_path, amounts=False)
+    slide = _slides(build_deck(tmp_path / "deck.pptx", path))[2]
+    assert FORECAST_TEXTS["purchases"]["en"] in " ".join(slide) and "593" in " ".join(slide)
+    assert "nan" not in " ".join(slide).lower()
+    titles = [s[0] for s in _slides(build_deck(tmp_path / "old.pptx", run["full"]))]
+    assert FORECAST_TEXTS["title"]["en"] not in titles

@@ -55,8 +55,9 @@ def plot_monthly_backtest(part: dict[str, Any], measure: str = "revenue", ax: Ax
     ax = new_axes(ax)
     rows = part["monthly_backtest"]
     x = np.arange(len(rows))
-    ax.bar(x - 0.2, [r[f"actual_{measure}"] for r in rows], width=0.4, color="#4c72b0", label=t["actual"])
-    ax.bar(x + 0.2, [r[f"forecast_{measure}"] for r in rows], width=0.4, color="#dd8452", label=t["forecast"])
+    for shift, kind, color in ((-0.2, "actual", "#4c72b0"), (0.2, "forecast", "#dd8452")):
+        values = [np.nan if r[f"{kind}_{measure}"] is None else r[f"{kind}_{measure}"] for r in rows]  # JSON null
+        ax.bar(x + shift, values, width=0.4, color=color, label=t[kind])
     _month_ticks(ax, [r["label"][lang] for r in rows], [r["partial"] for r in rows], t)
     ax.set_ylabel(t[measure])
     ax.set_title(t["backtest_title"].format(measure=t[measure]))

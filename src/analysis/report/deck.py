@@ -139,6 +139,15 @@ class _Deck:
             p.text, p.font.size, p.font.bold = text, Pt(size), bold
 
 
+# The forecast slide's own words (its sentences come in both languages from clv.json), [English, 中文].
+FORECAST_TEXTS = {
+    "title": {"en": "Next three months: what existing customers will bring", "zh": "未来三个月：现有客户将带来的收入"},
+    "revenue": {"en": "Expected revenue from existing customers", "zh": "现有客户的预期收入"},
+    "purchases": {"en": "Expected repeat purchases of existing customers", "zh": "现有客户的预期重复购买次数"},
+    "range": {"en": "range {low} to {high}", "zh": "区间 {low} 至 {high}"},
+}  # fmt: skip
+
+
 def _money(v: float) -> str:
     return f"{v:,.0f}"
 
@@ -175,6 +184,44 @@ def _headline_slide(d: _Deck, n: dict, tier_names: dict[str, str]) -> None:
         parts = [f"{tier_names.get(k, k)} {v:,}" for k, v in n["tiers"].items()]
         d.text(slide, [d.t("headline", "by_tier"), " · ".join(parts)], 0.6, 5.4 + (len(cards) <= 3) * -1.9, 12, 1.2,
                size=18, bold_first=True)  # fmt: skip
+
+
+def _forecast_slide(d: _Deck, run: Path, lang: str) -> None:
+    """Next three months' revenue from existing customers with its range, how well the same method forecast the
+    holdout months (with their chart), and what a newly won customer is worth: from clv.json's
+    ``forecast_quarter``, ``monthly_backtest`` and ``new_customer``; no slide for a record without them."""
+    clv = read_json(run, "clv.json") or {}
+    quarter = clv.get("forecast_quarter")
+    if not quarter:
+        return
+    words = {key: value[lang] for key, value in FORECAST_TEXTS.items()}
+    slide = d.slide(words["title"])
+    amounts = _finite(quarter["expected_revenue"])  # JSON null: NaN, the data had no amounts
+    if amounts:
+        low, high = quarter["expected_revenue_low"], quarter["expected_revenue_high"]
+        note = words["range"].format(low=_money(low), high=_money(high)) if _finite(low) else ""
+        d.number(slide, _money(quarter["expected_revenue"]), words["revenue"], note, 0.6, 1.3)
+    else:
+        d.number(slide, _money(quarter["expected_purchases"]), words["purchases"], "", 0.6, 1.3)
+    lines = [quarter["text"][lang], quarter["scope"][lang]]
+    if clv.get("monthly_backtest_text"):
+        lines.append(clv["monthly_backtest_text"][lang])
+    if clv.get("new_customer"):
+        lines.append(clv["new_customer"]["text"][lang])
+    chart = bool(clv.get("monthly_backtest"))
+    d.text(slide, lines, 0.6, 3.1, 5.2 if chart else 12.1, 4.2, size=14)
+    if chart:
+        from analysis.clv.monthly_plots import plot_monthly_backtest
+        from analysis.plotting import use_cjk_font
+
+        use_cjk_font()
+        ax = plot_monthly_backtest(clv, "revenue" if amounts else "purchases", lang=lang)
+        d.chart(slide, ax, 6.1, 1.3, width=6.9)
+
+
+def _finite(value) -> bool:
+    """Whether a number read from JSON is there (not null, not NaN)."""
+    return value is not None and value == value
 
 
 def _tier_slides(d: _Deck, customers: pd.DataFrame, config: dict, lang: str, amounts: bool) -> None:
@@ -337,6 +384,7 @@ def build_deck(
     d.prs.core_properties.created = d.prs.core_properties.modified = stamp.to_pydatetime().replace(tzinfo=dt.UTC)
     _title_slide(d, numbers, mask_pii)
     _headline_slide(d, numbers, plots.tier_names(config, lang))
+    _forecast_slide(d, run, lang)
     if "tier" in customers:
         _tier_slides(d, customers, config, lang, amounts="revenue" in numbers)
     _segment_slides(d, run)

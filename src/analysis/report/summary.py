@@ -125,6 +125,7 @@ def sentences(
                 top=c.get("top_decile_share", 0),
             )
         )
+    points += forecast_points(clv or {}, lang)
     churn = read_json(run_dir, "churn.json")
     if churn and churn.get("warning_list"):
         w = churn["warning_list"]
@@ -149,6 +150,22 @@ def sentences(
                 lost=r.get("lost", 0),
             )
         )
+    return points
+
+
+def forecast_points(clv: dict, lang: str) -> list[str]:
+    """What the CLV record says of time ahead, in ``lang`` (nothing from a record without it, e.g. an older run's):
+    one line with the next three months' revenue from existing customers, its range, that it covers them only, and
+    how well the same method forecast the holdout months (``forecast_quarter``, ``monthly_backtest_text``); one
+    with what a customer won today is worth (``new_customer``)."""
+    line = []
+    if clv.get("forecast_quarter"):
+        line += [clv["forecast_quarter"]["text"][lang], clv["forecast_quarter"]["scope"][lang]]
+    if clv.get("monthly_backtest_text"):
+        line.append(clv["monthly_backtest_text"][lang])
+    points = [(" " if lang == "en" else "").join(line)] if line else []
+    if clv.get("new_customer"):
+        points.append(clv["new_customer"]["text"][lang])
     return points
 
 
