@@ -163,20 +163,8 @@ def backtest(
         rows.append(holdout_scores(key, pm.expected_purchases(data, length, rows_of), spend, preds))
     metrics = pd.DataFrame(rows).set_index("model") if rows else pd.DataFrame()
     tracking = tracking_data(tx, fitted, calibration_end, observation_end, time_unit)
-    return Backtest(
-        pd.Timestamp(calibration_end),
-        pd.Timestamp(observation_end),
-        length,
-        metrics,
-        preds,
-        fitted,
-        errors,
-        tracking,
-        conditional_expectation_data(preds),
-        sm,
-        left_out,
-        covariates,
-    )
+    return Backtest(pd.Timestamp(calibration_end), pd.Timestamp(observation_end), length, metrics, preds, fitted,
+                    errors, tracking, conditional_expectation_data(preds), sm, left_out, covariates)  # fmt: skip
 
 
 def variants(models, covariates: Design | None) -> list[str]:

@@ -88,8 +88,8 @@ TEXTS = {
     "process": {"en": {"trans": "how often", "life": "how long"}, "zh": {"trans": "购买频率", "life": "活跃时长"}},
     # the effects chart
     "chart_title": {
-        "en": "What changes how often customers buy and how long they stay (× against the reference, 95% range)",
-        "zh": "哪些属性改变客户的购买频率和活跃时长（相对于参照水平的倍数，95% 区间）",
+        "en": "What changes how often customers buy and how long they stay\n(× against the reference level, 95% range)",
+        "zh": "哪些属性改变客户的购买频率和活跃时长\n（相对于参照水平的倍数，95% 区间）",
     },
     "chart_x": {"en": "× as much as the reference (1 = no difference)", "zh": "相对于参照水平的倍数（1 = 无差异）"},
     "chart_trans": {"en": "how often they buy", "zh": "购买频率"},

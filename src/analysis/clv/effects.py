@@ -105,7 +105,7 @@ def summary_line(record: dict[str, Any], lang: str) -> str | None:
 
 def effects_page_table(result: ClvResult, lang: str = "en") -> pd.DataFrame:
     """The effects as the page shows them: one row per coefficient (covariate, what it changes, the ratio and
-    its 95 % range to 2 decimals, the p-value to 4), headed in ``lang``; empty without covariates."""
+    its 95 % range to 2 decimals, the p-value to 2 significant digits), headed in ``lang``; empty without covariates."""
     check_language(lang)
     table = result.tables["effects"]
     process = TEXTS["process"][lang]
@@ -116,7 +116,7 @@ def effects_page_table(result: ClvResult, lang: str = "en") -> pd.DataFrame:
             "ratio": table["ratio"].astype(float).round(2).to_numpy(),
             "low": table["low"].astype(float).round(2).to_numpy(),
             "high": table["high"].astype(float).round(2).to_numpy(),
-            "p_value": table["p_value"].astype(float).round(4).to_numpy(),
+            "p_value": [f"{p:.2g}" for p in table["p_value"].astype(float)],
         }
     )
     return localize(out.set_index("covariate"), lang, HEADERS)

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, gammaln
 
+from analysis.clv.covariate_fitters import CovariateFitting, covariates_given
 from analysis.clv.fitters import FastFit, FitFailed, coarse_copy, fast_fit
 from analysis.clv.likelihoods import (
     BGNBDObjective,
@@ -202,7 +203,7 @@ def patterns(frequency, recency, T, weights):
     return (*(unique[c].to_numpy(float) for c in ("frequency", "recency", "T")), w)
 
 
-class PurchaseFitter(BaseFitter):
+class PurchaseFitter(CovariateFitting, BaseFitter):
     """The part BG/NBD, MBG/NBD and Pareto/NBD share: inputs, ``data``, the P(alive) matrix, simulation."""
 
     model = ""
@@ -226,10 +227,10 @@ class PurchaseFitter(BaseFitter):
         self.predict = self.conditional_expected_number_of_purchases_up_to_time
         self.generate_new_data = self.generate
 
-    def predict(self, t, frequency, recency, T):
+    def predict(self, t, frequency, recency, T, **covariates):
         """:meth:`conditional_expected_number_of_purchases_up_to_time` (``fit`` also sets it on the fitter, where
         lifetimes keeps it)."""
-        return self.conditional_expected_number_of_purchases_up_to_time(t, frequency, recency, T)
+        return self.conditional_expected_number_of_purchases_up_to_time(t, frequency, recency, T, **covariates)
 
     def generate(self, size: int = 1, random_state=None) -> pd.DataFrame:
         """Customers drawn from the fitted model, observed as long as the fitted ones (``size`` when there are
@@ -259,7 +260,12 @@ class BetaGeoFitter(PurchaseFitter):
             **kwargs):  # fmt: skip
         """Fit on customers' ``frequency``, ``recency`` and ``T`` (``weights``: customers per row);
         ``initial_params`` in lifetimes' units (log parameters, time scaled to max T = 1); ``kwargs`` are
-        scipy's options. Raises lifetimes' ConvergenceError when BFGS does not converge."""
+        scipy's options. Raises lifetimes' ConvergenceError when BFGS does not converge. With ``covariates_trans`` /
+        ``covariates_life`` (``constrain``, ``penalty``): static covariates (:mod:`analysis.clv.covariate_fitters`)."""
+        given = covariates_given(kwargs)
+        self.covariate_model_ = None
+        if given:
+            return self.fit_covariates(frequency, recency, T, weights, index, **given)
         f, r, T, w = self._prepare(frequency, recency, T, weights, index)
         fu, ru, Tu, wu = patterns(f, r * self._scale, T * self._scale, w)
         objective = self.objective(fu, ru, Tu, wu, self.penalizer_coef)
@@ -285,8 +291,11 @@ class BetaGeoFitter(PurchaseFitter):
         ll = weights * customer_log_likelihood(BetaGeoFitter.model, params, freq, rec, T)
         return -ll.sum() / weights.sum() + penalizer_coef * np.sum(params**2)
 
-    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T):
-        """E[repeat purchases in (T, T + t] | frequency, recency, T] (eq. 10 of Fader, Hardie & Lee 2005)."""
+    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T, **covariates):
+        """E[repeat purchases in (T, T + t] | frequency, recency, T] (eq. 10 of Fader, Hardie & Lee 2005); a fit
+        with covariates takes each customer's (``covariates_trans``, ``covariates_life``)."""
+        if self.covariate_model_ is not None:
+            return shaped(self.covariate_expected(t, frequency, recency, T, **covariates), frequency, recency, T)
         p = self._unload_params(*self.names)
         t_, x, t_x, T_ = np.broadcast_arrays(*(np.asarray(v, float) for v in (t, frequency, recency, T)))
         with np.errstate(all="ignore"):
@@ -294,8 +303,11 @@ class BetaGeoFitter(PurchaseFitter):
             expected = num * expit(-bg_log_odds(self.model, p, x, t_x, T_))
         return shaped(expected, frequency, recency, T, t)
 
-    def conditional_probability_alive(self, frequency, recency, T):
-        """P(alive at T | frequency, recency, T) (Fader, Hardie & Lee, note 021); 1 without a repeat purchase."""
+    def conditional_probability_alive(self, frequency, recency, T, **covariates):
+        """P(alive at T | frequency, recency, T) (Fader, Hardie & Lee, note 021); 1 without a repeat purchase; a
+        fit with covariates takes each customer's."""
+        if self.covariate_model_ is not None:
+            return shaped(self.covariate_alive(frequency, recency, T, **covariates), frequency, recency, T)
         p = self._unload_params(*self.names)
         x, t_x, T_ = np.broadcast_arrays(*(np.asarray(v, float) for v in (frequency, recency, T)))
         with np.errstate(all="ignore"):
@@ -351,7 +363,12 @@ class ParetoNBDFitter(PurchaseFitter):
         """Fit on customers' ``frequency``, ``recency`` and ``T`` (``weights``: customers per row);
         ``initial_params`` (r, alpha, s, beta) with time scaled to max T = 1, as lifetimes takes them. The fit
         is bounded L-BFGS-B to a gradient of 1e-9 whatever ``tol`` and ``fit_method`` say; ``iterative_fitting``
-        is checked as lifetimes checks it (the fit is deterministic: restarts repeat it)."""
+        is checked as lifetimes checks it (the fit is deterministic: restarts repeat it). With
+        ``covariates_trans`` / ``covariates_life``: static covariates (:mod:`analysis.clv.covariate_fitters`)."""
+        given = covariates_given(kwargs)
+        self.covariate_model_ = None
+        if given:
+            return self.fit_covariates(frequency, recency, T, weights, index, **given)
         if iterative_fitting <= 0:
             raise InputError("iterative_fitting parameter should be greater than 0 as of lifetimes v0.2.1")
         if iterative_fitting > 1 and initial_params is not None:
@@ -396,14 +413,20 @@ class ParetoNBDFitter(PurchaseFitter):
         ll = weights * pareto_log_likelihood(params, freq, rec, T)
         return -ll.sum() / weights.mean() + penalizer_coef * np.sum(np.asarray(params, float) ** 2)
 
-    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T):
-        """E[repeat purchases in (T, T + t] | frequency, recency, T] (note 009, eq. 41), in log space."""
+    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T, **covariates):
+        """E[repeat purchases in (T, T + t] | frequency, recency, T] (note 009, eq. 41), in log space; a fit with
+        covariates takes each customer's (``covariates_trans``, ``covariates_life``)."""
+        if self.covariate_model_ is not None:
+            return shaped(self.covariate_expected(t, frequency, recency, T, **covariates), frequency, recency, T)
         p = self._unload_params(*self.names)
         t_, x, t_x, T_ = np.broadcast_arrays(*(np.asarray(v, float) for v in (t, frequency, recency, T)))
         return shaped(pareto_expected_purchases(p, t_, x, t_x, T_), frequency, recency, T, t)
 
-    def conditional_probability_alive(self, frequency, recency, T):
-        """P(alive at T | frequency, recency, T) (note 009, eq. 36-37), in log space."""
+    def conditional_probability_alive(self, frequency, recency, T, **covariates):
+        """P(alive at T | frequency, recency, T) (note 009, eq. 36-37), in log space; with covariates, each
+        customer's."""
+        if self.covariate_model_ is not None:
+            return shaped(self.covariate_alive(frequency, recency, T, **covariates), frequency, recency, T)
         p = self._unload_params(*self.names)
         x, t_x, T_ = np.broadcast_arrays(*(np.asarray(v, float) for v in (frequency, recency, T)))
         return shaped(pareto_p_alive(p, x, t_x, T_), frequency, recency, T)

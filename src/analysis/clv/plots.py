@@ -215,31 +215,37 @@ def plot_effects(effects: pd.DataFrame, model: str = "pareto", ax: Axes | None =
     """The static covariates' effects (:func:`analysis.clv.covariate_run.effects_table`: ``process``,
     ``column``, ``ratio``, ``low``, ``high``) as a ratio against the reference with its 95 % range, one row per
     coefficient, purchase (how often) and dropout (how long; for BG/NBD, MBG/NBD the factor on a and b) in two
-    colours, on a log scale around 1 (no difference)."""
+    colours, on a log scale centred on 1 (no difference), each row's ratio written beside it."""
     check_language(lang)
     from analysis.clv.covariate_texts import TEXTS as COVARIATE_TEXTS
 
     t = {k: v[lang] for k, v in COVARIATE_TEXTS.items() if k.startswith("chart_")}
     rows = effects.iloc[::-1]
-    ax = _axes(ax, (9, max(2.5, 0.45 * len(rows) + 1.5)))
+    ax = _axes(ax, (9, 1.2 + 0.55 * max(len(rows), 1)))
     if rows.empty:
         return ax
     y = np.arange(len(rows))
-    life = t["chart_life"] if model == "pareto" else t["chart_life_bg"]
-    for process, colour, label in (("trans", "#4c72b0", t["chart_trans"]), ("life", "#dd8452", life)):
-        mine = (rows["process"] == process).to_numpy()
-        if not mine.any():
-            continue
-        r = rows[mine]
-        err = np.vstack([(r["ratio"] - r["low"]).clip(lower=0), (r["high"] - r["ratio"]).clip(lower=0)])
-        ax.errorbar(r["ratio"], y[mine], xerr=err, fmt="o", color=colour, ecolor=colour, capsize=4, label=label)
-    ax.axvline(1.0, color="grey", lw=1)
+    names = {"trans": t["chart_trans"], "life": t["chart_life"] if model == "pareto" else t["chart_life_bg"]}
+    colours = {"trans": "#4c72b0", "life": "#dd8452"}
+    for k, (_, row) in enumerate(rows.iterrows()):
+        colour = colours[row["process"]]
+        err = [[max(row["ratio"] - row["low"], 0.0)], [max(row["high"] - row["ratio"], 0.0)]]
+        ax.errorbar([row["ratio"]], [k], xerr=err, fmt="o", color=colour, ecolor=colour, capsize=4, lw=2)
+        ax.annotate(f"{row['ratio']:.2f}×", (row["ratio"], k), xytext=(0, 7), textcoords="offset points",
+                    ha="center", color=colour, fontsize=9)  # fmt: skip
+    span = float(np.nanmax(np.abs(np.log(rows[["low", "high"]].to_numpy(float).clip(1e-6)))))
+    span = min(max(span * 1.15, np.log(1.25)), np.log(1e4))
     ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    ax.set_xlim(np.exp(-span), np.exp(span))
+    ticks = [v for v in (0.1, 0.2, 0.33, 0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 3, 5, 10) if abs(np.log(v)) <= span]
+    ax.set_xticks(ticks, [f"{v:g}×" for v in ticks])
     ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
-    names = {"trans": t["chart_trans"], "life": life}
-    ax.set_yticks(y, [f"{c}  ({names[p]})" for c, p in zip(rows["column"], rows["process"], strict=True)])
+    ax.axvline(1.0, color="grey", lw=1)
+    labels = [f"{c.replace('=', ': ', 1)}\n{names[p]}" for c, p in zip(rows["column"], rows["process"], strict=True)]
+    ax.set_yticks(y, labels)
+    for label, process in zip(ax.get_yticklabels(), rows["process"], strict=True):
+        label.set_color(colours[process])
+    ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.set_xlabel(t["chart_x"])
-    ax.set_title(t["chart_title"], fontsize=10)
-    ax.legend(loc="best")
+    ax.set_title(t["chart_title"])
     return ax
