@@ -110,6 +110,8 @@ class CovariateObjective:
         return value, grad
 
 
+COARSE_PATTERNS = 20_000  # above this many rows the fit starts from one on a coarse copy (:meth:`_coarse_start`)
+COARSE_GRID = 50
 MAX_COEFFICIENT = 20.0  # |gamma| this large (a ratio of e^20, 5e8): perfect separation, the fit runs to infinity
 
 
@@ -231,10 +233,13 @@ class CovariatePurchaseModel(BaseEstimator):
         scale = 1.0 / float(np.max(unique["T"].to_numpy(float)))
         objective = self.objective(unique, counts, scale)
         options = {"maxiter": int(self.max_iterations), "gtol": 1e-9}
+        start = self.theta(scale)
+        if curvature is None and len(unique) > COARSE_PATTERNS:
+            start, curvature = self._coarse_start(unique, counts, scale, start)
         if curvature is not None:
             options["hess_inv0"] = curvature
         with one_blas_thread():
-            out = minimize(objective, self.theta(scale), jac=True, method="BFGS", options=options)
+            out = minimize(objective, start, jac=True, method="BFGS", options=options)
         theta = out.x
         units = np.array([1.0, scale, 1.0, scale if self.model == "pareto" else 1.0])
         C = self._design().constraint_matrix()
@@ -250,6 +255,27 @@ class CovariatePurchaseModel(BaseEstimator):
         self._uncertainty(objective, theta, out.jac, C)
         if self.baseline_ is not None:
             self.lr_test_ = lr_test(self.log_likelihood_, self.baseline_.log_likelihood_, C.shape[1])
+
+    def _coarse_start(self, unique: pd.DataFrame, counts: np.ndarray, scale: float, start: np.ndarray):
+        """The start of the fit on many rows, as the fast fits without covariates have it
+        (:func:`~analysis.clv.fitters.coarse_copy`): BFGS on a coarse copy of the rows (recency and T rounded to
+        ``COARSE_GRID`` steps of the longest T, equal rows merged, their customers summed) from ``start``, and
+        the inverse of its Hessian there, the full fit's first curvature: a few steps on the full rows instead of
+        dozens. (``start``, None) when the coarse fit fails."""
+        steps = np.maximum(np.rint(unique["T"].to_numpy(float) * scale * COARSE_GRID), 1.0)
+        coarse = unique.assign(
+            recency=np.minimum(np.rint(unique["recency"].to_numpy(float) * scale * COARSE_GRID), steps),
+            T=steps,
+        )
+        rows, _, inverse = condense(coarse, self.pattern_columns)
+        weights = np.bincount(inverse, weights=counts, minlength=len(rows))
+        rows[["recency", "T"]] = rows[["recency", "T"]] / (COARSE_GRID * scale)
+        objective = self.objective(rows, weights, scale)
+        with one_blas_thread(), np.errstate(all="ignore"):
+            out = minimize(objective, start, jac=True, method="BFGS", options={"maxiter": int(self.max_iterations)})
+            if not np.all(np.isfinite(out.x)) or not np.isfinite(out.fun):
+                return start, None
+            return out.x, inverse_curvature(hessian_from_gradient(objective, out.x, out.jac))
 
     def _uncertainty(self, objective: CovariateObjective, theta, grad, C) -> None:
         """``covariance_``, ``std_errors_`` and ``curvature_`` (the inverse Hessian of the mean objective, the warm
