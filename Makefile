@@ -37,6 +37,7 @@ bench: $(STAMP) ## benchmarks on 1M simulated customers (times and peak memory)
 	$(PY) benchmarks/bench_clusters.py
 	$(PY) benchmarks/bench_churn.py
 	$(PY) benchmarks/bench_lifetimes_api.py
+	$(PY) benchmarks/bench_covariates.py
 
 BENCH_SIZES ?= 100k 1m 10m dense100k
 BENCH_DATA  := benchmarks/data
