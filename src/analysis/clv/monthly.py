@@ -21,10 +21,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from analysis.clv.describe import MODEL_NAMES, fill
-from analysis.clv.likelihoods import gamma_gamma_shrinkage
-from analysis.clv.models import SUMMARY_COLUMNS, UNIT_DAYS, UNITS_PER_MONTH, check_columns, condense
+from analysis.clv.fitters import quiet_lifetimes
+from analysis.clv.likelihoods import bg_denominator, bg_numerator, gamma_gamma_shrinkage
+from analysis.clv.models import SUMMARY_COLUMNS, UNIT_DAYS, UNITS_PER_MONTH, PurchaseModel, check_columns, condense
 from analysis.clv.nbd import NBD_MODEL
 from analysis.errors import UserError
 from analysis.stage import Text
@@ -140,9 +142,9 @@ def model_times(edges: pd.DataFrame, horizon_months: int, time_unit: str) -> np.
 # the forecast ------------------------------------------------------------------------------------------------
 def _group_weights(customers: pd.DataFrame, groups: pd.DataFrame | None, inverse: np.ndarray, n_unique: int):
     """The groups the forecast adds customers up by (``all``, then each of :data:`GROUPINGS` in ``groups``) as
-    (group_by, group) pairs, and per group and unique summary row the customers there (``N``) and the sum of
-    their mean spend (``M``, repeat buyers only: the part of Gamma-Gamma's expectation the customer's own
-    spend weighs)."""
+    (group_by, group) pairs, and per group and unique summary row the customers there (``N``, a sparse groups x
+    rows matrix) and the sum of their mean spend (``M``, aligned with ``N.data``; repeat buyers only: the part
+    of Gamma-Gamma's expectation the customer's own spend weighs)."""
     f = customers["frequency"].to_numpy(float)
     m = np.where(f > 0, np.nan_to_num(customers["monetary_value"].to_numpy(float)), 0.0)
     labels, codes = [("all", "all")], [np.zeros(len(customers), np.int64)]
@@ -156,9 +158,10 @@ def _group_weights(customers: pd.DataFrame, groups: pd.DataFrame | None, inverse
     code = np.concatenate(codes)
     keep = code >= 0
     key = code[keep] * n_unique + np.tile(inverse, len(codes))[keep]
-    size = len(labels) * n_unique
-    N = np.bincount(key, minlength=size).reshape(len(labels), n_unique).astype(float)
-    M = np.bincount(key, weights=np.tile(m, len(codes))[keep], minlength=size).reshape(len(labels), n_unique)
+    cells, cell = np.unique(key, return_inverse=True)  # (group, row) pairs, in row-major order as CSR keeps them
+    indptr = np.searchsorted(cells, np.arange(len(labels) + 1) * n_unique)
+    N = sparse.csr_matrix((np.bincount(cell).astype(float), cells % n_unique, indptr), (len(labels), n_unique))
+    M = np.bincount(cell, weights=np.tile(m, len(codes))[keep], minlength=len(cells))
     return labels, N, M
 
 
@@ -173,16 +176,45 @@ def _spend_parts(method: str, params, mean: float, f: np.ndarray) -> tuple[np.nd
     return (1 - weight) * population, weight
 
 
-def _window_sums(pm, unique: pd.DataFrame, times, N, M, spend) -> tuple[np.ndarray, np.ndarray]:
-    """Expected repeat purchases and revenue per group and window (groups x windows), for purchase model ``pm``
-    and spend parts ``spend`` (:func:`_spend_parts`; None: revenue NaN)."""
-    grid = pm.conditional_matrix(unique, list(times))
-    per_window = np.diff(np.column_stack([np.zeros(len(unique)), grid]), axis=1)
-    purchases = N @ per_window
+def _pair_sums(N, pairs) -> tuple:
+    """For BG/NBD and MBG/NBD without covariates, whose expectations are a numerator per distinct (frequency, T)
+    over a denominator per row: the distinct pairs' frequency and T, each unique row's pair, and each nonzero of
+    ``N``'s (group, pair) cell (the group sums are then taken per pair: the numerators are never spread over
+    the rows)."""
+    distinct, _, pair = pairs
+    groups = np.repeat(np.arange(N.shape[0]), np.diff(N.indptr))
+    cells, cell = np.unique(groups * len(distinct) + pair[N.indices], return_inverse=True)
+    shape = (N.shape[0], len(distinct))
+    structure = (cells % len(distinct), np.searchsorted(cells, np.arange(N.shape[0] + 1) * len(distinct)), shape)
+    return distinct["frequency"].to_numpy(float), distinct["T"].to_numpy(float), cell, structure
+
+
+def _group_sums(pm, unique: pd.DataFrame, times, data: np.ndarray, N, by_pair) -> np.ndarray:
+    """Per group and time of ``times``: the sum over the unique rows of ``data`` (aligned with ``N``'s nonzeros:
+    the row's weight in the group) x the row's conditional expectation E[X(t)] under ``pm``."""
+    if by_pair is None:
+        return sparse.csr_matrix((data, N.indices, N.indptr), N.shape) @ pm.conditional_matrix(unique, list(times))
+    pf, pT, cell, (indices, indptr, shape) = by_pair
+    p = pm.params_.to_numpy(float)
+    f, r, T = (unique[c].to_numpy(float) for c in SUMMARY_COLUMNS)
+    per_row = data / bg_denominator(pm.model, p, f, r, T)[N.indices]
+    weights = sparse.csr_matrix((np.bincount(cell, weights=per_row), indices, indptr), shape)
+    with quiet_lifetimes():
+        num = np.column_stack([bg_numerator(pm.model, p, t, pf, pT) for t in times])
+    return weights @ num
+
+
+def _window_sums(pm, unique: pd.DataFrame, times, N, M, spend, by_pair=None, purchases: bool = True):
+    """Expected repeat purchases (None unless ``purchases``) and revenue per group and window (groups x windows)
+    for purchase model ``pm`` and spend parts ``spend`` (:func:`_spend_parts`; None: revenue NaN); ``N``, ``M``:
+    :func:`_group_weights`, ``by_pair``: :func:`_pair_sums` or None. The group sums are taken on the cumulative
+    expectations and differenced after."""
+    count = np.diff(_group_sums(pm, unique, times, N.data, N, by_pair), axis=1, prepend=0.0) if purchases else None
     if spend is None:
-        return purchases, np.full(purchases.shape, np.nan)
+        return count, np.full((N.shape[0], len(times)), np.nan)
     base, slope = spend
-    return purchases, (N * base + M * slope) @ per_window
+    data = N.data * base[N.indices] + M * slope[N.indices]
+    return count, np.diff(_group_sums(pm, unique, times, data, N, by_pair), axis=1, prepend=0.0)
 
 
 def draw_models(model, bootstrap: pd.DataFrame | None) -> list[tuple[Any, pd.Series]]:
@@ -219,13 +251,15 @@ def forecast_arrays(model, spend, customers, times, groups=None, bootstrap=None)
     labels, N, M = _group_weights(customers, groups, inverse, len(unique))
     f = unique["frequency"].to_numpy(float)
     point = _spend_parts(spend.method_, spend.params_.to_numpy(float), spend.population_mean_, f)
-    purchases, revenue = _window_sums(model, unique, times, N, M, point)
+    plain = type(model) is PurchaseModel and model.model != "pareto"  # BG/NBD, MBG/NBD without covariates
+    pairs = _pair_sums(N, condense(unique, ["frequency", "T"])) if plain else None
+    purchases, revenue = _window_sums(model, unique, times, N, M, point, pairs)
     draws = []
     for pm, row in draw_models(model, bootstrap) if point is not None else ():
         parts = _spend_parts(
             row["gg_method"], row[["gg_p", "gg_q", "gg_v"]].to_numpy(float), row["gg_population_mean"], f
         )
-        draws.append(_window_sums(pm, unique, times, N, M, parts)[1])
+        draws.append(_window_sums(pm, unique, times, N, M, parts, pairs, purchases=False)[1])
     return labels, purchases, revenue, np.array(draws).reshape(len(draws), *revenue.shape)
 
 
