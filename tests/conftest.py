@@ -76,8 +76,8 @@ def run_notebook(name: str, out: Path, **parameters) -> Path:
     return out
 
 
-# Test files that share a session fixture run on one worker (pytest-xdist's loadgroup), so it is made once:
-# the two sample runs, and the Spark session. Every other file is a group of its own (as loadfile would do).
+# Test files that share a session fixture run on one worker, so it is made once: the two sample runs, and the
+# Spark session. Every other file is a group of its own (as --dist loadfile would do).
 GROUPS = {"sample_runs": ("tests/report/test_runner.py", "tests/report/test_browser.py", "tests/report/test_texts.py"),
           "spark": ("tests/data/test_spark.py", "tests/data/test_features.py")}
 # Groups of the longest first (a worker that takes the last long group alone would keep the suite waiting).
@@ -85,14 +85,29 @@ LONG = ["tests/report/test_shapes.py", "sample_runs", "spark", "tests/report/tes
         "tests/test_project.py", "tests/report/test_masking.py"]
 
 
-def _group(item) -> str:
-    path = item.nodeid.split("::")[0]
+def group(nodeid: str) -> str:
+    """The group of a test: its file's, or the name of the group in :data:`GROUPS` that lists its file."""
+    path = nodeid.split("::")[0]
     return next((name for name, paths in GROUPS.items() if path in paths), path)
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups from the marks
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_group(item)))
     rank = {name: i for i, name in enumerate(LONG)}
-    items.sort(key=lambda item: rank.get(_group(item), len(rank)))  # stable: each file's order is kept
+    items.sort(key=lambda item: rank.get(group(item.nodeid), len(rank)))  # stable: each file's order is kept
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup`` by :func:`group`, in the order collected. pytest-xdist's own loadgroup reads groups from
+    a suffix it writes into ``item._nodeid``, which pytest 9.2 no longer reads (the node id is ``item._id``): every
+    test file was split over both workers and each made its module and session fixtures twice."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group(nodeid)
+
+    config.option.loadscopereorder = False  # keep the longest groups first, as sorted above
+    return GroupScheduling(config, log)
