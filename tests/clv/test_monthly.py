@@ -253,3 +253,18 @@ def test_with_covariates_each_customer_s_own_parameters_are_summed(sim):
     revenue = (scores["expected_purchases"] * scores["expected_spend"]).sum()
     assert out["expected_revenue"].sum() == pytest.approx(revenue, rel=1e-9)
     assert out["expected_revenue_low"].notna().all()
+
+
+def test_the_no_dropout_fallback_is_backtested_on_the_calibration_period_and_no_backtest_is_said(holdout):
+    """When the stage forecasts with the NBD (every dropout model degenerate), the same method is fitted on the
+    calibration period here: its months add up to its holdout expectation. Without a backtest, a sentence says so."""
+    from analysis.clv.backtest import calibration_summary
+
+    tx, bt = holdout
+    part = monthly.monthly_backtest(tx, bt, "nbd", fit_options={"max_shape": 1000.0, "max_iterations": 500})
+    X = calibration_summary(features.calibration_holdout(tx, bt.calibration_end, bt.observation_end, "weeks"))
+    expected = NBDModel().fit(X).expected_purchases(X, bt.holdout_length).sum()
+    forecast = sum(row["forecast_purchases"] for row in part["monthly_backtest"])
+    assert forecast == pytest.approx(expected, rel=1e-9) and part["monthly_backtest_model"] == "nbd"
+    part = monthly.monthly_backtest(tx, None, "nbd")
+    assert part["monthly_backtest"] == [] and "No model could be backtested" in part["monthly_backtest_text"]["en"]

@@ -27,7 +27,7 @@ from analysis.clv.describe import MODEL_NAMES, fill
 from analysis.clv.fitters import quiet_lifetimes
 from analysis.clv.likelihoods import bg_denominator, bg_numerator, gamma_gamma_shrinkage
 from analysis.clv.models import SUMMARY_COLUMNS, UNIT_DAYS, UNITS_PER_MONTH, PurchaseModel, check_columns, condense
-from analysis.clv.nbd import NBD_MODEL
+from analysis.clv.nbd import NBD_MODEL, NBDModel
 from analysis.errors import UserError
 from analysis.stage import Text
 
@@ -74,6 +74,8 @@ TEXTS = {
     "short_holdout": {"en": "The holdout period ({start} to {end}) is shorter than two calendar months: there is "
                             "no month-by-month backtest.",
                       "zh": "验证期（{start} 至 {end}）不足两个自然月，无法逐月回测。"},
+    "no_backtest": {"en": "No model could be backtested on this data: there is no month-by-month backtest.",
+                    "zh": "本数据上没有可回测的模型，无法逐月回测。"},
     "no_model": {"en": "{label} was not backtested: there is no month-by-month backtest.",
                  "zh": "{label} 未经回测，无法逐月回测。"},
 }  # fmt: skip
@@ -420,32 +422,39 @@ def percentage_errors(actual: np.ndarray, forecast: np.ndarray) -> tuple[np.ndar
     return error, mape, 100.0 * (float(forecast.sum()) - total) / total if total else math.nan
 
 
-def monthly_backtest(tx: pd.DataFrame, bt, model_name: str, time_unit: str = "weeks") -> dict[str, Any]:
+def monthly_backtest(
+    tx: pd.DataFrame, bt, model_name: str, time_unit: str = "weeks", fit_options: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The record's month-by-month backtest: the purchase model ``model_name`` as fitted on the calibration period
-    of ``bt`` (:class:`~analysis.clv.backtest.Backtest`) and its Gamma-Gamma forecast each calendar month of the
-    holdout (:func:`month_windows` after the calibration end), against what the calibration period's customers
+    of ``bt`` (:class:`~analysis.clv.backtest.Backtest`; the NBD, the no-dropout fallback, is fitted on it here,
+    with ``fit_options``: ``max_shape``, ``max_iterations``) and its Gamma-Gamma forecast each calendar month of
+    the holdout (:func:`month_windows` after the calibration end), against what the calibration period's customers
     did in it (``tx``: the stage's purchases). Keys: ``monthly_backtest`` (a list, per month: ``month``, ``label``
-    {en, zh}, ``actual_purchases``, ``forecast_purchases``, ``actual_revenue``, ``forecast_revenue`` and their
-    errors in %), ``mape_purchases``, ``mape_revenue``, ``total_error_purchases_pct``,
+    {en, zh}, ``partial``, ``actual_purchases``, ``forecast_purchases``, ``actual_revenue``, ``forecast_revenue``
+    and their errors in %), ``mape_purchases``, ``mape_revenue``, ``total_error_purchases_pct``,
     ``total_error_revenue_pct``, ``monthly_backtest_model`` and ``monthly_backtest_text`` (the sentence, or why
-    there is no monthly backtest: a holdout shorter than two calendar months, a model not backtested)."""
+    there is no monthly backtest: no backtest at all (``bt`` None), a holdout shorter than two calendar months,
+    a model not backtested)."""
     from analysis.clv.backtest import calibration_summary
     from analysis.data import features
 
-    cal, obs = pd.Timestamp(bt.calibration_end).normalize(), pd.Timestamp(bt.observation_end).normalize()
     out: dict[str, Any] = {"monthly_backtest": [], "mape_purchases": math.nan, "mape_revenue": math.nan,
                            "total_error_purchases_pct": math.nan, "total_error_revenue_pct": math.nan,
                            "monthly_backtest_model": model_name}  # fmt: skip
+    if bt is None:
+        return {**out, "monthly_backtest_text": texts("no_backtest")}
+    cal, obs = pd.Timestamp(bt.calibration_end).normalize(), pd.Timestamp(bt.observation_end).normalize()
     if obs < cal + pd.DateOffset(months=2):
-        out["monthly_backtest_text"] = texts("short_holdout", start=cal.date().isoformat(), end=obs.date().isoformat())
-        return out
-    if model_name not in bt.models:
-        out["monthly_backtest_text"] = texts("no_model", label=MODEL_NAMES.get(model_name, model_name))
-        return out
+        return {**out, "monthly_backtest_text": texts("short_holdout", start=cal.date().isoformat(),
+                                                      end=obs.date().isoformat())}  # fmt: skip
+    if model_name not in bt.models and model_name != NBD_MODEL:
+        return {**out, "monthly_backtest_text": texts("no_model", label=MODEL_NAMES.get(model_name, model_name))}
     windows = month_windows(cal, obs)
     X = calibration_summary(features.calibration_holdout(tx, cal, obs, time_unit))
+    X = X if bt.covariates is None else X.join(bt.covariates.frame)
+    pm = bt.models[model_name] if model_name in bt.models else NBDModel(**(fit_options or {})).fit(X)
     times = windows["end_days"].to_numpy(float) / UNIT_DAYS[time_unit]
-    _, purchases, revenue, _ = forecast_arrays(bt.models[model_name], bt.spend_model, X, times)
+    _, purchases, revenue, _ = forecast_arrays(pm, bt.spend_model, X, times)
     table = holdout_actuals(tx, X.index, windows, cal)
     table["forecast_purchases"], table["forecast_revenue"] = purchases[0], revenue[0]
     return {**out, **backtest_errors(table, windows, cal, obs)}
