@@ -96,7 +96,7 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: rank.get(group(item.nodeid), len(rank)))  # stable: each file's order is kept
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # optional: a run with -p no:xdist has no such hook
 def pytest_xdist_make_scheduler(config, log):
     """``--dist loadgroup`` by :func:`group`, in the order collected. pytest-xdist's own loadgroup reads groups from
     a suffix it writes into ``item._nodeid``, which pytest 9.2 no longer reads (the node id is ``item._id``): every
