@@ -186,40 +186,23 @@ def test_an_event_log_without_amounts_gives_the_same_counts_and_no_money(lifetim
 
 
 @pytest.mark.spark
-def test_same_expressions_on_pyspark_equal_duckdb(tmp_path):
-    pyspark = pytest.importorskip("pyspark")
+def test_same_expressions_on_pyspark_equal_duckdb(spark):
     import ibis
-    from pyspark.sql import SparkSession
 
-    del pyspark
-    spark = (
-        SparkSession.builder.master("local[1]")
-        .appName("analysis-test")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.warehouse.dir", str(tmp_path / "warehouse"))
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={tmp_path}")
-        .getOrCreate()
-    )
-    try:
-        con = ibis.pyspark.connect(spark)
-        tx = tiny_tx()
-        # hand Spark real nulls (pandas' NaN in a str column would arrive as the text "NaN")
-        frame = tx.copy()
-        frame["country"] = tx["country"].astype(object).where(tx["country"].notna(), None)
-        spark.createDataFrame(frame).createOrReplaceTempView("tx")
-        table = con.table("tx")
-        on_spark = customer_features(table, "2024-01-29", backend=con)
-        on_duckdb = customer_features(tx, "2024-01-29")
-        pd.testing.assert_frame_equal(on_spark, on_duckdb, check_dtype=False)
-        tied = customer_features(tied_tx(), "2024-01-31")  # numbered rows (ROW), the frame's order
-        numbered = tied_tx().assign(**{ROW: range(1, 9)}).astype({"country": object, "size": object})
-        spark.createDataFrame(numbered.where(numbered.notna(), None)).createOrReplaceTempView("tied")
-        pd.testing.assert_frame_equal(customer_features(con.table("tied"), "2024-01-31", backend=con), tied,
-                                      check_dtype=False)  # fmt: skip
-        hold_spark = calibration_holdout(table, "2024-01-08", "2024-01-29", backend=con)
-        pd.testing.assert_frame_equal(
-            hold_spark, calibration_holdout(tx, "2024-01-08", "2024-01-29"), check_dtype=False
-        )
-    finally:
-        spark.stop()
+    con = ibis.pyspark.connect(spark)
+    tx = tiny_tx()
+    # hand Spark real nulls (pandas' NaN in a str column would arrive as the text "NaN")
+    frame = tx.copy()
+    frame["country"] = tx["country"].astype(object).where(tx["country"].notna(), None)
+    spark.createDataFrame(frame).createOrReplaceTempView("tx")
+    table = con.table("tx")
+    on_spark = customer_features(table, "2024-01-29", backend=con)
+    on_duckdb = customer_features(tx, "2024-01-29")
+    pd.testing.assert_frame_equal(on_spark, on_duckdb, check_dtype=False)
+    tied = customer_features(tied_tx(), "2024-01-31")  # numbered rows (ROW), the frame's order
+    numbered = tied_tx().assign(**{ROW: range(1, 9)}).astype({"country": object, "size": object})
+    spark.createDataFrame(numbered.where(numbered.notna(), None)).createOrReplaceTempView("tied")
+    pd.testing.assert_frame_equal(customer_features(con.table("tied"), "2024-01-31", backend=con), tied,
+                                  check_dtype=False)  # fmt: skip
+    hold_spark = calibration_holdout(table, "2024-01-08", "2024-01-29", backend=con)
+    pd.testing.assert_frame_equal(hold_spark, calibration_holdout(tx, "2024-01-08", "2024-01-29"), check_dtype=False)

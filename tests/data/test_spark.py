@@ -5,9 +5,6 @@ Skipped, with the reason, where PySpark or a Java runtime is missing (PySpark is
 ``spark`` extra: ``pip install -e '.[spark]'``).
 """
 
-import os
-import shutil
-
 import pandas as pd
 import pytest
 
@@ -19,9 +16,18 @@ from analysis.data.validate import validate_raw
 pytestmark = pytest.mark.spark
 
 HEADER = ["cid", "order", "date", "amount", "sku", "desc", "status", "stage", "refund", "country"]
-COLUMNS = {"customer_id": "cid", "order_id": "order", "timestamp": "date", "amount": "amount",
-           "product_id": "sku", "description": "desc", "status": "status", "deal_stage": "stage",
-           "refund": "refund", "country": "country"}
+COLUMNS = {
+    "customer_id": "cid",
+    "order_id": "order",
+    "timestamp": "date",
+    "amount": "amount",
+    "product_id": "sku",
+    "description": "desc",
+    "status": "status",
+    "deal_stage": "stage",
+    "refund": "refund",
+    "country": "country",
+}
 AS_OF = "2024-01-31"
 
 
@@ -50,8 +56,10 @@ def export() -> pd.DataFrame:
         ["d", "O19", "2024-01-11 10:00", "80", "S1", "Mug", "paid", "Closed Won", "30", "DE"],  # kept, 50 after refund
         ["d", "O20", "2024-01-12 10:00", "0", "S1", "Mug", *ok, "DE"],  # zero_amount (quarantined here)
         # kept: the outlier rule's sample
-        *[[f"e{i}", f"O{21 + i}", f"2024-01-{10 + i:02d} 09:00", amount, "S1", "Mug", *ok, "NL"]
-          for i, amount in enumerate(["20", "35", "50", "28", "60", "45", "30", "55", "40", "25", "70", "38"])],
+        *[
+            [f"e{i}", f"O{21 + i}", f"2024-01-{10 + i:02d} 09:00", amount, "S1", "Mug", *ok, "NL"]
+            for i, amount in enumerate(["20", "35", "50", "28", "60", "45", "30", "55", "40", "25", "70", "38"])
+        ],
         ["z", "O33", "2024-01-20 10:00", "50000", "S1", "Mug", *ok, "NL"],  # outlier (dropped here)
         ["e1", "O34", "2024-01-25 09:00", "12", "S1", "Mug", *ok, "NL"],  # kept: a repeat purchase
     ]
@@ -59,29 +67,25 @@ def export() -> pd.DataFrame:
 
 
 EXPECTED = {
-    2: "refunded_purchase", 3: "return_netted", 4: "return_netted", 5: "unmatched_return",
-    6: "missing_customer_id", 7: "order_line", 9: "cancelled_order", 10: "unpaid_order", 11: "not_won",
-    12: "unparsable_date", 13: "missing_amount", 14: "unparsable_amount", 15: "duplicate_row",
-    16: "after_as_of", 17: "non_product", 18: "refunded_order", 20: "zero_amount", 33: "outlier",
+    2: "refunded_purchase",
+    3: "return_netted",
+    4: "return_netted",
+    5: "unmatched_return",
+    6: "missing_customer_id",
+    7: "order_line",
+    9: "cancelled_order",
+    10: "unpaid_order",
+    11: "not_won",
+    12: "unparsable_date",
+    13: "missing_amount",
+    14: "unparsable_amount",
+    15: "duplicate_row",
+    16: "after_as_of",
+    17: "non_product",
+    18: "refunded_order",
+    20: "zero_amount",
+    33: "outlier",
 }
-
-
-def _spark_session(tmp_path):
-    pytest.importorskip("pyspark", reason="PySpark is not installed (the optional extra: pip install -e '.[spark]')")
-    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
-        pytest.skip("no Java runtime (PySpark needs Java 17): install one or set JAVA_HOME")
-    from pyspark.sql import SparkSession
-
-    return (
-        SparkSession.builder.master("local[1]")
-        .appName("analysis-spark-parity")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.warehouse.dir", str(tmp_path / "warehouse"))
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={tmp_path}")
-        .getOrCreate()
-    )
 
 
 def _spine(con, path, config):
@@ -92,7 +96,7 @@ def _spine(con, path, config):
     return checked, customers, split
 
 
-def test_the_data_spine_on_spark_equals_duckdb(tmp_path, config):
+def test_the_data_spine_on_spark_equals_duckdb(tmp_path, config, spark):
     path = tmp_path / "export.parquet"
     export().to_parquet(path, index=False)
     config["validation"].update(zero_amount="quarantine", drop_outliers=True)
@@ -100,15 +104,11 @@ def test_the_data_spine_on_spark_equals_duckdb(tmp_path, config):
     assert dict(zip(duck.quarantine["row"], duck.quarantine["reason"], strict=True)) == EXPECTED
     assert duck.quality["reconciled"] and duck.quality["amount_netted"] == pytest.approx(20.0)
 
-    spark = _spark_session(tmp_path)
-    try:
-        import ibis
+    import ibis
 
-        spark_checked, spark_customers, spark_split = _spine(ibis.pyspark.connect(spark), path, config)
-        pd.testing.assert_frame_equal(spark_checked.transactions, duck.transactions, check_dtype=False)
-        pd.testing.assert_frame_equal(spark_checked.quarantine, duck.quarantine, check_dtype=False)
-        assert spark_checked.quality == duck.quality
-        pd.testing.assert_frame_equal(spark_customers, duck_customers, check_dtype=False)
-        pd.testing.assert_frame_equal(spark_split, duck_split, check_dtype=False)
-    finally:
-        spark.stop()
+    spark_checked, spark_customers, spark_split = _spine(ibis.pyspark.connect(spark), path, config)
+    pd.testing.assert_frame_equal(spark_checked.transactions, duck.transactions, check_dtype=False)
+    pd.testing.assert_frame_equal(spark_checked.quarantine, duck.quarantine, check_dtype=False)
+    assert spark_checked.quality == duck.quality
+    pd.testing.assert_frame_equal(spark_customers, duck_customers, check_dtype=False)
+    pd.testing.assert_frame_equal(spark_split, duck_split, check_dtype=False)
