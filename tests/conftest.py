@@ -24,8 +24,8 @@ def lifetimes_datasets() -> Path:
 @pytest.fixture(scope="session")
 def page_kernel():
     """One kernel for the report runs and page executions of a test worker (``run_report(..., kernel=)``), as
-    a run's pages share one: starting a kernel and importing the pages' libraries cost about 4 s a run. The
-    runs of ``tests/report/conftest.py`` and of the security test start their own, as a user's run does."""
+    a run's pages share one: starting a kernel and importing the pages' libraries cost about 4 s a run. A run
+    that starts its own, as a user's does, is tested in ``tests/report/test_runner.py`` and ``tests/test_cli.py``."""
     from analysis.report.runner import notebooks_in, page_imports, shared_kernel
 
     folder = ROOT / "notebooks"

@@ -7,17 +7,16 @@ import pandas as pd
 import pytest
 
 from analysis import churn
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_page
 
 NOTEBOOK = ROOT / "notebooks" / "05_churn.ipynb"
 
 
 @pytest.mark.slow
-def test_notebook_adds_the_churn_columns_and_writes_churn_metrics(tmp_path, lifetimes_datasets):
+def test_notebook_adds_the_churn_columns_and_writes_churn_metrics(tmp_path, lifetimes_datasets, page_kernel):
     """As in a ``--lang zh --mask-pii`` run: the runner's execution keeps the Chinese narrative only, and the
     call-first sentence names no customer id."""
     from analysis.report import open_stage
-    from analysis.report.runner import execute_notebook
     from tests.language import assert_chinese_notebook
 
     config = tmp_path / "config.yaml"
@@ -25,9 +24,11 @@ def test_notebook_adds_the_churn_columns_and_writes_churn_metrics(tmp_path, life
     sample = str(lifetimes_datasets / "CDNOW_sample.txt")
     st = open_stage(input_path=sample, as_of="1998-06-30", config_path=str(config))
     out = tmp_path / "out.ipynb"
-    execute_notebook(NOTEBOOK, out, {"run_dir": str(st.run_dir), "lang": "zh", "mask_pii": True})
+    run_page(NOTEBOOK, out, {"run_dir": str(st.run_dir), "lang": "zh", "mask_pii": True}, page_kernel)
     assert_chinese_notebook(out)
-    customers = pd.read_csv(st.run_dir / "customers.csv", dtype={"customer_id": str}, encoding="utf-8-sig")
+    customers = pd.read_parquet(
+        st.run_dir / "customers.parquet"
+    )  # the page's table (a run writes the CSV after its pages)
     for column in churn.OUTPUT_COLUMNS:
         assert column in customers, column
     assert customers["churn_risk"].between(0, 1).all() and customers["risk_band"].notna().all()

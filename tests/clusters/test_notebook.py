@@ -24,13 +24,13 @@ def _images(path: Path) -> int:
 
 
 @pytest.mark.slow
-def test_notebook_adds_the_cluster_columns_and_writes_clusters_json(tmp_path, lifetimes_datasets):
+def test_notebook_adds_the_cluster_columns_and_writes_clusters_json(tmp_path, lifetimes_datasets, page_kernel):
     """As in a ``--lang zh`` run: the runner's execution keeps the Chinese narrative only."""
     pytest.importorskip("papermill")
     import yaml
 
     from analysis.report import open_stage
-    from analysis.report.runner import execute_notebook
+    from tests.conftest import run_page
     from tests.language import assert_chinese_notebook
 
     config_path = tmp_path / "small.yaml"
@@ -39,15 +39,17 @@ def test_notebook_adds_the_cluster_columns_and_writes_clusters_json(tmp_path, li
     prepared = open_stage(input_path=sample, as_of="1998-06-30", config_path=str(config_path)).run_dir
     st = open_stage(run_dir=str(shutil.copytree(prepared, tmp_path / "run")))  # a private copy to add columns to
     segments_page = NOTEBOOK.with_name("02_segments.ipynb")  # first, as the runner runs the pages
-    execute_notebook(segments_page, tmp_path / "segments.ipynb", {"run_dir": str(st.run_dir), "lang": "zh"})
+    run_page(segments_page, tmp_path / "segments.ipynb", {"run_dir": str(st.run_dir), "lang": "zh"}, page_kernel)
     before = open_stage(run_dir=str(st.run_dir)).customers
     assert "tier" in before
     out = tmp_path / "out.ipynb"
-    execute_notebook(NOTEBOOK, out, {"run_dir": str(st.run_dir), "lang": "zh", "mask_pii": True})
+    run_page(NOTEBOOK, out, {"run_dir": str(st.run_dir), "lang": "zh", "mask_pii": True}, page_kernel)
     assert not _errors(out)
     assert _images(out) >= 5  # k choice, shares, heatmap, snake, projection (+ overlaps)
     assert_chinese_notebook(out)
-    customers = pd.read_csv(st.run_dir / "customers.csv", dtype={"customer_id": str}, encoding="utf-8-sig")
+    customers = pd.read_parquet(
+        st.run_dir / "customers.parquet"
+    )  # the page's table (a run writes the CSV after its pages)
     assert len(customers) == len(before) and customers["customer_id"].is_unique
     assert "tier" in customers and "rfm_segment" in customers  # earlier stages' columns are kept
     for column in ("cluster", "cluster_name", "cluster_name_zh"):

@@ -7,8 +7,10 @@ from analysis.report.runner import run_report
 
 
 @pytest.fixture(scope="session")
-def sample_runs(tmp_path_factory, lifetimes_datasets):
-    """Two full runs (same input, same settings) into one reports folder; the second is ``latest``."""
+def sample_runs(tmp_path_factory, lifetimes_datasets, page_kernel):
+    """Two full runs (same input, same settings) into one reports folder; the second is ``latest``. They run in
+    the worker's shared kernel (a run starting its own is tested in ``test_runner.py`` and by the command line's
+    tests)."""
     base = tmp_path_factory.mktemp("sample_runs")
     config = base / "config.yaml"
     config.write_text("clv:\n  bootstrap:\n    n: 5\n", encoding="utf-8")
@@ -19,6 +21,7 @@ def sample_runs(tmp_path_factory, lifetimes_datasets):
             config_path=str(config),
             out_dir=base / "reports",
             log=lambda _: None,
+            kernel=page_kernel,
         )
         for _ in range(2)
     ]

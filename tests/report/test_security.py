@@ -78,16 +78,16 @@ def hostile_config(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def hostile_runs(tmp_path_factory, lifetimes_datasets):
+def hostile_runs(tmp_path_factory, lifetimes_datasets, page_kernel):
     """The hostile data set run masked, then plain with every CRM preset, into one reports folder, without
-    ``ANALYSIS_MASK_SALT`` (the default: the key kept beside the reports)."""
+    ``ANALYSIS_MASK_SALT`` (the default: the key kept beside the reports), in the worker's shared kernel."""
     base = tmp_path_factory.mktemp("hostile")
     path = write_hostile_input(lifetimes_datasets / "CDNOW_sample.txt", base)
     config = hostile_config(base)
     with pytest.MonkeyPatch.context() as env:
         env.delenv(SALT_VARIABLE, raising=False)
         common = {"as_of": "1998-06-30", "config_path": str(config), "out_dir": base / "reports",
-                  "log": lambda _: None}  # fmt: skip
+                  "log": lambda _: None, "kernel": page_kernel}  # fmt: skip
         masked = run_report(str(path), mask_pii=True, **common)
         plain = run_report(str(path), crm_systems=CRM_SYSTEMS, **common)
     return {"plain": plain, "masked": masked, "input": path}

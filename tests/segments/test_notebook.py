@@ -9,7 +9,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_page
 
 COLUMNS = (
     "recency_days",
@@ -33,9 +33,10 @@ COLUMNS = (
 
 
 @pytest.mark.slow
-def test_notebooks_in_chinese_add_the_segment_columns_and_write_chinese_pages(tmp_path, lifetimes_datasets):
+def test_notebooks_in_chinese_add_the_segment_columns_and_write_chinese_pages(
+    tmp_path, lifetimes_datasets, page_kernel
+):
     from analysis.report import open_stage
-    from analysis.report.runner import execute_notebook
 
     sample = str(lifetimes_datasets / "CDNOW_sample.txt")
     prepared = open_stage(input_path=sample, as_of="1998-06-30").run_dir
@@ -45,10 +46,12 @@ def test_notebooks_in_chinese_add_the_segment_columns_and_write_chinese_pages(tm
                   "lang": "zh", "mask_pii": False}  # fmt: skip
     for name in ("01_data_quality", "02_segments"):
         executed = tmp_path / f"{name}.ipynb"
-        execute_notebook(ROOT / "notebooks" / f"{name}.ipynb", executed, parameters)
+        run_page(ROOT / "notebooks" / f"{name}.ipynb", executed, parameters, page_kernel)
         _assert_chinese_page(nbformat.read(executed, as_version=4), name)
 
-    customers = pd.read_csv(st.run_dir / "customers.csv", dtype={"customer_id": str}, encoding="utf-8-sig")
+    customers = pd.read_parquet(
+        st.run_dir / "customers.parquet"
+    )  # the page's table (a run writes the CSV after its pages)
     assert len(customers) == len(before) and customers["customer_id"].is_unique
     for column in COLUMNS:
         assert column in customers, column
