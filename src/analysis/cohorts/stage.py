@@ -19,6 +19,7 @@ written as ``cohorts.csv`` by :func:`write_csv`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -367,3 +368,15 @@ def csv_frame(matrix: pd.DataFrame) -> pd.DataFrame:
     for column in ("revenue", "revenue_per_customer", "cumulative_revenue_per_customer"):
         out[column] = out[column].round(2)
     return out
+
+
+def read_matrix(run_dir: Path | str) -> pd.DataFrame | None:
+    """The long-form matrix of a finished run directory (its ``cohorts.csv``, as rounded for people) with
+    ``complete`` and ``cumulative_orders_per_customer`` worked out again from ``cohorts.json``'s as-of date and
+    period, for the pack's charts; None when the run has no cohorts."""
+    run = Path(run_dir)
+    if not (run / "cohorts.csv").is_file() or not (run / "cohorts.json").is_file():
+        return None
+    summary = json.loads((run / "cohorts.json").read_text(encoding="utf-8"))["summary"]
+    matrix = pd.read_csv(run / "cohorts.csv", encoding="utf-8-sig", parse_dates=["cohort"])
+    return with_completeness(matrix, pd.Timestamp(summary["as_of"]), summary["period"])

@@ -148,6 +148,31 @@ FORECAST_TEXTS = {
 }  # fmt: skip
 
 
+# The cohorts slide's own words (its sentences come in both languages from cohorts.json).
+COHORT_TEXTS = {"title": {"en": "Are we keeping the customers we win?", "zh": "我们留住了获得的客户吗？"}}
+
+
+def _cohorts_slide(d: _Deck, run: Path, lang: str) -> None:
+    """The cohorts page's sentences beside its retention triangle (from ``cohorts.json`` and ``cohorts.csv``); no
+    slide for a run without them."""
+    from analysis import cohorts
+
+    record = read_json(run, "cohorts.json") or {}
+    matrix = cohorts.read_matrix(run)
+    if not record.get("sentences") or matrix is None:
+        return
+    slide = d.slide(COHORT_TEXTS["title"][lang])
+    lines = [t[lang].replace("**", "") for t in [*record["sentences"], *record["warnings"]]]
+    d.text(slide, lines, 0.5, 1.3, 4.6, 5.9, size=13)
+    from analysis.plotting import use_cjk_font
+
+    use_cjk_font()
+    s = record["settings"]
+    ax = cohorts.plots.plot_retention_heatmap(matrix, s["period"], min(s["max_cohorts_shown"], 12),
+                                              min(s["max_periods_shown"], 12), lang=lang)  # fmt: skip
+    d.chart(slide, ax, 5.3, 1.3, width=7.7)
+
+
 def _money(v: float) -> str:
     return f"{v:,.0f}"
 
@@ -385,6 +410,7 @@ def build_deck(
     _title_slide(d, numbers, mask_pii)
     _headline_slide(d, numbers, plots.tier_names(config, lang))
     _forecast_slide(d, run, lang)
+    _cohorts_slide(d, run, lang)
     if "tier" in customers:
         _tier_slides(d, customers, config, lang, amounts="revenue" in numbers)
     _segment_slides(d, run)

@@ -45,7 +45,12 @@ TEXTS = {
                        "clusters.json": "clustering: choice of k, stability, profiles, names, rules",
                        "clv.json": "CLV models: backtest, parameters, log-likelihoods, totals",
                        "churn.json": "churn models and baselines on a later cut-off, risk bands",
-                       "declines.json": "the analyses this data could not support, and why"},
+                       "declines.json": "the analyses this data could not support, and why",
+                       "cohorts.csv": "retention and revenue by acquisition cohort and period since, long form",
+                       "cohorts.json": "cohorts: settings, the numbers the page states, reconciliation"},
+        "cohorts": "Customers won who bought again {k} {periods} later",
+        "cohorts_detail": "{customers} customers of {cohorts} cohorts",
+        "periods": {"month": ["month", "months"], "week": ["week", "weeks"], "quarter": ["quarter", "quarters"]},
     },
     "zh": {
         "title": "客户分析报告", "summary": "管理层摘要", "as_of": "截止日期", "headline": "关键指标",
@@ -67,7 +72,12 @@ TEXTS = {
                        "clusters.json": "聚类：k 的选择、稳定性、画像、名称与规则",
                        "clv.json": "CLV 模型：回测、参数、对数似然、合计",
                        "churn.json": "流失模型与基准（后一截止日评估）、风险等级",
-                       "declines.json": "本数据未能进行的分析及原因"},
+                       "declines.json": "本数据未能进行的分析及原因",
+                       "cohorts.csv": "按获客批次与获客后各期的留存与收入（长表）",
+                       "cohorts.json": "客户批次分析：设置、页面中的数字与核对"},
+        "cohorts": "获客 {k} {periods}后仍再次购买的客户占比",
+        "cohorts_detail": "{cohorts} 批共 {customers} 位客户",
+        "periods": {"month": ["个月", "个月"], "week": ["周", "周"], "quarter": ["个季度", "个季度"]},
     },
 }  # fmt: skip
 
@@ -112,7 +122,22 @@ def cards(
         out.append({"key": "clv", "label": t["clv"].format(months=n["clv_horizon_months"]),
                     "raw": round(n["clv_12m"], 2), "value": f"{n['clv_12m']:,.0f}", "href": _page_for(pages, "_clv"),
                     "detail": t["clv_detail"].format(n=f"{n['clv_customers']:,}")})
+    out += cohort_cards(run_dir, pages, lang)
     return out  # fmt: skip
+
+
+def cohort_cards(run_dir: Path, pages: list[str], lang: str = "en") -> list[dict[str, Any]]:
+    """The cohorts page's card (from ``cohorts.json``): the share of customers won who bought again at the
+    comparison period, over the cohorts observed that long; none without the page or before such a period."""
+    c = (read_json(run_dir, "cohorts.json") or {}).get("summary") or {}
+    if not c.get("k") or c.get("retention_k") is None or c.get("short_history"):
+        return []
+    t = TEXTS[lang]
+    periods = t["periods"][c["period"]][1 if c["k"] > 1 else 0]
+    detail = t["cohorts_detail"].format(customers=f"{c['customers_k']:,}", cohorts=c["cohorts_k"])
+    return [{"key": "cohorts", "label": t["cohorts"].format(k=c["k"], periods=periods),
+             "raw": round(c["retention_k"], 4), "value": f"{c['retention_k']:.0%}",
+             "href": _page_for(pages, "_cohorts"), "detail": detail}]  # fmt: skip
 
 
 def _title(run_dir: Path, page: str) -> str:
@@ -142,7 +167,7 @@ def write_index(
     quality = read_json(run_dir, "quality.json") or {}
     summaries = [name for name in ("00_summary.html", "00_summary_zh.html") if name not in pages]
     known = ["customers.csv", "customers.xlsx", "summary.pptx", "summary_zh.pptx", *summaries,
-             "quarantine.csv", "quality.json"]
+             "quarantine.csv", "quality.json", "cohorts.csv"]
     files = [name for name in known if (run_dir / name).is_file()]
     files += sorted(p.name for p in run_dir.glob("*.json") if p.name not in (*known, "run.json", "settings.json"))
     files += sorted(p.relative_to(run_dir).as_posix() for p in run_dir.glob("crm/*") if p.is_file())

@@ -126,6 +126,7 @@ def sentences(
             )
         )
     points += forecast_points(clv or {}, lang)
+    points += cohort_points(read_json(run_dir, "cohorts.json") or {}, lang)
     churn = read_json(run_dir, "churn.json")
     if churn and churn.get("warning_list"):
         w = churn["warning_list"]
@@ -167,6 +168,15 @@ def forecast_points(clv: dict, lang: str) -> list[str]:
     if clv.get("new_customer"):
         points.append(clv["new_customer"]["text"][lang])
     return points
+
+
+def cohort_points(cohorts: dict, lang: str) -> list[str]:
+    """What the cohorts record says first, in ``lang`` (its headline sentence, without the page's bold marks):
+    whether recent cohorts keep buying as earlier ones did, or why the comparison is thin or the history short;
+    nothing from a run without the cohorts page."""
+    if not cohorts.get("sentences"):
+        return []
+    return [cohorts["sentences"][0][lang].replace("**", "")]
 
 
 def model_name(clv: dict, lang: str) -> str:
