@@ -32,6 +32,18 @@ def test_notebook_runs_on_the_cdnow_sample_and_writes_its_outputs(tmp_path, stag
     report = json.loads((st.run_dir / "clv.json").read_text(encoding="utf-8"))
     assert report["chosen_model"] in report["models"]
     assert report["clv"]["bootstrap_resamples"] == 3
+    # the time axis (issue 19): forecast.csv as the run's other CSV files, the monthly backtest and new customer
+    raw = (st.run_dir / "forecast.csv").read_bytes()
+    assert raw.startswith("\ufeffmonth,group_by,group,expected_purchases,expected_revenue,".encode())
+    forecast = pd.read_csv(st.run_dir / "forecast.csv", encoding="utf-8-sig")
+    months = forecast[forecast["group_by"] == "all"]
+    assert len(months) == 12 and months["expected_purchases"].sum() == pytest.approx(
+        report["clv"]["total_expected_purchases"], rel=1e-4
+    )  # rounded to 4 decimals a month
+    models = json.loads((st.run_dir / "clv_models.json").read_text(encoding="utf-8"))
+    assert models["monthly_backtest"] == report["monthly_backtest"] and len(models["monthly_backtest"]) == 9
+    assert {"mape_purchases", "mape_revenue"} <= set(models)
+    assert {"expected_purchases", "expected_spend_per_purchase", "expected_value"} <= set(models["new_customer"])
 
 
 @pytest.mark.slow
@@ -52,6 +64,7 @@ def test_the_chinese_page_has_chinese_headings_and_no_english_narrative(tmp_path
     shown = "\n".join(o.get("data", {}).get("text/markdown", "") for c in nb.cells if c.cell_type == "code"
                       for o in c.get("outputs", []))  # fmt: skip
     assert "未来 **" in shown and "**选定模型**：" in shown and "Over the next" not in shown
+    assert "本预测只涵盖现有的" in shown and "今天新获得的一位客户" in shown and "验证月" in shown
     html = "\n".join(o.get("data", {}).get("text/html", "") for c in nb.cells if c.cell_type == "code"
                      for o in c.get("outputs", []))  # fmt: skip
     assert "估计值" in html and "客户终身价值" in html and "模型" in html

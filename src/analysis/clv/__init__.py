@@ -18,13 +18,15 @@ data behind the charts), ``plots``, ``lifetimes_api`` (the lifetimes-style fitte
 :class:`ClvResult`; its fallbacks: the whole period by BIC, a small penalty, the NBD; its declines),
 ``covariate_design``, ``covariates``, ``covariate_run``, ``effects``, ``covariate_texts`` (static covariates: the
 design matrix and its checks, :class:`CovariatePurchaseModel`, the stage's covariates and ``clv_models.json``, the
-effects in words), ``record`` (``clv.json``'s entries and the stage's warnings about the fits, en/zh), ``describe``
-(the page's words in English and Chinese: the managers' summary, the choice of model) and ``show`` (the page's
-tables, en/zh: :func:`page_table`). What a model finds (a degenerate fit, an optimiser that stopped, a spend
-warning) it says in both languages where it finds it.
+effects in words), ``monthly``, ``new_customer``, ``monthly_run``, ``monthly_plots`` (the time axis: the forecast
+of today's customers by calendar month, tier and RFM segment, its monthly backtest, a newly won customer's value,
+the stage's ``forecast.csv`` and its charts), ``record`` (``clv.json``'s entries and the stage's warnings about
+the fits, en/zh), ``describe`` (the page's words in English and Chinese: the managers' summary, the choice of
+model) and ``show`` (the page's tables, en/zh: :func:`page_table`). What a model finds (a degenerate fit, an
+optimiser that stopped, a spend warning) it says in both languages where it finds it.
 """
 
-from analysis.clv import describe, diagnostics, effects, plots, show
+from analysis.clv import describe, diagnostics, effects, monthly, monthly_plots, monthly_run, plots, show
 from analysis.clv.backtest import (
     NO_DROPOUT_GAIN,
     Backtest,
@@ -121,6 +123,9 @@ __all__ = [
     "effects",
     "lr_test",
     "models_record",
+    "monthly",
+    "monthly_plots",
+    "monthly_run",
     "ratios",
     "diagnostics",
     "discount_weights",

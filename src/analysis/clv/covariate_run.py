@@ -18,6 +18,7 @@ import pandas as pd
 from analysis.clv.covariate_design import Design, design_matrix, ratios
 from analysis.clv.covariates import CovariatePurchaseModel
 from analysis.clv.likelihoods import COVARIATE_SUFFIX, MODEL_LABELS, base_model, has_covariates
+from analysis.clv.monthly_run import models_entries
 
 # The customer table's attributes a covariate may name (analysis.data.validate.ATTRIBUTE_ROLES but the name).
 ATTRIBUTES = ("country", "region", "city", "industry", "customer_type", "size")
@@ -106,7 +107,9 @@ def models_record(record: dict[str, Any]) -> dict[str, Any]:
     """``clv_models.json``: for each fitted model (the backtest's calibration fits and the full-data refit), its
     ``params``, ``coefficients`` (``trans.<column>``, ``life.<column>``; none without covariates),
     ``std_errors`` (the same keys), ``log_likelihood``, ``customers`` and ``lr_test`` (``statistic``, ``df``,
-    ``p_value``; null without covariates), from the stage's record."""
+    ``p_value``; null without covariates), from the stage's record; then the monthly backtest
+    (``monthly_backtest``, ``mape_purchases``, ``mape_revenue``, ...) and ``new_customer``
+    (:func:`analysis.clv.monthly_run.models_entries`)."""
     out: dict[str, Any] = {}
     for key, entry in record["models"].items():
         fits = {}
@@ -123,7 +126,8 @@ def models_record(record: dict[str, Any]) -> dict[str, Any]:
                 "lr_test": fit.get("lr_test"),
             }
         out[key] = {"label": entry["label"], "status": entry.get("status", "fitted"), **fits}
-    return {"as_of": record["as_of"], "chosen_model": record["chosen_model"], "models": out}
+    extra = models_entries(record)  # the month-by-month backtest and the new customer's value (issue 19)
+    return {"as_of": record["as_of"], "chosen_model": record["chosen_model"], "models": out, **extra}
 
 
 def finite_or_nan(value: Any) -> float:

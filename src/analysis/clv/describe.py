@@ -322,6 +322,7 @@ def summary(result: ClvResult, lang: str = "en") -> str:
     covariates = summary_line(record, lang)
     if covariates:
         lines.append(covariates)
+    lines += [say("item", lang, w=w) for w in time_lines(record, lang)]
     if c["bootstrap_resamples"] and record["amounts"]:
         lines.append(say("intervals", lang, interval=c["interval"], n=c["bootstrap_resamples"]))
     if c["customers_without_purchase"]:
@@ -331,6 +332,19 @@ def summary(result: ClvResult, lang: str = "en") -> str:
     if technical_notes(result, lang):
         lines.append(say("item", lang, w=TEXTS["see_details"][lang]))
     return "\n".join(lines)
+
+
+def time_lines(record: dict[str, Any], lang: str) -> list[str]:
+    """The time axis in the managers' summary (:mod:`analysis.clv.monthly_run`): the next three months from
+    today's customers and that it covers them only; what a customer won today is worth. None in a record
+    without them."""
+    out = []
+    quarter = record.get("forecast_quarter")
+    if quarter:
+        out.append((" " if lang == "en" else "").join([quarter["text"][lang], quarter["scope"][lang]]))
+    if record.get("new_customer"):
+        out.append(record["new_customer"]["text"][lang])
+    return out
 
 
 def sentence(words: str, lang: str) -> str:

@@ -59,18 +59,24 @@ TEXTS = {
                                 "{purchases:,.0f} repeat purchases (the data has no amounts: no revenue).",
                           "zh": "未来三个月（{start} 至 {end}）：现有客户预计重复购买 {purchases:,.0f} 次"
                                 "（数据没有金额，无法预测收入）。"},
-    "backtest": {"en": "Forecast from {calibration_end} for the {months} holdout months to {end}, the same method "
-                       "missed monthly revenue by {mape_revenue:.0f}% on average (total {total_revenue:+.1f}%) and "
-                       "monthly repeat purchases by {mape_purchases:.0f}% (total {total_purchases:+.1f}%).",
+    "backtest": {"en": "Forecasting the {months} holdout months from {calibration_end} to {end}, the same method "
+                       "missed monthly revenue by {mape_revenue:.0f}% on average and put the period's total "
+                       "{total_revenue_words}; it missed monthly repeat purchases by {mape_purchases:.0f}% on "
+                       "average, their total {total_purchases_words}.",
                  "zh": "以 {calibration_end} 为起点预测其后至 {end} 的 {months} 个验证月，同一方法对月收入的平均"
-                       "误差为 {mape_revenue:.0f}%（合计 {total_revenue:+.1f}%），对月重复购买次数的平均误差为 "
-                       "{mape_purchases:.0f}%（合计 {total_purchases:+.1f}%）。"},
-    "backtest_purchases": {"en": "Forecast from {calibration_end} for the {months} holdout months to {end}, the same "
-                                 "method missed monthly repeat purchases by {mape_purchases:.0f}% on average (total "
-                                 "{total_purchases:+.1f}%); the data has no amounts, so revenue is not backtested.",
+                       "误差为 {mape_revenue:.0f}%，整个期间的收入合计{total_revenue_words}；对月重复购买次数的平均"
+                       "误差为 {mape_purchases:.0f}%，合计{total_purchases_words}。"},
+    "backtest_purchases": {"en": "Forecasting the {months} holdout months from {calibration_end} to {end}, the same "
+                                 "method missed monthly repeat purchases by {mape_purchases:.0f}% on average and put "
+                                 "their total {total_purchases_words}; the data has no amounts, so revenue is not "
+                                 "backtested.",
                            "zh": "以 {calibration_end} 为起点预测其后至 {end} 的 {months} 个验证月，同一方法对月重复"
-                                 "购买次数的平均误差为 {mape_purchases:.0f}%（合计 {total_purchases:+.1f}%）；"
+                                 "购买次数的平均误差为 {mape_purchases:.0f}%，合计{total_purchases_words}；"
                                  "数据没有金额，未检验收入。"},
+    "too_low": {"en": "{size:.1f}% too low", "zh": "低估 {size:.1f}%"},
+    "too_high": {"en": "{size:.1f}% too high", "zh": "高估 {size:.1f}%"},
+    "on_target": {"en": "on target", "zh": "与实际相符"},
+    "no_total": {"en": "against none bought", "zh": "无从比较（没有实际购买）"},
     "short_holdout": {"en": "The holdout period ({start} to {end}) is shorter than two calendar months: there is "
                             "no month-by-month backtest.",
                       "zh": "验证期（{start} 至 {end}）不足两个自然月，无法逐月回测。"},
@@ -479,6 +485,7 @@ def backtest_errors(table: pd.DataFrame, windows: pd.DataFrame, cal: pd.Timestam
         "mape_revenue": mape_r,
         "total_revenue": total_r,
     }
+    values["total_revenue_words"], values["total_purchases_words"] = error_words(total_r), error_words(total_p)
     amounts = math.isfinite(mape_r)
     return {
         "monthly_backtest": rows,
@@ -488,3 +495,13 @@ def backtest_errors(table: pd.DataFrame, windows: pd.DataFrame, cal: pd.Timestam
         "total_error_revenue_pct": total_r,
         "monthly_backtest_text": texts("backtest" if amounts else "backtest_purchases", **values),
     }
+
+
+def error_words(error_pct: float) -> Text:
+    """The error of a total in words, {en, zh}: "15.7% too low", "3.0% too high", on target (within 0.05 %), or
+    none to compare with (NaN: nothing was bought)."""
+    if not math.isfinite(error_pct):
+        return texts("no_total")
+    if abs(error_pct) < 0.05:
+        return texts("on_target")
+    return texts("too_low" if error_pct < 0 else "too_high", size=abs(error_pct))

@@ -29,6 +29,7 @@ from analysis.clv.describe import MODEL_NAMES, UNIT_ZH, texts
 from analysis.clv.fitters import ConvergenceError
 from analysis.clv.likelihoods import COVARIATE_SUFFIX, MODEL_LABELS, MODELS, base_model, check_model
 from analysis.clv.models import OUTPUT_COLUMNS, UNITS_PER_MONTH
+from analysis.clv.monthly_run import time_axis
 from analysis.clv.nbd import NBD_MODEL
 from analysis.clv.record import clv_entry, fit_entry, model_entry, refit_failure, spend_entry, warning
 from analysis.clv.show import TOP_CUSTOMERS, top_customers
@@ -60,9 +61,10 @@ def clv_settings(config: dict[str, Any]) -> dict[str, Any]:
 class ClvResult(StageResult):
     """The CLV stage's products: ``columns`` (``customer_id`` + :data:`OUTPUT_COLUMNS`, one row per customer of the
     customer table), ``record`` (``clv.json``), ``tables`` (``backtest``, ``parameters``, ``selection``,
-    ``top_customers``: raw numbers, :func:`analysis.clv.show.page_table` labels them); and the backtest (None
-    when there was none), the fitted :class:`CLVModel` and the customer summary it was fitted on
-    (``fit_summary``: ``frequency``, ``recency``, ``T``, ``monetary_value`` by customer id)."""
+    ``top_customers``, ``effects``: raw numbers, :func:`analysis.clv.show.page_table` labels them; ``forecast``:
+    the month-by-month forecast, ``forecast.csv``); and the backtest (None when there was none), the fitted
+    :class:`CLVModel` and the customer summary it was fitted on (``fit_summary``: ``frequency``, ``recency``,
+    ``T``, ``monetary_value`` by customer id)."""
 
     stage: ClassVar[str] = "clv"
 
@@ -116,7 +118,11 @@ def run(prepared: Inputs, config: dict[str, Any]) -> ClvResult:
     ``prepared``: the run's inputs (:data:`TRANSACTION_COLUMNS` of the purchases are all it reads; the customer
     table decides the rows of the result: customers without a purchase get NaN forecasts and CLV 0; its
     lifetimes-style columns, when they are as of the as-of date in the model's time unit, are the summary the
-    model is fitted on, see :func:`customer_summary`); ``config``: the validated settings (``clv`` section).
+    model is fitted on, see :func:`customer_summary`; its ``tier`` and ``rfm_segment`` split the month-by-month
+    forecast); ``config``: the validated settings (``clv`` section). The same model then forecasts today's
+    customers month by month, is backtested month by month and values a newly won customer
+    (:func:`~analysis.clv.monthly_run.time_axis`: the record's ``forecast_quarter``, ``monthly_forecast``,
+    ``monthly_backtest`` and ``new_customer``; ``tables["forecast"]``, written as ``forecast.csv``).
     Raises :class:`~analysis.errors.StageDeclined` when the data cannot support a forecast (one day of purchases,
     too short a history, nobody bought twice)."""
     cfg = clv_settings(config)
@@ -127,7 +133,8 @@ def run(prepared: Inputs, config: dict[str, Any]) -> ClvResult:
     design = stage_design(customers, summary.index, cfg)  # the covariates' one-line errors before any fit
     decline_unless_forecastable(tx, summary, as_of, cfg)
     bt, why = try_backtest(tx, as_of, cfg, design)
-    fc = forecast(bt, why, summary if design is None else summary.join(design.frame), cfg, as_of, design)
+    frame = summary if design is None else summary.join(design.frame)
+    fc = forecast(bt, why, frame, cfg, as_of, design)
     amounts = not bool(tx["amount"].isna().all())
     columns, matched = place_scores(fc.scores, summary, customers, rows, amounts)
     record = make_record(fc, cfg, as_of, amounts, late_as_of(tx, as_of))
@@ -135,11 +142,14 @@ def run(prepared: Inputs, config: dict[str, Any]) -> ClvResult:
         record["covariates"] = covariates_entry(design, record["chosen_model"], fc.model.purchase_model_,
                                                 bt.models if bt is not None else {})  # fmt: skip
     record["clv"] = clv_entry(fc.model, columns, fc.scores, matched, amounts)
+    months, entries = time_axis(fc.model, frame, customers, rows, tx, bt, record["chosen_model"], cfg, as_of, design)
+    record.update(entries)
     missing = len(summary.index) - int(matched.sum())  # customer ids are unique in both
     if missing:
         record["warnings"].append(warning("not_in_table", n=missing))
     tables = page_tables(fc, columns, amounts)
     tables["effects"] = effects_table(record)
+    tables["forecast"] = months
     return ClvResult(
         columns=columns,
         record=jsonable(record),
