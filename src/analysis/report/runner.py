@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import queue
 import resource
 import time
 from collections.abc import Callable
@@ -177,9 +178,10 @@ def shared_kernel(cwd: Path, warm_up: str = ""):
     km.start_kernel(extra_arguments=KERNEL_ARGUMENTS, cwd=str(cwd), env={**os.environ, CSV_AFTER_PAGES: "1"})
     client = own_client(km)
     try:
-        if warm_up:  # sent now, run as soon as the kernel is up; a later request waits for it
+        if warm_up:  # sent now, run as soon as the kernel is up; a later request waits for it. Run in a
+            # namespace of its own: it loads the modules, and no page sees its names, whichever runs first
             client.start_channels()
-            client.execute(warm_up, silent=True, store_history=False)
+            client.execute(f"exec({warm_up!r}, {{}})", silent=True, store_history=False)
         yield km
     finally:
         client.stop_channels()  # (kept open until here: closing it at once could drop the unsent request)
@@ -216,14 +218,22 @@ def start_in_kernel(km, code: str) -> Callable[[], None]:
 
 
 def fresh_namespace(km) -> None:
-    """Empty the kernel's user namespace (imported modules stay loaded), as a new kernel would have it. A failed
-    warm-up (an import error) is not reported here: the page that imports it fails, naming the cause."""
-    client = km.client()
-    client.start_channels()
+    """Empty the kernel's user namespace (imported modules stay loaded), as a new kernel would have it. Asked and
+    answered on the shell channel alone (a client's ``wait_for_ready`` spends 0.2 s a page flushing IOPub); the
+    kernel's answer comes in turn, so a page sent after it waits for the pages' imports. A failed warm-up (an
+    import error) is not reported here: the page that imports it fails, naming the cause."""
+    client = own_client(km)
+    client.start_channels(iopub=False, stdin=False, hb=False)
     try:
-        client.wait_for_ready(timeout=KERNEL_START_SECONDS)  # the first page waits for the pages' imports
-        reply = client.execute_interactive("get_ipython().reset(new_session=False)", store_history=False,
-                                           timeout=KERNEL_START_SECONDS, output_hook=lambda _: None)
+        asked = client.execute("get_ipython().reset(new_session=False)", silent=True, store_history=False)
+        reply, deadline = None, time.monotonic() + KERNEL_START_SECONDS
+        while reply is None or reply["parent_header"].get("msg_id") != asked:
+            if not km.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the kernel could not be reset between pages")
+            try:
+                reply = client.get_shell_msg(timeout=1)
+            except queue.Empty:
+                continue
         if reply["content"]["status"] != "ok":
             raise RuntimeError("the kernel could not be reset between pages")
     finally:
