@@ -33,6 +33,12 @@ HEADERS: dict[str, Text] = {
     "matrix": {"en": "Cohort matrix", "zh": "客户批次矩阵"},
     "compared_with": {"en": "Compared with", "zh": "对比对象"},
     "agrees": {"en": "Agrees", "zh": "一致"},
+    "country": {"en": "Country", "zh": "国家"},
+    "region": {"en": "Region", "zh": "地区"},
+    "city": {"en": "City", "zh": "城市"},
+    "industry": {"en": "Industry", "zh": "行业"},
+    "customer_type": {"en": "Customer type", "zh": "客户类型"},
+    "size": {"en": "Size", "zh": "规模"},
 }
 # The reconciliation's rows and answers.
 CHECKS: dict[str, Text] = {
@@ -80,7 +86,7 @@ def _group_rows(result: CohortsResult, name: str) -> pd.DataFrame:
     """A by-attribute table without its curve, revenue or orders per customer as the data has."""
     table = result.tables[name].drop(columns="curve")
     drop = "orders_" if result.facts["has_amounts"] else "value_"
-    return table.drop(columns=[c for c in table if c.startswith(drop)])
+    return table.drop(columns=[c for c in table if c.startswith(drop)]).rename_axis(name[3:])
 
 
 def reconciliation_table(result: CohortsResult, lang: str) -> pd.DataFrame:
@@ -91,8 +97,8 @@ def reconciliation_table(result: CohortsResult, lang: str) -> pd.DataFrame:
     if r["revenue"] is not None:
         rows.append((CHECKS["revenue"][lang], r["revenue"], r["revenue_kept"], r["revenue_match"]))
     frame = pd.DataFrame(rows, columns=["check", "matrix", "compared_with", "agrees"]).set_index("check")
-    for column, kinds in (("matrix", ("{:,}", "{:,.2f}")), ("compared_with", ("{:,}", "{:,.2f}"))):
-        frame[column] = [kinds[i].format(v) for i, v in enumerate(frame[column])]  # customers, then money
+    for column in ("matrix", "compared_with"):  # customers, then money
+        frame[column] = [f"{int(v):,}" if i == 0 else f"{v:,.2f}" for i, v in enumerate(frame[column])]
     frame["agrees"] = [CHECKS["yes" if ok else "no"][lang] for ok in frame["agrees"]]
     return frame
 

@@ -163,7 +163,7 @@ def _cohorts_slide(d: _Deck, run: Path, lang: str) -> None:
         return
     slide = d.slide(COHORT_TEXTS["title"][lang])
     lines = [t[lang].replace("**", "") for t in [*record["sentences"], *record["warnings"]]]
-    d.text(slide, lines, 0.5, 1.3, 4.6, 5.9, size=13)
+    d.text(slide, lines, 0.5, 1.3, 4.6, 5.9, size=12)
     from analysis.plotting import use_cjk_font
 
     use_cjk_font()
