@@ -39,8 +39,11 @@ def test_notebooks_have_no_outputs_and_one_parameters_cell():
         assert len(tagged) == 1, path.name
         assert "run_dir: str = " in "".join(tagged[0]["source"]), path.name
         for cell in code:  # thin: logic lives in the package
-            lines = [line for line in "".join(cell["source"]).splitlines()
-                     if line.strip() and not line.strip().startswith("#")]
+            lines = [
+                line
+                for line in "".join(cell["source"]).splitlines()
+                if line.strip() and not line.strip().startswith("#")
+            ]
             assert len(lines) <= 15, (path.name, lines)
         assert nb["metadata"]["kernelspec"]["name"] == "python3", path.name
 
@@ -48,13 +51,20 @@ def test_notebooks_have_no_outputs_and_one_parameters_cell():
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 
 
-def _execute(name: str, cwd: Path, out: Path, parameters: dict) -> dict:
-    """``name`` run by papermill from ``cwd`` with ``parameters``, as a scheduler or JupyterLab runs it; the
-    executed notebook, checked for errors and for at least one chart."""
+def _execute(name: str, cwd: Path, out: Path, parameters: dict, km=None) -> dict:
+    """``name`` run by papermill from ``cwd`` with ``parameters``, as a scheduler or JupyterLab runs it (every
+    cell, both languages'), in a new kernel or in ``km`` (a kernel started in ``cwd``, its namespace emptied
+    first); the executed notebook, checked for errors and for at least one chart."""
     import papermill
 
-    papermill.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(out), kernel_name="python3",
-                               cwd=str(cwd), progress_bar=False, parameters=parameters)
+    from analysis.report.runner import clients_closed, fresh_namespace
+
+    if km is not None:
+        fresh_namespace(km)
+    with clients_closed(km):
+        papermill.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(out), kernel_name="python3",
+                                   cwd=str(cwd), progress_bar=False, parameters=parameters,
+                                   **({"km": km} if km is not None else {}))  # fmt: skip
     executed = json.loads(out.read_text(encoding="utf-8"))
     errors = [o for c in executed["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, name
@@ -62,11 +72,21 @@ def _execute(name: str, cwd: Path, out: Path, parameters: dict) -> dict:
     return executed
 
 
+@pytest.fixture(scope="module")
+def root_kernel():
+    """One kernel started in the repository root for the notebooks run from there (a kernel's start and the
+    pages' imports cost about 4 s a notebook); the relative-path test below starts its own."""
+    from analysis.report.runner import shared_kernel
+
+    with shared_kernel(ROOT) as km:
+        yield km
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_every_notebook_runs_from_the_repository_root_with_no_parameters(tmp_path, name):
+def test_every_notebook_runs_from_the_repository_root_with_no_parameters(tmp_path, name, root_kernel):
     """No runner, no parameter: the notebook prepares the bundled sample itself (``run_dir`` empty)."""
-    _execute(name, ROOT, tmp_path / f"{name}.ipynb", {})
+    _execute(name, ROOT, tmp_path / f"{name}.ipynb", {}, root_kernel)
 
 
 @pytest.mark.slow
@@ -83,8 +103,11 @@ def test_a_notebook_reads_relative_paths_from_the_project_wherever_it_runs(tmp_p
 
 def test_lifetimes_is_imported_by_one_module_only():
     package = ROOT / "src" / "analysis"
-    importers = [p.relative_to(package).as_posix() for p in package.rglob("*.py")
-                 if re.search(r"^\s*(import lifetimes|from lifetimes)", p.read_text(), re.M)]
+    importers = [
+        p.relative_to(package).as_posix()
+        for p in package.rglob("*.py")
+        if re.search(r"^\s*(import lifetimes|from lifetimes)", p.read_text(), re.M)
+    ]
     assert importers == ["clv/fitters.py"]
 
 
@@ -133,8 +156,14 @@ def _of_settings(node) -> bool:
     while isinstance(node, ast.Attribute | ast.Subscript | ast.Call | ast.BoolOp):
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and node.slice.value == "config":
             return True
-        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                and node.args[0].value == "config" and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+        if (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value == "config"
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+        ):
             return True
         node = node.values[0] if isinstance(node, ast.BoolOp) else getattr(node, "value", None) or node.func
     return isinstance(node, ast.Name) and bool(SETTINGS_NAME.match(node.id))
@@ -147,17 +176,31 @@ def _literal_fallbacks(tree, documented: set[str]) -> list[int]:
     import ast
 
     def documented_get(node) -> bool:
-        return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
-                and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value in documented
-                and _of_settings(node.func.value))
+        return (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value in documented
+            and _of_settings(node.func.value)
+        )
 
     lines = []
     for node in ast.walk(tree):
-        if documented_get(node) and len(node.args) == 2 and not (
-                isinstance(node.args[1], ast.Constant) and node.args[1].value is None):
+        if (
+            documented_get(node)
+            and len(node.args) == 2
+            and not (isinstance(node.args[1], ast.Constant) and node.args[1].value is None)
+        ):
             lines.append(node.lineno)
-        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and documented_get(node.values[0]) \
-                and len(node.values[0].args) == 1 and isinstance(node.values[-1], ast.Constant | ast.Dict | ast.List):
+        if (
+            isinstance(node, ast.BoolOp)
+            and isinstance(node.op, ast.Or)
+            and documented_get(node.values[0])
+            and len(node.values[0].args) == 1
+            and isinstance(node.values[-1], ast.Constant | ast.Dict | ast.List)
+        ):
             lines.append(node.lineno)
     return sorted(set(lines))
 
@@ -172,9 +215,11 @@ def _modules():
 def test_the_literal_fallback_finder_finds_one():
     import ast
 
-    tree = ast.parse('cfg.get("horizon_months", 12)\ncfg.get("horizon_months")\nconfig["clv"].get("seed") or 0\n'
-                     'meta.get("tags", [])\nrecord.get("seed", 0)\n(config.get("a") or {}).get("seed", 1)\n'
-                     'json.loads(text)["config"].get("seed", 2)\n')
+    tree = ast.parse(
+        'cfg.get("horizon_months", 12)\ncfg.get("horizon_months")\nconfig["clv"].get("seed") or 0\n'
+        'meta.get("tags", [])\nrecord.get("seed", 0)\n(config.get("a") or {}).get("seed", 1)\n'
+        'json.loads(text)["config"].get("seed", 2)\n'
+    )
     assert _literal_fallbacks(tree, {"horizon_months", "seed", "a"}) == [1, 3, 6, 7]
 
 
@@ -190,17 +235,23 @@ def _private_imports(tree) -> list[str]:
     ``pandas._config``)."""
     import ast
 
-    return [f"{node.module}.{alias.name}" for node in ast.walk(tree)
-            if isinstance(node, ast.ImportFrom) and node.module and node.module != "__future__"
-            for alias in node.names if alias.name != "_"  # ibis's deferred expressions, a public name
-            and any(part.startswith("_") for part in [*node.module.split("."), alias.name])]
+    return [
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module != "__future__"
+        for alias in node.names
+        if alias.name != "_"  # ibis's deferred expressions, a public name
+        and any(part.startswith("_") for part in [*node.module.split("."), alias.name])
+    ]
 
 
 def test_the_private_import_finder_finds_them():
     import ast
 
-    tree = ast.parse("from pandas._config import config\nfrom a import _b\nfrom c import d\nfrom __future__ import x\n"
-                     "from ibis import _")
+    tree = ast.parse(
+        "from pandas._config import config\nfrom a import _b\nfrom c import d\nfrom __future__ import x\n"
+        "from ibis import _"
+    )
     assert _private_imports(tree) == ["pandas._config.config", "a._b"]
 
 
@@ -212,9 +263,13 @@ def test_no_private_name_is_imported_from_another_module():
 def test_no_function_in_a_stage_is_over_60_lines():
     import ast
 
-    found = [f"{name}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)"
-             for name, tree in _modules() if name.split("/")[0] in STAGES for node in ast.walk(tree)
-             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno >= 60]
+    found = [
+        f"{name}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for name, tree in _modules()
+        if name.split("/")[0] in STAGES
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno >= 60
+    ]
     assert not found, found
 
 
