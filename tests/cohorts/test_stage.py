@@ -155,9 +155,12 @@ def test_attributes_give_the_same_view_for_the_largest_groups(config):
     table = result.tables["by_region"]
     assert list(table.index) == ["North", "South"]  # East has one customer won: below min_group_customers
     assert table.loc["North", "customers"] == 2 and table.loc["North", "retention_1"] == 0.5  # a in February
-    # South: c (January) bought in March, not February; d (February) bought in March: period 1 = 1 of 2
-    assert table.loc["South", "retention_1"] == 0.5
-    assert table.loc["South", "curve"] == {0: 1.0, 1: 0.5, 2: 1.0}
+    # the summary compares at period 2 (March is the latest month over for January's cohort): only the cohorts
+    # observed that long count, January's. South: c (January) bought in March, not February; d (February) is
+    # counted among the customers won, not in the shares
+    assert result.record["summary"]["k"] == 2 and table.loc["South", "customers"] == 2
+    assert table.loc["South", "retention_1"] == 0.0
+    assert table.loc["South", "curve"] == {0: 1.0, 1: 0.0, 2: 1.0}
     assert result.record["summary"]["attributes"] == ["region"]
     assert cohorts.describe.no_attributes_text(result, "en") == ""
     shown = cohorts.show.page_table(result, "by_region", "zh").data

@@ -78,9 +78,11 @@ def run(prepared: Inputs, config: dict) -> CohortsResult:
     matrix = with_completeness(complete(found, as_of, period, amounts), as_of, period)
     k = int(cfg["compare_period"][period])
     tables = {"matrix": matrix, "cohorts": cohort_table(matrix, k)}
-    for name, (_, sizes) in groups.items():
-        tables[f"by_{name}"] = group_table(by_group[name], sizes, as_of, period, amounts, k)
     facts = summary_facts(matrix, as_of, cfg, amounts)
+    base = matrix.loc[(matrix["period"] == facts["k"]) & matrix["complete"], "cohort"]
+    for name, (_, sizes) in groups.items():
+        found = by_group[name][pd.to_datetime(by_group[name]["cohort"]).isin(base)]
+        tables[f"by_{name}"] = group_table(found, sizes, as_of, period, amounts, k, facts["k"])
     facts["attributes"] = [name for name in groups]
     facts["first_day"] = customers["first_purchase"].min() if len(customers) else as_of
     facts["short_history"] = short_history(facts["first_day"], as_of)
@@ -203,15 +205,17 @@ def attribute_groups(customers: pd.DataFrame, cfg: dict) -> dict[str, tuple[pd.D
 
 
 def group_table(
-    cells: pd.DataFrame, sizes: pd.Series, as_of: pd.Timestamp, period: str, amounts: bool, k: int
+    cells: pd.DataFrame, sizes: pd.Series, as_of: pd.Timestamp, period: str, amounts: bool, k: int, horizon: int
 ) -> pd.DataFrame:
-    """One row per group of an attribute (largest first): customers acquired, pooled retention in period 1 and
-    ``k``, cumulative revenue (and orders) per acquired customer at ``k``, and ``curve``, the pooled retention by
-    period since acquisition (a dict)."""
+    """One row per group of an attribute (largest first): customers won (in all cohorts), and over the cohorts of
+    ``cells`` (those whose period ``horizon``, the summary's comparison period, is over: the same cohorts at every
+    period, so a later period is not a different mix of cohorts) the pooled retention in period 1 and ``k``, the
+    cumulative revenue (and orders) per customer won at ``k``, and ``curve``, the pooled retention by period up to
+    ``horizon`` (a dict)."""
     rows = {}
     for group in sizes.index:
         found = cells[cells["group"] == group].drop(columns="group")
-        curve = pooled(with_completeness(complete(found, as_of, period, amounts), as_of, period))
+        curve = pooled(with_completeness(complete(found, as_of, period, amounts), as_of, period)).loc[:horizon]
         rows[group] = {"customers": int(sizes[group]), "retention_1": _at(curve, "retention", 1),
                        f"retention_{k}": _at(curve, "retention", k),
                        f"value_{k}": _at(curve, "cumulative_revenue_per_customer", k),
