@@ -74,6 +74,7 @@ def run(prepared: Inputs, config: dict) -> CohortsResult:
     amounts = bool(tx["amount"].notna().any())
     groups = attribute_groups(customers, cfg)
     found, by_group = engine_cells(tx, as_of, period, {name: frame for name, (frame, _) in groups.items()})
+    first_day = tx.loc[tx["timestamp"] < as_of.normalize() + pd.Timedelta(days=1), "timestamp"].min()
     del tx
     matrix = with_completeness(complete(found, as_of, period, amounts), as_of, period)
     k = int(cfg["compare_period"][period])
@@ -84,7 +85,7 @@ def run(prepared: Inputs, config: dict) -> CohortsResult:
         found = by_group[name][pd.to_datetime(by_group[name]["cohort"]).isin(base)]
         tables[f"by_{name}"] = group_table(found, sizes, as_of, period, amounts, k, facts["k"])
     facts["attributes"] = [name for name in groups]
-    facts["first_day"] = customers["first_purchase"].min() if len(customers) else as_of
+    facts["first_day"] = first_day if pd.notna(first_day) else as_of
     facts["short_history"] = short_history(facts["first_day"], as_of)
     facts["listed_only"] = int((customers["orders"] <= 0).sum())
     checks = reconciliation(matrix, customers, amounts, kept_revenue(prepared))
