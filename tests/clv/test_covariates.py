@@ -133,3 +133,34 @@ def test_design_matrix_exact():
 def test_bad_settings_are_one_line(kw, match):
     with pytest.raises(UserError, match=match):
         design_matrix(ATTRIBUTES, settings(**kw))
+
+
+def test_ratios_are_how_often_and_how_long_in_clvtools_signs():
+    """CLVTools: alpha_i = alpha exp(-g x) (a positive g: more purchases), Pareto/NBD beta_i = beta exp(-g x) (a
+    positive g: a higher dropout rate, a shorter mean lifetime beta_i / (s - 1)); BG/NBD: a and b times exp(g)."""
+    from analysis.clv.covariate_design import ratios
+
+    coefficients = pd.Series({"trans.g": 0.5, "life.g": 0.5})
+    se = pd.Series({"trans.g": 0.1, "life.g": 0.1})
+    pareto = ratios(coefficients, se, "pareto")
+    assert pareto.loc["trans.g", "ratio"] == pytest.approx(np.exp(0.5))
+    assert pareto.loc["life.g", "ratio"] == pytest.approx(np.exp(-0.5))
+    assert pareto.loc["life.g", "low"] == pytest.approx(np.exp(-0.5 - 0.196))
+    assert pareto.loc["life.g", "high"] == pytest.approx(np.exp(-0.5 + 0.196))
+    assert ratios(coefficients, se, "bgnbd").loc["life.g", "ratio"] == pytest.approx(np.exp(0.5))
+
+
+def test_customers_who_stay_twice_as_long_are_told_so():
+    """Simulated Pareto/NBD customers, the second half with twice the dropout scale beta (a mean lifetime twice as
+    long) and the same purchase rate: the told ratios' 95 % ranges hold 2 for how long and 1 for how often."""
+    from analysis.clv.covariate_design import ratios
+
+    rng = np.random.default_rng(11)
+    n = 20_000
+    g = (np.arange(n) >= n // 2).astype(float)
+    r, alpha, s, beta = TRUE["pareto"]
+    summary = simulate_summary("pareto", (r, np.full(n, alpha), s, beta * (1 + g)), rng.uniform(20, 80, n), rng)
+    fit = CovariatePurchaseModel("pareto", trans=["g"], life=["g"]).fit(summary.assign(g=g))
+    told = ratios(fit.coefficients_, fit.std_errors_, "pareto")
+    assert told.loc["life.g", "low"] < 2.0 < told.loc["life.g", "high"] and told.loc["life.g", "low"] > 1.2
+    assert told.loc["trans.g", "low"] < 1.0 < told.loc["trans.g", "high"]

@@ -145,14 +145,17 @@ def design_matrix(attributes: pd.DataFrame, settings: dict) -> Design | None:
 def ratios(coefficients: pd.Series, std_errors: pd.Series, model: str, z: float = 1.96) -> pd.DataFrame:
     """Each coefficient as the ratio a manager reads, with its range from the standard error (coefficient +- z
     standard errors, 95 % for 1.96): ``trans.<c>``: exp(gamma), how many times as often these customers buy
-    (the purchase rate's mean r / alpha_i); ``life.<c>``: Pareto/NBD exp(gamma), how many times as long they stay
-    (the mean lifetime beta_i / (s - 1)); BG/NBD, MBG/NBD the same exp(gamma), the factor on a and b (the odds'
-    spread; the mean dropout probability a / (a + b) is unchanged, so "as long" is not claimed there). Columns
-    ``process``, ``column``, ``coefficient``, ``std_error``, ``ratio``, ``low``, ``high``, ``z``, ``p_value``."""
+    (the purchase rate's mean r / alpha_i, alpha_i = alpha exp(-gamma x)); ``life.<c>``: Pareto/NBD exp(-gamma),
+    how many times as long they stay (the mean lifetime beta_i / (s - 1), beta_i = beta exp(-gamma x): in
+    CLVTools' form a positive gamma_life is a higher dropout rate, a shorter life); BG/NBD, MBG/NBD exp(gamma),
+    the factor on a and b (the odds' spread; the mean dropout probability a / (a + b) is unchanged, so "as long"
+    is not claimed there). Columns ``process``, ``column``, ``coefficient`` (CLVTools' gamma, as fitted),
+    ``std_error``, ``ratio``, ``low``, ``high``, ``z``, ``p_value``."""
     rows = []
     for key, gamma in coefficients.items():
         process, column = key.split(".", 1)
         se = float(std_errors.get(key, math.nan))
+        sign = -1.0 if process == "life" and model == "pareto" else 1.0  # the mean lifetime falls with gamma
         rows.append(
             {
                 "key": key,
@@ -160,9 +163,9 @@ def ratios(coefficients: pd.Series, std_errors: pd.Series, model: str, z: float 
                 "column": column,
                 "coefficient": float(gamma),
                 "std_error": se,
-                "ratio": math.exp(gamma),
-                "low": math.exp(gamma - z * se),
-                "high": math.exp(gamma + z * se),
+                "ratio": math.exp(sign * gamma),
+                "low": math.exp(sign * gamma - z * se),
+                "high": math.exp(sign * gamma + z * se),
                 "z": gamma / se if se > 0 else math.nan,
                 "p_value": float(chi2.sf((gamma / se) ** 2, 1)) if se > 0 else math.nan,  # two-sided, normal
                 "model": model,

@@ -3,8 +3,9 @@ and how long they stay, in CLVTools' parameterisation (Bachmann, Meierer & Naef;
 ``pnbd`` and ``bgnbd``, src/pnbd.cpp and src/bgnbd.cpp), so results compare one to one:
 
 - Pareto/NBD: alpha_i = alpha exp(-gamma_trans . x_i), beta_i = beta exp(-gamma_life . x_i)
-  (``pnbd_staticcov_alpha_i``, ``pnbd_staticcov_beta_i``): a positive gamma_trans means more purchases, a positive
-  gamma_life a longer life (the rates' gamma scales shrink);
+  (``pnbd_staticcov_alpha_i``, ``pnbd_staticcov_beta_i``): the rates' gamma scales shrink as gamma grows, so a
+  positive gamma_trans means more purchases (the mean rate r / alpha_i grows) and a positive gamma_life more dropout,
+  a shorter life (the mean lifetime beta_i / (s - 1) falls; the page tells it as exp(-gamma_life) "as long");
 - BG/NBD: alpha_i = alpha exp(-gamma_trans . x_i), a_i = a exp(gamma_life . x_i), b_i = b exp(gamma_life . x_i)
   (``bgnbd_staticcov_alpha_i``, ``_a_i``, ``_b_i``): a and b scaled together keep the mean dropout probability
   a / (a + b) and change its spread;
