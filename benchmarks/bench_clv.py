@@ -12,6 +12,14 @@ in memory to CLV per customer:
   with the same settings, the call the CLV stage makes (it groups the customers into unique rows
   once for the fit and the scores); no bootstrap (``--bootstrap N`` also times N resamples).
 
+Then the time axis the CLV stage adds (issue 19; ``--time-axis N``, default 30, the stage's bootstrap; 0 = skip),
+in a process of its own on the same customers, with the model fitted once with N bootstrap refits (untimed): the
+month-by-month forecast in total, per tier (3) and per RFM segment (10) with the refits' range
+(:func:`analysis.clv.monthly.forecast_products`), the monthly backtest on a 26-week holdout
+(:func:`analysis.clv.monthly.monthly_backtest`: the calibration summary again, each month's actuals and
+forecast; the backtest's own fits untimed) and a new customer's value with its range, each the best of
+``--repeat`` runs, and the same through :func:`analysis.clv.monthly_run.time_axis` as the stage calls it.
+
 Each side first runs once untimed on 2,000 customers (imports, engine start), then ``--repeat``
 times (default 3) on all of them; the fastest run is reported, with every run's total. Peak
 memory is the process's RSS high-water mark while the stage runs, with the transactions already
@@ -130,6 +138,54 @@ def _bootstrap_seconds(tx: pd.DataFrame, n_bootstrap: int) -> float:
     return time.perf_counter() - t0
 
 
+def _best(step, repeat: int) -> float:
+    """The fastest of ``repeat`` runs of ``step()``, in seconds."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def time_axis(path: str, repeat: int, n_bootstrap: int) -> dict:
+    """Seconds of each part of the CLV stage's time axis on the transactions at ``path`` (see the module's
+    docstring) and of the whole, as the stage calls it."""
+    from analysis import clv
+    from analysis.clv import monthly, monthly_run
+    from analysis.clv.new_customer import new_customer_value
+    from analysis.config import load_config
+    from analysis.data import features
+
+    warnings.simplefilter("ignore")
+    tx = pd.read_parquet(path, columns=["customer_id", "timestamp", "amount"])
+    summary = features.lifetimes_summary(tx, AS_OF)
+    model = clv.CLVModel("bgnbd", horizon_months=HORIZON, discount_rate=DISCOUNT, n_bootstrap=n_bootstrap,
+                         random_state=0).fit(summary)  # fmt: skip
+    rng = np.random.default_rng(0)
+    customers = pd.DataFrame({"customer_id": summary.index, "tier": rng.choice(["VIP", "Important", "Ordinary"],
+                              len(summary)), "rfm_segment": rng.choice([f"segment {k}" for k in range(10)],
+                              len(summary))})  # fmt: skip
+    groups = customers.set_index("customer_id")
+    cal = pd.Timestamp(AS_OF) - pd.Timedelta(weeks=26)
+    bt = clv.backtest(tx, cal, AS_OF, ["bgnbd"])
+    pm, sm, boot = model.purchase_model_, model.spend_model_, model.bootstrap_params_
+    cfg, rows = load_config()["clv"], np.arange(len(summary))
+
+    def forecast():
+        monthly.forecast_products(pm, sm, summary, AS_OF, HORIZON, groups, bootstrap=boot)
+
+    def stage():
+        monthly_run.time_axis(model, summary, customers, rows, tx, bt, "bgnbd", cfg, pd.Timestamp(AS_OF))
+
+    return {
+        "forecast_s": _best(forecast, repeat),
+        "monthly_backtest_s": _best(lambda: monthly.monthly_backtest(tx, bt, "bgnbd"), repeat),
+        "new_customer_s": _best(lambda: new_customer_value(pm, sm, HORIZON, DISCOUNT, bootstrap=boot), repeat),
+        "stage_s": _best(stage, repeat),
+    }
+
+
 def measure(side: str, path: str, out: str, repeat: int, n_bootstrap: int) -> dict:
     """Run one side ``repeat`` times on the transactions at ``path`` (after an untimed warm-up)
     and keep the fastest run; write its CLV per customer to ``out``."""
@@ -179,10 +235,15 @@ def main() -> None:
         "--bootstrap", type=int, default=0, help="also time our stage with this many bootstrap resamples"
     )
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per side (the fastest is reported)")
+    parser.add_argument("--time-axis", type=int, default=30,
+                        help="bootstrap refits of the time axis' model (as the stage); 0 = not timed")  # fmt: skip
     parser.add_argument("--measure", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         side, data, out = args.measure
+        if side == "time_axis":
+            print(json.dumps(time_axis(data, args.repeat, args.bootstrap)))
+            return
         print(json.dumps(measure(side, data, out, args.repeat, args.bootstrap)))
         return
 
@@ -211,6 +272,9 @@ def main() -> None:
             )
         a = pd.read_parquet(Path(tmp) / "plain.parquet")["clv"]
         b = pd.read_parquet(Path(tmp) / "ours.parquet")["clv"]
+        axis = {}
+        if args.time_axis:
+            axis = _run("time_axis", data, Path(tmp) / "axis.parquet", args.repeat, args.time_axis)
 
     # equal outputs: parameters and each customer's CLV, matched by customer id
     assert a.index.sort_values().equals(b.index.sort_values()), "different customers"
@@ -230,6 +294,13 @@ def main() -> None:
         print(
             f"ours with {args.bootstrap} bootstrap resamples (summary, fit, refits, "
             f"intervals): {results['ours']['bootstrap_s']:.2f}s"
+        )
+
+    if axis:
+        print(
+            f"time axis ({args.time_axis} bootstrap refits): monthly forecast by tier and segment "
+            f"{axis['forecast_s']:.2f}s, monthly backtest {axis['monthly_backtest_s']:.2f}s, new customer "
+            f"{axis['new_customer_s']:.2f}s; as the CLV stage calls it {axis['stage_s']:.2f}s"
         )
 
 

@@ -132,7 +132,7 @@ def test_the_forecast_matches_what_simulated_customers_did_month_by_month():
         X = features.lifetimes_summary(tx[tx["timestamp"] < as_of + pd.Timedelta(days=1)], as_of, "weeks")
         clv = CLVModel("bgnbd", horizon_months=9).fit(X)
         out = monthly.monthly_forecast(clv.purchase_model_, clv.spend_model_, X, as_of, 9)
-        done = monthly.holdout_actuals(tx, X.index, monthly.month_edges(as_of, 9), as_of)
+        done = monthly.holdout_actuals(tx, monthly.month_edges(as_of, 9), as_of)  # X's customers: bought by as_of
         later = tx[(tx["timestamp"] >= as_of + pd.Timedelta(days=1)) & tx["customer_id"].isin(X.index)]
         per_purchase = done["actual_purchases"].sum() / len(later)  # purchase days per purchase
         fitted.append(out["expected_purchases"].to_numpy())

@@ -264,3 +264,15 @@ def test_the_tier_chart_draws_a_line_per_tier_named_in_the_page_s_language(resul
     ax = monthly_plots.plot_monthly_forecast(result.tables["forecast"], AS_OF, 12, lang=lang)
     assert len(ax.patches) == 12
     plt.close("all")
+
+
+def test_the_groups_counted_densely_or_by_sorting_are_the_same(result, shop, monkeypatch):
+    """The customers per (group, row) are counted into a dense array up to DENSE_CELLS cells, by sorting beyond:
+    the same forecast either way."""
+    _, customers = shop
+    model, summary = result.model, result.fit_summary
+    groups = customers.set_index("customer_id")[["tier", "rfm_segment"]]
+    args = (model.purchase_model_, model.spend_model_, summary, AS_OF, 12, groups)
+    dense = monthly.monthly_forecast(*args, bootstrap=model.bootstrap_params_)
+    monkeypatch.setattr(monthly, "DENSE_CELLS", 0)
+    pd.testing.assert_frame_equal(monthly.monthly_forecast(*args, bootstrap=model.bootstrap_params_), dense)

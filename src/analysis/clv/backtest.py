@@ -113,6 +113,7 @@ class Backtest:
     spend_model: SpendModel | None = None  # Gamma-Gamma fitted on the calibration period
     left_out: dict[str, PurchaseModel] = field(default_factory=dict)  # degenerate fits
     covariates: Design | None = None  # the customers' covariates, when the models were backtested with them too
+    calibration: pd.DataFrame | None = None  # the calibration period's customer summary the models were fitted on
 
 
 def backtest(
@@ -164,7 +165,7 @@ def backtest(
     metrics = pd.DataFrame(rows).set_index("model") if rows else pd.DataFrame()
     tracking = tracking_data(tx, fitted, calibration_end, observation_end, time_unit)
     return Backtest(pd.Timestamp(calibration_end), pd.Timestamp(observation_end), length, metrics, preds, fitted,
-                    errors, tracking, conditional_expectation_data(preds), sm, left_out, covariates)  # fmt: skip
+                    errors, tracking, conditional_expectation_data(preds), sm, left_out, covariates, X)  # fmt: skip
 
 
 def variants(models, covariates: Design | None) -> list[str]:

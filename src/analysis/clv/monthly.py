@@ -155,22 +155,34 @@ def _group_weights(customers: pd.DataFrame, groups: pd.DataFrame | None, inverse
     of Gamma-Gamma's expectation the customer's own spend weighs)."""
     f = customers["frequency"].to_numpy(float)
     m = np.where(f > 0, np.nan_to_num(customers["monetary_value"].to_numpy(float)), 0.0)
-    labels, codes = [("all", "all")], [np.zeros(len(customers), np.int64)]
+    labels, parts = [("all", "all")], [_cells(inverse, m, n_unique)]
     for column in GROUPINGS if groups is not None else ():
         if column not in groups:
             continue
-        values = groups[column].reindex(customers.index)
-        code, names = pd.factorize(values, sort=True)
+        code, names = pd.factorize(groups[column].reindex(customers.index), sort=True)
+        keep = code >= 0  # a customer without a group of this kind is in "all" only
+        cells, counts, spend = _cells(code[keep] * n_unique + inverse[keep], m[keep], len(names) * n_unique)
+        parts.append((cells + len(labels) * n_unique, counts, spend))
         labels += [(column, str(name)) for name in names]
-        codes.append(np.where(code >= 0, code + len(labels) - len(names), -1))
-    code = np.concatenate(codes)
-    keep = code >= 0
-    key = code[keep] * n_unique + np.tile(inverse, len(codes))[keep]
-    cells, cell = np.unique(key, return_inverse=True)  # (group, row) pairs, in row-major order as CSR keeps them
+    cells, counts, M = (np.concatenate(v) for v in zip(*parts, strict=True))  # row-major, as CSR keeps them
     indptr = np.searchsorted(cells, np.arange(len(labels) + 1) * n_unique)
-    N = sparse.csr_matrix((np.bincount(cell).astype(float), cells % n_unique, indptr), (len(labels), n_unique))
-    M = np.bincount(cell, weights=np.tile(m, len(codes))[keep], minlength=len(cells))
+    N = sparse.csr_matrix((counts, cells % n_unique, indptr), (len(labels), n_unique))
     return labels, N, M
+
+
+DENSE_CELLS = 1 << 23  # up to this many (group, row) cells the customers are counted into a dense array
+
+
+def _cells(key: np.ndarray, m: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct values of ``key`` (in [0, ``size``), in order), how many times each occurs and the sum of
+    ``m`` over them: counted into a dense array when ``size`` is at most :data:`DENSE_CELLS` (no sort of a
+    million keys), else by sorting."""
+    if size <= DENSE_CELLS:
+        counts = np.bincount(key, minlength=size)
+        cells = np.flatnonzero(counts)
+        return cells, counts[cells].astype(float), np.bincount(key, weights=m, minlength=size)[cells]
+    cells, cell = np.unique(key, return_inverse=True)
+    return cells, np.bincount(cell).astype(float), np.bincount(cell, weights=m, minlength=len(cells))
 
 
 def _spend_parts(method: str, params, mean: float, f: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -392,25 +404,26 @@ def forecast_quarter(
 
 
 # the backtest, month by month ---------------------------------------------------------------------------------
-def holdout_actuals(tx: pd.DataFrame, customers: pd.Index, windows: pd.DataFrame, start: Any) -> pd.DataFrame:
-    """What ``customers`` did in each window (:func:`month_windows` after ``start``): ``actual_purchases`` (their
-    purchase days, as the models count them) and ``actual_revenue`` (the amounts of those days; NaN without
-    amounts)."""
-    ids = pd.Index(customers.astype(str))
-    code = ids.get_indexer(tx["customer_id"].astype(str))
-    day = pd.to_datetime(tx["timestamp"]).dt.normalize()
-    start = pd.Timestamp(start).normalize()
-    offset = ((day - start) / pd.Timedelta(days=1)).to_numpy(float)
-    keep = (code >= 0) & (offset > 0) & (offset <= float(windows["end_days"].iloc[-1]))
-    offset, code = offset[keep].astype(np.int64), code[keep].astype(np.int64)
+def holdout_actuals(tx: pd.DataFrame, windows: pd.DataFrame, start: Any) -> pd.DataFrame:
+    """What the customers who had bought by ``start`` (the calibration period's: first purchase on or before it)
+    did in each window (:func:`month_windows` after ``start``): ``actual_purchases`` (their purchase days, as the
+    models count them) and ``actual_revenue`` (the amounts of those days; NaN without amounts). The customers are
+    told apart by codes of their ids (no look-up of millions of ids in an index)."""
+    code, _ = pd.factorize(tx["customer_id"])
+    ns_per_day = 86_400_000_000_000
+    day = pd.to_datetime(tx["timestamp"]).to_numpy("datetime64[ns]").view(np.int64) // ns_per_day
+    offset = day - pd.Timestamp(start).normalize().value // ns_per_day  # days after start (0: the start itself)
+    first = np.full(int(code.max(initial=-1)) + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first, code, offset)
+    keep = (first[code] <= 0) & (offset > 0) & (offset <= int(windows["end_days"].iloc[-1]))
+    offset, code = offset[keep], code[keep].astype(np.int64)
     amount = tx["amount"].to_numpy(float)[keep]
-    pair, first = np.unique(code * (int(offset.max(initial=0)) + 1) + offset, return_index=True)
-    window = np.searchsorted(windows["end_days"].to_numpy(), offset[first])  # each purchase day's window
+    _, once = np.unique(code * (int(offset.max(initial=0)) + 1) + offset, return_index=True)  # a day counts once
+    ends = windows["end_days"].to_numpy()
     n = len(windows)
-    purchases = np.bincount(window, minlength=n).astype(float)
+    purchases = np.bincount(np.searchsorted(ends, offset[once]), minlength=n).astype(float)
     amounts = ~np.isnan(amount)
-    which = np.searchsorted(windows["end_days"].to_numpy(), offset[amounts])
-    revenue = np.bincount(which, weights=amount[amounts], minlength=n)
+    revenue = np.bincount(np.searchsorted(ends, offset[amounts]), weights=amount[amounts], minlength=n)
     if not amounts.any():
         revenue = np.full(n, np.nan)
     return pd.DataFrame({"actual_purchases": purchases, "actual_revenue": revenue})
@@ -434,16 +447,13 @@ def monthly_backtest(
     """The record's month-by-month backtest: the purchase model ``model_name`` as fitted on the calibration period
     of ``bt`` (:class:`~analysis.clv.backtest.Backtest`; the NBD, the no-dropout fallback, is fitted on it here,
     with ``fit_options``: ``max_shape``, ``max_iterations``) and its Gamma-Gamma forecast each calendar month of
-    the holdout (:func:`month_windows` after the calibration end), against what the calibration period's customers
-    did in it (``tx``: the stage's purchases). Keys: ``monthly_backtest`` (a list, per month: ``month``, ``label``
-    {en, zh}, ``partial``, ``actual_purchases``, ``forecast_purchases``, ``actual_revenue``, ``forecast_revenue``
-    and their errors in %), ``mape_purchases``, ``mape_revenue``, ``total_error_purchases_pct``,
-    ``total_error_revenue_pct``, ``monthly_backtest_model`` and ``monthly_backtest_text`` (the sentence, or why
-    there is no monthly backtest: no backtest at all (``bt`` None), a holdout shorter than two calendar months,
-    a model not backtested)."""
-    from analysis.clv.backtest import calibration_summary
-    from analysis.data import features
-
+    the holdout (:func:`month_windows` after the calibration end) on the backtest's calibration summary, against
+    what the calibration period's customers did in it (``tx``: the stage's purchases). Keys:
+    ``monthly_backtest`` (a list, per month: ``month``, ``label`` {en, zh}, ``partial``, ``actual_purchases``,
+    ``forecast_purchases``, ``actual_revenue``, ``forecast_revenue`` and their errors in %), ``mape_purchases``,
+    ``mape_revenue``, ``total_error_purchases_pct``, ``total_error_revenue_pct``, ``monthly_backtest_model`` and
+    ``monthly_backtest_text`` (the sentence, or why there is no monthly backtest: no backtest at all (``bt``
+    None), a holdout shorter than two calendar months, a model not backtested)."""
     out: dict[str, Any] = {"monthly_backtest": [], "mape_purchases": math.nan, "mape_revenue": math.nan,
                            "total_error_purchases_pct": math.nan, "total_error_revenue_pct": math.nan,
                            "monthly_backtest_model": model_name}  # fmt: skip
@@ -456,12 +466,11 @@ def monthly_backtest(
     if model_name not in bt.models and model_name != NBD_MODEL:
         return {**out, "monthly_backtest_text": texts("no_model", label=MODEL_NAMES.get(model_name, model_name))}
     windows = month_windows(cal, obs)
-    X = calibration_summary(features.calibration_holdout(tx, cal, obs, time_unit))
-    X = X if bt.covariates is None else X.join(bt.covariates.frame)
+    X = bt.calibration if bt.covariates is None else bt.calibration.join(bt.covariates.frame)
     pm = bt.models[model_name] if model_name in bt.models else NBDModel(**(fit_options or {})).fit(X)
     times = windows["end_days"].to_numpy(float) / UNIT_DAYS[time_unit]
     _, purchases, revenue, _ = forecast_arrays(pm, bt.spend_model, X, times)
-    table = holdout_actuals(tx, X.index, windows, cal)
+    table = holdout_actuals(tx, windows, cal)
     table["forecast_purchases"], table["forecast_revenue"] = purchases[0], revenue[0]
     return {**out, **backtest_errors(table, windows, cal, obs)}
 
