@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from analysis.data.load import redacted
 from analysis.data.quality import as_of_warning
 from analysis.errors import UserError
 from analysis.i18n import LANGUAGES
@@ -180,7 +181,7 @@ def shared_kernel(cwd: Path, warm_up: str = ""):
     try:
         if warm_up:  # sent now, run as soon as the kernel is up; a later request waits for it. Run in a
             # namespace of its own: it loads the modules, and no page sees its names, whichever runs first
-            client.start_channels()
+            client.start_channels(iopub=False, stdin=False, hb=False)
             client.execute(f"exec({warm_up!r}, {{}})", silent=True, store_history=False)
         yield km
     finally:
@@ -201,7 +202,7 @@ def start_in_kernel(km, code: str) -> Callable[[], None]:
     """Send ``code`` to the kernel to run while the caller goes on; returns the function that waits for it to end
     (raising RuntimeError with the kernel's error if it failed)."""
     client = own_client(km)
-    client.start_channels()
+    client.start_channels(iopub=False, stdin=False, hb=False)
     msg_id = client.execute(code, silent=True, store_history=False)
 
     def wait() -> None:
@@ -317,7 +318,7 @@ def run_report(
     steps: dict[str, float] = {}
     record: dict[str, Any] = {
         "started_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "parameters": {k: v for k, v in settings.items() if k != "config"},
+        "parameters": {k: redacted(v) if k == "input_path" else v for k, v in settings.items() if k != "config"},
         "config": settings["config"],
         "versions": versions(),
         "seconds": steps,
@@ -337,7 +338,7 @@ def run_report(
             log({"event": "warning", "message": late})
         parameters = {
             "run_dir": str(run_dir.resolve()),
-            "input_path": settings["input_path"],
+            "input_path": redacted(settings["input_path"]),
             "as_of": quality["as_of"],
             "config_path": settings["config_path"] or "",
             "lang": lang,
