@@ -28,6 +28,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoding", default=None, help="force the CSV text encoding (e.g. gb18030)")
     parser.add_argument("--sheet", default=None, help="Excel sheet name")
     parser.add_argument("--table", default=None, help="table name in a database input")
+    parser.add_argument("--query", default=None, help="a SELECT whose rows are the input, instead of --table")
     parser.add_argument("--date-format", default=None, help="strftime format of the date column")
     parser.add_argument("--header-row", default=None, metavar="N",
                         help="row of the column headers in a CSV or Excel file, counted from 1 (default: the first "
@@ -69,7 +70,7 @@ def _overrides(args: argparse.Namespace) -> dict:
     from analysis.data.pipeline import parse_column_options
 
     data = {k: v for k, v in {"encoding": args.encoding, "sheet": args.sheet, "table": args.table,
-                              "date_format": args.date_format}.items() if v is not None}
+                              "query": args.query, "date_format": args.date_format}.items() if v is not None}
     columns = parse_column_options(args.column)
     if columns:
         data["columns"] = columns

@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 ROW = "__row__"  # the input row number, 1-based
+BATCH_ROWS = 65_536  # rows a batch brings from an engine other than DuckDB (Ibis's 1M: 1 GB from PostgreSQL)
 _names = itertools.count()
 
 
@@ -172,7 +173,7 @@ def write_parquet(con: Any, expr: ibis.Table, path: Path) -> None:
         with _in_order(con):
             con.to_parquet(typed, tmp)
     else:
-        reader = con.to_pyarrow_batches(typed)
+        reader = con.to_pyarrow_batches(typed, chunk_size=BATCH_ROWS)
         with pq.ParquetWriter(tmp, reader.schema) as writer:
             for batch in reader:
                 writer.write_batch(batch)

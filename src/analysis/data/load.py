@@ -10,7 +10,11 @@ Formats, chosen by file extension:
 * ``.xlsx`` ``.xlsm``: one sheet (the first unless named).
 * ``.parquet``: as stored.
 * ``.duckdb`` ``.ddb`` ``.db``: a table in a DuckDB file; any other database by an Ibis connection
-  string (``postgres://…``, ``snowflake://…``, …) with ``--table``.
+  string (``postgresql://user@host:5432/db``, ``snowflake://…``, …) with ``--table`` (``schema.table`` for
+  another schema) or ``--query "SELECT …"`` (a view the user writes). Such a table is read in place: the
+  database is the engine (validation, reconciliation and features run there, :func:`engine_for`) and its rows
+  never all come into Python. A password in the connection string is never recorded (:func:`redacted`); keep
+  it out of the string altogether (``PGPASSWORD``, ``~/.pgpass``).
 
 Every value of a text file is read as text; parsing is validation's job, so an unreadable
 value is quarantined with a reason instead of failing the whole load.
@@ -39,6 +43,7 @@ import hashlib
 import io
 import itertools
 import re
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +72,7 @@ CDNOW_MASTER = ("customer_id", "date", "number_of_cds", "dollar_value")
 CDNOW_SAMPLE = ("customer_id", "sample_id", "date", "number_of_cds", "dollar_value")
 
 DELIMITERS = ",;\t|"
+_views = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -89,10 +95,10 @@ class RawTable:
     """Rows as read (no parsing yet), the role → header mapping, and where they came from;
     ``also_seen``: role → the other headers that could have played it, not taken.
 
-    ``source`` is the frame read, or for a Parquet file its path: the engine scans it
-    (:meth:`table`) and its rows are read into pandas only if someone asks for :attr:`frame`."""
+    ``source`` is the frame read, for a Parquet file its path, for a database table the table where it is: the
+    engine scans it (:meth:`table`) and its rows are read into pandas only if someone asks for :attr:`frame`."""
 
-    source: pd.DataFrame | Path
+    source: pd.DataFrame | Path | DatabaseTable
     mapping: dict[str, str]
     encoding: str | None
     source_format: str
@@ -104,13 +110,15 @@ class RawTable:
     def frame(self) -> pd.DataFrame:
         if isinstance(self.source, Path):
             self.source = _readable(pd.read_parquet, self.source)
+        elif isinstance(self.source, DatabaseTable):
+            self.source = self.source.relation.to_pandas()
         return self.source
 
     def as_read(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` (some of the raw columns, from the engine) with its timestamp columns in the
         type pandas reads the file with (the engine keeps no time zone name, pandas does)."""
         if not isinstance(self.source, Path):
-            return frame
+            return frame  # a database table: its own types, as the engine reads them
         import pyarrow.parquet as pq
 
         dtypes = pq.read_schema(self.source).empty_table().to_pandas().dtypes
@@ -126,7 +134,50 @@ class RawTable:
                 return engine.read_parquet(con, str(self.source))
             except Exception as exc:  # the engine's own error types
                 raise UserError(f"could not read {self.source}: {_first_line(exc)}") from None
+        if isinstance(self.source, DatabaseTable):
+            return self.source.numbered(con)
         return engine.from_pandas(self.source)
+
+
+@dataclass(frozen=True)
+class DatabaseTable:
+    """A table (or the result of a query) in a database, read where it is: ``con`` the database's Ibis
+    connection, ``relation`` the table, ``name`` how the user named it (``sales``, or ``query``)."""
+
+    con: Any
+    relation: ibis.Table
+    name: str
+
+    def numbered(self, con: Any) -> ibis.Table:
+        """The rows with their row numbers (in the order the database returns them), kept once in a temporary table
+        of ``con`` (every rule reads the same numbers, and a user's query runs once). Another engine than the
+        database itself receives the rows as a frame."""
+        if con is not self.con:
+            return engine.from_pandas(self.relation.to_pandas())
+        try:
+            return engine.materialise(con, self.relation.mutate(**{engine.ROW: ibis.row_number() + 1}))
+        except Exception as exc:  # the driver's own types: a query that fails, a table one may not read
+            raise UserError(f"could not read {self.name} in the database: {_database_error(exc)}") from None
+
+
+def engine_for(raw: RawTable) -> Any:
+    """The engine to validate ``raw`` in: the database it is in (its rows stay there), else a new DuckDB."""
+    if isinstance(raw.source, DatabaseTable):
+        return raw.source.con
+    return engine.connect()
+
+
+def redacted(location: str) -> str:
+    """``location`` as it may be recorded: a connection string's password replaced by ``***``
+    (``postgresql://ann:***@db:5432/shop``), a ``password=`` parameter too; a file path as it is."""
+    if "://" not in location:
+        return location
+    scheme, rest = location.split("://", 1)
+    userinfo, at, host = rest.rpartition("@")
+    if at and ":" in userinfo:
+        rest = f"{userinfo.split(':', 1)[0]}:***@{host}"
+    rest = re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", rest)
+    return f"{scheme}://{rest}"
 
 
 def read_transactions(
@@ -137,6 +188,7 @@ def read_transactions(
     columns: dict[str, str] | None = None,
     headers: dict[str, list] | None = None,
     header_row: int | None = None,
+    query: str | None = None,
 ) -> RawTable:
     """Read a transactions file or table and map its columns to roles (see module docstring).
 
@@ -146,11 +198,14 @@ def read_transactions(
     """
     find = functools.partial(header_index, explicit=columns or {}, table=headers)
     frame, enc, fmt, fingerprint, header = read_table(
-        path, encoding=encoding, sheet=sheet, table=table, lazy=True, header_row=header_row, find_header=find
+        path, encoding, sheet, table, lazy=True, header_row=header_row, find_header=find, query=query
     )
     if fmt == "cdnow":
         columns = {"order_id": "record", **(columns or {})}
-    headers_seen = _parquet_columns(frame) if isinstance(frame, Path) else [str(c) for c in frame.columns]
+    if isinstance(frame, Path):
+        headers_seen = _parquet_columns(frame)
+    else:
+        headers_seen = [str(c) for c in (frame.relation.columns if isinstance(frame, DatabaseTable) else frame.columns)]
     mapping = find_roles(headers_seen, columns, headers)
     also_seen = seen_alternatives(headers_seen, mapping, headers)
     if "amount" not in mapping and "unit_price" in mapping and "quantity" not in mapping:
@@ -209,12 +264,20 @@ def read_table(
     lazy: bool = False,
     header_row: int | None = None,
     find_header: Callable[[list[list[str]]], int | None] | None = None,
-) -> tuple[pd.DataFrame | Path, str | None, str, str, HeaderRow]:
+    query: str | None = None,
+) -> tuple[pd.DataFrame | Path | DatabaseTable, str | None, str, str, HeaderRow]:
     """(frame, encoding, source format, fingerprint, where its header was) for a file or database table;
-    with ``lazy`` a Parquet file is not read: its path stands for the frame (the engine scans it).
+    with ``lazy`` a Parquet file is not read: its path stands for the frame (the engine scans it), nor a table of
+    a database server (:class:`DatabaseTable`; a DuckDB file's table is read). ``query``: a ``SELECT`` whose
+    rows are the input, instead of a ``table``, in a database.
 
     The header of a text or Excel file is on row ``header_row`` (1-based) when given, else on the row
     ``find_header`` picks among the first rows' cells (None from it, or no ``find_header``: the first row)."""
+    if "://" in path and not path.startswith("duckdb://"):
+        source, fmt, fingerprint = _database_source(path, table, query)
+        return (source if lazy else source.relation.to_pandas()), None, fmt, fingerprint, HeaderRow()
+    if query is not None:
+        raise UserError(f"--query reads from a database server, not from {path}: give --table, or a file alone")
     if "://" in path:
         return (*_read_database(path, table), HeaderRow())
     file = Path(path)
@@ -433,6 +496,102 @@ def _read_database(url: str, table: str | None) -> tuple[pd.DataFrame, None, str
         raise UserError(f"table {table!r} not found; the database holds {listing(tables)}")
     frame = con.table(table).to_pandas()
     return frame, None, f"{backend} table {table}", f"{backend}:{table}:{len(frame)} rows"
+
+
+CONNECT_TIMEOUT = 10  # seconds a database server may take to answer (libpq would wait minutes for a wrong host)
+
+
+def _database_source(url: str, table: str | None, query: str | None) -> tuple[DatabaseTable, str, str]:
+    """(the table or query where it is, its source format, a fingerprint of its rows) in a database server."""
+    backend = url.split("://", 1)[0]
+    if table is not None and query is not None:
+        raise UserError("give --table or --query, not both")
+    try:
+        con = ibis.connect(url, **({"connect_timeout": CONNECT_TIMEOUT} if "connect_timeout" not in url else {}))
+    except Exception as exc:  # drivers raise their own types
+        raise UserError(f"could not connect to {backend} database: {_database_error(exc, url)}") from None
+    driver = getattr(con, "con", None)  # the driver's connection closes when the engine is let go, not left open
+    if callable(getattr(driver, "close", None)):
+        weakref.finalize(con, driver.close)
+    if query is not None:
+        relation, name = _query(con, query), "query"
+    else:
+        relation, name = _server_table(con, table), table
+    fmt = f"{backend} query" if query is not None else f"{backend} table {table}"
+    return DatabaseTable(con, relation, name), fmt, _database_fingerprint(con, relation, query or table)
+
+
+def _server_table(con: Any, table: str | None) -> ibis.Table:
+    """``table`` (``schema.table`` for another schema than the connection's) in a database server."""
+    schema, _, name = (table or "").rpartition(".")
+    try:
+        tables = sorted(con.list_tables(database=schema or None))
+    except Exception as exc:  # a schema that does not exist, a schema one may not read
+        raise UserError(f"could not list the tables of schema {schema!r}: {_database_error(exc)}") from None
+    if table is None:
+        if len(tables) != 1:
+            raise UserError(
+                f"name the table to read with --table or give --query; the database holds {listing(tables)}"
+            )
+        name = tables[0]
+    if name not in tables:
+        raise UserError(f"table {table!r} not found; the database holds {listing(tables)}")
+    return con.table(name, database=schema or None)
+
+
+def _query(con: Any, query: str) -> ibis.Table:
+    """The rows of the user's ``SELECT`` (a temporary view of the session, so the database checks it now)."""
+    text = query.strip().rstrip(";").strip()
+    if not re.match(r"(?is)^(select|with)\b", text):
+        raise UserError(f"--query takes one SELECT statement, got {query[:60]!r}")
+    name = f"analysis_query_{next(_views)}"
+    if getattr(con, "name", "") != "postgres":
+        try:
+            return con.sql(text)
+        except Exception as exc:  # the engine's own types
+            raise UserError(f"the query could not be read: {_database_error(exc)}") from None
+    try:
+        con.raw_sql(f'CREATE TEMPORARY VIEW "{name}" AS {text}').close()
+    except Exception as exc:  # psycopg's types: a syntax error, a missing table or column
+        con.con.rollback()
+        raise UserError(f"the query could not be read: {_database_error(exc)}") from None
+    return con.table(name)
+
+
+def _database_fingerprint(con: Any, relation: ibis.Table, described: str) -> str:
+    """A sha256 of what was read and of its rows: on PostgreSQL a hash of every row summed in the database (the
+    same rows in any order give the same fingerprint), elsewhere the number of rows."""
+    digest = hashlib.sha256(described.encode())
+    if getattr(con, "name", "") == "postgres":
+        sql = f"SELECT count(*), coalesce(sum(hashtextextended(q::text, 0)), 0) FROM ({con.compile(relation)}) AS q"
+        cursor = con.raw_sql(sql)
+        try:
+            digest.update(repr(cursor.fetchone()).encode())
+        finally:
+            cursor.close()
+    else:
+        digest.update(str(int(relation.count().execute())).encode())
+    return digest.hexdigest()
+
+
+def _database_error(exc: Exception, url: str | None = None) -> str:
+    """A driver's error in one line, a password in ``url`` never shown; how to give a password the server asked
+    for, how to install a missing driver."""
+    line = _first_line(exc)
+    password = _password(url) if url else None
+    if password:
+        line = line.replace(password, "***")
+    if "no password supplied" in line:
+        line += " (set PGPASSWORD or write it in ~/.pgpass)"
+    elif "missing dependencies" in line:
+        line += " (install the database's driver: pip install -e '.[postgres]' for PostgreSQL)"
+    return line
+
+
+def _password(url: str) -> str | None:
+    userinfo = url.split("://", 1)[1].rpartition("@")[0]
+    found = re.search(r"(?i)[?&]password=([^&#]*)", url)
+    return userinfo.partition(":")[2] or (found.group(1) if found else None)
 
 
 def _tables(con) -> list[str]:

@@ -108,14 +108,15 @@ def prepare(
         columns=data_cfg["columns"] or None,  # {} maps nothing: find every column by header
         headers=data_cfg.get("headers"),
         header_row=data_cfg.get("header_row"),
+        query=data_cfg["query"],
     )
     check_columns(config, set(raw.mapping))
-    con = con if con is not None else engine.connect()
+    con = con if con is not None else load.engine_for(raw)  # a database server's table stays there
     checked = validate_raw(raw, config, as_of, con)
     quality = {
         **checked.quality,
         "columns_also_seen": raw.also_seen,
-        "input": str(input_path),
+        "input": load.redacted(str(input_path)),
         "source_format": raw.source_format,
         "encoding": raw.encoding,
         "fingerprint": raw.fingerprint,

@@ -26,7 +26,7 @@ def order_lines(t: ibis.Table) -> ibis.BooleanValue:
     """Rows without date and amount whose order id also stands on a row that has a date or an
     amount: a further line of that order (Shopify's one row per line item)."""
     blank = t.timestamp.isnull() & t.amount_missing & t.order_raw.notnull()
-    has_first_line = (~blank).cast("int64").max().over(group_by=t.order_raw)
+    has_first_line = ibis.ifelse(blank, 0, 1).max().over(group_by=t.order_raw)
     return blank & (has_first_line == 1)
 
 

@@ -28,8 +28,9 @@ TEXT_ROLES = ("product_id", "description", "customer_name", "country", "region",
               "customer_type", "size")
 NUMBER_ROLES = ("quantity", "unit_price", "margin")
 
-# Python's str.strip() whitespace, as a regular expression class both DuckDB (RE2) and Spark (Java) read
-_SPACE = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+# Python's str.strip() whitespace, as a regular expression class DuckDB (RE2), Spark (Java) and PostgreSQL read:
+# the characters themselves (PostgreSQL reads no \x{..} escape)
+_SPACE = "[\\s\x0b\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 _EDGES = f"^{_SPACE}+|{_SPACE}+$"
 
 
@@ -44,7 +45,7 @@ def _stripped(text: ibis.StringValue) -> ibis.StringValue:
 def _whole_numbers(con: Any, column: ibis.FloatingValue) -> bool:
     """True when every known value is a finite whole number (ids stored as floats)."""
     known = column.notnull() & ~column.isnan()
-    bad = (known & (column.isinf() | (column != column.floor()))).cast("int64").sum()
+    bad = ibis.ifelse(known & (column.isinf() | (column != column.floor())), 1, 0).sum()
     return int(engine.execute(con, bad.name("bad").as_table()).iloc[0, 0] or 0) == 0
 
 

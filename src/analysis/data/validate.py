@@ -320,8 +320,8 @@ def _summary(con: Any, t: ibis.Table) -> pd.DataFrame:
                         ("refund", t.refund_applied)):
         aggs[name], aggs[f"{name}_big"] = _exact_sum(value.fill_null(0.0))
     aggs.update(
-        outliers=t.outlier.cast("int64").sum(),
-        zeros=(t.amount == 0).fill_null(False).cast("int64").sum(),
+        outliers=ibis.ifelse(t.outlier, 1, 0).sum(),
+        zeros=ibis.ifelse((t.amount == 0).fill_null(False), 1, 0).sum(),
         date_min=t.timestamp.min(),
         date_max=t.timestamp.max(),
         customers=t.customer_id.nunique(),

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from analysis import privacy
 from analysis.config import load_config
+from analysis.data.load import redacted
 from analysis.data.pipeline import Prepared, prepare
 from analysis.data.returns import returned_lines
 from analysis.errors import UserError
@@ -281,7 +282,7 @@ def write_prepared(run_dir: Path, prepared: Prepared, settings: dict[str, Any], 
     write_json(run_dir / "quality.json", prepared.quality)
     if csv:
         write_customers_csv(run_dir, guard=csv_formula_guard(settings["config"]))
-    write_json(run_dir / SETTINGS, settings)
+    write_json(run_dir / SETTINGS, {**settings, "input_path": redacted(settings["input_path"])})  # no password
 
 
 def settings_for(
