@@ -72,8 +72,8 @@ def run(prepared: Inputs, config: dict) -> CohortsResult:
     tx = prepared.read_transactions(TRANSACTION_COLUMNS)
     customers = prepared.customers
     amounts = bool(tx["amount"].notna().any())
-    groups = attribute_groups(customers, cfg)
-    found, by_group = engine_cells(tx, as_of, period, {name: frame for name, (frame, _) in groups.items()})
+    members, groups = attribute_groups(customers, cfg)
+    found, by_group = engine_cells(tx, as_of, period, members)
     first_day = tx.loc[tx["timestamp"] < as_of.normalize() + pd.Timedelta(days=1), "timestamp"].min()
     del tx
     matrix = with_completeness(complete(found, as_of, period, amounts), as_of, period)
@@ -81,9 +81,9 @@ def run(prepared: Inputs, config: dict) -> CohortsResult:
     tables = {"matrix": matrix, "cohorts": cohort_table(matrix, k)}
     facts = summary_facts(matrix, as_of, cfg, amounts)
     base = matrix.loc[(matrix["period"] == facts["k"]) & matrix["complete"], "cohort"]
-    for name, (_, sizes) in groups.items():
+    for name, sizes in groups.items():
         found = by_group[name][pd.to_datetime(by_group[name]["cohort"]).isin(base)]
-        tables[f"by_{name}"] = group_table(found, sizes, as_of, period, amounts, k, facts["k"])
+        tables[f"by_{name}"] = group_table(found, sizes, period, amounts, k, facts["k"])
     facts["attributes"] = [name for name in groups]
     facts["first_day"] = first_day if pd.notna(first_day) else as_of
     facts["short_history"] = short_history(facts["first_day"], as_of)
@@ -184,44 +184,52 @@ def cohort_table(matrix: pd.DataFrame, k: int) -> pd.DataFrame:
     return cohorts.assign(**columns)
 
 
-def attribute_groups(customers: pd.DataFrame, cfg: dict) -> dict[str, tuple[pd.DataFrame, pd.Series]]:
+def attribute_groups(customers: pd.DataFrame, cfg: dict) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """For each attribute of ``cohorts.attributes`` the customer table has with two groups or more among its
-    buyers: each buyer of its largest groups (``attribute_groups``, each with ``min_group_customers`` or more)
-    with its group, and the groups' sizes (largest first)."""
+    buyers: its largest groups (``attribute_groups``, each with ``min_group_customers`` or more) and their sizes
+    (largest first); and one frame of the buyers in any of them, ``customer_id`` and one column per attribute
+    (the buyer's group as text, missing when not in a group shown)."""
     buyers = customers[customers["orders"] > 0]
-    out = {}
+    members, sizes_of = {"customer_id": buyers["customer_id"].astype("string[pyarrow]")}, {}
     for name in cfg["attributes"]:
-        if name not in buyers or buyers[name].notna().sum() == 0:
+        if name not in buyers:
             continue
-        values = buyers[name].astype(object).where(buyers[name].notna())
-        sizes = values.value_counts(sort=True, ascending=False)
+        sizes = buyers[name].value_counts(sort=True, ascending=False, dropna=True)
         sizes = sizes[sizes >= cfg["min_group_customers"]].head(cfg["attribute_groups"])
         if len(sizes) < 2:  # one group is the whole picture again
             continue
-        member = values.isin(sizes.index)
-        frame = pd.DataFrame({"customer_id": buyers.loc[member, "customer_id"].astype(str).to_numpy(),
-                              "group": values[member].astype(str).to_numpy()})  # fmt: skip
-        out[name] = (frame, sizes.set_axis(sizes.index.astype(str)))
-    return out
+        members[name] = buyers[name].where(buyers[name].isin(sizes.index)).astype("string[pyarrow]")
+        sizes_of[name] = sizes.set_axis(sizes.index.astype(str))
+    frame = pd.DataFrame(members).reset_index(drop=True)
+    frame = frame[frame.drop(columns="customer_id").notna().any(axis=1)] if sizes_of else frame[["customer_id"]]
+    return frame.reset_index(drop=True), sizes_of
 
 
 def group_table(
-    cells: pd.DataFrame, sizes: pd.Series, as_of: pd.Timestamp, period: str, amounts: bool, k: int, horizon: int
+    cells: pd.DataFrame, sizes: pd.Series, period: str, amounts: bool, k: int, horizon: int
 ) -> pd.DataFrame:
     """One row per group of an attribute (largest first): customers won (in all cohorts), and over the cohorts of
-    ``cells`` (those whose period ``horizon``, the summary's comparison period, is over: the same cohorts at every
-    period, so a later period is not a different mix of cohorts) the pooled retention in period 1 and ``k``, the
-    cumulative revenue (and orders) per customer won at ``k``, and ``curve``, the pooled retention by period up to
-    ``horizon`` (a dict)."""
+    ``cells`` (the engine's cells of the cohorts whose period ``horizon``, the summary's comparison period, is
+    over: the same cohorts at every period up to it, so a later period is not a different mix of cohorts, and
+    every such cell is over) the pooled retention in period 1 and ``k``, the cumulative revenue (and orders) per
+    customer won at ``k``, and ``curve``, the pooled retention by period up to ``horizon`` (a dict)."""
+    cells = cells.assign(cohort=pd.to_datetime(cells["cohort"]).astype("datetime64[ns]"),
+                         p=pd.to_datetime(cells["p"]).astype("datetime64[ns]"))  # fmt: skip
+    cells["period"] = periods_between(cells["cohort"], cells["p"], period).astype("int64")
+    cells = cells[cells["period"] <= horizon]
     rows = {}
     for group in sizes.index:
-        found = cells[cells["group"] == group].drop(columns="group")
-        curve = pooled(with_completeness(complete(found, as_of, period, amounts), as_of, period)).loc[:horizon]
+        sums = cells[cells["group"] == group].groupby("period")[["active_customers", "orders", "revenue"]].sum()
+        sums = sums.reindex(range(horizon + 1), fill_value=0)
+        won = float(sums.at[0, "active_customers"]) or np.nan  # the cohorts' customers: all buy in period 0
+        curve = pd.DataFrame({"retention": sums["active_customers"] / won,
+                              "cumulative_revenue_per_customer": sums["revenue"].cumsum() / won if amounts else np.nan,
+                              "cumulative_orders_per_customer": sums["orders"].cumsum() / won})  # fmt: skip
         rows[group] = {"customers": int(sizes[group]), "retention_1": _at(curve, "retention", 1),
                        f"retention_{k}": _at(curve, "retention", k),
                        f"value_{k}": _at(curve, "cumulative_revenue_per_customer", k),
                        f"orders_{k}": _at(curve, "cumulative_orders_per_customer", k),
-                       "curve": curve["retention"].to_dict()}  # fmt: skip
+                       "curve": curve["retention"].dropna().to_dict()}  # fmt: skip
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("group")
 
 
