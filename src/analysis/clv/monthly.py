@@ -413,8 +413,8 @@ def holdout_actuals(tx: pd.DataFrame, windows: pd.DataFrame, start: Any) -> pd.D
     ns_per_day = 86_400_000_000_000
     day = pd.to_datetime(tx["timestamp"]).to_numpy("datetime64[ns]").view(np.int64) // ns_per_day
     offset = day - pd.Timestamp(start).normalize().value // ns_per_day  # days after start (0: the start itself)
-    first = np.full(int(code.max(initial=-1)) + 1, np.iinfo(np.int64).max)
-    np.minimum.at(first, code, offset)
+    first = np.full(int(code.max(initial=-1)) + 2, np.iinfo(np.int64).max)  # the last: no id (code -1), never in
+    np.minimum.at(first, code, np.where(code >= 0, offset, np.iinfo(np.int64).max))
     keep = (first[code] <= 0) & (offset > 0) & (offset <= int(windows["end_days"].iloc[-1]))
     offset, code = offset[keep], code[keep].astype(np.int64)
     amount = tx["amount"].to_numpy(float)[keep]
