@@ -78,7 +78,8 @@ def run_notebook(name: str, out: Path, **parameters) -> Path:
 
 # Test files that share a session fixture run on one worker, so it is made once: the two sample runs, and the
 # Spark session. Every other file is a group of its own (as --dist loadfile would do).
-GROUPS = {"sample_runs": ("tests/report/test_runner.py", "tests/report/test_browser.py", "tests/report/test_texts.py"),
+GROUPS = {"sample_runs": ("tests/report/test_runner.py", "tests/report/test_browser.py", "tests/report/test_texts.py",
+                         "tests/report/test_language.py"),
           "spark": ("tests/data/test_spark.py", "tests/data/test_features.py")}
 # Groups of the longest first (a worker that takes the last long group alone would keep the suite waiting).
 LONG = ["tests/report/test_shapes.py", "sample_runs", "spark", "tests/report/test_security.py",

@@ -1,5 +1,6 @@
-"""A whole report run of the CDNOW 1/10 sample, run twice with the same input and settings, shared by the
-tests of the run directory, the landing page and the browser test (the pipeline as a scheduler runs it)."""
+"""A whole report run of the CDNOW 1/10 sample, run twice with the same input and settings, first in Chinese
+then in English, shared by the tests of the run directory, the landing page, the Chinese pages and the browser
+test (the pipeline as a scheduler runs it)."""
 
 import pytest
 
@@ -8,7 +9,8 @@ from analysis.report.runner import run_report
 
 @pytest.fixture(scope="session")
 def sample_runs(tmp_path_factory, lifetimes_datasets, page_kernel):
-    """Two full runs (same input, same settings) into one reports folder; the second is ``latest``. They run in
+    """Two full runs (same input, same settings; pages in Chinese, then in English) into one reports folder; the
+    second is ``latest``. They run in
     the worker's shared kernel (a run starting its own is tested in ``test_runner.py`` and by the command line's
     tests)."""
     base = tmp_path_factory.mktemp("sample_runs")
@@ -22,6 +24,7 @@ def sample_runs(tmp_path_factory, lifetimes_datasets, page_kernel):
             out_dir=base / "reports",
             log=lambda _: None,
             kernel=page_kernel,
+            lang=lang,
         )
-        for _ in range(2)
+        for lang in ("zh", "en")
     ]

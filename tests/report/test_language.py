@@ -1,22 +1,20 @@
-"""A ``--lang zh`` run: every page, the landing page and the executed notebooks in Chinese."""
+"""A ``--lang zh`` run (the first of ``sample_runs``): every page, the landing page and the executed notebooks in
+Chinese."""
 
 import json
 
 import pytest
 from bs4 import BeautifulSoup
 
-from analysis.report.runner import notebooks_in, run_report
+from analysis.report.runner import notebooks_in
 from tests.conftest import ROOT
 from tests.language import CJK, SNAKE_CASE  # SNAKE_CASE: a raw column name such as value_share, not a header
 
 
 @pytest.fixture(scope="module")
-def zh_run(tmp_path_factory, lifetimes_datasets, page_kernel):
-    base = tmp_path_factory.mktemp("zh_run")
-    config = base / "config.yaml"
-    config.write_text("clv:\n  bootstrap:\n    n: 5\n", encoding="utf-8")
-    return run_report(str(lifetimes_datasets / "CDNOW_sample.txt"), as_of="1998-06-30", config_path=str(config),
-                      out_dir=base / "reports", lang="zh", log=lambda _: None, kernel=page_kernel)
+def zh_run(sample_runs):
+    """The first of the sample runs: pages in Chinese."""
+    return sample_runs[0]
 
 
 def _page(path):
