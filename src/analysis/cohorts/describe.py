@@ -128,16 +128,17 @@ def period_words(period: str, lang: str) -> dict[str, str]:
     return {k: v[lang] for k, v in PERIOD_WORDS[period].items()}
 
 
-def cohort_label(start: Any, period: str, lang: str = "en") -> str:
+def cohort_label(start: Any, period: str, lang: str = "en", in_sentence: bool = False) -> str:
     """A cohort (or any period) named by its first day in ``lang``: ``2011-03`` / ``2011年3月``, ``2011-Q3`` /
-    ``2011年第3季度``, ``week of 2011-03-07`` / ``2011-03-07 当周``."""
+    ``2011年第3季度``, ``week of 2011-03-07`` / ``2011-03-07 当周`` (``in_sentence``: "the week of ..." in English)."""
     check_language(lang)
     check_period(period)
     day = pd.Timestamp(start)
     if period == "quarter":
         return QUARTER[lang].format(year=day.year, q=(day.month - 1) // 3 + 1)
     if period == "week":
-        return WEEK[lang].format(day=day.date().isoformat())
+        label = WEEK[lang].format(day=day.date().isoformat())
+        return f"the {label}" if in_sentence and lang == "en" else label  # "won in the week of 2011-04-25"
     return MONTH[lang].format(year=day.year, month=day.month)
 
 
@@ -167,9 +168,9 @@ def comparison_text(facts: dict[str, Any]) -> Text | None:
 
     def make(lang: str) -> str:
         w = period_words(period, lang)
-        names = {"recent": cohort_label(c["recent"], period, lang), "earlier": cohort_label(c["earlier"], period, lang),
-                 "then": cohort_label(then, period, lang), "k": c["period"], "periods": w["many"] if c["period"] > 1
-                 else w["one"]}  # fmt: skip
+        names = {"recent": cohort_label(c["recent"], period, lang, True), "k": c["period"],
+                 "earlier": cohort_label(c["earlier"], period, lang, True), "then": cohort_label(then, period, lang),
+                 "periods": w["many"] if c["period"] > 1 else w["one"]}  # fmt: skip
         recent, earlier = share_pair(c["retention_recent"], c["retention_earlier"])
         out = TEXTS["compare_year" if c["kind"] == "year" else "compare_first"][lang].format(
             r_recent=recent, r_earlier=earlier, **names
@@ -208,9 +209,9 @@ def sizes_text(facts: dict[str, Any]) -> Text | None:
 
     def make(lang: str) -> str:
         w = period_words(facts["period"], lang)
-        return TEXTS["sizes"][lang].format(n=s["latest_customers"], latest=cohort_label(s["latest"], facts["period"],
-                                           lang), mean=s["mean_before"], m=s["before"], one=w["one"], the=w["the"],
-                                           periods=w["many"])  # fmt: skip
+        latest = cohort_label(s["latest"], facts["period"], lang, True)
+        return TEXTS["sizes"][lang].format(n=s["latest_customers"], latest=latest, mean=s["mean_before"],
+                                           m=s["before"], one=w["one"], the=w["the"], periods=w["many"])  # fmt: skip
 
     return _both(make)
 
