@@ -89,10 +89,24 @@ def test_the_effects_are_told_in_both_languages(run_with):
     assert list(table.columns) == ["影响", "倍数", "下限（95%）", "上限（95%）", "p 值"] and len(table) == 2
 
 
+def test_a_new_customer_s_value_per_region_through_the_stage(run_with):
+    """The record's new customer per level of the region (issue 20 with issue 19's new_customer): the south buys
+    twice as often, the model with the region forecast the holdout better, and a customer won in the south is
+    worth more."""
+    new = json.loads(json.dumps(run_with.record["new_customer"], allow_nan=False))
+    assert run_with.record["chosen_model"] == "bgnbd_cov"
+    rows = {r["level"]: r for r in new["by_covariate"]}
+    assert rows["north"]["reference"] and rows["south"]["expected_value"] > 1.2 * rows["north"]["expected_value"]
+    assert "By region, a customer won today is expected to bring" in new["by_covariate_text"][0]["en"]
+    models = clv.models_record(run_with.record)
+    assert models["new_customer"]["by_covariate"] == new["by_covariate"]
+
+
 def test_without_covariates_the_record_has_none(groups):
     tx, customers = groups
     record = clv.run(Frames(tx, as_of="2024-06-30", customers_table=customers), settings()).record
     assert "covariates" not in record and set(record["models"]) == {"bgnbd"}
+    assert "by_covariate" not in record["new_customer"]
     assert "coefficients" not in record["models"]["bgnbd"]["calibration"]
 
 
