@@ -1,9 +1,16 @@
 """Shared fixtures: paths to the bundled and reference data, the default config, one kernel for the report runs
 of a test worker; and the order and grouping of the tests on the workers (``make test`` runs two)."""
 
+import os
 from pathlib import Path
 
 import pytest
+
+# One thread per worker for OpenMP (scikit-learn's boosting, k-means) and BLAS, inherited by the workers and the
+# kernels they start: two workers on two cores, each with libraries spinning two threads, oversubscribed the cores
+# (a churn page's work took 1.7x as long on a busy machine). Before numpy loads; a value set outside is kept.
+for _threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_threads, "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
