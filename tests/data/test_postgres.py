@@ -105,6 +105,24 @@ def test_a_chinese_header_export_loaded_into_postgres_reads_as_the_file(cluster,
     assert b"tb_alice" in from_file and b"tb_carol" not in from_file
 
 
+def test_stored_time_zones_are_read_in_the_configured_zone(cluster, password, tmp_path):
+    """A timestamptz column read in data.timezone, as a file's times with an offset are: 23:30 UTC on 1 March is
+    07:30 on 2 March in Shanghai."""
+    rows = pd.DataFrame({"customer_id": ["A", "A", "B"], "paid_at": ["2024-03-01 23:30:00+00", "2024-03-05 01:00:00+00",
+                         "2024-03-03 12:00:00+00"], "amount": ["10.00", "20.50", "7.25"]})  # fmt: skip
+    rows.to_csv(tmp_path / "zoned.csv", index=False)
+    cluster.copy_in("zoned", {"customer_id": "text", "paid_at": "timestamptz", "amount": "numeric(10, 2)"},
+                    tmp_path / "zoned.csv")  # fmt: skip
+    zone = {"timezone": "Asia/Shanghai"}
+    from_file = customers_csv(str(tmp_path / "zoned.csv"), tmp_path / "file", **zone)
+    assert customers_csv(cluster.url, tmp_path / "table", table="zoned", **zone) == from_file
+    customers = pd.read_parquet(tmp_path / "table" / "customers.parquet")
+    assert customers["first_purchase"].dt.strftime("%Y-%m-%d %H:%M").tolist() == [
+        "2024-03-02 07:30",
+        "2024-03-03 20:00",
+    ]
+
+
 MEASURE = """
 import resource, subprocess, sys
 subprocess.run([sys.executable, "-c", sys.argv[1]], check=True)

@@ -204,6 +204,8 @@ def validate_table(
         raise UserError(f"validation.zero_amount is {zero!r}: use keep or quarantine")
     if engine.is_duckdb(con):
         con.raw_sql(f"SET TimeZone = '{str(data_cfg['timezone']).replace(chr(39), '')}'")
+    elif getattr(con, "name", "") == "postgres":  # the input's own server: its stored zones read in this one too
+        con.raw_sql(f"SET TIME ZONE '{str(data_cfg['timezone']).replace(chr(39), '')}'").close()
     std, date_format, has_amounts = standardise(con, raw, mapping, data_cfg, date_format)
     std = status_reasons(con, std, cfg)
     std = std.mutate(reason=rules.row_rules(std, has_amounts), amount_raw=std.amount)
