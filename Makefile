@@ -34,6 +34,7 @@ bench: $(STAMP) ## benchmarks on 1M simulated customers (times and peak memory)
 	$(PY) benchmarks/bench_data.py
 	$(PY) benchmarks/bench_clv.py
 	$(PY) benchmarks/bench_clv_fit.py
+	$(PY) benchmarks/bench_cohorts.py
 	$(PY) benchmarks/bench_clusters.py
 	$(PY) benchmarks/bench_churn.py
 	$(PY) benchmarks/bench_lifetimes_api.py
