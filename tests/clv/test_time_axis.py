@@ -276,3 +276,12 @@ def test_the_groups_counted_densely_or_by_sorting_are_the_same(result, shop, mon
     dense = monthly.monthly_forecast(*args, bootstrap=model.bootstrap_params_)
     monkeypatch.setattr(monthly, "DENSE_CELLS", 0)
     pd.testing.assert_frame_equal(monthly.monthly_forecast(*args, bootstrap=model.bootstrap_params_), dense)
+
+
+def test_group_names_take_the_chinese_column_and_the_value_where_it_has_none():
+    table = pd.DataFrame({"tier": ["VIP", "Ordinary", "VIP", None], "tier_zh": ["VIP客户", None, "VIP客户", None],
+                          "rfm_segment": ["Lost", "Lost", "Champions", "Lost"]})  # fmt: skip
+    assert monthly_run.group_names(table) == {
+        "tier": {"VIP": {"en": "VIP", "zh": "VIP客户"}, "Ordinary": {"en": "Ordinary", "zh": "Ordinary"}},
+        "rfm_segment": {"Lost": {"en": "Lost", "zh": "Lost"}, "Champions": {"en": "Champions", "zh": "Champions"}},
+    }

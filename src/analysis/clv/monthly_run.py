@@ -109,7 +109,7 @@ def group_names(customers: pd.DataFrame) -> dict[str, dict[str, Text]]:
             continue
         pairs = customers[[column, zh] if zh in customers.columns else [column]].dropna(subset=[column])
         pairs = pairs.drop_duplicates(column)
-        names = pairs[zh] if zh in pairs else pairs[column]
+        names = pairs[zh].where(pairs[zh].notna(), pairs[column]) if zh in pairs else pairs[column]
         out[column] = {str(v): {"en": str(v), "zh": str(n)} for v, n in zip(pairs[column], names, strict=True)}
     return out
 
