@@ -1,6 +1,7 @@
 """The command line as a user meets it: summaries, JSON, and one-line errors without tracebacks."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -62,21 +63,19 @@ def test_explicit_column_wins(tmp_path, capsys):
     (["--input", "{header_only}"], "error: "),
     (["--input", "{no_customer}"], "error: .*customer_id"),
 ])
-def test_user_mistakes_end_with_one_error_line(tmp_path, sales_csv, args, message):
+def test_user_mistakes_end_with_one_error_line(tmp_path, sales_csv, args, message, capsys):
+    """In the process (the run tests below start the command itself, as a user does: a traceback printed by
+    the interpreter or a thread at exit would show there)."""
     (tmp_path / "empty.csv").write_text("")
     (tmp_path / "header_only.csv").write_text("客户ID,下单时间,实付金额\n", encoding="utf-8")
     (tmp_path / "no_customer.csv").write_text("date,amount\n2024-01-01,5\n")
     args = [a.format(sales=sales_csv, empty=tmp_path / "empty.csv",
                      header_only=tmp_path / "header_only.csv",
-                     no_customer=tmp_path / "no_customer.csv") for a in args]
-    proc = subprocess.run([sys.executable, "-m", "analysis", "check", *args],
-                          capture_output=True, text=True)
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
-    import re
-
+                     no_customer=tmp_path / "no_customer.csv") for a in args]  # fmt: skip
+    assert main(["check", *args]) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
     assert re.match(message, lines[0]), lines[0]
 
 
