@@ -46,7 +46,9 @@ def cluster(tmp_path_factory, lifetimes_datasets):
         server.psql(
             "CREATE TABLE orders AS SELECT order_id, customer_id, sample_id, date FROM cdnow; "
             "CREATE TABLE order_lines AS SELECT order_id, number_of_cds, dollar_value FROM cdnow; "
-            f"ALTER TABLE orders OWNER TO {pg.USER}; ALTER TABLE order_lines OWNER TO {pg.USER};"
+            f"ALTER TABLE orders OWNER TO {pg.USER}; ALTER TABLE order_lines OWNER TO {pg.USER}; "
+            f"CREATE SCHEMA archive AUTHORIZATION {pg.USER}; CREATE TABLE archive.cdnow_1997 AS SELECT * FROM cdnow; "
+            f"ALTER TABLE archive.cdnow_1997 OWNER TO {pg.USER};"
         )
         taobao = read_table(write_export(folder / "taobao.csv", TAOBAO, TAOBAO_ROWS, encoding="gbk"))[0]
         taobao.to_csv(folder / "taobao-utf8.csv", index=False)
@@ -79,6 +81,7 @@ def test_a_table_gives_the_customer_table_the_file_gives(cluster, password, life
     from_file = customers_csv(str(lifetimes_datasets / "CDNOW_sample.txt"), tmp_path / "file")
     from_table = customers_csv(cluster.url, tmp_path / "table", table="cdnow")
     assert from_table == from_file
+    assert customers_csv(cluster.url, tmp_path / "schema", table="archive.cdnow_1997") == from_file
     assert from_file.count(b"\n") == 2357 + 1  # the sample's customers and the header: not an empty match
     quality = json.loads((tmp_path / "table" / "quality.json").read_text(encoding="utf-8"))
     assert quality["source_format"] == "postgresql table cdnow" and quality["reconciled"]
