@@ -72,17 +72,6 @@ def write_notebook(path: Path, body: str) -> None:
     nbformat.write(nb, path)
 
 
-def run_notebook(name: str, out: Path, **parameters) -> Path:
-    """Execute ``notebooks/<name>.ipynb`` with papermill as the runner does (kernel python3, from the notebooks
-    folder) with ``parameters``; returns the executed copy ``out``."""
-    import papermill
-
-    notebook = ROOT / "notebooks" / f"{name}.ipynb"
-    papermill.execute_notebook(str(notebook), str(out), kernel_name="python3", cwd=str(notebook.parent),
-                               progress_bar=False, parameters=parameters)
-    return out
-
-
 # Test files that share a session fixture run on one worker, so it is made once: the two sample runs, and the
 # Spark session. Every other file is a group of its own (as --dist loadfile would do).
 GROUPS = {"sample_runs": ("tests/report/test_runner.py", "tests/report/test_browser.py", "tests/report/test_texts.py",

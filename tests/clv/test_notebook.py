@@ -1,5 +1,5 @@
-"""The CLV notebook, run the way the scheduler runs it: papermill with small parameters, in English and, as the
-runner does, in Chinese."""
+"""The CLV notebook, run the way a report run runs it (papermill in the run's shared kernel) with small
+parameters, in English and in Chinese."""
 
 import json
 
@@ -7,7 +7,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, run_notebook
+from tests.conftest import ROOT, run_page
 from tests.language import has_chinese
 
 
@@ -23,10 +23,10 @@ def stage(tmp_path_factory, lifetimes_datasets):
 
 
 @pytest.mark.slow
-def test_notebook_runs_on_the_cdnow_sample_and_writes_its_outputs(tmp_path, stage):
+def test_notebook_runs_on_the_cdnow_sample_and_writes_its_outputs(tmp_path, stage, page_kernel):
     st = stage
-    run_notebook("04_clv", tmp_path / "out.ipynb", run_dir=str(st.run_dir))
-    customers = pd.read_csv(st.run_dir / "customers.csv", dtype={"customer_id": str}, encoding="utf-8-sig")
+    run_page(ROOT / "notebooks" / "04_clv.ipynb", tmp_path / "out.ipynb", {"run_dir": str(st.run_dir)}, page_kernel)
+    customers = pd.read_parquet(st.run_dir / "customers.parquet")  # (a run writes the CSV after its pages)
     for column in ("expected_purchases", "p_alive", "expected_spend", "clv", "clv_low", "clv_high"):
         assert customers[column].notna().all(), column
     report = json.loads((st.run_dir / "clv.json").read_text(encoding="utf-8"))
@@ -47,13 +47,11 @@ def test_notebook_runs_on_the_cdnow_sample_and_writes_its_outputs(tmp_path, stag
 
 
 @pytest.mark.slow
-def test_the_chinese_page_has_chinese_headings_and_no_english_narrative(tmp_path, stage):
-    from analysis.report.runner import execute_notebook
-
+def test_the_chinese_page_has_chinese_headings_and_no_english_narrative(tmp_path, stage, page_kernel):
     parameters = {"run_dir": str(stage.run_dir), "input_path": "", "as_of": "1998-06-30", "config_path": "",
                   "lang": "zh", "mask_pii": True}  # fmt: skip
     out = tmp_path / "04_clv.ipynb"
-    execute_notebook(ROOT / "notebooks" / "04_clv.ipynb", out, parameters)
+    run_page(ROOT / "notebooks" / "04_clv.ipynb", out, parameters, page_kernel)
     nb = nbformat.read(out, as_version=4)
     tags = [t for c in nb.cells for t in c.metadata.get("tags", [])]
     assert "lang:en" not in tags and "lang:zh" in tags

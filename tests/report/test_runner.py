@@ -49,8 +49,8 @@ def test_full_run_on_the_cdnow_sample_and_a_rerun_gives_the_same_bytes(sample_ru
     run_dir = runs[-1]
     out = run_dir.parent
     stage_files = sorted(p.name for p in run_dir.glob("*.json") if p.name not in ("run.json", "settings.json"))
-    compared = ["customers.csv", "quarantine.csv", *stage_files]
-    assert {"quality.json", "segments.json", "clv.json"} <= set(compared)
+    compared = ["customers.csv", "quarantine.csv", "cohorts.csv", "forecast.csv", *stage_files]
+    assert {"quality.json", "segments.json", "cohorts.json", "clv.json", "clv_models.json"} <= set(compared)
     for name in compared:  # same input, same settings, pages in another language: the same bytes (times in run.json)
         assert (runs[0] / name).read_bytes() == (run_dir / name).read_bytes(), name
     assert (out / "latest").resolve() == run_dir.resolve()

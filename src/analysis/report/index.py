@@ -47,7 +47,11 @@ TEXTS = {
                        "churn.json": "churn models and baselines on a later cut-off, risk bands",
                        "declines.json": "the analyses this data could not support, and why",
                        "cohorts.csv": "retention and revenue by acquisition cohort and period since, long form",
-                       "cohorts.json": "cohorts: settings, the numbers the page states, reconciliation"},
+                       "cohorts.json": "cohorts: settings, the numbers the page states, reconciliation",
+                       "forecast.csv": "the CLV page's month-by-month forecast of today's customers, in total, per "
+                                       "tier and per RFM segment, with its range",
+                       "clv_models.json": "every fitted CLV model: parameters, coefficients, the monthly backtest, "
+                                          "a new customer's value"},
         "cohorts": "Customers won who bought again {k} {periods} later",
         "cohorts_detail": "{customers} customers of {cohorts} cohorts",
         "periods": {"month": ["month", "months"], "week": ["week", "weeks"], "quarter": ["quarter", "quarters"]},
@@ -74,7 +78,9 @@ TEXTS = {
                        "churn.json": "流失模型与基准（后一截止日评估）、风险等级",
                        "declines.json": "本数据未能进行的分析及原因",
                        "cohorts.csv": "按获客批次与获客后各期的留存与收入（长表）",
-                       "cohorts.json": "客户批次分析：设置、页面中的数字与核对"},
+                       "cohorts.json": "客户批次分析：设置、页面中的数字与核对",
+                       "forecast.csv": "CLV 页面对现有客户的逐月预测（合计、按客户等级和 RFM 细分，附区间）",
+                       "clv_models.json": "所有已拟合的 CLV 模型：参数、系数、逐月回测、新客户价值"},
         "cohorts": "获客 {k} {periods}后仍再次购买的客户占比",
         "cohorts_detail": "{cohorts} 批共 {customers} 位客户",
         "periods": {"month": ["个月", "个月"], "week": ["周", "周"], "quarter": ["个季度", "个季度"]},
@@ -167,7 +173,7 @@ def write_index(
     quality = read_json(run_dir, "quality.json") or {}
     summaries = [name for name in ("00_summary.html", "00_summary_zh.html") if name not in pages]
     known = ["customers.csv", "customers.xlsx", "summary.pptx", "summary_zh.pptx", *summaries,
-             "quarantine.csv", "quality.json", "cohorts.csv"]
+             "quarantine.csv", "quality.json", "cohorts.csv", "forecast.csv"]
     files = [name for name in known if (run_dir / name).is_file()]
     files += sorted(p.name for p in run_dir.glob("*.json") if p.name not in (*known, "run.json", "settings.json"))
     files += sorted(p.relative_to(run_dir).as_posix() for p in run_dir.glob("crm/*") if p.is_file())
