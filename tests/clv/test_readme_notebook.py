@@ -1,5 +1,6 @@
 """The README's 'In a notebook' section runs as written: a lifetimes notebook with its imports changed, then the
-package's backtest, CLV intervals and the CLV stage on an analyst's own DataFrame, on the bundled CDNOW file."""
+package's backtest, CLV intervals and the CLV stage on an analyst's own DataFrame, and the fitters with
+static covariates, on the bundled CDNOW file."""
 
 import re
 from pathlib import Path
@@ -23,7 +24,7 @@ def test_the_readme_notebook_runs_and_gives_numbers_everywhere(tmp_path, monkeyp
     (tmp_path / "data" / "raw").symlink_to(ROOT / "data" / "raw")
     monkeypatch.chdir(tmp_path)
     blocks = notebook_code()
-    assert len(blocks) == 2 and "from analysis.clv import BetaGeoFitter" in blocks[0]
+    assert len(blocks) == 3 and "from analysis.clv import BetaGeoFitter" in blocks[0]
     namespace: dict = {}
     for block in blocks:
         exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - the README's own code
@@ -34,3 +35,6 @@ def test_the_readme_notebook_runs_and_gives_numbers_everywhere(tmp_path, monkeyp
     assert namespace["best"] in ("bgnbd", "pareto", "mbgnbd")
     assert np.all(values["clv_low"] <= values["clv"]) and np.all(values["clv"] <= values["clv_high"])
     assert len(result.columns) == 23_570 and result.summary("en").strip()
+    pnbd = namespace["pnbd"]  # the covariates' block: a coefficient per process, its standard error and test
+    assert list(pnbd.coefficients_.index) == ["trans.first_order=30+", "life.first_order=30+"]
+    assert np.all(np.isfinite(pnbd.standard_errors_)) and pnbd.lr_test_["df"] == 2
