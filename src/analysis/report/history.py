@@ -7,8 +7,9 @@ The store is a Parquet dataset partitioned by as-of date, beside the runs::
 
 Every snapshot has the same columns (``SNAPSHOT_SCHEMA``; a stage that did not run leaves its columns
 empty), so snapshots from runs with different stages read together. A rerun for the same as-of date
-replaces that snapshot: it is written to a temporary folder first and renamed into place. The store is
-read with DuckDB through Ibis.
+replaces that snapshot. A snapshot appears whole or not at all, even when its writer is killed
+(:func:`write_snapshot`), and a snapshot that cannot be read is one error naming it (:func:`check_store`).
+The store is read with DuckDB through Ibis.
 
 :func:`migration` compares two snapshots: the tier transition matrix in customers and in value, who
 moved up or down, who is new and who is lost, and per tier of the previous review the share of its
@@ -18,8 +19,9 @@ customers who bought again since (评估效果: does the treatment of each tier 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from analysis.errors import UserError
+from analysis.report.lock import kill_point, owned, remove_abandoned
 from analysis.tables import text_column
 
 PARTITION = "as_of"
@@ -133,26 +136,40 @@ def append_snapshot(
 
 def write_snapshot(history_dir: str | Path, frame: pd.DataFrame, as_of: Any) -> Path:
     """Write ``frame`` (from :func:`snapshot`) as the snapshot for ``as_of`` into the history store, replacing
-    the snapshot of the same date if there is one. Returns the partition folder."""
+    the snapshot of the same date if there is one. Returns the partition folder.
+
+    A reader never sees half a snapshot, even if the process is killed midway: a new partition is written in a
+    hidden folder beside the others and renamed into place; a rerun's file is written beside the old one under a
+    hidden name and renamed over it (one rename: there is no moment without a snapshot of that date). What a
+    killed writer left (hidden, named by its host and pid) is removed here by the next one."""
     root = Path(history_dir)
     root.mkdir(parents=True, exist_ok=True)
+    remove_abandoned([*root.glob(".tmp-*"), *root.glob(f"{PARTITION}=*/.{PART_FILE}*")])
     day = _date(as_of)
     table = pa.Table.from_pandas(frame, schema=SNAPSHOT_SCHEMA, preserve_index=False)
     target = root / f"{PARTITION}={day.isoformat()}"
-    tmp = root / f".tmp-{target.name}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    if not target.is_dir():
+        tmp = root / owned(f".tmp-{target.name}")
+        tmp.mkdir()
+        try:
+            pq.write_table(table, tmp / PART_FILE)
+            kill_point("history_write")
+            tmp.rename(target)
+            return target
+        except OSError:  # another writer made the partition meanwhile: replace its file, as a rerun does
+            if not target.is_dir():
+                raise
+            os.replace(tmp / PART_FILE, target / PART_FILE)
+            return target
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    tmp = target / owned(f".{PART_FILE}")
     try:
-        pq.write_table(table, tmp / PART_FILE)
-        if target.exists():
-            old = root / f".old-{target.name}-{uuid.uuid4().hex[:8]}"
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(target)
+        pq.write_table(table, tmp)
+        kill_point("history_write")
+        os.replace(tmp, target / PART_FILE)
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+        tmp.unlink(missing_ok=True)
     return target
 
 
@@ -166,6 +183,35 @@ def as_of_dates(history_dir: str | Path) -> list[dt.date]:
         if (path / PART_FILE).is_file():
             found.append(_date(path.name.split("=", 1)[1]))
     return sorted(found)
+
+
+def check_store(history_dir: str | Path) -> None:
+    """Raise :class:`UserError` naming the first snapshot of the store whose file cannot be read as Parquet (its
+    footer, which a file cut short lacks: a full disk, a copy that stopped), and saying what to do. Reads each
+    file's footer only, a few kilobytes, whatever the number of customers."""
+    for path in _part_files(history_dir):
+        _check_part(path, pq.read_metadata)
+
+
+def _part_files(history_dir: str | Path) -> list[Path]:
+    root = Path(history_dir)
+    return sorted(root.glob(f"{PARTITION}=*/{PART_FILE}")) if root.is_dir() else []
+
+
+def _check_part(path: Path, read: Callable[[Path], Any]) -> None:
+    """``read(path)``, a failure to read told as the user's one-line error about that snapshot."""
+    try:
+        read(path)
+    except (OSError, pa.ArrowException) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if str(path) in reason:  # Arrow's "Could not open Parquet input source '<path>': <reason>. Either ..."
+            reason = reason.split(": ", 1)[-1].split(". ")[0]
+        folder, root = path.parent, path.parent.parent
+        raise UserError(
+            f"the history snapshot {path} cannot be read ({reason}): move its folder out of the history (e.g. "
+            f"mv {folder} {root.parent / 'history-set-aside' / folder.name}) and run again; the tier migration "
+            f"then compares with the snapshot before it"
+        ) from None
 
 
 def previous_as_of(history_dir: str | Path, as_of: Any) -> dt.date | None:
@@ -186,13 +232,17 @@ def read_history(history_dir: str | Path, as_of: Any = None) -> pd.DataFrame:
     if not dates:
         empty = SNAPSHOT_SCHEMA.empty_table().to_pandas()
         return empty.assign(as_of=pd.Series(dtype="datetime64[s]"))
-    pattern = str(Path(history_dir) / f"{PARTITION}=*" / PART_FILE)
+    # one date: its file alone (a damaged snapshot of another date does not stop it)
+    root, name = Path(history_dir), f"{PARTITION}={dates[0].isoformat() if as_of is not None else '*'}"
+    pattern = str(root / name / PART_FILE)
     con = ibis.duckdb.connect()
     try:
         t = con.read_parquet(pattern, hive_partitioning=True, union_by_name=True)
-        if as_of is not None:
-            t = t.filter(t[PARTITION] == ibis.date(dates[0].isoformat()))
         frame = con.execute(t.order_by([PARTITION, "customer_id"]))
+    except Exception:  # the engine's own error says neither which file nor what to do: find the file
+        for path in sorted(root.glob(f"{name}/{PART_FILE}")):
+            _check_part(path, pq.read_table)
+        raise
     finally:
         con.disconnect()
     frame[PARTITION] = pd.to_datetime(frame[PARTITION])
@@ -353,13 +403,21 @@ def migration_since_previous(
 ) -> Migration | None:
     """The migration from the snapshot before ``as_of`` to the one of ``as_of`` (``current`` when given, e.g.
     the snapshot a run has just written, else read from the store); ``None`` when the store has no earlier
-    snapshot (or none for ``as_of``)."""
+    snapshot (or none for ``as_of``), and when either snapshot has no tiers at all (a run whose segments page did
+    not run or declined: there is no migration to tell, rather than every customer an unknown tier)."""
     before = previous_as_of(history_dir, as_of)
     if before is None:
         return None
     if current is None:
         current = read_history(history_dir, as_of)
-    if current.empty:
+    if not _tiered(current):
         return None
     previous = read_history(history_dir, before)
+    if not _tiered(previous):
+        return None
     return migration(previous, current, tier_order, labels, previous_as_of=before, as_of=as_of)
+
+
+def _tiered(frame: pd.DataFrame) -> bool:
+    """Whether any customer of the snapshot ``frame`` has a tier."""
+    return any(name in frame and frame[name].notna().any() for name in ("tier", "tier_key"))

@@ -3,7 +3,10 @@
 The one module that drives papermill and nbconvert. A run writes ``OUT/<run-id>/`` with the pages
 (``NN_name.html``, code hidden), the executed notebooks, the prepared data and ``run.json``; on
 success ``OUT/latest`` points to it. A failed run keeps its failing notebook, never replaces
-``latest``, and raises :class:`RunFailed` naming the step.
+``latest``, and raises :class:`RunFailed` naming the step. A run killed at any moment leaves ``latest`` and
+the history as they were (or with its snapshot whole): its run directory's ``run.json`` says ``incomplete``
+(or there is none yet), and what it left under hidden names is removed by the next run
+(:mod:`analysis.report.lock`, which also keeps two runs on one reports folder from packing at once).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from analysis.i18n import LANGUAGES
 from analysis.privacy import page_salt
 from analysis.report.crm import check_systems
 from analysis.report.declines import read_declines
+from analysis.report.history import check_store
+from analysis.report.lock import kill_point, owned, remove_abandoned, reports_lock, with_kill_points
 from analysis.report.masking import PageMasker
 from analysis.report.pack import build_pack
 from analysis.report.progress import reporter
@@ -242,20 +247,25 @@ def fresh_namespace(km) -> None:
 
 
 def _new_run_dir(out_dir: Path, fingerprint: str) -> Path:
+    """A new, empty run directory, made here: ``<UTC time>-<fingerprint>``, ``-2``, ``-3``, ... after it when a
+    run of the same input started in the same second (made by ``mkdir``, so two runs never take one name)."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     base = f"{stamp}-{fingerprint[:8]}"
     run_dir, n = out_dir / base, 1
-    while run_dir.exists():
-        n += 1
-        run_dir = out_dir / f"{base}-{n}"
-    return run_dir
+    while True:
+        try:
+            run_dir.mkdir()
+            return run_dir
+        except FileExistsError:
+            n += 1
+            run_dir = out_dir / f"{base}-{n}"
 
 
 def _point_latest(out_dir: Path, run_dir: Path) -> None:
-    link, tmp = out_dir / "latest", out_dir / f".latest-{os.getpid()}"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
+    """Point ``latest`` to ``run_dir`` in one rename (a link made under a hidden name, then renamed over it)."""
+    link, tmp = out_dir / "latest", out_dir / owned(".latest")
     tmp.symlink_to(run_dir.name, target_is_directory=True)
+    kill_point("latest")
     tmp.replace(link)
 
 
@@ -309,10 +319,12 @@ def run_report(
     run's pages share one); by default the run starts its own and stops it."""
     if lang not in LANGUAGES:
         raise UserError(f"language {lang!r}: use {' or '.join(LANGUAGES)}")
-    log = log or reporter()
+    log = with_kill_points(log or reporter())
     started = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    remove_abandoned([*out.glob(".staging~*"), *out.glob(".latest~*")])  # what killed runs left
+    check_store(out / "history")  # a snapshot that cannot be read stops the run now, not after the pages
     settings = settings_for(input_path, as_of, config_path, overrides, customers_path)
     crm_systems = check_systems(crm_systems or [], settings["config"])
     steps: dict[str, float] = {}
@@ -366,10 +378,21 @@ def run_report(
             customers_csv()  # a big table: the kernel's copy is let go before the pack reads its own
             own_kernel.close()
         record["warnings"] = [late] if late else []
-        record["warnings"] += build_pack(run_dir, out / "history", pages, steps, crm_systems, log, lang, masker,
-                                         before_index=customers_csv if overlap else lambda: None)
+        # one run at a time from the history snapshot (and the migration against the one before) to latest
+        with reports_lock(out, log):
+            record["warnings"] += build_pack(run_dir, out / "history", pages, steps, crm_systems, log, lang,
+                                             masker, before_index=customers_csv if overlap else lambda: None)
+            _finish(out, run_dir, record, pages, strict, started, km, log)
+    return run_dir
+
+
+def _finish(out: Path, run_dir: Path, record: dict[str, Any], pages: list[str], strict: bool, started: float,
+            km, log) -> None:
+    """The run's end: run.json says ``ok`` (or ``declined`` under ``strict``: :class:`RunFailed`) and ``latest``
+    points to the run."""
+    steps = record["seconds"]
     steps["total"] = round(time.perf_counter() - started, 3)
-    record["peak_memory_mb"]["total"] = _peak_memory_mb()
+    record["peak_memory_mb"]["total"] = _peak_memory_mb(km)
     record.update(status="ok", pages=pages,
                   finished_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     if strict and record["declines"]:
@@ -380,17 +403,19 @@ def run_report(
     write_json(run_dir / "run.json", record)
     _point_latest(out, run_dir)
     log({"event": "done", "index_html": str(run_dir / "index.html"), "elapsed": steps["total"]})
-    return run_dir
 
 
 def _prepare(out: Path, settings: dict[str, Any], record: dict[str, Any], log) -> tuple[Path, dict[str, Any]]:
-    """Prepare the data into a new run directory under ``out``; returns it and the quality report."""
+    """Prepare the data into a new run directory under ``out``; returns it and the quality report. Its
+    ``run.json`` says ``incomplete`` (with the run's pid) until the run ends, so a run killed midway is marked."""
     steps = record["seconds"]
-    # Prepare into a temporary folder first, so the run id can carry the input fingerprint.
-    staging = out / f".staging-{os.getpid()}-{time.time_ns()}"
+    # Prepare into a temporary folder first, so the run id can carry the input fingerprint (hidden, and named
+    # by its owner: the next run removes what a killed one left).
+    staging = out / owned(".staging")
     t0 = time.perf_counter()
     try:
         prepared = prepare_run(staging, settings, csv=False)  # customers.csv comes after the pages
+        kill_point("prepare")
     except BaseException:
         _remove_tree(staging)
         raise
@@ -402,8 +427,9 @@ def _prepare(out: Path, settings: dict[str, Any], record: dict[str, Any], log) -
     record["peak_memory_mb"]["prepare"] = _peak_memory_mb()
     record["input_fingerprint"] = quality["fingerprint"]
     record["parameters"]["as_of"] = quality["as_of"]
+    write_json(staging / "run.json", {**record, "status": "incomplete", "pid": os.getpid()})
     run_dir = _new_run_dir(out, quality["fingerprint"])
-    staging.rename(run_dir)
+    staging.rename(run_dir)  # over the empty folder just made for it
     log({"event": "prepared", "rows_kept": quality["rows_kept"], "customers": quality["customers_total"],
          "seconds": steps["prepare"], "run_dir": str(run_dir)})
     return run_dir, quality
