@@ -16,35 +16,14 @@ shares the machine.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import resource
 import time
-from pathlib import Path
 
 import pandas as pd
+from measure import cpu_seconds, peak_memory_gb, reset_peak_memory
 
 AS_OF = "2023-12-31"
 TARGET_CPU_SECONDS, TARGET_GB = 8.0, 3.0
-
-
-def _reset_peak_memory() -> None:
-    """Reset this process's peak RSS (Linux) so the peak measured is the stage's own."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
-def _peak_memory_gb() -> float:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024**2
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -69,20 +48,20 @@ def main() -> None:
     churn.run(Frames(small, as_of=AS_OF), config)  # warm-up
 
     rows = []
-    t, c = time.perf_counter(), _cpu_seconds()
+    t, c = time.perf_counter(), cpu_seconds()
     daily = churn.daily_purchases(tx)
-    rows.append(("purchase days", time.perf_counter() - t, _cpu_seconds() - c))
-    t, c = time.perf_counter(), _cpu_seconds()
+    rows.append(("purchase days", time.perf_counter() - t, cpu_seconds() - c))
+    t, c = time.perf_counter(), cpu_seconds()
     churn.cutoff_features(daily, AS_OF, 180)
-    rows.append(("features at one date (incl. BG/NBD fit)", time.perf_counter() - t, _cpu_seconds() - c))
+    rows.append(("features at one date (incl. BG/NBD fit)", time.perf_counter() - t, cpu_seconds() - c))
     del daily
 
-    _reset_peak_memory()
-    t, c = time.perf_counter(), _cpu_seconds()
+    reset_peak_memory()
+    t, c = time.perf_counter(), cpu_seconds()
     run = churn.run(Frames(tx, as_of=AS_OF, customers_table=customers), config)
-    cpu = _cpu_seconds() - c
+    cpu = cpu_seconds() - c
     rows.append(("whole stage", time.perf_counter() - t, cpu))
-    peak = _peak_memory_gb()
+    peak = peak_memory_gb()
 
     print(
         f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "

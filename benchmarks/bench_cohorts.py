@@ -16,42 +16,22 @@ customers.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import resource
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from measure import cpu_seconds, peak_memory_gb, reset_peak_memory
 
 AS_OF = "2023-12-31"
 TARGET_SECONDS = 5.0
 
 
-def _reset_peak_memory() -> None:
-    """Reset this process's peak RSS (Linux) so the peak measured is the stage's own."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
-def _peak_memory_gb() -> float:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024**2
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def _timed(rows: list, name: str, call):
-    t, c = time.perf_counter(), _cpu_seconds()
+    t, c = time.perf_counter(), cpu_seconds()
     out = call()
-    rows.append((name, time.perf_counter() - t, _cpu_seconds() - c))
+    rows.append((name, time.perf_counter() - t, cpu_seconds() - c))
     return out
 
 
@@ -87,9 +67,9 @@ def main() -> None:
             cohorts.stage.TRANSACTION_COLUMNS)))  # fmt: skip
 
     frames = Frames(tx, as_of=AS_OF, customers_table=customers)
-    _reset_peak_memory()
+    reset_peak_memory()
     run = _timed(rows, "whole stage, by month (2 attributes)", lambda: cohorts.run(frames, config))
-    peak = _peak_memory_gb()
+    peak = peak_memory_gb()
     weekly = deep_merge(config, {"cohorts": {"period": "week"}})
     by_week = _timed(rows, "whole stage, by week", lambda: cohorts.run(frames, weekly))
 
