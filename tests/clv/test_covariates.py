@@ -79,6 +79,47 @@ def test_gradient_matches_finite_differences(small):
         assert grad[i] == pytest.approx(numeric, rel=1e-5, abs=1e-8), i
 
 
+@pytest.mark.parametrize("columns", [COLUMNS, ["g1", "g2"]], ids=["numeric", "binary"])
+def test_the_pattern_sums_are_the_rows_likelihood_and_the_hessian_the_gradients_differences(small, columns):
+    """The objective sums its derivatives per covariate combination (BG/NBD, MBG/NBD: special functions once per
+    (combination, frequency), ...): its value is the per-row formula summed, and its Hessian (differences along
+    the four parameters only, then the chain rule) is the one differences of the gradient along every parameter
+    and coefficient give; with a constrained coefficient and both penalties."""
+    from analysis.clv.likelihoods import hessian_from_gradient
+
+    model, X = small
+    life = [columns[0], columns[-1]]
+    cov = CovariatePurchaseModel(model, trans=columns, life=life, constrain=[columns[0]], penalty=0.01, penalizer=0.001)
+    cov.set_values(np.concatenate([TRUE[model], 0.1 * np.arange(1, len(columns) + 3)]))
+    objective = cov.objective(X, np.arange(len(X)) % 3 + 1.0, 1 / 60)
+    theta = cov.theta(1 / 60)
+    assert len(objective.Pt) == (len(X) if "num" in columns else 4)
+    rows = objective.row_log_likelihoods(theta) @ objective.w
+    penalties = 0.001 * np.sum(np.exp(2 * theta[:4])) + 0.01 * np.sum((objective.C @ theta[4:]) ** 2)
+    assert objective(theta)[0] == pytest.approx(-rows / objective.W + penalties, rel=1e-13)
+    ll, hessian = objective.curvature(theta)
+    assert ll == pytest.approx(rows, rel=1e-13)
+    np.testing.assert_allclose(
+        hessian, hessian_from_gradient(objective, theta), rtol=0, atol=1e-5 * np.abs(hessian).max()
+    )
+
+
+def test_a_fit_given_its_baseline_is_the_fit_that_makes_its_own(small):
+    """``baseline=``: the fit without covariates a run has already (its start and the test's null) gives the fit
+    the model makes by itself; one of another model or other customers is refused."""
+    model, X = small
+    own = CovariatePurchaseModel(model, trans=["g1", "g2"], life=["g1"]).fit(X)
+    base = PurchaseModel(model).fit(X[["frequency", "recency", "T"]])
+    given = CovariatePurchaseModel(model, trans=["g1", "g2"], life=["g1"]).fit(X, baseline=base)
+    assert given.baseline_ is base
+    np.testing.assert_allclose(given.coefficients_, own.coefficients_, rtol=1e-9)
+    assert given.lr_test_["statistic"] == pytest.approx(own.lr_test_["statistic"], rel=1e-9)
+    # the log-likelihood in the data's time unit is the customers' own, summed
+    assert given.log_likelihood_ == pytest.approx(given.log_likelihood(X).sum(), rel=1e-12)
+    with pytest.raises(ValueError, match="not the .* fit without covariates on these 3,000 customers"):
+        CovariatePurchaseModel(model, trans=["g1"]).fit(X, baseline=PurchaseModel(model).fit(X.iloc[:100]))
+
+
 @pytest.mark.parametrize("model", ["pareto", "bgnbd", "mbgnbd"])
 def test_recovers_the_coefficients_within_two_standard_errors(model):
     X = simulated(model, 50_000)

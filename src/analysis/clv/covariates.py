@@ -32,12 +32,13 @@ from analysis.clv.covariate_texts import covariate_text
 from analysis.clv.fitters import ConvergenceError, inverse_curvature, one_blas_thread, optimiser_stopped
 from analysis.clv.likelihoods import (
     PARAM_NAMES,
+    BGPatternLikelihood,
     bg_denominator,
     bg_log_odds,
     bg_numerator,
     bg_row_log_likelihood,
     check_model,
-    hessian_from_gradient,
+    group_codes,
     population_expected_purchases,
 )
 from analysis.clv.models import SUMMARY_COLUMNS, PurchaseModel, check_columns, condense
@@ -52,12 +53,18 @@ class CovariateObjective:
     L2 penalty on r, alpha, s, beta (a, b), as the models without covariates have it, and CLVTools' L2 penalty on
     the coefficients (``reg.lambdas``: ``penalty`` x the sum of the squared coefficients of both processes, a
     constrained one counted in each, added to the mean negative log-likelihood, as CLVTools'
-    ``interlayer_regularization``), with its exact gradient.
+    ``interlayer_regularization``), with its exact gradient and its Hessian (:meth:`hessian`).
 
     Parameters: log r, log alpha, log s (a), log beta (b), then the free coefficients (see
     :meth:`Design.constraint_matrix`). One row per pattern (frequency, recency, T, covariates) with its customers
     as ``weights``; ``X_trans``, ``X_life``: the rows' covariates (rows x columns). With every coefficient zero it
-    is the objective of the model without covariates on the same rows."""
+    is the objective of the model without covariates on the same rows.
+
+    The rows' covariates are grouped once into their distinct combinations (``patterns``: eight for three binary
+    covariates), each with its own alpha and s / a, beta / b: the likelihood's derivatives are summed per
+    combination (:meth:`pattern_slopes`) and the coefficients' follow from those sums; BG/NBD and MBG/NBD
+    evaluate their special functions once per distinct (combination, frequency), (combination, T) and
+    (combination, recency) (:class:`~analysis.clv.likelihoods.BGPatternLikelihood`)."""
 
     def __init__(self, model, freq, rec, T, weights, X_trans, X_life, C, penalizer: float, penalty: float):
         self.model = model
@@ -67,48 +74,117 @@ class CovariateObjective:
         self.Xt, self.Xl = np.asarray(X_trans, float), np.asarray(X_life, float)
         self.C = np.asarray(C, float)
         self.penalizer, self.penalty = penalizer, penalty
+        both = np.hstack([self.Xt, self.Xl])
+        codes = [pd.factorize(both[:, j])[0] for j in range(both.shape[1])] or [np.zeros(len(self.x), np.int64)]
+        self.pattern, self.first = group_codes(*codes)  # each row's combination, each one's first row
+        first = self.first
+        self.Pt, self.Pl = self.Xt[first], self.Xl[first]
+        if model != "pareto":
+            self.terms = BGPatternLikelihood(model, self.x, self.t, self.T, self.w, self.pattern)
+
+    def _gammas(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        gamma = self.C @ theta[4:]
+        kt = self.Xt.shape[1]
+        return gamma[:kt], gamma[kt:]
+
+    def _scales(self, theta: np.ndarray, Xt: np.ndarray, Xl: np.ndarray):
+        """(r, alpha, s or a, beta or b) for the covariates ``Xt``, ``Xl`` (rows x columns) at ``theta``."""
+        base = np.exp(theta[:4])
+        g_trans, g_life = self._gammas(theta)
+        rate = np.exp(-Xt @ g_trans)
+        life = np.exp((-1.0 if self.model == "pareto" else 1.0) * (Xl @ g_life))
+        if self.model == "pareto":
+            return base[0], base[1] * rate, np.full(len(rate), base[2]), base[3] * life
+        return base[0], base[1] * rate, base[2] * life, base[3] * life
 
     def individual(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Each row's (r, alpha_i, s or a_i, beta_i or b_i) at ``theta``."""
-        base = np.exp(theta[:4])
-        gamma = self.C @ theta[4:]
-        kt = self.Xt.shape[1]
-        rate = np.exp(-self.Xt @ gamma[:kt])
-        life = np.exp((-1.0 if self.model == "pareto" else 1.0) * (self.Xl @ gamma[kt:]))
-        r, s = np.full(len(self.x), base[0]), np.full(len(self.x), base[2])
-        if self.model == "pareto":
-            return r, base[1] * rate, s, base[3] * life
-        return r, base[1] * rate, base[2] * life, base[3] * life
+        r, alpha, s_or_a, beta_or_b = self._scales(np.asarray(theta, float), self.Xt, self.Xl)
+        return np.full(len(self.x), r), alpha, s_or_a, beta_or_b
 
-    def row_log_likelihoods(self, theta: np.ndarray, gradient: bool = False):
-        """Each row's log-likelihood at ``theta``; with ``gradient`` also its derivatives in ``theta`` (rows x
-        parameters)."""
+    def row_log_likelihoods(self, theta: np.ndarray) -> np.ndarray:
+        """Each row's log-likelihood at ``theta``."""
         theta = np.asarray(theta, float)
         r, alpha, s_or_a, beta_or_b = self.individual(theta)
         if self.model == "pareto":
-            out = pareto_row_log_likelihood(r[0], alpha, s_or_a[0], beta_or_b, self.x, self.t, self.T)
+            return pareto_row_log_likelihood(r[0], alpha, s_or_a[0], beta_or_b, self.x, self.t, self.T)[0]
+        return bg_row_log_likelihood(self.model, r[0], alpha, s_or_a, beta_or_b, self.x, self.t, self.T)
+
+    def pattern_slopes(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """The weighted log-likelihood of the rows at ``theta`` and, per covariate combination, the sum of its
+        rows' weighted derivatives in log r, log alpha_i, log s (a_i), log beta_i (b_i) (combinations x 4)."""
+        r, alpha, s_or_a, beta_or_b = self._scales(np.asarray(theta, float), self.Pt, self.Pl)
+        if self.model != "pareto":
+            return self.terms(r, alpha, s_or_a, beta_or_b)
+        p = self.pattern
+        ll, slopes = pareto_row_log_likelihood(r, alpha[p], s_or_a[0], beta_or_b[p], self.x, self.t, self.T)
+        n = len(alpha)
+        summed = [np.bincount(p, weights=self.w * slopes[:, j], minlength=n) for j in range(4)]
+        return float(self.w @ ll), np.column_stack(summed)
+
+    def _jacobians(self) -> np.ndarray:
+        """Per combination, the derivatives of its log r, log alpha_i, log s (a_i), log beta_i (b_i) in the
+        parameters and the full coefficients (trans, then life): combinations x 4 x (4 + coefficients)."""
+        n, kt, kl = len(self.Pt), self.Pt.shape[1], self.Pl.shape[1]
+        J = np.zeros((n, 4, 4 + kt + kl))
+        J[:, range(4), range(4)] = 1.0
+        J[:, 1, 4 : 4 + kt] = -self.Pt
+        if self.model == "pareto":
+            J[:, 3, 4 + kt :] = -self.Pl
         else:
-            out = bg_row_log_likelihood(self.model, r[0], alpha, s_or_a, beta_or_b, self.x, self.t, self.T, True)
-        ll, slopes = out
-        if not gradient:
-            return ll
-        life = -slopes[:, 3:4] if self.model == "pareto" else slopes[:, 2:3] + slopes[:, 3:4]
-        full = np.hstack([-slopes[:, 1:2] * self.Xt, life * self.Xl])
-        return ll, np.hstack([slopes, full @ self.C])
+            J[:, 2, 4 + kt :] = J[:, 3, 4 + kt :] = self.Pl
+        return J
+
+    def _free(self) -> np.ndarray:
+        """The parameters and full coefficients from the parameters and free coefficients: a block matrix."""
+        out = np.zeros((4 + self.C.shape[0], 4 + self.C.shape[1]))
+        out[:4, :4] = np.eye(4)
+        out[4:, 4:] = self.C
+        return out
 
     def __call__(self, theta):
         theta = np.asarray(theta, float)
         with np.errstate(all="ignore"):
-            ll, slopes = self.row_log_likelihoods(theta, gradient=True)
+            ll, S = self.pattern_slopes(theta)
             base = np.exp(theta[:4])
             gamma = self.C @ theta[4:]
-            value = -(self.w @ ll) / self.W + self.penalizer * np.sum(base**2) + self.penalty * np.sum(gamma**2)
-            grad = -(self.w @ slopes) / self.W
+            value = -ll / self.W + self.penalizer * np.sum(base**2) + self.penalty * np.sum(gamma**2)
+            slopes = np.einsum("pa,pai->i", S, self._jacobians()) @ self._free()
+            grad = -slopes / self.W
             grad[:4] += 2 * self.penalizer * base**2
             grad[4:] += 2 * self.penalty * (self.C.T @ gamma)
         if not np.isfinite(value) or not np.all(np.isfinite(grad)):
             return np.inf, np.zeros(len(theta))
         return value, grad
+
+    def hessian(self, theta: np.ndarray, step: float = 1e-6) -> np.ndarray:
+        """The Hessian of the objective at ``theta`` (:meth:`curvature`)."""
+        return self.curvature(theta, step)[1]
+
+    def curvature(self, theta: np.ndarray, step: float = 1e-6) -> tuple[float, np.ndarray]:
+        """The weighted log-likelihood of the rows at ``theta`` and the Hessian of the objective there: each
+        combination's 4 x 4 Hessian in its own log r, log alpha_i, log s (a_i), log beta_i (b_i) by forward
+        differences of its exact summed derivatives (:meth:`pattern_slopes`) along the four parameters (the
+        coefficients move the same four numbers per combination), then the chain rule through the covariates
+        (:meth:`_jacobians`); the penalties' exactly. Four evaluations of the likelihood besides the one at
+        ``theta``, however many coefficients: the Hessian that differences of the gradient along every parameter
+        and coefficient give (to the differences' precision, about 1e-7), for 4 + 1 evaluations instead of
+        parameters + coefficients + 1."""
+        theta = np.asarray(theta, float)
+        with np.errstate(all="ignore"):
+            ll, S0 = self.pattern_slopes(theta)
+            H = np.empty((len(S0), 4, 4))
+            for j in range(4):
+                e = np.zeros(len(theta))
+                e[j] = step
+                H[:, :, j] = (self.pattern_slopes(theta + e)[1] - S0) / step
+        H = (H + H.transpose(0, 2, 1)) / 2
+        J = self._jacobians()
+        full = self._free().T @ np.einsum("pai,pab,pbj->ij", J, H, J) @ self._free()
+        out = -full / self.W
+        out[range(4), range(4)] += 4 * self.penalizer * np.exp(2 * theta[:4])
+        out[4:, 4:] += 2 * self.penalty * (self.C.T @ self.C)
+        return ll, (out + out.T) / 2
 
 
 COARSE_PATTERNS = 20_000  # above this many rows the fit starts from one on a coarse copy (:meth:`_coarse_start`)
@@ -184,10 +260,14 @@ class CovariatePurchaseModel(BaseEstimator):
         counts = self._design().constraint_matrix().sum(axis=0)
         return np.concatenate([np.log(self.params_.to_numpy(float) * units), free / np.maximum(counts, 1)])
 
-    def fit(self, X: pd.DataFrame, y=None, sample_weight=None, initial=None, condensed=None, warm_curvature=None):
+    def fit(self, X: pd.DataFrame, y=None, sample_weight=None, initial=None, condensed=None, warm_curvature=None,
+            baseline=None):  # fmt: skip
         """Fit on ``X`` (``frequency``, ``recency``, ``T`` and the covariate columns). ``sample_weight``: customers
         per row; ``initial``: a fitted model of the same settings to start from, with ``warm_curvature`` (its
-        :meth:`warm_curvature`), as a bootstrap refit does (no fit without covariates then, no test)."""
+        :meth:`warm_curvature`), as a bootstrap refit does (no fit without covariates then, no test);
+        ``baseline``: the same model without covariates fitted on the same customers already (a
+        :class:`PurchaseModel`, degenerate or not, as a run's backtest has it): the start and the test's null,
+        instead of fitting it again."""
         check_model(self.model)
         check_columns(X, self.pattern_columns)
         unique, counts, _ = condensed or condense(X, self.pattern_columns)
@@ -197,11 +277,8 @@ class CovariatePurchaseModel(BaseEstimator):
         keep = counts > 0
         unique, counts = unique[keep].reset_index(drop=True), counts[keep]
         self.n_customers_, self.n_patterns_ = int(round(counts.sum())), len(unique)
-        covariates = unique[self.pattern_columns[3:]]
-        self.patterns_ = condense(covariates.assign(weight=0.0), covariates.columns)[0]  # the distinct covariates
-        self.patterns_["weight"] = np.bincount(condense(covariates, covariates.columns)[2], weights=counts)
         if initial is None:
-            self.baseline_ = self._baseline(unique, counts)
+            self.baseline_ = self._baseline(unique, counts) if baseline is None else self._checked(baseline, counts)
             start = np.concatenate([self.baseline_.params_.to_numpy(float), np.zeros(len(self._design().keys()))])
         else:
             self.baseline_ = None
@@ -211,6 +288,16 @@ class CovariatePurchaseModel(BaseEstimator):
         if self.problem_ is not None:
             raise DegenerateFit(self.problem_, self)
         return self
+
+    def _checked(self, baseline: PurchaseModel, counts: np.ndarray) -> PurchaseModel:
+        """``baseline`` when it is this model without covariates on as many customers (else a ValueError)."""
+        same = getattr(baseline, "model", None) == self.model and getattr(baseline, "penalizer", None) == self.penalizer
+        if not same or getattr(baseline, "n_customers_", None) != int(round(counts.sum())):
+            raise ValueError(
+                f"the baseline given is not the {self.model} fit without covariates on these {counts.sum():,.0f} "
+                "customers with the same penalizer"
+            )
+        return baseline
 
     def _baseline(self, unique: pd.DataFrame, counts: np.ndarray) -> PurchaseModel:
         """The same model without covariates on the same customers (a degenerate one too: its parameters start
@@ -246,14 +333,17 @@ class CovariatePurchaseModel(BaseEstimator):
         C = self._design().constraint_matrix()
         self.set_values(np.concatenate([np.exp(theta[:4]) / units, C @ theta[4:]]))
         self.n_iterations_ = int(out.nit)
+        self.patterns_ = unique.loc[objective.first, self.pattern_columns[3:]].reset_index(drop=True)
+        self.patterns_["weight"] = np.bincount(objective.pattern, weights=counts)  # the distinct covariates
         with np.errstate(all="ignore"):
-            natural = self.objective(unique, counts)
-            self.log_likelihood_ = float(counts @ natural.row_log_likelihoods(self.theta()))
+            ll, hessian = objective.curvature(theta)
+        # in the data's time unit: time scaled by c multiplies each purchase's density by 1 / c
+        self.log_likelihood_ = float(ll + np.log(scale) * (counts @ unique["frequency"].to_numpy(float)))
         converged = bool(out.success) or float(np.max(np.abs(out.jac))) < 1e-6
         self.problem_ = None if converged else optimiser_stopped(int(out.nit), out.message)
         self.problem_ = self.problem_ or judge(self.model, self.params_, self.log_likelihood_, scale, self.max_shape)
         self.problem_ = self.problem_ or separation(self.coefficients_)
-        self._uncertainty(objective, theta, out.jac, C)
+        self._uncertainty(objective, hessian, C)
         if self.baseline_ is not None:
             self.lr_test_ = lr_test(self.log_likelihood_, self.baseline_.log_likelihood_, C.shape[1])
 
@@ -272,17 +362,20 @@ class CovariatePurchaseModel(BaseEstimator):
         weights = np.bincount(inverse, weights=counts, minlength=len(rows))
         rows[["recency", "T"]] = rows[["recency", "T"]] / (COARSE_GRID * scale)
         objective = self.objective(rows, weights, scale)
+        options = {"maxiter": int(self.max_iterations), "gtol": 1e-9}
         with one_blas_thread(), np.errstate(all="ignore"):
-            out = minimize(objective, start, jac=True, method="BFGS", options={"maxiter": int(self.max_iterations)})
+            first = inverse_curvature(objective.hessian(start))
+            if first is not None:
+                options["hess_inv0"] = first
+            out = minimize(objective, start, jac=True, method="BFGS", options=options)
             if not np.all(np.isfinite(out.x)) or not np.isfinite(out.fun):
                 return start, None
-            return out.x, inverse_curvature(hessian_from_gradient(objective, out.x, out.jac))
+            return out.x, inverse_curvature(objective.hessian(out.x))
 
-    def _uncertainty(self, objective: CovariateObjective, theta, grad, C) -> None:
+    def _uncertainty(self, objective: CovariateObjective, hessian: np.ndarray, C) -> None:
         """``covariance_``, ``std_errors_`` and ``curvature_`` (the inverse Hessian of the mean objective, the warm
-        start of refits) from the Hessian at ``theta``; a Hessian not positive definite is a degenerate fit."""
-        with np.errstate(all="ignore"):
-            hessian = hessian_from_gradient(objective, theta, grad)
+        start of refits) from the ``hessian`` of ``objective`` at the optimum; a Hessian not positive definite is
+        a degenerate fit."""
         self.curvature_ = inverse_curvature(hessian)
         names = [*PARAM_NAMES[self.model], *self._design().keys()]
         if self.curvature_ is None:

@@ -275,6 +275,95 @@ def bg_row_log_likelihood(model: str, r: float, alpha, a, b, x, t_x, T, gradient
     return ll, slopes
 
 
+def group_codes(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct combinations of integer ``codes`` (one array per key, each in 0..n-1): each row's group
+    number and the first row of each group (by hashing; groups in order of first appearance)."""
+    key = np.zeros(len(codes[0]), np.int64)
+    for c in codes:
+        key = key * (int(c.max(initial=0)) + 1) + c
+    inverse, _ = pd.factorize(key)
+    first = np.empty(int(inverse.max(initial=-1)) + 1, np.int64)
+    first[inverse[::-1]] = np.arange(len(inverse) - 1, -1, -1)
+    return inverse, first
+
+
+class BGPatternLikelihood:
+    """The BG/NBD or MBG/NBD log-likelihood of weighted rows (frequency, recency, T) whose customers differ in
+    a covariate pattern (one code per row, 0..P-1) and whose alpha, a and b are one per pattern (static
+    covariates: :mod:`analysis.clv.covariates`), with its derivatives: the terms of :func:`bg_row_log_likelihood`
+    summed over the rows, each special function evaluated once per distinct (pattern, frequency) and each
+    logarithm once per distinct (pattern, T) and (pattern, recency), as :class:`BGNBDObjective` does without
+    covariates. Only the softplus term of the customers with a repeat purchase (MBG/NBD: every customer) is
+    computed row by row. Call with r and the per-pattern alpha, a, b: the total log-likelihood and each pattern's
+    summed derivatives in log r, log alpha, log a, log b (patterns x 4)."""
+
+    def __init__(self, model: str, x, t_x, T, weights, pattern):
+        x, t_x, T, w = (np.asarray(v, float) for v in (x, t_x, T, weights))
+        p = np.asarray(pattern, np.int64)
+        self.n = int(p.max(initial=-1)) + 1
+        self.modified = model == "mbgnbd"
+        self.k = 1.0 if self.modified else 0.0
+        ix, self.xu = pd.factorize(x)
+        self.Wx = np.bincount(ix, weights=w, minlength=len(self.xu))
+        self.W = w.sum()
+        self.Wp = np.bincount(p, weights=w, minlength=self.n)
+        self.ipx, first = group_codes(p, ix)  # (pattern, frequency)
+        self.px_p, self.px_x = p[first], x[first]
+        self.px_off = self.px_x if self.modified else np.maximum(self.px_x, 1) - 1
+        self.Wpx = np.bincount(self.ipx, weights=w, minlength=len(first))
+        self.ipT, first = group_codes(p, pd.factorize(T)[0])  # (pattern, T)
+        self.pT_p, self.pT_T = p[first], T[first]
+        self.WpT = np.bincount(self.ipT, weights=w, minlength=len(first))
+        self.WXpT = np.bincount(self.ipT, weights=w * x, minlength=len(first))
+        self.ipt, first = group_codes(p, pd.factorize(t_x)[0])  # (pattern, recency)
+        self.pt_p, self.pt_t = p[first], t_x[first]
+        active = np.ones(len(x), bool) if self.modified else x > 0  # the rows with the softplus term
+        self.x_a, self.w_a, self.p_a = x[active], w[active], p[active]
+        self.ipx_a, self.ipT_a, self.ipt_a = self.ipx[active], self.ipT[active], self.ipt[active]
+
+    def per_pattern(self, index: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``values`` (one per row of a table or per active row) summed per pattern (``index``: their patterns)."""
+        return np.bincount(index, weights=values, minlength=self.n)
+
+    def __call__(self, r: float, alpha: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[float, np.ndarray]:
+        k = self.k
+        A, B = a[self.px_p], b[self.px_p]  # per (pattern, frequency)
+        AB, xk = A + B, self.px_x + k
+        al_T, al_t = alpha[self.pT_p], alpha[self.pt_p]
+        log_aT, log_at = np.log(al_T + self.pT_T), np.log(al_t + self.pt_t)
+        ratio_T, ratio_t = al_T / (al_T + self.pT_T), al_t / (al_t + self.pt_t)
+        branch = np.log(A) - np.log(B + self.px_off)
+        # the rows with the softplus term
+        rx = r + self.x_a
+        gap = log_aT[self.ipT_a] - log_at[self.ipt_a]
+        d = branch[self.ipx_a] + rx * gap
+        soft = np.maximum(d, 0.0) + np.log1p(np.exp(-np.abs(d)))
+        wpi = self.w_a * np.exp(d - soft)  # weight x P(the dropped-out branch | data)
+        ab = a + b
+        rT = r * self.WpT + self.WXpT  # sum of the weights times r + x per (pattern, T)
+        ll = (
+            self.Wx @ gammaln(r + self.xu) - self.W * gammaln(r) + r * (self.Wp @ np.log(alpha))
+            + self.Wp @ (gammaln(ab) - gammaln(b)) + self.Wpx @ (gammaln(B + xk) - gammaln(AB + xk))
+            - rT @ log_aT + self.w_a @ soft
+        )  # fmt: skip
+        per = self.per_pattern
+        dig_x = digamma(r + self.px_x) - digamma(r)
+        slope_r = r * (
+            per(self.px_p, self.Wpx * dig_x) + self.Wp * np.log(alpha) - per(self.pT_p, self.WpT * log_aT)
+            + per(self.p_a, wpi * gap)
+        )  # fmt: skip
+        slope_alpha = (
+            r * self.Wp - per(self.pT_p, rT * ratio_T)
+            + per(self.p_a, wpi * rx * (ratio_T[self.ipT_a] - ratio_t[self.ipt_a]))
+        )  # fmt: skip
+        dig_ab, dig_abx = digamma(ab), self.Wpx * digamma(AB + xk)
+        slope_a = a * (self.Wp * dig_ab - per(self.px_p, dig_abx)) + per(self.p_a, wpi)
+        wpi_px = np.bincount(self.ipx_a, weights=wpi, minlength=len(self.px_p))
+        own_b = self.Wp * (dig_ab - digamma(b)) + per(self.px_p, self.Wpx * digamma(B + xk) - dig_abx)
+        slope_b = b * own_b - per(self.px_p, wpi_px * B / (B + self.px_off))
+        return float(ll), np.column_stack([slope_r, slope_alpha, slope_a, slope_b])
+
+
 def hyp2f1_series(a, b, c, z, max_terms: int = 20_000) -> np.ndarray:
     """Gauss's series of 2F1(a, b; c; z), 0 <= z < 1, summed until a term is below 1e-17 of the sum
     (a few dozen terms where c is large, as for heavy buyers)."""
