@@ -98,7 +98,8 @@ def remove_abandoned(paths: Iterable[Path]) -> list[Path]:
 def reports_lock(out: Path, log: Callable[[dict], None]) -> Iterator[None]:
     """Hold the lock of the reports folder ``out`` for the block. When another run holds it, say so in one
     progress line (``warning`` event: who holds it and since when) and wait for it. The lock file keeps the
-    holder's pid, host and start; it stays in the folder (an empty lock file locks nothing)."""
+    holder's pid, host and start, and stays in the folder when the lock is let go (leave it there: the file is
+    only what the lock is taken on)."""
     path = out / LOCK_FILE
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # not inherited by the processes the run starts
     try:

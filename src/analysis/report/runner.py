@@ -12,13 +12,14 @@ the history as they were (or with its snapshot whole): its run directory's ``run
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import os
 import queue
 import resource
 import time
 from collections.abc import Callable
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -340,11 +341,13 @@ def run_report(
     folder = Path(notebooks_dir) if notebooks_dir else PROJECT_ROOT / "notebooks"
     notebooks = notebooks_in(folder)
     # The kernel starts first and imports what the pages import while the data is prepared.
-    with ExitStack() as own_kernel:
+    where: dict[str, Any] = {"step": "prepare", "run_dir": None}  # for a disk that fills up
+    with when_the_disk_is_full(out, where, record), ExitStack() as own_kernel:
         km = kernel
         if km is None and notebooks:
             km = own_kernel.enter_context(shared_kernel(folder, page_imports(notebooks)))
         run_dir, quality = _prepare(out, settings, record, log)
+        where.update(step="pages", run_dir=run_dir)
         late = as_of_warning(quality)
         if late:
             log({"event": "warning", "message": late})
@@ -358,6 +361,7 @@ def run_report(
         }
         masker = PageMasker(run_dir, page_salt(run_dir)) if mask_pii else None
         pages = _run_pages(notebooks, km, run_dir, parameters, masker, record, log, started)
+        where["step"] = "pack"
         # customers.csv (6 s at 1M customers) is written by the kernel, which holds the table, while the runner
         # builds the rest of the pack; the landing page waits for it, as it lists it
         csv_written = (start_in_kernel(km, f"from analysis.report.rundir import write_customers_csv\n"
@@ -403,6 +407,42 @@ def _finish(out: Path, run_dir: Path, record: dict[str, Any], pages: list[str], 
     write_json(run_dir / "run.json", record)
     _point_latest(out, run_dir)
     log({"event": "done", "index_html": str(run_dir / "index.html"), "elapsed": steps["total"]})
+
+
+NO_SPACE = "No space left on device"
+
+
+@contextmanager
+def when_the_disk_is_full(out: Path, where: dict[str, Any], record: dict[str, Any]):
+    """Turn a disk that fills up during the block (``ENOSPC`` from Python, the SQL engine or a page's kernel) into
+    :class:`RunFailed` for ``where["step"]`` (an internal failure: exit 1) that says what to do; ``latest`` has not
+    moved (it moves last), and the run directory ``where["run_dir"]``, if it has one yet, says ``failed`` where there
+    is room to say it. Any other error passes as it is."""
+    try:
+        yield
+    except Exception as exc:
+        if not _no_space(exc):
+            raise
+        run_dir = where["run_dir"]
+        kept = f" (this run's unfinished directory {run_dir} can go)" if run_dir else ""
+        cause = (f"no space left on the disk of {out}; {out / 'latest'} still points to the last complete run. Free "
+                 f"some space{kept} and run again")
+        if run_dir is not None:
+            record.update(status="failed", failed_step=where["step"], error=NO_SPACE)
+            with suppress(OSError):  # no room even for that: run.json still says incomplete
+                write_json(run_dir / "run.json", record)
+        step = exc.step if isinstance(exc, RunFailed) else where["step"]  # a page that failed for want of room
+        raise RunFailed(step, cause, run_dir or out) from exc
+
+
+def _no_space(exc: BaseException | None) -> bool:
+    """Whether ``exc`` or an exception it came from is a full disk."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or NO_SPACE in str(exc):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def _prepare(out: Path, settings: dict[str, Any], record: dict[str, Any], log) -> tuple[Path, dict[str, Any]]:
