@@ -185,10 +185,11 @@ def shared_kernel(cwd: Path, warm_up: str = ""):
     km.start_kernel(extra_arguments=KERNEL_ARGUMENTS, cwd=str(cwd), env={**os.environ, CSV_AFTER_PAGES: "1"})
     client = own_client(km)
     try:
-        if warm_up:  # sent now, run as soon as the kernel is up; a later request waits for it. Run in a
-            # namespace of its own: it loads the modules, and no page sees its names, whichever runs first
+        if warm_up:  # sent now, run as soon as the kernel is up; the first fresh_namespace waits for it. Run
+            # in a namespace of its own: it loads the modules, and no page sees its names
             client.start_channels(iopub=False, stdin=False, hb=False)
-            client.execute(f"exec({warm_up!r}, {{}})", silent=True, store_history=False)
+            km.analysis_warm_up = (client, client.execute(f"exec({warm_up!r}, {{}})", silent=True,
+                                                          store_history=False))
         yield km
     finally:
         client.stop_channels()  # (kept open until here: closing it at once could drop the unsent request)
@@ -225,26 +226,36 @@ def start_in_kernel(km, code: str) -> Callable[[], None]:
 
 
 def fresh_namespace(km) -> None:
-    """Empty the kernel's user namespace (imported modules stay loaded), as a new kernel would have it. Asked and
-    answered on the shell channel alone (a client's ``wait_for_ready`` spends 0.2 s a page flushing IOPub); the
-    kernel's answer comes in turn, so a page sent after it waits for the pages' imports. A failed warm-up (an
-    import error) is not reported here: the page that imports it fails, naming the cause."""
+    """Empty the kernel's user namespace (imported modules stay loaded), as a new kernel would have it; the first
+    time, after the warm-up's imports have run (requests from different clients reach the kernel in no fixed
+    order). Asked and answered on the shell channel alone (a client's ``wait_for_ready`` spends 0.2 s a page
+    flushing IOPub). A failed warm-up (an import error) is not reported here: the page that imports it fails,
+    naming the cause."""
+    warm_up = km.__dict__.pop("analysis_warm_up", None)
+    if warm_up is not None:
+        shell_reply(km, *warm_up)
     client = own_client(km)
     client.start_channels(iopub=False, stdin=False, hb=False)
     try:
         asked = client.execute("get_ipython().reset(new_session=False)", silent=True, store_history=False)
-        reply, deadline = None, time.monotonic() + KERNEL_START_SECONDS
-        while reply is None or reply["parent_header"].get("msg_id") != asked:
-            if not km.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the kernel could not be reset between pages")
-            try:
-                reply = client.get_shell_msg(timeout=1)
-            except queue.Empty:
-                continue
-        if reply["content"]["status"] != "ok":
+        if shell_reply(km, client, asked)["content"]["status"] != "ok":
             raise RuntimeError("the kernel could not be reset between pages")
     finally:
         client.stop_channels()
+
+
+def shell_reply(km, client, msg_id: str) -> dict:
+    """The kernel's answer to the request ``msg_id`` on ``client``'s shell channel, waited for while the kernel
+    lives (at most :data:`KERNEL_START_SECONDS`)."""
+    deadline = time.monotonic() + KERNEL_START_SECONDS
+    while km.is_alive() and time.monotonic() < deadline:
+        try:
+            reply = client.get_shell_msg(timeout=1)
+        except queue.Empty:
+            continue
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return reply
+    raise RuntimeError("the kernel could not be reset between pages")
 
 
 def _new_run_dir(out_dir: Path, fingerprint: str) -> Path:
