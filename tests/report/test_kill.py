@@ -174,6 +174,7 @@ def test_a_run_killed_at_any_point_leaves_latest_and_the_history_whole_and_the_n
     # (where, as-of, notebooks, what it leaves under a hidden name); a rerun's history write killed is in
     # tests/report/test_history_safety.py
     points = [
+        ("prepare_write", JUNE, no_pages, ".staging~*"),  # in the middle of writing the prepared data
         ("prepare", JUNE, no_pages, ".staging~*"),  # the data prepared into the staging folder, not yet named
         ("page", JUNE, _kernel_page(tmp_path / "killer", pid_file), None),  # its page has written the table
         ("pack_step:tier_table", JUNE, no_pages, None),  # customers.xlsx written, the lock held

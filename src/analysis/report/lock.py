@@ -13,9 +13,9 @@ place. A temporary whose owner process no longer runs is what a killed run left;
 (:func:`remove_abandoned`), and readers never see it (the names start with a dot).
 
 Test hook: :func:`kill_point` stops the process with ``SIGKILL`` where the environment variable
-``ANALYSIS_KILL_AT`` names the point (``prepare``, ``history_write``, ``latest``, or a progress event as
-``event:step``, e.g. ``step_started:01_quality`` or ``pack_step:tier_table``), so a test kills a run at the
-same place every time instead of sleeping and hoping. Unset (always, outside the tests), it costs one
+``ANALYSIS_KILL_AT`` names the point (``prepare_write``, ``prepare``, ``history_write``, ``latest``, or a
+progress event as ``event:step``, e.g. ``step_started:01_quality`` or ``pack_step:tier_table``), so a test
+kills a run at the same place every time instead of sleeping and hoping. Unset (always, outside the tests), it costs one
 lookup in ``os.environ``.
 """
 

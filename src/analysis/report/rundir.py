@@ -33,6 +33,7 @@ from analysis.data.pipeline import Prepared, prepare
 from analysis.data.returns import returned_lines
 from analysis.errors import UserError
 from analysis.i18n import check_language
+from analysis.report.lock import kill_point
 from analysis.stage import StageResult, with_columns
 from analysis.tables import formula_guarded, formula_guarded_frame, formula_guarded_value
 
@@ -279,6 +280,7 @@ def write_prepared(run_dir: Path, prepared: Prepared, settings: dict[str, Any], 
     ``csv`` is false: a report run writes it after its pages)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     prepared.write(run_dir)  # streamed from the engine: the rows need not be read into pandas
+    kill_point("prepare_write")  # (a test's: the Parquet files written, quality.json not yet)
     write_json(run_dir / "quality.json", prepared.quality)
     if csv:
         write_customers_csv(run_dir, guard=csv_formula_guard(settings["config"]))
