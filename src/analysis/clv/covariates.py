@@ -66,7 +66,10 @@ class CovariateObjective:
     evaluate their special functions once per distinct (combination, frequency), (combination, T) and
     (combination, recency) (:class:`~analysis.clv.likelihoods.BGPatternLikelihood`)."""
 
-    def __init__(self, model, freq, rec, T, weights, X_trans, X_life, C, penalizer: float, penalty: float):
+    def __init__(self, model, freq, rec, T, weights, X_trans, X_life, C, penalizer: float, penalty: float,
+                 pattern=None):  # fmt: skip
+        """``pattern``: each row's covariate combination (codes 0..P-1 in order of first appearance) when the
+        caller has them, e.g. for a coarse copy of rows already grouped."""
         self.model = model
         self.x, self.t, self.T = (np.asarray(v, float) for v in (freq, rec, T))
         self.w = np.asarray(weights, float)
@@ -74,10 +77,15 @@ class CovariateObjective:
         self.Xt, self.Xl = np.asarray(X_trans, float), np.asarray(X_life, float)
         self.C = np.asarray(C, float)
         self.penalizer, self.penalty = penalizer, penalty
-        both = np.hstack([self.Xt, self.Xl])
-        codes = [pd.factorize(both[:, j])[0] for j in range(both.shape[1])] or [np.zeros(len(self.x), np.int64)]
-        self.pattern, self.first = group_codes(*codes)  # each row's combination, each one's first row
-        first = self.first
+        if pattern is None:
+            columns = {c.tobytes(): c for c in np.hstack([self.Xt, self.Xl]).T}.values()  # a column in both: once
+            codes = [pd.factorize(c)[0] for c in columns] or [np.zeros(len(self.x), np.int64)]
+            self.pattern, first = group_codes(*codes)  # each row's combination, each combination's first row
+        else:
+            self.pattern = np.asarray(pattern, np.int64)
+            first = np.empty(int(self.pattern.max(initial=-1)) + 1, np.int64)
+            first[self.pattern[::-1]] = np.arange(len(self.pattern) - 1, -1, -1)
+        self.first = first
         self.Pt, self.Pl = self.Xt[first], self.Xl[first]
         if model != "pareto":
             self.terms = BGPatternLikelihood(model, self.x, self.t, self.T, self.w, self.pattern)
@@ -113,14 +121,20 @@ class CovariateObjective:
     def pattern_slopes(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """The weighted log-likelihood of the rows at ``theta`` and, per covariate combination, the sum of its
         rows' weighted derivatives in log r, log alpha_i, log s (a_i), log beta_i (b_i) (combinations x 4)."""
-        r, alpha, s_or_a, beta_or_b = self._scales(np.asarray(theta, float), self.Pt, self.Pl)
+        theta = np.asarray(theta, float)
+        last = getattr(self, "_last", None)  # the optimiser's last point is where the Hessian is wanted
+        if last is not None and np.array_equal(last[0], theta):
+            return last[1]
+        r, alpha, s_or_a, beta_or_b = self._scales(theta, self.Pt, self.Pl)
         if self.model != "pareto":
-            return self.terms(r, alpha, s_or_a, beta_or_b)
-        p = self.pattern
-        ll, slopes = pareto_row_log_likelihood(r, alpha[p], s_or_a[0], beta_or_b[p], self.x, self.t, self.T)
-        n = len(alpha)
-        summed = [np.bincount(p, weights=self.w * slopes[:, j], minlength=n) for j in range(4)]
-        return float(self.w @ ll), np.column_stack(summed)
+            out = self.terms(r, alpha, s_or_a, beta_or_b)
+        else:
+            p = self.pattern
+            ll, slopes = pareto_row_log_likelihood(r, alpha[p], s_or_a[0], beta_or_b[p], self.x, self.t, self.T)
+            summed = [np.bincount(p, weights=self.w * slopes[:, j], minlength=len(alpha)) for j in range(4)]
+            out = float(self.w @ ll), np.column_stack(summed)
+        self._last = (theta.copy(), out)
+        return out
 
     def _jacobians(self) -> np.ndarray:
         """Per combination, the derivatives of its log r, log alpha_i, log s (a_i), log beta_i (b_i) in the
@@ -189,6 +203,7 @@ class CovariateObjective:
 
 COARSE_PATTERNS = 20_000  # above this many rows the fit starts from one on a coarse copy (:meth:`_coarse_start`)
 COARSE_GRID = 50
+COARSE_GTOL = 1e-6  # the coarse fit's gradient: tighter moves its optimum less than the grid does (measured)
 MAX_COEFFICIENT = 20.0  # |gamma| this large (a ratio of e^20, 5e8): perfect separation, the fit runs to infinity
 
 
@@ -203,12 +218,15 @@ class CovariatePurchaseModel(BaseEstimator):
     ``max_iterations`` as :class:`PurchaseModel` (``tol``, ``engine``: the fit without covariates).
 
     ``fit(X)`` fits the model without covariates first (its start, with every coefficient 0, and the
-    likelihood-ratio test's null), then BFGS with the exact gradient of :class:`CovariateObjective` on the unique
-    (frequency, recency, T, covariates) rows, time scaled to max T = 1. Learns ``params_`` (r, alpha, s, beta / a,
+    likelihood-ratio test's null; ``fit(X, baseline=pm)`` takes one fitted already), then BFGS with the exact
+    gradient of :class:`CovariateObjective` on the unique (frequency, recency, T, covariates) rows, time scaled to
+    max T = 1: on more than ``COARSE_PATTERNS`` rows first on a coarse copy (:meth:`coarse_objective`, started
+    with its exact Hessian), then on the full rows from there with the coarse Hessian (4 or 5 steps at 1M
+    customers). Learns ``params_`` (r, alpha, s, beta / a,
     b: the customers' at covariates 0), ``coefficients_`` (``trans.<column>``, ``life.<column>``),
     ``std_errors_`` (the same keys and the parameters'), ``covariance_`` (of log r, log alpha, log s / a, log
     beta / b and the free coefficients: the inverse Hessian of the penalised negative log-likelihood at the
-    optimum, by differences of the exact gradient; the parameters' standard errors are p x the log parameter's,
+    optimum, :meth:`CovariateObjective.curvature`; the parameters' standard errors are p x the log parameter's,
     the delta method), ``log_likelihood_``, ``baseline_`` (the fit without covariates), ``lr_test_``
     (``statistic``, ``df``, ``p_value``), ``n_customers_``, ``n_patterns_``, ``problem_``: a degenerate fit
     (not finite, a shape at its bound, a coefficient beyond ``MAX_COEFFICIENT``: perfect separation, a Hessian
@@ -323,7 +341,7 @@ class CovariatePurchaseModel(BaseEstimator):
         options = {"maxiter": int(self.max_iterations), "gtol": 1e-9}
         start = self.theta(scale)
         if curvature is None and len(unique) > COARSE_PATTERNS:
-            start, curvature = self._coarse_start(unique, counts, scale, start)
+            start, curvature = self._coarse_start(objective, start)
         if curvature is not None:
             options["hess_inv0"] = curvature
         with one_blas_thread():
@@ -347,22 +365,14 @@ class CovariatePurchaseModel(BaseEstimator):
         if self.baseline_ is not None:
             self.lr_test_ = lr_test(self.log_likelihood_, self.baseline_.log_likelihood_, C.shape[1])
 
-    def _coarse_start(self, unique: pd.DataFrame, counts: np.ndarray, scale: float, start: np.ndarray):
+    def _coarse_start(self, full: CovariateObjective, start: np.ndarray):
         """The start of the fit on many rows, as the fast fits without covariates have it
         (:func:`~analysis.clv.fitters.coarse_copy`): BFGS on a coarse copy of the rows (recency and T rounded to
         ``COARSE_GRID`` steps of the longest T, equal rows merged, their customers summed) from ``start``, and
         the inverse of its Hessian there, the full fit's first curvature: a few steps on the full rows instead of
         dozens. (``start``, None) when the coarse fit fails."""
-        steps = np.maximum(np.rint(unique["T"].to_numpy(float) * scale * COARSE_GRID), 1.0)
-        coarse = unique.assign(
-            recency=np.minimum(np.rint(unique["recency"].to_numpy(float) * scale * COARSE_GRID), steps),
-            T=steps,
-        )
-        rows, _, inverse = condense(coarse, self.pattern_columns)
-        weights = np.bincount(inverse, weights=counts, minlength=len(rows))
-        rows[["recency", "T"]] = rows[["recency", "T"]] / (COARSE_GRID * scale)
-        objective = self.objective(rows, weights, scale)
-        options = {"maxiter": int(self.max_iterations), "gtol": 1e-9}
+        objective = self.coarse_objective(full)
+        options = {"maxiter": int(self.max_iterations), "gtol": COARSE_GTOL}
         with one_blas_thread(), np.errstate(all="ignore"):
             first = inverse_curvature(objective.hessian(start))
             if first is not None:
@@ -371,6 +381,20 @@ class CovariatePurchaseModel(BaseEstimator):
             if not np.all(np.isfinite(out.x)) or not np.isfinite(out.fun):
                 return start, None
             return out.x, inverse_curvature(objective.hessian(out.x))
+
+    def coarse_objective(self, full: CovariateObjective) -> CovariateObjective:
+        """The objective of the coarse copy of the rows of ``full`` (time scaled to max T = 1): recency and T
+        rounded to ``COARSE_GRID`` steps, equal rows (frequency, recency, T, covariate combination) merged, their
+        customers summed."""
+        steps = np.maximum(np.rint(full.T * COARSE_GRID), 1.0)
+        t_steps = np.minimum(np.rint(full.t * COARSE_GRID), steps)
+        codes = (pd.factorize(full.x)[0], t_steps.astype(np.int64), steps.astype(np.int64), full.pattern)
+        inverse, first = group_codes(*codes)
+        weights = np.bincount(inverse, weights=full.w, minlength=len(first))
+        t, T = t_steps[first] / COARSE_GRID, steps[first] / COARSE_GRID
+        Xt, Xl, pattern = full.Xt[first], full.Xl[first], full.pattern[first]
+        return CovariateObjective(self.model, full.x[first], t, T, weights, Xt, Xl, full.C, self.penalizer,
+                                  self.penalty, pattern)  # fmt: skip
 
     def _uncertainty(self, objective: CovariateObjective, hessian: np.ndarray, C) -> None:
         """``covariance_``, ``std_errors_`` and ``curvature_`` (the inverse Hessian of the mean objective, the warm
