@@ -69,7 +69,7 @@ def test_a_second_holder_says_it_waits_in_one_line_and_gets_the_lock_when_the_fi
         assert not got.is_set()
         holder = (tmp_path / lock.LOCK_FILE).read_text()
     waiter.join(30)
-    assert got.is_set() and len(events) == 1 and events[0]["event"] == "warning"
+    assert got.is_set() and len(events) == 1 and events[0]["event"] == "waiting"
     assert holder.startswith(f"pid {os.getpid()} on {socket.gethostname()} since ")
     assert events[0]["message"] == (
         f"waiting for the lock of {tmp_path} ({holder.strip()}): another run is writing the history and latest"

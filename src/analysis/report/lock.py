@@ -97,9 +97,9 @@ def remove_abandoned(paths: Iterable[Path]) -> list[Path]:
 @contextmanager
 def reports_lock(out: Path, log: Callable[[dict], None]) -> Iterator[None]:
     """Hold the lock of the reports folder ``out`` for the block. When another run holds it, say so in one
-    progress line (``warning`` event: who holds it and since when) and wait for it. The lock file keeps the
-    holder's pid, host and start, and stays in the folder when the lock is let go (leave it there: the file is
-    only what the lock is taken on)."""
+    progress line (a ``waiting`` event, not a warning: who holds it and since when) and wait for it. The lock
+    file keeps the holder's pid, host and start, and stays in the folder when the lock is let go (leave it
+    there: the file is only what the lock is taken on)."""
     path = out / LOCK_FILE
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # not inherited by the processes the run starts
     try:
@@ -109,7 +109,7 @@ def reports_lock(out: Path, log: Callable[[dict], None]) -> Iterator[None]:
             holder = os.pread(descriptor, 200, 0).decode("utf-8", "replace").strip() or "another run"
             log(
                 {
-                    "event": "warning",
+                    "event": "waiting",
                     "message": f"waiting for the lock of {out} ({holder}): another run is "
                     f"writing the history and latest",
                 }

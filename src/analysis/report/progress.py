@@ -37,7 +37,7 @@ def text_line(event: Event) -> str | None:
             f"{counter} {event['step']} done in {_seconds(event['seconds'])} "
             f"(elapsed {_seconds(event['elapsed'])}{left})"
         )
-    if kind == "warning":
+    if kind in ("warning", "waiting"):  # waiting: for another run's lock of the reports folder
         return event["message"]
     if kind == "step_declined":
         return f"{counter} {event['step']} declined: {event['reason']}"
