@@ -11,7 +11,8 @@ real transactions has them). Both sides deliver the same things but the coeffici
   on a coarse copy; the log-likelihood) and the parameters' standard errors, lifetimes' ``summary`` se(coef):
   the Hessian of the objective at the optimum, which BG/NBD and MBG/NBD compute in ``fit`` (differences of the
   exact gradient, ``fitter_._hessian_``) and Pareto/NBD does not, so it is timed here as
-  :meth:`~analysis.clv.models.PurchaseModel.warm_curvature` (the same differences on the fitted rows);
+  :meth:`~analysis.clv.models.PurchaseModel.warm_curvature` (the same differences on the fitted rows, grouped
+  once for both);
 - **with covariates**: :class:`~analysis.clv.covariates.CovariatePurchaseModel` ``.fit(X, baseline=...)`` (the
   customers grouped into unique (frequency, recency, T, covariates) rows; the parameters and coefficients at the
   exact optimum, BFGS started on a coarse copy; the log-likelihood; the standard errors of both from the
@@ -69,9 +70,10 @@ def best(step, repeat: int):
 
 def without_covariates(model: str, summary: pd.DataFrame) -> PurchaseModel:
     """The fit without covariates with its standard errors (see the module's docstring)."""
-    pm = PurchaseModel(model).fit(summary)
+    condensed = condense(summary, ["frequency", "recency", "T"])  # grouped once for the fit and its Hessian
+    pm = PurchaseModel(model).fit(summary, condensed=condensed)
     if model == "pareto":
-        pm.curvature_ = pm.warm_curvature(summary)
+        pm.curvature_ = pm.warm_curvature(condensed=condensed)
     return pm
 
 

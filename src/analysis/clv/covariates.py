@@ -353,7 +353,7 @@ class CovariatePurchaseModel(BaseEstimator):
         self.n_iterations_ = int(out.nit)
         self.patterns_ = unique.loc[objective.first, self.pattern_columns[3:]].reset_index(drop=True)
         self.patterns_["weight"] = np.bincount(objective.pattern, weights=counts)  # the distinct covariates
-        with np.errstate(all="ignore"):
+        with one_blas_thread(), np.errstate(all="ignore"):
             ll, hessian = objective.curvature(theta)
         # in the data's time unit: time scaled by c multiplies each purchase's density by 1 / c
         self.log_likelihood_ = float(ll + np.log(scale) * (counts @ unique["frequency"].to_numpy(float)))
