@@ -136,18 +136,31 @@ class CovariateObjective:
         self._last = (theta.copy(), out)
         return out
 
-    def _jacobians(self) -> np.ndarray:
-        """Per combination, the derivatives of its log r, log alpha_i, log s (a_i), log beta_i (b_i) in the
-        parameters and the full coefficients (trans, then life): combinations x 4 x (4 + coefficients)."""
-        n, kt, kl = len(self.Pt), self.Pt.shape[1], self.Pl.shape[1]
-        J = np.zeros((n, 4, 4 + kt + kl))
-        J[:, range(4), range(4)] = 1.0
-        J[:, 1, 4 : 4 + kt] = -self.Pt
-        if self.model == "pareto":
-            J[:, 3, 4 + kt :] = -self.Pl
-        else:
-            J[:, 2, 4 + kt :] = J[:, 3, 4 + kt :] = self.Pl
-        return J
+    def _directions(self) -> tuple[np.ndarray, np.ndarray]:
+        """How a purchase and a dropout coefficient move a combination's log r, log alpha_i, log s (a_i), log
+        beta_i (b_i), per unit of its covariate: alpha_i = alpha exp(-gamma x) moves log alpha by -x; Pareto/NBD's
+        beta_i = beta exp(-gamma x) log beta by -x; BG/NBD's a_i, b_i = a, b exp(gamma x) log a and log b by x."""
+        u = np.array([0.0, -1.0, 0.0, 0.0])
+        v = np.array([0.0, 0.0, 0.0, -1.0]) if self.model == "pareto" else np.array([0.0, 0.0, 1.0, 1.0])
+        return u, v
+
+    def _chain(self, S: np.ndarray) -> np.ndarray:
+        """The derivatives in the parameters and the full coefficients (trans, then life) from the combinations'
+        summed derivatives ``S`` (combinations x 4)."""
+        u, v = self._directions()
+        return np.concatenate([S.sum(axis=0), self.Pt.T @ (S @ u), self.Pl.T @ (S @ v)])
+
+    def _chain2(self, H: np.ndarray) -> np.ndarray:
+        """The second derivatives in the parameters and the full coefficients from each combination's 4 x 4
+        Hessian ``H`` (combinations x 4 x 4), by the chain rule through :meth:`_directions`."""
+        u, v = self._directions()
+        Hu, Hv = H @ u, H @ v  # combinations x 4
+        Pt, Pl = self.Pt, self.Pl
+        cross_t, cross_l = Hu.T @ Pt, Hv.T @ Pl  # 4 x columns
+        tt = Pt.T @ (Pt * (Hu @ u)[:, None])
+        tl = Pt.T @ (Pl * (Hu @ v)[:, None])
+        ll = Pl.T @ (Pl * (Hv @ v)[:, None])
+        return np.block([[H.sum(axis=0), cross_t, cross_l], [cross_t.T, tt, tl], [cross_l.T, tl.T, ll]])
 
     def _free(self) -> np.ndarray:
         """The parameters and full coefficients from the parameters and free coefficients: a block matrix."""
@@ -163,7 +176,7 @@ class CovariateObjective:
             base = np.exp(theta[:4])
             gamma = self.C @ theta[4:]
             value = -ll / self.W + self.penalizer * np.sum(base**2) + self.penalty * np.sum(gamma**2)
-            slopes = np.einsum("pa,pai->i", S, self._jacobians()) @ self._free()
+            slopes = self._chain(S) @ self._free()
             grad = -slopes / self.W
             grad[:4] += 2 * self.penalizer * base**2
             grad[4:] += 2 * self.penalty * (self.C.T @ gamma)
@@ -180,7 +193,7 @@ class CovariateObjective:
         combination's 4 x 4 Hessian in its own log r, log alpha_i, log s (a_i), log beta_i (b_i) by forward
         differences of its exact summed derivatives (:meth:`pattern_slopes`) along the four parameters (the
         coefficients move the same four numbers per combination), then the chain rule through the covariates
-        (:meth:`_jacobians`); the penalties' exactly. Four evaluations of the likelihood besides the one at
+        (:meth:`_chain2`); the penalties' exactly. Four evaluations of the likelihood besides the one at
         ``theta``, however many coefficients: the Hessian that differences of the gradient along every parameter
         and coefficient give (to the differences' precision, about 1e-7), for 4 + 1 evaluations instead of
         parameters + coefficients + 1."""
@@ -193,8 +206,7 @@ class CovariateObjective:
                 e[j] = step
                 H[:, :, j] = (self.pattern_slopes(theta + e)[1] - S0) / step
         H = (H + H.transpose(0, 2, 1)) / 2
-        J = self._jacobians()
-        full = self._free().T @ np.einsum("pai,pab,pbj->ij", J, H, J) @ self._free()
+        full = self._free().T @ self._chain2(H) @ self._free()
         out = -full / self.W
         out[range(4), range(4)] += 4 * self.penalizer * np.exp(2 * theta[:4])
         out[4:, 4:] += 2 * self.penalty * (self.C.T @ self.C)
