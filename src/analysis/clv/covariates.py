@@ -199,10 +199,10 @@ class CovariatePurchaseModel(BaseEstimator):
         self.n_iterations_ = int(out.nit)
         self.patterns_ = unique.loc[objective.first, self.pattern_columns[3:]].reset_index(drop=True)
         self.patterns_["weight"] = np.bincount(objective.pattern, weights=counts)  # the distinct covariates
-        with one_blas_thread(), np.errstate(all="ignore"):
+        with one_blas_thread(), np.errstate(all="ignore"):  # a dot product of 400k rows: no second thread
             ll, hessian = objective.curvature(theta)
-        # in the data's time unit: time scaled by c multiplies each purchase's density by 1 / c
-        self.log_likelihood_ = float(ll + np.log(scale) * (counts @ unique["frequency"].to_numpy(float)))
+            # in the data's time unit: time scaled by c multiplies each purchase's density by 1 / c
+            self.log_likelihood_ = float(ll + np.log(scale) * (counts @ unique["frequency"].to_numpy(float)))
         converged = bool(out.success) or float(np.max(np.abs(out.jac))) < 1e-6
         self.problem_ = None if converged else optimiser_stopped(int(out.nit), out.message)
         self.problem_ = self.problem_ or judge(self.model, self.params_, self.log_likelihood_, scale, self.max_shape)
