@@ -75,6 +75,8 @@ def test_a_run_with_covariates_finds_the_known_difference_and_records_it(run_wit
     models = clv.models_record(record)["models"]
     assert models["bgnbd"]["calibration"]["coefficients"] == {} and models["bgnbd"]["calibration"]["lr_test"] is None
     assert models["bgnbd_cov"]["calibration"]["coefficients"] == fit["coefficients"]
+    bt = run_with.backtest  # the fit with covariates started from, and tested against, the backtest's own null
+    assert bt.models["bgnbd_cov"].baseline_ is bt.models["bgnbd"]
     out = run_with.columns.set_index("customer_id")
     assert out[["expected_purchases", "p_alive", "clv"]].notna().all().all()
 

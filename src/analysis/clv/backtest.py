@@ -155,7 +155,7 @@ def backtest(
     for key in variants(models, covariates):
         data, rows_of = (X, condensed) if not has_covariates(key) else (Xc, None)
         options = {**(fit_options or {}), **covariate_options(key, covariates)}
-        pm, error, degenerate = calibration_fit(key, data, rows_of, penalizer, options)
+        pm, error, degenerate = calibration_fit(key, data, rows_of, penalizer, options, null_fit(key, fitted, left_out))
         if pm is None:
             errors[key] = error
             left_out.update({} if degenerate is None else {key: degenerate})
@@ -206,19 +206,30 @@ def holdout_scores(name: str, predicted: pd.Series, spend: pd.Series, preds: pd.
     }
 
 
-def calibration_fit(name: str, X: pd.DataFrame, condensed, penalizer: float, fit_options: dict[str, Any] | None):
+def null_fit(key: str, fitted: dict, left_out: dict) -> PurchaseModel | None:
+    """For a fit with covariates, the same model without them already fitted on the same customers (fitted or
+    left out as degenerate): its start and the likelihood-ratio test's null, not fitted again; else None."""
+    if not has_covariates(key):
+        return None
+    base = base_model(key)
+    return fitted[base] if base in fitted else left_out.get(base)
+
+
+def calibration_fit(
+    name: str, X: pd.DataFrame, condensed, penalizer: float, fit_options: dict[str, Any] | None, baseline=None
+):
     """(the fitted :class:`PurchaseModel`, None, None) on the calibration summary ``X`` (``condensed``: its
-    unique rows), or (None, why it failed in both languages, the degenerate fit or None): a degenerate fit is
-    left out of the choice with its parameters, a failed one only said."""
+    unique rows; ``baseline``: for a fit with covariates, :func:`null_fit`), or (None, why it failed in both
+    languages, the degenerate fit or None): a degenerate fit is left out of the choice with its parameters, a
+    failed one only said."""
     check_model(base_model(name))
     label = MODEL_LABELS[name]
     try:
         options = fit_options or {}
         if has_covariates(name):
             pm = CovariatePurchaseModel(base_model(name), penalizer=penalizer, **options)
-        else:
-            pm = PurchaseModel(name, penalizer, **options)
-        return pm.fit(X, condensed=condensed), None, None
+            return pm.fit(X, condensed=condensed, baseline=baseline), None, None
+        return PurchaseModel(name, penalizer, **options).fit(X, condensed=condensed), None, None
     except DegenerateFit as exc:
         why = text(f"{exc.reason['en']}; {label} left out of the choice", f"{exc.reason['zh']}；{label} 未参与选择")
         return None, why, exc.model
