@@ -170,3 +170,17 @@ def test_a_degenerate_covariate_fit_raises_with_its_reason():
     with pytest.raises(DegenerateFit) as caught:
         CovariatePurchaseModel("bgnbd", ["g"], []).fit(X)
     assert caught.value.reason["en"] and caught.value.reason["zh"]
+
+
+def test_covariate_names_and_levels_from_the_data_reach_the_page_as_text():
+    """A level such as <img onerror=...> is written into the page's Markdown escaped, never as markup."""
+    from analysis.clv.effects import who
+    from analysis.clv.monthly_run import level_texts
+
+    hostile = '<img src=x onerror="alert(1)">'
+    person, vs = who(f"region={hostile}", {"region": "*north*"}, "en")
+    assert "<img" not in person and "&lt;img" in person and vs == " (against \\*north\\*)"
+    row = {"covariate": "region<b>", "level": hostile, "reference": False, "expected_value": 3.0,
+           "expected_value_low": 2.0, "expected_value_high": 4.0, "expected_purchases": 1.0}  # fmt: skip
+    said = level_texts([row])[0]
+    assert all("<img" not in said[lang] and "<b>" not in said[lang] and "&lt;img" in said[lang] for lang in said)

@@ -205,3 +205,16 @@ def test_customers_who_stay_twice_as_long_are_told_so():
     told = ratios(fit.coefficients_, fit.std_errors_, "pareto")
     assert told.loc["life.g", "low"] < 2.0 < told.loc["life.g", "high"] and told.loc["life.g", "low"] > 1.2
     assert told.loc["trans.g", "low"] < 1.0 < told.loc["trans.g", "high"]
+
+
+def test_many_covariate_columns_never_merge_different_customers():
+    """70 binary indicator columns: multiplied out, two customers who differ in the first column only are
+    2**69 apart, which int64 wraps to 0 (they were one combination); with 400 customers besides."""
+    from analysis.clv.likelihoods import group_codes
+
+    rng = np.random.default_rng(3)
+    rows = pd.DataFrame(rng.integers(0, 2, (400, 70)))
+    rows.loc[400] = rows.loc[0].to_numpy() ^ np.eye(70, dtype=rows.dtypes.iloc[0])[0]  # the first column flipped
+    inverse, first = group_codes(*(rows[c].to_numpy() for c in rows.columns))
+    assert inverse[0] != inverse[400] and inverse.max() + 1 == len(rows.drop_duplicates())
+    pd.testing.assert_frame_equal(rows.iloc[first[inverse]].reset_index(drop=True), rows.reset_index(drop=True))

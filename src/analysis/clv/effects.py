@@ -14,6 +14,7 @@ import pandas as pd
 from analysis.clv.covariate_texts import TEXTS, say
 from analysis.i18n import check_language, localize
 from analysis.stage import Text, text
+from analysis.tables import markdown_text
 
 if TYPE_CHECKING:
     from analysis.clv.stage import ClvResult
@@ -30,13 +31,14 @@ HEADERS: dict[str, Text] = {
 
 def who(column: str, references: dict[str, str], lang: str) -> tuple[str, str]:
     """Who a coefficient's column is about and its reference: ``country=France`` -> the customers with country
-    France, against the reference level; a numeric column: one unit more of it."""
+    France, against the reference level; a numeric column: one unit more of it. Names and levels come from the
+    data: escaped for the page's Markdown (:func:`analysis.tables.markdown_text`), they show as written."""
     if "=" in column:
         name, level = column.split("=", 1)
         reference = references.get(name, "")
-        vs = say("vs", lang, reference=reference) if reference else ""
-        return say("who_level", lang, column=name, level=level), vs
-    return say("who_number", lang, column=column), ""
+        vs = say("vs", lang, reference=markdown_text(reference)) if reference else ""
+        return say("who_level", lang, column=markdown_text(name), level=markdown_text(level)), vs
+    return say("who_number", lang, column=markdown_text(column)), ""
 
 
 def column_sentence(column: str, effects: dict[str, dict[str, Any]], entry: dict[str, Any], lang: str) -> str:

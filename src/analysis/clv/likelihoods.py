@@ -278,10 +278,10 @@ def bg_row_log_likelihood(model: str, r: float, alpha, a, b, x, t_x, T, gradient
 def group_codes(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct combinations of integer ``codes`` (one array per key, each in 0..n-1): each row's group
     number and the first row of each group (by hashing; groups in order of first appearance)."""
-    key = np.zeros(len(codes[0]), np.int64)
-    for c in codes:
-        key = key * (int(c.max(initial=0)) + 1) + c
-    inverse, _ = pd.factorize(key)
+    inverse = np.zeros(len(codes[0]), np.int64)
+    for c in codes:  # numbered anew after each key, so the combined number stays below rows x levels (int64
+        # never wraps: 64 binary columns multiplied out would, and merge different customers' covariates)
+        inverse = pd.factorize(inverse * (int(c.max(initial=0)) + 1) + c)[0].astype(np.int64, copy=False)
     first = np.empty(int(inverse.max(initial=-1)) + 1, np.int64)
     first[inverse[::-1]] = np.arange(len(inverse) - 1, -1, -1)
     return inverse, first

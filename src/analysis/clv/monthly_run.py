@@ -26,6 +26,7 @@ from analysis.clv.new_customer import new_customer_value
 from analysis.clv.value import CLVModel
 from analysis.i18n import check_language
 from analysis.stage import Text
+from analysis.tables import markdown_text
 
 if TYPE_CHECKING:
     from analysis.clv.stage import ClvResult
@@ -163,7 +164,7 @@ def new_customer(model: CLVModel, design: Design | None = None) -> dict[str, Any
     pm = model.purchase_model_
     if not isinstance(pm, CovariatePurchaseModel):
         entry["by_covariate"] = []
-        entry["by_covariate_text"] = [texts("no_levels", covariates=", ".join(design.references))]
+        entry["by_covariate_text"] = [texts("no_levels", covariates=", ".join(map(markdown_text, design.references)))]
         return entry
     rows = []
     for column, level, reference, share in covariate_levels(pm, design):
@@ -195,15 +196,17 @@ def covariate_levels(pm: CovariatePurchaseModel, design: Design):
 
 def level_texts(rows: list[dict[str, Any]]) -> list[Text]:
     """A sentence per covariate of ``by_covariate`` rows: each level's value (which is the reference, its range),
-    or its purchases without amounts."""
+    or its purchases without amounts. The covariate's name and levels come from the data: escaped for the page's
+    Markdown."""
     out = []
     for column in dict.fromkeys(r["covariate"] for r in rows):
         parts: dict[str, list[str]] = {"en": [], "zh": []}
         money = True
         for r in (r for r in rows if r["covariate"] == column):
             money = math.isfinite(r["expected_value"])
-            part = (texts("level_value", value=r["expected_value"], level=r["level"]) if money
-                    else texts("level_purchases", purchases=r["expected_purchases"], level=r["level"]))  # fmt: skip
+            level = markdown_text(r["level"])
+            part = (texts("level_value", value=r["expected_value"], level=level) if money
+                    else texts("level_purchases", purchases=r["expected_purchases"], level=level))  # fmt: skip
             details = [texts("reference")] if r["reference"] else []
             if money and math.isfinite(r["expected_value_low"]):
                 details.append(texts("level_range", low=r["expected_value_low"], high=r["expected_value_high"]))
@@ -211,7 +214,8 @@ def level_texts(rows: list[dict[str, Any]]) -> list[Text]:
                 extra = TEXTS["detail"][lang].format(details=sep.join(d[lang] for d in details)) if details else ""
                 parts[lang].append(part[lang] + extra)
         values = {lang: sep.join(parts[lang]) for lang, sep in SEPARATOR.items()}
-        out.append(texts("by_level" if money else "by_level_purchases", covariate=column, values=values))
+        out.append(texts("by_level" if money else "by_level_purchases", covariate=markdown_text(column),
+                         values=values))
     return out
 
 
