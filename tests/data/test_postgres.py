@@ -226,6 +226,8 @@ def test_each_mistake_is_one_error_line_without_the_password(cluster, tmp_path):
 def test_a_query_is_one_select_and_not_both_table_and_query(cluster, password):
     with pytest.raises(UserError, match="--query takes one SELECT statement"):
         prepare(cluster.url, load_config(None, {"data": {"query": "DROP TABLE cdnow"}}))
+    with pytest.raises(UserError, match="--query takes one SELECT statement"):  # a second statement after it
+        prepare(cluster.url, load_config(None, {"data": {"query": "SELECT 1; DROP TABLE cdnow;"}}))
     with pytest.raises(UserError, match="give --table or --query, not both"):
         prepare(cluster.url, load_config(None, {"data": {"query": "SELECT 1", "table": "cdnow"}}))
     with pytest.raises(UserError, match='^the query could not be read: column "nothing" does not exist$'):
@@ -263,3 +265,11 @@ def test_passwords_are_redacted_wherever_they_stand():
     )
     assert redacted("postgresql://ann@db/shop") == "postgresql://ann@db/shop"
     assert redacted("data/raw/CDNOW_master.txt") == "data/raw/CDNOW_master.txt"
+
+
+def test_a_table_the_user_may_not_read_is_one_error_line(cluster, password):
+    """Listed (the user may insert into it) but not readable: one line naming it, not an unexpected error."""
+    cluster.psql(f"CREATE TABLE IF NOT EXISTS secret (id int); REVOKE ALL ON secret FROM PUBLIC; "
+                 f"GRANT INSERT ON secret TO {pg.USER}")  # fmt: skip
+    with pytest.raises(UserError, match="^could not read secret in the database: permission denied"):
+        prepare(cluster.url, load_config(None, {"data": {"table": "secret"}}))

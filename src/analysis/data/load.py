@@ -542,7 +542,7 @@ def _server_table(con: Any, table: str | None) -> ibis.Table:
 def _query(con: Any, query: str) -> ibis.Table:
     """The rows of the user's ``SELECT`` (a temporary view of the session, so the database checks it now)."""
     text = query.strip().rstrip(";").strip()
-    if not re.match(r"(?is)^(select|with)\b", text):
+    if not re.match(r"(?is)^(select|with)\b", text) or ";" in text:  # one statement: a ; between two is refused
         raise UserError(f"--query takes one SELECT statement, got {query[:60]!r}")
     name = f"analysis_query_{next(_views)}"
     if getattr(con, "name", "") != "postgres":
@@ -564,7 +564,11 @@ def _database_fingerprint(con: Any, relation: ibis.Table, described: str) -> str
     digest = hashlib.sha256(described.encode())
     if getattr(con, "name", "") == "postgres":
         sql = f"SELECT count(*), coalesce(sum(hashtextextended(q::text, 0)), 0) FROM ({con.compile(relation)}) AS q"
-        cursor = con.raw_sql(sql)
+        try:
+            cursor = con.raw_sql(sql)
+        except Exception as exc:  # the driver's own types: a table one may not read, a connection lost
+            con.con.rollback()
+            raise UserError(f"could not read {described} in the database: {_database_error(exc)}") from None
         try:
             digest.update(repr(cursor.fetchone()).encode())
         finally:
