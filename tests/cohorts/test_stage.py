@@ -61,9 +61,10 @@ def test_the_headline_compares_with_the_cohort_won_a_year_earlier(config):
 def test_the_cohorts_sizes_against_the_year_before(config):
     result = cohorts.run(Frames(_year_of_cohorts(), as_of="2024-05-31"), config)
     sizes = result.record["summary"]["sizes"]
-    # the latest cohort whose month is over is May 2024 (nobody won: it is not in the matrix), so April 2024 is
-    # not either: the latest with a customer won is January 2024; the 12 months before: 4 + 11 x 1
-    assert sizes == {"latest": "2024-01-01", "latest_customers": 5, "before": 12, "mean_before": pytest.approx(15 / 12)}
+    # the latest month over is May 2024, in which nobody was won (no cohort: the fall to none is what the page
+    # says); the 12 months before it, May 2023 to April 2024: 8 x 1 (May to December), 5 (January), 0, 0, 0
+    assert sizes == {"latest": "2024-05-01", "latest_customers": 0, "before": 12, "mean_before": pytest.approx(13 / 12)}
+    assert any(t["en"].startswith("**0** new customers were won in") for t in result.record["sentences"])
 
 
 def test_pooled_retention_counts_the_same_cohorts_at_both_periods(config):

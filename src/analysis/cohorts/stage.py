@@ -262,21 +262,23 @@ def comparison(matrix: pd.DataFrame, period: str, k: int) -> dict[str, Any] | No
     return out
 
 
-def size_trend(matrix: pd.DataFrame, period: str) -> dict[str, Any] | None:
-    """The latest cohort whose acquisition period is over, its size, and the mean size of the cohorts of the
-    year before it (up to :data:`PER_YEAR` periods, empty periods counting as none won); None with fewer than two
-    periods before it."""
-    first = matrix[(matrix["period"] == 0)].set_index("cohort")
-    done = first[first["complete"]]
-    if done.empty:
+def size_trend(matrix: pd.DataFrame, period: str, as_of: pd.Timestamp) -> dict[str, Any] | None:
+    """The latest period over by the as-of date and the customers won in it (none, when nobody was: such a period
+    has no cohort, and a fall to none is the news), against the mean of the year before it (up to
+    :data:`PER_YEAR` periods from the first cohort, empty periods counting as none won); None with no period over
+    or fewer than two periods before it."""
+    first = matrix.loc[matrix["period"] == 0].set_index("cohort")["customers"]
+    latest = period_start(as_of, period)
+    if period_start(as_of + pd.Timedelta(days=1), period) == latest:  # the as-of date's own period is not over
+        latest = period_start(latest - pd.Timedelta(days=1), period)
+    if first.empty or latest < first.index.min():
         return None
-    latest = done.index.max()
     grid = pd.date_range(end=latest, periods=PER_YEAR[period] + 1,
                          freq={"month": "MS", "week": "W-MON", "quarter": "QS"}[period])  # fmt: skip
-    before = first["customers"].reindex(grid[:-1][grid[:-1] >= first.index.min()]).fillna(0)
+    before = first.reindex(grid[:-1][grid[:-1] >= first.index.min()]).fillna(0)
     if len(before) < 2:
         return None
-    return {"latest": latest, "latest_customers": int(done.at[latest, "customers"]), "before": len(before),
+    return {"latest": latest, "latest_customers": int(first.get(latest, 0)), "before": len(before),
             "mean_before": float(before.mean())}  # fmt: skip
 
 
@@ -308,7 +310,7 @@ def summary_facts(matrix: pd.DataFrame, as_of: pd.Timestamp, cfg: dict, amounts:
         "value_k": _at(curve, "cumulative_revenue_per_customer", k),
         "orders_k": _at(curve, "cumulative_orders_per_customer", k),
         "comparison": comparison(matrix, period, int(cfg["compare_period"][period])),
-        "sizes": size_trend(matrix, period),
+        "sizes": size_trend(matrix, period, as_of),
         "thin": len(cohorts) <= cfg["thin_cohorts"],
     }  # fmt: skip
 
