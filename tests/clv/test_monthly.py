@@ -291,3 +291,16 @@ def test_the_true_forecast_lies_within_the_range_month_by_month(seed):
     truth = monthly.monthly_forecast(true, spend, X, as_of, 9)["expected_revenue"]
     assert (out["expected_revenue_low"] <= truth).all() and (truth <= out["expected_revenue_high"]).all()
     assert (out["expected_revenue_high"] < 1.2 * out["expected_revenue"]).all()  # and the range is a range
+
+
+MONTH_ENDS = [("2023-04-30", 3, "2023-07-31"), ("2023-02-28", 12, "2024-02-29"), ("2023-01-31", 1, "2023-02-28"),
+              ("2023-04-15", 3, "2023-07-15")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("as_of", "months", "last"), MONTH_ENDS)
+def test_after_a_month_end_as_of_date_the_windows_are_whole_months(as_of, months, last):
+    """30 April + 3 months is all of July (it lost 31 July, labelled 'to 30 Jul'); mid-month keeps its day."""
+    edges = monthly.month_edges(as_of, months)
+    assert (pd.Timestamp(as_of) + pd.Timedelta(days=int(edges["end_days"].iloc[-1]))) == pd.Timestamp(last)
+    if pd.Timestamp(as_of).is_month_end:
+        assert len(edges) == months and not any("to " in label for label in edges["label_en"])

@@ -127,14 +127,24 @@ def _label(first: pd.Timestamp, last: pd.Timestamp, month_end: pd.Timestamp) -> 
     return texts("until", **names) if last != month_end else texts("month", **names)
 
 
+def months_after(as_of: pd.Timestamp, months: int) -> pd.Timestamp:
+    """The day ``months`` calendar months after ``as_of``: the same day of the month, or after a month-end as-of
+    date the month's last day (30 April + 3 months is 31 July, not 30 July; 28 February 2023 + 12 is 29 February
+    2024)."""
+    if as_of.is_month_end:
+        return as_of + pd.offsets.MonthEnd(months)
+    return as_of + pd.DateOffset(months=months)
+
+
 def month_edges(as_of: Any, horizon_months: int) -> pd.DataFrame:
     """The calendar month windows of the ``horizon_months`` months after ``as_of`` (:func:`month_windows` from
-    ``as_of`` to the same day ``horizon_months`` later): after a mid-month as-of date the first window is the rest
-    of that month and the last one the days of the final month up to the horizon, both labelled so."""
+    ``as_of`` to :func:`months_after` it): after a mid-month as-of date the first window is the rest of that
+    month and the last one the days of the final month up to the horizon, both labelled so; after a month-end
+    one, whole months."""
     if int(horizon_months) < 1:
         raise UserError(f"the forecast needs a horizon of at least 1 month, got {horizon_months}")
     as_of = pd.Timestamp(as_of).normalize()
-    return month_windows(as_of, as_of + pd.DateOffset(months=int(horizon_months)))
+    return month_windows(as_of, months_after(as_of, int(horizon_months)))
 
 
 def model_times(edges: pd.DataFrame, horizon_months: int, time_unit: str) -> np.ndarray:
@@ -309,7 +319,7 @@ def forecast_products(
     as_of = pd.Timestamp(as_of).normalize()
     edges = month_edges(as_of, horizon_months)
     times = model_times(edges, horizon_months, time_unit)
-    end = as_of + pd.DateOffset(months=QUARTER_MONTHS)
+    end = months_after(as_of, QUARTER_MONTHS)
     quarter = (end - as_of).days * (
         int(horizon_months) * UNITS_PER_MONTH[time_unit] / float(edges["end_days"].iloc[-1])
     )
