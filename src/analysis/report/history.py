@@ -121,6 +121,14 @@ def snapshot(customers: pd.DataFrame, labels: dict[str, list[str]] | None = None
     return out
 
 
+def written(table: pa.Table, path: Path) -> None:
+    """``table`` written as Parquet at ``path`` and on the disk (fsync) before it is renamed into place: after a
+    crash of the machine the rename is never there without the data."""
+    pq.write_table(table, path)
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
 def append_snapshot(
     history_dir: str | Path,
     customers: pd.DataFrame,
@@ -152,20 +160,20 @@ def write_snapshot(history_dir: str | Path, frame: pd.DataFrame, as_of: Any) -> 
         tmp = root / owned(f".tmp-{target.name}")
         tmp.mkdir()
         try:
-            pq.write_table(table, tmp / PART_FILE)
+            written(table, tmp / PART_FILE)
             kill_point("history_write")
-            tmp.rename(target)
-            return target
-        except OSError:  # another writer made the partition meanwhile: replace its file, as a rerun does
-            if not target.is_dir():
-                raise
-            os.replace(tmp / PART_FILE, target / PART_FILE)
+            try:
+                tmp.rename(target)
+            except OSError:  # another writer made the partition meanwhile: replace its file, as a rerun does
+                if not target.is_dir():
+                    raise
+                os.replace(tmp / PART_FILE, target / PART_FILE)
             return target
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     tmp = target / owned(f".{PART_FILE}")
     try:
-        pq.write_table(table, tmp)
+        written(table, tmp)
         kill_point("history_write")
         os.replace(tmp, target / PART_FILE)
     finally:
