@@ -33,7 +33,8 @@ def page_kernel():
     """One kernel for the report runs and page executions of a test worker (``run_report(..., kernel=)``), as
     a run's pages share one: starting a kernel and importing the pages' libraries cost about 4 s a run. A run
     that starts its own, as a user's does, is tested in ``tests/report/test_runner.py`` and ``tests/test_cli.py``."""
-    from analysis.report.runner import notebooks_in, page_imports, shared_kernel
+    from analysis.report.kernel import page_imports, shared_kernel
+    from analysis.report.runner import notebooks_in
 
     folder = ROOT / "notebooks"
     with shared_kernel(folder, page_imports(notebooks_in(folder))) as km:
@@ -44,7 +45,8 @@ def run_page(notebook: Path, out: Path, parameters: dict, kernel) -> Path:
     """Execute ``notebook`` as a report run executes a page: in the run's ``kernel`` (:func:`page_kernel`),
     with a fresh namespace and only the cells of ``parameters["lang"]``. The page writes customers.parquet
     (customers.csv comes once at the end of a run); returns the executed copy ``out``."""
-    from analysis.report.runner import execute_notebook, fresh_namespace
+    from analysis.report.kernel import fresh_namespace
+    from analysis.report.runner import execute_notebook
 
     fresh_namespace(kernel)
     execute_notebook(notebook, out, parameters, kernel)

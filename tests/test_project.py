@@ -57,7 +57,7 @@ def _execute(name: str, cwd: Path, out: Path, parameters: dict, km=None) -> dict
     first); the executed notebook, checked for errors and for at least one chart."""
     import papermill
 
-    from analysis.report.runner import clients_closed, fresh_namespace
+    from analysis.report.kernel import clients_closed, fresh_namespace
 
     if km is not None:
         fresh_namespace(km)
@@ -76,7 +76,7 @@ def _execute(name: str, cwd: Path, out: Path, parameters: dict, km=None) -> dict
 def root_kernel():
     """One kernel started in the repository root for the notebooks run from there (a kernel's start and the
     pages' imports cost about 4 s a notebook); the relative-path test below starts its own."""
-    from analysis.report.runner import shared_kernel
+    from analysis.report.kernel import shared_kernel
 
     with shared_kernel(ROOT) as km:
         yield km

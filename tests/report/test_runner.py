@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.report import runner
+from analysis.report import kernel, runner
 from analysis.report.progress import text_line
 from analysis.report.rundir import CSV_AFTER_PAGES, Stage, rounded_for_people, write_customers, write_customers_csv
 from analysis.report.runner import RunFailed, run_report
@@ -194,11 +194,11 @@ def test_numbers_too_small_to_scale_keep_their_value_when_rounded_for_people():
 def test_the_warm_up_runs_and_the_first_page_is_answered_while_its_client_is_open(tmp_path, monkeypatch):
     # two clients sharing the manager's session took each other's replies: the first page waited in vain about
     # one start in three here, and the warm-up's imports were lost
-    monkeypatch.setattr(runner, "KERNEL_START_SECONDS", 30)
+    monkeypatch.setattr(kernel, "KERNEL_START_SECONDS", 30)
     for _ in range(4):
-        with runner.shared_kernel(tmp_path, "import analysis.tables") as km:
-            runner.fresh_namespace(km)
-            runner.start_in_kernel(km, "import sys\nassert 'analysis.tables' in sys.modules")()
+        with kernel.shared_kernel(tmp_path, "import analysis.tables") as km:
+            kernel.fresh_namespace(km)
+            kernel.start_in_kernel(km, "import sys\nassert 'analysis.tables' in sys.modules")()
 
 
 def test_a_page_run_in_the_shared_kernel_leaves_no_socket_open(tmp_path):
@@ -209,8 +209,8 @@ def test_a_page_run_in_the_shared_kernel_leaves_no_socket_open(tmp_path):
 
     page = tmp_path / "01_page.ipynb"
     write_notebook(page, "x = 1")
-    with runner.shared_kernel(tmp_path) as km:
-        runner.fresh_namespace(km)
+    with kernel.shared_kernel(tmp_path) as km:
+        kernel.fresh_namespace(km)
         runner.execute_notebook(page, tmp_path / "out.ipynb", {}, km)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ResourceWarning)
