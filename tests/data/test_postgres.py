@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from analysis.config import load_config
-from analysis.data.load import read_table, redacted
+from analysis.data.database import redacted
+from analysis.data.load import read_table
 from analysis.data.pipeline import prepare
 from analysis.errors import UserError
 from analysis.report.rundir import settings_for, write_prepared

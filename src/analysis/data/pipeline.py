@@ -13,6 +13,7 @@ import pandas as pd
 
 from analysis.config import check_columns
 from analysis.data import engine, features, load
+from analysis.data.database import redacted
 from analysis.data.headers import ROLES
 from analysis.data.parsing import parse_text
 from analysis.data.returns import returned_lines
@@ -116,7 +117,7 @@ def prepare(
     quality = {
         **checked.quality,
         "columns_also_seen": raw.also_seen,
-        "input": load.redacted(str(input_path)),
+        "input": redacted(str(input_path)),
         "source_format": raw.source_format,
         "encoding": raw.encoding,
         "fingerprint": raw.fingerprint,

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from analysis import privacy
 from analysis.config import load_config
-from analysis.data.load import redacted
+from analysis.data.database import redacted
 from analysis.data.pipeline import Prepared, prepare
 from analysis.data.returns import returned_lines
 from analysis.errors import UserError

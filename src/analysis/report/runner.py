@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from analysis.data.load import redacted
+from analysis.data.database import redacted
 from analysis.data.quality import as_of_warning
 from analysis.errors import UserError
 from analysis.i18n import LANGUAGES
