@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.clv import monthly
+from analysis.clv import backtest_months, monthly
 from analysis.clv.backtest import backtest
 from analysis.clv.models import PurchaseModel
 from analysis.clv.nbd import NBDModel
@@ -132,7 +132,8 @@ def test_the_forecast_matches_what_simulated_customers_did_month_by_month():
         X = features.lifetimes_summary(tx[tx["timestamp"] < as_of + pd.Timedelta(days=1)], as_of, "weeks")
         clv = CLVModel("bgnbd", horizon_months=9).fit(X)
         out = monthly.monthly_forecast(clv.purchase_model_, clv.spend_model_, X, as_of, 9)
-        done = monthly.holdout_actuals(tx, monthly.month_edges(as_of, 9), as_of)  # X's customers: bought by as_of
+        # X's customers: bought by as_of
+        done = backtest_months.holdout_actuals(tx, monthly.month_edges(as_of, 9), as_of)
         later = tx[(tx["timestamp"] >= as_of + pd.Timedelta(days=1)) & tx["customer_id"].isin(X.index)]
         per_purchase = done["actual_purchases"].sum() / len(later)  # purchase days per purchase
         fitted.append(out["expected_purchases"].to_numpy())
@@ -171,7 +172,7 @@ def holdout():
 
 def test_the_monthly_backtest_adds_up_to_the_backtest_s_holdout(holdout):
     tx, bt = holdout
-    part = monthly.monthly_backtest(tx, bt, "bgnbd")
+    part = backtest_months.monthly_backtest(tx, bt, "bgnbd")
     rows = pd.DataFrame(part["monthly_backtest"])
     assert len(rows) == 10 and rows["partial"].tolist() == [True] + [False] * 9
     assert rows["label"][0] == {"en": "Mar 2023 (from 16 Mar)", "zh": "2023年3月（16日起）"}
@@ -193,18 +194,18 @@ def test_the_monthly_backtest_adds_up_to_the_backtest_s_holdout(holdout):
 def test_a_holdout_under_two_calendar_months_or_a_model_not_backtested_says_so(holdout):
     tx, bt = holdout
     short = SimpleNamespace(calibration_end=pd.Timestamp("2023-11-01"), observation_end=pd.Timestamp("2023-12-31"))
-    part = monthly.monthly_backtest(tx, short, "bgnbd")
+    part = backtest_months.monthly_backtest(tx, short, "bgnbd")
     assert part["monthly_backtest"] == [] and np.isnan(part["mape_purchases"])
     assert "shorter than two calendar months" in part["monthly_backtest_text"]["en"]
     assert "不足两个自然月" in part["monthly_backtest_text"]["zh"]
-    part = monthly.monthly_backtest(tx, bt, "pareto")
+    part = backtest_months.monthly_backtest(tx, bt, "pareto")
     assert part["monthly_backtest"] == [] and "Pareto/NBD was not backtested" in part["monthly_backtest_text"]["en"]
 
 
 def test_without_amounts_the_monthly_backtest_has_purchases_only(holdout):
     tx, _ = holdout
     tx = tx.assign(amount=np.nan)
-    part = monthly.monthly_backtest(tx, backtest(tx, "2023-03-15", "2023-12-31", models=["bgnbd"]), "bgnbd")
+    part = backtest_months.monthly_backtest(tx, backtest(tx, "2023-03-15", "2023-12-31", models=["bgnbd"]), "bgnbd")
     rows = pd.DataFrame(part["monthly_backtest"])
     assert rows["actual_purchases"].gt(0).all() and rows[["actual_revenue", "forecast_revenue"]].isna().all().all()
     assert np.isfinite(part["mape_purchases"]) and np.isnan(part["mape_revenue"])
@@ -212,7 +213,7 @@ def test_without_amounts_the_monthly_backtest_has_purchases_only(holdout):
 
 
 def test_percentage_errors_on_a_tiny_case():
-    error, mape, total = monthly.percentage_errors([100, 50, 0], [110, 40, 5])
+    error, mape, total = backtest_months.percentage_errors([100, 50, 0], [110, 40, 5])
     np.testing.assert_allclose(error[:2], [10.0, -20.0])
     assert np.isnan(error[2]) and mape == pytest.approx(15.0) and total == pytest.approx(100 * 5 / 150)
 
@@ -224,7 +225,7 @@ def test_the_charts_draw_a_bar_per_month(holdout, sim, lang):
     from analysis.clv import monthly_plots
 
     tx, bt = holdout
-    part = monthly.monthly_backtest(tx, bt, "bgnbd")
+    part = backtest_months.monthly_backtest(tx, bt, "bgnbd")
     ax = monthly_plots.plot_monthly_backtest(part, "revenue", lang=lang)
     assert len(ax.patches) == 2 * len(part["monthly_backtest"])
     assert ("收入" if lang == "zh" else "revenue") in ax.get_title()
@@ -261,12 +262,12 @@ def test_the_no_dropout_fallback_is_backtested_on_the_calibration_period_and_no_
     from analysis.clv.backtest import calibration_summary
 
     tx, bt = holdout
-    part = monthly.monthly_backtest(tx, bt, "nbd", fit_options={"max_shape": 1000.0, "max_iterations": 500})
+    part = backtest_months.monthly_backtest(tx, bt, "nbd", fit_options={"max_shape": 1000.0, "max_iterations": 500})
     X = calibration_summary(features.calibration_holdout(tx, bt.calibration_end, bt.observation_end, "weeks"))
     expected = NBDModel().fit(X).expected_purchases(X, bt.holdout_length).sum()
     forecast = sum(row["forecast_purchases"] for row in part["monthly_backtest"])
     assert forecast == pytest.approx(expected, rel=1e-9) and part["monthly_backtest_model"] == "nbd"
-    part = monthly.monthly_backtest(tx, None, "nbd")
+    part = backtest_months.monthly_backtest(tx, None, "nbd")
     assert part["monthly_backtest"] == [] and "No model could be backtested" in part["monthly_backtest_text"]["en"]
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from analysis import clv
-from analysis.clv import monthly, monthly_run
+from analysis.clv import backtest_months, monthly, monthly_run
 from analysis.clv.covariate_design import design_matrix
 from analysis.clv.models import PurchaseModel
 from analysis.clv.new_customer import new_customer_value
@@ -104,10 +104,10 @@ def test_the_monthly_backtest_adds_up_to_the_holdout_and_is_recorded(result):
 
 
 def test_the_error_of_a_total_in_words():
-    assert monthly.error_words(-15.74) == {"en": "15.7% too low", "zh": "低估 15.7%"}
-    assert monthly.error_words(3.04) == {"en": "3.0% too high", "zh": "高估 3.0%"}
-    assert monthly.error_words(0.01)["en"] == "on target"
-    assert monthly.error_words(float("nan"))["en"] == "against none bought"
+    assert backtest_months.error_words(-15.74) == {"en": "15.7% too low", "zh": "低估 15.7%"}
+    assert backtest_months.error_words(3.04) == {"en": "3.0% too high", "zh": "高估 3.0%"}
+    assert backtest_months.error_words(0.01)["en"] == "on target"
+    assert backtest_months.error_words(float("nan"))["en"] == "against none bought"
 
 
 def test_the_page_and_the_summary_say_it_in_each_language(result):

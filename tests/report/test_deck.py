@@ -227,7 +227,7 @@ def _with_forecast(run, tmp_path, amounts=True):
     analysis.clv.new_customer), on made-up numbers."""
     import shutil
 
-    from analysis.clv import monthly
+    from analysis.clv import backtest_months, monthly
     from analysis.clv.new_customer import new_customer_text
     from analysis.jsonable import jsonable
 
@@ -246,7 +246,7 @@ def _with_forecast(run, tmp_path, amounts=True):
     )
     if not amounts:
         table[["actual_revenue", "forecast_revenue"]] = nan
-    part = monthly.backtest_errors(
+    part = backtest_months.backtest_errors(
         table, monthly.month_windows("1998-03-31", "1998-06-30"), pd.Timestamp("1998-03-31"), pd.Timestamp("1998-06-30")
     )
     new = {

@@ -48,7 +48,7 @@ def test_a_record_without_the_label_names_the_model_by_its_label_not_its_setting
 def _forecast_record(amounts=True):
     """clv.json's forecast keys as the CLV stage writes them (analysis.clv.monthly, analysis.clv.new_customer), on
     made-up numbers: the next three months, a three-month backtest, a newly won customer."""
-    from analysis.clv import monthly
+    from analysis.clv import backtest_months, monthly
     from analysis.clv.new_customer import new_customer_text
 
     nan = float("nan")
@@ -59,7 +59,7 @@ def _forecast_record(amounts=True):
     table = pd.DataFrame({"actual_purchases": [2000.0, 1900.0, 1800.0], "forecast_purchases": [1800.0, 1900.0, 1900.0],
                           "actual_revenue": [80000.0, 76000.0, 70000.0] if amounts else [nan] * 3,
                           "forecast_revenue": [72000.0, 76000.0, 77000.0] if amounts else [nan] * 3})  # fmt: skip
-    part = monthly.backtest_errors(table, windows, pd.Timestamp("1998-03-31"), as_of)
+    part = backtest_months.backtest_errors(table, windows, pd.Timestamp("1998-03-31"), as_of)
     new = {"horizon_months": 12, "discount_rate_monthly": 0.01, "margin": None, "expected_purchases": 1.48,
            "expected_spend_per_purchase": 36.09 if amounts else nan, "expected_value": 50.49 if amounts else nan,
            "expected_value_low": 49.21 if amounts else nan,

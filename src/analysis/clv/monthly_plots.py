@@ -52,7 +52,7 @@ def _month_ticks(ax: Axes, labels: list[str], partial: list[bool], t: dict[str, 
 def plot_monthly_backtest(part: dict[str, Any], measure: str = "revenue", ax: Axes | None = None,
                           lang: str = "en") -> Axes:  # fmt: skip
     """Actual against forecast ``measure`` ("revenue" or "purchases") per holdout month, from the record part
-    :func:`~analysis.clv.monthly.monthly_backtest` returns."""
+    :func:`~analysis.clv.backtest_months.monthly_backtest` returns."""
     if measure not in ("revenue", "purchases"):
         raise ValueError(f"measure {measure!r}: use revenue or purchases")
     t = _t(lang)

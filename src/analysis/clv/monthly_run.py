@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from analysis.clv import monthly
+from analysis.clv import backtest_months, monthly
 from analysis.clv.covariate_design import Design
 from analysis.clv.covariates import CovariatePurchaseModel
 from analysis.clv.describe import fill
@@ -122,7 +122,7 @@ def time_axis(model: CLVModel, frame: pd.DataFrame, customers: pd.DataFrame, row
     (``customers``: the tier and RFM segment of each, ``rows``: :func:`stage_groups`'), the purchases ``tx`` and
     the backtest ``bt`` (None without one). Entries: ``forecast_quarter``, ``monthly_forecast`` (its months with
     their labels, partial ones marked, the groupings and their names, the file, the customers), the monthly
-    backtest's keys (:func:`~analysis.clv.monthly.monthly_backtest`) and ``new_customer`` (with
+    backtest's keys (:func:`~analysis.clv.backtest_months.monthly_backtest`) and ``new_customer`` (with
     ``by_covariate`` when covariates are named)."""
     pm, sm = model.purchase_model_, model.spend_model_
     groups = stage_groups(customers, frame.index, rows)
@@ -138,7 +138,7 @@ def time_axis(model: CLVModel, frame: pd.DataFrame, customers: pd.DataFrame, row
     }
     fit = cfg["fit"]
     fit_options = {"max_shape": float(fit["max_shape"]), "max_iterations": int(fit["max_iterations"])}
-    entries.update(monthly.monthly_backtest(tx, bt, key, model.time_unit, fit_options))
+    entries.update(backtest_months.monthly_backtest(tx, bt, key, model.time_unit, fit_options))
     entries["new_customer"] = new_customer(model, design)
     return months, entries
 
